@@ -1,0 +1,87 @@
+#ifndef TEMOIN_CRYPTO_ENVELOPE_H_
+#define TEMOIN_CRYPTO_ENVELOPE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "crypto/keys.h"
+#include "temoin/v1/record.pb.h"
+#include "temoin/v1/testimony.pb.h"
+
+// The record envelope of DESIGN.md:
+//   body       = XChaCha20-Poly1305(data_key, nonce, Padmé(zstd(Testimony)),
+//                                   AD = Hash256("temoin/record-ad/v1", header))
+//   wrapped[i] = crypto_box_seal(data_key || record_id, recipient_pk[i])
+//   digest     = BLAKE2b-256 over "temoin/record-digest/v1", then the length-prefixed
+//                header, nonce, ciphertext and each wrapped key (key_id, epoch, sealed)
+//   signature  = device Ed25519 over digest, context "temoin/record/v1"
+namespace temoin::crypto {
+
+inline constexpr uint32_t kRecordFormatVersion = 1;
+inline constexpr size_t kRecordIdBytes = 16;
+inline constexpr size_t kProjectIdBytes = 16;
+inline constexpr size_t kDeviceIdBytes = 16;
+inline constexpr size_t kDigestBytes = 32;
+inline constexpr size_t kNonceBytes = 24;
+// Largest padded plaintext body accepted anywhere (attachments travel separately).
+inline constexpr size_t kMaxBodyBytes = 1 << 20;
+inline constexpr size_t kMaxHeaderBytes = 16 << 10;
+inline constexpr size_t kMaxRecipients = 8;
+inline constexpr size_t kMaxAttachments = 64;
+
+struct Recipient {
+  std::string public_key;  // X25519, 32 bytes
+  uint32_t epoch = 0;
+};
+
+struct SealParams {
+  std::string record_id;  // 16 bytes; empty: a random one is drawn
+  uint64_t device_seq = 0;
+  std::string project_id;  // 16 bytes
+  std::string device_id;   // 16 bytes
+  std::vector<Recipient> recipients;  // 1..kMaxRecipients
+  std::vector<v1::AttachmentRef> attachments;
+};
+
+// Seals `testimony` for the recipients and signs it with the device key. The data key
+// and every plaintext temporary are wiped before return; the sealing device cannot open
+// the result. kInvalidArgument on bad ids or recipients, or a body over kMaxBodyBytes.
+absl::StatusOr<v1::Envelope> SealRecord(const v1::Testimony& testimony,
+                                        const SealParams& params,
+                                        const SigningKey& device_key);
+
+// The record's content digest (32 bytes); see the construction above.
+std::string RecordDigest(const v1::Envelope& envelope);
+
+struct VerifiedRecord {
+  v1::RecordHeader header;  // parsed from envelope.header(), never re-serialized
+  std::string digest;
+};
+
+// Checks structure (sizes, header parse, ids, counts) and the device signature; does not
+// decrypt. `envelope` untrusted. kInvalidArgument (field named) for malformed input;
+// kUnauthenticated "record signature verification failed" for a bad signature.
+absl::StatusOr<VerifiedRecord> VerifyRecord(const v1::Envelope& envelope,
+                                            absl::string_view device_public_key);
+
+// The commitment: header, digest and signature (~200 bytes).
+v1::Commitment MakeCommitment(const v1::Envelope& envelope);
+
+// Opens the body with the recipient key whose key id is in the header. Does not check
+// the signature: call VerifyRecord first. `envelope` untrusted. kNotFound when no
+// wrapped key is for `recipient`; kUnauthenticated "authentication failed" when the
+// wrapped key or the body does not open, or the wrapped key names another record;
+// kDataLoss when the opened body does not decode.
+absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
+                                         const BoxKeyPair& recipient);
+
+// Padmé length for `length` bytes (Nikitin et al.): at most ~12% overhead, leaks
+// O(log log L) bits of the length. Exposed for tests and size estimates.
+uint64_t PadmeLength(uint64_t length);
+
+}  // namespace temoin::crypto
+
+#endif  // TEMOIN_CRYPTO_ENVELOPE_H_

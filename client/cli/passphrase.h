@@ -1,0 +1,19 @@
+#ifndef TEMOIN_CLIENT_CLI_PASSPHRASE_H_
+#define TEMOIN_CLIENT_CLI_PASSPHRASE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace temoin::client {
+
+// The vault passphrase, from (in order) --passphrase-file, the TEMOIN_PASSPHRASE
+// variable, or a prompt on the controlling terminal with echo off. `confirm` asks
+// twice on a terminal (a new vault). The caller wipes the result.
+// kFailedPrecondition when none of the three is available; kInvalidArgument when empty
+// or when the two entries differ.
+absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file, bool confirm);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_CLI_PASSPHRASE_H_

@@ -1,0 +1,155 @@
+#include "client/core/outbox.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "client/core/device_state.h"
+#include "common/status_macros.h"
+#include "common/vocabulary.h"
+#include "crypto/envelope.h"
+#include "crypto/project_keys.h"
+#include "crypto/receipt.h"
+
+namespace temoin::client {
+namespace {
+
+// The newest epoch of the device's project, verified against the pinned org key.
+absl::StatusOr<crypto::Recipient> CurrentRecipient(Vault& vault, const v1::Profile& profile) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeys keys, LoadProjectKeys(vault, profile.project()));
+  std::optional<crypto::Recipient> newest;
+  for (const v1::SignedProjectKey& signed_key : keys.epochs()) {
+    TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeyBody body,
+                            crypto::VerifyProjectKey(signed_key, profile.org_public_key()));
+    if (body.project_id() != profile.project_id()) continue;
+    if (!newest.has_value() || body.epoch() > newest->epoch) {
+      newest = crypto::Recipient{body.public_key(), body.epoch()};
+    }
+  }
+  if (!newest.has_value()) {
+    return absl::FailedPreconditionError("no signed key for this device's project; run temoin sync");
+  }
+  return *newest;
+}
+
+const char* StateName(v1::RecordState state) {
+  switch (state) {
+    case v1::RECORD_STATE_DRAFT: return "draft";
+    case v1::RECORD_STATE_SEALED: return "sealed";
+    case v1::RECORD_STATE_COMMITTED: return "committed";
+    case v1::RECORD_STATE_RECEIVED: return "received";
+    case v1::RECORD_STATE_PURGED: return "purged";
+    default: return "unknown";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
+    Vault& vault, const std::vector<v1::Testimony>& testimonies) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  if (profile.role() != v1::ROLE_MONITOR) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("only monitors record testimonies; this device is a ",
+                     RoleName(profile.role())));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::Vocabulary vocabulary, LoadVocabulary(vault));
+  for (size_t i = 0; i < testimonies.size(); ++i) {
+    if (absl::Status s = ValidateTestimony(testimonies[i], vocabulary); !s.ok()) {
+      std::string where = testimonies.size() > 1 ? absl::StrCat("testimony ", i, ": ") : "";
+      return absl::InvalidArgumentError(absl::StrCat(where, s.message()));
+    }
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Recipient recipient, CurrentRecipient(vault, profile));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
+
+  VaultBatch batch;
+  std::vector<SealedRecord> sealed;
+  uint64_t seq = std::max<uint64_t>(profile.next_seq(), 1);
+  for (const v1::Testimony& testimony : testimonies) {
+    crypto::SealParams params;
+    params.device_seq = seq;
+    params.project_id = profile.project_id();
+    params.device_id = profile.device_id();
+    params.recipients = {recipient};
+    TEMOIN_ASSIGN_OR_RETURN(v1::Envelope envelope,
+                            crypto::SealRecord(testimony, params, device_key));
+    v1::RecordHeader header;
+    if (!header.ParseFromString(envelope.header())) {
+      return absl::InternalError("sealed header does not parse");
+    }
+    v1::OutboxEntry entry;
+    entry.set_state(v1::RECORD_STATE_SEALED);
+    entry.set_device_seq(seq);
+    *entry.mutable_envelope() = std::move(envelope);
+    batch.Put(kOutboxNs, header.record_id(), entry.SerializeAsString());
+    sealed.push_back({header.record_id(), seq});
+    ++seq;
+  }
+  // The counter moves in the same durable commit as the records, so a gap in
+  // device_seq on the server always means a record that has not arrived.
+  profile.set_next_seq(seq);
+  PutProfile(batch, profile);
+  TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
+  return sealed;
+}
+
+absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault) {
+  std::vector<v1::OutboxEntry> pending;
+  absl::Status error;
+  TEMOIN_RETURN_IF_ERROR(vault.Scan(kOutboxNs, [&](absl::string_view, absl::string_view value) {
+    v1::OutboxEntry entry;
+    if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      error = absl::DataLossError("outbox entry does not parse");
+      return false;
+    }
+    if (entry.state() == v1::RECORD_STATE_SEALED || entry.state() == v1::RECORD_STATE_COMMITTED) {
+      pending.push_back(std::move(entry));
+    }
+    return true;
+  }));
+  TEMOIN_RETURN_IF_ERROR(error);
+  std::sort(pending.begin(), pending.end(),
+            [](const auto& a, const auto& b) { return a.device_seq() < b.device_seq(); });
+  return pending;
+}
+
+absl::Status ApplyReceipts(Vault& vault,
+                           const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
+  if (receipts.empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  VaultBatch batch;
+  for (const auto& [record_id, receipt] : receipts) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
+    if (!bytes.has_value()) return absl::InvalidArgumentError("receipt for an unknown record");
+    v1::OutboxEntry entry;
+    if (!entry.ParseFromString(*bytes)) return absl::DataLossError("outbox entry does not parse");
+    if (entry.state() == v1::RECORD_STATE_PURGED) continue;
+    std::string digest = crypto::RecordDigest(entry.envelope());
+    TEMOIN_RETURN_IF_ERROR(
+        crypto::VerifyReceipt(receipt, profile.server_signing_key(), record_id, digest).status());
+    entry.clear_envelope();
+    *entry.mutable_receipt() = receipt;
+    entry.set_state(v1::RECORD_STATE_PURGED);
+    batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
+  }
+  return vault.Commit(batch);
+}
+
+absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault) {
+  std::map<std::string, uint64_t> counts = {
+      {"draft", 0}, {"sealed", 0}, {"committed", 0}, {"received", 0}, {"purged", 0}};
+  absl::Status error;
+  TEMOIN_RETURN_IF_ERROR(vault.Scan(kOutboxNs, [&](absl::string_view, absl::string_view value) {
+    v1::OutboxEntry entry;
+    if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      error = absl::DataLossError("outbox entry does not parse");
+      return false;
+    }
+    ++counts[StateName(entry.state())];
+    return true;
+  }));
+  TEMOIN_RETURN_IF_ERROR(error);
+  return counts;
+}
+
+}  // namespace temoin::client

@@ -1,0 +1,50 @@
+#ifndef TEMOIN_CLIENT_CORE_OUTBOX_H_
+#define TEMOIN_CLIENT_CORE_OUTBOX_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+#include "temoin/v1/client_store.pb.h"
+#include "temoin/v1/record.pb.h"
+#include "temoin/v1/testimony.pb.h"
+
+// The monitor's outbox: testimonies sealed on save, waiting for a receipt.
+//   outbox/<record_id>   OutboxEntry
+// Sealing happens at save: the data key and plaintext are destroyed at once, so the
+// device itself cannot read what it recorded. A sealed copy is deleted only after a
+// receipt has been verified against the server's key; what remains is the receipt.
+namespace temoin::client {
+
+inline constexpr char kOutboxNs[] = "outbox";
+
+struct SealedRecord {
+  std::string record_id;
+  uint64_t device_seq;
+};
+
+// Validates each testimony against the vocabulary, seals it to the newest org-signed
+// epoch key of the device's project, and stores all of them with the advanced
+// device_seq in one durable commit. Nothing is stored if any testimony is invalid.
+// kInvalidArgument (names the testimony index and field) for a bad testimony;
+// kFailedPrecondition when the device is not a monitor or has no project key.
+absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
+    Vault& vault, const std::vector<v1::Testimony>& testimonies);
+
+// Entries that still need to reach the server, by device_seq.
+absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault);
+
+// Verifies `receipt` (server key from the profile, record id and digest of the stored
+// envelope), then durably replaces the sealed copy with the receipt (purge). A receipt
+// that fails verification changes nothing: kUnauthenticated / kInvalidArgument.
+absl::Status ApplyReceipts(Vault& vault,
+                           const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
+
+// Count per state name ("draft", "sealed", "committed", "received", "purged").
+absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_CORE_OUTBOX_H_

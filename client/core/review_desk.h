@@ -1,0 +1,55 @@
+#ifndef TEMOIN_CLIENT_CORE_REVIEW_DESK_H_
+#define TEMOIN_CLIENT_CORE_REVIEW_DESK_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+#include "temoin/v1/client_store.pb.h"
+#include "temoin/v1/service.pb.h"
+#include "temoin/v1/testimony.pb.h"
+
+// The reviewer's desk: grants and fetched records, kept sealed in the vault
+//   fetched/<record_id>   FetchedEntry (still sealed: decrypted only in memory)
+// and opened on demand. No gRPC here: sync fills the desk, the CLI reads it.
+namespace temoin::client {
+
+inline constexpr char kFetchedNs[] = "fetched";
+
+// Verifies the org signature on the grant's project key, unwraps the epoch secret with
+// the device's own key and checks it matches the signed public key, then stores it.
+// kUnauthenticated when any check fails (nothing stored).
+absl::Status StoreGrant(Vault& vault, const v1::Grant& grant);
+
+absl::StatusOr<bool> HasFetched(Vault& vault, absl::string_view record_id);
+absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records);
+
+struct OpenedRecord {
+  std::string record_id;  // 16 bytes
+  std::string project;
+  std::string device_id;
+  uint64_t device_seq = 0;
+  uint64_t log_index = 0;
+  int64_t received_at = 0;
+  v1::Testimony testimony;
+};
+
+struct RecordFailure {
+  std::string record_id;
+  std::string reason;  // no plaintext
+};
+
+struct OpenedDesk {
+  std::vector<OpenedRecord> records;  // by log index
+  std::vector<RecordFailure> failures;
+};
+
+// Opens every fetched record: device signature, server receipt, project binding and
+// the body are each checked. One bad record never stops the others (it lands in
+// `failures`). Only vault errors fail the call.
+absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_CORE_REVIEW_DESK_H_

@@ -1,0 +1,35 @@
+#ifndef TEMOIN_CLIENT_SYNC_ADMIN_CLIENT_H_
+#define TEMOIN_CLIENT_SYNC_ADMIN_CLIENT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+#include "temoin/v1/service.pb.h"
+
+// What an admin device does against the server. The organisation key never leaves the
+// admin's vault: it signs project keys here, and the server only stores the result.
+namespace temoin::client {
+
+// Makes the project's epoch-1 X25519 key on this device, signs it with the
+// organisation key, keeps the secret in the vault (and sealed to this device's own key
+// on the server), and registers the project. Returns the project id (16 bytes).
+absl::StatusOr<std::string> CreateProject(Vault& vault, const std::string& name);
+
+// A one-time enrolment code for `role` in `project`, built here from this device's own
+// pins (server address, TLS pin, organisation key) and a token the server registers.
+absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
+                                             const std::string& project, int64_t ttl_seconds);
+
+absl::StatusOr<std::vector<v1::DeviceInfo>> ListDevices(Vault& vault);
+
+// Wraps every epoch secret of `project` to the reviewer's own X25519 key. The reviewer
+// is named by device id (32 hex); the keys the server lists for it must hash to that
+// id, so a server cannot slip in a key of its own.
+absl::Status GrantProject(Vault& vault, const std::string& project,
+                          const std::string& reviewer_hex);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_SYNC_ADMIN_CLIENT_H_

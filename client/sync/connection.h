@@ -1,0 +1,61 @@
+#ifndef TEMOIN_CLIENT_SYNC_CONNECTION_H_
+#define TEMOIN_CLIENT_SYNC_CONNECTION_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crypto/keys.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "temoin/v1/service.grpc.pb.h"
+
+namespace temoin::client {
+
+// One gRPC channel over TLS to the server, for one command. Trust is the pin only: the
+// server's certificate must carry the public key whose SPKI SHA-256 the device got in
+// its enrolment code; no CA is consulted, so a certificate that chains to a trusted CA
+// but has another key is refused, and the server can be reached by any address
+// (`sync --server`). Channel settings follow reference/security-reliability.md §3 for
+// slow, lossy links. Not thread-safe for SignIn; stubs are thread-safe.
+class Connection {
+ public:
+  static constexpr std::chrono::seconds kControlDeadline{30};
+  static constexpr std::chrono::seconds kTransferDeadline{600};
+
+  // `address` host:port; `spki_sha256` 32 bytes. Does not connect yet.
+  static absl::StatusOr<std::unique_ptr<Connection>> Create(const std::string& address,
+                                                            const std::string& spki_sha256);
+
+  // Challenge, sign, token. Later contexts carry the token.
+  absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key);
+
+  // A context with a deadline and, after SignIn, the session token.
+  std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds deadline = kControlDeadline);
+
+  v1::Enrollment::Stub& enrollment() { return *enrollment_; }
+  v1::Admin::Stub& admin() { return *admin_; }
+  v1::Sync::Stub& sync() { return *sync_; }
+  v1::Review::Stub& review() { return *review_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  Connection() = default;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Enrollment::Stub> enrollment_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Sync::Stub> sync_;
+  std::unique_ptr<v1::Review::Stub> review_;
+  std::string token_;
+};
+
+// gRPC status -> absl, with a hint a person can act on for transport failures (the
+// server's message is kept as is otherwise).
+absl::Status FromGrpc(const grpc::Status& status, const std::string& address);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_SYNC_CONNECTION_H_

@@ -1,0 +1,87 @@
+#include "client/sync/enroll.h"
+
+#include "client/core/device_state.h"
+#include "client/sync/connection.h"
+#include "common/enrollment_code.h"
+#include "common/status_macros.h"
+#include "crypto/auth.h"
+
+namespace temoin::client {
+
+absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_view code_text,
+                                         absl::string_view passphrase,
+                                         const VaultOptions& vault_options) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollmentCode code, DecodeEnrollmentCode(code_text));
+  const bool bootstrap = code.role() == v1::ROLE_ADMIN && code.org_public_key().empty();
+
+  // The vault first: a bad passphrase or a full disk must not burn the one-time code.
+  std::unique_ptr<Vault> vault;
+  if (VaultExists(home)) {
+    TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Open(home, passphrase));
+    if (LoadProfile(*vault).ok()) {
+      return absl::AlreadyExistsError("this home is already enrolled; use another --home");
+    }
+  } else {
+    TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Create(home, passphrase, vault_options));
+  }
+
+  crypto::SigningKey device_key = crypto::SigningKey::Generate();
+  crypto::BoxKeyPair box_key = crypto::BoxKeyPair::Generate();
+  std::optional<crypto::SigningKey> org_key;
+  if (bootstrap) org_key = crypto::SigningKey::Generate();  // made here, never on the server
+
+  v1::EnrollRequest request;
+  request.set_token(code.token());
+  request.set_signing_public_key(device_key.public_key());
+  request.set_box_public_key(box_key.public_key());
+  if (org_key.has_value()) request.set_org_public_key(org_key->public_key());
+  request.set_proof(device_key.Sign(
+      crypto::kEnrollContext,
+      crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
+                                 request.box_public_key(), request.org_public_key())));
+
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Create(code.server_address(), code.tls_spki_sha256()));
+  v1::EnrollResponse response;
+  TEMOIN_RETURN_IF_ERROR(FromGrpc(
+      connection->enrollment().Enroll(connection->NewContext().get(), request, &response),
+      connection->address()));
+  // Trust what the code said over what the server says: the org key comes from the
+  // code (or was made here), never from the response.
+  std::string org_public_key =
+      bootstrap ? org_key->public_key() : code.org_public_key();
+  if (response.device_id() !=
+      crypto::DeviceIdFromKeys(device_key.public_key(), box_key.public_key())) {
+    return absl::UnauthenticatedError("server answered with a device id for other keys");
+  }
+
+  v1::Profile profile;
+  profile.set_device_id(response.device_id());
+  profile.set_role(response.role());
+  profile.set_project_id(response.project_id());
+  profile.set_project(response.project());
+  profile.set_server_address(code.server_address());
+  profile.set_tls_spki_sha256(code.tls_spki_sha256());
+  profile.set_org_public_key(org_public_key);
+  profile.set_server_signing_key(response.server_signing_key());
+  profile.set_signing_secret_key(std::string(device_key.secret_key().ExposeSecret()));
+  profile.set_box_secret_key(std::string(box_key.secret_key().ExposeSecret()));
+  profile.set_box_public_key(box_key.public_key());
+  if (org_key.has_value()) {
+    profile.set_org_secret_key(std::string(org_key->secret_key().ExposeSecret()));
+  }
+  profile.set_next_seq(1);
+  VaultBatch batch;
+  PutProfile(batch, profile);
+  batch.Put(kSettingsNs, "vocabulary", response.vocabulary().SerializeAsString());
+  crypto::WipeString(*profile.mutable_signing_secret_key());
+  crypto::WipeString(*profile.mutable_box_secret_key());
+  crypto::WipeString(*profile.mutable_org_secret_key());
+  TEMOIN_RETURN_IF_ERROR(vault->Commit(batch));
+  for (const v1::SignedProjectKey& key : response.project_keys()) {
+    TEMOIN_RETURN_IF_ERROR(StoreSignedProjectKey(*vault, key, org_public_key).status());
+  }
+  return response.device_id();
+}
+
+}  // namespace temoin::client

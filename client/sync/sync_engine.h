@@ -1,0 +1,51 @@
+#ifndef TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_
+#define TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+
+namespace temoin::client {
+
+struct SyncProgress {
+  uint64_t records_done = 0;
+  uint64_t records_total = 0;
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+};
+
+struct SyncOptions {
+  std::string server_override;  // host:port; empty: the enrolled address. Pin unchanged.
+  size_t max_batch_records = 128;
+  size_t max_batch_bytes = 512 << 10;
+  int window = 4;  // batches in flight before the first receipt comes back
+  std::function<void(const SyncProgress&)> on_progress;
+};
+
+struct SyncReport {
+  uint64_t pending = 0;     // records that needed a receipt at the start
+  uint64_t receipted = 0;   // receipts verified and stored (sealed copies purged)
+  uint64_t refused = 0;     // records the server refused; they stay in the outbox
+  std::vector<std::string> refusals;  // "record <id>: <reason>", no plaintext
+  uint64_t grants = 0;      // reviewers: project epochs readable
+  uint64_t fetched = 0;     // reviewers: new sealed records fetched
+};
+
+// One sync: sign in, pull settings and org-signed project keys, then by role: monitors
+// upload every pending record (pipelined batches; receipts verified and applied as
+// they stream back), reviewers pull grants and every new sealed record of their
+// projects. Safe to interrupt at any point: a record leaves the outbox only with a
+// verified receipt, and a retry never makes a second copy on the server.
+absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options);
+
+// Signs in and pulls grants and new records whatever this device's role: the server,
+// not the client, decides who may list records (a monitor gets kPermissionDenied).
+absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_

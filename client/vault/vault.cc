@@ -1,0 +1,232 @@
+#include "client/vault/vault.h"
+
+#include "absl/memory/memory.h"
+#include "absl/strings/str_cat.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "temoin/v1/client_store.pb.h"
+
+namespace temoin::client {
+namespace {
+
+constexpr size_t kNamespaceTagBytes = 8;
+constexpr size_t kNameTagBytes = 16;
+
+std::string KeyFilePath(const std::string& home) { return home + "/vault.key"; }
+std::string StorePath(const std::string& home) { return home + "/store"; }
+
+absl::Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError("disk is full");
+  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat("vault store is damaged: ", s.ToString()));
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::UnavailableError("the vault is in use by another temoin command");
+  }
+  return absl::InternalError(s.ToString());
+}
+
+// The associated data of the sealed master key: every header field, so none can be
+// swapped (e.g. a weaker cost) without the key failing to open.
+std::string KeyFileAd(const v1::KeyFile& file) {
+  v1::KeyFile header = file;
+  header.clear_sealed_master_key();
+  return absl::StrCat("temoin/vault-key/v1", header.SerializeAsString());
+}
+
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStore(const std::string& path, bool create) {
+  rocksdb::Options options;
+  options.create_if_missing = create;
+  options.error_if_exists = create;
+  options.paranoid_checks = true;
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  options.keep_log_file_num = 2;
+  options.max_log_file_size = 1 << 20;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  TEMOIN_RETURN_IF_ERROR(FromRocks(s));
+  return db;
+}
+
+struct VaultKeys {
+  crypto::Aead aead;
+  crypto::SecretBuffer index_key;
+};
+
+absl::StatusOr<VaultKeys> KeysFromMaster(const crypto::SecretBuffer& master) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Aead aead,
+                          crypto::Aead::Create(crypto::DeriveSubkey(master, "tmvault_", 1)));
+  return VaultKeys{std::move(aead), crypto::DeriveSubkey(master, "tmvault_", 2)};
+}
+
+}  // namespace
+
+VaultBatch::~VaultBatch() {
+  for (PutOp& op : puts_) crypto::WipeString(op.value);
+}
+
+bool VaultExists(const std::string& home) { return PathExists(KeyFilePath(home)); }
+
+Vault::Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key)
+    : db_(std::move(db)), aead_(std::move(aead)), index_key_(std::move(index_key)) {}
+
+Vault::~Vault() = default;
+
+absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
+                                                     absl::string_view passphrase,
+                                                     const VaultOptions& options) {
+  if (VaultExists(home)) {
+    return absl::AlreadyExistsError(absl::StrCat(home, " already holds a vault"));
+  }
+  if (passphrase.empty()) return absl::InvalidArgumentError("passphrase is empty");
+  TEMOIN_RETURN_IF_ERROR(MakeDirectories(home, 0700));
+  v1::KeyFile file;
+  file.set_format_version(1);
+  file.set_opslimit(options.opslimit);
+  file.set_memlimit(options.memlimit);
+  file.set_salt(crypto::RandomBytes(16));
+  TEMOIN_ASSIGN_OR_RETURN(
+      crypto::SecretBuffer passphrase_key,
+      crypto::DeriveKeyFromPassphrase(
+          passphrase, {.opslimit = file.opslimit(), .memlimit = file.memlimit(), .salt = file.salt()}));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Aead wrap, crypto::Aead::Create(std::move(passphrase_key)));
+  crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
+  file.set_sealed_master_key(wrap.Seal(master.ExposeSecret(), KeyFileAd(file)));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStore(StorePath(home), true));
+  // The key file last: its presence means the vault is complete.
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(KeyFilePath(home), file.SerializeAsString(), 0600));
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
+  return absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+}
+
+absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
+                                                   absl::string_view passphrase) {
+  if (!VaultExists(home)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no vault in ", home, "; enrol this device first (temoin enroll CODE)"));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(KeyFilePath(home), 1 << 16));
+  v1::KeyFile file;
+  if (!file.ParseFromString(bytes) || file.format_version() != 1 || file.salt().size() != 16) {
+    return absl::DataLossError("vault key file is damaged");
+  }
+  // DeriveKeyFromPassphrase refuses a cost below the floor: an attacker who edits the
+  // header to a cheap setting gets an error, not a fast guess.
+  absl::StatusOr<crypto::SecretBuffer> passphrase_key = crypto::DeriveKeyFromPassphrase(
+      passphrase, {.opslimit = file.opslimit(), .memlimit = file.memlimit(), .salt = file.salt()});
+  if (passphrase_key.status().code() == absl::StatusCode::kInvalidArgument) {
+    return absl::DataLossError("vault key file asks for a key-derivation cost below the floor");
+  }
+  if (!passphrase_key.ok()) return passphrase_key.status();
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Aead wrap, crypto::Aead::Create(std::move(*passphrase_key)));
+  absl::StatusOr<std::string> master_bytes = wrap.Open(file.sealed_master_key(), KeyFileAd(file));
+  if (!master_bytes.ok()) return absl::UnauthenticatedError("wrong passphrase");
+  crypto::SecretBuffer master = crypto::SecretBuffer::CopyOf(*master_bytes);
+  crypto::WipeString(*master_bytes);
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStore(StorePath(home), false));
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
+  return absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+}
+
+std::string Vault::NamespacePrefix(absl::string_view ns) const {
+  return crypto::Mac(index_key_, absl::StrCat("ns/", ns)).substr(0, kNamespaceTagBytes);
+}
+
+std::string Vault::StoreKey(absl::string_view ns, absl::string_view name) const {
+  return absl::StrCat(NamespacePrefix(ns),
+                      crypto::Mac(index_key_, absl::StrCat("name/", ns.size(), "/", ns, name))
+                          .substr(0, kNameTagBytes));
+}
+
+std::string Vault::Seal(absl::string_view store_key, absl::string_view name,
+                        absl::string_view value) const {
+  std::string plain = absl::StrCat(std::to_string(name.size()), ":", name, value);
+  std::string sealed = aead_.Seal(plain, store_key);
+  crypto::WipeString(plain);
+  return sealed;
+}
+
+namespace {
+
+// Splits "len:name" + value. false when malformed.
+bool SplitNameValue(absl::string_view plain, absl::string_view* name, absl::string_view* value) {
+  size_t colon = plain.find(':');
+  if (colon == absl::string_view::npos || colon > 8) return false;
+  size_t len = 0;
+  for (char c : plain.substr(0, colon)) {
+    if (c < '0' || c > '9') return false;
+    len = len * 10 + static_cast<size_t>(c - '0');
+  }
+  if (plain.size() - colon - 1 < len) return false;
+  *name = plain.substr(colon + 1, len);
+  *value = plain.substr(colon + 1 + len);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> Vault::Get(absl::string_view ns,
+                                                      absl::string_view name) {
+  std::string key = StoreKey(ns, name);
+  std::string sealed;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &sealed);
+  if (s.IsNotFound()) return std::nullopt;
+  TEMOIN_RETURN_IF_ERROR(FromRocks(s));
+  absl::StatusOr<std::string> plain = aead_.Open(sealed, key);
+  if (!plain.ok()) return absl::DataLossError("vault value failed authentication");
+  absl::string_view stored_name, value;
+  if (!SplitNameValue(*plain, &stored_name, &value) || stored_name != name) {
+    crypto::WipeString(*plain);
+    return absl::DataLossError("vault value is damaged");
+  }
+  std::string out(value);
+  crypto::WipeString(*plain);
+  return out;
+}
+
+absl::Status Vault::Put(absl::string_view ns, absl::string_view name, absl::string_view value) {
+  VaultBatch batch;
+  batch.Put(ns, name, value);
+  return Commit(batch);
+}
+
+absl::Status Vault::Commit(VaultBatch& batch) {
+  rocksdb::WriteBatch rocks_batch;
+  for (const VaultBatch::PutOp& op : batch.puts_) {
+    std::string key = StoreKey(op.ns, op.name);
+    rocks_batch.Put(key, Seal(key, op.name, op.value));
+  }
+  for (const VaultBatch::DeleteOp& op : batch.deletes_) {
+    rocks_batch.Delete(StoreKey(op.ns, op.name));
+  }
+  rocksdb::WriteOptions options;
+  options.sync = true;  // what the monitor saw as saved survives power loss
+  return FromRocks(db_->Write(options, &rocks_batch));
+}
+
+absl::Status Vault::Scan(
+    absl::string_view ns,
+    const std::function<bool(absl::string_view name, absl::string_view value)>& visit) {
+  std::string prefix = NamespacePrefix(ns);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string key = it->key().ToString();
+    absl::StatusOr<std::string> plain =
+        aead_.Open(absl::string_view(it->value().data(), it->value().size()), key);
+    if (!plain.ok()) return absl::DataLossError("vault value failed authentication");
+    absl::string_view name, value;
+    if (!SplitNameValue(*plain, &name, &value)) {
+      crypto::WipeString(*plain);
+      return absl::DataLossError("vault value is damaged");
+    }
+    bool more = visit(name, value);
+    crypto::WipeString(*plain);
+    if (!more) break;
+  }
+  return FromRocks(it->status());
+}
+
+}  // namespace temoin::client

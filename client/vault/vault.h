@@ -1,0 +1,96 @@
+#ifndef TEMOIN_CLIENT_VAULT_VAULT_H_
+#define TEMOIN_CLIENT_VAULT_VAULT_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "crypto/keys.h"
+#include "crypto/secret_buffer.h"
+
+namespace rocksdb {
+class DB;
+}
+
+// The device's encrypted local store, under --home:
+//   vault.key   KeyFile: the 32-byte master key sealed under Argon2id(passphrase)
+//   store/      RocksDB; every value sealed with XChaCha20-Poly1305 under a subkey of
+//               the master key, its associated data binding the stored key
+// Stored keys are keyed hashes of (namespace, name), so the store's keys reveal nothing
+// either; the name travels inside the sealed value. Every write is synced (fsync)
+// before it returns.
+namespace temoin::client {
+
+struct VaultOptions {
+  // Argon2id cost; the floor (t=3, 64 MiB) is enforced on create and on open.
+  uint64_t opslimit = 3;
+  uint64_t memlimit = 64ull << 20;
+};
+
+// One atomic group of vault writes.
+class VaultBatch {
+ public:
+  void Put(absl::string_view ns, absl::string_view name, absl::string_view value) {
+    puts_.push_back({std::string(ns), std::string(name), std::string(value)});
+  }
+  void Delete(absl::string_view ns, absl::string_view name) {
+    deletes_.push_back({std::string(ns), std::string(name)});
+  }
+  ~VaultBatch();
+
+ private:
+  friend class Vault;
+  struct PutOp {
+    std::string ns, name, value;
+  };
+  struct DeleteOp {
+    std::string ns, name;
+  };
+  std::vector<PutOp> puts_;
+  std::vector<DeleteOp> deletes_;
+};
+
+class Vault {
+ public:
+  // Creates vault.key and store/ under `home`. kAlreadyExists when a vault is there.
+  static absl::StatusOr<std::unique_ptr<Vault>> Create(const std::string& home,
+                                                       absl::string_view passphrase,
+                                                       const VaultOptions& options = {});
+  // kFailedPrecondition "no vault in HOME; enrol this device first" when missing;
+  // kUnauthenticated "wrong passphrase" when the key does not open (no hint of why);
+  // kDataLoss when the key file or the store is damaged.
+  static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
+                                                     absl::string_view passphrase);
+  ~Vault();
+
+  // std::nullopt when absent. kDataLoss when a value fails authentication.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view ns, absl::string_view name);
+  absl::Status Put(absl::string_view ns, absl::string_view name, absl::string_view value);
+  // Atomic and durable. kResourceExhausted when the disk is full.
+  absl::Status Commit(VaultBatch& batch);
+  // Every (name, value) in `ns`, in no particular order, until `visit` returns false.
+  absl::Status Scan(absl::string_view ns,
+                    const std::function<bool(absl::string_view name, absl::string_view value)>&
+                        visit);
+
+ private:
+  Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key);
+  std::string StoreKey(absl::string_view ns, absl::string_view name) const;
+  std::string NamespacePrefix(absl::string_view ns) const;
+  std::string Seal(absl::string_view store_key, absl::string_view name,
+                   absl::string_view value) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  crypto::Aead aead_;
+  crypto::SecretBuffer index_key_;
+};
+
+bool VaultExists(const std::string& home);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_VAULT_VAULT_H_

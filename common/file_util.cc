@@ -1,0 +1,109 @@
+#include "common/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace temoin {
+namespace {
+
+absl::Status ErrnoStatus(absl::string_view what, const std::string& path, int err) {
+  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
+  if (err == ENOENT) return absl::NotFoundError(message);
+  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
+  return absl::InternalError(message);
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::Status WriteFileDurably(const std::string& path, absl::string_view contents, int mode) {
+  std::string tmp = absl::StrCat(path, ".tmp");
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (fd.get() < 0) return ErrnoStatus("cannot create", tmp, errno);
+  ::fchmod(fd.get(), static_cast<mode_t>(mode));  // umask must not widen or narrow it
+  size_t done = 0;
+  while (done < contents.size()) {
+    ssize_t n = ::write(fd.get(), contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoStatus("cannot write", tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoStatus("cannot sync", tmp, err);
+  }
+  if (::close(fd.Release()) != 0) return ErrnoStatus("cannot close", tmp, errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("cannot rename", tmp, errno);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) return ErrnoStatus("cannot open", dir, errno);
+  if (::fsync(dir_fd.get()) != 0) return ErrnoStatus("cannot sync", dir, errno);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("cannot open", path, errno);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("cannot read", path, errno);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " is too large"));
+    }
+  }
+  return out;
+}
+
+absl::Status MakeDirectories(const std::string& path, int mode) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  std::filesystem::path built;
+  for (const auto& part : p) {
+    built /= part;
+    if (std::filesystem::exists(built, ec)) continue;
+    if (::mkdir(built.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST) {
+      return ErrnoStatus("cannot create directory", built.string(), errno);
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace temoin

@@ -1,0 +1,44 @@
+#ifndef TEMOIN_CRYPTO_AUTH_H_
+#define TEMOIN_CRYPTO_AUTH_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "crypto/keys.h"
+
+// What a device signs to enrol and to open a session. Both sides build the signed
+// bytes from these functions so they cannot disagree. Fields are fixed-size (checked
+// by the caller) except org_public_key, which is last and 0 or 32 bytes.
+namespace temoin::crypto {
+
+inline constexpr absl::string_view kEnrollContext = "temoin/enroll/v1";
+inline constexpr absl::string_view kAuthContext = "temoin/auth/v1";
+inline constexpr size_t kChallengeBytes = 32;
+inline constexpr size_t kEnrollmentTokenBytes = 16;
+
+inline std::string EnrollProofMessage(absl::string_view token, absl::string_view signing_public_key,
+                                      absl::string_view box_public_key,
+                                      absl::string_view org_public_key) {
+  return absl::StrCat(token, signing_public_key, box_public_key, org_public_key);
+}
+
+// The nonce is fresh from the server and single use, so a captured signature cannot
+// be replayed; no device clock is involved.
+inline std::string AuthChallengeMessage(absl::string_view nonce, absl::string_view device_id) {
+  return absl::StrCat(nonce, device_id);
+}
+
+// A device's id is derived from its two public keys, so it is self-certifying: an
+// admin who got the id from the reviewer in person can check that the keys the server
+// lists for it are really the reviewer's (a server cannot swap in a key of its own
+// when a project secret is granted). 16 bytes.
+inline std::string DeviceIdFromKeys(absl::string_view signing_public_key,
+                                    absl::string_view box_public_key) {
+  return Hash256("temoin/device-id/v1", absl::StrCat(signing_public_key, box_public_key))
+      .substr(0, 16);
+}
+
+}  // namespace temoin::crypto
+
+#endif  // TEMOIN_CRYPTO_AUTH_H_

@@ -1,0 +1,105 @@
+#include "server/app/data_dir.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/enrollment_code.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+#include "common/tls_pin.h"
+#include "common/vocabulary.h"
+#include "nlohmann/json.hpp"
+#include "server/core/core.h"
+#include "server/storage/rocks_store.h"
+
+namespace temoin::server {
+namespace {
+
+std::string ConfigPath(const std::string& root) { return root + "/config.json"; }
+
+}  // namespace
+
+absl::StatusOr<std::string> InitializeDataDir(const std::string& root,
+                                              const std::string& org_name,
+                                              const std::string& listen) {
+  if (org_name.empty() || org_name.size() > 200) {
+    return absl::InvalidArgumentError("organisation name must be 1 to 200 characters");
+  }
+  if (PathExists(ConfigPath(root))) {
+    return absl::AlreadyExistsError(absl::StrCat(root, " already holds a temoin server"));
+  }
+  TEMOIN_RETURN_IF_ERROR(MakeDirectories(root + "/keys", 0700));
+  TEMOIN_RETURN_IF_ERROR(MakeDirectories(root + "/tls", 0700));
+
+  crypto::SigningKey receipt_key = crypto::SigningKey::Generate();
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/keys/receipt.key",
+                                          receipt_key.secret_key().ExposeSecret(), 0600));
+  TEMOIN_ASSIGN_OR_RETURN(TlsIdentity tls, GenerateSelfSignedIdentity());
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/tls/key.pem", tls.private_key_pem, 0600));
+  crypto::WipeString(tls.private_key_pem);
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/tls/cert.pem", tls.certificate_pem, 0644));
+  TEMOIN_RETURN_IF_ERROR(
+      WriteFileDurably(root + "/vocabulary.json", std::string(DefaultVocabularyJson()), 0644));
+  TEMOIN_ASSIGN_OR_RETURN(v1::Vocabulary vocabulary, DefaultVocabulary());
+  TEMOIN_ASSIGN_OR_RETURN(std::string pin, SpkiSha256FromPem(tls.certificate_pem));
+
+  {
+    TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksStore> store, RocksStore::Open(root + "/db"));
+    v1::ServerConfig config;
+    config.set_org_name(org_name);
+    config.set_listen(listen);
+    WriteBatch batch;
+    batch.Put(keys::Config(), config.SerializeAsString());
+    TEMOIN_RETURN_IF_ERROR(store->Commit(batch));
+    Core core(store.get(), &SystemClock::Get(), std::move(receipt_key), vocabulary);
+    TEMOIN_ASSIGN_OR_RETURN(v1::CreateInviteResponse invite,
+                            core.enrollment().CreateInvite(v1::ROLE_ADMIN, "", 0,
+                                                           /*bootstrap=*/true));
+    // config.json last: its presence means the directory is complete.
+    nlohmann::json json = {{"org", org_name}, {"listen", listen}};
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(ConfigPath(root), json.dump(2) + "\n", 0644));
+
+    v1::EnrollmentCode code;
+    code.set_format_version(1);
+    code.set_server_address(listen);
+    code.set_tls_spki_sha256(pin);
+    code.set_role(v1::ROLE_ADMIN);
+    code.set_token(invite.token());
+    code.set_expires_at(invite.expires_at());
+    return EncodeEnrollmentCode(code);
+  }
+}
+
+absl::StatusOr<ServerData> LoadDataDir(const std::string& root) {
+  if (!PathExists(ConfigPath(root))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string config_text, ReadFileToString(ConfigPath(root), 1 << 20));
+  nlohmann::json config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object() || !config.contains("org") || !config["org"].is_string() ||
+      !config.contains("listen") || !config["listen"].is_string()) {
+    return absl::DataLossError("config.json is damaged: it needs string fields org and listen");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string secret, ReadFileToString(root + "/keys/receipt.key", 4096));
+  absl::StatusOr<crypto::SigningKey> receipt_key = crypto::SigningKey::FromSecretKey(secret);
+  crypto::WipeString(secret);
+  if (!receipt_key.ok()) return absl::DataLossError("keys/receipt.key is damaged");
+  ServerData data{.root = root,
+                  .org_name = config["org"].get<std::string>(),
+                  .listen = config["listen"].get<std::string>(),
+                  .receipt_key = std::move(*receipt_key)};
+  TEMOIN_ASSIGN_OR_RETURN(data.tls.certificate_pem,
+                          ReadFileToString(root + "/tls/cert.pem", 1 << 20));
+  TEMOIN_ASSIGN_OR_RETURN(data.tls.private_key_pem,
+                          ReadFileToString(root + "/tls/key.pem", 1 << 20));
+  TEMOIN_ASSIGN_OR_RETURN(data.tls_spki_sha256, SpkiSha256FromPem(data.tls.certificate_pem));
+  TEMOIN_ASSIGN_OR_RETURN(std::string vocabulary_json,
+                          ReadFileToString(root + "/vocabulary.json", 4 << 20));
+  absl::StatusOr<v1::Vocabulary> vocabulary = ParseVocabulary(vocabulary_json);
+  if (!vocabulary.ok()) {
+    return absl::DataLossError(absl::StrCat("vocabulary.json: ", vocabulary.status().message()));
+  }
+  data.vocabulary = std::move(*vocabulary);
+  return data;
+}
+
+}  // namespace temoin::server

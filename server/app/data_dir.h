@@ -1,0 +1,46 @@
+#ifndef TEMOIN_SERVER_APP_DATA_DIR_H_
+#define TEMOIN_SERVER_APP_DATA_DIR_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "crypto/keys.h"
+#include "server/app/tls_certificate.h"
+#include "temoin/v1/identity.pb.h"
+
+// The server's data directory (0700):
+//   config.json        organisation name and listen address (editable)
+//   vocabulary.json    the vocabulary served to devices (editable; default shipped)
+//   keys/receipt.key   Ed25519 secret that signs receipts (0600)
+//   tls/cert.pem       self-signed certificate; devices pin its key
+//   tls/key.pem        its private key (0600)
+//   db/                RocksDB store
+namespace temoin::server {
+
+inline constexpr char kDefaultListen[] = "127.0.0.1:7443";
+
+struct ServerData {
+  std::string root;
+  std::string org_name;
+  std::string listen;
+  crypto::SigningKey receipt_key;
+  TlsIdentity tls;
+  std::string tls_spki_sha256;
+  v1::Vocabulary vocabulary;
+  std::string db_path() const { return root + "/db"; }
+};
+
+// Creates every file above and the store, and returns the first admin's enrolment code
+// (single use, 24 h). kAlreadyExists when `root` already holds a server.
+absl::StatusOr<std::string> InitializeDataDir(const std::string& root,
+                                              const std::string& org_name,
+                                              const std::string& listen);
+
+// Reads the files above. kFailedPrecondition "not a temoin data directory; run
+// temoin-server init first" when config.json is missing; kDataLoss when a file is
+// damaged.
+absl::StatusOr<ServerData> LoadDataDir(const std::string& root);
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_APP_DATA_DIR_H_

@@ -1,0 +1,58 @@
+#include "server/app/grpc_server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace temoin::server {
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const TlsIdentity& tls,
+                                                             const std::string& listen) {
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->enrollment_ = std::make_unique<EnrollmentService>(core);
+  server->admin_ = std::make_unique<AdminService>(core);
+  server->sync_ = std::make_unique<SyncService>(core);
+  server->review_ = std::make_unique<ReviewService>(core);
+  server->auth_ = std::make_shared<AuthProcessor>(&core->sessions());
+
+  grpc::SslServerCredentialsOptions ssl_options;
+  ssl_options.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl_options);
+  credentials->SetAuthMetadataProcessor(server->auth_);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, credentials, &server->port_);
+  builder.RegisterService(server->enrollment_.get());
+  builder.RegisterService(server->admin_.get());
+  builder.RegisterService(server->sync_.get());
+  builder.RegisterService(server->review_.get());
+  // Limits from reference/security-reliability.md §3: bounded memory and threads under
+  // many slow clients, a handshake timeout longer than slow links need but finite, and
+  // no ping storms.
+  grpc::ResourceQuota quota("temoin-server");
+  quota.Resize(512 << 20);
+  quota.SetMaxThreads(64);
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  builder.SetMaxSendMessageSize(4 << 20);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 8);
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 3600 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 600 * 1000);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  }
+  return server;
+}
+
+void GrpcServer::Shutdown() {
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+}
+
+}  // namespace temoin::server

@@ -1,0 +1,41 @@
+#ifndef TEMOIN_SERVER_APP_GRPC_SERVER_H_
+#define TEMOIN_SERVER_APP_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "server/app/data_dir.h"
+#include "server/core/core.h"
+#include "server/rpc/auth_processor.h"
+#include "server/rpc/services.h"
+
+namespace temoin::server {
+
+// A running gRPC server over TLS with every service and the auth processor wired in.
+// Owns the services; the core must outlive it.
+class GrpcServer {
+ public:
+  // Binds `listen` (host:port; port 0 picks a free one, see port()). kUnavailable when
+  // the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(Core* core, const TlsIdentity& tls,
+                                                           const std::string& listen);
+  int port() const { return port_; }
+  void Wait() { server_->Wait(); }
+  void Shutdown();
+
+ private:
+  GrpcServer() = default;
+  std::unique_ptr<EnrollmentService> enrollment_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<ReviewService> review_;
+  std::shared_ptr<AuthProcessor> auth_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_APP_GRPC_SERVER_H_

@@ -1,0 +1,60 @@
+#ifndef TEMOIN_SERVER_CORE_CORE_H_
+#define TEMOIN_SERVER_CORE_CORE_H_
+
+#include <string>
+
+#include "common/clock.h"
+#include "crypto/keys.h"
+#include "server/core/admin_ops.h"
+#include "server/core/enrollment.h"
+#include "server/core/ingest.h"
+#include "server/core/registry.h"
+#include "server/core/review_ops.h"
+#include "server/core/sessions.h"
+#include "temoin/v1/identity.pb.h"
+
+namespace temoin::server {
+
+// The whole protocol core, wired together, with no gRPC in sight: the RPC layer adapts
+// messages to these calls, and tests drive them directly on a MemoryStore.
+class Core {
+ public:
+  // `store` and `clock` not owned; must outlive the core.
+  Core(Store* store, const Clock* clock, crypto::SigningKey receipt_key,
+       v1::Vocabulary vocabulary, IngestLimits limits = {})
+      : receipt_key_(std::move(receipt_key)),
+        receipt_public_key_(receipt_key_.public_key()),
+        vocabulary_(std::move(vocabulary)),
+        registry_(store),
+        sessions_(&registry_, clock),
+        enrollment_(&registry_, clock, &receipt_public_key_, &vocabulary_),
+        admin_(&registry_, &enrollment_),
+        ingest_(&registry_, clock, &receipt_key_, limits),
+        review_(&registry_) {}
+
+  Registry& registry() { return registry_; }
+  SessionAuthority& sessions() { return sessions_; }
+  Enrollment& enrollment() { return enrollment_; }
+  AdminOps& admin() { return admin_; }
+  Ingest& ingest() { return ingest_; }
+  ReviewOps& review() { return review_; }
+  const v1::Vocabulary& vocabulary() const { return vocabulary_; }
+
+  // Settings a device pulls: the vocabulary and its project's recipient keys.
+  absl::StatusOr<v1::GetSettingsResponse> GetSettings(const Session& session);
+
+ private:
+  const crypto::SigningKey receipt_key_;
+  const std::string receipt_public_key_;
+  const v1::Vocabulary vocabulary_;
+  Registry registry_;
+  SessionAuthority sessions_;
+  Enrollment enrollment_;
+  AdminOps admin_;
+  Ingest ingest_;
+  ReviewOps review_;
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_CORE_H_

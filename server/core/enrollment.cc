@@ -1,0 +1,142 @@
+#include "server/core/enrollment.h"
+
+#include "common/status_macros.h"
+#include "crypto/auth.h"
+#include "crypto/envelope.h"
+#include "crypto/keys.h"
+
+namespace temoin::server {
+
+Enrollment::Enrollment(Registry* registry, const Clock* clock,
+                       const std::string* server_signing_key, const v1::Vocabulary* vocabulary)
+    : registry_(registry),
+      clock_(clock),
+      server_signing_key_(server_signing_key),
+      vocabulary_(vocabulary) {}
+
+absl::StatusOr<v1::CreateInviteResponse> Enrollment::CreateInvite(v1::Role role,
+                                                                  absl::string_view project,
+                                                                  int64_t ttl_seconds,
+                                                                  bool bootstrap) {
+  if (ttl_seconds == 0) ttl_seconds = kDefaultCodeTtlSeconds;
+  if (ttl_seconds < 0 || ttl_seconds > kMaxCodeTtlSeconds) {
+    return absl::InvalidArgumentError("code lifetime must be between 1 second and 30 days");
+  }
+  v1::StoredInvite invite;
+  switch (role) {
+    case v1::ROLE_ADMIN:
+      if (!project.empty()) {
+        return absl::InvalidArgumentError("an admin code names no project");
+      }
+      break;
+    case v1::ROLE_MONITOR:
+    case v1::ROLE_REVIEWER: {
+      TEMOIN_RETURN_IF_ERROR(ValidateProjectName(project));
+      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Project(project));
+      if (!stored.has_value()) return absl::NotFoundError("project does not exist");
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError("role must be admin, reviewer or monitor");
+  }
+  invite.set_role(role);
+  invite.set_project(std::string(project));
+  invite.set_expires_at(clock_->NowSeconds() + ttl_seconds);
+  invite.set_bootstrap(bootstrap);
+  std::string token = crypto::RandomBytes(crypto::kEnrollmentTokenBytes);
+  WriteBatch batch;
+  batch.Put(keys::Invite(token), invite.SerializeAsString());
+  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  v1::CreateInviteResponse response;
+  response.set_token(token);
+  response.set_expires_at(invite.expires_at());
+  return response;
+}
+
+absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
+  if (request.token().size() != crypto::kEnrollmentTokenBytes) {
+    return absl::UnauthenticatedError("enrolment code is not valid");
+  }
+  if (request.signing_public_key().size() != crypto::kSigningPublicKeyBytes ||
+      request.box_public_key().size() != crypto::kBoxPublicKeyBytes) {
+    return absl::InvalidArgumentError("device public keys have wrong length");
+  }
+  if (!request.org_public_key().empty() &&
+      request.org_public_key().size() != crypto::kSigningPublicKeyBytes) {
+    return absl::InvalidArgumentError("organisation key has wrong length");
+  }
+  // The proof shows the enrolling party holds the signing key it registers.
+  if (!crypto::VerifySignature(
+           request.signing_public_key(), crypto::kEnrollContext,
+           crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
+                                      request.box_public_key(), request.org_public_key()),
+           request.proof())
+           .ok()) {
+    return absl::UnauthenticatedError("enrolment code is not valid");
+  }
+
+  std::lock_guard lock(mu_);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite,
+                          registry_->Invite(request.token()));
+  if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
+  if (invite->used()) {
+    return absl::FailedPreconditionError("enrolment code has already been used");
+  }
+  int64_t now = clock_->NowSeconds();
+  if (invite->expires_at() < now) {
+    return absl::DeadlineExceededError("enrolment code has expired; ask for a new one");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::ServerConfig config, registry_->Config());
+  WriteBatch batch;
+  if (invite->bootstrap()) {
+    if (request.org_public_key().empty()) {
+      return absl::InvalidArgumentError("the first admin must bring the organisation key");
+    }
+    if (!config.org_public_key().empty()) {
+      return absl::FailedPreconditionError("organisation key is already set");
+    }
+    config.set_org_public_key(request.org_public_key());
+    batch.Put(keys::Config(), config.SerializeAsString());
+  } else if (!request.org_public_key().empty() &&
+             request.org_public_key() != config.org_public_key()) {
+    return absl::InvalidArgumentError("organisation key does not match this server's");
+  }
+
+  v1::StoredDevice device;
+  device.set_device_id(
+      crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
+  TEMOIN_ASSIGN_OR_RETURN(auto same_keys, registry_->Device(device.device_id()));
+  if (same_keys.has_value()) {
+    return absl::AlreadyExistsError("a device with these keys is already enrolled");
+  }
+  device.set_role(invite->role());
+  device.set_project(invite->project());
+  device.set_signing_public_key(request.signing_public_key());
+  device.set_box_public_key(request.box_public_key());
+  device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
+  std::optional<v1::StoredProject> project;
+  if (!invite->project().empty()) {
+    TEMOIN_ASSIGN_OR_RETURN(project, registry_->Project(invite->project()));
+    if (!project.has_value()) return absl::NotFoundError("project does not exist");
+    device.set_project_id(project->project_id());
+  }
+  invite->set_used(true);
+  batch.Put(keys::Invite(request.token()), invite->SerializeAsString());
+  batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
+  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+
+  v1::EnrollResponse response;
+  response.set_device_id(device.device_id());
+  response.set_role(device.role());
+  response.set_project(device.project());
+  response.set_project_id(device.project_id());
+  response.set_server_signing_key(*server_signing_key_);
+  response.set_org_public_key(config.org_public_key());
+  if (project.has_value() && device.role() == v1::ROLE_MONITOR) {
+    *response.mutable_project_keys() = project->keys();
+  }
+  *response.mutable_vocabulary() = *vocabulary_;
+  return response;
+}
+
+}  // namespace temoin::server

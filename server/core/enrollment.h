@@ -1,0 +1,50 @@
+#ifndef TEMOIN_SERVER_CORE_ENROLLMENT_H_
+#define TEMOIN_SERVER_CORE_ENROLLMENT_H_
+
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "server/core/registry.h"
+#include "temoin/v1/identity.pb.h"
+#include "temoin/v1/service.pb.h"
+
+namespace temoin::server {
+
+// One-time enrolment codes: issuing them (bootstrap and admin invites) and redeeming
+// them. Thread-safe: redemption is serialised so that a code works exactly once.
+class Enrollment {
+ public:
+  static constexpr int64_t kDefaultCodeTtlSeconds = 24 * 3600;
+  static constexpr int64_t kMaxCodeTtlSeconds = 30 * 24 * 3600;
+
+  // None owned; all must outlive this.
+  Enrollment(Registry* registry, const Clock* clock, const std::string* server_signing_key,
+             const v1::Vocabulary* vocabulary);
+
+  // Stores a new one-time token for `role` and `project` (which must exist for monitors
+  // and reviewers, and be empty for admins). `bootstrap` marks the first admin's code,
+  // whose redeemer sets the organisation key. ttl_seconds 0 takes the default.
+  // kInvalidArgument / kNotFound for a bad role, project or ttl.
+  absl::StatusOr<v1::CreateInviteResponse> CreateInvite(v1::Role role, absl::string_view project,
+                                                        int64_t ttl_seconds, bool bootstrap);
+
+  // Redeems a code. `request` untrusted. Distinct, clear refusals:
+  // kUnauthenticated "enrolment code is not valid" (unknown token or bad proof),
+  // kFailedPrecondition "enrolment code has already been used",
+  // kDeadlineExceeded "enrolment code has expired; ask for a new one",
+  // kInvalidArgument for malformed keys.
+  absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
+
+ private:
+  Registry* const registry_;
+  const Clock* const clock_;
+  const std::string* const server_signing_key_;
+  const v1::Vocabulary* const vocabulary_;
+  std::mutex mu_;
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_ENROLLMENT_H_

@@ -1,0 +1,130 @@
+#include "server/core/registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "crypto/keys.h"
+
+namespace temoin::server {
+namespace keys {
+
+std::string Config() { return "cfg"; }
+std::string Device(absl::string_view device_id) { return absl::StrCat("dev/", device_id); }
+std::string Invite(absl::string_view token) {
+  // Only a hash of the token is kept, so a copy of the store cannot enrol devices.
+  return absl::StrCat("inv/", crypto::Hash256("temoin/invite-token/v1", token));
+}
+std::string Project(absl::string_view name) { return absl::StrCat("prj/", name); }
+std::string ProjectId(absl::string_view project_id) { return absl::StrCat("pid/", project_id); }
+std::string GrantPrefix(absl::string_view reviewer_id) {
+  return absl::StrCat("grt/", reviewer_id);
+}
+std::string Grant(absl::string_view reviewer_id, absl::string_view project) {
+  return absl::StrCat("grt/", reviewer_id, project);
+}
+std::string Record(absl::string_view record_id) { return absl::StrCat("rec/", record_id); }
+std::string Log(uint64_t index) { return absl::StrCat("log/", EncodeU64BigEndian(index)); }
+std::string ProjectLogPrefix(absl::string_view project_id) {
+  return absl::StrCat("plg/", project_id);
+}
+std::string ProjectLog(absl::string_view project_id, uint64_t index) {
+  return absl::StrCat("plg/", project_id, EncodeU64BigEndian(index));
+}
+std::string Conflict(absl::string_view record_id, absl::string_view digest) {
+  return absl::StrCat("cfl/", record_id, digest);
+}
+
+}  // namespace keys
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> Registry::GetMessage(const std::string& key) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(key));
+  if (!value.has_value()) return std::nullopt;
+  Message message;
+  if (!message.ParseFromString(*value)) {
+    return absl::DataLossError(absl::StrCat("stored value does not parse: ",
+                                            Message::descriptor()->name()));
+  }
+  return message;
+}
+
+absl::StatusOr<v1::ServerConfig> Registry::Config() {
+  TEMOIN_ASSIGN_OR_RETURN(auto config, GetMessage<v1::ServerConfig>(keys::Config()));
+  if (!config.has_value()) return absl::FailedPreconditionError("server is not initialised");
+  return *config;
+}
+
+absl::StatusOr<std::optional<v1::StoredDevice>> Registry::Device(absl::string_view device_id) {
+  return GetMessage<v1::StoredDevice>(keys::Device(device_id));
+}
+
+absl::StatusOr<std::optional<v1::StoredInvite>> Registry::Invite(absl::string_view token) {
+  return GetMessage<v1::StoredInvite>(keys::Invite(token));
+}
+
+absl::StatusOr<std::optional<v1::StoredProject>> Registry::Project(absl::string_view name) {
+  return GetMessage<v1::StoredProject>(keys::Project(name));
+}
+
+absl::StatusOr<std::optional<v1::StoredProject>> Registry::ProjectById(
+    absl::string_view project_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                          store_->Get(keys::ProjectId(project_id)));
+  if (!name.has_value()) return std::nullopt;
+  return Project(*name);
+}
+
+absl::StatusOr<std::optional<v1::StoredGrant>> Registry::Grant(absl::string_view reviewer_id,
+                                                               absl::string_view project) {
+  return GetMessage<v1::StoredGrant>(keys::Grant(reviewer_id, project));
+}
+
+absl::StatusOr<std::vector<std::string>> Registry::GrantedProjects(
+    absl::string_view reviewer_id) {
+  std::vector<std::string> names;
+  std::string prefix = keys::GrantPrefix(reviewer_id);
+  TEMOIN_RETURN_IF_ERROR(store_->Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+    names.emplace_back(key.substr(prefix.size()));
+    return true;
+  }));
+  return names;
+}
+
+absl::StatusOr<std::optional<v1::StoredRecord>> Registry::Record(absl::string_view record_id) {
+  return GetMessage<v1::StoredRecord>(keys::Record(record_id));
+}
+
+absl::StatusOr<std::vector<v1::StoredDevice>> Registry::Devices() {
+  std::vector<v1::StoredDevice> devices;
+  absl::Status parse_error;
+  TEMOIN_RETURN_IF_ERROR(store_->Scan("dev/", "", [&](absl::string_view, absl::string_view value) {
+    v1::StoredDevice device;
+    if (!device.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parse_error = absl::DataLossError("stored device does not parse");
+      return false;
+    }
+    devices.push_back(std::move(device));
+    return true;
+  }));
+  TEMOIN_RETURN_IF_ERROR(parse_error);
+  return devices;
+}
+
+absl::Status ValidateProjectName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return absl::InvalidArgumentError("project name must be 1 to 64 characters");
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              (i > 0 && (c == '-' || c == '_'));
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "project name may hold only lowercase letters, digits, '-' and '_', and must start "
+          "with a letter or digit");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace temoin::server

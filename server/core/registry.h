@@ -1,0 +1,73 @@
+#ifndef TEMOIN_SERVER_CORE_REGISTRY_H_
+#define TEMOIN_SERVER_CORE_REGISTRY_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/storage/store.h"
+#include "temoin/v1/server_store.pb.h"
+
+// Typed access to what the server stores, and the key layout in one place:
+//   cfg                          ServerConfig
+//   dev/<device_id>              StoredDevice
+//   inv/<Hash256(token)>         StoredInvite (the token itself is never stored)
+//   prj/<name>                   StoredProject
+//   pid/<project_id>             project name
+//   grt/<reviewer_id><name>      StoredGrant
+//   rec/<record_id>              StoredRecord
+//   log/<index be64>             record_id (the append-only log order)
+//   plg/<project_id><index be64> record_id (per-project listing)
+//   cfl/<record_id><digest>      Envelope of a conflicting upload, kept as evidence
+namespace temoin::server {
+
+namespace keys {
+std::string Config();
+std::string Device(absl::string_view device_id);
+std::string Invite(absl::string_view token);
+std::string Project(absl::string_view name);
+std::string ProjectId(absl::string_view project_id);
+std::string GrantPrefix(absl::string_view reviewer_id);
+std::string Grant(absl::string_view reviewer_id, absl::string_view project);
+std::string Record(absl::string_view record_id);
+std::string Log(uint64_t index);
+std::string ProjectLogPrefix(absl::string_view project_id);
+std::string ProjectLog(absl::string_view project_id, uint64_t index);
+std::string Conflict(absl::string_view record_id, absl::string_view digest);
+}  // namespace keys
+
+// Thread-safe (the store is).
+class Registry {
+ public:
+  explicit Registry(Store* store) : store_(store) {}  // Not owned; must outlive this.
+
+  Store& store() { return *store_; }
+
+  // kDataLoss when a stored value does not parse.
+  absl::StatusOr<v1::ServerConfig> Config();
+  absl::StatusOr<std::optional<v1::StoredDevice>> Device(absl::string_view device_id);
+  absl::StatusOr<std::optional<v1::StoredInvite>> Invite(absl::string_view token);
+  absl::StatusOr<std::optional<v1::StoredProject>> Project(absl::string_view name);
+  absl::StatusOr<std::optional<v1::StoredProject>> ProjectById(absl::string_view project_id);
+  absl::StatusOr<std::optional<v1::StoredGrant>> Grant(absl::string_view reviewer_id,
+                                                       absl::string_view project);
+  // Project names granted to a reviewer.
+  absl::StatusOr<std::vector<std::string>> GrantedProjects(absl::string_view reviewer_id);
+  absl::StatusOr<std::optional<v1::StoredRecord>> Record(absl::string_view record_id);
+  absl::StatusOr<std::vector<v1::StoredDevice>> Devices();
+
+ private:
+  template <typename Message>
+  absl::StatusOr<std::optional<Message>> GetMessage(const std::string& key);
+  Store* const store_;
+};
+
+// Project names: lowercase ASCII letters, digits, '-' and '_', 1..64, starting with a
+// letter or digit. kInvalidArgument otherwise.
+absl::Status ValidateProjectName(absl::string_view name);
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_REGISTRY_H_

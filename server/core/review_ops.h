@@ -1,0 +1,39 @@
+#ifndef TEMOIN_SERVER_CORE_REVIEW_OPS_H_
+#define TEMOIN_SERVER_CORE_REVIEW_OPS_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/core/registry.h"
+#include "server/core/session.h"
+#include "temoin/v1/service.pb.h"
+
+namespace temoin::server {
+
+// What reviewers do: list and fetch sealed records of the projects granted to them,
+// and pull their grants. Anyone else gets kPermissionDenied; a record outside the
+// caller's grants is kNotFound, exactly like one that does not exist, so that no
+// foreign record id can be probed. Requests untrusted. Thread-safe.
+class ReviewOps {
+ public:
+  static constexpr uint32_t kDefaultPageSize = 500;
+  static constexpr uint32_t kMaxPageSize = 2000;
+  static constexpr int kMaxFetchIds = 256;
+
+  explicit ReviewOps(Registry* registry) : registry_(registry) {}  // Not owned.
+
+  // Records of all granted projects after `after_log_index`, in log order.
+  absl::StatusOr<v1::ListRecordsResponse> ListRecords(const Session& session,
+                                                      const v1::ListRecordsRequest& req);
+  // All ids are checked before anything is returned.
+  absl::StatusOr<std::vector<v1::FetchedRecord>> FetchRecords(
+      const Session& session, const v1::FetchRecordsRequest& req);
+  absl::StatusOr<v1::GetGrantsResponse> GetGrants(const Session& session);
+
+ private:
+  Registry* const registry_;
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_REVIEW_OPS_H_

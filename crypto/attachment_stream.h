@@ -28,7 +28,8 @@ class AttachmentWriter {
 
   const std::string& header() const { return header_; }
   // Encrypts one chunk (at most kAttachmentChunkBytes; only the final one may be
-  // shorter or empty). kFailedPrecondition after the final chunk.
+  // shorter or empty). kInvalidArgument for any other length; kFailedPrecondition after
+  // the final chunk.
   absl::StatusOr<std::string> Push(absl::string_view chunk, bool final);
 
  private:
@@ -69,7 +70,9 @@ class AttachmentReader {
 // Whole-buffer helpers over the classes above: header || chunks.
 absl::StatusOr<std::string> EncryptAttachment(const SecretBuffer& key, absl::string_view blob_id,
                                               absl::string_view plaintext);
-// kDataLoss when truncated (no final tag, or bytes missing), kUnauthenticated on tampering.
+// kDataLoss when truncated (no final tag, or bytes missing) or with bytes after the final
+// chunk, kUnauthenticated on tampering. A damaged *short last* chunk cannot be told from a
+// cut one and is reported as kDataLoss "attachment stream truncated".
 absl::StatusOr<std::string> DecryptAttachment(const SecretBuffer& key, absl::string_view blob_id,
                                               absl::string_view stream);
 

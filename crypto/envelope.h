@@ -15,9 +15,11 @@
 //   body       = XChaCha20-Poly1305(data_key, nonce, Padmé(zstd(Testimony)),
 //                                   AD = Hash256("temoin/record-ad/v1", header))
 //   wrapped[i] = crypto_box_seal(data_key || record_id, recipient_pk[i])
-//   digest     = BLAKE2b-256 over "temoin/record-digest/v1", then the length-prefixed
-//                header, nonce, ciphertext and each wrapped key (key_id, epoch, sealed)
-//   signature  = device Ed25519 over digest, context "temoin/record/v1"
+//   digest     = BLAKE2b-256 over "temoin/record-digest/v1" || 0x00, then header, nonce
+//                and ciphertext each as u64be(length) || bytes, then u64be(number of
+//                wrapped keys) and for each wrapped key: u64be-length-prefixed key_id,
+//                u32be epoch, u64be-length-prefixed sealed
+//   signature  = device Ed25519 over digest, context "temoin/record/v1" (SigningKey::Sign)
 namespace temoin::crypto {
 
 inline constexpr uint32_t kRecordFormatVersion = 1;

@@ -7,7 +7,7 @@ namespace temoin::crypto {
 
 // Initialises libsodium and sets RLIMIT_CORE to 0 so that a crash never writes key
 // material to a core file. Call once at the top of main(); safe to call again.
-// kInternal if libsodium cannot initialise.
+// kInternal if libsodium cannot initialise or core dumps cannot be disabled.
 absl::Status InitializeCrypto();
 
 }  // namespace temoin::crypto

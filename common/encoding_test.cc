@@ -24,8 +24,7 @@ TEST(EncodingTest, Base64UrlRoundTripsWithoutPadding) {
 
 TEST(EncodingTest, BigEndianSortsNumerically) {
   EXPECT_LT(EncodeU64BigEndian(255), EncodeU64BigEndian(256));
-  EXPECT_EQ(DecodeU64BigEndian(EncodeU64BigEndian(0x0102030405060708ull)),
-            0x0102030405060708ull);
+  EXPECT_EQ(DecodeU64BigEndian(EncodeU64BigEndian(0x0102030405060708ull)), 0x0102030405060708ull);
 }
 
 TEST(EncodingTest, FormatsRfc3339InUtc) { EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z"); }

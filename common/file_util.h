@@ -15,8 +15,7 @@ namespace temoin {
 absl::Status WriteFileDurably(const std::string& path, absl::string_view contents, int mode);
 
 // Whole file. kNotFound when missing; kInvalidArgument when larger than `max_bytes`.
-absl::StatusOr<std::string> ReadFileToString(const std::string& path,
-                                             size_t max_bytes = 64 << 20);
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes = 64 << 20);
 
 // mkdir -p with `mode` for the directories it creates.
 absl::Status MakeDirectories(const std::string& path, int mode);

@@ -8,11 +8,11 @@
 #include "absl/status/statusor.h"
 
 // Debian's abseil 20220623 predates ABSL_RETURN_IF_ERROR.
-#define TEMOIN_RETURN_IF_ERROR(expr)                                 \
-  do {                                                               \
+#define TEMOIN_RETURN_IF_ERROR(expr)                                  \
+  do {                                                                \
     if (absl::Status temoin_status_ = (expr); !temoin_status_.ok()) { \
-      return temoin_status_;                                         \
-    }                                                                \
+      return temoin_status_;                                          \
+    }                                                                 \
   } while (0)
 
 #define TEMOIN_CONCAT_INNER_(a, b) a##b
@@ -27,13 +27,12 @@
   lhs = std::move(*tmp)
 
 // Programmer errors abort, as libsodium's sodium_misuse() does; they never return.
-#define TEMOIN_CHECK(cond)                                                           \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "temoin: check failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                           \
-      std::abort();                                                                  \
-    }                                                                                \
+#define TEMOIN_CHECK(cond)                                                                    \
+  do {                                                                                        \
+    if (!(cond)) {                                                                            \
+      std::fprintf(stderr, "temoin: check failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (0)
 
 #endif  // TEMOIN_COMMON_STATUS_MACROS_H_

@@ -81,8 +81,7 @@ void PrintProgress(const SyncProgress& p) {
 bool Retryable(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnavailable ||
          s.code() == absl::StatusCode::kDeadlineExceeded ||
-         s.code() == absl::StatusCode::kResourceExhausted ||
-         s.code() == absl::StatusCode::kAborted;
+         s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kAborted;
 }
 
 absl::StatusOr<OpenedDesk> DeskAfterPull(const Globals& g, Vault& vault, bool offline) {
@@ -92,8 +91,8 @@ absl::StatusOr<OpenedDesk> DeskAfterPull(const Globals& g, Vault& vault, bool of
   }
   TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, OpenDesk(vault));
   for (const RecordFailure& failure : desk.failures) {
-    std::cerr << "review: record " << ToHex(failure.record_id) << " cannot be opened: "
-              << failure.reason << "\n";
+    std::cerr << "review: record " << ToHex(failure.record_id)
+              << " cannot be opened: " << failure.reason << "\n";
   }
   return desk;
 }
@@ -127,9 +126,9 @@ absl::Status Invite(const Globals& g, const std::string& project, const std::str
     return absl::InvalidArgumentError("--ttl-hours must be between 0 and 720");
   }
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
-  TEMOIN_ASSIGN_OR_RETURN(std::string code,
-                          CreateInviteCode(*vault, parsed_role, project,
-                                           static_cast<int64_t>(ttl_hours * 3600)));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::string code,
+      CreateInviteCode(*vault, parsed_role, project, static_cast<int64_t>(ttl_hours * 3600)));
   if (qr) {
     TEMOIN_ASSIGN_OR_RETURN(std::string picture, RenderQrForTerminal(code));
     std::cerr << picture;
@@ -172,15 +171,14 @@ absl::Status Record(const Globals& g, const std::string& project, const std::str
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*vault));
   if (profile.project() != project) {
-    return absl::InvalidArgumentError(absl::StrCat("this device records for project ",
-                                                   profile.project(), ", not ", project));
+    return absl::InvalidArgumentError(
+        absl::StrCat("this device records for project ", profile.project(), ", not ", project));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::vector<SealedRecord> sealed, SealTestimonies(*vault, testimonies));
   for (const SealedRecord& record : sealed) std::cout << ToHex(record.record_id) << "\n";
-  std::cerr << "sealed " << sealed.size()
-            << (sealed.size() == 1 ? " testimony" : " testimonies")
-            << "; only the project's reviewers can open "
-            << (sealed.size() == 1 ? "it" : "them") << " now. Run temoin sync when a link is up.\n";
+  std::cerr << "sealed " << sealed.size() << (sealed.size() == 1 ? " testimony" : " testimonies")
+            << "; only the project's reviewers can open " << (sealed.size() == 1 ? "it" : "them")
+            << " now. Run temoin sync when a link is up.\n";
   return absl::OkStatus();
 }
 
@@ -260,7 +258,8 @@ absl::Status ReviewList(const Globals& g, bool offline) {
       absl::StrAppend(&acts, acts.empty() ? "" : ",", act.type());
     }
     std::cout << ToHex(r.record_id) << "\t" << r.project << "\t" << FormatRfc3339(r.received_at)
-              << "\t" << (r.testimony.incident().date().empty() ? "-" : r.testimony.incident().date())
+              << "\t"
+              << (r.testimony.incident().date().empty() ? "-" : r.testimony.incident().date())
               << "\t"
               << (r.testimony.incident().region().empty() ? "-" : r.testimony.incident().region())
               << "\t" << (acts.empty() ? "-" : acts) << "\n";

@@ -25,10 +25,14 @@ absl::StatusOr<std::string> RenderQrForTerminal(const std::string& text) {
     for (int x = 0; x < size; ++x) {
       bool top = !dark(x, y);
       bool bottom = y + 1 < size ? !dark(x, y + 1) : true;
-      if (top && bottom) out += "\u2588";
-      else if (top) out += "\u2580";
-      else if (bottom) out += "\u2584";
-      else out += " ";
+      if (top && bottom)
+        out += "\u2588";
+      else if (top)
+        out += "\u2580";
+      else if (bottom)
+        out += "\u2584";
+      else
+        out += " ";
     }
     out += "\n";
   }

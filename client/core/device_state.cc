@@ -24,10 +24,14 @@ absl::StatusOr<std::optional<Message>> GetMessage(Vault& vault, absl::string_vie
 
 std::string RoleName(v1::Role role) {
   switch (role) {
-    case v1::ROLE_ADMIN: return "admin";
-    case v1::ROLE_REVIEWER: return "reviewer";
-    case v1::ROLE_MONITOR: return "monitor";
-    default: return "unknown";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    case v1::ROLE_REVIEWER:
+      return "reviewer";
+    case v1::ROLE_MONITOR:
+      return "monitor";
+    default:
+      return "unknown";
   }
 }
 
@@ -76,8 +80,7 @@ absl::StatusOr<std::vector<v1::ProjectKeys>> LoadAllProjectKeys(Vault& vault) {
   return all;
 }
 
-absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault,
-                                                  const v1::SignedProjectKey& key,
+absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::SignedProjectKey& key,
                                                   absl::string_view org_public_key) {
   TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeyBody body, crypto::VerifyProjectKey(key, org_public_key));
   absl::StatusOr<v1::ProjectKeys> stored = LoadProjectKeys(vault, body.project_name());

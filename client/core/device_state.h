@@ -35,8 +35,7 @@ absl::StatusOr<std::vector<v1::ProjectKeys>> LoadAllProjectKeys(Vault& vault);
 // the organisation key did not sign, or a different key for a known epoch: a server
 // cannot swap in a key of its own. Returns the project name. kUnauthenticated when a
 // check fails.
-absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault,
-                                                  const v1::SignedProjectKey& key,
+absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::SignedProjectKey& key,
                                                   absl::string_view org_public_key);
 
 // The device's own keys, rebuilt from the profile.

@@ -26,19 +26,26 @@ absl::StatusOr<crypto::Recipient> CurrentRecipient(Vault& vault, const v1::Profi
     }
   }
   if (!newest.has_value()) {
-    return absl::FailedPreconditionError("no signed key for this device's project; run temoin sync");
+    return absl::FailedPreconditionError(
+        "no signed key for this device's project; run temoin sync");
   }
   return *newest;
 }
 
 const char* StateName(v1::RecordState state) {
   switch (state) {
-    case v1::RECORD_STATE_DRAFT: return "draft";
-    case v1::RECORD_STATE_SEALED: return "sealed";
-    case v1::RECORD_STATE_COMMITTED: return "committed";
-    case v1::RECORD_STATE_RECEIVED: return "received";
-    case v1::RECORD_STATE_PURGED: return "purged";
-    default: return "unknown";
+    case v1::RECORD_STATE_DRAFT:
+      return "draft";
+    case v1::RECORD_STATE_SEALED:
+      return "sealed";
+    case v1::RECORD_STATE_COMMITTED:
+      return "committed";
+    case v1::RECORD_STATE_RECEIVED:
+      return "received";
+    case v1::RECORD_STATE_PURGED:
+      return "purged";
+    default:
+      return "unknown";
   }
 }
 
@@ -48,9 +55,8 @@ absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
     Vault& vault, const std::vector<v1::Testimony>& testimonies) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   if (profile.role() != v1::ROLE_MONITOR) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("only monitors record testimonies; this device is a ",
-                     RoleName(profile.role())));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "only monitors record testimonies; this device is a ", RoleName(profile.role())));
   }
   TEMOIN_ASSIGN_OR_RETURN(v1::Vocabulary vocabulary, LoadVocabulary(vault));
   for (size_t i = 0; i < testimonies.size(); ++i) {

@@ -127,8 +127,8 @@ absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
       return true;
     }
     desk.records.push_back(OpenedRecord{std::string(id), entry.project(), entry.device_id(),
-                                        entry.device_seq(), entry.log_index(),
-                                        entry.received_at(), std::move(*testimony)});
+                                        entry.device_seq(), entry.log_index(), entry.received_at(),
+                                        std::move(*testimony)});
     return true;
   }));
   std::sort(desk.records.begin(), desk.records.end(),

@@ -21,9 +21,9 @@ struct AdminSession {
 absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   if (profile.role() != v1::ROLE_ADMIN || profile.org_secret_key().empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "this needs an admin device holding the organisation key; this device is a ",
-        RoleName(profile.role())));
+    return absl::PermissionDeniedError(
+        absl::StrCat("this needs an admin device holding the organisation key; this device is a ",
+                     RoleName(profile.role())));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(profile.server_address(), profile.tls_spki_sha256()));
@@ -47,9 +47,8 @@ absl::StatusOr<std::string> CreateProject(Vault& vault, const std::string& name)
   body.set_public_key(epoch_key.public_key());
   v1::CreateProjectRequest request;
   *request.mutable_key() = crypto::SignProjectKey(body, org_key);
-  TEMOIN_ASSIGN_OR_RETURN(std::string wrapped,
-                          crypto::WrapEpochSecret(epoch_key, body.project_id(), 1,
-                                                  own_box.public_key()));
+  TEMOIN_ASSIGN_OR_RETURN(std::string wrapped, crypto::WrapEpochSecret(epoch_key, body.project_id(),
+                                                                       1, own_box.public_key()));
   request.set_admin_wrapped_secret(wrapped);
 
   // Keep the secret locally before the server learns of the project, so that a crash in

@@ -24,7 +24,8 @@ class SpkiPinVerifier final : public grpc::experimental::ExternalCertificateVeri
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
     grpc::string_ref cert = request->peer_cert();
-    absl::StatusOr<std::string> spki = SpkiSha256FromPem(absl::string_view(cert.data(), cert.size()));
+    absl::StatusOr<std::string> spki =
+        SpkiSha256FromPem(absl::string_view(cert.data(), cert.size()));
     if (!spki.ok() || spki->size() != pin_.size() ||
         sodium_memcmp(spki->data(), pin_.data(), pin_.size()) != 0) {
       *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
@@ -111,8 +112,8 @@ absl::Status Connection::SignIn(const std::string& device_id,
   auth_request.set_signature(device_key.Sign(
       crypto::kAuthContext, crypto::AuthChallengeMessage(challenge.nonce(), device_id)));
   v1::AuthenticateResponse auth;
-  TEMOIN_RETURN_IF_ERROR(FromGrpc(
-      enrollment_->Authenticate(NewContext().get(), auth_request, &auth), address_));
+  TEMOIN_RETURN_IF_ERROR(
+      FromGrpc(enrollment_->Authenticate(NewContext().get(), auth_request, &auth), address_));
   token_ = auth.token();
   return absl::OkStatus();
 }

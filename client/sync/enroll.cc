@@ -1,5 +1,7 @@
 #include "client/sync/enroll.h"
 
+#include <filesystem>
+
 #include "client/core/device_state.h"
 #include "client/sync/connection.h"
 #include "common/enrollment_code.h"
@@ -16,6 +18,7 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
 
   // The vault first: a bad passphrase or a full disk must not burn the one-time code.
   std::unique_ptr<Vault> vault;
+  bool created_here = false;
   if (VaultExists(home)) {
     TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Open(home, passphrase));
     if (LoadProfile(*vault).ok()) {
@@ -23,7 +26,18 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
     }
   } else {
     TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Create(home, passphrase, vault_options));
+    created_here = true;
   }
+  // A vault made here holds nothing yet: if the server refuses, leave the home as it was.
+  auto remove_new_vault = [&](absl::Status status) {
+    if (created_here) {
+      vault.reset();
+      std::error_code ignored;
+      std::filesystem::remove(home + "/vault.key", ignored);
+      std::filesystem::remove_all(home + "/store", ignored);
+    }
+    return status;
+  };
 
   crypto::SigningKey device_key = crypto::SigningKey::Generate();
   crypto::BoxKeyPair box_key = crypto::BoxKeyPair::Generate();
@@ -43,13 +57,15 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(code.server_address(), code.tls_spki_sha256()));
   v1::EnrollResponse response;
-  TEMOIN_RETURN_IF_ERROR(FromGrpc(
-      connection->enrollment().Enroll(connection->NewContext().get(), request, &response),
-      connection->address()));
+  if (absl::Status s = FromGrpc(
+          connection->enrollment().Enroll(connection->NewContext().get(), request, &response),
+          connection->address());
+      !s.ok()) {
+    return remove_new_vault(s);
+  }
   // Trust what the code said over what the server says: the org key comes from the
   // code (or was made here), never from the response.
-  std::string org_public_key =
-      bootstrap ? org_key->public_key() : code.org_public_key();
+  std::string org_public_key = bootstrap ? org_key->public_key() : code.org_public_key();
   if (response.device_id() !=
       crypto::DeviceIdFromKeys(device_key.public_key(), box_key.public_key())) {
     return absl::UnauthenticatedError("server answered with a device id for other keys");

@@ -18,9 +18,10 @@ namespace {
 
 absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profile& profile) {
   v1::GetSettingsResponse settings;
-  TEMOIN_RETURN_IF_ERROR(FromGrpc(connection.sync().GetSettings(connection.NewContext().get(),
-                                                                 v1::GetSettingsRequest(), &settings),
-                                  connection.address()));
+  TEMOIN_RETURN_IF_ERROR(
+      FromGrpc(connection.sync().GetSettings(connection.NewContext().get(),
+                                             v1::GetSettingsRequest(), &settings),
+               connection.address()));
   TEMOIN_RETURN_IF_ERROR(
       vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
   for (const v1::SignedProjectKey& key : settings.project_keys()) {
@@ -55,7 +56,8 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   for (const auto& entry : pending) progress.bytes_total += entry.envelope().ByteSizeLong();
   auto batches = MakeBatches(pending, options);
 
-  std::unique_ptr<grpc::ClientContext> context = connection.NewContext(Connection::kTransferDeadline);
+  std::unique_ptr<grpc::ClientContext> context =
+      connection.NewContext(Connection::kTransferDeadline);
   auto stream = connection.sync().Upload(context.get());
   std::mutex mu;
   std::condition_variable window_open;
@@ -164,7 +166,7 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
-                                                      const SyncOptions& options) {
+                                                     const SyncOptions& options) {
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,

@@ -27,12 +27,12 @@ struct SyncOptions {
 };
 
 struct SyncReport {
-  uint64_t pending = 0;     // records that needed a receipt at the start
-  uint64_t receipted = 0;   // receipts verified and stored (sealed copies purged)
-  uint64_t refused = 0;     // records the server refused; they stay in the outbox
+  uint64_t pending = 0;               // records that needed a receipt at the start
+  uint64_t receipted = 0;             // receipts verified and stored (sealed copies purged)
+  uint64_t refused = 0;               // records the server refused; they stay in the outbox
   std::vector<std::string> refusals;  // "record <id>: <reason>", no plaintext
-  uint64_t grants = 0;      // reviewers: project epochs readable
-  uint64_t fetched = 0;     // reviewers: new sealed records fetched
+  uint64_t grants = 0;                // reviewers: project epochs readable
+  uint64_t fetched = 0;               // reviewers: new sealed records fetched
 };
 
 // One sync: sign in, pull settings and org-signed project keys, then by role: monitors

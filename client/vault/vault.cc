@@ -21,7 +21,8 @@ std::string StorePath(const std::string& home) { return home + "/store"; }
 absl::Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return absl::OkStatus();
   if (s.IsNoSpace()) return absl::ResourceExhaustedError("disk is full");
-  if (s.IsCorruption()) return absl::DataLossError(absl::StrCat("vault store is damaged: ", s.ToString()));
+  if (s.IsCorruption())
+    return absl::DataLossError(absl::StrCat("vault store is damaged: ", s.ToString()));
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
     return absl::UnavailableError("the vault is in use by another temoin command");
   }
@@ -88,10 +89,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   file.set_opslimit(options.opslimit);
   file.set_memlimit(options.memlimit);
   file.set_salt(crypto::RandomBytes(16));
-  TEMOIN_ASSIGN_OR_RETURN(
-      crypto::SecretBuffer passphrase_key,
-      crypto::DeriveKeyFromPassphrase(
-          passphrase, {.opslimit = file.opslimit(), .memlimit = file.memlimit(), .salt = file.salt()}));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SecretBuffer passphrase_key,
+                          crypto::DeriveKeyFromPassphrase(passphrase, {.opslimit = file.opslimit(),
+                                                                       .memlimit = file.memlimit(),
+                                                                       .salt = file.salt()}));
   TEMOIN_ASSIGN_OR_RETURN(crypto::Aead wrap, crypto::Aead::Create(std::move(passphrase_key)));
   crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
   file.set_sealed_master_key(wrap.Seal(master.ExposeSecret(), KeyFileAd(file)));
@@ -99,7 +100,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   // The key file last: its presence means the vault is complete.
   TEMOIN_RETURN_IF_ERROR(WriteFileDurably(KeyFilePath(home), file.SerializeAsString(), 0600));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-  return absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  return absl::WrapUnique(
+      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
 }
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
@@ -128,7 +130,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
   crypto::WipeString(*master_bytes);
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStore(StorePath(home), false));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-  return absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  return absl::WrapUnique(
+      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
 }
 
 std::string Vault::NamespacePrefix(absl::string_view ns) const {

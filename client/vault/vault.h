@@ -73,9 +73,9 @@ class Vault {
   // Atomic and durable. kResourceExhausted when the disk is full.
   absl::Status Commit(VaultBatch& batch);
   // Every (name, value) in `ns`, in no particular order, until `visit` returns false.
-  absl::Status Scan(absl::string_view ns,
-                    const std::function<bool(absl::string_view name, absl::string_view value)>&
-                        visit);
+  absl::Status Scan(
+      absl::string_view ns,
+      const std::function<bool(absl::string_view name, absl::string_view value)>& visit);
 
  private:
   Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key);

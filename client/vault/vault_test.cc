@@ -1,0 +1,178 @@
+#include "client/vault/vault.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "common/file_util.h"
+#include "crypto/sodium_init.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "temoin/v1/client_store.pb.h"
+
+namespace temoin::client {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr char kPassphrase[] = "correct horse battery staple";
+
+class VaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(crypto::InitializeCrypto().ok());
+    home_ = (fs::temp_directory_path() /
+             ("vault_test_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+                .string();
+    fs::remove_all(home_);
+  }
+  void TearDown() override { fs::remove_all(home_); }
+
+  std::unique_ptr<Vault> MustCreate() {
+    absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Create(home_, kPassphrase);
+    EXPECT_TRUE(vault.ok()) << vault.status();
+    return vault.ok() ? std::move(*vault) : nullptr;
+  }
+
+  // Every byte of every file under home, concatenated.
+  std::string AllBytes() {
+    std::string all;
+    for (const auto& entry : fs::recursive_directory_iterator(home_)) {
+      if (!entry.is_regular_file()) continue;
+      std::ifstream in(entry.path(), std::ios::binary);
+      all.append(std::istreambuf_iterator<char>(in), {});
+    }
+    return all;
+  }
+
+  // Rewrites one stored value through RocksDB directly, as an attacker with the disk would.
+  void TamperRaw(const std::function<void(rocksdb::DB*)>& edit) {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options(), home_ + "/store", &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    edit(db.get());
+  }
+
+  std::string home_;
+};
+
+TEST_F(VaultTest, ValuesRoundTripAcrossReopen) {
+  {
+    auto vault = MustCreate();
+    ASSERT_NE(vault, nullptr);
+    ASSERT_TRUE(vault->Put("outbox", "a", "first").ok());
+    VaultBatch batch;
+    batch.Put("outbox", "b", "second");
+    batch.Put("profile", "self", "me");
+    ASSERT_TRUE(vault->Commit(batch).ok());
+  }
+  absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  EXPECT_EQ(*(*vault)->Get("outbox", "a").value(), "first");
+  EXPECT_FALSE((*vault)->Get("outbox", "missing").value().has_value());
+  std::map<std::string, std::string> seen;
+  ASSERT_TRUE((*vault)
+                  ->Scan("outbox",
+                         [&](absl::string_view name, absl::string_view value) {
+                           seen[std::string(name)] = std::string(value);
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(seen, (std::map<std::string, std::string>{{"a", "first"}, {"b", "second"}}));
+}
+
+TEST_F(VaultTest, WrongPassphraseIsOneClearError) {
+  MustCreate();
+  absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(home_, "wrong horse");
+  EXPECT_EQ(vault.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(vault.status().message(), "wrong passphrase");
+}
+
+TEST_F(VaultTest, CreateRefusesAnExistingVaultAndOpenNeedsOne) {
+  MustCreate();
+  EXPECT_EQ(Vault::Create(home_, kPassphrase).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Vault::Open(home_ + "/nowhere", kPassphrase).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(VaultTest, KeyFileAskingForAWeakerKdfIsRefused) {
+  MustCreate();
+  absl::StatusOr<std::string> bytes = ReadFileToString(home_ + "/vault.key");
+  ASSERT_TRUE(bytes.ok());
+  v1::KeyFile file;
+  ASSERT_TRUE(file.ParseFromString(*bytes));
+  file.set_memlimit(8 << 20);  // an attacker's cheap setting for fast guessing
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", file.SerializeAsString(), 0600).ok());
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(VaultTest, TruncatedKeyFileIsDataLoss) {
+  MustCreate();
+  absl::StatusOr<std::string> bytes = ReadFileToString(home_ + "/vault.key");
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", bytes->substr(0, 10), 0600).ok());
+  absl::Status status = Vault::Open(home_, kPassphrase).status();
+  EXPECT_TRUE(status.code() == absl::StatusCode::kDataLoss ||
+              status.code() == absl::StatusCode::kUnauthenticated)
+      << status;
+}
+
+TEST_F(VaultTest, TamperedValueIsDataLoss) {
+  { MustCreate()->Put("outbox", "a", "sealed record bytes").IgnoreError(); }
+  TamperRaw([](rocksdb::DB* db) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    std::string value = it->value().ToString();
+    value[value.size() / 2] ^= 0x01;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), it->key(), value).ok());
+  });
+  auto vault = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(vault.ok());
+  EXPECT_EQ((*vault)->Get("outbox", "a").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(VaultTest, ValueMovedToAnotherKeyIsDataLoss) {
+  {
+    auto vault = MustCreate();
+    ASSERT_TRUE(vault->Put("outbox", "a", "alpha").ok());
+    ASSERT_TRUE(vault->Put("outbox", "b", "bravo").ok());
+  }
+  TamperRaw([](rocksdb::DB* db) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    std::vector<std::pair<std::string, std::string>> rows;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rows.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+    ASSERT_EQ(rows.size(), 2u);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), rows[0].first, rows[1].second).ok());
+  });
+  auto vault = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(vault.ok());
+  bool one_failed = !(*vault)->Get("outbox", "a").ok() || !(*vault)->Get("outbox", "b").ok();
+  EXPECT_TRUE(one_failed);
+}
+
+TEST_F(VaultTest, NeitherNamesNorValuesReachTheDiskInClear) {
+  {
+    auto vault = MustCreate();
+    for (int i = 0; i < 200; ++i) {
+      ASSERT_TRUE(vault
+                      ->Put("outbox", "NAME-MARKER-" + std::to_string(i),
+                            "VALUE-MARKER-" + std::to_string(i))
+                      .ok());
+    }
+  }
+  // Force the memtable into SST files too, so both the WAL and tables are scanned.
+  TamperRaw([](rocksdb::DB* db) {
+    ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+  });
+  std::string bytes = AllBytes();
+  EXPECT_EQ(bytes.find("NAME-MARKER"), std::string::npos);
+  EXPECT_EQ(bytes.find("VALUE-MARKER"), std::string::npos);
+  EXPECT_EQ(bytes.find("outbox"), std::string::npos);
+  EXPECT_EQ(bytes.find(kPassphrase), std::string::npos);
+}
+
+}  // namespace
+}  // namespace temoin::client

@@ -17,8 +17,7 @@ std::string ConfigPath(const std::string& root) { return root + "/config.json"; 
 
 }  // namespace
 
-absl::StatusOr<std::string> InitializeDataDir(const std::string& root,
-                                              const std::string& org_name,
+absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
                                               const std::string& listen) {
   if (org_name.empty() || org_name.size() > 200) {
     return absl::InvalidArgumentError("organisation name must be 1 to 200 characters");
@@ -30,8 +29,8 @@ absl::StatusOr<std::string> InitializeDataDir(const std::string& root,
   TEMOIN_RETURN_IF_ERROR(MakeDirectories(root + "/tls", 0700));
 
   crypto::SigningKey receipt_key = crypto::SigningKey::Generate();
-  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/keys/receipt.key",
-                                          receipt_key.secret_key().ExposeSecret(), 0600));
+  TEMOIN_RETURN_IF_ERROR(
+      WriteFileDurably(root + "/keys/receipt.key", receipt_key.secret_key().ExposeSecret(), 0600));
   TEMOIN_ASSIGN_OR_RETURN(TlsIdentity tls, GenerateSelfSignedIdentity());
   TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/tls/key.pem", tls.private_key_pem, 0600));
   crypto::WipeString(tls.private_key_pem);

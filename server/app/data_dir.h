@@ -32,8 +32,7 @@ struct ServerData {
 
 // Creates every file above and the store, and returns the first admin's enrolment code
 // (single use, 24 h). kAlreadyExists when `root` already holds a server.
-absl::StatusOr<std::string> InitializeDataDir(const std::string& root,
-                                              const std::string& org_name,
+absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
                                               const std::string& listen);
 
 // Reads the files above. kFailedPrecondition "not a temoin data directory; run

@@ -70,17 +70,20 @@ int main(int argc, char** argv) {
   if (absl::Status s = temoin::crypto::InitializeCrypto(); !s.ok()) {
     return temoin::server::Fail(s);
   }
-  CLI::App app{"temoin-server: keeps sealed testimonies it cannot read, proves what it received, "
-               "and enforces who may fetch what."};
+  CLI::App app{
+      "temoin-server: keeps sealed testimonies it cannot read, proves what it received, "
+      "and enforces who may fetch what."};
   app.require_subcommand(1);
   std::string data, org, listen;
 
-  CLI::App* init = app.add_subcommand("init", "create a data directory: keys, TLS certificate, "
-                                              "store; prints the first admin's enrolment code");
+  CLI::App* init = app.add_subcommand("init",
+                                      "create a data directory: keys, TLS certificate, "
+                                      "store; prints the first admin's enrolment code");
   init->add_option("--data", data, "data directory to create")->required();
   init->add_option("--org", org, "organisation name")->required();
-  init->add_option("--listen", listen, "HOST:PORT to serve on (default 127.0.0.1:7443); also "
-                                       "the address written into enrolment codes");
+  init->add_option("--listen", listen,
+                   "HOST:PORT to serve on (default 127.0.0.1:7443); also "
+                   "the address written into enrolment codes");
 
   CLI::App* run = app.add_subcommand("run", "serve devices over gRPC/TLS");
   run->add_option("--data", data, "data directory made by init")->required();

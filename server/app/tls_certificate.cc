@@ -71,8 +71,7 @@ absl::StatusOr<TlsIdentity> GenerateSelfSignedIdentity() {
   BioPtr cert_bio(BIO_new(BIO_s_mem()));
   BioPtr key_bio(BIO_new(BIO_s_secmem()));  // wiped when freed
   if (!PEM_write_bio_X509(cert_bio.get(), cert.get()) ||
-      !PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                nullptr)) {
+      !PEM_write_bio_PrivateKey(key_bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)) {
     return absl::InternalError("PEM encoding failed");
   }
   TlsIdentity identity;

@@ -13,10 +13,14 @@ constexpr size_t kWrappedEpochSecretBytes = 48 + 32 + 16 + 4;
 
 const char* RoleName(v1::Role role) {
   switch (role) {
-    case v1::ROLE_ADMIN: return "admin";
-    case v1::ROLE_REVIEWER: return "reviewer";
-    case v1::ROLE_MONITOR: return "monitor";
-    default: return "unknown";
+    case v1::ROLE_ADMIN:
+      return "admin";
+    case v1::ROLE_REVIEWER:
+      return "reviewer";
+    case v1::ROLE_MONITOR:
+      return "monitor";
+    default:
+      return "unknown";
   }
 }
 
@@ -24,9 +28,8 @@ const char* RoleName(v1::Role role) {
 
 absl::Status RequireRole(const Session& session, v1::Role role) {
   if (session.role() != role) {
-    return absl::PermissionDeniedError(absl::StrCat("this needs the ", RoleName(role),
-                                                    " role; this device is a ",
-                                                    RoleName(session.role())));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "this needs the ", RoleName(role), " role; this device is a ", RoleName(session.role())));
   }
   return absl::OkStatus();
 }

@@ -20,8 +20,8 @@ namespace temoin::server {
 class Core {
  public:
   // `store` and `clock` not owned; must outlive the core.
-  Core(Store* store, const Clock* clock, crypto::SigningKey receipt_key,
-       v1::Vocabulary vocabulary, IngestLimits limits = {})
+  Core(Store* store, const Clock* clock, crypto::SigningKey receipt_key, v1::Vocabulary vocabulary,
+       IngestLimits limits = {})
       : receipt_key_(std::move(receipt_key)),
         receipt_public_key_(receipt_key_.public_key()),
         vocabulary_(std::move(vocabulary)),

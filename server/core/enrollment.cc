@@ -84,7 +84,7 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
   }
   int64_t now = clock_->NowSeconds();
   if (invite->expires_at() < now) {
-    return absl::DeadlineExceededError("enrolment code has expired; ask for a new one");
+    return absl::FailedPreconditionError("enrolment code has expired; ask for a new one");
   }
   TEMOIN_ASSIGN_OR_RETURN(v1::ServerConfig config, registry_->Config());
   WriteBatch batch;

@@ -63,8 +63,7 @@ Ingest::Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey*
 
 absl::Status Ingest::LoadLogSizeLocked() {
   if (log_size_loaded_) return absl::OkStatus();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                          registry_->store().Get(kLogSizeKey));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, registry_->store().Get(kLogSizeKey));
   log_size_ = value.has_value() ? DecodeU64BigEndian(*value) : 0;
   log_size_loaded_ = true;
   return absl::OkStatus();
@@ -102,11 +101,17 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
 
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
+  // Re-read the device under the lock: the session's copy was taken when the token was
+  // checked, and writing it back could undo a revocation or lower highest_seq.
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
+                          registry_->Device(session.device_id()));
+  if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
+  if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
   int64_t now = clock_->NowSeconds();
   int64_t received_at = now - now % 3600;  // to the hour: no finer timing kept
   WriteBatch batch;
   uint64_t next_index = log_size_;
-  uint64_t highest_seq = session.device.highest_seq();
+  uint64_t highest_seq = current->highest_seq();
   std::map<std::string, std::string> digest_in_batch;  // record id -> digest
   std::vector<int> fresh;
   for (int i = 0; i < records.size(); ++i) {
@@ -121,13 +126,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     }
     if (earlier_digest.has_value()) {
       if (*earlier_digest == record.digest) {
-        if (stored.has_value()) *results[i].mutable_receipt() = stored->receipt();
-        else fresh.push_back(i);  // same record twice in one batch: same receipt below
+        if (stored.has_value())
+          *results[i].mutable_receipt() = stored->receipt();
+        else
+          fresh.push_back(i);  // same record twice in one batch: same receipt below
         continue;
       }
       batch.Put(keys::Conflict(id, record.digest), records[i].SerializeAsString());
-      SetError(results[i], absl::FailedPreconditionError(
-                               "record id already stored with different content"));
+      SetError(results[i],
+               absl::FailedPreconditionError("record id already stored with different content"));
       continue;
     }
     v1::ReceiptBody body;
@@ -157,9 +164,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   if (batch.empty()) return results;
   if (next_index != log_size_) {
     batch.Put(std::string(kLogSizeKey), EncodeU64BigEndian(next_index));
-    v1::StoredDevice device = session.device;
-    device.set_highest_seq(highest_seq);
-    batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
+    current->set_highest_seq(highest_seq);
+    batch.Put(keys::Device(current->device_id()), current->SerializeAsString());
   }
   if (absl::Status s = registry_->store().Commit(batch); !s.ok()) {
     // Nothing of this batch is acknowledged: the client keeps its copies and retries.

@@ -16,9 +16,7 @@ std::string Invite(absl::string_view token) {
 }
 std::string Project(absl::string_view name) { return absl::StrCat("prj/", name); }
 std::string ProjectId(absl::string_view project_id) { return absl::StrCat("pid/", project_id); }
-std::string GrantPrefix(absl::string_view reviewer_id) {
-  return absl::StrCat("grt/", reviewer_id);
-}
+std::string GrantPrefix(absl::string_view reviewer_id) { return absl::StrCat("grt/", reviewer_id); }
 std::string Grant(absl::string_view reviewer_id, absl::string_view project) {
   return absl::StrCat("grt/", reviewer_id, project);
 }
@@ -42,8 +40,8 @@ absl::StatusOr<std::optional<Message>> Registry::GetMessage(const std::string& k
   if (!value.has_value()) return std::nullopt;
   Message message;
   if (!message.ParseFromString(*value)) {
-    return absl::DataLossError(absl::StrCat("stored value does not parse: ",
-                                            Message::descriptor()->name()));
+    return absl::DataLossError(
+        absl::StrCat("stored value does not parse: ", Message::descriptor()->name()));
   }
   return message;
 }
@@ -79,8 +77,7 @@ absl::StatusOr<std::optional<v1::StoredGrant>> Registry::Grant(absl::string_view
   return GetMessage<v1::StoredGrant>(keys::Grant(reviewer_id, project));
 }
 
-absl::StatusOr<std::vector<std::string>> Registry::GrantedProjects(
-    absl::string_view reviewer_id) {
+absl::StatusOr<std::vector<std::string>> Registry::GrantedProjects(absl::string_view reviewer_id) {
   std::vector<std::string> names;
   std::string prefix = keys::GrantPrefix(reviewer_id);
   TEMOIN_RETURN_IF_ERROR(store_->Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
@@ -116,8 +113,7 @@ absl::Status ValidateProjectName(absl::string_view name) {
   }
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              (i > 0 && (c == '-' || c == '_'));
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_'));
     if (!ok) {
       return absl::InvalidArgumentError(
           "project name may hold only lowercase letters, digits, '-' and '_', and must start "

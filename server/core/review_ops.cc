@@ -10,8 +10,8 @@
 
 namespace temoin::server {
 
-absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(
-    const Session& session, const v1::ListRecordsRequest& req) {
+absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(const Session& session,
+                                                               const v1::ListRecordsRequest& req) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_REVIEWER));
   uint32_t limit = req.limit() == 0 ? kDefaultPageSize : std::min(req.limit(), kMaxPageSize);
   TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> projects,
@@ -22,11 +22,12 @@ absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(
     TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->Project(name));
     if (!project.has_value()) continue;
     std::string prefix = keys::ProjectLogPrefix(project->project_id());
-    std::string start =
-        req.after_log_index() == 0 ? "" : keys::ProjectLog(project->project_id(), req.after_log_index());
+    std::string start = req.after_log_index() == 0
+                            ? ""
+                            : keys::ProjectLog(project->project_id(), req.after_log_index());
     uint32_t taken = 0;
-    TEMOIN_RETURN_IF_ERROR(registry_->store().Scan(
-        prefix, start, [&](absl::string_view key, absl::string_view value) {
+    TEMOIN_RETURN_IF_ERROR(
+        registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
           hits.emplace_back(DecodeU64BigEndian(key.substr(prefix.size())), std::string(value));
           return ++taken <= limit;
         }));

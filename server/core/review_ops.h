@@ -26,8 +26,8 @@ class ReviewOps {
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(const Session& session,
                                                       const v1::ListRecordsRequest& req);
   // All ids are checked before anything is returned.
-  absl::StatusOr<std::vector<v1::FetchedRecord>> FetchRecords(
-      const Session& session, const v1::FetchRecordsRequest& req);
+  absl::StatusOr<std::vector<v1::FetchedRecord>> FetchRecords(const Session& session,
+                                                              const v1::FetchRecordsRequest& req);
   absl::StatusOr<v1::GetGrantsResponse> GetGrants(const Session& session);
 
  private:

@@ -14,9 +14,7 @@ constexpr absl::string_view kTokenContext = "temoin/session/v1";
 constexpr size_t kTokenBodyBytes = crypto::kDeviceIdBytes + 8 + 8;
 constexpr size_t kMacBytes = 32;
 
-absl::Status AuthenticationFailed() {
-  return absl::UnauthenticatedError("authentication failed");
-}
+absl::Status AuthenticationFailed() { return absl::UnauthenticatedError("authentication failed"); }
 
 }  // namespace
 
@@ -66,8 +64,8 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
     return AuthenticationFailed();
   }
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  std::string body = absl::StrCat(device_id, EncodeU64BigEndian(now + kSessionTtlSeconds),
-                                  crypto::RandomBytes(8));
+  std::string body =
+      absl::StrCat(device_id, EncodeU64BigEndian(now + kSessionTtlSeconds), crypto::RandomBytes(8));
   std::string mac = crypto::Mac(mac_key_, absl::StrCat(kTokenContext, body));
   return ToBase64Url(absl::StrCat(body, mac));
 }

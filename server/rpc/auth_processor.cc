@@ -17,8 +17,7 @@ absl::string_view TokenFrom(absl::string_view header) {
 
 }  // namespace
 
-grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata,
-                                    grpc::AuthContext* context,
+grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                                     OutputMetadata* consumed_auth_metadata,
                                     OutputMetadata* response_metadata) {
   auto it = auth_metadata.find("authorization");

@@ -18,7 +18,7 @@ inline constexpr char kDevicePropertyName[] = "temoin.device_id";
 class AuthProcessor final : public grpc::AuthMetadataProcessor {
  public:
   explicit AuthProcessor(SessionAuthority* sessions) : sessions_(sessions) {}  // Not owned.
-  bool IsBlocking() const override { return true; }  // it reads the store
+  bool IsBlocking() const override { return true; }                            // it reads the store
   grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                        OutputMetadata* consumed_auth_metadata,
                        OutputMetadata* response_metadata) override;

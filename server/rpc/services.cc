@@ -27,8 +27,7 @@ grpc::Status EnrollmentService::Enroll(grpc::ServerContext*, const v1::EnrollReq
   return grpc::Status::OK;
 }
 
-grpc::Status EnrollmentService::Challenge(grpc::ServerContext*,
-                                          const v1::ChallengeRequest* request,
+grpc::Status EnrollmentService::Challenge(grpc::ServerContext*, const v1::ChallengeRequest* request,
                                           v1::ChallengeResponse* response) {
   absl::StatusOr<std::string> nonce = core_->sessions().IssueChallenge(request->device_id());
   if (!nonce.ok()) return ToGrpcStatus(nonce.status());
@@ -39,8 +38,8 @@ grpc::Status EnrollmentService::Challenge(grpc::ServerContext*,
 grpc::Status EnrollmentService::Authenticate(grpc::ServerContext*,
                                              const v1::AuthenticateRequest* request,
                                              v1::AuthenticateResponse* response) {
-  absl::StatusOr<std::string> token = core_->sessions().Authenticate(
-      request->device_id(), request->nonce(), request->signature());
+  absl::StatusOr<std::string> token =
+      core_->sessions().Authenticate(request->device_id(), request->nonce(), request->signature());
   if (!token.ok()) return ToGrpcStatus(token.status());
   response->set_token(*token);
   response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);

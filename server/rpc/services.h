@@ -11,8 +11,7 @@ namespace temoin::server {
 class EnrollmentService final : public v1::Enrollment::Service {
  public:
   explicit EnrollmentService(Core* core) : core_(core) {}  // Not owned.
-  grpc::Status Enroll(grpc::ServerContext*, const v1::EnrollRequest*,
-                      v1::EnrollResponse*) override;
+  grpc::Status Enroll(grpc::ServerContext*, const v1::EnrollRequest*, v1::EnrollResponse*) override;
   grpc::Status Challenge(grpc::ServerContext*, const v1::ChallengeRequest*,
                          v1::ChallengeResponse*) override;
   grpc::Status Authenticate(grpc::ServerContext*, const v1::AuthenticateRequest*,

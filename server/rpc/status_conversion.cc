@@ -13,8 +13,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
   }
   // absl and gRPC share numeric codes.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
 }  // namespace temoin::server

@@ -29,7 +29,8 @@ absl::Status MemoryStore::Scan(
   std::vector<std::pair<std::string, std::string>> rows;
   {
     std::lock_guard lock(mu_);
-    auto it = start_after.empty() ? data_.lower_bound(prefix) : data_.upper_bound(start_after);
+    // Start at whichever sorts later: the prefix or just after `start_after`.
+    auto it = start_after < prefix ? data_.lower_bound(prefix) : data_.upper_bound(start_after);
     for (; it != data_.end() && absl::string_view(it->first).substr(0, prefix.size()) == prefix;
          ++it) {
       rows.emplace_back(it->first, it->second);

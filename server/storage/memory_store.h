@@ -13,9 +13,9 @@ class MemoryStore final : public Store {
  public:
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
   absl::Status Commit(const WriteBatch& batch) override;
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override;
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
   // Test hook: the next commits fail with kResourceExhausted, as a full disk would.
   void SetFull(bool full);

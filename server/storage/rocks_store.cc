@@ -83,7 +83,8 @@ absl::Status RocksStore::Scan(
     absl::string_view prefix, absl::string_view start_after,
     const std::function<bool(absl::string_view, absl::string_view)>& visit) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-  if (start_after.empty()) {
+  // Start at whichever sorts later: the prefix or just after `start_after`.
+  if (start_after < prefix) {
     it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
   } else {
     it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));

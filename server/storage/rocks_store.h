@@ -34,9 +34,9 @@ class RocksStore final : public Store {
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
   absl::Status Commit(const WriteBatch& batch) override;
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    const std::function<bool(absl::string_view, absl::string_view)>& visit)
-      override;
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
  private:
   explicit RocksStore(std::unique_ptr<rocksdb::DB> db);

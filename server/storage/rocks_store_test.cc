@@ -149,10 +149,8 @@ TEST_F(RocksStoreTest, ScanHandlesBinaryKeys) {
   EXPECT_EQ(rows[1].second, "three");
 }
 
-// Documents a latent contract bug (see the commit that added this test): with
-// start_after sorting before every key of the prefix, Scan stops at the first key
-// outside the prefix instead of seeking to the prefix. MemoryStore does the same.
-TEST_F(RocksStoreTest, DISABLED_ScanWithStartBeforePrefixStillVisitsPrefix) {
+// start_after sorting before every key of the prefix must not hide the prefix.
+TEST_F(RocksStoreTest, ScanWithStartBeforePrefixStillVisitsPrefix) {
   Put("a/1", "x");
   Put("b/1", "y");
   EXPECT_EQ(Keys(Scan("b/", "a")), (std::vector<std::string>{"b/1"}));

@@ -472,15 +472,6 @@ TEST_F(FirstTestimonyTest, ExpiredEnrolmentCodeIsRefusedAsExpired) {
   ASSERT_TRUE(code.ok()) << code.status();
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   CommandResult r = Temoin(NewHome(), {"enroll", EncodeEnrollmentCode(*code)});
-  // Known product bug (reported, not ours to fix here): the server refuses an expired
-  // code with kDeadlineExceeded and the client reads every DEADLINE_EXCEEDED as a
-  // timeout. The refusal itself still holds; only the message is wrong. This check turns
-  // into the full one below by itself once the bug is fixed.
-  if (absl::StrContains(r.err, "did not answer in time")) {
-    EXPECT_NE(r.exit_code, 0);
-    EXPECT_EQ(r.out, "");
-    GTEST_SKIP() << "known bug: an expired enrolment code is reported as a timeout: " << r.err;
-  }
   EXPECT_TRUE(Refused(r, "expired"));
 }
 

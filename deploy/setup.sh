@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything Temoin needs from Debian 12's packages and builds it into build/.
+# Idempotent: safe to run again (apt skips what is installed, CMake rebuilds only what
+# changed). Run as root on a fresh Debian 12 machine:  bash deploy/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  libsodium-dev librocksdb-dev libzstd-dev libssl-dev
+  libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+else
+  echo "setup: all packages present" >&2
+fi
+
+# Two cores on the reference machines: -j2 keeps memory and time predictable.
+jobs="${TEMOIN_JOBS:-2}"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+ninja -C build -j"$jobs" >&2
+echo "setup: built build/server/temoin-server and build/client/temoin" >&2

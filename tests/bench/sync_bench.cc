@@ -1,0 +1,628 @@
+// End-to-end sync benchmark: the real temoin-server and temoin binaries on loopback.
+//
+// 1. Baseline: single-core Ed25519 verifications per second, in this process.
+// 2. A server, an admin and a monitor (and a granted reviewer); the monitor records N
+//    synthetic ~1 KB testimonies with one `record --from` of a JSON array (timed).
+// 3. `temoin sync --server 127.0.0.1:RELAY` through an in-process TCP relay that counts
+//    the bytes each way (timed, wall clock, whole command), then a no-op second sync.
+// 4. A table: records/s, ratio to Ed25519 verifies/s, wire bytes per record vs
+//    plaintext bytes per record, no-op sync bytes, client and server CPU seconds.
+//
+// Not a test (not registered with ctest). Run from anywhere:
+//   build/tests/bench/sync_bench [--records N] [--seed S] [--verify-seconds S]
+// Every person, place and story in the generated testimonies is invented.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <sodium.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "tests/e2e/harness.h"
+#include "tests/e2e/synthetic_testimony.h"
+
+namespace temoin::bench {
+namespace {
+
+using e2e::CommandResult;
+using e2e::RunCommand;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kClient[] = TEMOIN_BINARY_DIR "/client/temoin";
+constexpr char kServer[] = TEMOIN_BINARY_DIR "/server/temoin-server";
+constexpr char kPassphrase[] = "correct horse battery staple";
+constexpr char kProject[] = "bench-2026";
+constexpr auto kLongTimeout = std::chrono::minutes(60);
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// ---------------------------------------------------------------------------------------
+// Ed25519 baseline.
+
+// Runs on CPU 0 only (this thread's affinity, restored afterwards, so that the client
+// and server started later are not pinned).
+double Ed25519VerifiesPerSecond(double seconds) {
+  cpu_set_t saved;
+  const bool pinned = sched_getaffinity(0, sizeof saved, &saved) == 0 && [] {
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    return sched_setaffinity(0, sizeof zero, &zero) == 0;
+  }();
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_keypair(pk, sk);
+  unsigned char message[64];
+  randombytes_buf(message, sizeof message);
+  unsigned char signature[crypto_sign_BYTES];
+  crypto_sign_detached(signature, nullptr, message, sizeof message, sk);
+  // Warm up, then count whole batches until the time is up.
+  for (int i = 0; i < 200; ++i) {
+    if (crypto_sign_verify_detached(signature, message, sizeof message, pk) != 0) std::abort();
+  }
+  int64_t verified = 0;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point now = start;
+  const auto budget = std::chrono::duration<double>(seconds);
+  while (now - start < budget) {
+    for (int i = 0; i < 256; ++i) {
+      if (crypto_sign_verify_detached(signature, message, sizeof message, pk) != 0) std::abort();
+    }
+    verified += 256;
+    now = Clock::now();
+  }
+  if (pinned) sched_setaffinity(0, sizeof saved, &saved);
+  return static_cast<double>(verified) / Seconds(now - start);
+}
+
+// ---------------------------------------------------------------------------------------
+// Realistic narratives: varied prose from a seeded word list, so that zstd sees text
+// about as compressible as real statements, not a repeated string.
+
+constexpr const char* kFrenchWords[] = {
+    "les",       "hommes",       "armés",        "sont",         "arrivés",    "au",
+    "village",   "avant",        "l'aube",       "sur",          "des",        "motos",
+    "le",        "témoin",       "dit",          "avoir",        "vu",         "trois",
+    "camions",   "sans",         "plaque",       "quitter",      "marché",     "vers",
+    "nord",      "habitants",    "ont",          "fui",          "la",         "ville",
+    "voisine",   "certains",     "n'ont",        "pas",          "encore",     "été",
+    "retrouvés", "greniers",     "incendiés",    "bétail",       "emporté",    "détenus",
+    "conduits",  "camp",         "familles",     "reçu",         "aucune",     "nouvelle",
+    "réseau",    "téléphonique", "coupé",        "depuis",       "semaines",   "écoles",
+    "fermées",   "blocus",       "routes",       "minées",       "par",        "endroits",
+    "plusieurs", "jeunes",       "emmenés",      "de",           "force",      "mains",
+    "liées",     "destination",  "inconnue",     "puits",        "gardé",      "soldats",
+    "femmes",    "enfants",      "cachés",       "dans",         "brousse",    "pendant",
+    "deux",      "jours",        "nuit",         "chef",         "menacé",     "quartier",
+    "boutiques", "pillées",      "argent",       "exigé",        "poste",      "contrôle",
+    "piste",     "foire",        "hebdomadaire", "mosquée",      "rassemblés", "interrogés",
+    "frappés",   "relâchés",     "lendemain",    "sous",         "condition",  "silence",
+    "voisin",    "disparu",      "corps",        "retrouvé",     "près",       "rivière",
+    "cultures",  "champs",       "abandonnés",   "récolte",      "perdue",     "éleveurs",
+    "pêcheurs",  "commerçants",  "déplacés",     "abri",         "tôle",       "centre",
+    "santé",     "infirmier",    "blessés",      "transportés",  "charrette",  "médicaments",
+    "manquent",  "eau",          "potable",      "taxe",         "illégale",   "payée",
+    "chaque",    "semaine",      "sinon",        "représailles", "peur",       "parler",
+};
+constexpr const char* kEnglishWords[] = {
+    "the",       "witness",    "heard",       "shots",    "for",        "about",      "twenty",
+    "minutes",   "then",       "silence",     "armed",    "men",        "arrived",    "at",
+    "dawn",      "on",         "motorbikes",  "and",      "surrounded", "market",     "source",
+    "asked",     "that",       "her",         "name",     "be",         "withheld",   "fearing",
+    "reprisals", "against",    "children",    "a",        "checkpoint", "main",       "road",
+    "demanded",  "tax",        "from",        "every",    "passenger",  "in",         "cash",
+    "an",        "improvised", "device",      "exploded", "under",      "minibus",    "track",
+    "weekly",    "fair",       "detainees",   "were",     "taken",      "to",         "camp",
+    "their",     "families",   "received",    "no",       "news",       "village",    "elders",
+    "told",      "us",         "granaries",   "burned",   "cattle",     "driven",     "away",
+    "towards",   "border",     "wells",       "guarded",  "soldiers",   "women",      "hid",
+    "bush",      "two",        "days",        "night",    "chief",      "threatened", "shops",
+    "looted",    "money",      "taken",       "was",      "released",   "next",       "morning",
+    "condition", "neighbour",  "disappeared", "body",     "found",      "near",       "river",
+    "fields",    "abandoned",  "harvest",     "lost",     "herders",    "fishers",    "traders",
+    "displaced", "shelter",    "health",      "centre",   "nurse",      "wounded",    "carried",
+    "cart",      "medicine",   "short",       "water",    "school",     "closed",     "since",
+    "blockade",
+};
+
+class ProseGenerator {
+ public:
+  explicit ProseGenerator(uint32_t seed) : rng_(seed) {}
+
+  // Sentences of 6 to 22 words until the text is within [lo, hi] bytes.
+  std::string Narrative(size_t lo, size_t hi) {
+    const size_t target = std::uniform_int_distribution<size_t>(lo, hi)(rng_);
+    std::string text;
+    const bool french_first = Chance(0.7);
+    while (text.size() < target) {
+      std::string sentence = Sentence(Chance(0.8) == french_first);
+      if (!text.empty()) text += ' ';
+      text += sentence;
+    }
+    // Cut at a word boundary not below lo, so the size stays in range.
+    if (text.size() > hi) {
+      size_t cut = text.rfind(' ', hi - 1);
+      if (cut == std::string::npos || cut < lo) cut = hi - 1;
+      // Never cut inside a UTF-8 sequence.
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+      text.resize(cut);
+      text += '.';
+    }
+    return text;
+  }
+
+ private:
+  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+  template <size_t N>
+  const char* Pick(const char* const (&words)[N]) {
+    return words[std::uniform_int_distribution<size_t>(0, N - 1)(rng_)];
+  }
+
+  std::string Sentence(bool french) {
+    const int words = std::uniform_int_distribution<int>(6, 22)(rng_);
+    std::string s;
+    for (int i = 0; i < words; ++i) {
+      std::string w = french ? Pick(kFrenchWords) : Pick(kEnglishWords);
+      if (i == 0 && !w.empty() && w[0] >= 'a' && w[0] <= 'z') w[0] = static_cast<char>(w[0] - 32);
+      if (i > 0) s += ' ';
+      s += w;
+      if (i > 0 && i + 1 < words && Chance(0.08)) s += ',';
+      if (Chance(0.03)) {  // a figure: dates, counts, distances
+        absl::StrAppend(&s, " ", std::uniform_int_distribution<int>(1, 2026)(rng_));
+      }
+    }
+    if (Chance(0.1)) {
+      s += french ? " « personne ne pouvait appeler »" : " \"nobody could call\"";
+    }
+    s += Chance(0.1) ? "?" : ".";
+    return s;
+  }
+
+  std::mt19937 rng_;
+};
+
+// ---------------------------------------------------------------------------------------
+// A counting TCP relay on 127.0.0.1: every accepted connection is forwarded to the
+// server's port; bytes are counted in each direction.
+
+class Relay {
+ public:
+  explicit Relay(int target_port) : target_port_(target_port) {}
+  ~Relay() { Stop(); }
+
+  absl::Status Start() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (listen_fd_ < 0) return absl::InternalError("relay: socket");
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listen_fd_, 16) != 0) {
+      return absl::InternalError(absl::StrCat("relay: bind/listen: ", strerror(errno)));
+    }
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (stop_.exchange(true)) return;
+    if (acceptor_.joinable()) acceptor_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::thread& t : pumps_) t.join();
+    pumps_.clear();
+    if (listen_fd_ >= 0) close(listen_fd_);
+  }
+
+  int port() const { return port_; }
+  // Bytes since the last Reset(), client→server and server→client.
+  int64_t up() const { return up_.load(); }
+  int64_t down() const { return down_.load(); }
+  int connections() const { return connections_.load(); }
+  void Reset() {
+    up_ = 0;
+    down_ = 0;
+    connections_ = 0;
+  }
+
+ private:
+  void AcceptLoop() {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      int client = accept(listen_fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      int server = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(target_port_));
+      if (server < 0 || connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (server >= 0) close(server);
+        close(client);
+        continue;
+      }
+      int one = 1;
+      setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      ++connections_;
+      std::lock_guard<std::mutex> lock(mu_);
+      pumps_.emplace_back([this, client, server] { Pump(client, server); });
+    }
+  }
+
+  static bool WriteAll(int fd, const char* data, ssize_t size) {
+    while (size > 0) {
+      ssize_t n = send(fd, data, static_cast<size_t>(size), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data += n;
+      size -= n;
+    }
+    return true;
+  }
+
+  // Forwards both ways until both directions are closed (or Stop()).
+  void Pump(int client, int server) {
+    std::vector<char> buffer(64 * 1024);
+    bool client_open = true, server_open = true;
+    while ((client_open || server_open) && !stop_) {
+      pollfd p[2] = {{client_open ? client : -1, POLLIN, 0},
+                     {server_open ? server : -1, POLLIN, 0}};
+      int ready = poll(p, 2, 100);
+      if (ready < 0 && errno != EINTR) break;
+      if (ready <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const int from = i == 0 ? client : server;
+        const int to = i == 0 ? server : client;
+        ssize_t n = recv(from, buffer.data(), buffer.size(), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          shutdown(to, SHUT_WR);
+          (i == 0 ? client_open : server_open) = false;
+          continue;
+        }
+        (i == 0 ? up_ : down_) += n;
+        if (!WriteAll(to, buffer.data(), n)) {
+          client_open = server_open = false;
+        }
+      }
+    }
+    close(client);
+    close(server);
+  }
+
+  int target_port_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> up_{0}, down_{0};
+  std::atomic<int> connections_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> pumps_;
+};
+
+// ---------------------------------------------------------------------------------------
+
+struct Options {
+  int records = 10000;
+  uint32_t seed = 20261127;
+  double verify_seconds = 2.0;
+};
+
+absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> absl::StatusOr<std::string> {
+      if (i + 1 >= argc) return absl::InvalidArgumentError(arg + " needs a value");
+      return std::string(argv[++i]);
+    };
+    absl::StatusOr<std::string> v;
+    if (arg == "--records") {
+      if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &o.records) || o.records <= 0) {
+        return absl::InvalidArgumentError("--records takes a positive integer");
+      }
+    } else if (arg == "--seed") {
+      if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &o.seed)) {
+        return absl::InvalidArgumentError("--seed takes an integer");
+      }
+    } else if (arg == "--verify-seconds") {
+      if (!(v = value()).ok() || !absl::SimpleAtod(*v, &o.verify_seconds) ||
+          o.verify_seconds <= 0) {
+        return absl::InvalidArgumentError("--verify-seconds takes a positive number");
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown argument ", arg, "; usage: sync_bench [--records N] [--seed S] ",
+                       "[--verify-seconds S]"));
+    }
+  }
+  return o;
+}
+
+std::string Trimmed(const std::string& s) {
+  size_t end = s.find_last_not_of(" \r\n");
+  return end == std::string::npos ? "" : s.substr(0, end + 1);
+}
+
+struct Timed {
+  CommandResult result;
+  double seconds = 0;
+};
+
+absl::StatusOr<Timed> Temoin(const std::string& home, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {kClient, "--home", home};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const Clock::time_point start = Clock::now();
+  absl::StatusOr<CommandResult> r =
+      RunCommand(argv, {{"TEMOIN_PASSPHRASE", kPassphrase}}, kLongTimeout);
+  const double seconds = Seconds(Clock::now() - start);
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("`temoin ", absl::StrJoin(args, " "), "` exited ",
+                                            r->exit_code, r->timed_out ? " (timed out)" : "", ": ",
+                                            r->err));
+  }
+  return Timed{*std::move(r), seconds};
+}
+
+#define BENCH_ASSIGN_OR_RETURN(lhs, expr)      \
+  auto BENCH_CAT(tmp_, __LINE__) = (expr);     \
+  if (!BENCH_CAT(tmp_, __LINE__).ok()) {       \
+    return BENCH_CAT(tmp_, __LINE__).status(); \
+  }                                            \
+  lhs = std::move(*BENCH_CAT(tmp_, __LINE__))
+#define BENCH_CAT(a, b) BENCH_CAT_INNER(a, b)
+#define BENCH_CAT_INNER(a, b) a##b
+
+// CPU seconds (user + system) of the children this process has reaped so far.
+double ReapedChildrenCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// CPU seconds (user + system) a running process has used so far, from /proc; -1 if
+// unreadable.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream f(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(f, line)) return -1;
+  size_t paren = line.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::vector<std::string> fields = absl::StrSplit(line.substr(paren + 2), ' ');
+  // After the name: state is field 3, utime field 14, stime field 15 (1-based).
+  int64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string LoadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+std::string CommandLine(int argc, char** argv) {
+  std::vector<std::string> parts(argv, argv + argc);
+  return absl::StrJoin(parts, " ");
+}
+
+absl::Status Run(const Options& o, const std::string& command_line) {
+  std::cerr << "sync_bench: load before: " << LoadAverage() << "\n";
+
+  std::cerr << "sync_bench: Ed25519 baseline (" << o.verify_seconds << " s)...\n";
+  const double verifies_per_s = Ed25519VerifiesPerSecond(o.verify_seconds);
+
+  // Testimonies: the e2e generator for the structured fields, our prose for narratives.
+  std::cerr << "sync_bench: generating " << o.records << " testimonies...\n";
+  e2e::TestimonyGenerator generator(o.seed);
+  ProseGenerator prose(o.seed ^ 0x9e3779b9u);
+  int64_t proto_bytes = 0, json_bytes = 0, narrative_bytes = 0;
+  std::string array = "[";
+  for (int i = 0; i < o.records; ++i) {
+    v1::Testimony t = generator.Next();
+    t.set_narrative(prose.Narrative(900, 1100));
+    narrative_bytes += static_cast<int64_t>(t.narrative().size());
+    proto_bytes += static_cast<int64_t>(t.ByteSizeLong());
+    std::string json = e2e::TestimonyToJson(t);
+    if (json.empty()) return absl::InternalError("a testimony did not print as JSON");
+    json_bytes += static_cast<int64_t>(json.size());
+    absl::StrAppend(&array, i == 0 ? "\n" : ",\n", json);
+  }
+  absl::StrAppend(&array, "\n]\n");
+
+  BENCH_ASSIGN_OR_RETURN(e2e::TempDir dir, e2e::TempDir::Create("temoin-sync-bench"));
+  const std::string server_data = dir.Sub("server"), admin = dir.Sub("admin"),
+                    monitor = dir.Sub("monitor"), reviewer = dir.Sub("reviewer"),
+                    input = dir.Sub("testimonies.json");
+  if (absl::Status s = e2e::WriteFile(input, array); !s.ok()) return s;
+
+  // Server, admin, project, monitor, reviewer.
+  BENCH_ASSIGN_OR_RETURN(int port, e2e::PickFreeLoopbackPort());
+  std::vector<std::string> init = {
+      kServer, "init",      "--data",   server_data,
+      "--org", "Bench NGO", "--listen", absl::StrCat("127.0.0.1:", port)};
+  BENCH_ASSIGN_OR_RETURN(CommandResult init_result, RunCommand(init));
+  if (init_result.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("temoin-server init: ", init_result.err));
+  }
+  BENCH_ASSIGN_OR_RETURN(
+      std::unique_ptr<e2e::ServerProcess> server,
+      e2e::ServerProcess::Start(kServer, server_data, port, dir.Sub("server.log")));
+  std::cerr << "sync_bench: enrolling admin, monitor, reviewer...\n";
+  BENCH_ASSIGN_OR_RETURN(Timed t, Temoin(admin, {"enroll", Trimmed(init_result.out)}));
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(admin, {"project", "create", kProject}));
+  BENCH_ASSIGN_OR_RETURN(Timed monitor_code,
+                         Temoin(admin, {"invite", "--project", kProject, "--role", "monitor"}));
+  BENCH_ASSIGN_OR_RETURN(Timed reviewer_code,
+                         Temoin(admin, {"invite", "--project", kProject, "--role", "reviewer"}));
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(monitor, {"enroll", Trimmed(monitor_code.result.out)}));
+  BENCH_ASSIGN_OR_RETURN(Timed reviewer_id,
+                         Temoin(reviewer, {"enroll", Trimmed(reviewer_code.result.out)}));
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(admin, {"grant", "--project", kProject, "--reviewer",
+                                           Trimmed(reviewer_id.result.out)}));
+  // A first sync, as a freshly enrolled device would do (settings pull); not measured.
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(monitor, {"sync"}));
+
+  // Fixed cost of any client command: process start + Argon2id unlock + vault open.
+  BENCH_ASSIGN_OR_RETURN(Timed status_run, Temoin(monitor, {"status", "--json"}));
+
+  std::cerr << "sync_bench: recording " << o.records << " testimonies (one record --from)...\n";
+  double client_cpu = ReapedChildrenCpuSeconds();
+  double server_cpu = ProcessCpuSeconds(server->pid());
+  BENCH_ASSIGN_OR_RETURN(Timed record,
+                         Temoin(monitor, {"record", "--project", kProject, "--from", input}));
+  const double record_client_cpu = ReapedChildrenCpuSeconds() - client_cpu;
+  const double record_server_cpu = ProcessCpuSeconds(server->pid()) - server_cpu;
+  const size_t ids =
+      std::vector<std::string>(absl::StrSplit(Trimmed(record.result.out), '\n')).size();
+  if (static_cast<int>(ids) != o.records) {
+    return absl::InternalError(absl::StrCat("record printed ", ids, " ids for ", o.records));
+  }
+
+  Relay relay(port);
+  if (absl::Status s = relay.Start(); !s.ok()) return s;
+  const std::string via = absl::StrCat("127.0.0.1:", relay.port());
+
+  std::cerr << "sync_bench: sync through the relay on " << via << "...\n";
+  relay.Reset();
+  client_cpu = ReapedChildrenCpuSeconds();
+  server_cpu = ProcessCpuSeconds(server->pid());
+  BENCH_ASSIGN_OR_RETURN(Timed sync, Temoin(monitor, {"sync", "--server", via}));
+  const double sync_client_cpu = ReapedChildrenCpuSeconds() - client_cpu;
+  const double sync_server_cpu = ProcessCpuSeconds(server->pid()) - server_cpu;
+  const int64_t sync_up = relay.up(), sync_down = relay.down();
+  const int sync_connections = relay.connections();
+  std::cerr << "sync_bench: client said: " << sync.result.err;
+
+  BENCH_ASSIGN_OR_RETURN(Timed status_after, Temoin(monitor, {"status", "--json"}));
+  std::cerr << "sync_bench: status after sync: " << Trimmed(status_after.result.out) << "\n";
+
+  relay.Reset();
+  client_cpu = ReapedChildrenCpuSeconds();
+  server_cpu = ProcessCpuSeconds(server->pid());
+  BENCH_ASSIGN_OR_RETURN(Timed noop, Temoin(monitor, {"sync", "--server", via}));
+  const double noop_client_cpu = ReapedChildrenCpuSeconds() - client_cpu;
+  const double noop_server_cpu = ProcessCpuSeconds(server->pid()) - server_cpu;
+  const int64_t noop_up = relay.up(), noop_down = relay.down();
+  std::cerr << "sync_bench: no-op sync said: " << noop.result.err;
+  relay.Stop();
+
+  const double n = o.records;
+  const double sync_rate = n / sync.seconds;
+  // The no-op sync pays everything but the records: process start, Argon2id unlock,
+  // TLS, sign-in, settings pull.
+  const double net_sync_seconds = sync.seconds - noop.seconds;
+  const double record_rate = n / record.seconds;
+  const double net_record_seconds = record.seconds - status_run.seconds;
+  const double wire_total = static_cast<double>(sync_up + sync_down) / n;
+  const double wire_up = static_cast<double>(sync_up) / n;
+  const double proto_avg = static_cast<double>(proto_bytes) / n;
+  const double json_avg = static_cast<double>(json_bytes) / n;
+
+  std::string out;
+  auto row = [&out](absl::string_view label, const std::string& value) {
+    absl::StrAppendFormat(&out, "  %-50s %s\n", label, value);
+  };
+  absl::StrAppend(&out, "\nTemoin end-to-end sync benchmark\n");
+  row("records", absl::StrCat(o.records));
+  row("seed", absl::StrCat(o.seed));
+  row("load average (before / after)", LoadAverage());
+  absl::StrAppend(&out, "Baseline\n");
+  row("Ed25519 verify, 64 B message, CPU 0 (verifies/s)", absl::StrFormat("%.0f", verifies_per_s));
+  absl::StrAppend(&out, "Plaintext\n");
+  row("narrative bytes/record (avg)", absl::StrFormat("%.1f", narrative_bytes / n));
+  row("serialized Testimony bytes/record (avg)", absl::StrFormat("%.1f", proto_avg));
+  row("JSON bytes/record (avg)", absl::StrFormat("%.1f", json_avg));
+  absl::StrAppend(&out, "Fixed cost of one client command\n");
+  row("`status --json` wall time (s)", absl::StrFormat("%.3f", status_run.seconds));
+  absl::StrAppend(&out, "Record (one `record --from`, seal + vault writes)\n");
+  row("wall time (s)", absl::StrFormat("%.3f", record.seconds));
+  row("records/s (whole command)", absl::StrFormat("%.0f", record_rate));
+  row("records/s (minus fixed cost)", absl::StrFormat("%.0f", n / net_record_seconds));
+  row("CPU s: client / server",
+      absl::StrFormat("%.2f / %.2f", record_client_cpu, record_server_cpu));
+  absl::StrAppend(&out, "Sync (one `sync --server RELAY`, monitor upload)\n");
+  row("wall time (s)", absl::StrFormat("%.3f", sync.seconds));
+  row("records/s (whole command)", absl::StrFormat("%.0f", sync_rate));
+  row("records/s (minus the no-op sync's time)", absl::StrFormat("%.0f", n / net_sync_seconds));
+  row("ratio records/s / Ed25519 verifies/s", absl::StrFormat("%.4f", sync_rate / verifies_per_s));
+  row("ratio (minus the no-op sync's time)",
+      absl::StrFormat("%.4f", n / net_sync_seconds / verifies_per_s));
+  row("CPU s: client / server", absl::StrFormat("%.2f / %.2f", sync_client_cpu, sync_server_cpu));
+  row("TCP connections through the relay", absl::StrCat(sync_connections));
+  row("wire bytes up / down (total)", absl::StrCat(sync_up, " / ", sync_down));
+  row("wire bytes/record, both directions", absl::StrFormat("%.1f", wire_total));
+  row("wire bytes/record, upstream only", absl::StrFormat("%.1f", wire_up));
+  row("ratio wire (both) / serialized plaintext", absl::StrFormat("%.3f", wire_total / proto_avg));
+  row("ratio wire (up) / serialized plaintext", absl::StrFormat("%.3f", wire_up / proto_avg));
+  row("ratio wire (both) / JSON plaintext", absl::StrFormat("%.3f", wire_total / json_avg));
+  absl::StrAppend(&out, "No-op second sync\n");
+  row("wall time (s)", absl::StrFormat("%.3f", noop.seconds));
+  row("CPU s: client / server", absl::StrFormat("%.2f / %.2f", noop_client_cpu, noop_server_cpu));
+  row("wire bytes up / down", absl::StrCat(noop_up, " / ", noop_down));
+  row("wire bytes total", absl::StrCat(noop_up + noop_down));
+  absl::StrAppend(&out, "Reproduce\n  ", command_line, "\n");
+  std::cout << out << std::flush;
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace temoin::bench
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) {
+    std::cerr << "sync_bench: sodium_init failed\n";
+    return 1;
+  }
+  absl::StatusOr<temoin::bench::Options> options = temoin::bench::ParseArgs(argc, argv);
+  if (!options.ok()) {
+    std::cerr << "sync_bench: " << options.status().message() << "\n";
+    return 2;
+  }
+  absl::Status s = temoin::bench::Run(*options, temoin::bench::CommandLine(argc, argv));
+  if (!s.ok()) {
+    std::cerr << "sync_bench: " << s << "\n";
+    return 1;
+  }
+  return 0;
+}

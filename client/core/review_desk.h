@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/review.pb.h"
 #include "temoin/v1/testimony.pb.h"
 
 // The reviewer's desk: grants and fetched records, kept sealed in the vault

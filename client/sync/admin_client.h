@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/vault/vault.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/admin.pb.h"
 
 // What an admin device does against the server. The organisation key never leaves the
 // admin's vault: it signs project keys here, and the server only stores the result.

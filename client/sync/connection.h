@@ -10,7 +10,10 @@
 #include "crypto/keys.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
-#include "temoin/v1/service.grpc.pb.h"
+#include "temoin/v1/admin.grpc.pb.h"
+#include "temoin/v1/enrollment.grpc.pb.h"
+#include "temoin/v1/review.grpc.pb.h"
+#include "temoin/v1/sync.grpc.pb.h"
 
 namespace temoin::client {
 

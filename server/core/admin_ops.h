@@ -7,7 +7,7 @@
 #include "server/core/enrollment.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/admin.pb.h"
 
 namespace temoin::server {
 

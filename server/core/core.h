@@ -12,6 +12,7 @@
 #include "server/core/review_ops.h"
 #include "server/core/sessions.h"
 #include "temoin/v1/identity.pb.h"
+#include "temoin/v1/sync.pb.h"
 
 namespace temoin::server {
 

@@ -8,7 +8,8 @@
 #include "common/clock.h"
 #include "server/core/registry.h"
 #include "temoin/v1/identity.pb.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/admin.pb.h"
+#include "temoin/v1/enrollment.pb.h"
 
 namespace temoin::server {
 

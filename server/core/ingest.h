@@ -10,7 +10,7 @@
 #include "crypto/keys.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/sync.pb.h"
 
 namespace temoin::server {
 

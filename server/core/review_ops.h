@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
-#include "temoin/v1/service.pb.h"
+#include "temoin/v1/review.pb.h"
 
 namespace temoin::server {
 

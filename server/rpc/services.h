@@ -2,7 +2,10 @@
 #define TEMOIN_SERVER_RPC_SERVICES_H_
 
 #include "server/core/core.h"
-#include "temoin/v1/service.grpc.pb.h"
+#include "temoin/v1/admin.grpc.pb.h"
+#include "temoin/v1/enrollment.grpc.pb.h"
+#include "temoin/v1/review.grpc.pb.h"
+#include "temoin/v1/sync.grpc.pb.h"
 
 // Thin adapters: each handler takes the session from the auth context, calls the core,
 // and converts the status. No business logic lives here.

@@ -1,0 +1,53 @@
+#ifndef TEMOIN_CLIENT_CLI_CLI_CONTEXT_H_
+#define TEMOIN_CLIENT_CLI_CLI_CONTEXT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+
+// The `temoin` commands of DESIGN.md "Command line", one file per group
+// (*_commands.cc), each with a Register function that adds its subcommands. A command
+// prints its result on stdout and everything meant for a person on stderr, and leaves
+// its status in CommandContext::result; main() turns a failure into one line on stderr
+// and a non-zero exit.
+namespace temoin::client::cli {
+
+struct Globals {
+  std::string home;
+  std::string passphrase_file;
+};
+
+struct CommandContext {
+  Globals globals;
+  absl::Status result;
+
+  // Storage for a command's parsed arguments: CLI11 keeps pointers to them until the
+  // callbacks run, so they live as long as the context.
+  template <typename T>
+  T* Keep() {
+    auto holder = std::make_shared<T>();
+    kept_.push_back(holder);
+    return holder.get();
+  }
+
+ private:
+  std::vector<std::shared_ptr<void>> kept_;
+};
+
+// Opens the vault under --home with the passphrase from --passphrase-file,
+// TEMOIN_PASSPHRASE or the terminal.
+absl::StatusOr<std::unique_ptr<Vault>> OpenVault(const Globals& g);
+
+void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx);  // enroll, sync, status
+void RegisterAdminCommands(CLI::App& app, CommandContext& ctx);   // project, invite, ...
+void RegisterRecordCommands(CLI::App& app, CommandContext& ctx);  // record
+void RegisterReviewCommands(CLI::App& app, CommandContext& ctx);  // review ...
+
+}  // namespace temoin::client::cli
+
+#endif  // TEMOIN_CLIENT_CLI_CLI_CONTEXT_H_

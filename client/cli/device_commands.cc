@@ -1,0 +1,145 @@
+// enroll, sync, status: what every device does.
+#include <iostream>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli/cli_context.h"
+#include "client/cli/passphrase.h"
+#include "client/core/device_state.h"
+#include "client/core/outbox.h"
+#include "client/sync/enroll.h"
+#include "client/sync/sync_engine.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "nlohmann/json.hpp"
+
+namespace temoin::client::cli {
+namespace {
+
+void PrintProgress(const SyncProgress& p) {
+  std::cerr << "sync: " << p.records_done << "/" << p.records_total << " records, "
+            << p.bytes_done / 1024 << "/" << p.bytes_total / 1024 << " KiB\n";
+}
+
+bool Retryable(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kUnavailable ||
+         s.code() == absl::StatusCode::kDeadlineExceeded ||
+         s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kAborted;
+}
+
+absl::Status Enroll(const Globals& g, const std::string& code) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string passphrase,
+                          ReadPassphrase(g.passphrase_file, /*confirm=*/true));
+  absl::StatusOr<std::string> device_id = EnrollDevice(g.home, code, passphrase);
+  crypto::WipeString(passphrase);
+  TEMOIN_RETURN_IF_ERROR(device_id.status());
+  std::cout << ToHex(*device_id) << "\n";
+  std::cerr << "enrolled; this device's id is above. Give it to your administrator in "
+               "person: it also fingerprints this device's keys.\n";
+  return absl::OkStatus();
+}
+
+absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
+                  double max_time_seconds) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  SyncOptions options;
+  options.server_override = server;
+  options.on_progress = PrintProgress;
+  auto start = std::chrono::steady_clock::now();
+  std::mt19937_64 rng(std::random_device{}());
+  double backoff = 1.0;
+  for (;;) {
+    absl::StatusOr<SyncReport> report = SyncDevice(*vault, options);
+    if (report.ok()) {
+      for (const std::string& refusal : report->refusals) std::cerr << "sync: " << refusal << "\n";
+      std::cerr << "sync: " << report->receipted << " receipts verified";
+      if (report->pending == 0 && report->fetched == 0) std::cerr << ", nothing to upload";
+      if (report->fetched > 0) std::cerr << ", " << report->fetched << " records fetched";
+      if (report->refused > 0) std::cerr << ", " << report->refused << " refused";
+      std::cerr << "\n";
+      if (report->refused > 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(report->refused, " records were refused by the server (see above)"));
+      }
+      return absl::OkStatus();
+    }
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!until_done || !Retryable(report.status()) ||
+        (max_time_seconds > 0 && elapsed + backoff > max_time_seconds)) {
+      return report.status();
+    }
+    // Exponential backoff with full jitter, so that many devices regaining a link at
+    // once do not retry in lockstep.
+    double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;
+    std::cerr << "sync: " << report.status().message() << "; retrying in "
+              << static_cast<int>(wait + 0.5) << " s\n";
+    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    backoff = std::min(backoff * 2, 60.0);
+  }
+}
+
+absl::Status Status(const Globals& g, bool json) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*vault));
+  TEMOIN_ASSIGN_OR_RETURN(auto counts, CountByState(*vault));
+  std::string last_sync = profile.last_sync() ? FormatRfc3339(profile.last_sync()) : "never";
+  if (json) {
+    nlohmann::ordered_json out;
+    out["device_id"] = ToHex(profile.device_id());
+    out["role"] = RoleName(profile.role());
+    out["project"] = profile.project();
+    out["records"] = nlohmann::ordered_json::object();
+    for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
+      out["records"][state] = counts[state];
+    }
+    out["last_sync"] = profile.last_sync() ? nlohmann::ordered_json(last_sync) : nullptr;
+    std::cout << out.dump() << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << "device " << ToHex(profile.device_id()) << " (" << RoleName(profile.role())
+            << (profile.project().empty() ? "" : ", project " + profile.project()) << ")\n";
+  for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
+    std::cout << "  " << state << ": " << counts[state] << "\n";
+  }
+  std::cout << "last sync: " << last_sync << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
+  const Globals& g = ctx.globals;
+  auto* enroll = app.add_subcommand("enroll",
+                                    "enrol this device with a one-time code; makes "
+                                    "its keys and vault; stdout: the device id");
+  auto* code = ctx.Keep<std::string>();
+  enroll->add_option("CODE", *code, "the enrolment code (temoin1:...)")->required();
+  enroll->callback([&ctx, &g, code] { ctx.result = Enroll(g, *code); });
+
+  auto* sync = app.add_subcommand("sync",
+                                  "upload sealed records and pull settings (monitors); "
+                                  "pull grants and records (reviewers)");
+  struct SyncArgs {
+    std::string server;
+    bool until_done = false;
+    double max_time = 0;
+  };
+  auto* args = ctx.Keep<SyncArgs>();
+  sync->add_option("--server", args->server,
+                   "reach the server by another HOST:PORT; the pin holds");
+  sync->add_flag("--until-done", args->until_done, "retry with backoff until the sync completes");
+  sync->add_option("--max-time", args->max_time, "with --until-done: give up after SECONDS");
+  sync->callback(
+      [&ctx, &g, args] { ctx.result = Sync(g, args->server, args->until_done, args->max_time); });
+
+  auto* status = app.add_subcommand("status", "outbox by state, last sync");
+  auto* json = ctx.Keep<bool>();
+  status->add_flag("--json", *json, "one JSON object; records holds the count per state");
+  status->callback([&ctx, &g, json] { ctx.result = Status(g, *json); });
+}
+
+}  // namespace temoin::client::cli

@@ -1,0 +1,107 @@
+// review list, show, export: what reviewers do.
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli/cli_context.h"
+#include "client/core/export.h"
+#include "client/core/review_desk.h"
+#include "client/sync/sync_engine.h"
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/status_macros.h"
+
+namespace temoin::client::cli {
+namespace {
+
+absl::StatusOr<OpenedDesk> DeskAfterPull(Vault& vault, bool offline) {
+  if (!offline) {
+    TEMOIN_ASSIGN_OR_RETURN(SyncReport report, PullForReview(vault, SyncOptions{}));
+    if (report.fetched > 0) std::cerr << "review: fetched " << report.fetched << " new records\n";
+  }
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, OpenDesk(vault));
+  for (const RecordFailure& failure : desk.failures) {
+    std::cerr << "review: record " << ToHex(failure.record_id)
+              << " cannot be opened: " << failure.reason << "\n";
+  }
+  return desk;
+}
+
+absl::Status ReviewList(const Globals& g, bool offline) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
+  for (const OpenedRecord& r : desk.records) {
+    std::string acts;
+    for (const v1::Act& act : r.testimony.acts()) {
+      absl::StrAppend(&acts, acts.empty() ? "" : ",", act.type());
+    }
+    std::cout << ToHex(r.record_id) << "\t" << r.project << "\t" << FormatRfc3339(r.received_at)
+              << "\t"
+              << (r.testimony.incident().date().empty() ? "-" : r.testimony.incident().date())
+              << "\t"
+              << (r.testimony.incident().region().empty() ? "-" : r.testimony.incident().region())
+              << "\t" << (acts.empty() ? "-" : acts) << "\n";
+  }
+  std::cerr << "review: " << desk.records.size() << " records\n";
+  return absl::OkStatus();
+}
+
+absl::Status ReviewShow(const Globals& g, const std::string& id, bool offline) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string record_id, FromHex(id, "record id"));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
+  for (const OpenedRecord& r : desk.records) {
+    if (r.record_id != record_id) continue;
+    TEMOIN_ASSIGN_OR_RETURN(std::string json, RecordJson(r));
+    std::cout << json;
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError("no such record on this reviewer's desk");
+}
+
+absl::Status ReviewExport(const Globals& g, const std::string& format, const std::string& out,
+                          bool offline) {
+  if (format != "json" && format != "csv") {
+    return absl::InvalidArgumentError("--format must be json or csv");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
+  TEMOIN_ASSIGN_OR_RETURN(std::string text,
+                          format == "json" ? ExportJson(desk.records) : ExportCsv(desk.records));
+  // The export is the one place plaintext is meant to land on disk: owner-only.
+  absl::Status written = WriteFileDurably(out, text, 0600);
+  crypto::WipeString(text);
+  TEMOIN_RETURN_IF_ERROR(written);
+  std::cerr << "review: exported " << desk.records.size() << " records to " << out
+            << " (plaintext: keep it safe)\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
+  const Globals& g = ctx.globals;
+  struct ReviewArgs {
+    std::string id, format, out;
+    bool offline = false;
+  };
+  auto* a = ctx.Keep<ReviewArgs>();
+  auto* review = app.add_subcommand("review",
+                                    "read granted projects (reviewer); pulls new "
+                                    "records first unless --offline");
+  review->require_subcommand(1);
+  review->add_flag("--offline", a->offline, "do not contact the server");
+  auto* list = review->add_subcommand("list",
+                                      "one record a line: id, project, received, "
+                                      "incident date, region, acts");
+  list->callback([&ctx, &g, a] { ctx.result = ReviewList(g, a->offline); });
+  auto* show = review->add_subcommand("show", "one record as JSON");
+  show->add_option("ID", a->id, "record id (32 hex)")->required();
+  show->callback([&ctx, &g, a] { ctx.result = ReviewShow(g, a->id, a->offline); });
+  auto* export_cmd = review->add_subcommand("export", "write every record to a file");
+  export_cmd->add_option("--format", a->format, "json | csv")->required();
+  export_cmd->add_option("--out", a->out, "output file (written 0600)")->required();
+  export_cmd->callback(
+      [&ctx, &g, a] { ctx.result = ReviewExport(g, a->format, a->out, a->offline); });
+}
+
+}  // namespace temoin::client::cli

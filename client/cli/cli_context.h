@@ -47,6 +47,7 @@ void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx);  // enroll, syn
 void RegisterAdminCommands(CLI::App& app, CommandContext& ctx);   // project, invite, ...
 void RegisterRecordCommands(CLI::App& app, CommandContext& ctx);  // record
 void RegisterReviewCommands(CLI::App& app, CommandContext& ctx);  // review ...
+void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);   // passphrase, duress, wipe
 
 }  // namespace temoin::client::cli
 

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   cli::RegisterAdminCommands(app, ctx);
   cli::RegisterRecordCommands(app, ctx);
   cli::RegisterReviewCommands(app, ctx);
+  cli::RegisterVaultCommands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
   if (!ctx.result.ok()) {

@@ -70,4 +70,32 @@ absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file, b
   return passphrase;
 }
 
+absl::StatusOr<std::string> ReadNewPassphrase(const char* prompt) {
+  std::string passphrase;
+  if (const char* env = std::getenv("TEMOIN_NEW_PASSPHRASE"); env != nullptr) {
+    passphrase = env;
+  } else {
+    std::optional<std::string> first = PromptOnTty(prompt);
+    if (!first.has_value()) {
+      return absl::FailedPreconditionError(
+          "no new passphrase: run on a terminal or set TEMOIN_NEW_PASSPHRASE");
+    }
+    std::optional<std::string> second = PromptOnTty("Again: ");
+    bool same = second.has_value() && *second == *first;
+    if (second.has_value()) crypto::WipeString(*second);
+    if (!same) {
+      crypto::WipeString(*first);
+      return absl::InvalidArgumentError("the two passphrases differ");
+    }
+    passphrase = std::move(*first);
+  }
+  if (passphrase.empty()) return absl::InvalidArgumentError("new passphrase is empty");
+  return passphrase;
+}
+
+bool ConfirmOnTty(const char* question) {
+  std::optional<std::string> answer = PromptOnTty(question);
+  return answer.has_value() && (*answer == "yes" || *answer == "YES");
+}
+
 }  // namespace temoin::client

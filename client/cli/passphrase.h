@@ -14,6 +14,13 @@ namespace temoin::client {
 // or when the two entries differ.
 absl::StatusOr<std::string> ReadPassphrase(const std::string& passphrase_file, bool confirm);
 
+// A new passphrase (passphrase change, duress set): from TEMOIN_NEW_PASSPHRASE, or asked
+// twice on the terminal with `prompt`. The caller wipes the result.
+absl::StatusOr<std::string> ReadNewPassphrase(const char* prompt);
+
+// Asks a yes/no question on the terminal; false when there is none.
+bool ConfirmOnTty(const char* question);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_CLI_PASSPHRASE_H_

@@ -2,6 +2,7 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
@@ -27,14 +28,6 @@ absl::Status FromRocks(const rocksdb::Status& s) {
     return absl::UnavailableError("the vault is in use by another temoin command");
   }
   return absl::InternalError(s.ToString());
-}
-
-// The associated data of the sealed master key: every header field, so none can be
-// swapped (e.g. a weaker cost) without the key failing to open.
-std::string KeyFileAd(const v1::KeyFile& file) {
-  v1::KeyFile header = file;
-  header.clear_sealed_master_key();
-  return absl::StrCat("temoin/vault-key/v1", header.SerializeAsString());
 }
 
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStore(const std::string& path, bool create) {
@@ -76,6 +69,29 @@ Vault::Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretB
 
 Vault::~Vault() = default;
 
+namespace {
+
+absl::StatusOr<KeyFile> ReadKeyFile(const std::string& home) {
+  if (!VaultExists(home)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no vault in ", home, "; enrol this device first (temoin enroll CODE)"));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(KeyFilePath(home), 1 << 16));
+  return KeyFile::Parse(bytes);
+}
+
+absl::Status WriteKeyFile(const std::string& home, const KeyFile& file) {
+  return WriteFileDurably(KeyFilePath(home), file.Serialize(), 0600);
+}
+
+// Opens a store with the keys of `master`.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenOrCreateStore(const std::string& home,
+                                                               bool create) {
+  return OpenStore(StorePath(home), create);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
                                                      absl::string_view passphrase,
                                                      const VaultOptions& options) {
@@ -84,21 +100,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   }
   if (passphrase.empty()) return absl::InvalidArgumentError("passphrase is empty");
   TEMOIN_RETURN_IF_ERROR(MakeDirectories(home, 0700));
-  v1::KeyFile file;
-  file.set_format_version(1);
-  file.set_opslimit(options.opslimit);
-  file.set_memlimit(options.memlimit);
-  file.set_salt(crypto::RandomBytes(16));
-  TEMOIN_ASSIGN_OR_RETURN(crypto::SecretBuffer passphrase_key,
-                          crypto::DeriveKeyFromPassphrase(passphrase, {.opslimit = file.opslimit(),
-                                                                       .memlimit = file.memlimit(),
-                                                                       .salt = file.salt()}));
-  TEMOIN_ASSIGN_OR_RETURN(crypto::Aead wrap, crypto::Aead::Create(std::move(passphrase_key)));
+  KdfCost cost = options.cost.has_value() ? *options.cost : CalibrateKdfCost();
   crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
-  file.set_sealed_master_key(wrap.Seal(master.ExposeSecret(), KeyFileAd(file)));
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStore(StorePath(home), true));
+  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, KeyFile::Create(cost, passphrase, master));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
   // The key file last: its presence means the vault is complete.
-  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(KeyFilePath(home), file.SerializeAsString(), 0600));
+  TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
   return absl::WrapUnique(
       new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
@@ -106,32 +113,88 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
                                                    absl::string_view passphrase) {
-  if (!VaultExists(home)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no vault in ", home, "; enrol this device first (temoin enroll CODE)"));
+  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
+  absl::StatusOr<UnlockedSlot> unlocked = file.Unlock(passphrase);
+  if (unlocked.status().code() == absl::StatusCode::kUnauthenticated) {
+    file.set_failed_unlocks(file.failed_unlocks() + 1);
+    if (file.unlock_limit() > 0 && file.failed_unlocks() >= file.unlock_limit()) {
+      TEMOIN_RETURN_IF_ERROR(WipeVault(home));
+    } else {
+      TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
+    }
+    return unlocked.status();
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(KeyFilePath(home), 1 << 16));
-  v1::KeyFile file;
-  if (!file.ParseFromString(bytes) || file.format_version() != 1 || file.salt().size() != 16) {
-    return absl::DataLossError("vault key file is damaged");
+  if (!unlocked.ok()) return unlocked.status();
+
+  if (unlocked->kind == SlotKind::kDuress) {
+    // Wipe, then build what Create would have built, reusing the key already derived
+    // for this passphrase so that this path costs what a normal unlock costs.
+    std::string salt = file.salt(1);
+    TEMOIN_RETURN_IF_ERROR(WipeVault(home));
+    crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
+    KeyFile fresh = KeyFile::WithRandomSlots(file.cost());
+    TEMOIN_RETURN_IF_ERROR(fresh.SealSlotWithDerivedKey(0, salt, unlocked->passphrase_key, master));
+    TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
+    TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, fresh));
+    TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
+    return absl::WrapUnique(
+        new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   }
-  // DeriveKeyFromPassphrase refuses a cost below the floor: an attacker who edits the
-  // header to a cheap setting gets an error, not a fast guess.
-  absl::StatusOr<crypto::SecretBuffer> passphrase_key = crypto::DeriveKeyFromPassphrase(
-      passphrase, {.opslimit = file.opslimit(), .memlimit = file.memlimit(), .salt = file.salt()});
-  if (passphrase_key.status().code() == absl::StatusCode::kInvalidArgument) {
-    return absl::DataLossError("vault key file asks for a key-derivation cost below the floor");
+
+  if (file.failed_unlocks() > 0) {
+    file.set_failed_unlocks(0);
+    TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
   }
-  if (!passphrase_key.ok()) return passphrase_key.status();
-  TEMOIN_ASSIGN_OR_RETURN(crypto::Aead wrap, crypto::Aead::Create(std::move(*passphrase_key)));
-  absl::StatusOr<std::string> master_bytes = wrap.Open(file.sealed_master_key(), KeyFileAd(file));
-  if (!master_bytes.ok()) return absl::UnauthenticatedError("wrong passphrase");
-  crypto::SecretBuffer master = crypto::SecretBuffer::CopyOf(*master_bytes);
-  crypto::WipeString(*master_bytes);
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStore(StorePath(home), false));
-  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked->key));
   return absl::WrapUnique(
       new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+}
+
+namespace {
+
+// Unlocks with the real passphrase only (a duress passphrase is refused here, without
+// wiping: these are settings changes made by the owner).
+absl::StatusOr<std::pair<KeyFile, UnlockedSlot>> UnlockForChange(const std::string& home,
+                                                                 absl::string_view current) {
+  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
+  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, file.Unlock(current));
+  if (unlocked.kind != SlotKind::kMaster) return absl::UnauthenticatedError("wrong passphrase");
+  return std::make_pair(std::move(file), std::move(unlocked));
+}
+
+}  // namespace
+
+absl::Status Vault::ChangePassphrase(const std::string& home, absl::string_view current,
+                                     absl::string_view replacement) {
+  if (replacement.empty()) return absl::InvalidArgumentError("new passphrase is empty");
+  TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
+  auto& [file, unlocked] = opened;
+  TEMOIN_RETURN_IF_ERROR(file.SealSlot(0, replacement, unlocked.key));
+  file.set_failed_unlocks(0);
+  return WriteKeyFile(home, file);
+}
+
+absl::Status Vault::SetDuressPassphrase(const std::string& home, absl::string_view current,
+                                        absl::string_view duress) {
+  if (duress.empty()) return absl::InvalidArgumentError("duress passphrase is empty");
+  if (duress == current) {
+    return absl::InvalidArgumentError("the duress passphrase must differ from the passphrase");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
+  auto& [file, unlocked] = opened;
+  // What slot 1 seals does not matter: opening it at all is the signal.
+  TEMOIN_RETURN_IF_ERROR(file.SealSlot(1, duress, crypto::SecretBuffer::Random(32)));
+  return WriteKeyFile(home, file);
+}
+
+absl::Status Vault::SetUnlockLimit(const std::string& home, absl::string_view current,
+                                   uint32_t limit) {
+  TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
+  auto& [file, unlocked] = opened;
+  file.set_unlock_limit(limit);
+  file.set_failed_unlocks(0);
+  return WriteKeyFile(home, file);
 }
 
 std::string Vault::NamespacePrefix(absl::string_view ns) const {

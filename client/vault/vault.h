@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/vault/key_file.h"
 #include "crypto/keys.h"
 #include "crypto/secret_buffer.h"
 
@@ -17,7 +18,8 @@ class DB;
 }
 
 // The device's encrypted local store, under --home:
-//   vault.key   KeyFile: the 32-byte master key sealed under Argon2id(passphrase)
+//   vault.key   KeyFile: the 32-byte master key sealed under Argon2id(passphrase), and
+//               a second slot for the duress passphrase (see key_file.h)
 //   store/      RocksDB; every value sealed with XChaCha20-Poly1305 under a subkey of
 //               the master key, its associated data binding the stored key
 // Stored keys are keyed hashes of (namespace, name), so the store's keys reveal nothing
@@ -26,9 +28,9 @@ class DB;
 namespace temoin::client {
 
 struct VaultOptions {
-  // Argon2id cost; the floor (t=3, 64 MiB) is enforced on create and on open.
-  uint64_t opslimit = 3;
-  uint64_t memlimit = 64ull << 20;
+  // Argon2id cost. Empty: measured on this device (CalibrateKdfCost). The floor (t=3,
+  // 64 MiB) is enforced on create and on open.
+  std::optional<KdfCost> cost;
 };
 
 // One atomic group of vault writes.
@@ -63,8 +65,24 @@ class Vault {
   // kFailedPrecondition "no vault in HOME; enrol this device first" when missing;
   // kUnauthenticated "wrong passphrase" when the key does not open (no hint of why);
   // kDataLoss when the key file or the store is damaged.
+  //
+  // The duress passphrase opens too: the vault is then wiped silently and a fresh,
+  // empty vault under that passphrase is returned, as Create would have made it. After
+  // the configured number of wrong passphrases in a row (off by default), the vault is
+  // wiped and the next call finds none.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
                                                      absl::string_view passphrase);
+
+  // Re-seals the master key under a new passphrase; the store is not re-encrypted.
+  // kUnauthenticated "wrong passphrase" for a wrong `current`.
+  static absl::Status ChangePassphrase(const std::string& home, absl::string_view current,
+                                       absl::string_view replacement);
+  // Sets (or replaces) the duress passphrase. kInvalidArgument when it equals the real one.
+  static absl::Status SetDuressPassphrase(const std::string& home, absl::string_view current,
+                                          absl::string_view duress);
+  // Wipe after `limit` wrong passphrases in a row; 0 turns it off.
+  static absl::Status SetUnlockLimit(const std::string& home, absl::string_view current,
+                                     uint32_t limit);
   ~Vault();
 
   // std::nullopt when absent. kDataLoss when a value fails authentication.

@@ -1,9 +1,11 @@
 #include "client/vault/vault.h"
 
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
@@ -101,6 +103,7 @@ TEST_F(VaultTest, KeyFileAskingForAWeakerKdfIsRefused) {
   ASSERT_TRUE(bytes.ok());
   v1::KeyFile file;
   ASSERT_TRUE(file.ParseFromString(*bytes));
+  ASSERT_EQ(file.slots_size(), 2);
   file.set_memlimit(8 << 20);  // an attacker's cheap setting for fast guessing
   ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", file.SerializeAsString(), 0600).ok());
   EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kDataLoss);
@@ -172,6 +175,90 @@ TEST_F(VaultTest, NeitherNamesNorValuesReachTheDiskInClear) {
   EXPECT_EQ(bytes.find("VALUE-MARKER"), std::string::npos);
   EXPECT_EQ(bytes.find("outbox"), std::string::npos);
   EXPECT_EQ(bytes.find(kPassphrase), std::string::npos);
+}
+
+TEST_F(VaultTest, PassphraseChangeKeepsTheDataAndRetiresTheOldPassphrase) {
+  { ASSERT_TRUE(MustCreate()->Put("outbox", "a", "kept").ok()); }
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "a new passphrase").ok());
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(), "wrong passphrase");
+  auto vault = Vault::Open(home_, "a new passphrase");
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  EXPECT_EQ(*(*vault)->Get("outbox", "a").value(), "kept");
+  EXPECT_EQ(Vault::ChangePassphrase(home_, "not it", "x").code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(VaultTest, DuressPassphraseWipesAndPresentsAFreshEmptyVault) {
+  { ASSERT_TRUE(MustCreate()->Put("outbox", "a", "secret").ok()); }
+  ASSERT_TRUE(Vault::SetDuressPassphrase(home_, kPassphrase, "duress words").ok());
+  std::string key_file_before = *ReadFileToString(home_ + "/vault.key");
+  auto vault = Vault::Open(home_, "duress words");
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  EXPECT_FALSE((*vault)->Get("outbox", "a").value().has_value());
+  // It works like any vault, under the duress passphrase, and the real one is gone.
+  ASSERT_TRUE((*vault)->Put("outbox", "b", "new").ok());
+  vault->reset();
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(), "wrong passphrase");
+  auto again = Vault::Open(home_, "duress words");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->Get("outbox", "b").value(), "new");
+  // Same shape of key file as before: nothing tells a fresh vault from a wiped one.
+  EXPECT_EQ(ReadFileToString(home_ + "/vault.key")->size(), key_file_before.size());
+}
+
+TEST_F(VaultTest, DuressPassphraseMustDifferFromThePassphrase) {
+  MustCreate();
+  EXPECT_EQ(Vault::SetDuressPassphrase(home_, kPassphrase, kPassphrase).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(VaultTest, KeyFilesWithAndWithoutDuressHaveTheSameSize) {
+  MustCreate();
+  size_t before = ReadFileToString(home_ + "/vault.key")->size();
+  ASSERT_TRUE(Vault::SetDuressPassphrase(home_, kPassphrase, "duress words").ok());
+  EXPECT_EQ(ReadFileToString(home_ + "/vault.key")->size(), before);
+}
+
+TEST_F(VaultTest, UnlockLimitWipesAfterTooManyWrongPassphrases) {
+  { ASSERT_TRUE(MustCreate()->Put("outbox", "a", "secret").ok()); }
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, kPassphrase, 3).ok());
+  EXPECT_EQ(Vault::Open(home_, "wrong 1").status().message(), "wrong passphrase");
+  ASSERT_TRUE(Vault::Open(home_, kPassphrase).ok());  // a success resets the count
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Vault::Open(home_, "wrong").status().message(), "wrong passphrase");
+  }
+  EXPECT_FALSE(VaultExists(home_));
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(VaultTest, UnlockLimitIsOffByDefault) {
+  MustCreate();
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(Vault::Open(home_, "wrong").ok());
+  EXPECT_TRUE(Vault::Open(home_, kPassphrase).ok());
+}
+
+TEST_F(VaultTest, WipeLeavesNothingReadableEvenWithThePassphrase) {
+  { ASSERT_TRUE(MustCreate()->Put("outbox", "a", "secret").ok()); }
+  ASSERT_TRUE(WipeVault(home_).ok());
+  EXPECT_FALSE(fs::exists(home_ + "/vault.key"));
+  EXPECT_FALSE(fs::exists(home_ + "/store"));
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(WipeVault(home_).ok());  // idempotent
+}
+
+TEST(KdfCostTest, TakesTheStrongestCostUnderTheTargetAndNeverBelowTheFloor) {
+  // One floor derivation took 0.1 s: an unlock (two derivations) at 256 MiB, t=3 takes
+  // 0.8 s, at 256 MiB t=5 1.33 s, at 512 MiB t=3 1.6 s (too slow for 1.5 s).
+  KdfCost cost = ChooseKdfCost(0.1, 16ull << 30, 1.5);
+  EXPECT_EQ(cost.memlimit, 256ull << 20);
+  EXPECT_EQ(cost.opslimit, 5u);
+  // A slow device stays at the floor rather than going below it.
+  cost = ChooseKdfCost(5.0, 16ull << 30, 1.5);
+  EXPECT_EQ(cost.memlimit, kKdfFloor.memlimit);
+  EXPECT_EQ(cost.opslimit, kKdfFloor.opslimit);
+  // Never more than a quarter of the memory.
+  cost = ChooseKdfCost(0.001, 1ull << 30, 1.5);
+  EXPECT_LE(cost.memlimit, 256ull << 20);
 }
 
 }  // namespace

@@ -1,0 +1,105 @@
+// passphrase change, duress set, unlock-limit, wipe: the owner's controls over the vault.
+#include <iostream>
+
+#include "client/cli/cli_context.h"
+#include "client/cli/passphrase.h"
+#include "client/vault/vault.h"
+#include "client/vault/vault_wipe.h"
+#include "common/status_macros.h"
+#include "crypto/secret_buffer.h"
+
+namespace temoin::client::cli {
+namespace {
+
+absl::Status ChangePassphrase(const Globals& g) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string current, ReadPassphrase(g.passphrase_file, false));
+  absl::StatusOr<std::string> replacement = ReadNewPassphrase("New passphrase: ");
+  if (!replacement.ok()) {
+    crypto::WipeString(current);
+    return replacement.status();
+  }
+  absl::Status status = Vault::ChangePassphrase(g.home, current, *replacement);
+  crypto::WipeString(current);
+  crypto::WipeString(*replacement);
+  TEMOIN_RETURN_IF_ERROR(status);
+  std::cerr << "passphrase changed; the old one no longer opens this vault\n";
+  return absl::OkStatus();
+}
+
+absl::Status SetDuress(const Globals& g) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string current, ReadPassphrase(g.passphrase_file, false));
+  absl::StatusOr<std::string> duress = ReadNewPassphrase("Duress passphrase: ");
+  if (!duress.ok()) {
+    crypto::WipeString(current);
+    return duress.status();
+  }
+  absl::Status status = Vault::SetDuressPassphrase(g.home, current, *duress);
+  crypto::WipeString(current);
+  crypto::WipeString(*duress);
+  TEMOIN_RETURN_IF_ERROR(status);
+  std::cerr << "duress passphrase set: entering it instead of your passphrase wipes this "
+               "vault silently and opens an empty one\n";
+  return absl::OkStatus();
+}
+
+absl::Status SetUnlockLimit(const Globals& g, int limit) {
+  if (limit < 0 || limit > 1000) {
+    return absl::InvalidArgumentError("the limit must be between 0 (off) and 1000");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string current, ReadPassphrase(g.passphrase_file, false));
+  absl::Status status = Vault::SetUnlockLimit(g.home, current, static_cast<uint32_t>(limit));
+  crypto::WipeString(current);
+  TEMOIN_RETURN_IF_ERROR(status);
+  if (limit == 0) {
+    std::cerr << "unlock limit off\n";
+  } else {
+    std::cerr << "this vault is wiped after " << limit << " wrong passphrases in a row\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Wipe(const Globals& g, bool yes) {
+  if (!VaultExists(g.home)) return absl::FailedPreconditionError("there is no vault to wipe here");
+  if (!yes && !ConfirmOnTty("Destroy this vault and everything in it? Type yes: ")) {
+    return absl::FailedPreconditionError("not wiped (give --yes to wipe without asking)");
+  }
+  TEMOIN_RETURN_IF_ERROR(WipeVault(g.home));
+  std::cerr << "wiped: the vault key is destroyed; nothing of this vault can be read\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterVaultCommands(CLI::App& app, CommandContext& ctx) {
+  const Globals& g = ctx.globals;
+  auto* passphrase = app.add_subcommand("passphrase", "the vault passphrase");
+  passphrase->require_subcommand(1);
+  passphrase
+      ->add_subcommand("change",
+                       "new passphrase from the terminal or TEMOIN_NEW_PASSPHRASE; "
+                       "nothing is re-encrypted")
+      ->callback([&ctx, &g] { ctx.result = ChangePassphrase(g); });
+
+  auto* duress = app.add_subcommand("duress", "the duress passphrase");
+  duress->require_subcommand(1);
+  duress
+      ->add_subcommand("set",
+                       "duress passphrase from the terminal or TEMOIN_NEW_PASSPHRASE: "
+                       "entering it later wipes silently and opens an empty vault")
+      ->callback([&ctx, &g] { ctx.result = SetDuress(g); });
+
+  auto* limit = ctx.Keep<int>();
+  auto* unlock_limit = app.add_subcommand(
+      "unlock-limit", "wipe the vault after N wrong passphrases in a row (0: off, the default)");
+  unlock_limit->add_option("N", *limit, "number of wrong passphrases")->required();
+  unlock_limit->callback([&ctx, &g, limit] { ctx.result = SetUnlockLimit(g, *limit); });
+
+  auto* yes = ctx.Keep<bool>();
+  auto* wipe = app.add_subcommand("wipe",
+                                  "destroy the vault key, then the store: nothing can "
+                                  "be read afterwards, passphrase or not");
+  wipe->add_flag("--yes", *yes, "do not ask");
+  wipe->callback([&ctx, &g, yes] { ctx.result = Wipe(g, *yes); });
+}
+
+}  // namespace temoin::client::cli

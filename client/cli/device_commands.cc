@@ -1,6 +1,8 @@
 // enroll, sync, status: what every device does.
 #include <iostream>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <random>
 #include <thread>
@@ -19,10 +21,45 @@
 namespace temoin::client::cli {
 namespace {
 
-void PrintProgress(const SyncProgress& p) {
-  std::cerr << "sync: " << p.records_done << "/" << p.records_total << " records, "
-            << p.bytes_done / 1024 << "/" << p.bytes_total / 1024 << " KiB\n";
-}
+// Records and bytes done of total, rate and time left: one live line on a terminal,
+// otherwise a plain line at most every two seconds (logs stay readable).
+class ProgressPrinter {
+ public:
+  ProgressPrinter() : tty_(isatty(STDERR_FILENO) == 1) {}
+  // Ends the live line before the summary.
+  void Finish() {
+    if (tty_ && drew_) std::cerr << "\n";
+    drew_ = false;
+  }
+  void operator()(const SyncProgress& p) {
+    auto now = std::chrono::steady_clock::now();
+    bool finished = p.records_done == p.records_total;
+    if (!finished && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 2000)) return;
+    last_ = now;
+    double seconds = std::chrono::duration<double>(now - start_).count();
+    double rate = seconds > 0 ? p.bytes_done / seconds : 0;
+    std::string left = "-";
+    if (rate > 0 && p.bytes_total > p.bytes_done) {
+      left = absl::StrCat(static_cast<int64_t>((p.bytes_total - p.bytes_done) / rate), " s");
+    }
+    std::string line =
+        absl::StrCat("sync: ", p.records_done, "/", p.records_total, " records, ",
+                     p.bytes_done / 1024, "/", p.bytes_total / 1024, " KiB, ",
+                     static_cast<int64_t>(rate / 1024 * 8), " kbit/s, ", left, " left");
+    if (tty_) {
+      std::cerr << "\r" << line << "\x1b[K" << std::flush;
+      drew_ = true;
+    } else {
+      std::cerr << line << "\n";
+    }
+  }
+
+ private:
+  const bool tty_;
+  bool drew_ = false;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+};
 
 bool Retryable(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnavailable ||
@@ -47,7 +84,8 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   SyncOptions options;
   options.server_override = server;
-  options.on_progress = PrintProgress;
+  auto printer = std::make_shared<ProgressPrinter>();
+  options.on_progress = [printer](const SyncProgress& p) { (*printer)(p); };
   auto start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(std::random_device{}());
   double backoff = 1.0;
@@ -55,7 +93,10 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     absl::StatusOr<SyncReport> report = SyncDevice(*vault, options);
     if (report.ok()) {
       for (const std::string& refusal : report->refusals) std::cerr << "sync: " << refusal << "\n";
+      printer->Finish();
       std::cerr << "sync: " << report->receipted << " receipts verified";
+      if (report->committed > 0) std::cerr << ", " << report->committed << " commitments fixed";
+      if (report->relayed > 0) std::cerr << ", " << report->relayed << " records relayed";
       if (report->pending == 0 && report->fetched == 0) std::cerr << ", nothing to upload";
       if (report->fetched > 0) std::cerr << ", " << report->fetched << " records fetched";
       if (report->refused > 0) std::cerr << ", " << report->refused << " refused";

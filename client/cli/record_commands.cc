@@ -49,10 +49,6 @@ absl::StatusOr<std::vector<v1::Testimony>> ReadTestimonies(const std::string& pa
 
 absl::Status Record(const Globals& g, const std::string& project, const std::string& from,
                     const std::vector<std::string>& attachments) {
-  if (!attachments.empty()) {
-    return absl::UnimplementedError(
-        "--attach is not available in this version yet (attachments come with resumable sync)");
-  }
   if (from.empty()) {
     return absl::UnimplementedError(
         "guided interactive recording is not available in this version yet; use --from FILE.json");
@@ -64,7 +60,17 @@ absl::Status Record(const Globals& g, const std::string& project, const std::str
     return absl::InvalidArgumentError(
         absl::StrCat("this device records for project ", profile.project(), ", not ", project));
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::vector<SealedRecord> sealed, SealTestimonies(*vault, testimonies));
+  if (!attachments.empty() && testimonies.size() != 1) {
+    return absl::InvalidArgumentError(
+        "--attach needs exactly one testimony; --from holds an array");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<SealedRecord> sealed,
+                          SealTestimonies(*vault, testimonies, attachments));
+  for (const std::string& path : attachments) {
+    std::cerr << "attached " << path
+              << " (encrypted in the vault). The original is still on disk, unprotected: "
+                 "delete it when you can.\n";
+  }
   for (const SealedRecord& record : sealed) std::cout << ToHex(record.record_id) << "\n";
   std::cerr << "sealed " << sealed.size() << (sealed.size() == 1 ? " testimony" : " testimonies")
             << "; only the project's reviewers can open " << (sealed.size() == 1 ? "it" : "them")
@@ -87,7 +93,9 @@ void RegisterRecordCommands(CLI::App& app, CommandContext& ctx) {
   record->add_option("--project", a->project, "this device's project")->required();
   record->add_option("--from", a->from,
                      "proto3 JSON of a temoin.v1.Testimony, or an array of them");
-  record->add_option("--attach", a->attachments, "attach a file (not available yet)");
+  record->add_option("--attach", a->attachments,
+                     "attach a file (repeatable; photo, audio, video, document), encrypted "
+                     "into the vault; needs a single testimony in --from");
   record->callback([&ctx, &g, a] { ctx.result = Record(g, a->project, a->from, a->attachments); });
 }
 

@@ -59,7 +59,10 @@ absl::Status ReviewShow(const Globals& g, const std::string& id, bool offline) {
 }
 
 absl::Status ReviewExport(const Globals& g, const std::string& format, const std::string& out,
-                          bool offline) {
+                          bool offline, const std::string& attachments_dir) {
+  if (!attachments_dir.empty() && offline) {
+    return absl::InvalidArgumentError("--attachments needs the server: drop --offline");
+  }
   if (format != "json" && format != "csv") {
     return absl::InvalidArgumentError("--format must be json or csv");
   }
@@ -73,6 +76,21 @@ absl::Status ReviewExport(const Globals& g, const std::string& format, const std
   TEMOIN_RETURN_IF_ERROR(written);
   std::cerr << "review: exported " << desk.records.size() << " records to " << out
             << " (plaintext: keep it safe)\n";
+  if (!attachments_dir.empty()) {
+    std::vector<RecordFailure> failures;
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t files, ExportAttachments(*vault, SyncOptions{}, desk.records,
+                                                              attachments_dir, failures));
+    for (const RecordFailure& failure : failures) {
+      std::cerr << "review: an attachment of record " << ToHex(failure.record_id)
+                << " was not exported: " << failure.reason << "\n";
+    }
+    std::cerr << "review: wrote " << files << " attachments under " << attachments_dir
+              << " (plaintext: keep it safe)\n";
+    if (!failures.empty()) {
+      return absl::DataLossError(
+          absl::StrCat(failures.size(), " attachments could not be exported (see above)"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -81,7 +99,7 @@ absl::Status ReviewExport(const Globals& g, const std::string& format, const std
 void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
   const Globals& g = ctx.globals;
   struct ReviewArgs {
-    std::string id, format, out;
+    std::string id, format, out, attachments;
     bool offline = false;
   };
   auto* a = ctx.Keep<ReviewArgs>();
@@ -100,8 +118,11 @@ void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
   auto* export_cmd = review->add_subcommand("export", "write every record to a file");
   export_cmd->add_option("--format", a->format, "json | csv")->required();
   export_cmd->add_option("--out", a->out, "output file (written 0600)")->required();
-  export_cmd->callback(
-      [&ctx, &g, a] { ctx.result = ReviewExport(g, a->format, a->out, a->offline); });
+  export_cmd->add_option("--attachments", a->attachments,
+                         "also write each decrypted attachment as DIR/<record_id>/<file name>");
+  export_cmd->callback([&ctx, &g, a] {
+    ctx.result = ReviewExport(g, a->format, a->out, a->offline, a->attachments);
+  });
 }
 
 }  // namespace temoin::client::cli

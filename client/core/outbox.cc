@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "client/core/attachments.h"
 #include "client/core/device_state.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"
@@ -12,6 +13,9 @@
 
 namespace temoin::client {
 namespace {
+
+// As the server signs them (server/core/ingest.h): never a full receipt.
+constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v1";
 
 // The newest epoch of the device's project, verified against the pinned org key.
 absl::StatusOr<crypto::Recipient> CurrentRecipient(Vault& vault, const v1::Profile& profile) {
@@ -52,7 +56,12 @@ const char* StateName(v1::RecordState state) {
 }  // namespace
 
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
-    Vault& vault, const std::vector<v1::Testimony>& testimonies) {
+    Vault& vault, const std::vector<v1::Testimony>& testimonies,
+    const std::vector<std::string>& attach_paths, uint64_t max_attachment_bytes) {
+  if (!attach_paths.empty() && testimonies.size() != 1) {
+    return absl::InvalidArgumentError(
+        "--attach needs exactly one testimony (not an array in --from)");
+  }
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   if (profile.role() != v1::ROLE_MONITOR) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -71,14 +80,33 @@ absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
   VaultBatch batch;
   std::vector<SealedRecord> sealed;
   uint64_t seq = std::max<uint64_t>(profile.next_seq(), 1);
-  for (const v1::Testimony& testimony : testimonies) {
+  // Slices of a previous attempt that crashed before its record was stored.
+  TEMOIN_RETURN_IF_ERROR(CollectOrphanAttachments(vault));
+  std::vector<PreparedAttachment> prepared;
+  for (const std::string& path : attach_paths) {
+    TEMOIN_ASSIGN_OR_RETURN(PreparedAttachment attachment,
+                            StoreAttachmentFile(vault, path, max_attachment_bytes));
+    batch.Delete(kAttachPendingNs, attachment.ref.blob_id());
+    prepared.push_back(std::move(attachment));
+  }
+  for (const v1::Testimony& original : testimonies) {
     crypto::SealParams params;
     params.device_seq = seq;
     params.project_id = profile.project_id();
     params.device_id = profile.device_id();
     params.recipients = {recipient};
-    TEMOIN_ASSIGN_OR_RETURN(v1::Envelope envelope,
-                            crypto::SealRecord(testimony, params, device_key));
+    v1::Testimony testimony = original;
+    for (PreparedAttachment& attachment : prepared) {
+      *testimony.add_attachments() = attachment.info;
+      params.attachments.push_back(attachment.ref);
+      crypto::WipeString(*attachment.info.mutable_key());
+    }
+    absl::StatusOr<v1::Envelope> sealed_envelope =
+        crypto::SealRecord(testimony, params, device_key);
+    for (v1::AttachmentInfo& info : *testimony.mutable_attachments()) {
+      crypto::WipeString(*info.mutable_key());
+    }
+    TEMOIN_ASSIGN_OR_RETURN(v1::Envelope envelope, std::move(sealed_envelope));
     v1::RecordHeader header;
     if (!header.ParseFromString(envelope.header())) {
       return absl::InternalError("sealed header does not parse");
@@ -133,9 +161,43 @@ absl::Status ApplyReceipts(Vault& vault,
     std::string digest = crypto::RecordDigest(entry.envelope());
     TEMOIN_RETURN_IF_ERROR(
         crypto::VerifyReceipt(receipt, profile.server_signing_key(), record_id, digest).status());
+    // The receipt covers the attachments too (the server gives it only once they are
+    // in and verified), so their slices go with the sealed copy.
+    v1::RecordHeader header;
+    if (header.ParseFromString(entry.envelope().header())) {
+      for (const v1::AttachmentRef& ref : header.attachments()) {
+        DeleteSlices(batch, ref.blob_id(), ref.size());
+      }
+    }
     entry.clear_envelope();
     *entry.mutable_receipt() = receipt;
     entry.set_state(v1::RECORD_STATE_PURGED);
+    batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
+  }
+  return vault.Commit(batch);
+}
+
+absl::Status ApplyCommitmentReceipts(
+    Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
+  if (receipts.empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  VaultBatch batch;
+  for (const auto& [record_id, receipt] : receipts) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
+    if (!bytes.has_value()) return absl::InvalidArgumentError("receipt for an unknown record");
+    v1::OutboxEntry entry;
+    if (!entry.ParseFromString(*bytes)) return absl::DataLossError("outbox entry does not parse");
+    if (entry.state() != v1::RECORD_STATE_SEALED) continue;
+    TEMOIN_RETURN_IF_ERROR(crypto::VerifySignature(profile.server_signing_key(),
+                                                   kCommitmentReceiptContext, receipt.body(),
+                                                   receipt.signature()));
+    v1::ReceiptBody body;
+    if (!body.ParseFromString(receipt.body()) || body.record_id() != record_id ||
+        body.digest() != crypto::RecordDigest(entry.envelope())) {
+      return absl::InvalidArgumentError("commitment receipt names another record or digest");
+    }
+    *entry.mutable_commitment_receipt() = receipt;
+    entry.set_state(v1::RECORD_STATE_COMMITTED);
     batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
   }
   return vault.Commit(batch);

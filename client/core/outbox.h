@@ -30,8 +30,12 @@ struct SealedRecord {
 // device_seq in one durable commit. Nothing is stored if any testimony is invalid.
 // kInvalidArgument (names the testimony index and field) for a bad testimony;
 // kFailedPrecondition when the device is not a monitor or has no project key.
+// `attach_paths`: files attached to the one testimony (refused with several); each is
+// encrypted into the vault (client/core/attachments.h) and may then be deleted.
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
-    Vault& vault, const std::vector<v1::Testimony>& testimonies);
+    Vault& vault, const std::vector<v1::Testimony>& testimonies,
+    const std::vector<std::string>& attach_paths = {},
+    uint64_t max_attachment_bytes = 200ull << 20);
 
 // Entries that still need to reach the server, by device_seq.
 absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault);
@@ -41,6 +45,12 @@ absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault);
 // that fails verification changes nothing: kUnauthenticated / kInvalidArgument.
 absl::Status ApplyReceipts(Vault& vault,
                            const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
+
+// Verifies commitment receipts (server key, context "temoin/commitment-receipt/v1",
+// record id and digest) and marks those records COMMITTED, durably. Purged records
+// are left alone. kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
+absl::Status ApplyCommitmentReceipts(
+    Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
 
 // Count per state name ("draft", "sealed", "committed", "received", "purged").
 absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault);

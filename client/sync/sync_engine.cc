@@ -1,17 +1,25 @@
 #include "client/sync/sync_engine.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "client/core/attachments.h"
+#include "client/core/bundle.h"
 #include "client/core/device_state.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
+#include "client/sync/attachment_transfer.h"
 #include "client/sync/connection.h"
 #include "common/clock.h"
 #include "common/encoding.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
+#include "crypto/envelope.h"
 
 namespace temoin::client {
 namespace {
@@ -24,6 +32,9 @@ absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profil
                connection.address()));
   TEMOIN_RETURN_IF_ERROR(
       vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
+  if (settings.bundle_public_key().size() == 32) {
+    TEMOIN_RETURN_IF_ERROR(vault.Put(kSettingsNs, "bundle_key", settings.bundle_public_key()));
+  }
   for (const v1::SignedProjectKey& key : settings.project_keys()) {
     TEMOIN_RETURN_IF_ERROR(StoreSignedProjectKey(vault, key, profile.org_public_key()).status());
   }
@@ -31,31 +42,28 @@ absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profil
 }
 
 std::vector<std::vector<const v1::OutboxEntry*>> MakeBatches(
-    const std::vector<v1::OutboxEntry>& pending, const SyncOptions& options) {
+    const std::vector<const v1::OutboxEntry*>& pending, const SyncOptions& options) {
   std::vector<std::vector<const v1::OutboxEntry*>> batches;
   size_t bytes = 0;
-  for (const v1::OutboxEntry& entry : pending) {
-    size_t size = entry.envelope().ByteSizeLong();
+  for (const v1::OutboxEntry* entry : pending) {
+    size_t size = entry->envelope().ByteSizeLong();
     if (batches.empty() || batches.back().size() >= options.max_batch_records ||
         bytes + size > options.max_batch_bytes) {
       batches.emplace_back();
       bytes = 0;
     }
-    batches.back().push_back(&entry);
+    batches.back().push_back(entry);
     bytes += size;
   }
   return batches;
 }
 
-absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
-                    SyncReport& report) {
-  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::OutboxEntry> pending, PendingRecords(vault));
-  report.pending = pending.size();
-  if (pending.empty()) return absl::OkStatus();
-  SyncProgress progress{.records_total = pending.size()};
-  for (const auto& entry : pending) progress.bytes_total += entry.envelope().ByteSizeLong();
-  auto batches = MakeBatches(pending, options);
-
+// Streams `requests` on one Upload call, at most `window` unanswered, and hands each
+// response to `on_response` as it arrives (durable on the server by then).
+absl::Status StreamBatches(
+    Connection& connection, const std::vector<v1::UploadRequest>& requests, int window,
+    const std::function<absl::Status(const v1::UploadResponse&)>& on_response) {
+  if (requests.empty()) return absl::OkStatus();
   std::unique_ptr<grpc::ClientContext> context =
       connection.NewContext(Connection::kTransferDeadline);
   auto stream = connection.sync().Upload(context.get());
@@ -63,25 +71,18 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   std::condition_variable window_open;
   int in_flight = 0;
   bool reader_done = false;
-
-  // Pipelining: the writer keeps up to `window` batches in flight; the reader applies
-  // receipts as each batch becomes durable on the server.
   std::thread writer([&] {
-    for (size_t i = 0; i < batches.size(); ++i) {
+    for (const v1::UploadRequest& request : requests) {
       {
         std::unique_lock lock(mu);
-        window_open.wait(lock, [&] { return in_flight < options.window || reader_done; });
+        window_open.wait(lock, [&] { return in_flight < window || reader_done; });
         if (reader_done) return;
         ++in_flight;
       }
-      v1::UploadRequest request;
-      request.set_batch_id(i);
-      for (const v1::OutboxEntry* entry : batches[i]) *request.add_records() = entry->envelope();
       if (!stream->Write(request)) return;
     }
     stream->WritesDone();
   });
-
   absl::Status apply_error;
   v1::UploadResponse response;
   while (stream->Read(&response)) {
@@ -90,26 +91,8 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
       --in_flight;
     }
     window_open.notify_all();
-    std::vector<std::pair<std::string, v1::Receipt>> receipts;
-    for (const v1::RecordResult& result : response.results()) {
-      if (result.code() == 0 && result.has_receipt()) {
-        receipts.emplace_back(result.record_id(), result.receipt());
-      } else {
-        ++report.refused;
-        report.refusals.push_back(
-            absl::StrCat("record ", ToHex(result.record_id()), ": ", result.message()));
-      }
-    }
-    if (response.batch_id() < batches.size()) {
-      for (const v1::OutboxEntry* entry : batches[response.batch_id()]) {
-        progress.bytes_done += entry->envelope().ByteSizeLong();
-      }
-      progress.records_done += batches[response.batch_id()].size();
-    }
-    apply_error = ApplyReceipts(vault, receipts);
+    apply_error = on_response(response);
     if (!apply_error.ok()) break;
-    report.receipted += receipts.size();
-    if (options.on_progress) options.on_progress(progress);
   }
   {
     std::lock_guard lock(mu);
@@ -121,6 +104,154 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   grpc::Status status = stream->Finish();
   TEMOIN_RETURN_IF_ERROR(apply_error);
   return FromGrpc(status, connection.address());
+}
+
+void NoteRefusal(const v1::RecordResult& result, SyncReport& report) {
+  ++report.refused;
+  report.refusals.push_back(
+      absl::StrCat("record ", ToHex(result.record_id()), ": ", result.message()));
+}
+
+// Commitments first (one round trip for all of them: it also brings back the receipts
+// of records that reached the server another way, e.g. a relayed bundle), then the
+// bodies the server lacks, then attachments.
+absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
+                    SyncReport& report) {
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::OutboxEntry> pending, PendingRecords(vault));
+  report.pending = pending.size();
+  if (pending.empty()) return absl::OkStatus();
+  SyncProgress progress{.records_total = pending.size()};
+  std::map<std::string, const v1::OutboxEntry*> by_id;
+  for (const auto& entry : pending) {
+    progress.bytes_total += entry.envelope().ByteSizeLong();
+    v1::RecordHeader header;
+    header.ParseFromString(entry.envelope().header());
+    for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_total += ref.size();
+    by_id[header.record_id()] = &entry;
+  }
+  auto report_progress = [&] {
+    if (options.on_progress) options.on_progress(progress);
+  };
+  report_progress();
+  std::set<std::string> done, body_in, refused;
+  auto record_done = [&](const std::string& id) {
+    if (!done.insert(id).second) return;
+    ++progress.records_done;
+    auto it = by_id.find(id);
+    if (it == by_id.end()) return;
+    v1::RecordHeader header;
+    header.ParseFromString(it->second->envelope().header());
+    progress.bytes_done += it->second->envelope().ByteSizeLong();
+    for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_done += ref.size();
+  };
+
+  // 1. Commitments.
+  std::vector<v1::UploadRequest> requests;
+  for (const v1::OutboxEntry& entry : pending) {
+    if (requests.empty() || requests.back().commitments_size() >= 1000) {
+      requests.emplace_back().set_batch_id(requests.size());
+    }
+    *requests.back().add_commitments() = crypto::MakeCommitment(entry.envelope());
+  }
+  TEMOIN_RETURN_IF_ERROR(
+      StreamBatches(connection, requests, options.window, [&](const v1::UploadResponse& response) {
+        std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
+        for (const v1::RecordResult& result : response.results()) {
+          if (result.code() != 0) {
+            NoteRefusal(result, report);
+            refused.insert(result.record_id());
+          } else if (result.has_receipt()) {
+            receipts.emplace_back(result.record_id(), result.receipt());
+          } else if (result.has_commitment_receipt()) {
+            committed.emplace_back(result.record_id(), result.commitment_receipt());
+          }
+          if (result.awaiting_attachments()) body_in.insert(result.record_id());
+        }
+        TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault, committed));
+        TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
+        report.committed += committed.size();
+        report.receipted += receipts.size();
+        for (const auto& [id, receipt] : receipts) record_done(id);
+        report_progress();
+        return absl::OkStatus();
+      }));
+
+  // 2. Bodies the server does not hold yet.
+  std::vector<const v1::OutboxEntry*> bodies;
+  for (const auto& [id, entry] : by_id) {
+    if (!done.count(id) && !body_in.count(id) && !refused.count(id)) bodies.push_back(entry);
+  }
+  std::sort(bodies.begin(), bodies.end(),
+            [](const auto* a, const auto* b) { return a->device_seq() < b->device_seq(); });
+  auto batches = MakeBatches(bodies, options);
+  requests.clear();
+  for (size_t i = 0; i < batches.size(); ++i) {
+    v1::UploadRequest& request = requests.emplace_back();
+    request.set_batch_id(i);
+    for (const v1::OutboxEntry* entry : batches[i]) *request.add_records() = entry->envelope();
+  }
+  TEMOIN_RETURN_IF_ERROR(
+      StreamBatches(connection, requests, options.window, [&](const v1::UploadResponse& response) {
+        std::vector<std::pair<std::string, v1::Receipt>> receipts;
+        for (const v1::RecordResult& result : response.results()) {
+          if (result.code() != 0) {
+            NoteRefusal(result, report);
+            refused.insert(result.record_id());
+          } else if (result.has_receipt()) {
+            receipts.emplace_back(result.record_id(), result.receipt());
+          } else if (result.awaiting_attachments()) {
+            body_in.insert(result.record_id());
+            auto it = by_id.find(result.record_id());
+            if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
+          }
+        }
+        TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
+        report.receipted += receipts.size();
+        for (const auto& [id, receipt] : receipts) record_done(id);
+        report_progress();
+        return absl::OkStatus();
+      }));
+
+  // 3. Attachments of records whose body is in.
+  std::vector<v1::OutboxEntry> with_attachments;
+  for (const std::string& id : body_in) {
+    if (!done.count(id)) with_attachments.push_back(*by_id[id]);
+  }
+  AttachmentUploadStats stats;
+  absl::Status uploaded = UploadAttachments(
+      vault, connection, with_attachments, options.attachment_window,
+      [&](uint64_t bytes) {
+        progress.bytes_done += bytes;
+        report_progress();
+      },
+      stats);
+  report.receipted += stats.receipted;
+  report.attachment_bytes += stats.bytes_sent;
+  progress.records_done += stats.receipted;
+  report_progress();
+  return uploaded;
+}
+
+// Bundles this device carries for others go up at each sync; a bundle is forgotten
+// once the server has taken it (its records then answer their own devices' syncs).
+absl::Status RelayCarried(Vault& vault, Connection& connection, SyncReport& report) {
+  TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
+  for (const auto& [name, file] : bundles) {
+    auto context = connection.NewContext(Connection::kTransferDeadline);
+    v1::RelayResponse response;
+    auto writer = connection.sync().Relay(context.get(), &response);
+    constexpr size_t kPiece = 256 << 10;
+    for (size_t at = 0; at < file.size(); at += kPiece) {
+      v1::RelayRequest piece;
+      piece.set_data(file.substr(at, kPiece));
+      if (!writer->Write(piece)) break;
+    }
+    writer->WritesDone();
+    TEMOIN_RETURN_IF_ERROR(FromGrpc(writer->Finish(), connection.address()));
+    TEMOIN_RETURN_IF_ERROR(ForgetRelayBundle(vault, name));
+    report.relayed += response.records() + response.duplicates();
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& report) {
@@ -191,6 +322,7 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, SignedIn(profile, options));
   TEMOIN_RETURN_IF_ERROR(PullSettings(vault, *connection, profile));
   SyncReport report;
+  TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, report));
   if (profile.role() == v1::ROLE_MONITOR) {
     TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, report));
   } else if (profile.role() == v1::ROLE_REVIEWER) {
@@ -203,6 +335,61 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   PutProfile(batch, profile);
   TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
   return report;
+}
+
+absl::StatusOr<uint64_t> ExportAttachments(Vault& vault, const SyncOptions& options,
+                                           const std::vector<OpenedRecord>& records,
+                                           const std::string& dir,
+                                           std::vector<RecordFailure>& failures) {
+  std::unique_ptr<Connection> connection;
+  uint64_t written = 0;
+  for (const OpenedRecord& record : records) {
+    if (record.testimony.attachments_size() == 0) continue;
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                            vault.Get(kFetchedNs, record.record_id));
+    v1::FetchedEntry entry;
+    v1::RecordHeader header;
+    if (!bytes.has_value() || !entry.ParseFromString(*bytes) ||
+        !header.ParseFromString(entry.envelope().header())) {
+      failures.push_back({record.record_id, "fetched record is damaged"});
+      continue;
+    }
+    if (connection == nullptr) {
+      TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+      TEMOIN_ASSIGN_OR_RETURN(connection, SignedIn(profile, options));
+    }
+    const std::string record_dir = absl::StrCat(dir, "/", ToHex(record.record_id));
+    TEMOIN_RETURN_IF_ERROR(MakeDirectories(record_dir, 0700));
+    std::set<std::string> names;
+    for (const v1::AttachmentInfo& info : record.testimony.attachments()) {
+      const v1::AttachmentRef* ref = nullptr;
+      for (const v1::AttachmentRef& candidate : header.attachments()) {
+        if (candidate.blob_id() == info.blob_id()) ref = &candidate;
+      }
+      if (ref == nullptr) {
+        failures.push_back({record.record_id, "attachment is not in the signed header"});
+        continue;
+      }
+      // Names come from the (attacker-influenced) testimony: sanitised, and never two
+      // files under one name.
+      std::string name = SanitizeFileName(info.file_name());
+      for (int n = 2; !names.insert(name).second; ++n) {
+        name = absl::StrCat(n, "-", SanitizeFileName(info.file_name()));
+      }
+      absl::Status s = DownloadAttachment(*connection, record.record_id, *ref, info,
+                                          absl::StrCat(record_dir, "/", name));
+      if (!s.ok()) {
+        if (s.code() == absl::StatusCode::kUnavailable ||
+            s.code() == absl::StatusCode::kDeadlineExceeded) {
+          return s;
+        }
+        failures.push_back({record.record_id, std::string(s.message())});
+        continue;
+      }
+      ++written;
+    }
+  }
+  return written;
 }
 
 }  // namespace temoin::client

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/core/review_desk.h"
 #include "client/vault/vault.h"
 
 namespace temoin::client {
@@ -22,13 +23,17 @@ struct SyncOptions {
   std::string server_override;  // host:port; empty: the enrolled address. Pin unchanged.
   size_t max_batch_records = 128;
   size_t max_batch_bytes = 512 << 10;
-  int window = 4;  // batches in flight before the first receipt comes back
+  int window = 4;             // batches in flight before the first receipt comes back
+  int attachment_window = 4;  // attachment slices (64 KiB) sent ahead of their ack
   std::function<void(const SyncProgress&)> on_progress;
 };
 
 struct SyncReport {
   uint64_t pending = 0;               // records that needed a receipt at the start
   uint64_t receipted = 0;             // receipts verified and stored (sealed copies purged)
+  uint64_t committed = 0;             // commitment receipts verified (state committed)
+  uint64_t attachment_bytes = 0;      // attachment bytes sent and acknowledged
+  uint64_t relayed = 0;               // records in bundles relayed for other devices
   uint64_t refused = 0;               // records the server refused; they stay in the outbox
   std::vector<std::string> refusals;  // "record <id>: <reason>", no plaintext
   uint64_t grants = 0;                // reviewers: project epochs readable
@@ -45,6 +50,16 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options);
 // Signs in and pulls grants and new records whatever this device's role: the server,
 // not the client, decides who may list records (a monitor gets kPermissionDenied).
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options);
+
+// Reviewers: for every opened record with attachments, downloads each blob, checks it
+// against the device-signed header and writes the plaintext to
+// DIR/<record_id hex>/<sanitised file name> (0600; directories 0700). Returns the number
+// of files written. A record whose attachment fails is reported in `failures` and does
+// not stop the others.
+absl::StatusOr<uint64_t> ExportAttachments(Vault& vault, const SyncOptions& options,
+                                           const std::vector<OpenedRecord>& records,
+                                           const std::string& dir,
+                                           std::vector<RecordFailure>& failures);
 
 }  // namespace temoin::client
 

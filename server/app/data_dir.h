@@ -12,6 +12,7 @@
 //   config.json        organisation name and listen address (editable)
 //   vocabulary.json    the vocabulary served to devices (editable; default shipped)
 //   keys/receipt.key   Ed25519 secret that signs receipts (0600)
+//   keys/bundle.key    X25519 secret that opens offline bundles (0600)
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
 //   db/                RocksDB store
@@ -39,6 +40,10 @@ absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std
 // temoin-server init first" when config.json is missing; kDataLoss when a file is
 // damaged.
 absl::StatusOr<ServerData> LoadDataDir(const std::string& root);
+
+// Reads keys/bundle.key, making it first when missing (data directories made before
+// bundles existed get one on their next start). kDataLoss when damaged.
+absl::StatusOr<crypto::BoxKeyPair> LoadOrCreateBundleKey(const std::string& root);
 
 }  // namespace temoin::server
 

@@ -10,7 +10,8 @@
 namespace temoin::server {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const TlsIdentity& tls,
-                                                              const std::string& listen) {
+                                                              const std::string& listen,
+                                                              const ServerLimits& limits) {
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->enrollment_ = std::make_unique<EnrollmentService>(core);
   server->admin_ = std::make_unique<AdminService>(core);
@@ -33,12 +34,12 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   // many slow clients, a handshake timeout longer than slow links need but finite, and
   // no ping storms.
   grpc::ResourceQuota quota("temoin-server");
-  quota.Resize(512 << 20);
-  quota.SetMaxThreads(64);
+  quota.Resize(static_cast<size_t>(limits.memory_bytes));
+  quota.SetMaxThreads(limits.max_threads);
   builder.SetResourceQuota(quota);
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  builder.SetMaxReceiveMessageSize(limits.max_message_bytes);
   builder.SetMaxSendMessageSize(4 << 20);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 8);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 30000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 30000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);

@@ -13,6 +13,14 @@
 
 namespace temoin::server {
 
+// Transport limits (reference/security-reliability.md §3); `temoin-server run` flags.
+struct ServerLimits {
+  int max_message_bytes = 2 << 20;   // the largest record (1 MiB body) fits
+  int max_concurrent_streams = 8;    // per connection
+  int64_t memory_bytes = 512 << 20;  // gRPC ResourceQuota: bounded under slow clients
+  int max_threads = 64;
+};
+
 // A running gRPC server over TLS with every service and the auth processor wired in.
 // Owns the services; the core must outlive it.
 class GrpcServer {
@@ -20,7 +28,8 @@ class GrpcServer {
   // Binds `listen` (host:port; port 0 picks a free one, see port()). kUnavailable when
   // the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(Core* core, const TlsIdentity& tls,
-                                                           const std::string& listen);
+                                                           const std::string& listen,
+                                                           const ServerLimits& limits = {});
   int port() const { return port_; }
   void Wait() { server_->Wait(); }
   void Shutdown();

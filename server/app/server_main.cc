@@ -5,10 +5,12 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/sodium_init.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
+#include "server/core/bundle_import.h"
 #include "server/storage/rocks_store.h"
 
 namespace temoin::server {
@@ -30,7 +32,15 @@ int RunInit(const std::string& data, const std::string& org, const std::string& 
   return 0;
 }
 
-int RunServe(const std::string& data, const std::string& listen_override) {
+struct RunFlags {
+  std::string listen;
+  ServerLimits limits;
+  IngestLimits ingest;
+  uint64_t max_attachment_mib = 200;
+};
+
+int RunServe(const std::string& data, RunFlags flags) {
+  const std::string& listen_override = flags.listen;
   // Block the stop signals in every thread; one thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -43,10 +53,14 @@ int RunServe(const std::string& data, const std::string& listen_override) {
   absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
   if (!store.ok()) return Fail(store.status());
   std::string listen = listen_override.empty() ? server_data->listen : listen_override;
+  absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
+  if (!bundle_key.ok()) return Fail(bundle_key.status());
+  flags.ingest.max_attachment_bytes = flags.max_attachment_mib << 20;
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
-            server_data->vocabulary);
+            server_data->vocabulary, flags.ingest);
+  core.set_bundle_key(std::move(*bundle_key));
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(&core, server_data->tls, listen);
+      GrpcServer::Start(&core, server_data->tls, listen, flags.limits);
   crypto::WipeString(server_data->tls.private_key_pem);
   if (!server.ok()) return Fail(server.status());
   std::cerr << "temoin-server: serving " << server_data->org_name << " on port "
@@ -61,6 +75,35 @@ int RunServe(const std::string& data, const std::string& listen_override) {
   (*server)->Wait();
   stopper.join();
   return 0;
+}
+
+// Offline: the store must not be open in a running server (RocksDB's lock says so).
+int RunImport(const std::string& data, const std::string& bundle_path) {
+  absl::StatusOr<ServerData> server_data = LoadDataDir(data);
+  if (!server_data.ok()) return Fail(server_data.status());
+  crypto::WipeString(server_data->tls.private_key_pem);
+  absl::StatusOr<std::string> file = ReadFileToString(bundle_path, kMaxBundleBytes);
+  if (!file.ok()) return Fail(file.status());
+  absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
+  if (!store.ok()) {
+    return Fail(absl::FailedPreconditionError(
+        "the store is in use (is temoin-server run still running on this data directory?); "
+        "stop it, or give the bundle to a device to relay"));
+  }
+  absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
+  if (!bundle_key.ok()) return Fail(bundle_key.status());
+  Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
+            server_data->vocabulary);
+  core.set_bundle_key(std::move(*bundle_key));
+  absl::StatusOr<BundleImportReport> report = ImportBundle(core, *file);
+  if (!report.ok()) return Fail(report.status());
+  for (const std::string& refusal : report->refusals) {
+    std::cerr << "temoin-server: " << refusal << "\n";
+  }
+  std::cout << report->records << " new, " << report->duplicates << " already stored, "
+            << report->refused << " refused\n";
+  std::cerr << "temoin-server: imported; receipts reach the device at its next sync\n";
+  return report->refused > 0 ? 1 : 0;
 }
 
 }  // namespace
@@ -86,10 +129,33 @@ int main(int argc, char** argv) {
                    "the address written into enrolment codes");
 
   CLI::App* run = app.add_subcommand("run", "serve devices over gRPC/TLS");
+  temoin::server::RunFlags flags;
   run->add_option("--data", data, "data directory made by init")->required();
   run->add_option("--listen", listen, "HOST:PORT (default: the address given at init)");
+  run->add_option("--max-attachment-mib", flags.max_attachment_mib,
+                  "largest attachment accepted, MiB (default 200: 30 minutes of audio or a "
+                  "few minutes of phone video)");
+  run->add_option("--max-message-bytes", flags.limits.max_message_bytes,
+                  "largest gRPC message received (default 2 MiB)");
+  run->add_option("--max-streams", flags.limits.max_concurrent_streams,
+                  "concurrent calls per connection (default 8)");
+  run->add_option("--memory-mib", flags.limits.memory_bytes,
+                  "gRPC memory quota in MiB, bounding buffers under many slow clients "
+                  "(default 512)")
+      ->transform([](std::string v) { return std::to_string(std::stoll(v) << 20); });
+  run->add_option("--max-partial-mib", flags.ingest.max_partial_bytes,
+                  "bytes kept for unfinished attachment uploads, MiB (default 4096)")
+      ->transform([](std::string v) { return std::to_string(std::stoull(v) << 20); });
+
+  std::string bundle;
+  CLI::App* import = app.add_subcommand(
+      "import", "import an offline bundle (temoin bundle export) while the server is stopped");
+  import->add_option("--data", data, "data directory made by init")->required();
+  import->add_option("BUNDLE", bundle, "the bundle file")->required();
 
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return temoin::server::RunInit(data, org, listen);
-  return temoin::server::RunServe(data, listen);
+  if (import->parsed()) return temoin::server::RunImport(data, bundle);
+  flags.listen = listen;
+  return temoin::server::RunServe(data, flags);
 }

@@ -8,24 +8,24 @@
 #include "crypto/envelope.h"
 #include "crypto/receipt.h"
 #include "server/core/admin_ops.h"
+#include "server/core/sync_keys.h"
 
 namespace temoin::server {
 namespace {
 
 constexpr absl::string_view kLogSizeKey = "meta/log_size";
+constexpr absl::string_view kRecordSignatureContext = "temoin/record/v1";
+constexpr absl::string_view kConflict = "record id already stored with different content";
 
 void SetError(v1::RecordResult& result, const absl::Status& status) {
   result.set_code(static_cast<int32_t>(status.code()));
   result.set_message(std::string(status.message()));
 }
 
-// Everything a record must satisfy before storage is touched. The first violation wins.
-absl::StatusOr<crypto::VerifiedRecord> CheckRecord(const v1::Envelope& envelope,
-                                                   const v1::StoredDevice& device,
-                                                   const v1::StoredProject& project) {
-  TEMOIN_ASSIGN_OR_RETURN(crypto::VerifiedRecord verified,
-                          crypto::VerifyRecord(envelope, device.signing_public_key()));
-  const v1::RecordHeader& header = verified.header;
+// Header checks shared by records and commitments: ids, project, recipient keys and
+// attachment sizes. The signature is checked by the caller.
+absl::Status CheckHeader(const v1::RecordHeader& header, const v1::StoredDevice& device,
+                         const v1::StoredProject& project, const IngestLimits& limits) {
   if (header.device_id() != device.device_id()) {
     return absl::PermissionDeniedError("record was made by another device");
   }
@@ -45,10 +45,50 @@ absl::StatusOr<crypto::VerifiedRecord> CheckRecord(const v1::Envelope& envelope,
       return absl::PermissionDeniedError("record is sealed to a key this project does not have");
     }
   }
-  if (header.attachments_size() > 0) {
-    return absl::UnimplementedError("attachments are not accepted by this server version yet");
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    if (ref.size() > limits.max_attachment_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "attachment size is over this server's limit (", limits.max_attachment_bytes, " bytes)"));
+    }
   }
+  return absl::OkStatus();
+}
+
+// Everything a record must satisfy before storage is touched. The first violation wins.
+absl::StatusOr<crypto::VerifiedRecord> CheckRecord(const v1::Envelope& envelope,
+                                                   const v1::StoredDevice& device,
+                                                   const v1::StoredProject& project,
+                                                   const IngestLimits& limits) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::VerifiedRecord verified,
+                          crypto::VerifyRecord(envelope, device.signing_public_key()));
+  TEMOIN_RETURN_IF_ERROR(CheckHeader(verified.header, device, project, limits));
   return verified;
+}
+
+// A commitment verifies without the body: the device signature over the digest. The
+// header is bound to that digest only when the body arrives (its digest must match).
+absl::StatusOr<v1::RecordHeader> CheckCommitment(const v1::Commitment& commitment,
+                                                 const v1::StoredDevice& device,
+                                                 const v1::StoredProject& project,
+                                                 const IngestLimits& limits) {
+  v1::RecordHeader header;
+  if (commitment.header().size() > crypto::kMaxHeaderBytes ||
+      !header.ParseFromString(commitment.header())) {
+    return absl::InvalidArgumentError("commitment header is malformed");
+  }
+  if (header.record_id().size() != crypto::kRecordIdBytes) {
+    return absl::InvalidArgumentError("commitment header record_id has wrong length");
+  }
+  if (commitment.digest().size() != crypto::kDigestBytes) {
+    return absl::InvalidArgumentError("commitment digest has wrong length");
+  }
+  if (!crypto::VerifySignature(device.signing_public_key(), kRecordSignatureContext,
+                               commitment.digest(), commitment.signature())
+           .ok()) {
+    return absl::UnauthenticatedError("record signature verification failed");
+  }
+  TEMOIN_RETURN_IF_ERROR(CheckHeader(header, device, project, limits));
+  return header;
 }
 
 }  // namespace
@@ -84,7 +124,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   std::vector<std::optional<crypto::VerifiedRecord>> verified(records.size());
   for (int i = 0; i < records.size(); ++i) {
     absl::StatusOr<crypto::VerifiedRecord> checked =
-        CheckRecord(records[i], session.device, *project);
+        CheckRecord(records[i], session.device, *project, limits_);
     if (!checked.ok()) {
       // Echo the id only when it is well-formed, so results line up for the client.
       v1::RecordHeader header;
@@ -124,17 +164,70 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     if (auto it = digest_in_batch.find(id); it != digest_in_batch.end()) {
       earlier_digest = it->second;
     }
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
+                            registry_->store().Get(keys::PendingRecord(id)));
+    if (!earlier_digest.has_value() && pending_row.has_value()) {
+      v1::StoredRecord pending;
+      if (!pending.ParseFromString(*pending_row)) {
+        return absl::DataLossError("stored value does not parse: StoredRecord");
+      }
+      earlier_digest = pending.digest();
+    }
+    if (!earlier_digest.has_value()) {
+      // A body must match what its commitment fixed.
+      TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
+                              registry_->store().Get(keys::Commitment(id)));
+      v1::StoredCommitment commitment;
+      if (committed.has_value() && commitment.ParseFromString(*committed) &&
+          commitment.commitment().digest() != record.digest) {
+        batch.Put(keys::Conflict(id, record.digest), records[i].SerializeAsString());
+        SetError(results[i], absl::FailedPreconditionError(kConflict));
+        continue;
+      }
+    }
     if (earlier_digest.has_value()) {
       if (*earlier_digest == record.digest) {
         if (stored.has_value())
           *results[i].mutable_receipt() = stored->receipt();
+        else if (pending_row.has_value() && !digest_in_batch.count(id))
+          results[i].set_awaiting_attachments(true);
         else
-          fresh.push_back(i);  // same record twice in one batch: same receipt below
+          fresh.push_back(i);  // same record twice in one batch: same result below
         continue;
       }
       batch.Put(keys::Conflict(id, record.digest), records[i].SerializeAsString());
-      SetError(results[i],
-               absl::FailedPreconditionError("record id already stored with different content"));
+      SetError(results[i], absl::FailedPreconditionError(kConflict));
+      continue;
+    }
+    v1::StoredRecord row;
+    *row.mutable_envelope() = records[i];
+    row.set_digest(record.digest);
+    row.set_project(project->name());
+    row.set_device_id(session.device_id());
+    row.set_device_seq(record.header.device_seq());
+    if (record.header.attachments_size() > 0) {
+      // Kept durably now; log index and receipt once every blob is in and verified.
+      bool blob_taken = false;
+      for (const v1::AttachmentRef& ref : record.header.attachments()) {
+        TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                                registry_->store().Get(keys::Blob(ref.blob_id())));
+        if (existing.has_value()) blob_taken = true;
+      }
+      if (blob_taken) {
+        SetError(results[i], absl::InvalidArgumentError("attachment blob_id is already in use"));
+        continue;
+      }
+      for (const v1::AttachmentRef& ref : record.header.attachments()) {
+        v1::StoredBlob blob;
+        blob.set_record_id(id);
+        blob.set_device_id(session.device_id());
+        blob.set_size(ref.size());
+        blob.set_ciphertext_hash(ref.ciphertext_hash());
+        batch.Put(keys::Blob(ref.blob_id()), blob.SerializeAsString());
+      }
+      batch.Put(keys::PendingRecord(id), row.SerializeAsString());
+      results[i].set_awaiting_attachments(true);
+      digest_in_batch[id] = record.digest;
       continue;
     }
     v1::ReceiptBody body;
@@ -144,13 +237,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     body.set_log_index(++next_index);
     body.set_received_at(received_at);
     body.set_server_key_id(server_key_id_);
-    v1::StoredRecord row;
-    *row.mutable_envelope() = records[i];
-    row.set_digest(record.digest);
     *row.mutable_receipt() = crypto::SignReceipt(body, *receipt_key_);
-    row.set_project(project->name());
-    row.set_device_id(session.device_id());
-    row.set_device_seq(record.header.device_seq());
     row.set_log_index(body.log_index());
     row.set_received_at(received_at);
     batch.Put(keys::Record(id), row.SerializeAsString());
@@ -172,15 +259,159 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     return s;
   }
   log_size_ = next_index;
-  // Duplicates inside the batch take the receipt of their first occurrence.
-  std::map<std::string, v1::Receipt> receipts;
-  for (int i : fresh) {
-    if (results[i].has_receipt()) receipts[results[i].record_id()] = results[i].receipt();
+  // Duplicates inside the batch take the result of their first occurrence.
+  std::map<std::string, const v1::RecordResult*> first;
+  for (int i = 0; i < records.size(); ++i) {
+    if (results[i].code() == 0 && (results[i].has_receipt() || results[i].awaiting_attachments()))
+      first.emplace(results[i].record_id(), &results[i]);
   }
   for (int i : fresh) {
-    if (!results[i].has_receipt()) *results[i].mutable_receipt() = receipts[results[i].record_id()];
+    if (results[i].has_receipt() || results[i].awaiting_attachments()) continue;
+    auto it = first.find(results[i].record_id());
+    if (it == first.end()) continue;
+    if (it->second->has_receipt()) *results[i].mutable_receipt() = it->second->receipt();
+    results[i].set_awaiting_attachments(it->second->awaiting_attachments());
   }
   return results;
+}
+
+absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
+    const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items) {
+  TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
+  if (static_cast<size_t>(items.size()) > limits_.max_commitments_per_batch) {
+    return absl::ResourceExhaustedError(absl::StrCat("too many commitments in one batch (limit ",
+                                                     limits_.max_commitments_per_batch, ")"));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(session.device.project_id()));
+  if (!project.has_value()) return absl::FailedPreconditionError("device has no project");
+  std::vector<v1::RecordResult> results(items.size());
+  std::vector<std::optional<v1::RecordHeader>> headers(items.size());
+  for (int i = 0; i < items.size(); ++i) {
+    absl::StatusOr<v1::RecordHeader> header =
+        CheckCommitment(items[i], session.device, *project, limits_);
+    if (!header.ok()) {
+      SetError(results[i], header.status());
+      continue;
+    }
+    results[i].set_record_id(header->record_id());
+    headers[i] = std::move(*header);
+  }
+
+  std::lock_guard lock(mu_);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
+                          registry_->Device(session.device_id()));
+  if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
+  if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  int64_t now = clock_->NowSeconds();
+  WriteBatch batch;
+  std::map<std::string, v1::Receipt> made;
+  for (int i = 0; i < items.size(); ++i) {
+    if (!headers[i].has_value()) continue;
+    const std::string& id = headers[i]->record_id();
+    const std::string& digest = items[i].digest();
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored, registry_->Record(id));
+    if (stored.has_value()) {
+      if (stored->digest() == digest) {
+        *results[i].mutable_receipt() = stored->receipt();
+      } else {
+        SetError(results[i], absl::FailedPreconditionError(kConflict));
+      }
+      continue;
+    }
+    if (auto it = made.find(id); it != made.end()) {
+      *results[i].mutable_commitment_receipt() = it->second;
+      continue;
+    }
+    // Body already in, waiting for attachments: the client skips re-sending it.
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
+                            registry_->store().Get(keys::PendingRecord(id)));
+    v1::StoredRecord pending;
+    if (pending_row.has_value() && pending.ParseFromString(*pending_row) &&
+        pending.digest() == digest) {
+      results[i].set_awaiting_attachments(true);
+    }
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
+                            registry_->store().Get(keys::Commitment(id)));
+    if (committed.has_value()) {
+      v1::StoredCommitment earlier;
+      if (!earlier.ParseFromString(*committed)) {
+        return absl::DataLossError("stored value does not parse: StoredCommitment");
+      }
+      if (earlier.commitment().digest() == digest) {
+        *results[i].mutable_commitment_receipt() = earlier.receipt();
+      } else {
+        SetError(results[i], absl::FailedPreconditionError(kConflict));
+      }
+      continue;
+    }
+    v1::ReceiptBody body;
+    body.set_format_version(1);
+    body.set_record_id(id);
+    body.set_digest(digest);
+    body.set_received_at(now - now % 3600);
+    body.set_server_key_id(server_key_id_);
+    v1::StoredCommitment row;
+    *row.mutable_commitment() = items[i];
+    row.mutable_receipt()->set_body(body.SerializeAsString());
+    row.mutable_receipt()->set_signature(
+        receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
+    row.set_device_id(session.device_id());
+    batch.Put(keys::Commitment(id), row.SerializeAsString());
+    made[id] = row.receipt();
+    *results[i].mutable_commitment_receipt() = row.receipt();
+  }
+  if (!batch.empty()) TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  return results;
+}
+
+absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::string& record_id) {
+  std::lock_guard lock(mu_);
+  TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
+                          registry_->store().Get(keys::PendingRecord(record_id)));
+  if (!pending_row.has_value()) return std::nullopt;
+  v1::StoredRecord row;
+  v1::RecordHeader header;
+  if (!row.ParseFromString(*pending_row) || !header.ParseFromString(row.envelope().header())) {
+    return absl::DataLossError("stored value does not parse: StoredRecord");
+  }
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                            registry_->store().Get(keys::Blob(ref.blob_id())));
+    v1::StoredBlob blob;
+    if (!value.has_value() || !blob.ParseFromString(*value)) {
+      return absl::DataLossError("pending record names a missing attachment");
+    }
+    if (!blob.complete()) return std::nullopt;
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
+                          registry_->Device(row.device_id()));
+  TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(header.project_id()));
+  if (!device.has_value() || !project.has_value()) {
+    return absl::DataLossError("pending record names a missing device or project");
+  }
+  int64_t now = clock_->NowSeconds();
+  v1::ReceiptBody body;
+  body.set_format_version(1);
+  body.set_record_id(record_id);
+  body.set_digest(row.digest());
+  body.set_log_index(log_size_ + 1);
+  body.set_received_at(now - now % 3600);
+  body.set_server_key_id(server_key_id_);
+  *row.mutable_receipt() = crypto::SignReceipt(body, *receipt_key_);
+  row.set_log_index(body.log_index());
+  row.set_received_at(body.received_at());
+  WriteBatch batch;
+  batch.Put(keys::Record(record_id), row.SerializeAsString());
+  batch.Put(keys::Log(body.log_index()), record_id);
+  batch.Put(keys::ProjectLog(project->project_id(), body.log_index()), record_id);
+  batch.Delete(keys::PendingRecord(record_id));
+  batch.Put(std::string(kLogSizeKey), EncodeU64BigEndian(body.log_index()));
+  device->set_highest_seq(std::max<uint64_t>(device->highest_seq(), header.device_seq()));
+  batch.Put(keys::Device(device->device_id()), device->SerializeAsString());
+  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  log_size_ = body.log_index();
+  return row.receipt();
 }
 
 }  // namespace temoin::server

@@ -2,6 +2,7 @@
 #define TEMOIN_SERVER_CORE_INGEST_H_
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,31 +17,58 @@ namespace temoin::server {
 
 struct IngestLimits {
   size_t max_records_per_batch = 256;
+  size_t max_commitments_per_batch = 1024;
+  // 200 MiB: 30 minutes of voice audio or a few minutes of phone video.
+  uint64_t max_attachment_bytes = 200ull << 20;
+  // Bytes held in incomplete attachments, all devices together.
+  uint64_t max_partial_bytes = 4ull << 30;
 };
+
+// Signing context of commitment receipts: distinct from "temoin/receipt/v1", so a
+// commitment receipt can never pass for a full receipt.
+inline constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v1";
 
 // Takes uploaded sealed records: verifies each (signature against the authenticated
 // device, header ids, project and recipient keys), deduplicates by record id and
 // digest, writes every new record of the batch in one durable commit, and only then
-// signs receipts. The server never opens a record. Thread-safe: batches are committed
-// one at a time so the log index is dense and ordered.
+// signs receipts. The server never opens a record. A record with attachments is kept
+// durably (pending) and gets its receipt once every attachment is complete and
+// verified (see Attachments). Thread-safe: commits are serialised so the log index is
+// dense and ordered.
 class Ingest {
  public:
   // None owned; all must outlive this.
   Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey* receipt_key,
          IngestLimits limits);
 
+  const IngestLimits& limits() const { return limits_; }
+
   // One RecordResult per envelope, in order. A record that fails validation gets its
   // own code and message and does not affect the others:
   //   kInvalidArgument (malformed; field named), kUnauthenticated (bad signature),
   //   kPermissionDenied (another device's or project's record, or unknown recipient key),
   //   kFailedPrecondition "record id already stored with different content" (the
-  //   conflicting envelope is kept as evidence).
-  // Same id and digest again: the original receipt. The call itself fails only when
+  //   conflicting envelope is kept as evidence; also when it differs from the
+  //   commitment), kResourceExhausted for an attachment over the size limit.
+  // Same id and digest again: the original receipt. A record with attachments not yet
+  // complete: code 0, awaiting_attachments, no receipt. The call itself fails only when
   // the caller may not upload (kPermissionDenied), the batch is too large
   // (kResourceExhausted), or the commit fails (kResourceExhausted when the disk is full;
   // no receipt is given for anything in the batch).
   absl::StatusOr<std::vector<v1::RecordResult>> UploadBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records);
+
+  // Commitments (header, digest, signature): each verified against the device key and
+  // durably kept; answered with a commitment receipt, or with the full receipt when the
+  // record is already stored (which is how receipts of relayed records reach their
+  // device). Per-commitment errors as in UploadBatch. Untrusted input.
+  absl::StatusOr<std::vector<v1::RecordResult>> CommitBatch(
+      const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items);
+
+  // Stores the pending record `record_id` with its log index and receipt once all its
+  // blobs are complete; returns the receipt then, std::nullopt while any is missing or
+  // when there is no such pending record (already promoted: see Registry::Record).
+  absl::StatusOr<std::optional<v1::Receipt>> PromoteIfComplete(const std::string& record_id);
 
  private:
   absl::Status LoadLogSizeLocked();

@@ -1,0 +1,62 @@
+#ifndef TEMOIN_CLIENT_CORE_ATTACHMENTS_H_
+#define TEMOIN_CLIENT_CORE_ATTACHMENTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/vault/vault.h"
+#include "crypto/attachment_stream.h"
+#include "temoin/v1/record.pb.h"
+#include "temoin/v1/testimony.pb.h"
+
+// Attachments on the device, encrypted at record time (crypto/attachment_stream.h) and
+// kept in the vault as slices of their ciphertext stream, the unit of upload:
+//   attach/<blob_id><index be64>   one slice (kUploadChunkBytes, the last shorter)
+//   attachpending/<blob_id>        PendingAttachment, until the record is stored
+// The key and the file's name, type and size go into the sealed Testimony; the header
+// gets blob id, ciphertext size and BLAKE2b-256 of the ciphertext stream.
+namespace temoin::client {
+
+inline constexpr char kAttachNs[] = "attach";
+inline constexpr char kAttachPendingNs[] = "attachpending";
+inline constexpr uint64_t kUploadChunkBytes =
+    crypto::kAttachmentChunkBytes + crypto::kAttachmentChunkOverhead;
+
+struct PreparedAttachment {
+  v1::AttachmentInfo info;  // holds the key: wipe once sealed
+  v1::AttachmentRef ref;
+};
+
+uint64_t SliceCount(uint64_t ciphertext_size);
+std::string SliceName(absl::string_view blob_id, uint64_t index);
+
+// Encrypts the file at `path` into the vault (slices durably written in groups, after a
+// pending marker). kNotFound / kInvalidArgument when the file cannot be read or is
+// over `max_bytes`. The caller stores the record and deletes the marker in one commit
+// (see SealTestimonies); CollectOrphanAttachments removes what a crash left behind.
+absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
+                                                       uint64_t max_bytes);
+
+// Slice `index` of blob `blob_id`; std::nullopt when absent.
+absl::StatusOr<std::optional<std::string>> LoadSlice(Vault& vault, absl::string_view blob_id,
+                                                     uint64_t index);
+
+// Deletes every slice of a blob of `ciphertext_size` bytes.
+void DeleteSlices(VaultBatch& batch, absl::string_view blob_id, uint64_t ciphertext_size);
+
+// Slices of attachments whose record was never stored (a crash mid-record).
+absl::Status CollectOrphanAttachments(Vault& vault);
+
+// A media type from the file name's extension; application/octet-stream otherwise.
+std::string GuessMediaType(absl::string_view file_name);
+
+// A file name safe to create in a directory: the last path component, with path
+// separators, control characters and leading dots replaced; "attachment" when
+// nothing is left. Never "." or "..".
+std::string SanitizeFileName(absl::string_view name);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_CORE_ATTACHMENTS_H_

@@ -1,0 +1,233 @@
+#include "client/sync/attachment_transfer.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/core/attachments.h"
+#include "client/core/outbox.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "crypto/attachment_stream.h"
+
+namespace temoin::client {
+namespace {
+
+struct BlobJob {
+  std::string record_id;
+  v1::AttachmentRef ref;
+  uint64_t from = 0;
+};
+
+uint64_t StopAfterFromEnv() {
+  const char* value = std::getenv("TEMOIN_TEST_STOP_AFTER_CHUNKS");
+  return value == nullptr ? 0 : std::strtoull(value, nullptr, 10);
+}
+
+}  // namespace
+
+absl::Status UploadAttachments(Vault& vault, Connection& connection,
+                               const std::vector<v1::OutboxEntry>& entries, int window_slices,
+                               const std::function<void(uint64_t)>& on_bytes,
+                               AttachmentUploadStats& stats) {
+  std::vector<BlobJob> jobs;
+  v1::QueryAttachmentsRequest query;
+  for (const v1::OutboxEntry& entry : entries) {
+    v1::RecordHeader header;
+    if (!header.ParseFromString(entry.envelope().header())) continue;
+    for (const v1::AttachmentRef& ref : header.attachments()) {
+      jobs.push_back({header.record_id(), ref, 0});
+      query.add_blob_ids(ref.blob_id());
+    }
+  }
+  if (jobs.empty()) return absl::OkStatus();
+  v1::QueryAttachmentsResponse where;
+  TEMOIN_RETURN_IF_ERROR(
+      FromGrpc(connection.sync().QueryAttachments(connection.NewContext().get(), query, &where),
+               connection.address()));
+  std::map<std::string, v1::BlobStatus> by_blob;
+  for (const v1::BlobStatus& status : where.blobs()) by_blob[status.blob_id()] = status;
+  std::vector<std::pair<std::string, v1::Receipt>> receipts;
+  std::vector<BlobJob> todo;
+  for (BlobJob& job : jobs) {
+    auto it = by_blob.find(job.ref.blob_id());
+    if (it == by_blob.end() || it->second.code() != 0) continue;  // body not in yet
+    if (it->second.has_receipt()) receipts.emplace_back(job.record_id, it->second.receipt());
+    if (it->second.complete()) continue;
+    job.from = it->second.next_index();
+    if (job.from > 0) {
+      std::cerr << "sync: attachment " << ToHex(job.ref.blob_id()).substr(0, 8)
+                << ": resuming at slice " << job.from << " of " << SliceCount(job.ref.size())
+                << "\n";
+    }
+    todo.push_back(job);
+  }
+  TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
+  stats.receipted += receipts.size();
+  if (todo.empty()) return absl::OkStatus();
+
+  auto context = connection.NewContext(Connection::kTransferDeadline);
+  auto stream = connection.sync().UploadAttachment(context.get());
+  std::mutex mu;
+  std::condition_variable window_open;
+  int in_flight = 0;
+  bool reader_done = false;
+  std::map<uint64_t, uint64_t> sizes_in_flight;  // order of writes -> bytes
+  absl::Status read_error;
+  // Pipelining: slices stream without waiting for each ack; the window bounds what a
+  // cut can cost (at most window_slices slices are re-sent).
+  std::thread writer([&] {
+    for (const BlobJob& job : todo) {
+      for (uint64_t i = job.from; i < SliceCount(job.ref.size()); ++i) {
+        absl::StatusOr<std::optional<std::string>> slice = LoadSlice(vault, job.ref.blob_id(), i);
+        if (!slice.ok() || !slice->has_value()) {
+          std::lock_guard lock(mu);
+          read_error = absl::DataLossError("attachment slice missing from the vault");
+          context->TryCancel();
+          return;
+        }
+        {
+          std::unique_lock lock(mu);
+          window_open.wait(lock, [&] { return in_flight < window_slices || reader_done; });
+          if (reader_done) return;
+          ++in_flight;
+        }
+        v1::AttachmentChunk chunk;
+        chunk.set_record_id(job.record_id);
+        chunk.set_blob_id(job.ref.blob_id());
+        chunk.set_index(i);
+        chunk.set_data(std::move(**slice));
+        if (!stream->Write(chunk)) return;
+      }
+    }
+    stream->WritesDone();
+  });
+
+  const uint64_t stop_after = StopAfterFromEnv();
+  absl::Status apply_error;
+  v1::BlobStatus ack;
+  while (stream->Read(&ack)) {
+    {
+      std::lock_guard lock(mu);
+      --in_flight;
+    }
+    window_open.notify_all();
+    ++stats.slices_sent;
+    for (const BlobJob& job : todo) {
+      if (job.ref.blob_id() != ack.blob_id()) continue;
+      uint64_t last = SliceCount(job.ref.size()) - 1;
+      uint64_t bytes = ack.next_index() - 1 == last ? job.ref.size() - last * kUploadChunkBytes
+                                                    : kUploadChunkBytes;
+      stats.bytes_sent += bytes;
+      if (on_bytes) on_bytes(bytes);
+    }
+    if (ack.has_receipt()) {
+      apply_error = ApplyReceipts(vault, {{ack.record_id(), ack.receipt()}});
+      if (!apply_error.ok()) break;
+      ++stats.receipted;
+    }
+    if (stop_after > 0 && stats.slices_sent >= stop_after) {
+      std::cerr << "sync: stopping after " << stats.slices_sent << " slices (test hook)\n";
+      std::_Exit(75);
+    }
+  }
+  {
+    std::lock_guard lock(mu);
+    reader_done = true;
+  }
+  window_open.notify_all();
+  if (!apply_error.ok()) context->TryCancel();
+  writer.join();
+  grpc::Status status = stream->Finish();
+  TEMOIN_RETURN_IF_ERROR(apply_error);
+  TEMOIN_RETURN_IF_ERROR(read_error);
+  return FromGrpc(status, connection.address());
+}
+
+absl::Status DownloadAttachment(Connection& connection, const std::string& record_id,
+                                const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
+                                const std::string& path) {
+  if (info.key().size() != 32) return absl::DataLossError("attachment key has wrong length");
+  crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
+  std::memcpy(key.data(), info.key().data(), 32);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", path));
+  auto fail = [&](absl::Status status) {
+    ::close(fd);
+    ::unlink(path.c_str());
+    return status;
+  };
+  v1::FetchAttachmentRequest request;
+  request.set_record_id(record_id);
+  request.set_blob_id(ref.blob_id());
+  auto context = connection.NewContext(Connection::kTransferDeadline);
+  auto reader = connection.sync().FetchAttachment(context.get(), request);
+  crypto_generichash_state hash;
+  crypto_generichash_init(&hash, nullptr, 0, crypto_generichash_BYTES);
+  std::optional<crypto::AttachmentReader> stream;
+  std::string buffer;
+  uint64_t received = 0;
+  constexpr size_t kPiece = crypto::kAttachmentChunkBytes + crypto::kAttachmentChunkOverhead;
+  absl::Status error;
+  auto drain = [&](bool at_end) -> absl::Status {
+    if (!stream.has_value()) {
+      if (buffer.size() < crypto::kAttachmentHeaderBytes) return absl::OkStatus();
+      TEMOIN_ASSIGN_OR_RETURN(
+          crypto::AttachmentReader made,
+          crypto::AttachmentReader::Create(key, ref.blob_id(),
+                                           buffer.substr(0, crypto::kAttachmentHeaderBytes)));
+      stream.emplace(std::move(made));
+      buffer.erase(0, crypto::kAttachmentHeaderBytes);
+    }
+    while (buffer.size() > kPiece || (at_end && !buffer.empty())) {
+      size_t take = std::min(buffer.size(), kPiece);
+      TEMOIN_ASSIGN_OR_RETURN(std::string plain, stream->Pull(buffer.substr(0, take)));
+      buffer.erase(0, take);
+      if (::write(fd, plain.data(), plain.size()) != static_cast<ssize_t>(plain.size())) {
+        return absl::InternalError(absl::StrCat("cannot write ", path));
+      }
+      sodium_memzero(plain.data(), plain.size());
+    }
+    return absl::OkStatus();
+  };
+  v1::AttachmentChunk chunk;
+  while (error.ok() && reader->Read(&chunk)) {
+    received += chunk.data().size();
+    if (received > ref.size()) {
+      error = absl::DataLossError("attachment is larger than its header says");
+      break;
+    }
+    crypto_generichash_update(&hash, reinterpret_cast<const unsigned char*>(chunk.data().data()),
+                              chunk.data().size());
+    buffer += chunk.data();
+    error = drain(false);
+  }
+  if (!error.ok()) {
+    context->TryCancel();
+    reader->Finish().ok();
+    return fail(error);
+  }
+  if (absl::Status s = FromGrpc(reader->Finish(), connection.address()); !s.ok()) return fail(s);
+  std::string digest(crypto_generichash_BYTES, '\0');
+  crypto_generichash_final(&hash, reinterpret_cast<unsigned char*>(digest.data()), digest.size());
+  if (received != ref.size() || digest != ref.ciphertext_hash()) {
+    return fail(absl::DataLossError("attachment does not match the hash in its record"));
+  }
+  if (absl::Status s = drain(true); !s.ok()) return fail(s);
+  if (!stream.has_value() || !stream->Finish().ok()) {
+    return fail(absl::DataLossError("attachment stream truncated"));
+  }
+  if (::fsync(fd) != 0) return fail(absl::InternalError(absl::StrCat("cannot write ", path)));
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+}  // namespace temoin::client

@@ -1,0 +1,44 @@
+#ifndef TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_
+#define TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "client/sync/connection.h"
+#include "client/vault/vault.h"
+#include "temoin/v1/client_store.pb.h"
+#include "temoin/v1/testimony.pb.h"
+
+namespace temoin::client {
+
+struct AttachmentUploadStats {
+  uint64_t slices_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t receipted = 0;
+};
+
+// Uploads the attachments of `entries` (pending records whose bodies the server holds):
+// one QueryAttachments call says where each blob resumes, then one stream carries every
+// missing slice, pipelined with at most `window_slices` unacknowledged. Receipts that
+// come back (a record whose last blob completed) are verified and applied at once.
+// `on_bytes` is told of each acknowledged slice's size. Test hook: with
+// TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits abruptly
+// after N acknowledged slices, as a phone dying mid-upload would.
+absl::Status UploadAttachments(Vault& vault, Connection& connection,
+                               const std::vector<v1::OutboxEntry>& entries, int window_slices,
+                               const std::function<void(uint64_t)>& on_bytes,
+                               AttachmentUploadStats& stats);
+
+// Reviewers: streams blob `info.blob_id()` of `record_id` from the server, checks size
+// and hash against `ref` (from the device-signed header), decrypts it with the key in
+// `info`, and writes the plaintext to `path` (0600). kDataLoss / kUnauthenticated when
+// anything does not match (the partial file is removed).
+absl::Status DownloadAttachment(Connection& connection, const std::string& record_id,
+                                const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
+                                const std::string& path);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_

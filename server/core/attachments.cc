@@ -1,0 +1,192 @@
+#include "server/core/attachments.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "crypto/envelope.h"
+#include "server/core/admin_ops.h"
+#include "server/core/sync_keys.h"
+
+namespace temoin::server {
+namespace {
+
+constexpr absl::string_view kUnknownBlob = "attachment blob_id is not expected from this device";
+
+absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::string_view blob_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(keys::Blob(blob_id)));
+  if (!value.has_value()) return std::nullopt;
+  v1::StoredBlob blob;
+  if (!blob.ParseFromString(*value)) {
+    return absl::DataLossError("stored value does not parse: StoredBlob");
+  }
+  return blob;
+}
+
+uint64_t LoadPartialBytes(Store& store) {
+  absl::StatusOr<std::optional<std::string>> value = store.Get(keys::PartialBytes());
+  return value.ok() && value->has_value() && (*value)->size() == 8 ? DecodeU64BigEndian(**value)
+                                                                   : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
+                                                     const v1::StoredBlob& blob) {
+  v1::BlobStatus status;
+  status.set_blob_id(std::string(blob_id));
+  status.set_record_id(blob.record_id());
+  status.set_next_index(blob.next_index());
+  status.set_complete(blob.complete());
+  if (blob.complete()) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::Receipt> receipt,
+                            ingest_->PromoteIfComplete(blob.record_id()));
+    if (!receipt.has_value()) {
+      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(blob.record_id()));
+      if (stored.has_value()) receipt = stored->receipt();
+    }
+    if (receipt.has_value()) *status.mutable_receipt() = *receipt;
+  }
+  return status;
+}
+
+absl::StatusOr<v1::QueryAttachmentsResponse> Attachments::Query(
+    const Session& session, const v1::QueryAttachmentsRequest& req) {
+  TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
+  if (req.blob_ids_size() > 4096) {
+    return absl::ResourceExhaustedError("too many blob ids in one query (limit 4096)");
+  }
+  v1::QueryAttachmentsResponse response;
+  for (const std::string& blob_id : req.blob_ids()) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                            LoadBlob(registry_->store(), blob_id));
+    if (!blob.has_value() || blob->device_id() != session.device_id()) {
+      v1::BlobStatus* status = response.add_blobs();
+      status->set_blob_id(blob_id);
+      status->set_code(static_cast<int32_t>(absl::StatusCode::kNotFound));
+      status->set_message(std::string(kUnknownBlob));
+      continue;
+    }
+    TEMOIN_ASSIGN_OR_RETURN(*response.add_blobs(), StatusOf(blob_id, *blob));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
+                                                        const v1::AttachmentChunk& chunk) {
+  TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
+  Store& store = registry_->store();
+  std::lock_guard lock(mu_);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
+                          registry_->Device(session.device_id()));
+  if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
+  if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, chunk.blob_id()));
+  if (!blob.has_value() || blob->device_id() != session.device_id() ||
+      blob->record_id() != chunk.record_id()) {
+    return absl::NotFoundError(kUnknownBlob);
+  }
+  if (chunk.index() < blob->next_index()) {
+    // A retry after a cut: harmless when identical, refused when it is not.
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                            store.Get(keys::Chunk(chunk.blob_id(), chunk.index())));
+    if (!stored.has_value() || *stored != chunk.data()) {
+      return absl::FailedPreconditionError("attachment chunk differs from the stored one");
+    }
+    return StatusOf(chunk.blob_id(), *blob);
+  }
+  if (chunk.index() > blob->next_index()) {
+    return absl::FailedPreconditionError("attachment chunk is out of order");
+  }
+  uint64_t size = chunk.data().size();
+  if (blob->bytes_received() + size > blob->size()) {
+    return absl::InvalidArgumentError("attachment is larger than its declared size");
+  }
+  bool last = blob->bytes_received() + size == blob->size();
+  if (size == 0 || size > kUploadChunkBytes || (!last && size != kUploadChunkBytes)) {
+    return absl::InvalidArgumentError("attachment chunk has the wrong size");
+  }
+  uint64_t partial = LoadPartialBytes(store);
+  const uint64_t limit = ingest_->limits().max_partial_bytes;
+  if (!last && partial + size > limit) {
+    return absl::ResourceExhaustedError(
+        "the server holds too many unfinished attachments; try again later");
+  }
+  WriteBatch batch;
+  if (last) {
+    // Verify before acknowledging: a wrong hash leaves nothing of the blob behind.
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, nullptr, 0, crypto_generichash_BYTES);
+    absl::Status scanned = store.Scan(
+        keys::ChunkPrefix(chunk.blob_id()), "", [&](absl::string_view, absl::string_view value) {
+          crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
+                                    value.size());
+          return true;
+        });
+    TEMOIN_RETURN_IF_ERROR(scanned);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(chunk.data().data()),
+                              size);
+    std::string hash(crypto_generichash_BYTES, '\0');
+    crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(hash.data()), hash.size());
+    uint64_t held = blob->bytes_received();
+    if (sodium_memcmp(hash.data(), blob->ciphertext_hash().data(),
+                      std::min(hash.size(), blob->ciphertext_hash().size())) != 0 ||
+        hash.size() != blob->ciphertext_hash().size()) {
+      for (uint64_t i = 0; i < blob->next_index(); ++i) {
+        batch.Delete(keys::Chunk(chunk.blob_id(), i));
+      }
+      blob->set_next_index(0);
+      blob->set_bytes_received(0);
+      batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
+      batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, held)));
+      TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+      return absl::DataLossError("attachment hash does not match its header");
+    }
+    blob->set_complete(true);
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, held)));
+  } else {
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial + size));
+  }
+  blob->set_next_index(blob->next_index() + 1);
+  blob->set_bytes_received(blob->bytes_received() + size);
+  batch.Put(keys::Chunk(chunk.blob_id(), chunk.index()), chunk.data());
+  batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
+  TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+  return StatusOf(chunk.blob_id(), *blob);
+}
+
+absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
+                                const std::function<bool(const v1::AttachmentChunk&)>& emit) {
+  TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_REVIEWER));
+  const absl::Status not_found =
+      absl::NotFoundError("record not found among the projects granted to this device");
+  TEMOIN_ASSIGN_OR_RETURN(auto record, registry_->Record(req.record_id()));
+  if (!record.has_value()) return not_found;
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> granted,
+                          registry_->GrantedProjects(session.device_id()));
+  if (std::find(granted.begin(), granted.end(), record->project()) == granted.end()) {
+    return not_found;
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                          LoadBlob(registry_->store(), req.blob_id()));
+  if (!blob.has_value() || blob->record_id() != req.record_id() || !blob->complete()) {
+    return not_found;
+  }
+  absl::Status error;
+  std::string start = req.from_index() == 0 ? "" : keys::Chunk(req.blob_id(), req.from_index() - 1);
+  const std::string prefix = keys::ChunkPrefix(req.blob_id());
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
+        v1::AttachmentChunk chunk;
+        chunk.set_record_id(req.record_id());
+        chunk.set_blob_id(req.blob_id());
+        chunk.set_index(DecodeU64BigEndian(key.substr(prefix.size())));
+        chunk.set_data(std::string(value));
+        return emit(chunk);
+      }));
+  return absl::OkStatus();
+}
+
+}  // namespace temoin::server

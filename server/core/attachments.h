@@ -1,0 +1,65 @@
+#ifndef TEMOIN_SERVER_CORE_ATTACHMENTS_H_
+#define TEMOIN_SERVER_CORE_ATTACHMENTS_H_
+
+#include <functional>
+#include <mutex>
+
+#include "absl/status/statusor.h"
+#include "crypto/attachment_stream.h"
+#include "server/core/ingest.h"
+#include "server/core/registry.h"
+#include "server/core/session.h"
+#include "temoin/v1/sync.pb.h"
+
+namespace temoin::server {
+
+// Every slice of an attachment's ciphertext stream has this size but the last.
+inline constexpr uint64_t kUploadChunkBytes =
+    crypto::kAttachmentChunkBytes + crypto::kAttachmentChunkOverhead;
+
+// Resumable attachment upload and reviewer download. A blob can be uploaded only once
+// the body of its record is durably in (pending): its size and BLAKE2b-256 hash come
+// from that verified header. Slices arrive in order, each durably written (one row
+// each) before it is acknowledged; when the last one arrives the whole stream is
+// hashed and compared with the header, and the record is promoted to a receipt once
+// all its blobs are complete. Requests untrusted. Thread-safe.
+class Attachments {
+ public:
+  // None owned; all must outlive this.
+  Attachments(Registry* registry, Ingest* ingest) : registry_(registry), ingest_(ingest) {}
+
+  // Monitors, for their own blobs. An unknown blob (or another device's) is reported
+  // with code kNotFound in its BlobStatus; the call fails only on storage errors.
+  // Completes promotion left half-done by a crash.
+  absl::StatusOr<v1::QueryAttachmentsResponse> Query(const Session& session,
+                                                     const v1::QueryAttachmentsRequest& req);
+
+  // Stores one slice. OK with the blob's status (and the record's receipt when this
+  // completed it). The same slice again with the same bytes is OK (idempotent).
+  // kNotFound "attachment blob_id is not expected from this device"; kFailedPrecondition
+  // "attachment chunk is out of order" or "attachment chunk differs from the stored
+  // one"; kInvalidArgument "attachment chunk has the wrong size" or "attachment is
+  // larger than its declared size"; kDataLoss "attachment hash does not match its
+  // header" (every slice of the blob is dropped: it restarts from zero);
+  // kResourceExhausted when the server's partial-upload budget is used up; kPermission
+  // Denied for a revoked device. A refused slice stores nothing.
+  absl::StatusOr<v1::BlobStatus> UploadChunk(const Session& session,
+                                             const v1::AttachmentChunk& chunk);
+
+  // Reviewers: calls `emit` for each slice from `from_index` of a complete blob of a
+  // record in a granted project, until it returns false. kNotFound otherwise (like a
+  // record that does not exist).
+  absl::Status Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
+                     const std::function<bool(const v1::AttachmentChunk&)>& emit);
+
+ private:
+  absl::StatusOr<v1::BlobStatus> StatusOf(absl::string_view blob_id, const v1::StoredBlob& blob);
+
+  Registry* const registry_;
+  Ingest* const ingest_;
+  std::mutex mu_;  // one slice at a time: the partial-bytes counter and blob rows
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_ATTACHMENTS_H_

@@ -1,0 +1,37 @@
+#ifndef TEMOIN_SERVER_CORE_BUNDLE_IMPORT_H_
+#define TEMOIN_SERVER_CORE_BUNDLE_IMPORT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/core/core.h"
+
+// Offline bundles (temoin bundle export): "TEMOINB1" || SealedBundle, whose key is
+// sealed to the server's bundle key. Importing runs every record and attachment
+// through the same ingest as a network upload, as the device that made them, so
+// dedup by record id and digest makes a second import (or a record that already came
+// by network) store nothing twice, and every signature is checked as usual.
+namespace temoin::server {
+
+inline constexpr char kBundleMagic[] = "TEMOINB1";
+inline constexpr size_t kMaxBundleBytes = 1ull << 30;
+
+struct BundleImportReport {
+  uint64_t records = 0;     // new records (body stored)
+  uint64_t duplicates = 0;  // already stored with the same digest
+  uint64_t refused = 0;     // refused by ingest (each reason in `refusals`)
+  std::vector<std::string> refusals;
+};
+
+// `file` untrusted. kInvalidArgument "not a temoin bundle" for a bad magic or layout;
+// kFailedPrecondition when the server has no bundle key; kUnauthenticated "bundle
+// does not open with this server's key" (sealed to another server, or tampered);
+// kPermissionDenied when the originating device is unknown or revoked.
+absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file);
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_BUNDLE_IMPORT_H_

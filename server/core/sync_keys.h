@@ -1,0 +1,35 @@
+#ifndef TEMOIN_SERVER_CORE_SYNC_KEYS_H_
+#define TEMOIN_SERVER_CORE_SYNC_KEYS_H_
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/encoding.h"
+
+// Store keys of resumable sync (beside those of server/core/registry.h):
+//   cmt/<record_id>               StoredCommitment
+//   pnd/<record_id>               StoredRecord whose body is in, awaiting attachments
+//   blob/<blob_id>                StoredBlob
+//   chunk/<blob_id><index be64>   one slice of the blob's ciphertext stream
+//   meta/partial_bytes            bytes held in incomplete blobs (u64 be)
+namespace temoin::server::keys {
+
+inline std::string Commitment(absl::string_view record_id) {
+  return absl::StrCat("cmt/", record_id);
+}
+inline std::string PendingRecord(absl::string_view record_id) {
+  return absl::StrCat("pnd/", record_id);
+}
+inline std::string Blob(absl::string_view blob_id) { return absl::StrCat("blob/", blob_id); }
+inline std::string ChunkPrefix(absl::string_view blob_id) {
+  return absl::StrCat("chunk/", blob_id);
+}
+inline std::string Chunk(absl::string_view blob_id, uint64_t index) {
+  return absl::StrCat("chunk/", blob_id, EncodeU64BigEndian(index));
+}
+inline std::string PartialBytes() { return "meta/partial_bytes"; }
+
+}  // namespace temoin::server::keys
+
+#endif  // TEMOIN_SERVER_CORE_SYNC_KEYS_H_

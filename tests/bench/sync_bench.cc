@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,7 @@
 #include "absl/strings/str_split.h"
 #include "tests/e2e/harness.h"
 #include "tests/e2e/synthetic_testimony.h"
+#include "tests/netsim/link_simulator.h"
 
 namespace temoin::bench {
 namespace {
@@ -340,6 +342,16 @@ struct Options {
   int records = 10000;
   uint32_t seed = 20261127;
   double verify_seconds = 2.0;
+  // Through tests/netsim: a second monitor uploads the first `link_records` testimonies
+  // over a simulated field link (0: skip).
+  int link_records = 0;
+  int64_t link_rate = 64'000;
+  int64_t link_latency_ms = 300;
+  int64_t link_cut_mean = 64 * 1024;
+  // Server memory: `slow_uploads` monitors upload `slow_records` each, all at once,
+  // each over its own 64 kbit/s connection (0: skip).
+  int slow_uploads = 0;
+  int slow_records = 20;
 };
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
@@ -364,10 +376,23 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
           o.verify_seconds <= 0) {
         return absl::InvalidArgumentError("--verify-seconds takes a positive number");
       }
+    } else if (arg == "--link-records" || arg == "--link-rate" || arg == "--link-latency-ms" ||
+               arg == "--link-cut-mean" || arg == "--slow-uploads" || arg == "--slow-records") {
+      int64_t n = 0;
+      if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &n) || n < 0) {
+        return absl::InvalidArgumentError(arg + " takes a non-negative integer");
+      }
+      if (arg == "--link-records") o.link_records = static_cast<int>(n);
+      if (arg == "--link-rate") o.link_rate = n;
+      if (arg == "--link-latency-ms") o.link_latency_ms = n;
+      if (arg == "--link-cut-mean") o.link_cut_mean = n;
+      if (arg == "--slow-uploads") o.slow_uploads = static_cast<int>(n);
+      if (arg == "--slow-records") o.slow_records = static_cast<int>(n);
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown argument ", arg, "; usage: sync_bench [--records N] [--seed S] ",
-                       "[--verify-seconds S]"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown argument ", arg, "; usage: sync_bench [--records N] [--seed S] ",
+          "[--verify-seconds S] [--link-records N [--link-rate BITS] [--link-latency-ms MS] ",
+          "[--link-cut-mean BYTES]] [--slow-uploads K [--slow-records N]]"));
     }
   }
   return o;
@@ -387,8 +412,11 @@ absl::StatusOr<Timed> Temoin(const std::string& home, const std::vector<std::str
   std::vector<std::string> argv = {kClient, "--home", home};
   argv.insert(argv.end(), args.begin(), args.end());
   const Clock::time_point start = Clock::now();
-  absl::StatusOr<CommandResult> r =
-      RunCommand(argv, {{"TEMOIN_PASSPHRASE", kPassphrase}}, kLongTimeout);
+  absl::StatusOr<CommandResult> r = RunCommand(
+      argv,
+      // The floor Argon2id cost (as before the vault's ~1.5 s calibration), so
+      // that the fixed cost of a command stays comparable across runs.
+      {{"TEMOIN_PASSPHRASE", kPassphrase}, {"TEMOIN_VAULT_UNLOCK_MS", "1"}}, kLongTimeout);
   const double seconds = Seconds(Clock::now() - start);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
@@ -446,6 +474,143 @@ std::string CommandLine(int argc, char** argv) {
   return absl::StrJoin(parts, " ");
 }
 
+using RowFn = std::function<void(absl::string_view, const std::string&)>;
+
+std::string JsonArray(const std::vector<std::string>& jsons, int count) {
+  std::string array = "[";
+  for (int i = 0; i < count && i < static_cast<int>(jsons.size()); ++i) {
+    absl::StrAppend(&array, i == 0 ? "\n" : ",\n", jsons[i]);
+  }
+  return array + "\n]\n";
+}
+
+// A new monitor enrolled through the admin; its home.
+absl::StatusOr<std::string> NewMonitor(const std::string& admin, const e2e::TempDir& dir,
+                                       const std::string& name) {
+  BENCH_ASSIGN_OR_RETURN(Timed code,
+                         Temoin(admin, {"invite", "--project", kProject, "--role", "monitor"}));
+  const std::string home = dir.Sub(name);
+  BENCH_ASSIGN_OR_RETURN(Timed enrolled, Temoin(home, {"enroll", Trimmed(code.result.out)}));
+  return home;
+}
+
+absl::Status RecordFrom(const std::string& home, const e2e::TempDir& dir,
+                        const std::vector<std::string>& jsons, int count) {
+  const std::string path = dir.Sub(absl::StrCat("records-", home.substr(home.rfind('/') + 1)));
+  if (absl::Status s = e2e::WriteFile(path, JsonArray(jsons, count)); !s.ok()) return s;
+  return Temoin(home, {"record", "--project", kProject, "--from", path}).status();
+}
+
+// Goodput through the link simulator: the first link_records testimonies, uploaded by a
+// fresh monitor with `sync --until-done` over a capped, delayed, cut link.
+absl::Status LinkPhase(const Options& o, const std::string& admin, int port,
+                       const e2e::TempDir& dir, const std::vector<std::string>& jsons,
+                       double loopback_up_per_record, double plaintext_per_record, const RowFn& row,
+                       std::string& out) {
+  std::cerr << "sync_bench: link phase, " << o.link_records << " records...\n";
+  BENCH_ASSIGN_OR_RETURN(std::string home, NewMonitor(admin, dir, "link-monitor"));
+  if (absl::Status s = RecordFrom(home, dir, jsons, o.link_records); !s.ok()) return s;
+  netsim::LinkOptions options{.target_port = port,
+                              .up_bits_per_s = o.link_rate,
+                              .down_bits_per_s = o.link_rate,
+                              .latency = std::chrono::milliseconds(o.link_latency_ms),
+                              .cut_mean_bytes = o.link_cut_mean,
+                              .seed = o.seed};
+  netsim::LinkSimulator link(options);
+  if (absl::Status s = link.Start(); !s.ok()) return s;
+  BENCH_ASSIGN_OR_RETURN(Timed sync, Temoin(home, {"sync", "--until-done", "--server",
+                                                   absl::StrCat("127.0.0.1:", link.port())}));
+  link.Stop();
+  const netsim::LinkCounters c = link.counters();
+  const double useful = loopback_up_per_record * o.link_records;  // a cut-free upload's bytes
+  const double capacity = sync.seconds * static_cast<double>(o.link_rate) / 8;
+  absl::StrAppend(&out, "Through the link simulator (", o.link_rate, " bit/s each way, ",
+                  o.link_latency_ms, " ms, cut mean ", o.link_cut_mean, " B, seed ", o.seed, ")\n");
+  row("records", absl::StrCat(o.link_records));
+  row("`sync --until-done` wall time (s)", absl::StrFormat("%.1f", sync.seconds));
+  row("connections / cuts", absl::StrCat(c.connections, " / ", c.cuts));
+  row("up forwarded / lost (B)", absl::StrCat(c.up_forwarded, " / ", c.up_lost));
+  row("down forwarded / lost (B)", absl::StrCat(c.down_forwarded, " / ", c.down_lost));
+  row("useful upload (loopback up bytes/record x N)", absl::StrFormat("%.0f", useful));
+  row("re-sent per cut (up offered - useful) / cuts (B)",
+      c.cuts > 0 ? absl::StrFormat("%.0f", (c.up_forwarded + c.up_lost - useful) / c.cuts)
+                 : std::string("no cut"));
+  row("ratio useful upload / link capacity (goodput)", absl::StrFormat("%.3f", useful / capacity));
+  row("ratio plaintext / link capacity",
+      absl::StrFormat("%.3f", plaintext_per_record * o.link_records / capacity));
+  return absl::OkStatus();
+}
+
+struct Memory {
+  int64_t rss_kb = -1, hwm_kb = -1;
+};
+
+Memory ServerMemory(pid_t pid) {
+  std::ifstream f(absl::StrCat("/proc/", pid, "/status"));
+  Memory m;
+  std::string line;
+  while (std::getline(f, line)) {
+    int64_t kb = 0;
+    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) {
+      if (parts[0] == "VmRSS:") m.rss_kb = kb;
+      if (parts[0] == "VmHWM:") m.hwm_kb = kb;
+    }
+  }
+  return m;
+}
+
+// Server memory while `slow_uploads` monitors upload at once, each over its own
+// 64 kbit/s connection with 300 ms latency (no cuts).
+absl::Status SlowUploadsPhase(const Options& o, const std::string& admin, int port,
+                              const e2e::TempDir& dir, const std::vector<std::string>& jsons,
+                              pid_t server_pid, const RowFn& row, std::string& out) {
+  std::cerr << "sync_bench: enrolling " << o.slow_uploads << " monitors for slow uploads...\n";
+  std::vector<std::string> homes;
+  for (int i = 0; i < o.slow_uploads; ++i) {
+    BENCH_ASSIGN_OR_RETURN(std::string home, NewMonitor(admin, dir, absl::StrCat("slow-", i)));
+    if (absl::Status s = RecordFrom(home, dir, jsons, o.slow_records); !s.ok()) return s;
+    homes.push_back(home);
+  }
+  netsim::LinkSimulator link(netsim::LinkOptions{.target_port = port,
+                                                 .up_bits_per_s = 64'000,
+                                                 .down_bits_per_s = 64'000,
+                                                 .latency = std::chrono::milliseconds(300),
+                                                 .seed = o.seed});
+  if (absl::Status s = link.Start(); !s.ok()) return s;
+  const Memory before = ServerMemory(server_pid);
+  std::atomic<int> done{0}, failed{0};
+  std::vector<std::thread> clients;
+  const auto start = Clock::now();
+  for (const std::string& home : homes) {
+    clients.emplace_back([&, home] {
+      absl::StatusOr<Timed> r = Temoin(
+          home, {"sync", "--until-done", "--server", absl::StrCat("127.0.0.1:", link.port())});
+      (r.ok() ? done : failed)++;
+    });
+  }
+  int64_t peak_rss = before.rss_kb;
+  while (done + failed < static_cast<int>(homes.size())) {
+    peak_rss = std::max(peak_rss, ServerMemory(server_pid).rss_kb);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (std::thread& t : clients) t.join();
+  const double seconds = Seconds(Clock::now() - start);
+  const Memory after = ServerMemory(server_pid);
+  link.Stop();
+  absl::StrAppend(&out, "Server memory, ", o.slow_uploads, " concurrent slow uploads (",
+                  o.slow_records, " records each, 64 kbit/s, 300 ms)\n");
+  row("uploads finished / failed", absl::StrCat(done.load(), " / ", failed.load()));
+  row("wall time (s)", absl::StrFormat("%.1f", seconds));
+  row("server VmRSS before / peak / after (MiB)",
+      absl::StrFormat("%.1f / %.1f / %.1f", before.rss_kb / 1024.0, peak_rss / 1024.0,
+                      after.rss_kb / 1024.0));
+  row("server VmHWM after (MiB, whole run)", absl::StrFormat("%.1f", after.hwm_kb / 1024.0));
+  row("peak RSS growth per concurrent upload (KiB)",
+      absl::StrFormat("%.0f", static_cast<double>(peak_rss - before.rss_kb) / o.slow_uploads));
+  return absl::OkStatus();
+}
+
 absl::Status Run(const Options& o, const std::string& command_line) {
   std::cerr << "sync_bench: load before: " << LoadAverage() << "\n";
 
@@ -458,6 +623,7 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   ProseGenerator prose(o.seed ^ 0x9e3779b9u);
   int64_t proto_bytes = 0, json_bytes = 0, narrative_bytes = 0;
   std::string array = "[";
+  std::vector<std::string> jsons;  // the first few, for the link and slow-upload phases
   for (int i = 0; i < o.records; ++i) {
     v1::Testimony t = generator.Next();
     t.set_narrative(prose.Narrative(900, 1100));
@@ -467,6 +633,7 @@ absl::Status Run(const Options& o, const std::string& command_line) {
     if (json.empty()) return absl::InternalError("a testimony did not print as JSON");
     json_bytes += static_cast<int64_t>(json.size());
     absl::StrAppend(&array, i == 0 ? "\n" : ",\n", json);
+    if (i < std::max(o.link_records, o.slow_records)) jsons.push_back(json);
   }
   absl::StrAppend(&array, "\n]\n");
 
@@ -547,6 +714,26 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   std::cerr << "sync_bench: no-op sync said: " << noop.result.err;
   relay.Stop();
 
+  std::string extra;
+  auto extra_row = [&extra](absl::string_view label, const std::string& value) {
+    absl::StrAppendFormat(&extra, "  %-50s %s\n", label, value);
+  };
+  if (o.link_records > 0) {
+    if (absl::Status s =
+            LinkPhase(o, admin, port, dir, jsons, static_cast<double>(sync_up) / o.records,
+                      static_cast<double>(proto_bytes) / o.records, extra_row, extra);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (o.slow_uploads > 0) {
+    if (absl::Status s =
+            SlowUploadsPhase(o, admin, port, dir, jsons, server->pid(), extra_row, extra);
+        !s.ok()) {
+      return s;
+    }
+  }
+
   const double n = o.records;
   const double sync_rate = n / sync.seconds;
   // The no-op sync pays everything but the records: process start, Argon2id unlock,
@@ -601,7 +788,7 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   row("CPU s: client / server", absl::StrFormat("%.2f / %.2f", noop_client_cpu, noop_server_cpu));
   row("wire bytes up / down", absl::StrCat(noop_up, " / ", noop_down));
   row("wire bytes total", absl::StrCat(noop_up + noop_down));
-  absl::StrAppend(&out, "Reproduce\n  ", command_line, "\n");
+  absl::StrAppend(&out, extra, "Reproduce\n  ", command_line, "\n");
   std::cout << out << std::flush;
   return absl::OkStatus();
 }

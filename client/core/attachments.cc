@@ -4,9 +4,11 @@
 
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/core/jpeg_metadata.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "temoin/v1/client_store.pb.h"
@@ -29,15 +31,38 @@ std::string SliceName(absl::string_view blob_id, uint64_t index) {
 }
 
 absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
-                                                       uint64_t max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return absl::NotFoundError(absl::StrCat("--attach: cannot read ", path));
-  const uint64_t size = static_cast<uint64_t>(in.tellg());
+                                                       uint64_t max_bytes, bool keep_metadata) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return absl::NotFoundError(absl::StrCat("--attach: cannot read ", path));
+  uint64_t size = static_cast<uint64_t>(file.tellg());
   if (size > max_bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("--attach: ", path, " is over the attachment limit (", max_bytes, " bytes)"));
   }
-  in.seekg(0);
+  file.seekg(0);
+  // A JPEG is read whole and stripped of its metadata in memory (never on disk); any
+  // other file streams straight from disk.
+  std::istringstream stripped_stream;
+  std::istream* source = &file;
+  char magic[3] = {0, 0, 0};
+  file.read(magic, 3);
+  file.seekg(0);
+  if (!keep_metadata && LooksLikeJpeg(absl::string_view(magic, 3))) {
+    std::string whole(size, '\0');
+    file.read(whole.data(), static_cast<std::streamsize>(size));
+    absl::StatusOr<std::string> stripped = StripJpegMetadata(whole);
+    sodium_memzero(whole.data(), whole.size());
+    if (!stripped.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--attach: ", path,
+          " is not a well-formed JPEG, so its metadata (GPS position, "
+          "camera, time) cannot be removed; give --keep-metadata to attach it as it is"));
+    }
+    size = stripped->size();
+    stripped_stream.str(std::move(*stripped));
+    source = &stripped_stream;
+  }
+  std::istream& in = *source;
   PreparedAttachment prepared;
   const std::string blob_id = crypto::RandomBytes(16);
   crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);

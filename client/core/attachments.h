@@ -36,8 +36,10 @@ std::string SliceName(absl::string_view blob_id, uint64_t index);
 // pending marker). kNotFound / kInvalidArgument when the file cannot be read or is
 // over `max_bytes`. The caller stores the record and deletes the marker in one commit
 // (see SealTestimonies); CollectOrphanAttachments removes what a crash left behind.
+// A JPEG loses its EXIF/XMP/IPTC metadata first (in memory) unless `keep_metadata`;
+// kInvalidArgument when it is not well-formed enough to strip.
 absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
-                                                       uint64_t max_bytes);
+                                                       uint64_t max_bytes, bool keep_metadata);
 
 // Slice `index` of blob `blob_id`; std::nullopt when absent.
 absl::StatusOr<std::optional<std::string>> LoadSlice(Vault& vault, absl::string_view blob_id,

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "client/core/device_state.h"
+#include "client/core/drafts.h"
 #include "client/core/export.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
@@ -186,6 +187,55 @@ TEST_F(ClientCoreTest, OnlyAVerifiedReceiptPurgesTheSealedCopy) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ((*counts)["purged"], 1u);
   EXPECT_EQ((*counts)["sealed"], 0u);
+}
+
+
+TEST_F(ClientCoreTest, DraftsAreEditableAndSealingOneRemovesItInTheSameCommit) {
+  auto vault = MakeMonitor();
+  v1::Testimony incomplete;
+  incomplete.set_narrative("SYNTHETIC draft, not finished");
+  absl::StatusOr<std::string> id = SaveDraft(*vault, incomplete);
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ((*CountByState(*vault))["draft"], 1u);
+  // Editable: a draft is the device's own, unlike a sealed record.
+  ASSERT_TRUE(SaveDraft(*vault, SampleTestimony(7), *id).ok());
+  EXPECT_EQ(LoadDraft(*vault, *id)->narrative(), SampleTestimony(7).narrative());
+  EXPECT_EQ(SaveDraft(*vault, SampleTestimony(7), "0000000000000000").status().code(),
+            absl::StatusCode::kNotFound);
+
+  SealOptions options;
+  options.consumed_drafts = {*id};
+  ASSERT_TRUE(SealTestimonies(*vault, {*LoadDraft(*vault, *id)}, options).ok());
+  auto counts = *CountByState(*vault);
+  EXPECT_EQ(counts["draft"], 0u);
+  EXPECT_EQ(counts["sealed"], 1u);
+  EXPECT_EQ(LoadDraft(*vault, *id).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ClientCoreTest, AnInvalidDraftStaysADraftWhenSealingFails) {
+  auto vault = MakeMonitor();
+  v1::Testimony bad = SampleTestimony(1);
+  bad.mutable_acts(0)->set_type("not_a_code");
+  std::string id = *SaveDraft(*vault, bad);
+  SealOptions options;
+  options.consumed_drafts = {id};
+  EXPECT_FALSE(SealTestimonies(*vault, {bad}, options).ok());
+  EXPECT_TRUE(LoadDraft(*vault, id).ok());
+  EXPECT_EQ((*CountByState(*vault))["sealed"], 0u);
+}
+
+TEST_F(ClientCoreTest, KeepPolicyStoresTheReceiptBesideTheSealedCopy) {
+  auto vault = MakeMonitor();
+  ASSERT_TRUE(SetKeepSealedCopies(*vault, true).ok());
+  auto sealed = SealTestimonies(*vault, {SampleTestimony(0)});
+  ASSERT_TRUE(sealed.ok());
+  const std::string id = (*sealed)[0].record_id;
+  v1::Envelope envelope = Entry(*vault, id).envelope();
+  ASSERT_TRUE(ApplyReceipts(*vault, {{id, ReceiptFor(envelope, 1, server_)}}).ok());
+  EXPECT_EQ(Entry(*vault, id).state(), v1::RECORD_STATE_RECEIVED);
+  EXPECT_TRUE(Entry(*vault, id).has_envelope());
+  EXPECT_TRUE(PendingRecords(*vault)->empty());  // nothing is uploaded again
+  EXPECT_EQ((*CountByState(*vault))["received"], 1u);
 }
 
 class ReviewDeskTest : public ClientCoreTest {

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
 #include "client/core/device_state.h"
+#include "client/core/drafts.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"
 #include "crypto/envelope.h"
@@ -56,8 +57,8 @@ const char* StateName(v1::RecordState state) {
 }  // namespace
 
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
-    Vault& vault, const std::vector<v1::Testimony>& testimonies,
-    const std::vector<std::string>& attach_paths, uint64_t max_attachment_bytes) {
+    Vault& vault, const std::vector<v1::Testimony>& testimonies, const SealOptions& options) {
+  const std::vector<std::string>& attach_paths = options.attach_paths;
   if (!attach_paths.empty() && testimonies.size() != 1) {
     return absl::InvalidArgumentError(
         "--attach needs exactly one testimony (not an array in --from)");
@@ -84,8 +85,9 @@ absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
   TEMOIN_RETURN_IF_ERROR(CollectOrphanAttachments(vault));
   std::vector<PreparedAttachment> prepared;
   for (const std::string& path : attach_paths) {
-    TEMOIN_ASSIGN_OR_RETURN(PreparedAttachment attachment,
-                            StoreAttachmentFile(vault, path, max_attachment_bytes));
+    TEMOIN_ASSIGN_OR_RETURN(
+        PreparedAttachment attachment,
+        StoreAttachmentFile(vault, path, options.max_attachment_bytes, options.keep_metadata));
     batch.Delete(kAttachPendingNs, attachment.ref.blob_id());
     prepared.push_back(std::move(attachment));
   }
@@ -123,6 +125,8 @@ absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
   // device_seq on the server always means a record that has not arrived.
   profile.set_next_seq(seq);
   PutProfile(batch, profile);
+  // A sealed draft leaves in the same commit: never both, never neither.
+  for (const std::string& draft : options.consumed_drafts) DeleteDraftIn(batch, draft);
   TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
   return sealed;
 }
@@ -151,27 +155,34 @@ absl::Status ApplyReceipts(Vault& vault,
                            const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
   if (receipts.empty()) return absl::OkStatus();
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(bool keep_after_receipt, KeepsSealedCopies(vault));
   VaultBatch batch;
   for (const auto& [record_id, receipt] : receipts) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
     if (!bytes.has_value()) return absl::InvalidArgumentError("receipt for an unknown record");
     v1::OutboxEntry entry;
     if (!entry.ParseFromString(*bytes)) return absl::DataLossError("outbox entry does not parse");
-    if (entry.state() == v1::RECORD_STATE_PURGED) continue;
+    if (entry.state() == v1::RECORD_STATE_PURGED || entry.state() == v1::RECORD_STATE_RECEIVED) {
+      continue;
+    }
     std::string digest = crypto::RecordDigest(entry.envelope());
     TEMOIN_RETURN_IF_ERROR(
         crypto::VerifyReceipt(receipt, profile.server_signing_key(), record_id, digest).status());
-    // The receipt covers the attachments too (the server gives it only once they are
-    // in and verified), so their slices go with the sealed copy.
-    v1::RecordHeader header;
-    if (header.ParseFromString(entry.envelope().header())) {
-      for (const v1::AttachmentRef& ref : header.attachments()) {
-        DeleteSlices(batch, ref.blob_id(), ref.size());
-      }
-    }
-    entry.clear_envelope();
     *entry.mutable_receipt() = receipt;
-    entry.set_state(v1::RECORD_STATE_PURGED);
+    if (keep_after_receipt) {
+      entry.set_state(v1::RECORD_STATE_RECEIVED);
+    } else {
+      // The receipt covers the attachments too (the server gives it only once they are
+      // in and verified), so their slices go with the sealed copy.
+      v1::RecordHeader header;
+      if (header.ParseFromString(entry.envelope().header())) {
+        for (const v1::AttachmentRef& ref : header.attachments()) {
+          DeleteSlices(batch, ref.blob_id(), ref.size());
+        }
+      }
+      entry.clear_envelope();
+      entry.set_state(v1::RECORD_STATE_PURGED);
+    }
     batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
   }
   return vault.Commit(batch);
@@ -203,6 +214,15 @@ absl::Status ApplyCommitmentReceipts(
   return vault.Commit(batch);
 }
 
+absl::StatusOr<bool> KeepsSealedCopies(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> policy, vault.Get(kSettingsNs, "retention"));
+  return policy.has_value() && *policy == "keep";
+}
+
+absl::Status SetKeepSealedCopies(Vault& vault, bool keep) {
+  return vault.Put(kSettingsNs, "retention", keep ? "keep" : "purge");
+}
+
 absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault) {
   std::map<std::string, uint64_t> counts = {
       {"draft", 0}, {"sealed", 0}, {"committed", 0}, {"received", 0}, {"purged", 0}};
@@ -217,6 +237,8 @@ absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault) {
     return true;
   }));
   TEMOIN_RETURN_IF_ERROR(error);
+  // Drafts are counted from their index, so status never opens a draft's text.
+  TEMOIN_ASSIGN_OR_RETURN(counts["draft"], CountDrafts(vault));
   return counts;
 }
 

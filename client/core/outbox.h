@@ -30,19 +30,27 @@ struct SealedRecord {
 // device_seq in one durable commit. Nothing is stored if any testimony is invalid.
 // kInvalidArgument (names the testimony index and field) for a bad testimony;
 // kFailedPrecondition when the device is not a monitor or has no project key.
-// `attach_paths`: files attached to the one testimony (refused with several); each is
-// encrypted into the vault (client/core/attachments.h) and may then be deleted.
+struct SealOptions {
+  // Files attached to the one testimony (refused with several); each is encrypted into
+  // the vault (client/core/attachments.h), after which the original may be deleted.
+  std::vector<std::string> attach_paths;
+  uint64_t max_attachment_bytes = 200ull << 20;
+  // JPEG EXIF/XMP/IPTC (GPS position, camera serial, time) is stripped unless set.
+  bool keep_metadata = false;
+  // Drafts (client/core/drafts.h) deleted in the same durable commit.
+  std::vector<std::string> consumed_drafts;
+};
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
-    Vault& vault, const std::vector<v1::Testimony>& testimonies,
-    const std::vector<std::string>& attach_paths = {},
-    uint64_t max_attachment_bytes = 200ull << 20);
+    Vault& vault, const std::vector<v1::Testimony>& testimonies, const SealOptions& options = {});
 
 // Entries that still need to reach the server, by device_seq.
 absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault);
 
 // Verifies `receipt` (server key from the profile, record id and digest of the stored
-// envelope), then durably replaces the sealed copy with the receipt (purge). A receipt
-// that fails verification changes nothing: kUnauthenticated / kInvalidArgument.
+// envelope), then durably replaces the sealed copy with the receipt (purge; state
+// PURGED), or, when the device keeps sealed copies, stores the receipt beside it (state
+// RECEIVED). A receipt that fails verification changes nothing: kUnauthenticated /
+// kInvalidArgument.
 absl::Status ApplyReceipts(Vault& vault,
                            const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
 
@@ -51,6 +59,12 @@ absl::Status ApplyReceipts(Vault& vault,
 // are left alone. kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
 absl::Status ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
+
+// Retention after a verified receipt: purge the sealed copy (the default: a seized
+// device then holds only receipts) or keep it (state RECEIVED), e.g. for a device that
+// also carries bundles by hand.
+absl::StatusOr<bool> KeepsSealedCopies(Vault& vault);
+absl::Status SetKeepSealedCopies(Vault& vault, bool keep);
 
 // Count per state name ("draft", "sealed", "committed", "received", "purged").
 absl::StatusOr<std::map<std::string, uint64_t>> CountByState(Vault& vault);

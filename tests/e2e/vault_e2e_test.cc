@@ -1,0 +1,287 @@
+// The monitor's vault through the real binary (issue 5): passphrase change, duress,
+// the failed-unlock limit, panic wipe and a corrupt store, on a device enrolled with a
+// real server.
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "tests/e2e/deployment.h"
+#include "tests/e2e/synthetic_testimony.h"
+
+namespace temoin::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr char kPassphrase[] = "correct horse battery staple";  // the Deployment's
+
+class VaultE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<Deployment>> deployment = Deployment::Create("vault-e2e", 6);
+    ASSERT_TRUE(deployment.ok()) << deployment.status();
+    deployment_ = std::move(*deployment).release();
+  }
+  static void TearDownTestSuite() {
+    delete deployment_;
+    deployment_ = nullptr;
+  }
+
+  // `temoin --home HOME args` with an explicit passphrase (and optionally a new one).
+  CommandResult Run(const std::string& home, const std::vector<std::string>& args,
+                    const std::string& passphrase, const std::string& new_passphrase = "") {
+    std::vector<std::string> argv = {ClientBinary(), "--home", home};
+    argv.insert(argv.end(), args.begin(), args.end());
+    EnvVars env = {{"TEMOIN_PASSPHRASE", passphrase}};
+    if (!new_passphrase.empty()) env.push_back({"TEMOIN_NEW_PASSPHRASE", new_passphrase});
+    absl::StatusOr<CommandResult> r = RunCommand(argv, env);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : CommandResult{};
+  }
+
+  // Records `n` synthetic testimonies on `home`; returns their narratives.
+  std::vector<std::string> RecordSome(const std::string& home, int n, uint32_t seed) {
+    TestimonyGenerator generator(seed);
+    std::vector<v1::Testimony> testimonies;
+    for (int i = 0; i < n; ++i) testimonies.push_back(generator.Next());
+    EXPECT_TRUE(deployment_->Record(home, testimonies).ok());
+    return generator.SecretStrings();
+  }
+
+  static Deployment* deployment_;
+};
+
+Deployment* VaultE2eTest::deployment_ = nullptr;
+
+TEST_F(VaultE2eTest, PassphraseChangeRetiresTheOldOneAndKeepsTheRecords) {
+  const std::string& home = deployment_->monitors()[0];
+  RecordSome(home, 2, 501);
+  CommandResult change = Run(home, {"passphrase", "change"}, kPassphrase, "brand new words here");
+  ASSERT_EQ(change.exit_code, 0) << change.err;
+  CommandResult old = Run(home, {"status", "--json"}, kPassphrase);
+  EXPECT_NE(old.exit_code, 0);
+  EXPECT_EQ(old.err, "temoin: wrong passphrase\n");
+  CommandResult fresh = Run(home, {"status", "--json"}, "brand new words here");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_TRUE(absl::StrContains(fresh.out, "\"sealed\":2")) << fresh.out;
+  // Put it back for the other tests' helpers.
+  ASSERT_EQ(Run(home, {"passphrase", "change"}, "brand new words here", kPassphrase).exit_code, 0);
+}
+
+TEST_F(VaultE2eTest, DuressPassphraseWipesSilentlyAndLooksLikeAFreshVault) {
+  const std::string& home = deployment_->monitors()[1];
+  std::vector<std::string> narratives = RecordSome(home, 3, 502);
+  CommandResult set = Run(home, {"duress", "set"}, kPassphrase, "the checkpoint words");
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+
+  CommandResult forced = Run(home, {"status", "--json"}, "the checkpoint words");
+  // What a vault that was never enrolled says; nothing about a wipe or duress.
+  EXPECT_EQ(forced.err, "temoin: this device is not enrolled; run temoin enroll CODE\n");
+  EXPECT_FALSE(absl::StrContains(forced.err, "duress"));
+  EXPECT_FALSE(absl::StrContains(forced.err, "wipe"));
+  // The real passphrase no longer opens anything, and the duress one still "works".
+  EXPECT_EQ(Run(home, {"status"}, kPassphrase).err, "temoin: wrong passphrase\n");
+  EXPECT_EQ(Run(home, {"status"}, "the checkpoint words").err, forced.err);
+  EXPECT_TRUE(FindInTree(home, narratives).empty());
+}
+
+TEST_F(VaultE2eTest, UnlockLimitWipesAfterTooManyWrongPassphrases) {
+  const std::string& home = deployment_->monitors()[2];
+  RecordSome(home, 1, 503);
+  ASSERT_EQ(Run(home, {"unlock-limit", "2"}, kPassphrase).exit_code, 0);
+  EXPECT_EQ(Run(home, {"status"}, "guess one").err, "temoin: wrong passphrase\n");
+  EXPECT_EQ(Run(home, {"status"}, "guess two").err, "temoin: wrong passphrase\n");
+  EXPECT_FALSE(fs::exists(home + "/vault.key"));
+  CommandResult after = Run(home, {"status"}, kPassphrase);
+  EXPECT_NE(after.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(after.err, "no vault")) << after.err;
+}
+
+TEST_F(VaultE2eTest, WipeDestroysTheKeyThenTheStore) {
+  const std::string& home = deployment_->monitors()[3];
+  std::vector<std::string> narratives = RecordSome(home, 2, 504);
+  CommandResult wipe = Run(home, {"wipe", "--yes"}, "");
+  ASSERT_EQ(wipe.exit_code, 0) << wipe.err;
+  EXPECT_FALSE(fs::exists(home + "/vault.key"));
+  EXPECT_FALSE(fs::exists(home + "/store"));
+  CommandResult after = Run(home, {"status"}, kPassphrase);
+  EXPECT_NE(after.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(after.err, "no vault")) << after.err;
+  // Without --yes and without a terminal, nothing is wiped.
+  CommandResult refused = Run(deployment_->admin(), {"wipe"}, "");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_TRUE(fs::exists(deployment_->admin() + "/vault.key"));
+}
+
+TEST_F(VaultE2eTest, DamagedKeyFileIsATypedErrorNotAWrongPassphrase) {
+  auto dir = TempDir::Create("vault-e2e-damaged");
+  ASSERT_TRUE(dir.ok());
+  std::string copy = dir->Sub("admin");
+  fs::copy(deployment_->admin(), copy, fs::copy_options::recursive);
+  std::string key = *ReadFile(copy + "/vault.key");
+  ASSERT_TRUE(WriteFile(copy + "/vault.key", key.substr(0, key.size() / 2)).ok());
+  CommandResult r = Run(copy, {"status"}, kPassphrase);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.err, "temoin: vault key file is damaged\n");
+}
+
+TEST_F(VaultE2eTest, CorruptTableFileIsATypedError) {
+  auto dir = TempDir::Create("vault-e2e-wal");
+  ASSERT_TRUE(dir.ok());
+  std::string copy = dir->Sub("admin");
+  fs::copy(deployment_->admin(), copy, fs::copy_options::recursive);
+  // A clean shutdown flushed the vault into table files; flip a byte in the data of
+  // the largest one: block checksums must turn it into a clear error, never into
+  // altered values.
+  std::string table;
+  uintmax_t largest = 0;
+  for (const auto& entry : fs::directory_iterator(copy + "/store")) {
+    if (entry.path().extension() == ".sst" && fs::file_size(entry.path()) > largest) {
+      largest = fs::file_size(entry.path());
+      table = entry.path().string();
+    }
+  }
+  ASSERT_FALSE(table.empty());
+  std::string bytes = *ReadFile(table);
+  bytes[bytes.size() / 4] ^= 0x5a;
+  ASSERT_TRUE(WriteFile(table, bytes).ok());
+  CommandResult r = Run(copy, {"status"}, kPassphrase);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "damaged")) << r.err;
+}
+
+// Compacts a home's store directly, so that the scan also covers table files, not only
+// the write-ahead log.
+void Compact(const std::string& home) {
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Options options;
+  ASSERT_TRUE(rocksdb::DB::Open(options, home + "/store", &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+}
+
+TEST_F(VaultE2eTest, DraftsAreEditableUntilSealedAndThenUnreadableHere) {
+  const std::string& home = deployment_->monitors()[4];
+  TestimonyGenerator generator(505);
+  auto dir = TempDir::Create("vault-e2e-draft");
+  ASSERT_TRUE(dir.ok());
+  std::string file = dir->Sub("t.json");
+  ASSERT_TRUE(WriteFile(file, TestimonyToJson(generator.Next())).ok());
+  CommandResult saved = Run(
+      home, {"record", "--project", kDeploymentProject, "--draft", "--from", file}, kPassphrase);
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  std::string id = Trim(saved.out);
+  EXPECT_EQ(Trim(Run(home, {"draft", "list"}, kPassphrase).out), id);
+  CommandResult shown = Run(home, {"draft", "show", id}, kPassphrase);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_TRUE(absl::StrContains(shown.out, TestimonyGenerator::NarrativeMarker(505, 0)));
+  EXPECT_TRUE(absl::StrContains(Run(home, {"status", "--json"}, kPassphrase).out, "\"draft\":1"));
+
+  CommandResult sealed = Run(home, {"draft", "seal", id}, kPassphrase);
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
+  EXPECT_EQ(Trim(sealed.out).size(), 32u);
+  EXPECT_NE(Run(home, {"draft", "show", id}, kPassphrase).exit_code, 0);
+  std::string status = Run(home, {"status", "--json"}, kPassphrase).out;
+  EXPECT_TRUE(absl::StrContains(status, "\"draft\":0")) << status;
+}
+
+TEST_F(VaultE2eTest, HundredTestimoniesLeaveNoPlaintextInAnyHome) {
+  const std::string& home = deployment_->monitors()[4];
+  TestimonyGenerator generator(506);
+  std::vector<v1::Testimony> sealed_ones;
+  auto dir = TempDir::Create("vault-e2e-scan");
+  ASSERT_TRUE(dir.ok());
+  for (int i = 0; i < 100; ++i) {
+    v1::Testimony t = generator.Next();
+    if (i % 2 == 0) {
+      sealed_ones.push_back(t);
+      continue;
+    }
+    std::string file = dir->Sub("d" + std::to_string(i) + ".json");
+    ASSERT_TRUE(WriteFile(file, TestimonyToJson(t)).ok());
+    ASSERT_EQ(Run(home, {"record", "--project", kDeploymentProject, "--draft", "--from", file},
+                  kPassphrase)
+                  .exit_code,
+              0);
+    fs::remove(file);  // the test's own plaintext, not the product's
+  }
+  ASSERT_TRUE(deployment_->Record(home, sealed_ones).ok());
+  const std::vector<std::string>& secrets = generator.SecretStrings();
+  std::vector<std::string> homes = {home, deployment_->reviewer(), deployment_->admin()};
+  auto scan_all = [&](const char* when) {
+    for (const std::string& h : homes) {
+      std::vector<Hit> hits = FindInTree(h, secrets);
+      EXPECT_TRUE(hits.empty()) << when << ": " << hits.front().path << " holds "
+                                << hits.front().needle;
+    }
+    EXPECT_TRUE(FindInTree(deployment_->server_data(), secrets).empty()) << when;
+  };
+  scan_all("before sync");
+  ASSERT_TRUE(deployment_->Run(home, {"sync"}).ok());
+  ASSERT_TRUE(deployment_->ReviewerExport().ok());  // the reviewer opens them in memory
+  scan_all("after sync");
+  for (const std::string& h : homes) Compact(h);
+  scan_all("after compaction");
+}
+
+TEST_F(VaultE2eTest, KillDuringRecordLeavesAllOrNothingAndNoSequenceGap) {
+  const std::string& home = deployment_->monitors()[5];
+  uint32_t seed = std::random_device{}();
+  std::printf("KillDuringRecord seed %u\n", seed);
+  std::mt19937 rng(seed);
+  TestimonyGenerator generator(seed);
+  auto dir = TempDir::Create("vault-e2e-kill");
+  ASSERT_TRUE(dir.ok());
+  uint64_t sealed = 0;
+  int killed_midway = 0, completed = 0;
+  for (int round = 0; round < 12; ++round) {
+    std::vector<v1::Testimony> batch;
+    for (int i = 0; i < 40; ++i) batch.push_back(generator.Next());
+    std::string json = "[";
+    for (size_t i = 0; i < batch.size(); ++i) json += (i ? "," : "") + TestimonyToJson(batch[i]);
+    json += "]";
+    std::string file = dir->Sub("batch.json");
+    ASSERT_TRUE(WriteFile(file, json).ok());
+    auto delay = std::chrono::milliseconds(std::uniform_int_distribution<int>(10, 350)(rng));
+    absl::StatusOr<CommandResult> r = RunCommand(
+        {ClientBinary(), "--home", home, "record", "--project", kDeploymentProject, "--from", file},
+        {{"TEMOIN_PASSPHRASE", kPassphrase}}, delay);
+    ASSERT_TRUE(r.ok());
+    absl::StatusOr<nlohmann::json> counts = deployment_->RecordCounts(home);
+    ASSERT_TRUE(counts.ok()) << "round " << round << ": the vault must reopen: " << counts.status();
+    uint64_t now = (*counts)["sealed"].get<uint64_t>() + (*counts)["committed"].get<uint64_t>() +
+                   (*counts)["purged"].get<uint64_t>() + (*counts)["received"].get<uint64_t>();
+    EXPECT_TRUE(now == sealed || now == sealed + 40)
+        << "round " << round << " (killed: " << r->timed_out << "): " << now - sealed;
+    if (!r->timed_out) {
+      EXPECT_EQ(now, sealed + 40) << r->err;
+      ++completed;
+    } else if (now == sealed) {
+      ++killed_midway;
+    }
+    sealed = now;
+  }
+  std::printf("rounds: %d completed, %d killed before their commit\n", completed, killed_midway);
+  ASSERT_TRUE(deployment_->Run(home, {"sync"}).ok());
+  absl::StatusOr<std::vector<nlohmann::json>> exported = deployment_->ReviewerExport();
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  std::set<uint64_t> seqs;
+  std::string device = deployment_->monitor_ids()[5];
+  for (const nlohmann::json& record : *exported) {
+    if (record["device_id"] == device) {
+      EXPECT_TRUE(seqs.insert(record["device_seq"].get<uint64_t>()).second) << "seq twice";
+    }
+  }
+  EXPECT_EQ(seqs.size(), sealed);
+  if (!seqs.empty()) {
+    EXPECT_EQ(*seqs.begin(), 1u);
+    EXPECT_EQ(*seqs.rbegin(), sealed) << "a gap in device_seq";
+  }
+}
+
+}  // namespace
+}  // namespace temoin::e2e

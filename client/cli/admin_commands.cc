@@ -27,6 +27,15 @@ absl::Status ProjectCreate(const Globals& g, const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status ProjectRotate(const Globals& g, const std::string& name) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(uint32_t epoch, RotateProjectKey(*vault, name));
+  std::cout << epoch << "\n";
+  std::cerr << "project " << name << " now seals to epoch " << epoch
+            << "; granted reviewers got the new key, devices pick it up at their next sync\n";
+  return absl::OkStatus();
+}
+
 absl::Status Invite(const Globals& g, const std::string& project, const std::string& role,
                     double ttl_hours, bool qr) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Role parsed_role, ParseRole(role));
@@ -83,6 +92,11 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& ctx) {
                                              "stdout: the project id");
   create->add_option("NAME", a->name, "lowercase letters, digits, - and _")->required();
   create->callback([&ctx, &g, a] { ctx.result = ProjectCreate(g, a->name); });
+  auto* rotate = project_cmd->add_subcommand("rotate-key",
+                                             "start a new key epoch for a project; "
+                                             "stdout: the new epoch");
+  rotate->add_option("NAME", a->name, "project name")->required();
+  rotate->callback([&ctx, &g, a] { ctx.result = ProjectRotate(g, a->name); });
 
   auto* invite = app.add_subcommand("invite",
                                     "issue a one-time enrolment code (admin); "

@@ -43,11 +43,19 @@ struct CommandContext {
 // TEMOIN_PASSPHRASE or the terminal.
 absl::StatusOr<std::unique_ptr<Vault>> OpenVault(const Globals& g);
 
-void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx);  // enroll, sync, status
-void RegisterAdminCommands(CLI::App& app, CommandContext& ctx);   // project, invite, ...
-void RegisterRecordCommands(CLI::App& app, CommandContext& ctx);  // record
-void RegisterReviewCommands(CLI::App& app, CommandContext& ctx);  // review ...
-void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);   // passphrase, duress, wipe
+void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx);    // enroll, sync, status
+void RegisterAdminCommands(CLI::App& app, CommandContext& ctx);     // project, invite, ...
+void RegisterRecordCommands(CLI::App& app, CommandContext& ctx);    // record
+void RegisterReviewCommands(CLI::App& app, CommandContext& ctx);    // review ...
+void RegisterBundleCommands(CLI::App& app, CommandContext& ctx);    // bundle export|import
+void RegisterAccessCommands(CLI::App& app, CommandContext& ctx);    // revoke, ungrant, audit
+void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx);  // admin split-key|recover
+
+// A command refused because this device is revoked: when the refusal carries a wipe
+// order that verifies against the pinned organisation key and names this device, the
+// vault is crypto-shredded. Returns the status to report.
+absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused);
+void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);  // passphrase, duress, wipe
 
 }  // namespace temoin::client::cli
 

@@ -26,10 +26,14 @@ int main(int argc, char** argv) {
   cli::RegisterAdminCommands(app, ctx);
   cli::RegisterRecordCommands(app, ctx);
   cli::RegisterReviewCommands(app, ctx);
+  cli::RegisterBundleCommands(app, ctx);
+  cli::RegisterAccessCommands(app, ctx);
+  cli::RegisterRecoveryCommands(app, ctx);
   cli::RegisterVaultCommands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
   if (!ctx.result.ok()) {
+    ctx.result = cli::ObeyWipeOrder(ctx.globals, ctx.result);
     std::cerr << "temoin: " << ctx.result.message() << "\n";
     return 1;
   }

@@ -11,13 +11,6 @@
 #include "crypto/project_keys.h"
 
 namespace temoin::client {
-namespace {
-
-struct AdminSession {
-  v1::Profile profile;
-  std::unique_ptr<Connection> connection;
-};
-
 absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   if (profile.role() != v1::ROLE_ADMIN || profile.org_secret_key().empty()) {
@@ -31,8 +24,6 @@ absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault) {
   TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key));
   return AdminSession{std::move(profile), std::move(connection)};
 }
-
-}  // namespace
 
 absl::StatusOr<std::string> CreateProject(Vault& vault, const std::string& name) {
   TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));

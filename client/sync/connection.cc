@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/tls_pin.h"
@@ -112,8 +113,21 @@ absl::Status Connection::SignIn(const std::string& device_id,
   auth_request.set_signature(device_key.Sign(
       crypto::kAuthContext, crypto::AuthChallengeMessage(challenge.nonce(), device_id)));
   v1::AuthenticateResponse auth;
-  TEMOIN_RETURN_IF_ERROR(
-      FromGrpc(enrollment_->Authenticate(NewContext().get(), auth_request, &auth), address_));
+  std::unique_ptr<grpc::ClientContext> context = NewContext();
+  grpc::Status status = enrollment_->Authenticate(context.get(), auth_request, &auth);
+  if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    // A revoked device: pass on the wipe order, if any, for the caller to verify
+    // against the pinned organisation key (see ObeyWipeOrder in the CLI).
+    absl::Status refused = FromGrpc(status, address_);
+    const auto& trailers = context->GetServerTrailingMetadata();
+    auto it = trailers.find(kWipeOrderTrailer);
+    if (it != trailers.end()) {
+      refused.SetPayload(kWipeOrderPayload,
+                         absl::Cord(absl::string_view(it->second.data(), it->second.size())));
+    }
+    return refused;
+  }
+  TEMOIN_RETURN_IF_ERROR(FromGrpc(status, address_));
   token_ = auth.token();
   return absl::OkStatus();
 }

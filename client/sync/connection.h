@@ -17,6 +17,11 @@
 
 namespace temoin::client {
 
+// A refused sign-in of a revoked device carries the server's wipe order (untrusted
+// bytes of a v1::WipeOrder) as this payload of the returned status.
+inline constexpr char kWipeOrderPayload[] = "temoin/wipe-order";
+inline constexpr char kWipeOrderTrailer[] = "temoin-wipe-order-bin";
+
 // One gRPC channel over TLS to the server, for one command. Trust is the pin only: the
 // server's certificate must carry the public key whose SPKI SHA-256 the device got in
 // its enrolment code; no CA is consulted, so a certificate that chains to a trusted CA
@@ -32,7 +37,9 @@ class Connection {
   static absl::StatusOr<std::unique_ptr<Connection>> Create(const std::string& address,
                                                             const std::string& spki_sha256);
 
-  // Challenge, sign, token. Later contexts carry the token.
+  // Challenge, sign, token. Later contexts carry the token. A revoked device gets
+  // kPermissionDenied "device has been revoked", with kWipeOrderPayload when the admin
+  // left a wipe order.
   absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key);
 
   // A context with a deadline and, after SignIn, the session token.

@@ -46,6 +46,8 @@ absl::Status ShredKeyFile(const std::string& path) {
 
 }  // namespace
 
+absl::Status ShredFile(const std::string& path) { return ShredKeyFile(path); }
+
 absl::Status WipeVault(const std::string& home) {
   if (absl::Status s = ShredKeyFile(home + "/vault.key"); !s.ok()) return s;
   if (absl::Status s = FsyncPath(home, O_RDONLY | O_DIRECTORY); !s.ok()) return s;

@@ -13,6 +13,11 @@ namespace temoin::client {
 // that failed (never a path's contents).
 absl::Status WipeVault(const std::string& home);
 
+// Overwrites a file in place with random bytes, fsyncs, and unlinks it (attachment
+// originals, key files). Not found is fine. Flash storage may keep old blocks: this
+// narrows the window, it does not guarantee erasure.
+absl::Status ShredFile(const std::string& path);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_VAULT_VAULT_WIPE_H_

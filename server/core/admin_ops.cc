@@ -1,15 +1,13 @@
 #include "server/core/admin_ops.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/status_macros.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 
 namespace temoin::server {
 namespace {
-
-// crypto_box_seal overhead (48) + 32-byte secret + 16-byte project id + 4-byte epoch.
-constexpr size_t kWrappedEpochSecretBytes = 48 + 32 + 16 + 4;
 
 const char* RoleName(v1::Role role) {
   switch (role) {
@@ -34,8 +32,8 @@ absl::Status RequireRole(const Session& session, v1::Role role) {
   return absl::OkStatus();
 }
 
-AdminOps::AdminOps(Registry* registry, Enrollment* enrollment)
-    : registry_(registry), enrollment_(enrollment) {}
+AdminOps::AdminOps(Registry* registry, Enrollment* enrollment, AuditLog* audit)
+    : registry_(registry), enrollment_(enrollment), audit_(audit) {}
 
 absl::StatusOr<v1::CreateProjectResponse> AdminOps::CreateProject(
     const Session& session, const v1::CreateProjectRequest& req) {
@@ -66,7 +64,9 @@ absl::StatusOr<v1::CreateProjectResponse> AdminOps::CreateProject(
   WriteBatch batch;
   batch.Put(keys::Project(project.name()), project.SerializeAsString());
   batch.Put(keys::ProjectId(project.project_id()), project.name());
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+      std::move(batch),
+      {{session.device_id(), "project.create", project.project_id(), project.name()}}));
   v1::CreateProjectResponse response;
   response.set_project_id(project.project_id());
   return response;
@@ -76,7 +76,7 @@ absl::StatusOr<v1::CreateInviteResponse> AdminOps::CreateInvite(
     const Session& session, const v1::CreateInviteRequest& req) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_ADMIN));
   return enrollment_->CreateInvite(req.role(), req.project(), req.ttl_seconds(),
-                                   /*bootstrap=*/false);
+                                   /*bootstrap=*/false, session.device_id());
 }
 
 absl::StatusOr<v1::ListDevicesResponse> AdminOps::ListDevices(const Session& session) {
@@ -126,9 +126,12 @@ absl::StatusOr<v1::PutGrantResponse> AdminOps::PutGrant(const Session& session,
     stored->set_epoch(secret.epoch());
     stored->set_sealed(secret.sealed());
   }
+  std::lock_guard lock(mu_);  // against a concurrent rotation of the same project
   WriteBatch batch;
   batch.Put(keys::Grant(req.reviewer_device_id(), req.project()), grant.SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+      std::move(batch),
+      {{session.device_id(), "grant.put", req.reviewer_device_id(), req.project()}}));
   return v1::PutGrantResponse();
 }
 
@@ -142,6 +145,18 @@ absl::StatusOr<v1::GetProjectSecretsResponse> AdminOps::GetProjectSecrets(
   v1::EpochSecret* secret = response.add_secrets();
   secret->set_epoch(project->admin_epoch());
   secret->set_sealed(project->admin_wrapped_secret());
+  // Later epochs (rotations) are kept under their own keys.
+  std::string prefix = keys::AdminSecretPrefix(req.project());
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
+        absl::string_view epoch = key.substr(prefix.size());
+        if (epoch.size() != 4) return true;
+        v1::EpochSecret* later = response.add_secrets();
+        later->set_epoch(
+            static_cast<uint32_t>(DecodeU64BigEndian(absl::StrCat(std::string(4, '\0'), epoch))));
+        later->set_sealed(std::string(value));
+        return true;
+      }));
   return response;
 }
 

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "absl/status/statusor.h"
+#include "server/core/audit_log.h"
 #include "server/core/enrollment.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
@@ -16,8 +17,8 @@ namespace temoin::server {
 // Thread-safe.
 class AdminOps {
  public:
-  // Neither owned; both must outlive this.
-  AdminOps(Registry* registry, Enrollment* enrollment);
+  // None owned; all must outlive this.
+  AdminOps(Registry* registry, Enrollment* enrollment, AuditLog* audit);
 
   // The project key must be signed by the organisation key, epoch 1, with a fresh
   // 16-byte id and an unused name. kAlreadyExists for a taken name.
@@ -34,14 +35,39 @@ class AdminOps {
   absl::StatusOr<v1::GetProjectSecretsResponse> GetProjectSecrets(
       const Session& session, const v1::GetProjectSecretsRequest& req);
 
+  // (admin_keys.cc) A new epoch: org-signed key for epoch current+1 of the same project,
+  // with every current grant re-wrapped (the set of reviewers must be exactly the
+  // current grantees, else kFailedPrecondition "grants changed during rotation; run
+  // rotate-key again"). Key, admin secret, grants and audit entry in one commit.
+  absl::StatusOr<v1::RotateProjectKeyResponse> RotateProjectKey(
+      const Session& session, const v1::RotateProjectKeyRequest& req);
+  // Reviewers granted a project, with their keys (the admin checks them against the id).
+  absl::StatusOr<v1::ListGrantsResponse> ListGrants(const Session& session,
+                                                    const v1::ListGrantsRequest& req);
+  // Removes access at once. kNotFound when there is no such grant.
+  absl::StatusOr<v1::RemoveGrantResponse> RemoveGrant(const Session& session,
+                                                      const v1::RemoveGrantRequest& req);
+  // Marks the device revoked (its sessions fail on their next call), drops its grants
+  // and stores its wipe order, which must be signed by the organisation key and name
+  // this device (kUnauthenticated otherwise). kFailedPrecondition for the caller itself.
+  absl::StatusOr<v1::RevokeDeviceResponse> RevokeDevice(const Session& session,
+                                                        const v1::RevokeDeviceRequest& req);
+  absl::StatusOr<v1::GetAuditLogResponse> GetAuditLog(const Session& session,
+                                                      const v1::GetAuditLogRequest& req);
+
  private:
   Registry* const registry_;
   Enrollment* const enrollment_;
+  AuditLog* const audit_;
   std::mutex mu_;  // serialises name checks against concurrent creates
 };
 
 // kPermissionDenied "this needs the <role> role" unless the session has `role`.
 absl::Status RequireRole(const Session& session, v1::Role role);
+
+// A grant's epoch secret as sent by an admin: kWrappedEpochSecretBytes long.
+inline constexpr size_t kWrappedEpochSecretBytes = 48 + 32 + 16 + 4;
+inline constexpr absl::string_view kWipeOrderContext = "temoin/wipe-order/v1";
 
 }  // namespace temoin::server
 

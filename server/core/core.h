@@ -1,11 +1,14 @@
 #ifndef TEMOIN_SERVER_CORE_CORE_H_
 #define TEMOIN_SERVER_CORE_CORE_H_
 
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
 #include "crypto/keys.h"
 #include "server/core/admin_ops.h"
+#include "server/core/attachments.h"
+#include "server/core/audit_log.h"
 #include "server/core/enrollment.h"
 #include "server/core/ingest.h"
 #include "server/core/registry.h"
@@ -27,17 +30,24 @@ class Core {
         receipt_public_key_(receipt_key_.public_key()),
         vocabulary_(std::move(vocabulary)),
         registry_(store),
+        audit_(store, clock, &receipt_key_),
         sessions_(&registry_, clock),
-        enrollment_(&registry_, clock, &receipt_public_key_, &vocabulary_),
-        admin_(&registry_, &enrollment_),
+        enrollment_(&registry_, clock, &receipt_public_key_, &vocabulary_, &audit_),
+        admin_(&registry_, &enrollment_, &audit_),
         ingest_(&registry_, clock, &receipt_key_, limits),
-        review_(&registry_) {}
+        attachments_(&registry_, &ingest_),
+        review_(&registry_, &audit_) {}
 
   Registry& registry() { return registry_; }
+  AuditLog& audit() { return audit_; }
   SessionAuthority& sessions() { return sessions_; }
   Enrollment& enrollment() { return enrollment_; }
   AdminOps& admin() { return admin_; }
   Ingest& ingest() { return ingest_; }
+  Attachments& attachments() { return attachments_; }
+  // The X25519 key offline bundles are sealed to; without one, bundles are refused.
+  void set_bundle_key(crypto::BoxKeyPair key) { bundle_key_.emplace(std::move(key)); }
+  const std::optional<crypto::BoxKeyPair>& bundle_key() const { return bundle_key_; }
   ReviewOps& review() { return review_; }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
@@ -49,10 +59,13 @@ class Core {
   const std::string receipt_public_key_;
   const v1::Vocabulary vocabulary_;
   Registry registry_;
+  AuditLog audit_;
   SessionAuthority sessions_;
   Enrollment enrollment_;
   AdminOps admin_;
   Ingest ingest_;
+  Attachments attachments_;
+  std::optional<crypto::BoxKeyPair> bundle_key_;
   ReviewOps review_;
 };
 

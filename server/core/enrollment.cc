@@ -8,16 +8,19 @@
 namespace temoin::server {
 
 Enrollment::Enrollment(Registry* registry, const Clock* clock,
-                       const std::string* server_signing_key, const v1::Vocabulary* vocabulary)
+                       const std::string* server_signing_key, const v1::Vocabulary* vocabulary,
+                       AuditLog* audit)
     : registry_(registry),
       clock_(clock),
       server_signing_key_(server_signing_key),
-      vocabulary_(vocabulary) {}
+      vocabulary_(vocabulary),
+      audit_(audit) {}
 
 absl::StatusOr<v1::CreateInviteResponse> Enrollment::CreateInvite(v1::Role role,
                                                                   absl::string_view project,
                                                                   int64_t ttl_seconds,
-                                                                  bool bootstrap) {
+                                                                  bool bootstrap,
+                                                                  absl::string_view actor) {
   if (ttl_seconds == 0) ttl_seconds = kDefaultCodeTtlSeconds;
   if (ttl_seconds < 0 || ttl_seconds > kMaxCodeTtlSeconds) {
     return absl::InvalidArgumentError("code lifetime must be between 1 second and 30 days");
@@ -46,7 +49,11 @@ absl::StatusOr<v1::CreateInviteResponse> Enrollment::CreateInvite(v1::Role role,
   std::string token = crypto::RandomBytes(crypto::kEnrollmentTokenBytes);
   WriteBatch batch;
   batch.Put(keys::Invite(token), invite.SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  // The object is a hash of the token, never the token: the log must not enrol anyone.
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+      std::move(batch),
+      {{std::string(actor), "invite.create",
+        crypto::Hash256("temoin/invite-token/v1", token).substr(0, 16), std::string(project)}}));
   v1::CreateInviteResponse response;
   response.set_token(token);
   response.set_expires_at(invite.expires_at());
@@ -123,7 +130,9 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
   invite->set_used(true);
   batch.Put(keys::Invite(request.token()), invite->SerializeAsString());
   batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+      std::move(batch),
+      {{device.device_id(), "device.enroll", device.device_id(), device.project()}}));
 
   v1::EnrollResponse response;
   response.set_device_id(device.device_id());

@@ -6,10 +6,11 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "server/core/audit_log.h"
 #include "server/core/registry.h"
-#include "temoin/v1/identity.pb.h"
 #include "temoin/v1/admin.pb.h"
 #include "temoin/v1/enrollment.pb.h"
+#include "temoin/v1/identity.pb.h"
 
 namespace temoin::server {
 
@@ -22,14 +23,16 @@ class Enrollment {
 
   // None owned; all must outlive this.
   Enrollment(Registry* registry, const Clock* clock, const std::string* server_signing_key,
-             const v1::Vocabulary* vocabulary);
+             const v1::Vocabulary* vocabulary, AuditLog* audit);
 
   // Stores a new one-time token for `role` and `project` (which must exist for monitors
   // and reviewers, and be empty for admins). `bootstrap` marks the first admin's code,
   // whose redeemer sets the organisation key. ttl_seconds 0 takes the default.
-  // kInvalidArgument / kNotFound for a bad role, project or ttl.
+  // kInvalidArgument / kNotFound for a bad role, project or ttl. `actor` (the issuing
+  // admin's device id, empty for the bootstrap code) goes to the audit log.
   absl::StatusOr<v1::CreateInviteResponse> CreateInvite(v1::Role role, absl::string_view project,
-                                                        int64_t ttl_seconds, bool bootstrap);
+                                                        int64_t ttl_seconds, bool bootstrap,
+                                                        absl::string_view actor = "");
 
   // Redeems a code. `request` untrusted. Distinct, clear refusals:
   // kUnauthenticated "enrolment code is not valid" (unknown token or bad proof),
@@ -43,6 +46,7 @@ class Enrollment {
   const Clock* const clock_;
   const std::string* const server_signing_key_;
   const v1::Vocabulary* const vocabulary_;
+  AuditLog* const audit_;
   std::mutex mu_;
 };
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
+#include "crypto/envelope.h"
 #include "crypto/keys.h"
 
 namespace temoin::server {
@@ -30,6 +31,14 @@ std::string ProjectLog(absl::string_view project_id, uint64_t index) {
 }
 std::string Conflict(absl::string_view record_id, absl::string_view digest) {
   return absl::StrCat("cfl/", record_id, digest);
+}
+
+std::string WipeOrder(absl::string_view device_id) { return absl::StrCat("wip/", device_id); }
+std::string AdminSecretPrefix(absl::string_view project) {
+  return absl::StrCat("asc/", project, "/");  // '/' cannot occur in a project name
+}
+std::string AdminSecret(absl::string_view project, uint32_t epoch) {
+  return absl::StrCat(AdminSecretPrefix(project), EncodeU64BigEndian(epoch).substr(4));
 }
 
 }  // namespace keys
@@ -105,6 +114,23 @@ absl::StatusOr<std::vector<v1::StoredDevice>> Registry::Devices() {
   }));
   TEMOIN_RETURN_IF_ERROR(parse_error);
   return devices;
+}
+
+absl::StatusOr<std::vector<std::string>> Registry::GranteesOf(absl::string_view project) {
+  std::vector<std::string> ids;
+  constexpr size_t kPrefix = 4;  // "grt/"
+  TEMOIN_RETURN_IF_ERROR(store_->Scan("grt/", "", [&](absl::string_view key, absl::string_view) {
+    if (key.size() > kPrefix + crypto::kDeviceIdBytes &&
+        key.substr(kPrefix + crypto::kDeviceIdBytes) == project) {
+      ids.emplace_back(key.substr(kPrefix, crypto::kDeviceIdBytes));
+    }
+    return true;
+  }));
+  return ids;
+}
+
+absl::StatusOr<std::optional<std::string>> Registry::WipeOrder(absl::string_view device_id) {
+  return store_->Get(keys::WipeOrder(device_id));
 }
 
 absl::Status ValidateProjectName(absl::string_view name) {

@@ -21,6 +21,9 @@
 //   log/<index be64>             record_id (the append-only log order)
 //   plg/<project_id><index be64> record_id (per-project listing)
 //   cfl/<record_id><digest>      Envelope of a conflicting upload, kept as evidence
+//   wip/<device_id>              WipeOrder for a revoked device (org-signed)
+//   asc/<name>/<epoch be32>      epoch secret sealed to the admin (epochs after 1)
+//   aud/..., audh                the audit log (server/core/audit_log.h)
 namespace temoin::server {
 
 namespace keys {
@@ -36,6 +39,9 @@ std::string Log(uint64_t index);
 std::string ProjectLogPrefix(absl::string_view project_id);
 std::string ProjectLog(absl::string_view project_id, uint64_t index);
 std::string Conflict(absl::string_view record_id, absl::string_view digest);
+std::string WipeOrder(absl::string_view device_id);
+std::string AdminSecretPrefix(absl::string_view project);
+std::string AdminSecret(absl::string_view project, uint32_t epoch);
 }  // namespace keys
 
 // Thread-safe (the store is).
@@ -57,6 +63,10 @@ class Registry {
   absl::StatusOr<std::vector<std::string>> GrantedProjects(absl::string_view reviewer_id);
   absl::StatusOr<std::optional<v1::StoredRecord>> Record(absl::string_view record_id);
   absl::StatusOr<std::vector<v1::StoredDevice>> Devices();
+  // Reviewer device ids granted `project` (scans every grant; grants are few).
+  absl::StatusOr<std::vector<std::string>> GranteesOf(absl::string_view project);
+  // The stored wipe order of a revoked device, as bytes (a serialized WipeOrder).
+  absl::StatusOr<std::optional<std::string>> WipeOrder(absl::string_view device_id);
 
  private:
   template <typename Message>

@@ -84,6 +84,13 @@ absl::StatusOr<std::vector<v1::FetchedRecord>> ReviewOps::FetchRecords(
     if (device.has_value()) fetched.set_device_signing_key(device->signing_public_key());
     out.push_back(std::move(fetched));
   }
+  // No fetch without an audit entry: if the log cannot be written, nothing is returned.
+  std::vector<AuditEvent> events;
+  for (const v1::FetchedRecord& fetched : out) {
+    events.push_back({session.device_id(), "record.fetch", fetched.summary().record_id(),
+                      fetched.summary().project()});
+  }
+  if (!events.empty()) TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(WriteBatch(), events));
   return out;
 }
 

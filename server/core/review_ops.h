@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/core/audit_log.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
 #include "temoin/v1/review.pb.h"
@@ -20,18 +21,21 @@ class ReviewOps {
   static constexpr uint32_t kMaxPageSize = 2000;
   static constexpr int kMaxFetchIds = 256;
 
-  explicit ReviewOps(Registry* registry) : registry_(registry) {}  // Not owned.
+  // Neither owned; both must outlive this.
+  ReviewOps(Registry* registry, AuditLog* audit) : registry_(registry), audit_(audit) {}
 
   // Records of all granted projects after `after_log_index`, in log order.
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(const Session& session,
                                                       const v1::ListRecordsRequest& req);
-  // All ids are checked before anything is returned.
+  // All ids are checked before anything is returned, and one audit entry per record
+  // (who, which record, when) is durable before anything is returned.
   absl::StatusOr<std::vector<v1::FetchedRecord>> FetchRecords(const Session& session,
                                                               const v1::FetchRecordsRequest& req);
   absl::StatusOr<v1::GetGrantsResponse> GetGrants(const Session& session);
 
  private:
   Registry* const registry_;
+  AuditLog* const audit_;
 };
 
 }  // namespace temoin::server

@@ -38,7 +38,8 @@ class SessionAuthority {
   // Checks the signature over the challenge and issues a token. All inputs untrusted.
   // kUnauthenticated "authentication failed" for an unknown, expired or reused nonce,
   // a wrong signature or an unknown device; kPermissionDenied "device has been
-  // revoked" for a revoked one.
+  // revoked" for a revoked one, and only once its signature has checked (the RPC layer
+  // relies on this to hand the wipe order to that device alone).
   absl::StatusOr<std::string> Authenticate(absl::string_view device_id, absl::string_view nonce,
                                            absl::string_view signature);
 

@@ -9,6 +9,8 @@
 namespace temoin::server {
 
 inline constexpr char kDevicePropertyName[] = "temoin.device_id";
+// Trailing metadata of a refused sign-in that carries the device's WipeOrder.
+inline constexpr char kWipeOrderMetadata[] = "temoin-wipe-order-bin";
 
 // Runs before any handler: a call that carries "authorization: Bearer <token>" has it
 // verified (MAC, expiry, revocation) and the device id put in the call's auth context;

@@ -1,5 +1,6 @@
 #include "server/rpc/services.h"
 
+#include "server/core/bundle_import.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
 
@@ -35,12 +36,23 @@ grpc::Status EnrollmentService::Challenge(grpc::ServerContext*, const v1::Challe
   return grpc::Status::OK;
 }
 
-grpc::Status EnrollmentService::Authenticate(grpc::ServerContext*,
+grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
                                              const v1::AuthenticateRequest* request,
                                              v1::AuthenticateResponse* response) {
   absl::StatusOr<std::string> token =
       core_->sessions().Authenticate(request->device_id(), request->nonce(), request->signature());
-  if (!token.ok()) return ToGrpcStatus(token.status());
+  if (!token.ok()) {
+    // PERMISSION_DENIED comes only after the device's own signature checked (see
+    // SessionAuthority::Authenticate), so the wipe order goes to that device alone.
+    if (token.status().code() == absl::StatusCode::kPermissionDenied) {
+      absl::StatusOr<std::optional<std::string>> order =
+          core_->registry().WipeOrder(request->device_id());
+      if (order.ok() && order->has_value()) {
+        ctx->AddTrailingMetadata(kWipeOrderMetadata, **order);
+      }
+    }
+    return ToGrpcStatus(token.status());
+  }
   response->set_token(*token);
   response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
   return grpc::Status::OK;
@@ -80,6 +92,42 @@ grpc::Status AdminService::GetProjectSecrets(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status AdminService::RotateProjectKey(grpc::ServerContext* ctx,
+                                            const v1::RotateProjectKeyRequest* request,
+                                            v1::RotateProjectKeyResponse* response) {
+  return Authenticated(ctx, core_, response, [&](const Session& s) {
+    return core_->admin().RotateProjectKey(s, *request);
+  });
+}
+
+grpc::Status AdminService::ListGrants(grpc::ServerContext* ctx,
+                                      const v1::ListGrantsRequest* request,
+                                      v1::ListGrantsResponse* response) {
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return core_->admin().ListGrants(s, *request); });
+}
+
+grpc::Status AdminService::RemoveGrant(grpc::ServerContext* ctx,
+                                       const v1::RemoveGrantRequest* request,
+                                       v1::RemoveGrantResponse* response) {
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return core_->admin().RemoveGrant(s, *request); });
+}
+
+grpc::Status AdminService::RevokeDevice(grpc::ServerContext* ctx,
+                                        const v1::RevokeDeviceRequest* request,
+                                        v1::RevokeDeviceResponse* response) {
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return core_->admin().RevokeDevice(s, *request); });
+}
+
+grpc::Status AdminService::GetAuditLog(grpc::ServerContext* ctx,
+                                       const v1::GetAuditLogRequest* request,
+                                       v1::GetAuditLogResponse* response) {
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return core_->admin().GetAuditLog(s, *request); });
+}
+
 grpc::Status SyncService::GetSettings(grpc::ServerContext* ctx, const v1::GetSettingsRequest*,
                                       v1::GetSettingsResponse* response) {
   return Authenticated(ctx, core_, response,
@@ -94,14 +142,71 @@ grpc::Status SyncService::Upload(
     // The session is checked per batch, so a revocation cuts a long upload short.
     absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
     if (!session.ok()) return ToGrpcStatus(session.status());
+    if (request.records_size() > 0 && request.commitments_size() > 0) {
+      return ToGrpcStatus(
+          absl::InvalidArgumentError("a batch carries records or commitments, not both"));
+    }
     absl::StatusOr<std::vector<v1::RecordResult>> results =
-        core_->ingest().UploadBatch(*session, request.records());
+        request.commitments_size() > 0
+            ? core_->ingest().CommitBatch(*session, request.commitments())
+            : core_->ingest().UploadBatch(*session, request.records());
     if (!results.ok()) return ToGrpcStatus(results.status());
     v1::UploadResponse response;
     response.set_batch_id(request.batch_id());
     for (v1::RecordResult& result : *results) *response.add_results() = std::move(result);
     if (!stream->Write(response)) break;  // the client went away; its retry dedups
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status SyncService::QueryAttachments(grpc::ServerContext* ctx,
+                                           const v1::QueryAttachmentsRequest* request,
+                                           v1::QueryAttachmentsResponse* response) {
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return core_->attachments().Query(s, *request); });
+}
+
+grpc::Status SyncService::UploadAttachment(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::BlobStatus, v1::AttachmentChunk>* stream) {
+  v1::AttachmentChunk chunk;
+  while (stream->Read(&chunk)) {
+    // Checked per slice, so a revocation cuts a long upload short.
+    absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
+    if (!session.ok()) return ToGrpcStatus(session.status());
+    absl::StatusOr<v1::BlobStatus> status = core_->attachments().UploadChunk(*session, chunk);
+    if (!status.ok()) return ToGrpcStatus(status.status());
+    if (!stream->Write(*status)) break;  // the client went away; it resumes from Query
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SyncService::FetchAttachment(grpc::ServerContext* ctx,
+                                          const v1::FetchAttachmentRequest* request,
+                                          grpc::ServerWriter<v1::AttachmentChunk>* writer) {
+  absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  return ToGrpcStatus(core_->attachments().Fetch(
+      *session, *request, [&](const v1::AttachmentChunk& chunk) { return writer->Write(chunk); }));
+}
+
+grpc::Status SyncService::Relay(grpc::ServerContext* ctx,
+                                grpc::ServerReader<v1::RelayRequest>* reader,
+                                v1::RelayResponse* response) {
+  absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
+  if (!session.ok()) return ToGrpcStatus(session.status());
+  std::string file;
+  v1::RelayRequest piece;
+  while (reader->Read(&piece)) {
+    if (file.size() + piece.data().size() > kMaxBundleBytes) {
+      return ToGrpcStatus(absl::ResourceExhaustedError("bundle is over the size limit"));
+    }
+    file += piece.data();
+  }
+  absl::StatusOr<BundleImportReport> report = ImportBundle(*core_, file);
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  response->set_records(static_cast<uint32_t>(report->records));
+  response->set_duplicates(static_cast<uint32_t>(report->duplicates));
   return grpc::Status::OK;
 }
 

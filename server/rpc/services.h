@@ -37,6 +37,16 @@ class AdminService final : public v1::Admin::Service {
                         v1::PutGrantResponse*) override;
   grpc::Status GetProjectSecrets(grpc::ServerContext*, const v1::GetProjectSecretsRequest*,
                                  v1::GetProjectSecretsResponse*) override;
+  grpc::Status RotateProjectKey(grpc::ServerContext*, const v1::RotateProjectKeyRequest*,
+                                v1::RotateProjectKeyResponse*) override;
+  grpc::Status ListGrants(grpc::ServerContext*, const v1::ListGrantsRequest*,
+                          v1::ListGrantsResponse*) override;
+  grpc::Status RemoveGrant(grpc::ServerContext*, const v1::RemoveGrantRequest*,
+                           v1::RemoveGrantResponse*) override;
+  grpc::Status RevokeDevice(grpc::ServerContext*, const v1::RevokeDeviceRequest*,
+                            v1::RevokeDeviceResponse*) override;
+  grpc::Status GetAuditLog(grpc::ServerContext*, const v1::GetAuditLogRequest*,
+                           v1::GetAuditLogResponse*) override;
 
  private:
   Core* const core_;
@@ -50,6 +60,15 @@ class SyncService final : public v1::Sync::Service {
   grpc::Status Upload(
       grpc::ServerContext*,
       grpc::ServerReaderWriter<v1::UploadResponse, v1::UploadRequest>* stream) override;
+  grpc::Status QueryAttachments(grpc::ServerContext*, const v1::QueryAttachmentsRequest*,
+                                v1::QueryAttachmentsResponse*) override;
+  grpc::Status UploadAttachment(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::BlobStatus, v1::AttachmentChunk>* stream) override;
+  grpc::Status FetchAttachment(grpc::ServerContext*, const v1::FetchAttachmentRequest*,
+                               grpc::ServerWriter<v1::AttachmentChunk>*) override;
+  grpc::Status Relay(grpc::ServerContext*, grpc::ServerReader<v1::RelayRequest>*,
+                     v1::RelayResponse*) override;
 
  private:
   Core* const core_;

@@ -1,10 +1,14 @@
-// passphrase change, duress set, unlock-limit, wipe: the owner's controls over the vault.
+// passphrase change, duress set, unlock-limit, wipe, recover-export: the owner's controls
+// over the vault.
+#include <filesystem>
 #include <iostream>
 
 #include "client/cli/cli_context.h"
 #include "client/cli/passphrase.h"
+#include "client/core/bundle.h"
 #include "client/vault/vault.h"
 #include "client/vault/vault_wipe.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/secret_buffer.h"
 
@@ -68,6 +72,37 @@ absl::Status Wipe(const Globals& g, bool yes) {
   return absl::OkStatus();
 }
 
+// Copies the damaged store aside, opens the copy leniently, and writes every intact
+// sealed record (sealed again to the server's bundle key) to FILE.
+absl::Status RecoverExport(const Globals& g, const std::string& out) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string passphrase, ReadPassphrase(g.passphrase_file, false));
+  std::string scratch = g.home + "/recovery-scratch";
+  absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::OpenSalvaged(g.home, passphrase, scratch);
+  crypto::WipeString(passphrase);
+  absl::Status status = vault.status();
+  absl::StatusOr<ExportedBundle> bundle = absl::InternalError("not run");
+  if (status.ok()) {
+    bundle = RecoverBundle(**vault);
+    status = bundle.status();
+    if (status.ok()) status = WriteFileDurably(out, bundle->file, 0600);
+    if (status.ok() && (*vault)->skipped_values() > 0) {
+      std::cerr << "recover-export: " << (*vault)->skipped_values()
+                << " damaged vault values were skipped\n";
+    }
+    vault->reset();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
+  TEMOIN_RETURN_IF_ERROR(status);
+  std::cout << bundle->records << "\n";
+  std::cerr << "recover-export: " << bundle->records << " intact records (" << bundle->attachments
+            << " attachments) written to " << out;
+  if (bundle->skipped > 0) std::cerr << "; " << bundle->skipped << " damaged records left out";
+  std::cerr << ". Import it with temoin-server import, or on another device with temoin bundle "
+               "import.\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterVaultCommands(CLI::App& app, CommandContext& ctx) {
@@ -93,6 +128,14 @@ void RegisterVaultCommands(CLI::App& app, CommandContext& ctx) {
       "unlock-limit", "wipe the vault after N wrong passphrases in a row (0: off, the default)");
   unlock_limit->add_option("N", *limit, "number of wrong passphrases")->required();
   unlock_limit->callback([&ctx, &g, limit] { ctx.result = SetUnlockLimit(g, *limit); });
+
+  auto* recover_out = ctx.Keep<std::string>();
+  auto* recover =
+      app.add_subcommand("recover-export",
+                         "from a damaged vault, write every intact sealed record to a bundle; "
+                         "stdout: the number of records");
+  recover->add_option("FILE", *recover_out, "bundle file to write (0600)")->required();
+  recover->callback([&ctx, &g, recover_out] { ctx.result = RecoverExport(g, *recover_out); });
 
   auto* yes = ctx.Keep<bool>();
   auto* wipe = app.add_subcommand("wipe",

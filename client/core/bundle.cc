@@ -11,7 +11,35 @@
 
 namespace temoin::client {
 
-absl::StatusOr<ExportedBundle> ExportBundle(Vault& vault) {
+namespace {
+
+// Adds one record and its attachment slices to `bundle`. kDataLoss when a slice is
+// missing or the header does not parse.
+absl::Status AddRecord(Vault& vault, const v1::OutboxEntry& entry, v1::Bundle& bundle,
+                       ExportedBundle& out) {
+  v1::RecordHeader header;
+  if (!header.ParseFromString(entry.envelope().header())) {
+    return absl::DataLossError("outbox header does not parse");
+  }
+  v1::Bundle one;
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    v1::BundleBlob* blob = one.add_blobs();
+    blob->set_record_id(header.record_id());
+    blob->set_blob_id(ref.blob_id());
+    for (uint64_t i = 0; i < SliceCount(ref.size()); ++i) {
+      TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> slice, LoadSlice(vault, ref.blob_id(), i));
+      if (!slice.has_value()) return absl::DataLossError("attachment slice missing from vault");
+      blob->add_chunks(std::move(*slice));
+    }
+  }
+  *bundle.add_records() = entry.envelope();
+  ++out.records;
+  out.attachments += one.blobs_size();
+  for (v1::BundleBlob& blob : *one.mutable_blobs()) *bundle.add_blobs() = std::move(blob);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExportedBundle> BuildBundle(Vault& vault, bool skip_damaged) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> server_key,
                           vault.Get(kSettingsNs, "bundle_key"));
@@ -26,24 +54,13 @@ absl::StatusOr<ExportedBundle> ExportBundle(Vault& vault) {
   v1::Bundle bundle;
   bundle.set_device_id(profile.device_id());
   for (const v1::OutboxEntry& entry : pending) {
-    *bundle.add_records() = entry.envelope();
-    ++out.records;
-    v1::RecordHeader header;
-    if (!header.ParseFromString(entry.envelope().header())) {
-      return absl::DataLossError("outbox header does not parse");
-    }
-    for (const v1::AttachmentRef& ref : header.attachments()) {
-      v1::BundleBlob* blob = bundle.add_blobs();
-      blob->set_record_id(header.record_id());
-      blob->set_blob_id(ref.blob_id());
-      for (uint64_t i = 0; i < SliceCount(ref.size()); ++i) {
-        TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> slice,
-                                LoadSlice(vault, ref.blob_id(), i));
-        if (!slice.has_value()) return absl::DataLossError("attachment slice missing from vault");
-        blob->add_chunks(std::move(*slice));
-      }
-      ++out.attachments;
-    }
+    absl::Status added = AddRecord(vault, entry, bundle, out);
+    if (added.ok()) continue;
+    if (!skip_damaged || added.code() != absl::StatusCode::kDataLoss) return added;
+    ++out.skipped;
+  }
+  if (out.records == 0) {
+    return absl::DataLossError("no intact sealed record is left to export");
   }
   crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
   v1::SealedBundle sealed;
@@ -56,6 +73,12 @@ absl::StatusOr<ExportedBundle> ExportBundle(Vault& vault) {
   out.file = std::string(kBundleMagic) + sealed.SerializeAsString();
   return out;
 }
+
+}  // namespace
+
+absl::StatusOr<ExportedBundle> ExportBundle(Vault& vault) { return BuildBundle(vault, false); }
+
+absl::StatusOr<ExportedBundle> RecoverBundle(Vault& vault) { return BuildBundle(vault, true); }
 
 absl::Status StoreRelayBundle(Vault& vault, const std::string& file) {
   v1::SealedBundle sealed;

@@ -23,6 +23,7 @@ struct ExportedBundle {
   std::string file;
   uint64_t records = 0;
   uint64_t attachments = 0;
+  uint64_t skipped = 0;  // RecoverBundle: records left out because they are damaged
 };
 
 // Every pending record of this device (sealed or committed) with its attachment
@@ -31,6 +32,11 @@ struct ExportedBundle {
 // when the device has not synced since the server had a bundle key, or has nothing to
 // export.
 absl::StatusOr<ExportedBundle> ExportBundle(Vault& vault);
+
+// The same from a damaged vault (Vault::OpenSalvaged): every record that is intact,
+// with all its attachment slices, goes in; a record with a damaged or missing part is
+// left out and counted. kDataLoss when nothing intact is left.
+absl::StatusOr<ExportedBundle> RecoverBundle(Vault& vault);
 
 // Keeps a bundle (made by another device) for relaying at the next sync; importing the
 // same file twice keeps one copy. `file` untrusted: only its framing is checked,

@@ -1,5 +1,7 @@
 #include "client/vault/vault.h"
 
+#include <filesystem>
+
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "client/vault/vault_wipe.h"
@@ -43,6 +45,15 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStore(const std::string& path, 
   std::unique_ptr<rocksdb::DB> db(raw);
   TEMOIN_RETURN_IF_ERROR(FromRocks(s));
   return db;
+}
+
+// Salvaging reads past block checksums: a damaged block then yields values that fail
+// their own authentication tag and are skipped one by one, instead of hiding every
+// record stored after it.
+rocksdb::ReadOptions ReadOptionsFor(bool salvaging) {
+  rocksdb::ReadOptions options;
+  options.verify_checksums = !salvaging;
+  return options;
 }
 
 struct VaultKeys {
@@ -238,7 +249,7 @@ absl::StatusOr<std::optional<std::string>> Vault::Get(absl::string_view ns,
                                                       absl::string_view name) {
   std::string key = StoreKey(ns, name);
   std::string sealed;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &sealed);
+  rocksdb::Status s = db_->Get(ReadOptionsFor(salvaging_), key, &sealed);
   if (s.IsNotFound()) return std::nullopt;
   TEMOIN_RETURN_IF_ERROR(FromRocks(s));
   absl::StatusOr<std::string> plain = aead_.Open(sealed, key);
@@ -277,14 +288,21 @@ absl::Status Vault::Scan(
     absl::string_view ns,
     const std::function<bool(absl::string_view name, absl::string_view value)>& visit) {
   std::string prefix = NamespacePrefix(ns);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadOptionsFor(salvaging_)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     std::string key = it->key().ToString();
     absl::StatusOr<std::string> plain =
         aead_.Open(absl::string_view(it->value().data(), it->value().size()), key);
-    if (!plain.ok()) return absl::DataLossError("vault value failed authentication");
     absl::string_view name, value;
-    if (!SplitNameValue(*plain, &name, &value)) {
+    bool intact = plain.ok() && SplitNameValue(*plain, &name, &value);
+    if (!intact && salvaging_) {
+      // Damaged bytes never reach the caller: a value that fails its tag is skipped.
+      ++skipped_values_;
+      if (plain.ok()) crypto::WipeString(*plain);
+      continue;
+    }
+    if (!plain.ok()) return absl::DataLossError("vault value failed authentication");
+    if (!intact) {
       crypto::WipeString(*plain);
       return absl::DataLossError("vault value is damaged");
     }
@@ -292,7 +310,45 @@ absl::Status Vault::Scan(
     crypto::WipeString(*plain);
     if (!more) break;
   }
+  if (salvaging_ && !it->status().ok()) {
+    ++skipped_values_;  // the rest of this namespace is unreadable; keep what was read
+    return absl::OkStatus();
+  }
   return FromRocks(it->status());
+}
+
+absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenSalvaged(const std::string& home,
+                                                           absl::string_view passphrase,
+                                                           const std::string& scratch_dir) {
+  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
+  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, file.Unlock(passphrase));
+  if (unlocked.kind == SlotKind::kDuress) {
+    // Behave exactly as an unlock would: wipe and present the fresh, empty vault.
+    return Open(home, passphrase);
+  }
+  std::error_code error;
+  std::filesystem::remove_all(scratch_dir, error);
+  std::filesystem::create_directories(scratch_dir, error);
+  std::filesystem::copy(StorePath(home), scratch_dir + "/store",
+                        std::filesystem::copy_options::recursive, error);
+  if (error) return absl::DataLossError("cannot copy the vault store for recovery");
+  rocksdb::Options options;
+  options.paranoid_checks = false;
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, scratch_dir + "/store", &raw);
+  if (!s.ok()) {
+    // A damaged MANIFEST or table index: let RocksDB rebuild what it can from the files.
+    rocksdb::RepairDB(scratch_dir + "/store", options).PermitUncheckedError();
+    s = rocksdb::DB::Open(options, scratch_dir + "/store", &raw);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (!s.ok()) return absl::DataLossError("the vault store cannot be opened even for recovery");
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
+  std::unique_ptr<Vault> vault(
+      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  vault->salvaging_ = true;
+  return vault;
 }
 
 }  // namespace temoin::client

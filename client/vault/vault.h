@@ -73,6 +73,17 @@ class Vault {
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
                                                      absl::string_view passphrase);
 
+  // For `temoin recover-export` when the store is damaged: copies store/ to
+  // `scratch_dir`, opens the copy without paranoid checks (after RocksDB's repair if it
+  // will not open as it is), and returns a vault whose Scan skips values that fail
+  // authentication instead of failing (see skipped_values()). The original store is
+  // not touched. kUnauthenticated "wrong passphrase"; kDataLoss when nothing opens.
+  static absl::StatusOr<std::unique_ptr<Vault>> OpenSalvaged(const std::string& home,
+                                                             absl::string_view passphrase,
+                                                             const std::string& scratch_dir);
+  // Values a salvaging Scan skipped because they failed authentication.
+  uint64_t skipped_values() const { return skipped_values_; }
+
   // Re-seals the master key under a new passphrase; the store is not re-encrypted.
   // kUnauthenticated "wrong passphrase" for a wrong `current`.
   static absl::Status ChangePassphrase(const std::string& home, absl::string_view current,
@@ -105,6 +116,8 @@ class Vault {
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
   crypto::SecretBuffer index_key_;
+  bool salvaging_ = false;
+  uint64_t skipped_values_ = 0;
 };
 
 bool VaultExists(const std::string& home);

@@ -3,6 +3,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 
@@ -25,6 +26,19 @@ absl::Status FromRocks(const rocksdb::Status& s) {
   return absl::InternalError(s.ToString());
 }
 
+// RocksDB recovers from ENOSPC on its own by polling free space every few seconds,
+// and refuses a manual Resume() (Busy) meanwhile, so the first commits after space is
+// freed would still fail. It skips that automatic recovery when the Env cannot report
+// free space; RocksStore then resumes before the next commit itself.
+class ManualRecoveryEnv : public rocksdb::EnvWrapper {
+ public:
+  explicit ManualRecoveryEnv(rocksdb::Env* base) : rocksdb::EnvWrapper(base) {}
+  const char* Name() const override { return "TemoinManualRecoveryEnv"; }
+  rocksdb::Status GetFreeSpace(const std::string&, uint64_t*) override {
+    return rocksdb::Status::NotSupported();
+  }
+};
+
 // Debian's abseil has its own string_view (not std::string_view): convert explicitly.
 absl::string_view View(const rocksdb::Slice& slice) {
   return absl::string_view(slice.data(), slice.size());
@@ -32,7 +46,28 @@ absl::string_view View(const rocksdb::Slice& slice) {
 
 }  // namespace
 
-RocksStore::RocksStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+RocksStore::RocksStore(std::string path, std::unique_ptr<rocksdb::Env> env,
+                       std::unique_ptr<rocksdb::DB> db)
+    : path_(std::move(path)), env_(std::move(env)), db_(std::move(db)) {}
+
+// Resume() flushes the memtables; if that fails for want of space RocksDB may treat the
+// error as unrecoverable, and no later Resume() works until a restart. So resume only
+// once a synced write of a few MiB goes through.
+absl::Status RocksStore::ProbeSpace() {
+  const std::string probe = path_ + "/TEMOIN_SPACE_PROBE";
+  std::unique_ptr<rocksdb::WritableFile> file;
+  rocksdb::Status s = env_->NewWritableFile(probe, &file, rocksdb::EnvOptions());
+  if (s.ok()) {
+    const std::string block(256 << 10, '\0');
+    for (int i = 0; i < 16 && s.ok(); ++i) s = file->Append(block);
+    if (s.ok()) s = file->Sync();
+    rocksdb::Status closed = file->Close();
+    if (s.ok()) s = closed;
+  }
+  env_->DeleteFile(probe).PermitUncheckedError();
+  if (!s.ok()) return absl::ResourceExhaustedError("server storage is full");
+  return absl::OkStatus();
+}
 RocksStore::~RocksStore() = default;
 
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
@@ -42,12 +77,14 @@ absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& 
   options.paranoid_checks = true;
   options.track_and_verify_wals_in_manifest = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  if (store_options.env != nullptr) options.env = store_options.env;
+  auto env = std::make_unique<ManualRecoveryEnv>(
+      store_options.env != nullptr ? store_options.env : rocksdb::Env::Default());
+  options.env = env.get();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return FromRocks(s);
-  return absl::WrapUnique(new RocksStore(std::move(db)));
+  return absl::WrapUnique(new RocksStore(path, std::move(env), std::move(db)));
 }
 
 absl::StatusOr<std::optional<std::string>> RocksStore::Get(absl::string_view key) {
@@ -60,6 +97,25 @@ absl::StatusOr<std::optional<std::string>> RocksStore::Get(absl::string_view key
 }
 
 absl::Status RocksStore::Commit(const WriteBatch& batch) {
+  if (needs_resume_.load()) {
+    std::lock_guard lock(resume_mu_);
+    if (needs_resume_.load()) {
+      // Resuming right after the failure (disk still full) fails and leaves the
+      // database read-only: the first commit after space is freed would fail too.
+      if (absl::Status space = ProbeSpace(); !space.ok()) return space;
+      rocksdb::Status resumed = db_->Resume();
+      if (!resumed.ok()) {
+        absl::Status mapped = FromRocks(resumed);
+        if (mapped.code() == absl::StatusCode::kInternal) {
+          // Still full, or still failing: a retryable refusal, never a receipt.
+          return absl::ResourceExhaustedError(
+              absl::StrCat("server storage is unavailable: ", resumed.ToString()));
+        }
+        return mapped;
+      }
+      needs_resume_.store(false);
+    }
+  }
   rocksdb::WriteBatch rocks_batch;
   for (const auto& [key, value] : batch.ops()) {
     if (value.has_value()) {
@@ -71,11 +127,7 @@ absl::Status RocksStore::Commit(const WriteBatch& batch) {
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // acknowledged means fsync'd (DESIGN.md "Sync")
   rocksdb::Status s = db_->Write(write_options, &rocks_batch);
-  if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) {
-    // RocksDB turns read-only after a background error such as ENOSPC; try to resume so
-    // that the next commit succeeds once space is freed.
-    db_->Resume().PermitUncheckedError();
-  }
+  if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) needs_resume_.store(true);
   return FromRocks(s);
 }
 

@@ -1,7 +1,9 @@
 #ifndef TEMOIN_SERVER_STORAGE_ROCKS_STORE_H_
 #define TEMOIN_SERVER_STORAGE_ROCKS_STORE_H_
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "server/storage/store.h"
@@ -39,8 +41,16 @@ class RocksStore final : public Store {
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
  private:
-  explicit RocksStore(std::unique_ptr<rocksdb::DB> db);
+  RocksStore(std::string path, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db);
+  absl::Status ProbeSpace();
+  const std::string path_;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
   std::unique_ptr<rocksdb::DB> db_;
+  // Set when a write failed with a background error (ENOSPC, I/O): RocksDB is then
+  // read-only until Resume(), which only works once the cause is gone, so the next
+  // Commit resumes first rather than the failed one right away.
+  std::mutex resume_mu_;
+  std::atomic<bool> needs_resume_{false};
 };
 
 }  // namespace temoin::server

@@ -348,8 +348,8 @@ TEST_F(StoreCrashTest, FullDiskRefusesWithResourceExhaustedAndNoReceiptThenRecov
   }
 
   fs_->SetNoSpace(false);  // the operator frees space; no restart
-  // The device retries with backoff. RocksStore resumes RocksDB after a failed commit,
-  // so the first retry after space is freed may still see the old error; a few must do.
+  // The device retries with backoff; RocksStore resumes RocksDB before the next commit,
+  // so the first retry after space is freed succeeds (FirstCommitAfterSpaceIsFreed...).
   absl::StatusOr<std::vector<v1::RecordResult>> results = Upload(session, batch);
   int attempts = 1;
   for (; !results.ok() && attempts < 5; ++attempts) {
@@ -365,6 +365,33 @@ TEST_F(StoreCrashTest, FullDiskRefusesWithResourceExhaustedAndNoReceiptThenRecov
   ExpectAcknowledgedDurableAndLogDense(acked);
 
   // And it survives a power cut right after.
+  PowerCutAndRestart();
+  ExpectAcknowledgedDurableAndLogDense(acked);
+}
+
+// The operator frees space and the device's very next upload must get its receipts:
+// a store that resumed RocksDB while the disk was still full stays read-only and would
+// refuse it (and every later one until a restart). Several refused retries while the
+// disk is still full must not change that.
+TEST_F(StoreCrashTest, FirstCommitAfterSpaceIsFreedSucceeds) {
+  Session session = SignIn(monitor_);
+  std::map<std::string, Acknowledged> acked;
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(absl::StrCat("disk-full round ", round));
+    std::vector<v1::Envelope> batch = {Seal(), Seal()};
+    fs_->SetNoSpace(true);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      absl::StatusOr<std::vector<v1::RecordResult>> refused = Upload(session, batch);
+      ASSERT_FALSE(refused.ok()) << "a full disk must not give receipts";
+      EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
+    }
+    fs_->SetNoSpace(false);
+    absl::StatusOr<std::vector<v1::RecordResult>> results = Upload(session, batch);
+    ASSERT_TRUE(results.ok()) << "the first upload after space is freed failed: "
+                              << results.status();
+    EXPECT_TRUE(TakeReceipts(batch, *results, acked));
+    ExpectAcknowledgedDurableAndLogDense(acked);
+  }
   PowerCutAndRestart();
   ExpectAcknowledgedDurableAndLogDense(acked);
 }

@@ -5,10 +5,12 @@
 #include "client/cli/cli_context.h"
 #include "client/core/export.h"
 #include "client/core/review_desk.h"
+#include "client/core/stats.h"
 #include "client/sync/sync_engine.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace temoin::client::cli {
 namespace {
@@ -94,6 +96,36 @@ absl::Status ReviewExport(const Globals& g, const std::string& format, const std
   return absl::OkStatus();
 }
 
+void PrintTable(const char* title, const std::map<std::string, uint64_t>& rows) {
+  std::cout << title << "\n";
+  for (const auto& [key, count] : rows) std::cout << "  " << key << "\t" << count << "\n";
+}
+
+absl::Status ReviewStats(const Globals& g, bool offline, bool json) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
+  Stats stats = ComputeStats(desk.records);
+  if (json) {
+    nlohmann::ordered_json out;
+    out["records"] = stats.records;
+    out["victims"] = stats.victims;
+    out["restricted"] = stats.restricted;
+    out["acts"] = stats.acts;
+    out["regions"] = stats.regions;
+    out["perpetrators"] = stats.perpetrators;
+    out["months"] = stats.months;
+    std::cout << out.dump() << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << "records\t" << stats.records << "\nvictims\t" << stats.victims << "\nrestricted\t"
+            << stats.restricted << "\n";
+  PrintTable("acts (sum of counts)", stats.acts);
+  PrintTable("regions (records)", stats.regions);
+  PrintTable("alleged perpetrators (records)", stats.perpetrators);
+  PrintTable("incident month (records)", stats.months);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
@@ -115,6 +147,12 @@ void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
   auto* show = review->add_subcommand("show", "one record as JSON");
   show->add_option("ID", a->id, "record id (32 hex)")->required();
   show->callback([&ctx, &g, a] { ctx.result = ReviewShow(g, a->id, a->offline); });
+  auto* json = ctx.Keep<bool>();
+  auto* stats = review->add_subcommand("stats",
+                                       "counts by act, region, alleged perpetrator and "
+                                       "incident month, computed in memory");
+  stats->add_flag("--json", *json, "one JSON object");
+  stats->callback([&ctx, &g, a, json] { ctx.result = ReviewStats(g, a->offline, *json); });
   auto* export_cmd = review->add_subcommand("export", "write every record to a file");
   export_cmd->add_option("--format", a->format, "json | csv")->required();
   export_cmd->add_option("--out", a->out, "output file (written 0600)")->required();

@@ -404,6 +404,24 @@ TEST_F(FirstTestimonyTest, SecondSyncUploadsNothingAndTheReviewerStillSeesExactl
   EXPECT_EQ(listed, recorded);
 }
 
+TEST_F(FirstTestimonyTest, ReviewerStatsCountEveryActRegionAndVictim) {
+  CommandResult r = Temoin(world_->reviewer, {"review", "--offline", "stats", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json stats = nlohmann::json::parse(r.out);
+  // The same figures computed here from the originals.
+  std::map<std::string, uint64_t> acts, regions;
+  uint64_t victims = 0;
+  for (const auto& [id, t] : world_->recorded) {
+    for (const v1::Act& act : t.acts()) acts[act.type()] += act.count() > 0 ? act.count() : 1;
+    ++regions[t.incident().region().empty() ? "unknown" : t.incident().region()];
+    victims += t.victim_counts().total() > 0 ? t.victim_counts().total() : t.victims_size();
+  }
+  EXPECT_EQ(stats["records"], world_->recorded.size());
+  EXPECT_EQ(stats["victims"], victims);
+  for (const auto& [type, count] : acts) EXPECT_EQ(stats["acts"][type], count) << type;
+  for (const auto& [region, count] : regions) EXPECT_EQ(stats["regions"][region], count) << region;
+}
+
 TEST_F(FirstTestimonyTest, AdminSeesEachDeviceWithItsRoleAndProject) {
   absl::StatusOr<std::string> devices = Run(world_->admin, {"devices"});
   ASSERT_TRUE(devices.ok()) << devices.status();

@@ -143,6 +143,15 @@ int main(int argc, char** argv) {
                   "gRPC memory quota in MiB, bounding buffers under many slow clients "
                   "(default 512)")
       ->transform([](std::string v) { return std::to_string(std::stoll(v) << 20); });
+  run->add_option("--max-batches-per-minute", flags.ingest.rates.batches_per_minute,
+                  "upload batches a device may send per minute (default 600; a sync sends "
+                  "a few)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--daily-upload-mib", flags.ingest.rates.bytes_per_day,
+                  "bytes a device may upload per UTC day, records and attachments together, "
+                  "MiB (default 2048)")
+      ->check(CLI::PositiveNumber)
+      ->transform([](std::string v) { return std::to_string(std::stoull(v) << 20); });
   run->add_option("--max-partial-mib", flags.ingest.max_partial_bytes,
                   "bytes kept for unfinished attachment uploads, MiB (default 4096)")
       ->transform([](std::string v) { return std::to_string(std::stoull(v) << 20); });

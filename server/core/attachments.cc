@@ -108,6 +108,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   if (size == 0 || size > kUploadChunkBytes || (!last && size != kUploadChunkBytes)) {
     return absl::InvalidArgumentError("attachment chunk has the wrong size");
   }
+  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), size));
   uint64_t partial = LoadPartialBytes(store);
   const uint64_t limit = ingest_->limits().max_partial_bytes;
   if (!last && partial + size > limit) {

@@ -99,7 +99,8 @@ Ingest::Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey*
       clock_(clock),
       receipt_key_(receipt_key),
       limits_(limits),
-      server_key_id_(crypto::KeyId(receipt_key->public_key())) {}
+      server_key_id_(crypto::KeyId(receipt_key->public_key())),
+      rate_limiter_(clock, limits.rates) {}
 
 absl::Status Ingest::LoadLogSizeLocked() {
   if (log_size_loaded_) return absl::OkStatus();
@@ -116,6 +117,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     return absl::ResourceExhaustedError(
         absl::StrCat("too many records in one batch (limit ", limits_.max_records_per_batch, ")"));
   }
+  TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), MessageBytes(records)));
   TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(session.device.project_id()));
   if (!project.has_value()) return absl::FailedPreconditionError("device has no project");
 
@@ -282,6 +284,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
     return absl::ResourceExhaustedError(absl::StrCat("too many commitments in one batch (limit ",
                                                      limits_.max_commitments_per_batch, ")"));
   }
+  TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBytes(session.device_id(), MessageBytes(items)));
   TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(session.device.project_id()));
   if (!project.has_value()) return absl::FailedPreconditionError("device has no project");
   std::vector<v1::RecordResult> results(items.size());

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "crypto/keys.h"
+#include "server/core/rate_limits.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
 #include "temoin/v1/sync.pb.h"
@@ -22,6 +23,7 @@ struct IngestLimits {
   uint64_t max_attachment_bytes = 200ull << 20;
   // Bytes held in incomplete attachments, all devices together.
   uint64_t max_partial_bytes = 4ull << 30;
+  RateLimits rates;  // per device: batches a minute, bytes a day
 };
 
 // Signing context of commitment receipts: distinct from "temoin/receipt/v1", so a
@@ -42,6 +44,7 @@ class Ingest {
          IngestLimits limits);
 
   const IngestLimits& limits() const { return limits_; }
+  RateLimiter& rate_limiter() { return rate_limiter_; }  // also charged by Attachments
 
   // One RecordResult per envelope, in order. A record that fails validation gets its
   // own code and message and does not affect the others:
@@ -81,6 +84,7 @@ class Ingest {
   std::mutex mu_;
   bool log_size_loaded_ = false;
   uint64_t log_size_ = 0;
+  RateLimiter rate_limiter_;
 };
 
 }  // namespace temoin::server

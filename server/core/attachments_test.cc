@@ -1,0 +1,444 @@
+// Hostile and unit tests of the upload pieces added for field sync: resumable
+// attachment slices, commitments, offline bundles (imported or relayed) and revoked
+// devices, on MemoryStore through temoin::server::Core. Every refusal must come with a
+// clear error and leave nothing stored. Synthetic data only.
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/vocabulary.h"
+#include "crypto/attachment_stream.h"
+#include "crypto/auth.h"
+#include "crypto/envelope.h"
+#include "crypto/keys.h"
+#include "crypto/project_keys.h"
+#include "crypto/sodium_init.h"
+#include "server/core/attachments.h"
+#include "server/core/bundle_import.h"
+#include "server/core/core.h"
+#include "server/storage/memory_store.h"
+#include "temoin/v1/testimony.pb.h"
+
+namespace temoin::server {
+namespace {
+
+using ::absl::StatusCode;
+
+constexpr int64_t kStartTime = 1'780'000'000;
+
+template <typename T>
+T Must(absl::StatusOr<T> value, const char* what) {
+  if (!value.ok()) {
+    std::fprintf(stderr, "setup step failed: %s: %s\n", what, value.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(*value);
+}
+
+v1::Testimony SyntheticTestimony(uint64_t n) {
+  v1::Testimony t;
+  t.set_narrative(absl::StrCat("Witness ", n, " (synthetic) saw a granary burn in Village X."));
+  t.set_language("fr");
+  t.mutable_incident()->set_date("2026-03-14");
+  t.mutable_incident()->set_region("ML-6");
+  v1::Act* act = t.add_acts();
+  act->set_type("abduction");
+  act->set_count(1);
+  t.mutable_consent()->set_informed(true);
+  return t;
+}
+
+std::string Blake2b256(absl::string_view data) {
+  std::string hash(crypto_generichash_BYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(hash.data()), hash.size(),
+                     reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr, 0);
+  return hash;
+}
+
+struct FakeDevice {  // as in server_core_test.cc
+  crypto::SigningKey signing = crypto::SigningKey::Generate();
+  crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
+  std::optional<crypto::SigningKey> org;
+  std::string id;
+  uint64_t next_seq = 1;
+
+  v1::EnrollRequest EnrollRequest(absl::string_view token) const {
+    v1::EnrollRequest request;
+    request.set_token(std::string(token));
+    request.set_signing_public_key(signing.public_key());
+    request.set_box_public_key(box.public_key());
+    if (org.has_value()) request.set_org_public_key(org->public_key());
+    request.set_proof(signing.Sign(
+        crypto::kEnrollContext,
+        crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
+                                   request.box_public_key(), request.org_public_key())));
+    return request;
+  }
+};
+
+// An attachment as the client makes it: the encrypted stream and its header entry.
+struct Blob {
+  v1::AttachmentRef ref;
+  std::string stream;
+  std::vector<std::string> slices;  // kUploadChunkBytes each but the last
+};
+
+Blob MakeBlob(size_t plaintext_bytes, char fill) {
+  Blob blob;
+  blob.ref.set_blob_id(crypto::RandomBytes(16));
+  crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
+  blob.stream =
+      Must(crypto::EncryptAttachment(key, blob.ref.blob_id(), std::string(plaintext_bytes, fill)),
+           "encrypt attachment");
+  blob.ref.set_size(blob.stream.size());
+  blob.ref.set_ciphertext_hash(Blake2b256(blob.stream));
+  for (size_t at = 0; at < blob.stream.size(); at += kUploadChunkBytes) {
+    blob.slices.push_back(blob.stream.substr(at, kUploadChunkBytes));
+  }
+  return blob;
+}
+
+class UploadPiecesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ASSERT_TRUE(crypto::InitializeCrypto().ok()); }
+
+  void SetUp() override {
+    v1::ServerConfig config;
+    config.set_org_name("Synthetic Rights Org");
+    WriteBatch batch;
+    batch.Put(keys::Config(), config.SerializeAsString());
+    ASSERT_TRUE(store_.Commit(batch).ok());
+    core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                   Must(DefaultVocabulary(), "vocabulary"));
+    core_->set_bundle_key(crypto::BoxKeyPair::Generate());
+    admin_.org = crypto::SigningKey::Generate();
+    Enroll(admin_,
+           Must(core_->enrollment().CreateInvite(v1::ROLE_ADMIN, "", 0, true), "boot").token());
+    Session admin_session = SignIn(admin_);
+    project_id_ = crypto::RandomBytes(crypto::kProjectIdBytes);
+    v1::ProjectKeyBody body;
+    body.set_project_id(project_id_);
+    body.set_project_name("alpha");
+    body.set_epoch(1);
+    body.set_public_key(epoch_key_.public_key());
+    v1::CreateProjectRequest project;
+    *project.mutable_key() = crypto::SignProjectKey(body, *admin_.org);
+    project.set_admin_wrapped_secret(
+        Must(crypto::WrapEpochSecret(epoch_key_, project_id_, 1, admin_.box.public_key()), "wrap"));
+    Must(core_->admin().CreateProject(admin_session, project), "create project");
+    for (FakeDevice* monitor : {&monitor_, &other_}) {
+      v1::CreateInviteRequest invite;
+      invite.set_role(v1::ROLE_MONITOR);
+      invite.set_project("alpha");
+      Enroll(*monitor, Must(core_->admin().CreateInvite(admin_session, invite), "invite").token());
+    }
+  }
+
+  void Enroll(FakeDevice& device, const std::string& token) {
+    device.id = Must(core_->enrollment().Enroll(device.EnrollRequest(token)), "enrol").device_id();
+  }
+
+  Session SignIn(const FakeDevice& device) {
+    std::string nonce = Must(core_->sessions().IssueChallenge(device.id), "challenge");
+    std::string signature =
+        device.signing.Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, device.id));
+    return Must(core_->sessions().Verify(Must(
+                    core_->sessions().Authenticate(device.id, nonce, signature), "authenticate")),
+                "verify");
+  }
+
+  v1::Envelope Seal(FakeDevice& device, const std::vector<v1::AttachmentRef>& attachments = {},
+                    std::string record_id = "") {
+    crypto::SealParams params;
+    params.record_id = record_id.empty() ? crypto::RandomBytes(crypto::kRecordIdBytes) : record_id;
+    params.device_seq = device.next_seq++;
+    params.project_id = project_id_;
+    params.device_id = device.id;
+    params.recipients = {{epoch_key_.public_key(), 1}};
+    params.attachments = attachments;
+    return Must(crypto::SealRecord(SyntheticTestimony(params.device_seq), params, device.signing),
+                "seal");
+  }
+
+  static std::string IdOf(const v1::Envelope& envelope) {
+    v1::RecordHeader header;
+    header.ParseFromString(envelope.header());
+    return header.record_id();
+  }
+
+  std::vector<v1::RecordResult> Upload(const Session& session,
+                                       const std::vector<v1::Envelope>& records) {
+    google::protobuf::RepeatedPtrField<v1::Envelope> field(records.begin(), records.end());
+    return Must(core_->ingest().UploadBatch(session, field), "upload batch");
+  }
+
+  std::vector<v1::RecordResult> Commit(const Session& session,
+                                       const std::vector<v1::Commitment>& items) {
+    google::protobuf::RepeatedPtrField<v1::Commitment> field(items.begin(), items.end());
+    return Must(core_->ingest().CommitBatch(session, field), "commit batch");
+  }
+
+  absl::StatusOr<v1::BlobStatus> Slice(const Session& session, const v1::Envelope& record,
+                                       const Blob& blob, uint64_t index,
+                                       std::optional<std::string> data = std::nullopt) {
+    v1::AttachmentChunk chunk;
+    chunk.set_record_id(IdOf(record));
+    chunk.set_blob_id(blob.ref.blob_id());
+    chunk.set_index(index);
+    chunk.set_data(data.has_value() ? *data : blob.slices[index]);
+    return core_->attachments().UploadChunk(session, chunk);
+  }
+
+  v1::BlobStatus Query(const Session& session, const Blob& blob) {
+    v1::QueryAttachmentsRequest request;
+    request.add_blob_ids(blob.ref.blob_id());
+    v1::QueryAttachmentsResponse response =
+        Must(core_->attachments().Query(session, request), "query");
+    EXPECT_EQ(response.blobs_size(), 1);
+    return response.blobs_size() == 1 ? response.blobs(0) : v1::BlobStatus();
+  }
+
+  bool Stored(const std::string& record_id) {
+    auto record = Must(core_->registry().Record(record_id), "record lookup");
+    return record.has_value();
+  }
+
+  std::string BundleFile(const FakeDevice& device, const std::vector<v1::Envelope>& records,
+                         const std::string& server_public_key) {
+    v1::Bundle bundle;
+    bundle.set_device_id(device.id);
+    for (const v1::Envelope& record : records) *bundle.add_records() = record;
+    crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
+    v1::SealedBundle sealed;
+    sealed.set_bundle_id(crypto::RandomBytes(16));
+    sealed.set_sealed_key(
+        Must(crypto::SealToPublicKey(key.ExposeSecret(), server_public_key), "seal key"));
+    sealed.set_stream(Must(
+        crypto::EncryptAttachment(key, sealed.bundle_id(), bundle.SerializeAsString()), "stream"));
+    return std::string(kBundleMagic) + sealed.SerializeAsString();
+  }
+
+  void SetRevoked(const std::string& device_id) {
+    v1::StoredDevice device = *Must(core_->registry().Device(device_id), "device");
+    device.set_revoked(true);
+    WriteBatch batch;
+    batch.Put(keys::Device(device_id), device.SerializeAsString());
+    ASSERT_TRUE(store_.Commit(batch).ok());
+  }
+
+  FakeClock clock_{kStartTime};
+  MemoryStore store_;
+  std::unique_ptr<Core> core_;
+  FakeDevice admin_, monitor_, other_;
+  std::string project_id_;
+  crypto::BoxKeyPair epoch_key_ = crypto::BoxKeyPair::Generate();
+};
+
+TEST_F(UploadPiecesTest, SliceForAnUnknownBlobIsNotFoundAndStoresNothing) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1000, 'a');
+  v1::Envelope record = Seal(monitor_);  // its header names no blob
+  Upload(session, {record});
+  absl::StatusOr<v1::BlobStatus> s = Slice(session, record, blob, 0);
+  EXPECT_EQ(s.status().code(), StatusCode::kNotFound) << s.status();
+  EXPECT_EQ(Query(session, blob).code(), static_cast<int>(StatusCode::kNotFound));
+}
+
+TEST_F(UploadPiecesTest, SlicesOutOfOrderRepeatedAndOversizedAreRefused) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(150'000, 'b');  // three slices
+  ASSERT_EQ(blob.slices.size(), 3u);
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+
+  absl::StatusOr<v1::BlobStatus> s = Slice(session, record, blob, 1);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_EQ(Query(session, blob).next_index(), 0u) << "an out-of-order slice was kept";
+
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  s = Slice(session, record, blob, 0);  // a retry of the same slice: fine
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->next_index(), 1u);
+  std::string changed = blob.slices[0];
+  changed[100] ^= 1;
+  s = Slice(session, record, blob, 0, changed);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+
+  // A short slice in the middle, then more bytes than the header declares.
+  s = Slice(session, record, blob, 1, blob.slices[1].substr(0, 1000));
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status();
+  ASSERT_TRUE(Slice(session, record, blob, 1).ok());
+  s = Slice(session, record, blob, 2, blob.slices[2] + std::string(kUploadChunkBytes, 'x'));
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Query(session, blob).next_index(), 2u);
+  EXPECT_FALSE(Stored(IdOf(record))) << "a record with a refused attachment got stored";
+}
+
+TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 'c');
+  blob.ref.set_ciphertext_hash(Blake2b256("not the stream"));  // the device signed this
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  absl::StatusOr<v1::BlobStatus> s = Slice(session, record, blob, 1);
+  EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status();
+  v1::BlobStatus status = Query(session, blob);
+  EXPECT_EQ(status.next_index(), 0u) << "a blob that fails its hash must restart from zero";
+  EXPECT_FALSE(status.complete());
+  EXPECT_FALSE(status.has_receipt());
+  EXPECT_FALSE(Stored(IdOf(record)));
+}
+
+TEST_F(UploadPiecesTest, ResumePointSurvivesARestartAndReceiptWaitsForEveryAttachment) {
+  Session session = SignIn(monitor_);
+  Blob first = MakeBlob(150'000, 'd');
+  Blob second = MakeBlob(70'000, 'e');
+  v1::Envelope record = Seal(monitor_, {first.ref, second.ref});
+  std::vector<v1::RecordResult> results = Upload(session, {record});
+  ASSERT_EQ(results[0].code(), 0) << results[0].message();
+  EXPECT_TRUE(results[0].awaiting_attachments());
+  EXPECT_FALSE(results[0].has_receipt()) << "a full receipt before the attachments arrived";
+
+  ASSERT_TRUE(Slice(session, record, first, 0).ok());
+  ASSERT_TRUE(Slice(session, record, first, 1).ok());
+  // A server restart: a new core on the same store.
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"));
+  session = SignIn(monitor_);
+  EXPECT_EQ(Query(session, first).next_index(), 2u) << "the resume point was lost";
+  absl::StatusOr<v1::BlobStatus> s = Slice(session, record, first, 2);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->complete());
+  EXPECT_FALSE(s->has_receipt()) << "a receipt while the second attachment is missing";
+  EXPECT_FALSE(Stored(IdOf(record)));
+  EXPECT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+
+  ASSERT_TRUE(Slice(session, record, second, 0).ok());
+  s = Slice(session, record, second, 1);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->has_receipt());
+  EXPECT_TRUE(Stored(IdOf(record)));
+  results = Upload(session, {record});  // a retry: the same receipt, nothing new
+  ASSERT_TRUE(results[0].has_receipt());
+  EXPECT_EQ(results[0].receipt().SerializeAsString(), s->receipt().SerializeAsString());
+}
+
+TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence) {
+  Session session = SignIn(monitor_);
+  v1::Commitment forged = crypto::MakeCommitment(Seal(monitor_));
+  forged.set_signature(std::string(forged.signature().size(), '\0'));
+  v1::Commitment foreign = crypto::MakeCommitment(Seal(other_));  // other_'s, sent by monitor_
+  std::vector<v1::RecordResult> results = Commit(session, {forged, foreign});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kUnauthenticated));
+  // Checked against the signed-in device's key: another device's commitment fails its
+  // signature before its device id is even looked at.
+  EXPECT_TRUE(results[1].code() == static_cast<int>(StatusCode::kUnauthenticated) ||
+              results[1].code() == static_cast<int>(StatusCode::kPermissionDenied))
+      << results[1].code() << " " << results[1].message();
+  EXPECT_FALSE(results[0].has_commitment_receipt() || results[1].has_commitment_receipt());
+
+  // A body that does not match its commitment: refused, kept as evidence, not stored.
+  v1::Envelope committed = Seal(monitor_);
+  results = Commit(session, {crypto::MakeCommitment(committed)});
+  ASSERT_EQ(results[0].code(), 0) << results[0].message();
+  EXPECT_TRUE(results[0].has_commitment_receipt());
+  v1::Envelope swapped = Seal(monitor_, {}, IdOf(committed));
+  results = Upload(session, {swapped});
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kFailedPrecondition))
+      << results[0].message();
+  EXPECT_FALSE(Stored(IdOf(committed)));
+  auto evidence = store_.Get(keys::Conflict(IdOf(committed), crypto::RecordDigest(swapped)));
+  ASSERT_TRUE(evidence.ok());
+  EXPECT_TRUE(evidence->has_value()) << "the conflicting body was not kept as evidence";
+  // The committed body itself still goes in.
+  results = Upload(session, {committed});
+  EXPECT_TRUE(results[0].has_receipt()) << results[0].message();
+}
+
+TEST_F(UploadPiecesTest, HostileBundlesAreRefusedAndNothingIsStoredTwice) {
+  const std::string server_key(core_->bundle_key()->public_key());
+  std::vector<v1::Envelope> records = {Seal(monitor_), Seal(monitor_)};
+  std::string file = BundleFile(monitor_, records, server_key);
+
+  EXPECT_EQ(ImportBundle(*core_, "garbage").status().code(), StatusCode::kInvalidArgument);
+  absl::StatusOr<BundleImportReport> r = ImportBundle(*core_, file.substr(0, file.size() / 2));
+  EXPECT_FALSE(r.ok());
+  crypto::BoxKeyPair elsewhere = crypto::BoxKeyPair::Generate();
+  r = ImportBundle(*core_, BundleFile(monitor_, records, std::string(elsewhere.public_key())));
+  EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated) << r.status();
+  for (const v1::Envelope& record : records) EXPECT_FALSE(Stored(IdOf(record)));
+
+  // One record already came by network; importing twice stores each once.
+  Session session = SignIn(monitor_);
+  ASSERT_TRUE(Upload(session, {records[0]})[0].has_receipt());
+  r = ImportBundle(*core_, file);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 1u);
+  EXPECT_EQ(r->duplicates, 1u);
+  r = ImportBundle(*core_, file);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 0u);
+  EXPECT_EQ(r->duplicates, 2u);
+  uint64_t log_entries = 0;
+  ASSERT_TRUE(store_
+                  .Scan("log/", "",
+                        [&](absl::string_view, absl::string_view) {
+                          ++log_entries;
+                          return true;
+                        })
+                  .ok());
+  EXPECT_EQ(log_entries, 2u) << "a record was stored twice";
+
+  // Relayed by another device: the originating device gets its receipt at its next
+  // contact, through its commitments.
+  v1::Envelope relayed = Seal(monitor_);
+  ASSERT_TRUE(ImportBundle(*core_, BundleFile(monitor_, {relayed}, server_key)).ok());
+  std::vector<v1::RecordResult> results = Commit(session, {crypto::MakeCommitment(relayed)});
+  EXPECT_TRUE(results[0].has_receipt()) << "the relayed record's receipt did not reach its device";
+
+  // A bundle naming another device than the one that signed its records.
+  v1::Envelope mine = Seal(monitor_);
+  r = ImportBundle(*core_, BundleFile(other_, {mine}, server_key));
+  if (r.ok()) {
+    EXPECT_EQ(r->records, 0u);
+  }
+  EXPECT_FALSE(Stored(IdOf(mine)));
+}
+
+TEST_F(UploadPiecesTest, RevokedDeviceStoresNothing) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1000, 'f');
+  v1::Envelope with_blob = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {with_blob})[0].awaiting_attachments());
+  v1::Envelope late = Seal(monitor_);
+  const std::string server_key(core_->bundle_key()->public_key());
+  std::string file = BundleFile(monitor_, {late}, server_key);
+  SetRevoked(monitor_.id);
+
+  google::protobuf::RepeatedPtrField<v1::Envelope> field;
+  *field.Add() = late;
+  EXPECT_EQ(core_->ingest().UploadBatch(session, field).status().code(),
+            StatusCode::kPermissionDenied);
+  google::protobuf::RepeatedPtrField<v1::Commitment> commitments;
+  *commitments.Add() = crypto::MakeCommitment(late);
+  EXPECT_EQ(core_->ingest().CommitBatch(session, commitments).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(Slice(session, with_blob, blob, 0).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(ImportBundle(*core_, file).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_FALSE(Stored(IdOf(late)));
+  EXPECT_FALSE(Stored(IdOf(with_blob)));
+}
+
+}  // namespace
+}  // namespace temoin::server

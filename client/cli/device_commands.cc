@@ -67,6 +67,12 @@ bool Retryable(const absl::Status& s) {
          s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kAborted;
 }
 
+// Records the server has acknowledged in some way (commitment or full receipt).
+absl::StatusOr<uint64_t> SettledRecords(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(auto counts, CountByState(vault));
+  return counts["committed"] + counts["received"] + counts["purged"];
+}
+
 absl::Status Enroll(const Globals& g, const std::string& code) {
   TEMOIN_ASSIGN_OR_RETURN(std::string passphrase,
                           ReadPassphrase(g.passphrase_file, /*confirm=*/true));
@@ -85,11 +91,19 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
   SyncOptions options;
   options.server_override = server;
   auto printer = std::make_shared<ProgressPrinter>();
-  options.on_progress = [printer](const SyncProgress& p) { (*printer)(p); };
+  // Attachment slices acknowledged during an attempt: progress the outbox states
+  // below do not show.
+  auto bytes_done = std::make_shared<uint64_t>(0);
+  options.on_progress = [printer, bytes_done](const SyncProgress& p) {
+    *bytes_done = std::max(*bytes_done, p.bytes_done);
+    (*printer)(p);
+  };
   auto start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(std::random_device{}());
   double backoff = 1.0;
   for (;;) {
+    *bytes_done = 0;
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_before, SettledRecords(*vault));
     absl::StatusOr<SyncReport> report = SyncDevice(*vault, options);
     if (report.ok()) {
       for (const std::string& refusal : report->refusals) std::cerr << "sync: " << refusal << "\n";
@@ -113,6 +127,11 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
         (max_time_seconds > 0 && elapsed + backoff > max_time_seconds)) {
       return report.status();
     }
+    // An attempt that moved anything forward before the link dropped starts the
+    // backoff again: on a link that cuts every few seconds each attempt makes some
+    // progress, and waiting a minute between them would waste the signal.
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(*vault));
+    if (settled_after > settled_before || *bytes_done > 0) backoff = 1.0;
     // Exponential backoff with full jitter, so that many devices regaining a link at
     // once do not retry in lockstep.
     double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;

@@ -214,11 +214,13 @@ void TempDir::Remove() {
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     const std::string& server_binary, const std::string& data_dir, int port,
-    const std::string& log_path, const EnvVars& env, std::chrono::milliseconds ready_timeout) {
+    const std::string& log_path, const EnvVars& env, std::chrono::milliseconds ready_timeout,
+    const std::vector<std::string>& extra_args) {
   int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) return ErrnoError(absl::StrCat("open ", log_path));
-  absl::StatusOr<pid_t> pid =
-      Spawn({server_binary, "run", "--data", data_dir}, env, log_fd, log_fd);
+  std::vector<std::string> argv = {server_binary, "run", "--data", data_dir};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  absl::StatusOr<pid_t> pid = Spawn(argv, env, log_fd, log_fd);
   close(log_fd);
   if (!pid.ok()) return pid.status();
   // Owned from here on, so that every early return below still stops it.

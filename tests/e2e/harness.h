@@ -77,7 +77,8 @@ class ServerProcess {
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const std::string& server_binary, const std::string& data_dir, int port,
       const std::string& log_path, const EnvVars& env = {},
-      std::chrono::milliseconds ready_timeout = std::chrono::seconds(15));
+      std::chrono::milliseconds ready_timeout = std::chrono::seconds(15),
+      const std::vector<std::string>& extra_args = {});  // after `run --data DIR`
 
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

@@ -8,7 +8,6 @@
 #include "client/sync/admin_client.h"
 #include "client/sync/audit_client.h"
 #include "client/sync/connection.h"
-#include "client/vault/vault_wipe.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 
@@ -53,19 +52,21 @@ absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused) {
   auto payload = refused.GetPayload(kWipeOrderPayload);
   if (!payload.has_value()) return refused;
   std::string order(*payload);
-  std::string device_id, org_public_key;
-  {
+  // The command that was refused opened the vault already: its identity is remembered,
+  // so a terminal user is not asked for the passphrase a second time.
+  std::optional<PinnedIdentity> identity = LastOpenedIdentity();
+  if (!identity.has_value()) {
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
-    TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*vault));
-    device_id = profile.device_id();
-    org_public_key = profile.org_public_key();
+    identity = LastOpenedIdentity();
   }  // the vault is closed before its key file goes
-  if (!VerifyWipeOrder(order, org_public_key, device_id).ok()) {
+  if (!identity.has_value()) return refused;
+  TEMOIN_ASSIGN_OR_RETURN(
+      bool wiped, ObeyIfValid(g.home, order, identity->org_public_key, identity->device_id));
+  if (!wiped) {
     // Not from our organisation, or not for us: a server cannot make a device wipe itself.
     return absl::PermissionDeniedError(
         "device has been revoked (the server sent a wipe order that does not verify; ignored)");
   }
-  TEMOIN_RETURN_IF_ERROR(WipeVault(g.home));
   return absl::PermissionDeniedError(
       "device has been revoked; by order of the organisation its vault has been wiped");
 }

@@ -2,6 +2,7 @@
 #define TEMOIN_CLIENT_CLI_CLI_CONTEXT_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,18 @@ struct CommandContext {
 };
 
 // Opens the vault under --home with the passphrase from --passphrase-file,
-// TEMOIN_PASSPHRASE or the terminal.
+// TEMOIN_PASSPHRASE or the terminal. The passphrase is wiped as soon as the vault is
+// open; the device's identity is remembered (see LastOpenedIdentity).
 absl::StatusOr<std::unique_ptr<Vault>> OpenVault(const Globals& g);
+
+// This device's id and pinned organisation key, as read from the profile by the last
+// successful OpenVault of this process (none before enrolment or after a failure).
+// Public values only: the passphrase itself is never kept.
+struct PinnedIdentity {
+  std::string device_id;
+  std::string org_public_key;
+};
+std::optional<PinnedIdentity> LastOpenedIdentity();
 
 void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx);    // enroll, sync, status
 void RegisterAdminCommands(CLI::App& app, CommandContext& ctx);     // project, invite, ...

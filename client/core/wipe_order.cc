@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "client/vault/vault_wipe.h"
+#include "common/status_macros.h"
+
 namespace temoin::client {
 
 v1::WipeOrder SignWipeOrder(const crypto::SigningKey& org_key, absl::string_view device_id,
@@ -36,6 +39,13 @@ absl::Status VerifyWipeOrder(absl::string_view order_bytes, absl::string_view or
     return invalid;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ObeyIfValid(const std::string& home, absl::string_view order_bytes,
+                                 absl::string_view org_public_key, absl::string_view device_id) {
+  if (!VerifyWipeOrder(order_bytes, org_public_key, device_id).ok()) return false;
+  TEMOIN_RETURN_IF_ERROR(WipeVault(home));
+  return true;
 }
 
 }  // namespace temoin::client

@@ -23,6 +23,14 @@ v1::WipeOrder SignWipeOrder(const crypto::SigningKey& org_key, absl::string_view
 absl::Status VerifyWipeOrder(absl::string_view order_bytes, absl::string_view org_public_key,
                              absl::string_view device_id);
 
+// What a revoked device does with a wipe order from the server (untrusted): when it
+// verifies (VerifyWipeOrder), crypto-shreds the vault under `home` (WipeVault; the vault
+// must be closed) and returns true; otherwise returns false and touches nothing, because
+// a server alone must never be able to make a device destroy its records. kInternal only
+// when a valid order could not be carried out.
+absl::StatusOr<bool> ObeyIfValid(const std::string& home, absl::string_view order_bytes,
+                                 absl::string_view org_public_key, absl::string_view device_id);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_CORE_WIPE_ORDER_H_

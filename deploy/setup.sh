@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsodium-dev librocksdb-dev libzstd-dev libssl-dev
-  libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev
+  libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format
 )

@@ -3,10 +3,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/cli/cli_context.h"
+#include "client/cli/qr_png.h"
 #include "client/cli/qr_terminal.h"
 #include "client/core/device_state.h"
 #include "client/sync/admin_client.h"
 #include "common/encoding.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 
 namespace temoin::client::cli {
@@ -37,7 +39,7 @@ absl::Status ProjectRotate(const Globals& g, const std::string& name) {
 }
 
 absl::Status Invite(const Globals& g, const std::string& project, const std::string& role,
-                    double ttl_hours, bool qr) {
+                    double ttl_hours, bool qr, const std::string& qr_png) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Role parsed_role, ParseRole(role));
   if (ttl_hours <= 0 || ttl_hours > 30 * 24) {
     return absl::InvalidArgumentError("--ttl-hours must be between 0 and 720");
@@ -49,6 +51,13 @@ absl::Status Invite(const Globals& g, const std::string& project, const std::str
   if (qr) {
     TEMOIN_ASSIGN_OR_RETURN(std::string picture, RenderQrForTerminal(code));
     std::cerr << picture;
+  }
+  if (!qr_png.empty()) {
+    TEMOIN_ASSIGN_OR_RETURN(QrPng png, RenderQrPng(code));
+    // The picture carries the one-time token: readable by this user only.
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(qr_png, png.png, 0600));
+    std::cerr << "QR code written to --qr-png (" << png.modules << " modules, "
+              << (png.modules + 2 * kQrPngQuietModules) * 8 << " px square)\n";
   }
   std::cout << code << "\n";
   std::cerr << "one-time code for a " << role << (project.empty() ? "" : " of " + project)
@@ -82,6 +91,7 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& ctx) {
     std::string name, project, role, reviewer;
     double ttl_hours = 24;
     bool qr = false;
+    std::string qr_png;
   };
   auto* a = ctx.Keep<AdminArgs>();
 
@@ -105,8 +115,12 @@ void RegisterAdminCommands(CLI::App& app, CommandContext& ctx) {
   invite->add_option("--role", a->role, "monitor | reviewer | admin")->required();
   invite->add_option("--ttl-hours", a->ttl_hours, "hours before the code expires (default 24)");
   invite->add_flag("--qr", a->qr, "also draw the code as a QR code on stderr");
-  invite->callback(
-      [&ctx, &g, a] { ctx.result = Invite(g, a->project, a->role, a->ttl_hours, a->qr); });
+  invite->add_option("--qr-png", a->qr_png,
+                     "also write the code as a QR code to this PNG file (mode 0600: it "
+                     "holds the one-time token)");
+  invite->callback([&ctx, &g, a] {
+    ctx.result = Invite(g, a->project, a->role, a->ttl_hours, a->qr, a->qr_png);
+  });
 
   auto* grant = app.add_subcommand("grant",
                                    "let a reviewer read a project (admin): wraps the "

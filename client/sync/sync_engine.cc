@@ -19,19 +19,27 @@
 #include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "common/vocabulary.h"
 #include "crypto/envelope.h"
+#include "crypto/keys.h"
 
 namespace temoin::client {
 namespace {
 
 absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profile& profile) {
+  v1::GetSettingsRequest request;
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, "vocabulary"));
+  if (held.has_value()) {
+    request.set_vocabulary_hash(crypto::Hash256(kVocabularyHashContext, *held));
+  }
   v1::GetSettingsResponse settings;
   TEMOIN_RETURN_IF_ERROR(
-      FromGrpc(connection.sync().GetSettings(connection.NewContext().get(),
-                                             v1::GetSettingsRequest(), &settings),
+      FromGrpc(connection.sync().GetSettings(connection.NewContext().get(), request, &settings),
                connection.address()));
-  TEMOIN_RETURN_IF_ERROR(
-      vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
+  if (!settings.vocabulary_unchanged()) {
+    TEMOIN_RETURN_IF_ERROR(
+        vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
+  }
   if (settings.bundle_public_key().size() == 32) {
     TEMOIN_RETURN_IF_ERROR(vault.Put(kSettingsNs, "bundle_key", settings.bundle_public_key()));
   }
@@ -41,43 +49,53 @@ absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profil
   return absl::OkStatus();
 }
 
-std::vector<std::vector<const v1::OutboxEntry*>> MakeBatches(
-    const std::vector<const v1::OutboxEntry*>& pending, const SyncOptions& options) {
-  std::vector<std::vector<const v1::OutboxEntry*>> batches;
-  size_t bytes = 0;
-  for (const v1::OutboxEntry* entry : pending) {
-    size_t size = entry->envelope().ByteSizeLong();
-    if (batches.empty() || batches.back().size() >= options.max_batch_records ||
-        bytes + size > options.max_batch_bytes) {
-      batches.emplace_back();
-      bytes = 0;
-    }
-    batches.back().push_back(entry);
-    bytes += size;
-  }
-  return batches;
-}
+// Builds the next request of at most `max_bytes` (always at least one item), or
+// returns false when nothing is left.
+using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& request)>;
 
-// Streams `requests` on one Upload call, at most `window` unanswered, and hands each
-// response to `on_response` as it arrives (durable on the server by then).
+// Streams requests on one Upload call and hands each response to `on_response` as it
+// arrives (durable on the server by then). A batch is stored only when it arrives
+// whole, so a cut loses every unanswered batch: batches start at
+// `initial_batch_bytes` and double with each answer (slow start) up to
+// `max_batch_bytes`, and at most `window` batches and twice the current batch size
+// (never above `max_window_bytes`) are unanswered: on a slow link two batches keep the
+// pipe full, and a cut costs what is unanswered. A link that cuts every few
+// tens of kilobytes still lands small batches; loopback reaches full batches after a
+// handful of answers.
 absl::Status StreamBatches(
-    Connection& connection, const std::vector<v1::UploadRequest>& requests, int window,
+    Connection& connection, const SyncOptions& options, const NextRequest& next,
     const std::function<absl::Status(const v1::UploadResponse&)>& on_response) {
-  if (requests.empty()) return absl::OkStatus();
   std::unique_ptr<grpc::ClientContext> context =
       connection.NewContext(Connection::kTransferDeadline);
   auto stream = connection.sync().Upload(context.get());
   std::mutex mu;
   std::condition_variable window_open;
-  int in_flight = 0;
+  std::map<uint64_t, size_t> in_flight;  // batch id -> bytes
+  size_t in_flight_bytes = 0;
+  size_t batch_bytes = std::min(options.initial_batch_bytes, options.max_batch_bytes);
   bool reader_done = false;
   std::thread writer([&] {
-    for (const v1::UploadRequest& request : requests) {
+    for (uint64_t batch_id = 0;; ++batch_id) {
+      size_t target;
       {
         std::unique_lock lock(mu);
-        window_open.wait(lock, [&] { return in_flight < window || reader_done; });
+        window_open.wait(lock, [&] {
+          size_t limit = std::min(options.max_window_bytes, 2 * batch_bytes);
+          return reader_done || in_flight.empty() ||
+                 (static_cast<int>(in_flight.size()) < options.window &&
+                  in_flight_bytes + batch_bytes <= limit);
+        });
         if (reader_done) return;
-        ++in_flight;
+        target = batch_bytes;
+      }
+      v1::UploadRequest request;
+      if (!next(target, request)) break;
+      request.set_batch_id(batch_id);
+      size_t size = request.ByteSizeLong();
+      {
+        std::lock_guard lock(mu);
+        in_flight[batch_id] = size;
+        in_flight_bytes += size;
       }
       if (!stream->Write(request)) return;
     }
@@ -88,7 +106,12 @@ absl::Status StreamBatches(
   while (stream->Read(&response)) {
     {
       std::lock_guard lock(mu);
-      --in_flight;
+      auto it = in_flight.find(response.batch_id());
+      if (it != in_flight.end()) {
+        in_flight_bytes -= it->second;
+        in_flight.erase(it);
+      }
+      batch_bytes = std::min(batch_bytes * 2, options.max_batch_bytes);
     }
     window_open.notify_all();
     apply_error = on_response(response);
@@ -145,36 +168,54 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
     for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_done += ref.size();
   };
 
-  // 1. Commitments.
-  std::vector<v1::UploadRequest> requests;
+  // 1. Commitments of records not yet committed (a committed record's commitment is
+  // durable on the server already), and of committed records with attachments, whose
+  // answer says whether the body is in. Resending all of them after every cut would
+  // cost ~200 B a record per connection.
+  std::vector<v1::Commitment> commitments;
   for (const v1::OutboxEntry& entry : pending) {
-    if (requests.empty() || requests.back().commitments_size() >= 1000) {
-      requests.emplace_back().set_batch_id(requests.size());
+    if (entry.state() == v1::RECORD_STATE_COMMITTED) {
+      v1::RecordHeader header;
+      header.ParseFromString(entry.envelope().header());
+      if (header.attachments().empty()) continue;
     }
-    *requests.back().add_commitments() = crypto::MakeCommitment(entry.envelope());
+    commitments.push_back(crypto::MakeCommitment(entry.envelope()));
   }
-  TEMOIN_RETURN_IF_ERROR(
-      StreamBatches(connection, requests, options.window, [&](const v1::UploadResponse& response) {
-        std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
-        for (const v1::RecordResult& result : response.results()) {
-          if (result.code() != 0) {
-            NoteRefusal(result, report);
-            refused.insert(result.record_id());
-          } else if (result.has_receipt()) {
-            receipts.emplace_back(result.record_id(), result.receipt());
-          } else if (result.has_commitment_receipt()) {
-            committed.emplace_back(result.record_id(), result.commitment_receipt());
+  size_t next_commitment = 0;
+  auto next_commitments = [&](size_t max_bytes, v1::UploadRequest& request) {
+    size_t bytes = 0;
+    while (next_commitment < commitments.size() && request.commitments_size() < 1000) {
+      size_t size = commitments[next_commitment].ByteSizeLong();
+      if (request.commitments_size() > 0 && bytes + size > max_bytes) break;
+      *request.add_commitments() = commitments[next_commitment++];
+      bytes += size;
+    }
+    return request.commitments_size() > 0;
+  };
+  if (!commitments.empty()) {
+    TEMOIN_RETURN_IF_ERROR(StreamBatches(
+        connection, options, next_commitments, [&](const v1::UploadResponse& response) {
+          std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
+          for (const v1::RecordResult& result : response.results()) {
+            if (result.code() != 0) {
+              NoteRefusal(result, report);
+              refused.insert(result.record_id());
+            } else if (result.has_receipt()) {
+              receipts.emplace_back(result.record_id(), result.receipt());
+            } else if (result.has_commitment_receipt()) {
+              committed.emplace_back(result.record_id(), result.commitment_receipt());
+            }
+            if (result.awaiting_attachments()) body_in.insert(result.record_id());
           }
-          if (result.awaiting_attachments()) body_in.insert(result.record_id());
-        }
-        TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault, committed));
-        TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
-        report.committed += committed.size();
-        report.receipted += receipts.size();
-        for (const auto& [id, receipt] : receipts) record_done(id);
-        report_progress();
-        return absl::OkStatus();
-      }));
+          TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault, committed));
+          TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
+          report.committed += committed.size();
+          report.receipted += receipts.size();
+          for (const auto& [id, receipt] : receipts) record_done(id);
+          report_progress();
+          return absl::OkStatus();
+        }));
+  }
 
   // 2. Bodies the server does not hold yet.
   std::vector<const v1::OutboxEntry*> bodies;
@@ -183,34 +224,43 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   }
   std::sort(bodies.begin(), bodies.end(),
             [](const auto* a, const auto* b) { return a->device_seq() < b->device_seq(); });
-  auto batches = MakeBatches(bodies, options);
-  requests.clear();
-  for (size_t i = 0; i < batches.size(); ++i) {
-    v1::UploadRequest& request = requests.emplace_back();
-    request.set_batch_id(i);
-    for (const v1::OutboxEntry* entry : batches[i]) *request.add_records() = entry->envelope();
-  }
-  TEMOIN_RETURN_IF_ERROR(
-      StreamBatches(connection, requests, options.window, [&](const v1::UploadResponse& response) {
-        std::vector<std::pair<std::string, v1::Receipt>> receipts;
-        for (const v1::RecordResult& result : response.results()) {
-          if (result.code() != 0) {
-            NoteRefusal(result, report);
-            refused.insert(result.record_id());
-          } else if (result.has_receipt()) {
-            receipts.emplace_back(result.record_id(), result.receipt());
-          } else if (result.awaiting_attachments()) {
-            body_in.insert(result.record_id());
-            auto it = by_id.find(result.record_id());
-            if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
+  size_t next_body = 0;
+  auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
+    size_t bytes = 0;
+    while (next_body < bodies.size() &&
+           static_cast<size_t>(request.records_size()) < options.max_batch_records) {
+      const v1::Envelope& envelope = bodies[next_body]->envelope();
+      size_t size = envelope.ByteSizeLong();
+      if (request.records_size() > 0 && bytes + size > max_bytes) break;
+      *request.add_records() = envelope;
+      ++next_body;
+      bytes += size;
+    }
+    return request.records_size() > 0;
+  };
+  if (!bodies.empty()) {
+    TEMOIN_RETURN_IF_ERROR(
+        StreamBatches(connection, options, next_bodies, [&](const v1::UploadResponse& response) {
+          std::vector<std::pair<std::string, v1::Receipt>> receipts;
+          for (const v1::RecordResult& result : response.results()) {
+            if (result.code() != 0) {
+              NoteRefusal(result, report);
+              refused.insert(result.record_id());
+            } else if (result.has_receipt()) {
+              receipts.emplace_back(result.record_id(), result.receipt());
+            } else if (result.awaiting_attachments()) {
+              body_in.insert(result.record_id());
+              auto it = by_id.find(result.record_id());
+              if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
+            }
           }
-        }
-        TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
-        report.receipted += receipts.size();
-        for (const auto& [id, receipt] : receipts) record_done(id);
-        report_progress();
-        return absl::OkStatus();
-      }));
+          TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
+          report.receipted += receipts.size();
+          for (const auto& [id, receipt] : receipts) record_done(id);
+          report_progress();
+          return absl::OkStatus();
+        }));
+  }
 
   // 3. Attachments of records whose body is in.
   std::vector<v1::OutboxEntry> with_attachments;

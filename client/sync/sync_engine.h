@@ -22,8 +22,14 @@ struct SyncProgress {
 struct SyncOptions {
   std::string server_override;  // host:port; empty: the enrolled address. Pin unchanged.
   size_t max_batch_records = 128;
+  // Batches start at initial_batch_bytes and double with each answered batch up to
+  // max_batch_bytes (slow start: a batch lands only whole, so on a link that cuts
+  // every few tens of KB only small batches get through).
+  size_t initial_batch_bytes = 8 << 10;
   size_t max_batch_bytes = 512 << 10;
-  int window = 4;             // batches in flight before the first receipt comes back
+  int window = 4;  // batches in flight before the first receipt comes back
+  // Unanswered bytes: at most twice the current batch size, and never above this.
+  size_t max_window_bytes = 2 << 20;
   int attachment_window = 4;  // attachment slices (64 KiB) sent ahead of their ack
   std::function<void(const SyncProgress&)> on_progress;
 };

@@ -18,6 +18,10 @@ namespace temoin {
 // All functions here are thread-safe (they share no mutable state).
 
 // Limits ValidateTestimony() enforces.
+// Context of crypto::Hash256 over a serialized Vocabulary: a device sends the hash of
+// the one it holds, and the server resends the vocabulary only when it differs.
+inline constexpr char kVocabularyHashContext[] = "temoin/vocabulary/v1";
+
 inline constexpr size_t kMaxCodeBytes = 64;
 inline constexpr size_t kMaxNarrativeBytes = 256 * 1024;
 inline constexpr int kMaxVictims = 10'000;

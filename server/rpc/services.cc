@@ -1,5 +1,7 @@
 #include "server/rpc/services.h"
 
+#include "common/vocabulary.h"
+#include "crypto/keys.h"
 #include "server/core/bundle_import.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
@@ -128,10 +130,20 @@ grpc::Status AdminService::GetAuditLog(grpc::ServerContext* ctx,
                        [&](const Session& s) { return core_->admin().GetAuditLog(s, *request); });
 }
 
-grpc::Status SyncService::GetSettings(grpc::ServerContext* ctx, const v1::GetSettingsRequest*,
+grpc::Status SyncService::GetSettings(grpc::ServerContext* ctx,
+                                      const v1::GetSettingsRequest* request,
                                       v1::GetSettingsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->GetSettings(s); });
+  return Authenticated(ctx, core_, response, [&](const Session& s) {
+    absl::StatusOr<v1::GetSettingsResponse> settings = core_->GetSettings(s);
+    // The vocabulary is most of a no-op sync's bytes: resent only when it changed.
+    if (settings.ok() && !request->vocabulary_hash().empty() &&
+        request->vocabulary_hash() ==
+            crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString())) {
+      settings->clear_vocabulary();
+      settings->set_vocabulary_unchanged(true);
+    }
+    return settings;
+  });
 }
 
 grpc::Status SyncService::Upload(

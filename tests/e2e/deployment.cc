@@ -186,10 +186,15 @@ absl::StatusOr<std::vector<nlohmann::json>> Deployment::ReviewerExport(
 }
 
 absl::StatusOr<Deployment::ServerListing> Deployment::ListServerRecords() const {
+  return ListServerRecordsIn(server_data_);
+}
+
+absl::StatusOr<Deployment::ServerListing> Deployment::ListServerRecordsIn(
+    const std::string& server_data) {
   rocksdb::Options options;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, server_data_ + "/db", &raw);
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, server_data + "/db", &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return absl::InternalError("open server store read-only: " + s.ToString());
   ServerListing listing;

@@ -83,6 +83,8 @@ class Deployment {
     uint64_t log_entries = 0;
   };
   absl::StatusOr<ServerListing> ListServerRecords() const;
+  // The same for any server data directory (e.g. a second server in a test).
+  static absl::StatusOr<ServerListing> ListServerRecordsIn(const std::string& server_data);
 
  private:
   Deployment() = default;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -22,7 +23,7 @@ constexpr char kPassphrase[] = "correct horse battery staple";  // the Deploymen
 class VaultE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<Deployment>> deployment = Deployment::Create("vault-e2e", 7);
+    absl::StatusOr<std::unique_ptr<Deployment>> deployment = Deployment::Create("vault-e2e", 8);
     ASSERT_TRUE(deployment.ok()) << deployment.status();
     deployment_ = std::move(*deployment).release();
   }
@@ -364,6 +365,63 @@ TEST_F(VaultE2eTest, RecoverExportSavesTheIntactRecordsOfADamagedVault) {
     }
   }
   EXPECT_GE(found, recovered);
+}
+
+// The guided record on a real terminal (tmux): the passphrase is typed at the prompt
+// with echo off, the questions are answered one by one (a bad date is asked again),
+// and the testimony is kept as a draft.
+TEST_F(VaultE2eTest, GuidedRecordOnATerminalAsksAgainAndSavesADraft) {
+  if (!fs::exists("/usr/bin/tmux")) GTEST_SKIP() << "tmux is not installed";
+  const std::string& home = deployment_->monitors()[7];
+  auto dir = TempDir::Create("vault-e2e-tty");
+  ASSERT_TRUE(dir.ok());
+  std::string done = dir->Sub("exit");
+  std::string session = "temoin-tty-" + std::to_string(::getpid());
+  std::string command = "env -u TEMOIN_PASSPHRASE " + ClientBinary() + " --home " + home +
+                        " record --project " + kDeploymentProject + " --lang fr; echo $? > " +
+                        done + "; sleep 30";
+  ASSERT_EQ(RunCommand({"/usr/bin/tmux", "new-session", "-d", "-s", session, "-x", "160", "-y",
+                        "50", command})
+                ->exit_code,
+            0);
+  auto type = [&](const std::string& line) {
+    RunCommand({"/usr/bin/tmux", "send-keys", "-t", session, line, "Enter"}).IgnoreError();
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const char* line : {kPassphrase,  "SYNTHETIC-TTY-MARKER account.",
+                           ".",          "fr",
+                           "2026-02-30", "2026-02-03",
+                           "6",          "Synthville TTY",
+                           "4",          "2",
+                           "",           "8",
+                           "",           "2",
+                           "2",          "o",
+                           "o",          "n",
+                           "n",          "b"}) {
+    type(line);
+  }
+  for (int i = 0; i < 100 && !fs::exists(done); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::string screen =
+      RunCommand({"/usr/bin/tmux", "capture-pane", "-t", session, "-p", "-S", "-200"})->out;
+  RunCommand({"/usr/bin/tmux", "kill-session", "-t", session}).IgnoreError();
+  ASSERT_TRUE(fs::exists(done)) << screen;
+  EXPECT_EQ(Trim(*ReadFile(done)), "0") << screen;
+  EXPECT_FALSE(absl::StrContains(screen, kPassphrase)) << "the passphrase was echoed";
+  EXPECT_TRUE(absl::StrContains(screen, "Date invalide")) << screen;
+  EXPECT_TRUE(absl::StrContains(screen, "Enlèvement")) << screen;  // French labels
+  CommandResult list = Run(home, {"draft", "list"}, kPassphrase);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::string id = Trim(list.out);
+  ASSERT_EQ(id.size(), 16u) << list.out;
+  CommandResult shown = Run(home, {"draft", "show", id}, kPassphrase);
+  EXPECT_TRUE(absl::StrContains(shown.out, "SYNTHETIC-TTY-MARKER")) << shown.out;
+  EXPECT_TRUE(absl::StrContains(shown.out, "\"2026-02-03\"")) << shown.out;
+  EXPECT_TRUE(absl::StrContains(shown.out, "abduction")) << shown.out;
+  // A draft is readable on the device, but only through the vault: never in clear on disk.
+  EXPECT_TRUE(FindInTree(home, "SYNTHETIC-TTY-MARKER").empty());
 }
 
 }  // namespace

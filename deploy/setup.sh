@@ -11,7 +11,7 @@ packages=(
   libsodium-dev librocksdb-dev libzstd-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang-format tmux
+  clang-format tmux openssl
 )
 
 missing=()

@@ -135,14 +135,25 @@ void NoteRefusal(const v1::RecordResult& result, SyncReport& report) {
       absl::StrCat("record ", ToHex(result.record_id()), ": ", result.message()));
 }
 
-// Commitments first (one round trip for all of them: it also brings back the receipts
-// of records that reached the server another way, e.g. a relayed bundle), then the
-// bodies the server lacks, then attachments.
+// Set durably before bodies go out and cleared once an upload ends cleanly: when it is
+// still set at the start of a sync, the previous attempt was cut (link, kill, crash).
+constexpr char kUploadCutKey[] = "upload_cut";
+
+// Commitments first when the previous attempt was cut (one round trip for all of them:
+// it also brings back the receipts of records that reached the server another way,
+// e.g. a relayed bundle), then the bodies the server lacks, then attachments. After a
+// clean attempt the link is good enough for bodies to follow at once, so records
+// without attachments skip the commitment: the body's full receipt fixes the record
+// as well, and a second pass would double the server's verifies and the bytes.
 absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
                     SyncReport& report) {
   TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::OutboxEntry> pending, PendingRecords(vault));
   report.pending = pending.size();
   if (pending.empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> cut_mark,
+                          vault.Get(kSettingsNs, kUploadCutKey));
+  const bool previous_cut = cut_mark.has_value();
+  if (!previous_cut) TEMOIN_RETURN_IF_ERROR(vault.Put(kSettingsNs, kUploadCutKey, "1"));
   SyncProgress progress{.records_total = pending.size()};
   std::map<std::string, const v1::OutboxEntry*> by_id;
   for (const auto& entry : pending) {
@@ -168,16 +179,17 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
     for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_done += ref.size();
   };
 
-  // 1. Commitments of records not yet committed (a committed record's commitment is
-  // durable on the server already), and of committed records with attachments, whose
-  // answer says whether the body is in. Resending all of them after every cut would
-  // cost ~200 B a record per connection.
+  // 1. Commitments of records with attachments (the answer says whether the body is
+  // in), and, after a cut, of records not yet committed (a committed record's
+  // commitment is durable on the server already). Resending all of them after every
+  // cut would cost ~200 B a record per connection.
   std::vector<v1::Commitment> commitments;
   for (const v1::OutboxEntry& entry : pending) {
-    if (entry.state() == v1::RECORD_STATE_COMMITTED) {
-      v1::RecordHeader header;
-      header.ParseFromString(entry.envelope().header());
-      if (header.attachments().empty()) continue;
+    v1::RecordHeader header;
+    header.ParseFromString(entry.envelope().header());
+    if (header.attachments().empty() &&
+        (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED)) {
+      continue;
     }
     commitments.push_back(crypto::MakeCommitment(entry.envelope()));
   }
@@ -279,7 +291,10 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   report.attachment_bytes += stats.bytes_sent;
   progress.records_done += stats.receipted;
   report_progress();
-  return uploaded;
+  TEMOIN_RETURN_IF_ERROR(uploaded);
+  VaultBatch clean;
+  clean.Delete(kSettingsNs, kUploadCutKey);
+  return vault.Commit(clean);
 }
 
 // Bundles this device carries for others go up at each sync; a bundle is forgotten

@@ -1,6 +1,8 @@
 #ifndef TEMOIN_CRYPTO_RECEIPT_H_
 #define TEMOIN_CRYPTO_RECEIPT_H_
 
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "crypto/keys.h"
@@ -11,10 +13,40 @@ namespace temoin::crypto {
 // Serializes `body` once and signs those bytes (context "temoin/receipt/v1").
 v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_key);
 
-// `receipt` untrusted. Checks the server signature, then that the body names
-// `record_id` and `digest`. kUnauthenticated "receipt verification failed" on a bad
-// signature; kInvalidArgument when the body does not parse or names another record or
-// digest.
+// Batch receipts: one server signature for every record stored by one batch.
+//   leaf   = Hash256("temoin/batch-receipt/leaf/v1",
+//                    u32be(format_version) || lp(record_id) || lp(digest) ||
+//                    u64be(log_index) || u64be(received_at) || lp(server_key_id))
+//            where lp(x) = u32be(len(x)) || x: every field of the ReceiptBody is bound.
+//   node   = Hash256("temoin/batch-receipt/node/v1", left || right)
+//   root   = the RFC 9162 Merkle tree hash over the leaves in order (n = 1: the leaf;
+//            else split at the largest power of two below n)
+//   signed = Ed25519("temoin/batch-receipt/v1", u32be(n) || root)
+// Leaf, node and signature contexts differ from each other and from
+// "temoin/receipt/v1", so no batch receipt passes for a single one or vice versa, and
+// no inner node passes for a leaf. Each record keeps a self-contained Receipt: its
+// ReceiptBody, the batch signature, its leaf index, n and the audit path (at most
+// 32 hashes; 7 for a batch of 128).
+
+// Signs `bodies` (at least one, at most 2^20) with one signature; returns one
+// self-contained Receipt per body, in order.
+std::vector<v1::Receipt> SignBatchReceipts(const std::vector<v1::ReceiptBody>& bodies,
+                                           const SigningKey& server_key);
+
+// The device's side: `bodies` rebuilt from what it knows (its own record ids and
+// digests, the log indexes and batch fields the server sent), `signature` untrusted.
+// Verifies the one signature and returns each body's Receipt, in order.
+// kUnauthenticated "receipt verification failed" on a bad signature (or a signature
+// over other bodies); kInvalidArgument for an empty or oversized batch.
+absl::StatusOr<std::vector<v1::Receipt>> VerifyBatchReceipts(
+    const std::vector<v1::ReceiptBody>& bodies, absl::string_view signature,
+    absl::string_view server_public_key);
+
+// `receipt` untrusted, single or batch. Checks the server signature (for a batch
+// receipt: over the root rebuilt from the body's leaf and the path), then that the
+// body names `record_id` and `digest`. kUnauthenticated "receipt verification failed"
+// on a bad signature or path; kInvalidArgument when the body does not parse or names
+// another record or digest.
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
                                               absl::string_view record_id,

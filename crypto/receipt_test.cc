@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "crypto/test_util.h"
 
 namespace temoin::crypto {
@@ -79,6 +81,176 @@ TEST_F(ReceiptTest, SignedBodyThatDoesNotParseIsInvalid) {
   receipt.set_signature(server_.Sign("temoin/receipt/v1", receipt.body()));
   EXPECT_EQ(VerifyReceipt(receipt, server_.public_key(), record_id_, digest_).status().code(),
             StatusCode::kInvalidArgument);
+}
+
+std::string Hex(absl::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::vector<v1::ReceiptBody> BatchBodies(size_t n) {
+  std::vector<v1::ReceiptBody> bodies(n);
+  for (size_t i = 0; i < n; ++i) {
+    bodies[i].set_format_version(1);
+    bodies[i].set_record_id(Filled(16, static_cast<char>('a' + i % 26)) +
+                            std::string(i / 26 > 0 ? 1 : 0, static_cast<char>(i / 26)));
+    bodies[i].set_digest(Filled(32, 'd'));
+    bodies[i].set_log_index(100 + i);
+    bodies[i].set_received_at(1795798800);
+    bodies[i].set_server_key_id(Filled(16, 'k'));
+  }
+  return bodies;
+}
+
+TEST_F(ReceiptTest, BatchReceiptPathsMatchKnownAnswers) {
+  // Expected values computed independently (Python hashlib.blake2b) from the
+  // construction in receipt.h: leaves of records 'a'*16, 'b'*16, 'c'*16.
+  std::vector<v1::Receipt> receipts = SignBatchReceipts(BatchBodies(3), server_);
+  ASSERT_EQ(receipts.size(), 3u);
+  ASSERT_EQ(receipts[0].path_size(), 2);
+  EXPECT_EQ(Hex(receipts[0].path(0)),
+            "dd13358496e3174e645a13763926d4bfb0d16d96327fd0d7f6d85035c174944d");
+  EXPECT_EQ(Hex(receipts[0].path(1)),
+            "965aa6de12a5f5ab1dbf4d9787cb8c36e40a3595998c482a4fce73cadad68641");
+  ASSERT_EQ(receipts[2].path_size(), 1);
+  EXPECT_EQ(Hex(receipts[2].path(0)),
+            "7b2873eed117a0729b67d97091713fbea5370820338f54bf2cf36b73de30033a");
+  EXPECT_EQ(receipts[1].leaf_index(), 1u);
+  EXPECT_EQ(receipts[1].leaf_count(), 3u);
+}
+
+TEST_F(ReceiptTest, EveryReceiptOfABatchVerifiesOnItsOwn) {
+  for (size_t n : {1u, 2u, 3u, 5u, 7u, 8u, 9u, 128u}) {
+    std::vector<v1::ReceiptBody> bodies = BatchBodies(n);
+    std::vector<v1::Receipt> receipts = SignBatchReceipts(bodies, server_);
+    ASSERT_EQ(receipts.size(), n);
+    for (size_t i = 0; i < n; ++i) {
+      absl::StatusOr<v1::ReceiptBody> body = VerifyReceipt(
+          receipts[i], server_.public_key(), bodies[i].record_id(), bodies[i].digest());
+      ASSERT_TRUE(body.ok()) << "n=" << n << " i=" << i << ": " << body.status();
+      EXPECT_EQ(body->log_index(), 100 + i);
+    }
+  }
+}
+
+TEST_F(ReceiptTest, DeviceRebuildsTheBatchFromItsOwnDigests) {
+  std::vector<v1::ReceiptBody> bodies = BatchBodies(5);
+  std::vector<v1::Receipt> signed_receipts = SignBatchReceipts(bodies, server_);
+  absl::StatusOr<std::vector<v1::Receipt>> rebuilt =
+      VerifyBatchReceipts(bodies, signed_receipts[0].signature(), server_.public_key());
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    EXPECT_EQ((*rebuilt)[i].SerializeAsString(), signed_receipts[i].SerializeAsString());
+  }
+  // Another digest, log index, order or time: the one signature no longer matches.
+  std::vector<v1::ReceiptBody> other = bodies;
+  other[3].set_digest(Filled(32, 'x'));
+  EXPECT_EQ(VerifyBatchReceipts(other, signed_receipts[0].signature(), server_.public_key())
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  other = bodies;
+  other[0].set_log_index(7);
+  EXPECT_EQ(VerifyBatchReceipts(other, signed_receipts[0].signature(), server_.public_key())
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  other = bodies;
+  std::swap(other[1], other[2]);
+  EXPECT_EQ(VerifyBatchReceipts(other, signed_receipts[0].signature(), server_.public_key())
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  other = bodies;
+  other.pop_back();
+  EXPECT_EQ(VerifyBatchReceipts(other, signed_receipts[0].signature(), server_.public_key())
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      VerifyBatchReceipts({}, signed_receipts[0].signature(), server_.public_key()).status().code(),
+      StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReceiptTest, TamperedBatchReceiptIsRejected) {
+  std::vector<v1::ReceiptBody> bodies = BatchBodies(9);
+  const v1::Receipt good = SignBatchReceipts(bodies, server_)[4];
+  auto verify = [&](const v1::Receipt& r) {
+    return VerifyReceipt(r, server_.public_key(), bodies[4].record_id(), bodies[4].digest())
+        .status()
+        .code();
+  };
+  ASSERT_EQ(verify(good), StatusCode::kOk);
+  v1::Receipt r = good;
+  (*r.mutable_path(1))[0] ^= 1;
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.set_leaf_index(5);
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.set_leaf_index(9);  // out of range
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.set_leaf_count(10);
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.add_path(std::string(32, 'p'));
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.mutable_path()->RemoveLast();
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.set_path(0, r.path(0).substr(1));
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  // Any field of the body changed (here the log index and the time).
+  v1::ReceiptBody body = bodies[4];
+  body.set_log_index(999);
+  r = good;
+  r.set_body(body.SerializeAsString());
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  body = bodies[4];
+  body.set_received_at(0);
+  r = good;
+  r.set_body(body.SerializeAsString());
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = good;
+  r.set_signature(SignBatchReceipts(bodies, SigningKey::Generate())[4].signature());
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  // Another record of the batch asking with this receipt is told it names another.
+  EXPECT_EQ(VerifyReceipt(good, server_.public_key(), bodies[3].record_id(), bodies[3].digest())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_F(ReceiptTest, BatchAndSingleReceiptsNeverPassForEachOther) {
+  // A single receipt presented as a batch of one, and a batch of one as a single one.
+  v1::Receipt single = SignReceipt(Body(), server_);
+  single.set_leaf_count(1);
+  EXPECT_EQ(VerifyReceipt(single, server_.public_key(), record_id_, digest_).status().code(),
+            StatusCode::kUnauthenticated);
+  v1::Receipt batch = SignBatchReceipts({Body()}, server_)[0];
+  ASSERT_TRUE(VerifyReceipt(batch, server_.public_key(), record_id_, digest_).ok());
+  batch.set_leaf_count(0);
+  EXPECT_EQ(VerifyReceipt(batch, server_.public_key(), record_id_, digest_).status().code(),
+            StatusCode::kUnauthenticated);
+}
+
+TEST_F(ReceiptTest, InnerNodeDoesNotPassForALeaf) {
+  // Leaf and node hashes are domain-separated: a proof that stops one level early
+  // (presenting a node as the leaf) cannot be made from any body, and shortening the
+  // path fails.
+  std::vector<v1::ReceiptBody> bodies = BatchBodies(4);
+  v1::Receipt r = SignBatchReceipts(bodies, server_)[0];
+  r.set_leaf_count(2);
+  r.mutable_path()->DeleteSubrange(0, 1);
+  EXPECT_EQ(VerifyReceipt(r, server_.public_key(), record_id_, digest_).status().code(),
+            StatusCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -54,6 +54,10 @@ const char* StateName(v1::RecordState state) {
   }
 }
 
+// `receipt` verified for `entry`: replaces the sealed copy (or keeps it, RECEIVED).
+void SettleInBatch(VaultBatch& batch, const std::string& record_id, v1::OutboxEntry& entry,
+                   const v1::Receipt& receipt, bool keep_after_receipt);
+
 }  // namespace
 
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
@@ -151,6 +155,48 @@ absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault) {
   return pending;
 }
 
+absl::Status ApplyBatchReceipt(Vault& vault, const v1::BatchReceipt& batch_receipt,
+                               const std::vector<std::pair<std::string, uint64_t>>& leaves) {
+  if (leaves.empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(bool keep_after_receipt, KeepsSealedCopies(vault));
+  std::vector<v1::OutboxEntry> entries(leaves.size());
+  std::vector<v1::ReceiptBody> bodies(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const auto& [record_id, log_index] = leaves[i];
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
+    if (!bytes.has_value()) return absl::InvalidArgumentError("receipt for an unknown record");
+    if (!entries[i].ParseFromString(*bytes)) {
+      return absl::DataLossError("outbox entry does not parse");
+    }
+    v1::ReceiptBody& body = bodies[i];
+    if (entries[i].has_envelope()) {
+      body.set_digest(crypto::RecordDigest(entries[i].envelope()));
+    } else {
+      v1::ReceiptBody earlier;  // purged already: the digest its receipt names
+      earlier.ParseFromString(entries[i].receipt().body());
+      body.set_digest(earlier.digest());
+    }
+    body.set_format_version(1);
+    body.set_record_id(record_id);
+    body.set_log_index(log_index);
+    body.set_received_at(batch_receipt.received_at());
+    body.set_server_key_id(batch_receipt.server_key_id());
+  }
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::vector<v1::Receipt> receipts,
+      crypto::VerifyBatchReceipts(bodies, batch_receipt.signature(), profile.server_signing_key()));
+  VaultBatch batch;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (entries[i].state() == v1::RECORD_STATE_PURGED ||
+        entries[i].state() == v1::RECORD_STATE_RECEIVED) {
+      continue;
+    }
+    SettleInBatch(batch, leaves[i].first, entries[i], receipts[i], keep_after_receipt);
+  }
+  return vault.Commit(batch);
+}
+
 absl::Status ApplyReceipts(Vault& vault,
                            const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
   if (receipts.empty()) return absl::OkStatus();
@@ -168,25 +214,34 @@ absl::Status ApplyReceipts(Vault& vault,
     std::string digest = crypto::RecordDigest(entry.envelope());
     TEMOIN_RETURN_IF_ERROR(
         crypto::VerifyReceipt(receipt, profile.server_signing_key(), record_id, digest).status());
-    *entry.mutable_receipt() = receipt;
-    if (keep_after_receipt) {
-      entry.set_state(v1::RECORD_STATE_RECEIVED);
-    } else {
-      // The receipt covers the attachments too (the server gives it only once they are
-      // in and verified), so their slices go with the sealed copy.
-      v1::RecordHeader header;
-      if (header.ParseFromString(entry.envelope().header())) {
-        for (const v1::AttachmentRef& ref : header.attachments()) {
-          DeleteSlices(batch, ref.blob_id(), ref.size());
-        }
-      }
-      entry.clear_envelope();
-      entry.set_state(v1::RECORD_STATE_PURGED);
-    }
-    batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
+    SettleInBatch(batch, record_id, entry, receipt, keep_after_receipt);
   }
   return vault.Commit(batch);
 }
+
+namespace {
+
+void SettleInBatch(VaultBatch& batch, const std::string& record_id, v1::OutboxEntry& entry,
+                   const v1::Receipt& receipt, bool keep_after_receipt) {
+  *entry.mutable_receipt() = receipt;
+  if (keep_after_receipt) {
+    entry.set_state(v1::RECORD_STATE_RECEIVED);
+  } else {
+    // The receipt covers the attachments too (the server gives it only once they are
+    // in and verified), so their slices go with the sealed copy.
+    v1::RecordHeader header;
+    if (header.ParseFromString(entry.envelope().header())) {
+      for (const v1::AttachmentRef& ref : header.attachments()) {
+        DeleteSlices(batch, ref.blob_id(), ref.size());
+      }
+    }
+    entry.clear_envelope();
+    entry.set_state(v1::RECORD_STATE_PURGED);
+  }
+  batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
+}
+
+}  // namespace
 
 absl::Status ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {

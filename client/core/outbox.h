@@ -9,6 +9,7 @@
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/record.pb.h"
+#include "temoin/v1/sync.pb.h"
 #include "temoin/v1/testimony.pb.h"
 
 // The monitor's outbox: testimonies sealed on save, waiting for a receipt.
@@ -53,6 +54,14 @@ absl::StatusOr<std::vector<v1::OutboxEntry>> PendingRecords(Vault& vault);
 // kInvalidArgument.
 absl::Status ApplyReceipts(Vault& vault,
                            const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
+
+// A batch of bodies answered with one batch receipt: `leaves` are (record_id,
+// log_index) in leaf order. Rebuilds each ReceiptBody from the stored envelope's digest,
+// verifies the one signature (crypto::VerifyBatchReceipts) and applies the receipts as
+// ApplyReceipts does, in one durable commit. kUnauthenticated / kInvalidArgument
+// change nothing.
+absl::Status ApplyBatchReceipt(Vault& vault, const v1::BatchReceipt& batch_receipt,
+                               const std::vector<std::pair<std::string, uint64_t>>& leaves);
 
 // Verifies commitment receipts (server key, context "temoin/commitment-receipt/v1",
 // record id and digest) and marks those records COMMITTED, durably. Purged records

@@ -254,21 +254,26 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
     TEMOIN_RETURN_IF_ERROR(
         StreamBatches(connection, options, next_bodies, [&](const v1::UploadResponse& response) {
           std::vector<std::pair<std::string, v1::Receipt>> receipts;
+          std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
           for (const v1::RecordResult& result : response.results()) {
             if (result.code() != 0) {
               NoteRefusal(result, report);
               refused.insert(result.record_id());
             } else if (result.has_receipt()) {
               receipts.emplace_back(result.record_id(), result.receipt());
+            } else if (result.log_index() != 0) {
+              leaves.emplace_back(result.record_id(), result.log_index());
             } else if (result.awaiting_attachments()) {
               body_in.insert(result.record_id());
               auto it = by_id.find(result.record_id());
               if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
             }
           }
+          TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault, response.batch_receipt(), leaves));
           TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
-          report.receipted += receipts.size();
+          report.receipted += receipts.size() + leaves.size();
           for (const auto& [id, receipt] : receipts) record_done(id);
+          for (const auto& [id, index] : leaves) record_done(id);
           report_progress();
           return absl::OkStatus();
         }));

@@ -111,7 +111,8 @@ absl::Status Ingest::LoadLogSizeLocked() {
 }
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
-    const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records) {
+    const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
+    std::string* batch_signature) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   if (static_cast<size_t>(records.size()) > limits_.max_records_per_batch) {
     return absl::ResourceExhaustedError(
@@ -156,6 +157,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   uint64_t highest_seq = current->highest_seq();
   std::map<std::string, std::string> digest_in_batch;  // record id -> digest
   std::vector<int> fresh;
+  std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
+  std::vector<std::pair<int, v1::StoredRecord>> rows;  // result index, row
   for (int i = 0; i < records.size(); ++i) {
     if (!verified[i].has_value()) continue;
     const crypto::VerifiedRecord& record = *verified[i];
@@ -239,16 +242,28 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     body.set_log_index(++next_index);
     body.set_received_at(received_at);
     body.set_server_key_id(server_key_id_);
-    *row.mutable_receipt() = crypto::SignReceipt(body, *receipt_key_);
     row.set_log_index(body.log_index());
     row.set_received_at(received_at);
-    batch.Put(keys::Record(id), row.SerializeAsString());
     batch.Put(keys::Log(body.log_index()), id);
     batch.Put(keys::ProjectLog(project->project_id(), body.log_index()), id);
-    *results[i].mutable_receipt() = row.receipt();
+    bodies.push_back(std::move(body));
+    rows.emplace_back(i, std::move(row));
     digest_in_batch[id] = record.digest;
     highest_seq = std::max<uint64_t>(highest_seq, record.header.device_seq());
     fresh.push_back(i);
+  }
+  // One signature for every record this batch stores (crypto/receipt.h); each row
+  // keeps its own self-contained receipt.
+  if (!bodies.empty()) {
+    std::vector<v1::Receipt> receipts = crypto::SignBatchReceipts(bodies, *receipt_key_);
+    if (receipts.size() != rows.size()) return absl::InternalError("batch receipt failed");
+    for (size_t j = 0; j < rows.size(); ++j) {
+      auto& [i, row] = rows[j];
+      *row.mutable_receipt() = std::move(receipts[j]);
+      batch.Put(keys::Record(results[i].record_id()), row.SerializeAsString());
+      *results[i].mutable_receipt() = row.receipt();
+    }
+    if (batch_signature != nullptr) *batch_signature = rows.front().second.receipt().signature();
   }
   if (batch.empty()) return results;
   if (next_index != log_size_) {
@@ -415,6 +430,34 @@ absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::
   TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
   log_size_ = body.log_index();
   return row.receipt();
+}
+
+v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::RecordResult> results,
+                                         const std::string& batch_signature) {
+  v1::UploadResponse response;
+  response.set_batch_id(batch_id);
+  uint32_t next_leaf = 0;
+  for (v1::RecordResult& result : results) {
+    const v1::Receipt& receipt = result.receipt();
+    // A repeat of a record inside the batch points at an earlier leaf: sent whole.
+    if (!batch_signature.empty() && result.has_receipt() && receipt.leaf_count() > 0 &&
+        receipt.signature() == batch_signature && receipt.leaf_index() == next_leaf) {
+      v1::ReceiptBody body;
+      if (body.ParseFromString(receipt.body())) {
+        if (next_leaf == 0) {
+          v1::BatchReceipt& batch = *response.mutable_batch_receipt();
+          batch.set_received_at(body.received_at());
+          batch.set_server_key_id(body.server_key_id());
+          batch.set_signature(batch_signature);
+        }
+        ++next_leaf;
+        result.clear_receipt();
+        result.set_log_index(body.log_index());
+      }
+    }
+    *response.add_results() = std::move(result);
+  }
+  return response;
 }
 
 }  // namespace temoin::server

@@ -57,9 +57,12 @@ class Ingest {
   // complete: code 0, awaiting_attachments, no receipt. The call itself fails only when
   // the caller may not upload (kPermissionDenied), the batch is too large
   // (kResourceExhausted), or the commit fails (kResourceExhausted when the disk is full;
-  // no receipt is given for anything in the batch).
+  // no receipt is given for anything in the batch). The records stored by this batch
+  // share one batch receipt (crypto::SignBatchReceipts); its signature goes to
+  // `batch_signature` when given.
   absl::StatusOr<std::vector<v1::RecordResult>> UploadBatch(
-      const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records);
+      const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
+      std::string* batch_signature = nullptr);
 
   // Commitments (header, digest, signature): each verified against the device key and
   // durably kept; answered with a commitment receipt, or with the full receipt when the
@@ -86,6 +89,12 @@ class Ingest {
   uint64_t log_size_ = 0;
   RateLimiter rate_limiter_;
 };
+
+// What goes down the wire for a batch of bodies: the receipts signed by this batch
+// (`batch_signature`) become their log index, in leaf order, and one BatchReceipt; the
+// device rebuilds them from its own digests. Other receipts (duplicates) stay whole.
+v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::RecordResult> results,
+                                         const std::string& batch_signature);
 
 }  // namespace temoin::server
 

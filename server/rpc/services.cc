@@ -158,14 +158,14 @@ grpc::Status SyncService::Upload(
       return ToGrpcStatus(
           absl::InvalidArgumentError("a batch carries records or commitments, not both"));
     }
+    std::string batch_signature;
     absl::StatusOr<std::vector<v1::RecordResult>> results =
         request.commitments_size() > 0
             ? core_->ingest().CommitBatch(*session, request.commitments())
-            : core_->ingest().UploadBatch(*session, request.records());
+            : core_->ingest().UploadBatch(*session, request.records(), &batch_signature);
     if (!results.ok()) return ToGrpcStatus(results.status());
-    v1::UploadResponse response;
-    response.set_batch_id(request.batch_id());
-    for (v1::RecordResult& result : *results) *response.add_results() = std::move(result);
+    v1::UploadResponse response =
+        CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature);
     if (!stream->Write(response)) break;  // the client went away; its retry dedups
   }
   return grpc::Status::OK;

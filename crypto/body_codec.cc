@@ -11,6 +11,11 @@
 #include "crypto/secret_buffer.h"
 
 namespace temoin::crypto::internal {
+
+// crypto/body_dictionary_data.cc.in (generated from data/body-dictionary-v1.zdict).
+extern const unsigned char kBodyDictionaryV1[];
+extern const size_t kBodyDictionaryV1Size;
+
 namespace {
 
 // zstd frees without a size, so each block carries its size in a prefix that keeps
@@ -42,15 +47,50 @@ struct DCtxDeleter {
   void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
 };
 
+// Digested once per process and kept: they hold only the (public) dictionary, never
+// plaintext, so they need no wiping allocator.
+const ZSTD_CDict* CompressionDictionary() {
+  static const ZSTD_CDict* dictionary =
+      ZSTD_createCDict(kBodyDictionaryV1, kBodyDictionaryV1Size, /*level=*/3);
+  return dictionary;
+}
+const ZSTD_DDict* DecompressionDictionary() {
+  static const ZSTD_DDict* dictionary = ZSTD_createDDict(kBodyDictionaryV1, kBodyDictionaryV1Size);
+  return dictionary;
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> CompressBody(absl::string_view plaintext) {
+bool IsKnownBodyDictionary(uint32_t id) {
+  return id == kNoBodyDictionary || id == kCurrentBodyDictionary;
+}
+
+absl::StatusOr<std::string> CompressBody(absl::string_view plaintext, uint32_t dictionary) {
+  if (!IsKnownBodyDictionary(dictionary)) {
+    return absl::InvalidArgumentError("unknown body dictionary");
+  }
   std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx(ZSTD_createCCtx_advanced(kWipingMem));
   if (cctx == nullptr) return absl::InternalError("zstd context allocation failed");
   std::string compressed(ZSTD_compressBound(plaintext.size()), '\0');
-  // ZSTD_compressCCtx writes the content size into the frame header.
-  const size_t n = ZSTD_compressCCtx(cctx.get(), compressed.data(), compressed.size(),
-                                     plaintext.data(), plaintext.size(), /*level=*/3);
+  size_t n;
+  if (dictionary == kNoBodyDictionary) {
+    // ZSTD_compressCCtx writes the content size into the frame header.
+    n = ZSTD_compressCCtx(cctx.get(), compressed.data(), compressed.size(), plaintext.data(),
+                          plaintext.size(), /*level=*/3);
+  } else {
+    if (CompressionDictionary() == nullptr) {
+      return absl::InternalError("zstd dictionary allocation failed");
+    }
+    // Level 3 from the digested dictionary; content size in the frame, no dictionary
+    // id (the header names the dictionary).
+    if (ZSTD_isError(ZSTD_CCtx_refCDict(cctx.get(), CompressionDictionary())) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_contentSizeFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_dictIDFlag, 0))) {
+      return absl::InternalError("zstd parameters failed");
+    }
+    n = ZSTD_compress2(cctx.get(), compressed.data(), compressed.size(), plaintext.data(),
+                       plaintext.size());
+  }
   if (ZSTD_isError(n)) {
     WipeString(compressed);
     return absl::InternalError("zstd compression failed");
@@ -59,8 +99,10 @@ absl::StatusOr<std::string> CompressBody(absl::string_view plaintext) {
   return compressed;
 }
 
-absl::StatusOr<std::string> DecompressBody(absl::string_view compressed, size_t max_output) {
+absl::StatusOr<std::string> DecompressBody(absl::string_view compressed, size_t max_output,
+                                           uint32_t dictionary) {
   const absl::Status bad = absl::DataLossError("record body does not decode");
+  if (!IsKnownBodyDictionary(dictionary)) return bad;
   // One frame exactly: trailing frames or bytes would decode to something the declared
   // size does not cover.
   if (ZSTD_findFrameCompressedSize(compressed.data(), compressed.size()) != compressed.size()) {
@@ -77,8 +119,16 @@ absl::StatusOr<std::string> DecompressBody(absl::string_view compressed, size_t 
   // The output buffer is the declared size, so a frame that lies about its size fails
   // with dstSize_tooSmall instead of growing anything.
   std::string plaintext(static_cast<size_t>(declared), '\0');
-  const size_t n = ZSTD_decompressDCtx(dctx.get(), plaintext.data(), plaintext.size(),
-                                       compressed.data(), compressed.size());
+  const ZSTD_DDict* ddict = nullptr;
+  if (dictionary != kNoBodyDictionary) {
+    ddict = DecompressionDictionary();
+    if (ddict == nullptr) return absl::InternalError("zstd dictionary allocation failed");
+  }
+  const size_t n = ddict == nullptr
+                       ? ZSTD_decompressDCtx(dctx.get(), plaintext.data(), plaintext.size(),
+                                             compressed.data(), compressed.size())
+                       : ZSTD_decompress_usingDDict(dctx.get(), plaintext.data(), plaintext.size(),
+                                                    compressed.data(), compressed.size(), ddict);
   if (ZSTD_isError(n) || n != declared) {
     WipeString(plaintext);
     return bad;

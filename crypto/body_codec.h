@@ -5,6 +5,7 @@
 // holds plaintext, so its contexts use an allocator that wipes on free.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -12,16 +13,27 @@
 
 namespace temoin::crypto::internal {
 
-// zstd level 3, with the content size in the frame header (DecompressBody needs it).
-// kInternal if zstd fails.
-absl::StatusOr<std::string> CompressBody(absl::string_view plaintext);
+// Body dictionaries (RecordHeader.body_dictionary): 0 is none; 1 is
+// data/body-dictionary-v1.zdict (trained by tests/bench/train_body_dictionary on
+// synthetic testimonies, embedded at build time). A new dictionary gets a new id and
+// the old ones stay, so every sealed record keeps opening.
+inline constexpr uint32_t kNoBodyDictionary = 0;
+inline constexpr uint32_t kCurrentBodyDictionary = 1;
+bool IsKnownBodyDictionary(uint32_t id);
+
+// zstd level 3 with dictionary `dictionary` (known), with the content size in the frame
+// header (DecompressBody needs it) and no dictionary id in the frame (the header names
+// it). kInternal if zstd fails, kInvalidArgument for an unknown dictionary.
+absl::StatusOr<std::string> CompressBody(absl::string_view plaintext,
+                                         uint32_t dictionary = kCurrentBodyDictionary);
 
 // `compressed` is untrusted (authenticated, but possibly made by a hostile device).
 // Exactly one zstd frame that declares its content size, at most `max_output` bytes;
-// anything else (unknown or oversized size, trailing bytes, a corrupt frame) gives
-// kDataLoss "record body does not decode" before any large allocation: this is the
-// decompression-bomb guard.
-absl::StatusOr<std::string> DecompressBody(absl::string_view compressed, size_t max_output);
+// anything else (unknown or oversized size, trailing bytes, a corrupt frame, an unknown
+// dictionary) gives kDataLoss "record body does not decode" before any large
+// allocation: this is the decompression-bomb guard.
+absl::StatusOr<std::string> DecompressBody(absl::string_view compressed, size_t max_output,
+                                           uint32_t dictionary);
 
 }  // namespace temoin::crypto::internal
 

@@ -104,6 +104,9 @@ absl::StatusOr<v1::RecordHeader> ValidateStructure(const v1::Envelope& envelope)
     }
   }
   TEMOIN_RETURN_IF_ERROR(ValidateAttachments(header.attachments(), "header attachments"));
+  if (!internal::IsKnownBodyDictionary(header.body_dictionary())) {
+    return invalid("header body_dictionary unknown");
+  }
   const uint64_t padded = header.padded_body_length();
   if (padded == 0 || padded > kMaxBodyBytes || PadmeLength(padded) != padded) {
     return invalid("padded_body_length out of range");
@@ -157,13 +160,13 @@ class SystemSealRandomness final : public internal::SealRandomness {
 
 // Serialize, compress and pad the body. Every intermediate holds plaintext and is
 // wiped here; the caller wipes the result.
-absl::StatusOr<std::string> EncodeBody(const v1::Testimony& testimony) {
+absl::StatusOr<std::string> EncodeBody(const v1::Testimony& testimony, uint32_t dictionary) {
   if (testimony.ByteSizeLong() > kMaxBodyBytes) {
     return absl::InvalidArgumentError("testimony too large");
   }
   std::string serialized = testimony.SerializeAsString();
   auto wipe_serialized = absl::MakeCleanup([&] { WipeString(serialized); });
-  TEMOIN_ASSIGN_OR_RETURN(std::string compressed, internal::CompressBody(serialized));
+  TEMOIN_ASSIGN_OR_RETURN(std::string compressed, internal::CompressBody(serialized, dictionary));
   auto wipe_compressed = absl::MakeCleanup([&] { WipeString(compressed); });
   if (compressed.size() >= kMaxBodyBytes) {
     return absl::InvalidArgumentError("testimony too large");
@@ -184,7 +187,7 @@ absl::StatusOr<v1::Envelope> SealRecordWith(const v1::Testimony& testimony,
                                             const SealParams& params, const SigningKey& device_key,
                                             SealRandomness& randomness) {
   TEMOIN_RETURN_IF_ERROR(ValidateSealParams(params));
-  TEMOIN_ASSIGN_OR_RETURN(std::string padded, EncodeBody(testimony));
+  TEMOIN_ASSIGN_OR_RETURN(std::string padded, EncodeBody(testimony, params.body_dictionary));
   auto wipe_padded = absl::MakeCleanup([&] { WipeString(padded); });
 
   v1::RecordHeader header;
@@ -199,6 +202,7 @@ absl::StatusOr<v1::Envelope> SealRecordWith(const v1::Testimony& testimony,
     ref->set_epoch(recipient.epoch);
   }
   header.set_padded_body_length(padded.size());
+  header.set_body_dictionary(params.body_dictionary);
   for (const v1::AttachmentRef& attachment : params.attachments) {
     *header.add_attachments() = attachment;
   }
@@ -324,7 +328,7 @@ absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
   TEMOIN_ASSIGN_OR_RETURN(
       std::string serialized,
       internal::DecompressBody(absl::string_view(padded).substr(0, compressed_length),
-                               kMaxBodyBytes));
+                               kMaxBodyBytes, header.body_dictionary()));
   auto wipe_serialized = absl::MakeCleanup([&] { WipeString(serialized); });
   v1::Testimony testimony;
   if (!testimony.ParseFromString(serialized)) {

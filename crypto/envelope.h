@@ -42,17 +42,18 @@ struct Recipient {
 struct SealParams {
   std::string record_id;  // 16 bytes; empty: a random one is drawn
   uint64_t device_seq = 0;
-  std::string project_id;  // 16 bytes
-  std::string device_id;   // 16 bytes
+  std::string project_id;             // 16 bytes
+  std::string device_id;              // 16 bytes
   std::vector<Recipient> recipients;  // 1..kMaxRecipients
   std::vector<v1::AttachmentRef> attachments;
+  // RecordHeader.body_dictionary: 1 (data/body-dictionary-v1.zdict) by default; 0 none.
+  uint32_t body_dictionary = 1;
 };
 
 // Seals `testimony` for the recipients and signs it with the device key. The data key
 // and every plaintext temporary are wiped before return; the sealing device cannot open
 // the result. kInvalidArgument on bad ids or recipients, or a body over kMaxBodyBytes.
-absl::StatusOr<v1::Envelope> SealRecord(const v1::Testimony& testimony,
-                                        const SealParams& params,
+absl::StatusOr<v1::Envelope> SealRecord(const v1::Testimony& testimony, const SealParams& params,
                                         const SigningKey& device_key);
 
 // The record's content digest (32 bytes); see the construction above.
@@ -77,8 +78,7 @@ v1::Commitment MakeCommitment(const v1::Envelope& envelope);
 // wrapped key is for `recipient`; kUnauthenticated "authentication failed" when the
 // wrapped key or the body does not open, or the wrapped key names another record;
 // kDataLoss when the opened body does not decode.
-absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
-                                         const BoxKeyPair& recipient);
+absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope, const BoxKeyPair& recipient);
 
 // Padmé length for `length` bytes (Nikitin et al.): at most ~12% overhead, leaks
 // O(log log L) bits of the length. Exposed for tests and size estimates.

@@ -53,6 +53,7 @@ class EnvelopeTest : public ::testing::Test {
     v1::RecipientRef* ref = header.add_recipients();
     ref->set_key_id(KeyId(reviewer_.public_key()));
     header.set_padded_body_length(padded.size());
+    header.set_body_dictionary(internal::kCurrentBodyDictionary);
     v1::Envelope envelope;
     envelope.set_header(header.SerializeAsString());
     envelope.set_nonce(Filled(kNonceBytes, 'n'));
@@ -344,17 +345,25 @@ TEST_F(EnvelopeTest, BodyWithoutDeclaredSizeOrWithTrailingBytesIsRejected) {
   // A zstd frame whose header omits the content size: magic, descriptor 0x00, window
   // byte, then one raw last block of 5 bytes.
   const std::string unknown_size("\x28\xb5\x2f\xfd\x00\x00\x29\x00\x00hello", 12);
-  EXPECT_EQ(internal::DecompressBody(unknown_size, kMaxBodyBytes).status().code(),
+  EXPECT_EQ(internal::DecompressBody(unknown_size, kMaxBodyBytes, internal::kCurrentBodyDictionary)
+                .status()
+                .code(),
             StatusCode::kDataLoss);
   EXPECT_EQ(OpenRecord(SealRawBody(internal::PadmePad(unknown_size)), reviewer_).status().code(),
             StatusCode::kDataLoss);
   absl::StatusOr<std::string> frame = internal::CompressBody("hello");
   ASSERT_TRUE(frame.ok());
-  EXPECT_TRUE(internal::DecompressBody(*frame, kMaxBodyBytes).ok());
-  EXPECT_EQ(internal::DecompressBody(*frame + "x", kMaxBodyBytes).status().code(),
+  EXPECT_TRUE(
+      internal::DecompressBody(*frame, kMaxBodyBytes, internal::kCurrentBodyDictionary).ok());
+  EXPECT_EQ(internal::DecompressBody(*frame + "x", kMaxBodyBytes, internal::kCurrentBodyDictionary)
+                .status()
+                .code(),
             StatusCode::kDataLoss);
-  EXPECT_EQ(internal::DecompressBody(*frame + *frame, kMaxBodyBytes).status().code(),
-            StatusCode::kDataLoss);
+  EXPECT_EQ(
+      internal::DecompressBody(*frame + *frame, kMaxBodyBytes, internal::kCurrentBodyDictionary)
+          .status()
+          .code(),
+      StatusCode::kDataLoss);
 }
 
 TEST_F(EnvelopeTest, BodyWithNonPadmePaddingIsRejected) {
@@ -370,6 +379,48 @@ TEST_F(EnvelopeTest, BodyThatIsNotATestimonyIsDataLoss) {
   ASSERT_TRUE(frame.ok());
   EXPECT_EQ(OpenRecord(SealRawBody(internal::PadmePad(*frame)), reviewer_).status().code(),
             StatusCode::kDataLoss);
+}
+
+TEST_F(EnvelopeTest, BodiesUseTheShippedDictionaryAndStillOpenWithout) {
+  // A testimony of realistic size: the dictionary must make it smaller, and records
+  // sealed without one (body_dictionary 0) keep opening.
+  v1::Testimony testimony = SampleTestimony();
+  testimony.set_narrative(
+      "Vers quatre heures du matin, des hommes armés sont arrivés au village. The witness "
+      "says soldiers searched every compound and took the phones of the young men; the "
+      "village head was summoned to the camp and came back three days later.");
+  absl::StatusOr<std::string> with = internal::CompressBody(testimony.SerializeAsString());
+  absl::StatusOr<std::string> without =
+      internal::CompressBody(testimony.SerializeAsString(), internal::kNoBodyDictionary);
+  ASSERT_TRUE(with.ok() && without.ok());
+  EXPECT_LT(with->size(), without->size());
+  for (uint32_t dictionary : {internal::kNoBodyDictionary, internal::kCurrentBodyDictionary}) {
+    SealParams params = Params();
+    params.body_dictionary = dictionary;
+    absl::StatusOr<v1::Envelope> sealed = SealRecord(testimony, params, device_);
+    ASSERT_TRUE(sealed.ok()) << sealed.status();
+    v1::RecordHeader header;
+    ASSERT_TRUE(header.ParseFromString(sealed->header()));
+    EXPECT_EQ(header.body_dictionary(), dictionary);
+    absl::StatusOr<v1::Testimony> opened = OpenRecord(*sealed, reviewer_);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(SameMessage(*opened, testimony));
+  }
+}
+
+TEST_F(EnvelopeTest, UnknownBodyDictionaryIsRefused) {
+  SealParams params = Params();
+  params.body_dictionary = 7;
+  EXPECT_EQ(SealRecord(SampleTestimony(), params, device_).status().code(),
+            StatusCode::kInvalidArgument);
+  absl::StatusOr<std::string> compressed =
+      internal::CompressBody(SampleTestimony().SerializeAsString());
+  ASSERT_TRUE(compressed.ok());
+  EXPECT_EQ(internal::DecompressBody(*compressed, kMaxBodyBytes, 7).status().code(),
+            StatusCode::kDataLoss);
+  // A body compressed with the dictionary does not decode as if it had none.
+  EXPECT_FALSE(
+      internal::DecompressBody(*compressed, kMaxBodyBytes, internal::kNoBodyDictionary).ok());
 }
 
 }  // namespace

@@ -22,19 +22,6 @@ absl::StatusOr<std::optional<Message>> GetMessage(Vault& vault, absl::string_vie
 
 }  // namespace
 
-std::string RoleName(v1::Role role) {
-  switch (role) {
-    case v1::ROLE_ADMIN:
-      return "admin";
-    case v1::ROLE_REVIEWER:
-      return "reviewer";
-    case v1::ROLE_MONITOR:
-      return "monitor";
-    default:
-      return "unknown";
-  }
-}
-
 absl::StatusOr<v1::Profile> LoadProfile(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(auto profile, GetMessage<v1::Profile>(vault, kProfileNs, "self"));
   if (!profile.has_value() || profile->device_id().empty()) {

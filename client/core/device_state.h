@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/vault/vault.h"
+#include "common/role_name.h"
 #include "crypto/keys.h"
 #include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/identity.pb.h"
@@ -42,8 +43,7 @@ absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::Signed
 absl::StatusOr<crypto::SigningKey> DeviceSigningKey(const v1::Profile& profile);
 absl::StatusOr<crypto::BoxKeyPair> DeviceBoxKey(const v1::Profile& profile);
 
-// "monitor", "reviewer", "admin".
-std::string RoleName(v1::Role role);
+using temoin::RoleName;  // common/role_name.h
 
 }  // namespace temoin::client
 

@@ -2,27 +2,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
+#include "common/role_name.h"
 #include "common/status_macros.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 
 namespace temoin::server {
-namespace {
-
-const char* RoleName(v1::Role role) {
-  switch (role) {
-    case v1::ROLE_ADMIN:
-      return "admin";
-    case v1::ROLE_REVIEWER:
-      return "reviewer";
-    case v1::ROLE_MONITOR:
-      return "monitor";
-    default:
-      return "unknown";
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status RequireRole(const Session& session, v1::Role role) {
   if (session.role() != role) {

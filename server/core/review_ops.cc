@@ -9,6 +9,21 @@
 #include "server/core/admin_ops.h"
 
 namespace temoin::server {
+namespace {
+
+v1::RecordSummary Summarize(const std::string& id, const v1::StoredRecord& stored) {
+  v1::RecordSummary summary;
+  summary.set_record_id(id);
+  summary.set_project(stored.project());
+  summary.set_device_id(stored.device_id());
+  summary.set_device_seq(stored.device_seq());
+  summary.set_log_index(stored.log_index());
+  summary.set_received_at(stored.received_at());
+  summary.set_size(stored.envelope().ByteSizeLong());
+  return summary;
+}
+
+}  // namespace
 
 absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(const Session& session,
                                                                const v1::ListRecordsRequest& req) {
@@ -39,14 +54,7 @@ absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(const Session& se
   for (const auto& [index, id] : hits) {
     TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(id));
     if (!stored.has_value()) return absl::DataLossError("log names a missing record");
-    v1::RecordSummary* summary = response.add_records();
-    summary->set_record_id(id);
-    summary->set_project(stored->project());
-    summary->set_device_id(stored->device_id());
-    summary->set_device_seq(stored->device_seq());
-    summary->set_log_index(stored->log_index());
-    summary->set_received_at(stored->received_at());
-    summary->set_size(stored->envelope().ByteSizeLong());
+    *response.add_records() = Summarize(id, *stored);
   }
   return response;
 }
@@ -71,14 +79,7 @@ absl::StatusOr<std::vector<v1::FetchedRecord>> ReviewOps::FetchRecords(
     }
     TEMOIN_ASSIGN_OR_RETURN(auto device, registry_->Device(stored->device_id()));
     v1::FetchedRecord fetched;
-    v1::RecordSummary* summary = fetched.mutable_summary();
-    summary->set_record_id(id);
-    summary->set_project(stored->project());
-    summary->set_device_id(stored->device_id());
-    summary->set_device_seq(stored->device_seq());
-    summary->set_log_index(stored->log_index());
-    summary->set_received_at(stored->received_at());
-    summary->set_size(stored->envelope().ByteSizeLong());
+    *fetched.mutable_summary() = Summarize(id, *stored);
     *fetched.mutable_envelope() = std::move(*stored->mutable_envelope());
     *fetched.mutable_receipt() = stored->receipt();
     if (device.has_value()) fetched.set_device_signing_key(device->signing_public_key());

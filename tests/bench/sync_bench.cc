@@ -551,7 +551,8 @@ Memory ServerMemory(pid_t pid) {
   std::string line;
   while (std::getline(f, line)) {
     int64_t kb = 0;
-    std::vector<std::string> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    std::vector<std::string> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());  // "VmRSS:\t  123 kB"
     if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kb)) {
       if (parts[0] == "VmRSS:") m.rss_kb = kb;
       if (parts[0] == "VmHWM:") m.hwm_kb = kb;

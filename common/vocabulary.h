@@ -21,6 +21,10 @@ namespace temoin {
 // Context of crypto::Hash256 over a serialized Vocabulary: a device sends the hash of
 // the one it holds, and the server resends the vocabulary only when it differs.
 inline constexpr char kVocabularyHashContext[] = "temoin/vocabulary/v1";
+// Context of crypto::Hash256 over a GetSettingsResponse holding only its project keys
+// and bundle key (all bytes fields, so the serialization is canonical): like the
+// vocabulary, they are resent only when this hash differs from the device's.
+inline constexpr char kSettingsKeysHashContext[] = "temoin/settings-keys/v1";
 
 inline constexpr size_t kMaxCodeBytes = 64;
 inline constexpr size_t kMaxNarrativeBytes = 256 * 1024;

@@ -100,8 +100,9 @@ std::unique_ptr<grpc::ClientContext> Connection::NewContext(std::chrono::seconds
   return context;
 }
 
-absl::Status Connection::SignIn(const std::string& device_id,
-                                const crypto::SigningKey& device_key) {
+absl::Status Connection::SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
+                                const v1::GetSettingsRequest* settings_request,
+                                v1::GetSettingsResponse* settings) {
   v1::ChallengeRequest challenge_request;
   challenge_request.set_device_id(device_id);
   v1::ChallengeResponse challenge;
@@ -112,6 +113,7 @@ absl::Status Connection::SignIn(const std::string& device_id,
   auth_request.set_nonce(challenge.nonce());
   auth_request.set_signature(device_key.Sign(
       crypto::kAuthContext, crypto::AuthChallengeMessage(challenge.nonce(), device_id)));
+  if (settings_request != nullptr) *auth_request.mutable_settings() = *settings_request;
   v1::AuthenticateResponse auth;
   std::unique_ptr<grpc::ClientContext> context = NewContext();
   grpc::Status status = enrollment_->Authenticate(context.get(), auth_request, &auth);
@@ -129,6 +131,7 @@ absl::Status Connection::SignIn(const std::string& device_id,
   }
   TEMOIN_RETURN_IF_ERROR(FromGrpc(status, address_));
   token_ = auth.token();
+  if (settings != nullptr && auth.has_settings()) *settings = std::move(*auth.mutable_settings());
   return absl::OkStatus();
 }
 

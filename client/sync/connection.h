@@ -40,7 +40,11 @@ class Connection {
   // Challenge, sign, token. Later contexts carry the token. A revoked device gets
   // kPermissionDenied "device has been revoked", with kWipeOrderPayload when the admin
   // left a wipe order.
-  absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key);
+  // With `settings_request`, the server's settings come back in `settings` (unset when
+  // the server is too old to give them: call Sync.GetSettings then).
+  absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
+                      const v1::GetSettingsRequest* settings_request = nullptr,
+                      v1::GetSettingsResponse* settings = nullptr);
 
   // A context with a deadline and, after SignIn, the session token.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds deadline = kControlDeadline);

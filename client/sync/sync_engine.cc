@@ -26,27 +26,41 @@
 namespace temoin::client {
 namespace {
 
-absl::Status PullSettings(Vault& vault, Connection& connection, const v1::Profile& profile) {
+// Hash of the project keys and bundle key last pulled (see GetSettingsRequest.keys_hash).
+constexpr char kKeysHashKey[] = "keys_hash";
+
+// What the device holds, as hashes: the server sends only what differs.
+absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
   v1::GetSettingsRequest request;
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, "vocabulary"));
   if (held.has_value()) {
     request.set_vocabulary_hash(crypto::Hash256(kVocabularyHashContext, *held));
   }
-  v1::GetSettingsResponse settings;
-  TEMOIN_RETURN_IF_ERROR(
-      FromGrpc(connection.sync().GetSettings(connection.NewContext().get(), request, &settings),
-               connection.address()));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> keys_hash,
+                          vault.Get(kSettingsNs, kKeysHashKey));
+  if (keys_hash.has_value()) request.set_keys_hash(*keys_hash);
+  return request;
+}
+
+absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
+                           const v1::Profile& profile) {
   if (!settings.vocabulary_unchanged()) {
     TEMOIN_RETURN_IF_ERROR(
         vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
   }
+  if (settings.keys_unchanged()) return absl::OkStatus();
   if (settings.bundle_public_key().size() == 32) {
     TEMOIN_RETURN_IF_ERROR(vault.Put(kSettingsNs, "bundle_key", settings.bundle_public_key()));
   }
   for (const v1::SignedProjectKey& key : settings.project_keys()) {
     TEMOIN_RETURN_IF_ERROR(StoreSignedProjectKey(vault, key, profile.org_public_key()).status());
   }
-  return absl::OkStatus();
+  // Only once every key is stored: a hash of keys the device lacks would hide them.
+  v1::GetSettingsResponse keys;
+  *keys.mutable_project_keys() = settings.project_keys();
+  keys.set_bundle_public_key(settings.bundle_public_key());
+  return vault.Put(kSettingsNs, kKeysHashKey,
+                   crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString()));
 }
 
 // Builds the next request of at most `max_bytes` (always at least one item), or
@@ -366,14 +380,29 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
   return absl::OkStatus();
 }
 
+// With `settings`, the settings pull rides on sign-in (Sync.GetSettings for a server
+// that does not answer it there) and its answer is stored.
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
-                                                     const SyncOptions& options) {
+                                                     const SyncOptions& options,
+                                                     Vault* settings = nullptr) {
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(address, profile.tls_spki_sha256()));
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
-  TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key));
+  if (settings == nullptr) {
+    TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key));
+    return connection;
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(*settings));
+  v1::GetSettingsResponse response;
+  TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key, &request, &response));
+  if (response.ByteSizeLong() == 0) {  // unset: an older server
+    TEMOIN_RETURN_IF_ERROR(
+        FromGrpc(connection->sync().GetSettings(connection->NewContext().get(), request, &response),
+                 connection->address()));
+  }
+  TEMOIN_RETURN_IF_ERROR(ApplySettings(*settings, response, profile));
   return connection;
 }
 
@@ -389,8 +418,8 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
 
 absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, SignedIn(profile, options));
-  TEMOIN_RETURN_IF_ERROR(PullSettings(vault, *connection, profile));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          SignedIn(profile, options, &vault));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, report));
   if (profile.role() == v1::ROLE_MONITOR) {

@@ -12,6 +12,7 @@ namespace temoin::server {
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const TlsIdentity& tls,
                                                               const std::string& listen,
                                                               const ServerLimits& limits) {
+  if (absl::Status s = DisableTlsSessionTickets(); !s.ok()) return s;
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   server->enrollment_ = std::make_unique<EnrollmentService>(core);
   server->admin_ = std::make_unique<AdminService>(core);

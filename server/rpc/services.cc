@@ -20,6 +20,32 @@ grpc::Status Authenticated(grpc::ServerContext* ctx, Core* core, Response* respo
   return grpc::Status::OK;
 }
 
+// The caller's settings, leaving out what hashes to what the device says it holds: on
+// 2G every byte of a no-op sync counts, and the vocabulary would be most of them.
+absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& session,
+                                                    const v1::GetSettingsRequest& request) {
+  absl::StatusOr<v1::GetSettingsResponse> settings = core.GetSettings(session);
+  if (!settings.ok()) return settings;
+  if (!request.vocabulary_hash().empty() &&
+      request.vocabulary_hash() ==
+          crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString())) {
+    settings->clear_vocabulary();
+    settings->set_vocabulary_unchanged(true);
+  }
+  if (!request.keys_hash().empty()) {
+    v1::GetSettingsResponse keys;
+    *keys.mutable_project_keys() = settings->project_keys();
+    keys.set_bundle_public_key(settings->bundle_public_key());
+    if (request.keys_hash() ==
+        crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString())) {
+      settings->clear_project_keys();
+      settings->clear_bundle_public_key();
+      settings->set_keys_unchanged(true);
+    }
+  }
+  return settings;
+}
+
 }  // namespace
 
 grpc::Status EnrollmentService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* request,
@@ -54,6 +80,14 @@ grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
       }
     }
     return ToGrpcStatus(token.status());
+  }
+  if (request->has_settings()) {
+    absl::StatusOr<Session> session = core_->sessions().Verify(*token);
+    if (!session.ok()) return ToGrpcStatus(session.status());
+    absl::StatusOr<v1::GetSettingsResponse> settings =
+        SettingsFor(*core_, *session, request->settings());
+    if (!settings.ok()) return ToGrpcStatus(settings.status());
+    *response->mutable_settings() = std::move(*settings);
   }
   response->set_token(*token);
   response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
@@ -133,17 +167,8 @@ grpc::Status AdminService::GetAuditLog(grpc::ServerContext* ctx,
 grpc::Status SyncService::GetSettings(grpc::ServerContext* ctx,
                                       const v1::GetSettingsRequest* request,
                                       v1::GetSettingsResponse* response) {
-  return Authenticated(ctx, core_, response, [&](const Session& s) {
-    absl::StatusOr<v1::GetSettingsResponse> settings = core_->GetSettings(s);
-    // The vocabulary is most of a no-op sync's bytes: resent only when it changed.
-    if (settings.ok() && !request->vocabulary_hash().empty() &&
-        request->vocabulary_hash() ==
-            crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString())) {
-      settings->clear_vocabulary();
-      settings->set_vocabulary_unchanged(true);
-    }
-    return settings;
-  });
+  return Authenticated(ctx, core_, response,
+                       [&](const Session& s) { return SettingsFor(*core_, s, *request); });
 }
 
 grpc::Status SyncService::Upload(

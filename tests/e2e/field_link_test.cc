@@ -4,18 +4,19 @@
 // re-sent bytes (read from the simulator's counters) must stay within one chunk plus
 // the client's window of batches in flight.
 //
-// Budget: under 2 minutes on two cores. The issue asks for 300 testimonies; CI runs
+// Budget: about a minute for each test on two cores. The issue asks for 300 testimonies; CI runs
 // 200 (~190 KB of bodies, ~25 s of air time up at 64 kbit/s, plus a TLS handshake and
 // sign-in after each of ~10 cuts): 300 took ~135 s of link time alone. Seeded: the
 // seed is printed; TEMOIN_NETSIM_SEED overrides it.
 //
-// Attachments (a 3 MB file through the same link) are not tested here yet; see
-// docs/BENCHMARKS.md.
+// A 3 MB attachment goes through a faster link (1 Mbit/s, 100 ms, a cut every ~256 KB)
+// to keep CI under a minute for it: 64 kbit/s would take ~6.5 minutes of air time.
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -156,6 +157,109 @@ TEST(FieldLinkTest, TestimoniesArriveExactlyOnceThrough64kbitWithACutEvery64KB) 
   // Goodput: payload (a clean upload's bytes) over the link's capacity for the time used.
   std::cerr << "field_link_test: goodput / link rate = "
             << static_cast<double>(clean_up) * 8 / seconds / kLinkBitsPerS << "\n";
+}
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+// Records one testimony with `attachment` on `monitor`; returns its id.
+std::string RecordWithAttachment(const Deployment& d, const std::string& monitor,
+                                 const std::string& attachment, const std::string& name,
+                                 uint32_t seed) {
+  TestimonyGenerator generator(seed);
+  const std::string testimony = d.dir().Sub(absl::StrCat(name, ".json"));
+  EXPECT_TRUE(WriteFile(testimony, TestimonyToJson(generator.Next())).ok());
+  const std::string path = d.dir().Sub(name);
+  EXPECT_TRUE(WriteFile(path, attachment).ok());
+  CommandResult r = d.Temoin(
+      monitor, {"record", "--project", kDeploymentProject, "--from", testimony, "--attach", path});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return Trim(r.out);
+}
+
+TEST(FieldLinkTest, ThreeMegabyteAttachmentThrough1MbitWithACutEvery256KB) {
+  const uint64_t seed = Seed();
+  constexpr int64_t kRate = 1'000'000;
+  constexpr int64_t kCutMean = 256 * 1024;
+  // An attachment slice (client/core/attachments.h kUploadChunkBytes: 64 KiB of
+  // plaintext + 17 B of secretstream), and client/sync/sync_engine.h
+  // SyncOptions::attachment_window slices sent ahead of their acknowledgement.
+  constexpr int64_t kSlice = 64 * 1024 + 17;
+  constexpr int64_t kAttachmentWindow = 4 * kSlice;
+  std::cerr << "field_link_test: seed " << seed << " (TEMOIN_NETSIM_SEED to replay), 3 MB at "
+            << kRate << " bit/s, 100 ms, cut mean " << kCutMean << " B\n";
+  absl::StatusOr<std::unique_ptr<Deployment>> made =
+      Deployment::Create("temoin-e2e-field-link-attach", /*monitors=*/2);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Deployment& d = **made;
+  for (const std::string& monitor : d.monitors()) {
+    CommandResult r = d.Temoin(monitor, {"sync"});  // project keys and the bundle key
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string audio = RandomBytes(3 * 1000 * 1000, seed);
+  // The same file on two monitors: monitor 0 over a clean link measures what the upload
+  // costs without cuts, monitor 1 goes over the field link.
+  const std::string clean_id =
+      RecordWithAttachment(d, d.monitors()[0], audio, "clean.m4a", static_cast<uint32_t>(seed));
+  const std::string field_id =
+      RecordWithAttachment(d, d.monitors()[1], audio, "field.m4a", static_cast<uint32_t>(seed));
+  ASSERT_FALSE(clean_id.empty());
+  ASSERT_FALSE(field_id.empty());
+
+  netsim::LinkSimulator clean(netsim::LinkOptions{.target_port = d.port(), .seed = seed});
+  ASSERT_TRUE(clean.Start().ok());
+  CommandResult r =
+      d.Temoin(d.monitors()[0], {"sync", "--server", absl::StrCat("127.0.0.1:", clean.port())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const int64_t clean_up = clean.counters().up_forwarded;
+  clean.Stop();
+
+  netsim::LinkSimulator field(netsim::LinkOptions{.target_port = d.port(),
+                                                  .up_bits_per_s = kRate,
+                                                  .down_bits_per_s = kRate,
+                                                  .latency = std::chrono::milliseconds(100),
+                                                  .cut_mean_bytes = kCutMean,
+                                                  .seed = seed});
+  ASSERT_TRUE(field.Start().ok());
+  const auto start = std::chrono::steady_clock::now();
+  r = d.Temoin(d.monitors()[1],
+               {"sync", "--until-done", "--max-time", "200", "--server",
+                absl::StrCat("127.0.0.1:", field.port())},
+               std::chrono::seconds(240));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  field.Stop();
+  const netsim::LinkCounters c = field.counters();
+  ASSERT_EQ(r.exit_code, 0) << (r.timed_out ? "timed out; " : "") << r.err;
+  absl::StatusOr<nlohmann::json> counts = d.RecordCounts(d.monitors()[1]);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->value("purged", -1), 1) << counts->dump();
+
+  // The reviewer's export has both files, byte-identical.
+  const std::string out_dir = d.dir().Sub("attachments");
+  absl::StatusOr<std::vector<nlohmann::json>> exported =
+      d.ReviewerExport({"--attachments", out_dir});
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  for (const auto& [id, name] : {std::pair{field_id, "field.m4a"}, {clean_id, "clean.m4a"}}) {
+    absl::StatusOr<std::string> file = ReadFile(absl::StrCat(out_dir, "/", id, "/", name));
+    ASSERT_TRUE(file.ok()) << file.status();
+    EXPECT_TRUE(*file == audio) << name << " differs from what was recorded";
+  }
+
+  const int64_t field_up = c.up_forwarded + c.up_lost;
+  const int64_t resent = field_up - clean_up;
+  std::cerr << "field_link_test: " << seconds << " s, " << c.connections << " connections, "
+            << c.cuts << " cuts; up forwarded " << c.up_forwarded << " lost " << c.up_lost
+            << "; clean upload " << clean_up << " B up\n";
+  ASSERT_GE(c.cuts, 1) << "the link never cut: the test did not test anything";
+  const double resent_per_cut = static_cast<double>(resent) / static_cast<double>(c.cuts);
+  std::cerr << "field_link_test: re-sent " << resent << " B = " << resent_per_cut
+            << " B per cut (bound: slice " << kSlice << " + window " << kAttachmentWindow << ")\n";
+  EXPECT_LE(resent_per_cut, static_cast<double>(kSlice + kAttachmentWindow));
 }
 
 }  // namespace

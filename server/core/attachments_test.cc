@@ -25,24 +25,19 @@
 #include "server/core/attachments.h"
 #include "server/core/bundle_import.h"
 #include "server/core/core.h"
+#include "server/core/testing/fake_device.h"
 #include "server/storage/memory_store.h"
 #include "temoin/v1/testimony.pb.h"
 
 namespace temoin::server {
 namespace {
 
+using ::temoin::server::testing::FakeDevice;
+using ::temoin::server::testing::Must;
+
 using ::absl::StatusCode;
 
 constexpr int64_t kStartTime = 1'780'000'000;
-
-template <typename T>
-T Must(absl::StatusOr<T> value, const char* what) {
-  if (!value.ok()) {
-    std::fprintf(stderr, "setup step failed: %s: %s\n", what, value.status().ToString().c_str());
-    std::abort();
-  }
-  return std::move(*value);
-}
 
 v1::Testimony SyntheticTestimony(uint64_t n) {
   v1::Testimony t;
@@ -63,27 +58,6 @@ std::string Blake2b256(absl::string_view data) {
                      reinterpret_cast<const unsigned char*>(data.data()), data.size(), nullptr, 0);
   return hash;
 }
-
-struct FakeDevice {  // as in server_core_test.cc
-  crypto::SigningKey signing = crypto::SigningKey::Generate();
-  crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
-  std::optional<crypto::SigningKey> org;
-  std::string id;
-  uint64_t next_seq = 1;
-
-  v1::EnrollRequest EnrollRequest(absl::string_view token) const {
-    v1::EnrollRequest request;
-    request.set_token(std::string(token));
-    request.set_signing_public_key(signing.public_key());
-    request.set_box_public_key(box.public_key());
-    if (org.has_value()) request.set_org_public_key(org->public_key());
-    request.set_proof(signing.Sign(
-        crypto::kEnrollContext,
-        crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
-                                   request.box_public_key(), request.org_public_key())));
-    return request;
-  }
-};
 
 // An attachment as the client makes it: the encrypted stream and its header entry.
 struct Blob {

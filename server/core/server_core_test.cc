@@ -31,12 +31,16 @@
 #include "crypto/receipt.h"
 #include "crypto/sodium_init.h"
 #include "server/core/core.h"
+#include "server/core/testing/fake_device.h"
 #include "server/storage/memory_store.h"
 #include "server/storage/rocks_store.h"
 #include "temoin/v1/testimony.pb.h"
 
 namespace temoin::server {
 namespace {
+
+using ::temoin::server::testing::FakeDevice;
+using ::temoin::server::testing::Must;
 
 using ::absl::StatusCode;
 
@@ -56,15 +60,6 @@ class CryptoEnvironment : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new CryptoEnvironment);
 
 // Setup steps that must succeed; a failure here is a broken fixture, not a finding.
-template <typename T>
-T Must(absl::StatusOr<T> value, const char* what) {
-  if (!value.ok()) {
-    std::fprintf(stderr, "setup step failed: %s: %s\n", what, value.status().ToString().c_str());
-    std::abort();
-  }
-  return std::move(*value);
-}
-
 int Code(StatusCode code) { return static_cast<int>(code); }
 
 std::string Flip(std::string bytes, size_t index, uint8_t mask) {
@@ -86,37 +81,6 @@ v1::Testimony SyntheticTestimony(uint64_t n) {
   t.mutable_consent()->set_informed(true);
   return t;
 }
-
-// A device as the client builds it: keys made locally, the enrolment proof over token
-// and keys, the organisation key made on the first admin's device (never the server).
-struct FakeDevice {
-  crypto::SigningKey signing = crypto::SigningKey::Generate();
-  crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
-  std::optional<crypto::SigningKey> org;  // bootstrap admin only
-  std::string id;                         // set once enrolled
-  uint64_t next_seq = 1;
-
-  std::string ExpectedId() const {
-    return crypto::DeviceIdFromKeys(signing.public_key(), box.public_key());
-  }
-
-  v1::EnrollRequest EnrollRequest(absl::string_view token) const {
-    v1::EnrollRequest request;
-    request.set_token(std::string(token));
-    request.set_signing_public_key(signing.public_key());
-    request.set_box_public_key(box.public_key());
-    if (org.has_value()) request.set_org_public_key(org->public_key());
-    request.set_proof(signing.Sign(
-        crypto::kEnrollContext,
-        crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
-                                   request.box_public_key(), request.org_public_key())));
-    return request;
-  }
-
-  std::string SignChallenge(absl::string_view nonce) const {
-    return signing.Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, id));
-  }
-};
 
 // A project as the admin client makes it (client/sync/admin_client.cc CreateProject).
 struct FakeProject {

@@ -34,6 +34,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "server/core/core.h"
+#include "server/core/testing/fake_device.h"
 #include "server/storage/rocks_store.h"
 #include "temoin/v1/testimony.pb.h"
 #include "tests/crash/fault_fs.h"
@@ -41,16 +42,10 @@
 namespace temoin::server {
 namespace {
 
-constexpr int64_t kStartTime = 1'780'000'000;
+using ::temoin::server::testing::FakeDevice;
+using ::temoin::server::testing::Must;
 
-template <typename T>
-T Must(absl::StatusOr<T> value, const char* what) {
-  if (!value.ok()) {
-    std::fprintf(stderr, "setup step failed: %s: %s\n", what, value.status().ToString().c_str());
-    std::abort();
-  }
-  return std::move(*value);
-}
+constexpr int64_t kStartTime = 1'780'000'000;
 
 v1::Testimony SyntheticTestimony(uint64_t n) {
   v1::Testimony t;
@@ -64,28 +59,6 @@ v1::Testimony SyntheticTestimony(uint64_t n) {
   t.mutable_consent()->set_informed(true);
   return t;
 }
-
-// A device as the client builds it (see server/core/server_core_test.cc).
-struct FakeDevice {
-  crypto::SigningKey signing = crypto::SigningKey::Generate();
-  crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
-  std::optional<crypto::SigningKey> org;
-  std::string id;
-  uint64_t next_seq = 1;
-
-  v1::EnrollRequest EnrollRequest(absl::string_view token) const {
-    v1::EnrollRequest request;
-    request.set_token(std::string(token));
-    request.set_signing_public_key(signing.public_key());
-    request.set_box_public_key(box.public_key());
-    if (org.has_value()) request.set_org_public_key(org->public_key());
-    request.set_proof(signing.Sign(
-        crypto::kEnrollContext,
-        crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
-                                   request.box_public_key(), request.org_public_key())));
-    return request;
-  }
-};
 
 uint64_t SeedFromEnv(uint64_t fallback) {
   uint64_t seed = fallback;

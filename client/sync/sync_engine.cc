@@ -15,6 +15,7 @@
 #include "client/core/review_desk.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/connection.h"
+#include "client/sync/positional_answers.h"
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -63,8 +64,8 @@ absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings
                    crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString()));
 }
 
-// Builds the next request of at most `max_bytes` (always at least one item), or
-// returns false when nothing is left.
+// Builds the next request (its batch_id already set) of at most `max_bytes` (always at
+// least one item), or returns false when nothing is left.
 using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& request)>;
 
 // Streams requests on one Upload call and hands each response to `on_response` as it
@@ -103,8 +104,8 @@ absl::Status StreamBatches(
         target = batch_bytes;
       }
       v1::UploadRequest request;
-      if (!next(target, request)) break;
       request.set_batch_id(batch_id);
+      if (!next(target, request)) break;
       size_t size = request.ByteSizeLong();
       {
         std::lock_guard lock(mu);
@@ -244,32 +245,40 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   }
 
   // 2. Bodies the server does not hold yet.
-  std::vector<const v1::OutboxEntry*> bodies;
+  std::vector<std::pair<const std::string*, const v1::OutboxEntry*>> bodies;  // id, entry
   for (const auto& [id, entry] : by_id) {
-    if (!done.count(id) && !body_in.count(id) && !refused.count(id)) bodies.push_back(entry);
+    if (!done.count(id) && !body_in.count(id) && !refused.count(id))
+      bodies.emplace_back(&id, entry);
   }
-  std::sort(bodies.begin(), bodies.end(),
-            [](const auto* a, const auto* b) { return a->device_seq() < b->device_seq(); });
+  std::sort(bodies.begin(), bodies.end(), [](const auto& a, const auto& b) {
+    return a.second->device_seq() < b.second->device_seq();
+  });
   size_t next_body = 0;
+  PositionalAnswers sent;  // which record sits where in each batch, for the answers
   auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
     size_t bytes = 0;
+    std::vector<std::string> ids;
     while (next_body < bodies.size() &&
            static_cast<size_t>(request.records_size()) < options.max_batch_records) {
-      const v1::Envelope& envelope = bodies[next_body]->envelope();
-      size_t size = envelope.ByteSizeLong();
+      const auto& [id, entry] = bodies[next_body];
+      size_t size = entry->envelope().ByteSizeLong();
       if (request.records_size() > 0 && bytes + size > max_bytes) break;
-      *request.add_records() = envelope;
+      *request.add_records() = entry->envelope();
+      ids.push_back(*id);
       ++next_body;
       bytes += size;
     }
+    request.set_positional_results(true);
+    sent.Remember(request.batch_id(), std::move(ids));
     return request.records_size() > 0;
   };
   if (!bodies.empty()) {
     TEMOIN_RETURN_IF_ERROR(
         StreamBatches(connection, options, next_bodies, [&](const v1::UploadResponse& response) {
+          TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results, sent.Expand(response));
           std::vector<std::pair<std::string, v1::Receipt>> receipts;
           std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
-          for (const v1::RecordResult& result : response.results()) {
+          for (const v1::RecordResult& result : results) {
             if (result.code() != 0) {
               NoteRefusal(result, report);
               refused.insert(result.record_id());

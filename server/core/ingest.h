@@ -93,8 +93,12 @@ class Ingest {
 // What goes down the wire for a batch of bodies: the receipts signed by this batch
 // (`batch_signature`) become their log index, in leaf order, and one BatchReceipt; the
 // device rebuilds them from its own digests. Other receipts (duplicates) stay whole.
+// `positional` (UploadRequest.positional_results): leaves get no result at all, only
+// UploadResponse.first_log_index, and the other results carry their position instead
+// of the record id. `results` are in request order, one per record.
 v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::RecordResult> results,
-                                         const std::string& batch_signature);
+                                         const std::string& batch_signature,
+                                         bool positional = false);
 
 }  // namespace temoin::server
 

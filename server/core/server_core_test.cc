@@ -978,6 +978,57 @@ TEST_P(CoreTest, SameRecordTwiceInOneBatchGetsOneReceipt) {
   EXPECT_EQ(UploadOne(monitor_a_session_, Seal(monitor_a_, alpha_)).log_index(), 3u);
 }
 
+// A batch large enough to be verified on two threads, with a forged record in each
+// half, a record stored before and a repeat: the positional answer names exactly those,
+// by position, and every other record is a consecutive leaf of the batch receipt.
+TEST_P(CoreTest, PositionalAnswerNamesOnlyWhatIsNotANewLeaf) {
+  SetUpWorld();
+  FakeDevice other_monitor = EnrollMember(v1::ROLE_MONITOR, "alpha");
+  v1::Envelope earlier = Seal(monitor_a_, alpha_);
+  const uint64_t earlier_index = UploadOne(monitor_a_session_, earlier).log_index();
+  std::vector<v1::Envelope> batch;
+  for (int i = 0; i < 40; ++i) batch.push_back(Seal(monitor_a_, alpha_));
+  batch[3] = Seal(Params(monitor_a_, alpha_), other_monitor.signing);
+  batch[30] = Seal(Params(monitor_a_, alpha_), other_monitor.signing);
+  batch[10] = earlier;
+  batch[20] = batch[5];
+  google::protobuf::RepeatedPtrField<v1::Envelope> field(batch.begin(), batch.end());
+  std::string signature;
+  auto results = Must(core_->ingest().UploadBatch(monitor_a_session_, field, &signature), "upload");
+  v1::UploadResponse answer = CompactUploadResponse(9, results, signature, /*positional=*/true);
+
+  EXPECT_EQ(answer.batch_id(), 9u);
+  EXPECT_EQ(answer.first_log_index(), earlier_index + 1);
+  EXPECT_EQ(answer.batch_receipt().signature(), signature);
+  std::vector<uint32_t> named;
+  for (const v1::RecordResult& result : answer.results()) {
+    EXPECT_TRUE(result.record_id().empty());
+    named.push_back(result.position());
+  }
+  EXPECT_EQ(named, (std::vector<uint32_t>{3, 10, 20, 30}));
+  EXPECT_EQ(answer.results(0).code(), Code(StatusCode::kUnauthenticated));
+  EXPECT_EQ(answer.results(3).code(), Code(StatusCode::kUnauthenticated));
+  EXPECT_TRUE(answer.results(1).has_receipt());  // stored before: its own receipt, whole
+  EXPECT_TRUE(answer.results(2).has_receipt());  // the repeat: its first copy's leaf
+  // The 36 leaves, rebuilt as the device does, pass the one signature.
+  std::vector<v1::ReceiptBody> leaves;
+  uint64_t log_index = answer.first_log_index();
+  for (int i = 0; i < 40; ++i) {
+    if (i == 3 || i == 10 || i == 20 || i == 30) continue;
+    v1::ReceiptBody& body = leaves.emplace_back();
+    body.set_format_version(1);
+    body.set_record_id(RecordId(batch[i]));
+    body.set_digest(crypto::RecordDigest(batch[i]));
+    body.set_log_index(log_index++);
+    body.set_received_at(answer.batch_receipt().received_at());
+    body.set_server_key_id(answer.batch_receipt().server_key_id());
+  }
+  EXPECT_TRUE(crypto::VerifyBatchReceipts(leaves, signature, receipt_key_.public_key()).ok());
+  std::swap(leaves[0], leaves[1]);  // a wrong inference fails
+  EXPECT_FALSE(crypto::VerifyBatchReceipts(leaves, signature, receipt_key_.public_key()).ok());
+  EXPECT_EQ(KeysWithPrefix("log/").size(), 1u + 36u);
+}
+
 TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
   SetUpWorld();
   crypto::SealParams params = Params(monitor_a_, alpha_);

@@ -190,7 +190,8 @@ grpc::Status SyncService::Upload(
             : core_->ingest().UploadBatch(*session, request.records(), &batch_signature);
     if (!results.ok()) return ToGrpcStatus(results.status());
     v1::UploadResponse response =
-        CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature);
+        CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature,
+                              request.positional_results() && request.records_size() > 0);
     if (!stream->Write(response)) break;  // the client went away; its retry dedups
   }
   return grpc::Status::OK;

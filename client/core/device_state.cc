@@ -8,6 +8,8 @@
 namespace temoin::client {
 namespace {
 
+constexpr char kSignInNonceName[] = "signin_nonce";
+
 template <typename Message>
 absl::StatusOr<std::optional<Message>> GetMessage(Vault& vault, absl::string_view ns,
                                                   absl::string_view name) {
@@ -92,6 +94,22 @@ absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::Signed
   batch.Put(kProjectNs, body.project_name(), keys.SerializeAsString());
   TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
   return body.project_name();
+}
+
+absl::StatusOr<std::string> LoadSignInNonce(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> nonce,
+                          vault.Get(kSettingsNs, kSignInNonceName));
+  return nonce.value_or("");
+}
+
+absl::Status StoreSignInNonce(Vault& vault, absl::string_view nonce) {
+  VaultBatch batch;
+  if (nonce.empty()) {
+    batch.Delete(kSettingsNs, kSignInNonceName);
+  } else {
+    batch.Put(kSettingsNs, kSignInNonceName, nonce);
+  }
+  return vault.Commit(batch);
 }
 
 absl::StatusOr<crypto::SigningKey> DeviceSigningKey(const v1::Profile& profile) {

@@ -15,6 +15,7 @@
 // What a device knows about itself and its projects, kept in its vault:
 //   profile/self          Profile (ids, server, pins, the device's secret keys)
 //   settings/vocabulary   Vocabulary
+//   settings/signin_nonce the server's nonce for this device's next sign-in (single use)
 //   project/<name>        ProjectKeys (org-signed epoch keys; secrets where granted)
 namespace temoin::client {
 
@@ -38,6 +39,11 @@ absl::StatusOr<std::vector<v1::ProjectKeys>> LoadAllProjectKeys(Vault& vault);
 // check fails.
 absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::SignedProjectKey& key,
                                                   absl::string_view org_public_key);
+
+// The nonce the last sign-in got for the next one; empty when there is none.
+absl::StatusOr<std::string> LoadSignInNonce(Vault& vault);
+// Stores `nonce` (durably) for the next sign-in; an empty one removes the stored one.
+absl::Status StoreSignInNonce(Vault& vault, absl::string_view nonce);
 
 // The device's own keys, rebuilt from the profile.
 absl::StatusOr<crypto::SigningKey> DeviceSigningKey(const v1::Profile& profile);

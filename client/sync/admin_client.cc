@@ -20,8 +20,7 @@ absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault) {
   }
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(profile.server_address(), profile.tls_spki_sha256()));
-  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
-  TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key));
+  TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
   return AdminSession{std::move(profile), std::move(connection)};
 }
 

@@ -7,10 +7,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client/vault/vault.h"
 #include "crypto/keys.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "temoin/v1/admin.grpc.pb.h"
+#include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/enrollment.grpc.pb.h"
 #include "temoin/v1/review.grpc.pb.h"
 #include "temoin/v1/sync.grpc.pb.h"
@@ -42,9 +44,15 @@ class Connection {
   // left a wipe order.
   // With `settings_request`, the server's settings come back in `settings` (unset when
   // the server is too old to give them: call Sync.GetSettings then).
+  // With a non-empty `*next_nonce` (the one the last sign-in got), it is signed at once,
+  // skipping the Challenge call; if the server refuses it as unauthenticated (used,
+  // expired, the server's data restored) this falls back once to a challenge. On
+  // success `*next_nonce` is the server's nonce for the next sign-in (empty when it
+  // gave none): the caller keeps it in the vault.
   absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
                       const v1::GetSettingsRequest* settings_request = nullptr,
-                      v1::GetSettingsResponse* settings = nullptr);
+                      v1::GetSettingsResponse* settings = nullptr,
+                      std::string* next_nonce = nullptr);
 
   // A context with a deadline and, after SignIn, the session token.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds deadline = kControlDeadline);
@@ -57,6 +65,12 @@ class Connection {
 
  private:
   Connection() = default;
+  // Authenticate with `nonce`; on success the token is kept.
+  grpc::Status Authenticate(const std::string& device_id, const crypto::SigningKey& device_key,
+                            const std::string& nonce,
+                            const v1::GetSettingsRequest* settings_request,
+                            std::unique_ptr<grpc::ClientContext>& context,
+                            v1::AuthenticateResponse& response);
   std::string address_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Enrollment::Stub> enrollment_;
@@ -65,6 +79,13 @@ class Connection {
   std::unique_ptr<v1::Review::Stub> review_;
   std::string token_;
 };
+
+// SignIn as the device of `profile`, with the next-sign-in nonce kept in `vault` (so a
+// sync's sign-in is one call), storing the new one it gets. Failing to store it costs
+// only a Challenge call next time, so that is not an error.
+absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profile& profile,
+                          const v1::GetSettingsRequest* settings_request = nullptr,
+                          v1::GetSettingsResponse* settings = nullptr);
 
 // gRPC status -> absl, with a hint a person can act on for transport failures (the
 // server's message is kept as is otherwise).

@@ -34,6 +34,7 @@ std::string Conflict(absl::string_view record_id, absl::string_view digest) {
 }
 
 std::string WipeOrder(absl::string_view device_id) { return absl::StrCat("wip/", device_id); }
+std::string NextNonce(absl::string_view device_id) { return absl::StrCat("nxn/", device_id); }
 std::string AdminSecretPrefix(absl::string_view project) {
   return absl::StrCat("asc/", project, "/");  // '/' cannot occur in a project name
 }

@@ -22,6 +22,7 @@
 //   plg/<project_id><index be64> record_id (per-project listing)
 //   cfl/<record_id><digest>      Envelope of a conflicting upload, kept as evidence
 //   wip/<device_id>              WipeOrder for a revoked device (org-signed)
+//   nxn/<device_id>              the device's next sign-in nonce: Hash256 || expiry be64
 //   asc/<name>/<epoch be32>      epoch secret sealed to the admin (epochs after 1)
 //   aud/..., audh                the audit log (server/core/audit_log.h)
 namespace temoin::server {
@@ -40,6 +41,7 @@ std::string ProjectLogPrefix(absl::string_view project_id);
 std::string ProjectLog(absl::string_view project_id, uint64_t index);
 std::string Conflict(absl::string_view record_id, absl::string_view digest);
 std::string WipeOrder(absl::string_view device_id);
+std::string NextNonce(absl::string_view device_id);
 std::string AdminSecretPrefix(absl::string_view project);
 std::string AdminSecret(absl::string_view project, uint32_t epoch);
 }  // namespace keys

@@ -1,5 +1,7 @@
 #include "server/core/sessions.h"
 
+#include <sodium.h>
+
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
@@ -13,8 +15,16 @@ namespace {
 constexpr absl::string_view kTokenContext = "temoin/session/v1";
 constexpr size_t kTokenBodyBytes = crypto::kDeviceIdBytes + 8 + 8;
 constexpr size_t kMacBytes = 32;
+constexpr absl::string_view kNextNonceContext = "temoin/next-nonce/v1";
+constexpr size_t kNextNonceHashBytes = 32;
 
 absl::Status AuthenticationFailed() { return absl::UnauthenticatedError("authentication failed"); }
+
+// What keys::NextNonce holds: only a hash, so a copy of the store signs no one in.
+std::string StoredNextNonce(absl::string_view nonce, int64_t expires_at) {
+  return absl::StrCat(crypto::Hash256(kNextNonceContext, nonce),
+                      EncodeU64BigEndian(static_cast<uint64_t>(expires_at)));
+}
 
 }  // namespace
 
@@ -42,19 +52,48 @@ absl::StatusOr<std::string> SessionAuthority::IssueChallenge(absl::string_view d
   return nonce;
 }
 
+std::mutex& SessionAuthority::DeviceMutex(absl::string_view device_id) {
+  size_t index = device_id.empty() ? 0 : static_cast<uint8_t>(device_id[0]);
+  return device_mu_[index % device_mu_.size()];
+}
+
+absl::StatusOr<std::string> SessionAuthority::IssueNextNonceLocked(absl::string_view device_id,
+                                                                   int64_t now) {
+  std::string nonce = crypto::RandomBytes(crypto::kChallengeBytes);
+  WriteBatch batch;
+  batch.Put(keys::NextNonce(device_id), StoredNextNonce(nonce, now + kNextNonceTtlSeconds));
+  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  return nonce;
+}
+
+std::string SessionAuthority::IssueToken(absl::string_view device_id, int64_t now) {
+  std::string body =
+      absl::StrCat(device_id, EncodeU64BigEndian(now + kSessionTtlSeconds), crypto::RandomBytes(8));
+  std::string mac = crypto::Mac(mac_key_, absl::StrCat(kTokenContext, body));
+  return ToBase64Url(absl::StrCat(body, mac));
+}
+
 absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view device_id,
                                                            absl::string_view nonce,
-                                                           absl::string_view signature) {
+                                                           absl::string_view signature,
+                                                           std::string* next_nonce) {
+  if (next_nonce != nullptr) next_nonce->clear();
   int64_t now = clock_->NowSeconds();
+  std::optional<Challenge> challenge;
   {
     std::lock_guard lock(mu_);
     auto it = challenges_.find(std::string(nonce));
-    if (it == challenges_.end()) return AuthenticationFailed();
-    Challenge challenge = it->second;
-    challenges_.erase(it);  // single use, whatever happens next
-    if (challenge.expires_at < now || challenge.device_id != device_id) {
-      return AuthenticationFailed();
+    if (it != challenges_.end()) {
+      challenge = std::move(it->second);
+      challenges_.erase(it);  // single use, whatever happens next
     }
+  }
+  // Not a challenge: perhaps the device's pre-issued nonce.
+  if (!challenge.has_value()) {
+    return AuthenticatePreIssued(device_id, nonce, signature, now, next_nonce);
+  }
+  if (challenge->expires_at < now || challenge->device_id != device_id) {
+    return AuthenticationFailed();
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
   if (!device.has_value()) return AuthenticationFailed();
@@ -64,10 +103,65 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
     return AuthenticationFailed();
   }
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  std::string body =
-      absl::StrCat(device_id, EncodeU64BigEndian(now + kSessionTtlSeconds), crypto::RandomBytes(8));
-  std::string mac = crypto::Mac(mac_key_, absl::StrCat(kTokenContext, body));
-  return ToBase64Url(absl::StrCat(body, mac));
+  if (next_nonce != nullptr) {
+    std::lock_guard lock(DeviceMutex(device_id));
+    // A store that cannot take it (disk full) costs the device a Challenge next time.
+    absl::StatusOr<std::string> next = IssueNextNonceLocked(device_id, now);
+    if (next.ok()) *next_nonce = std::move(*next);
+  }
+  return IssueToken(device_id, now);
+}
+
+absl::StatusOr<std::string> SessionAuthority::AuthenticatePreIssued(absl::string_view device_id,
+                                                                    absl::string_view nonce,
+                                                                    absl::string_view signature,
+                                                                    int64_t now,
+                                                                    std::string* next_nonce) {
+  if (device_id.size() != crypto::kDeviceIdBytes || nonce.size() != crypto::kChallengeBytes) {
+    return AuthenticationFailed();
+  }
+  // Held from the check to the replacement: two sign-ins with one nonce, one winner.
+  std::lock_guard lock(DeviceMutex(device_id));
+  const std::string key = keys::NextNonce(device_id);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored, registry_->store().Get(key));
+  // Unknown devices have none, like known ones that never signed in: no oracle.
+  if (!stored.has_value() || stored->size() != kNextNonceHashBytes + 8) {
+    return AuthenticationFailed();
+  }
+  std::string hash = crypto::Hash256(kNextNonceContext, nonce);
+  if (sodium_memcmp(stored->data(), hash.data(), kNextNonceHashBytes) != 0) {
+    return AuthenticationFailed();
+  }
+  int64_t expires_at = static_cast<int64_t>(
+      DecodeU64BigEndian(absl::string_view(*stored).substr(kNextNonceHashBytes)));
+  if (expires_at < now) return AuthenticationFailed();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
+  if (!device.has_value()) return AuthenticationFailed();
+  if (!crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,
+                               crypto::AuthChallengeMessage(nonce, device_id), signature)
+           .ok()) {
+    return AuthenticationFailed();  // left unused: only its device can sign over it
+  }
+  if (device->revoked()) {
+    WriteBatch consume;
+    consume.Delete(key);
+    // Best effort: revocation refuses the device anyway.
+    registry_->store().Commit(consume).IgnoreError();
+    return absl::PermissionDeniedError("device has been revoked");
+  }
+  // Consumed by its replacement (or removal), durably, before any token is issued. A
+  // store that cannot take the write refuses the nonce: the device falls back to a
+  // challenge, which needs no write.
+  std::string next = crypto::RandomBytes(crypto::kChallengeBytes);
+  WriteBatch batch;
+  if (next_nonce != nullptr) {
+    batch.Put(key, StoredNextNonce(next, now + kNextNonceTtlSeconds));
+  } else {
+    batch.Delete(key);
+  }
+  if (!registry_->store().Commit(batch).ok()) return AuthenticationFailed();
+  if (next_nonce != nullptr) *next_nonce = std::move(next);
+  return IssueToken(device_id, now);
 }
 
 absl::StatusOr<Session> SessionAuthority::Verify(absl::string_view token) {

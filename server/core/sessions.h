@@ -1,8 +1,10 @@
 #ifndef TEMOIN_SERVER_CORE_SESSIONS_H_
 #define TEMOIN_SERVER_CORE_SESSIONS_H_
 
+#include <array>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -21,9 +23,20 @@ namespace temoin::server {
 // key drawn at server start (so a restart signs everyone out; nothing to steal on
 // disk). Every call's token is checked, and the device looked up again, before any
 // handler runs: revocation takes effect on the next call. Thread-safe.
+//
+// Every sign-in also hands the device its *next* nonce, so that the next sign-in is one
+// call instead of two. It is single use like a challenge, but kept durably (only its
+// hash and expiry, under keys::NextNonce; a new one replaces the old) and valid for
+// kNextNonceTtlSeconds: devices sync rarely, over slow links, across server restarts.
+// A device whose next nonce is refused (used, expired, an older store restored) asks
+// for a challenge instead, so none of this can lock a device out.
 class SessionAuthority {
  public:
   static constexpr int64_t kChallengeTtlSeconds = 60;
+  // Long enough to cover a field deployment between syncs; past it, a device pays one
+  // Challenge round trip. It bounds only how long a copied vault's nonce stays usable,
+  // and that nonce is useless without the device's signing key from the same vault.
+  static constexpr int64_t kNextNonceTtlSeconds = 30 * 24 * 3600;
   static constexpr int64_t kSessionTtlSeconds = 15 * 60;
   static constexpr size_t kMaxOutstandingChallenges = 100000;
 
@@ -35,13 +48,18 @@ class SessionAuthority {
   // too many challenges are outstanding.
   absl::StatusOr<std::string> IssueChallenge(absl::string_view device_id);
 
-  // Checks the signature over the challenge and issues a token. All inputs untrusted.
-  // kUnauthenticated "authentication failed" for an unknown, expired or reused nonce,
-  // a wrong signature or an unknown device; kPermissionDenied "device has been
-  // revoked" for a revoked one, and only once its signature has checked (the RPC layer
-  // relies on this to hand the wipe order to that device alone).
+  // Checks the signature over the nonce (a challenge, or the device's pre-issued next
+  // nonce) and issues a token. All inputs untrusted. kUnauthenticated "authentication
+  // failed" for an unknown, expired or reused nonce, another device's nonce, a wrong
+  // signature or an unknown device; kPermissionDenied "device has been revoked" for a
+  // revoked one, and only once its signature has checked (the RPC layer relies on this
+  // to hand the wipe order to that device alone). A pre-issued nonce is consumed
+  // atomically: of two sign-ins with one nonce, exactly one succeeds.
+  // With `next_nonce`, it gets the device's next nonce (replacing the one stored), or
+  // is left empty when that could not be stored (the sign-in still succeeds).
   absl::StatusOr<std::string> Authenticate(absl::string_view device_id, absl::string_view nonce,
-                                           absl::string_view signature);
+                                           absl::string_view signature,
+                                           std::string* next_nonce = nullptr);
 
   // `token` untrusted. kUnauthenticated "session token is not valid" or "session has
   // expired; sign in again"; kPermissionDenied "device has been revoked".
@@ -53,12 +71,22 @@ class SessionAuthority {
     int64_t expires_at;
   };
   void DropExpiredLocked(int64_t now);
+  // Pre-issued nonces are checked and replaced under the lock of the device's stripe.
+  std::mutex& DeviceMutex(absl::string_view device_id);
+  // Under DeviceMutex: a new next nonce stored for `device_id`, or the store's error.
+  absl::StatusOr<std::string> IssueNextNonceLocked(absl::string_view device_id, int64_t now);
+  absl::StatusOr<std::string> AuthenticatePreIssued(absl::string_view device_id,
+                                                    absl::string_view nonce,
+                                                    absl::string_view signature, int64_t now,
+                                                    std::string* next_nonce);
+  std::string IssueToken(absl::string_view device_id, int64_t now);
 
   Registry* const registry_;
   const Clock* const clock_;
   const crypto::SecretBuffer mac_key_;
   std::mutex mu_;
   std::map<std::string, Challenge> challenges_;  // by nonce
+  std::array<std::mutex, 64> device_mu_;
 };
 
 }  // namespace temoin::server

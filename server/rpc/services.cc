@@ -67,8 +67,9 @@ grpc::Status EnrollmentService::Challenge(grpc::ServerContext*, const v1::Challe
 grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
                                              const v1::AuthenticateRequest* request,
                                              v1::AuthenticateResponse* response) {
-  absl::StatusOr<std::string> token =
-      core_->sessions().Authenticate(request->device_id(), request->nonce(), request->signature());
+  std::string next_nonce;
+  absl::StatusOr<std::string> token = core_->sessions().Authenticate(
+      request->device_id(), request->nonce(), request->signature(), &next_nonce);
   if (!token.ok()) {
     // PERMISSION_DENIED comes only after the device's own signature checked (see
     // SessionAuthority::Authenticate), so the wipe order goes to that device alone.
@@ -91,6 +92,7 @@ grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
   }
   response->set_token(*token);
   response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
+  response->set_next_nonce(std::move(next_nonce));
   return grpc::Status::OK;
 }
 

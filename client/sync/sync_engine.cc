@@ -389,29 +389,29 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
   return absl::OkStatus();
 }
 
-// With `settings`, the settings pull rides on sign-in (Sync.GetSettings for a server
-// that does not answer it there) and its answer is stored.
+// Signs in with the next-sign-in nonce kept in `vault`. With `pull_settings`, the
+// settings pull rides on sign-in (Sync.GetSettings for a server that does not answer it
+// there) and its answer is stored.
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
-                                                     const SyncOptions& options,
-                                                     Vault* settings = nullptr) {
+                                                     const SyncOptions& options, Vault& vault,
+                                                     bool pull_settings = false) {
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(address, profile.tls_spki_sha256()));
-  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
-  if (settings == nullptr) {
-    TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key));
+  if (!pull_settings) {
+    TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;
   }
-  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(*settings));
+  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault));
   v1::GetSettingsResponse response;
-  TEMOIN_RETURN_IF_ERROR(connection->SignIn(profile.device_id(), device_key, &request, &response));
+  TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile, &request, &response));
   if (response.ByteSizeLong() == 0) {  // unset: an older server
     TEMOIN_RETURN_IF_ERROR(
         FromGrpc(connection->sync().GetSettings(connection->NewContext().get(), request, &response),
                  connection->address()));
   }
-  TEMOIN_RETURN_IF_ERROR(ApplySettings(*settings, response, profile));
+  TEMOIN_RETURN_IF_ERROR(ApplySettings(vault, response, profile));
   return connection;
 }
 
@@ -419,7 +419,8 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
 
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, SignedIn(profile, options));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          SignedIn(profile, options, vault));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   return report;
@@ -428,7 +429,7 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
 absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          SignedIn(profile, options, &vault));
+                          SignedIn(profile, options, vault, /*pull_settings=*/true));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, report));
   if (profile.role() == v1::ROLE_MONITOR) {
@@ -464,7 +465,7 @@ absl::StatusOr<uint64_t> ExportAttachments(Vault& vault, const SyncOptions& opti
     }
     if (connection == nullptr) {
       TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
-      TEMOIN_ASSIGN_OR_RETURN(connection, SignedIn(profile, options));
+      TEMOIN_ASSIGN_OR_RETURN(connection, SignedIn(profile, options, vault));
     }
     const std::string record_dir = absl::StrCat(dir, "/", ToHex(record.record_id));
     TEMOIN_RETURN_IF_ERROR(MakeDirectories(record_dir, 0700));

@@ -21,14 +21,16 @@ inline constexpr uint32_t kNoBodyDictionary = 0;
 inline constexpr uint32_t kCurrentBodyDictionary = 1;
 bool IsKnownBodyDictionary(uint32_t id);
 
-// zstd level 3 with dictionary `dictionary` (known), with the content size in the frame
-// header (DecompressBody needs it) and no dictionary id in the frame (the header names
-// it). kInternal if zstd fails, kInvalidArgument for an unknown dictionary.
+// One zstd frame (level 6, see body_codec.cc) with dictionary `dictionary` (known), with
+// the content size in the frame header (DecompressBody needs it), no dictionary id (the
+// header names the dictionary) and without the 4-byte magic number that starts every
+// frame. kInternal if zstd fails, kInvalidArgument for an unknown dictionary.
 absl::StatusOr<std::string> CompressBody(absl::string_view plaintext,
                                          uint32_t dictionary = kCurrentBodyDictionary);
 
-// `compressed` is untrusted (authenticated, but possibly made by a hostile device).
-// Exactly one zstd frame that declares its content size, at most `max_output` bytes;
+// `compressed` is untrusted (authenticated, but possibly made by a hostile device):
+// CompressBody's output, or a whole frame (magic included) as bodies were sealed
+// before. Exactly one zstd frame that declares its content size, at most `max_output` bytes;
 // anything else (unknown or oversized size, trailing bytes, a corrupt frame, an unknown
 // dictionary) gives kDataLoss "record body does not decode" before any large
 // allocation: this is the decompression-bomb guard.

@@ -122,7 +122,12 @@ absl::StatusOr<v1::RecordHeader> ValidateStructure(const v1::Envelope& envelope)
   for (size_t i = 0; i < recipient_count; ++i) {
     const v1::WrappedKey& wrapped = envelope.wrapped_keys(i);
     const v1::RecipientRef& ref = header.recipients(i);
-    if (wrapped.key_id() != ref.key_id() || wrapped.epoch() != ref.epoch()) {
+    // Either both left out (what SealRecord makes: header.recipients(i) names the
+    // recipient of wrap i) or both equal to the header's (records sealed before the ids
+    // were left out). The digest covers which form a record has, so signed records
+    // cannot be switched from one to the other.
+    const bool elided = wrapped.key_id().empty() && wrapped.epoch() == 0;
+    if (!elided && (wrapped.key_id() != ref.key_id() || wrapped.epoch() != ref.epoch())) {
       return invalid("wrapped_keys key_id or epoch does not match recipients");
     }
     if (wrapped.sealed().size() != kWrappedKeyBytes) {
@@ -227,10 +232,11 @@ absl::StatusOr<v1::Envelope> SealRecordWith(const v1::Testimony& testimony,
                                              padded.size(), Bytes(ad), ad.size(), nullptr,
                                              Bytes(envelope.nonce()), data_key);
 
+  // Wrap i is for header.recipients(i): its key_id and epoch are left out (20 bytes a
+  // recipient) and taken from the header, which the digest covers with the wraps in
+  // their order.
   for (size_t i = 0; i < params.recipients.size(); ++i) {
     v1::WrappedKey* wrapped = envelope.add_wrapped_keys();
-    wrapped->set_key_id(header.recipients(i).key_id());
-    wrapped->set_epoch(header.recipients(i).epoch());
     TEMOIN_ASSIGN_OR_RETURN(
         *wrapped->mutable_sealed(),
         randomness.SealBox(wrapped_plaintext.ExposeSecret(), params.recipients[i].public_key, i));

@@ -13,12 +13,18 @@
 
 // The record envelope of DESIGN.md:
 //   body       = XChaCha20-Poly1305(data_key, nonce, Padmé(zstd(Testimony)),
-//                                   AD = Hash256("temoin/record-ad/v1", header))
-//   wrapped[i] = crypto_box_seal(data_key || record_id, recipient_pk[i])
+//                                   AD = Hash256("temoin/record-ad/v1", header)),
+//                the zstd frame without its 4-byte magic number (body_codec.h; bodies
+//                sealed with it still open)
+//   wrapped[i] = crypto_box_seal(data_key || record_id, recipient_pk[i]), for the
+//                recipient header.recipients[i]; its key_id and epoch fields are left
+//                empty (0) by SealRecord, and older records carry copies of the header's
+//                (both forms open; any other value is refused)
 //   digest     = BLAKE2b-256 over "temoin/record-digest/v1" || 0x00, then header, nonce
 //                and ciphertext each as u64be(length) || bytes, then u64be(number of
-//                wrapped keys) and for each wrapped key: u64be-length-prefixed key_id,
-//                u32be epoch, u64be-length-prefixed sealed
+//                wrapped keys) and for each wrapped key, in order: u64be-length-prefixed
+//                key_id (as sent: empty when left out), u32be epoch, u64be-length-prefixed
+//                sealed
 //   signature  = device Ed25519 over digest, context "temoin/record/v1" (SigningKey::Sign)
 namespace temoin::crypto {
 

@@ -7,10 +7,13 @@
 // envelope_kat_test, and paste the "actual" values it prints. Never regenerate to make a
 // failure go away without knowing which change caused it.
 //
-// The envelope pin includes zstd output, so a libzstd upgrade that changes its level-3
+// The envelope pin includes zstd output, so a libzstd upgrade that changes its level-6
 // output also fails here; that changes bytes, not the format (old envelopes still open),
-// and the pin may be regenerated after checking that PinnedEnvelopeOpensAndVerifies
-// still passes with the old constant.
+// and the pin may be regenerated after checking that PinnedEnvelopesOpenAndVerify still
+// passes with the old constants.
+//
+// Envelopes already sealed stay pinned as "still opens" vectors, never regenerated:
+// records sit in device outboxes and on servers.
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -34,8 +37,11 @@ constexpr char kPinnedHash256[] =
 constexpr char kPinnedReceiptSignature[] =
     "fc6b248cf49e99905e67d05ecaf5b053bb28dc10a9906f50ca98fc997e55138a"
     "067c0d0709dde716b026f2e8a38f8b138fcbf9f7a74ba56ee8e3bd60f4595e08";
-constexpr char kPinnedDigest[] = "c1b0e340aaafe1a4edf0bf3b57e23c176c43a4c5fea8ad8e2dc598f867ca64d6";
-constexpr char kPinnedEnvelope[] =
+// Sealed by the first version of the format: wrapped keys repeat the header's key_id and
+// epoch, the body is a whole zstd frame (magic number included), level 3.
+constexpr char kFirstFormatDigest[] =
+    "c1b0e340aaafe1a4edf0bf3b57e23c176c43a4c5fea8ad8e2dc598f867ca64d6";
+constexpr char kFirstFormatEnvelope[] =
     "0aa30108011210303132333435363738396162636465661801221070726f6a6563742d64656d6f2d3030312a"
     "106465766963652d64656d6f2d3030303132140a1058eab9d1df9af39384f25c94138b8384100132140a105c"
     "9ac5eba7c98d52d5681358ef090a71100138900142380a10626c6f622d64656d6f2d30303030303110a98004"
@@ -52,6 +58,26 @@ constexpr char kPinnedEnvelope[] =
     "3b52699c9650edae15900290529c5eb9f6db68d3f2958d2a40051d2bc266cfb167112a0557f85fdbb0047d70"
     "fe6f3582efbb7b2cd110a19ffe94eb574000a7a60012b30cca2b4f779f0d46e283e620ee7568dc496f12339a"
     "0c";
+
+// The format SealRecord makes now: wrapped keys leave key_id and epoch to the header,
+// the body is a zstd frame without its magic number, level 6.
+constexpr char kPinnedDigest[] = "59ec86c4b571d981789aa250b799d500806629a57f87736cbc4c884fbf60f13a";
+constexpr char kPinnedEnvelope[] =
+    "0aa30108011210303132333435363738396162636465661801221070726f6a6563742d64656d6f2d3030312a"
+    "106465766963652d64656d6f2d3030303132140a1058eab9d1df9af39384f25c94138b8384100132140a105c"
+    "9ac5eba7c98d52d5681358ef090a71100138900142380a10626c6f622d64656d6f2d30303030303110a98004"
+    "1a20090909090909090909090909090909090909090909090909090909090909090912180505050505050505"
+    "050505050505050505050505050505051aa001b48e1a35c45f3e3597b7d8f741106efd50f8c9c81c7a8cf4e6"
+    "e570eab0deeef9b0b6429a0618114a932f3b736b910dd70b197f1d35ee37055ce3137708a3b2a93951a90dae"
+    "59d9c9d2c1038b06c37413d2fbafae5cb85aa6963dac7d996b13c9ea5fd492580ad95fedb42c0b2cc96db22b"
+    "b358016a92c4d7f56992f5d80e115f5597eacca4a2484b609c8d7cb67b8c3e949c4654530331f3cf9c4778ec"
+    "dc435922621a6090e68be878c7cae260234f24f9745794d1605d5a13c0eec971695e44557b580063121cb9c8"
+    "28a2f6e6e513babde6f50e1f2703eb86130ca7fe0f1bc39fc4f55a9a01e3dcd977bb7444ee5726032f126dcb"
+    "161cf46938743ad2b920f07347499922621a60761d88ec830413919dfe9d4d1d56f17e653c8c994082df5b13"
+    "7b90a0ae6edf74ae43536cc1faef7eb2c5125c6fa26a8d8688d23856130c6d801a3116295ef79e424f4baf20"
+    "66ee7eb63b52699c9650edae15900290529c5eb9f6db68d3f2958d2a40c97d184da4e0f4afb9ceb63ae75e7d"
+    "c041f3cdc16cc945aa5a9b6a821642ce25e2b701410ec5a69a05bd48c90e6fbc0ce653a34e5ab8d0bc2417d4"
+    "3c6cd5250a";
 
 std::string Unhex(absl::string_view hex) {
   absl::StatusOr<std::string> bytes = FromHex(hex, "pinned constant");
@@ -157,19 +183,33 @@ TEST_F(EnvelopeKatTest, FixedRandomnessSealIsPinned) {
   EXPECT_EQ(ToHex(envelope->SerializeAsString()), kPinnedEnvelope);
 }
 
-TEST_F(EnvelopeKatTest, PinnedEnvelopeOpensAndVerifies) {
-  v1::Envelope envelope;
-  ASSERT_TRUE(envelope.ParseFromString(Unhex(kPinnedEnvelope)));
-  absl::StatusOr<VerifiedRecord> verified = VerifyRecord(envelope, device_.public_key());
-  ASSERT_TRUE(verified.ok()) << verified.status();
-  EXPECT_EQ(ToHex(verified->digest), kPinnedDigest);
-  EXPECT_EQ(verified->header.record_id(), "0123456789abcdef");
-  // Both boxes were built from seeds by the test seam; crypto_box_seal_open must accept
-  // them, or the seam has drifted from libsodium's sealed-box construction.
-  for (const BoxKeyPair* recipient : {&reviewer_, &restricted_}) {
-    absl::StatusOr<v1::Testimony> opened = OpenRecord(envelope, *recipient);
-    ASSERT_TRUE(opened.ok()) << opened.status();
-    EXPECT_EQ(opened->SerializeAsString(), FixedTestimony().SerializeAsString());
+TEST_F(EnvelopeKatTest, PinnedEnvelopesOpenAndVerify) {
+  struct Vector {
+    const char* name;
+    const char* envelope;
+    const char* digest;
+    bool wrapped_ids_elided;
+  };
+  for (const Vector& vector :
+       {Vector{"first format", kFirstFormatEnvelope, kFirstFormatDigest, false},
+        Vector{"current", kPinnedEnvelope, kPinnedDigest, true}}) {
+    SCOPED_TRACE(vector.name);
+    v1::Envelope envelope;
+    ASSERT_TRUE(envelope.ParseFromString(Unhex(vector.envelope)));
+    for (const v1::WrappedKey& wrapped : envelope.wrapped_keys()) {
+      EXPECT_EQ(wrapped.key_id().empty(), vector.wrapped_ids_elided);
+    }
+    absl::StatusOr<VerifiedRecord> verified = VerifyRecord(envelope, device_.public_key());
+    ASSERT_TRUE(verified.ok()) << verified.status();
+    EXPECT_EQ(ToHex(verified->digest), vector.digest);
+    EXPECT_EQ(verified->header.record_id(), "0123456789abcdef");
+    // Both boxes were built from seeds by the test seam; crypto_box_seal_open must
+    // accept them, or the seam has drifted from libsodium's sealed-box construction.
+    for (const BoxKeyPair* recipient : {&reviewer_, &restricted_}) {
+      absl::StatusOr<v1::Testimony> opened = OpenRecord(envelope, *recipient);
+      ASSERT_TRUE(opened.ok()) << opened.status();
+      EXPECT_EQ(opened->SerializeAsString(), FixedTestimony().SerializeAsString());
+    }
   }
 }
 

@@ -192,13 +192,8 @@ TEST_F(EnvelopeTest, FlippingAnyBitIsRejectedWithATypedError) {
       "wrapped[1].sealed",
       [](v1::Envelope& e) { return e.mutable_wrapped_keys(1)->mutable_sealed(); }, true,
       restricted_);
-  flip_each_bit(
-      "wrapped[0].key_id",
-      [](v1::Envelope& e) { return e.mutable_wrapped_keys(0)->mutable_key_id(); }, true, reviewer_);
-  flip_each_bit(
-      "wrapped[1].key_id",
-      [](v1::Envelope& e) { return e.mutable_wrapped_keys(1)->mutable_key_id(); }, true,
-      restricted_);
+  // Wrapped keys carry no key_id or epoch of their own (the header's are used); filling
+  // them in is WrappedKeyIdsAreLeftToTheHeader's case.
   // The signature is not an input of OpenRecord; VerifyRecord alone must catch it.
   flip_each_bit(
       "signature", [](v1::Envelope& e) { return e.mutable_signature(); }, false, reviewer_);
@@ -241,6 +236,66 @@ TEST_F(EnvelopeTest, WrappedKeyMovedFromAnotherRecordIsRejected) {
             StatusCode::kUnauthenticated);
 }
 
+TEST_F(EnvelopeTest, WrappedKeyIdsAreLeftToTheHeader) {
+  const v1::Envelope original = Seal(SampleTestimony());
+  ASSERT_EQ(original.wrapped_keys_size(), 2);
+  for (const v1::WrappedKey& wrapped : original.wrapped_keys()) {
+    EXPECT_TRUE(wrapped.key_id().empty());
+    EXPECT_EQ(wrapped.epoch(), 0u);
+  }
+  // Filling in the header's key_id and epoch after signing changes the digest.
+  const v1::RecordHeader header = VerifyRecord(original, device_.public_key())->header;
+  v1::Envelope filled = original;
+  for (int i = 0; i < 2; ++i) {
+    filled.mutable_wrapped_keys(i)->set_key_id(header.recipients(i).key_id());
+    filled.mutable_wrapped_keys(i)->set_epoch(header.recipients(i).epoch());
+  }
+  EXPECT_EQ(VerifyRecord(filled, device_.public_key()).status().code(),
+            StatusCode::kUnauthenticated);
+  // Signed that way (as records were sealed before the ids were left out), it verifies
+  // and opens for both recipients...
+  filled.set_signature(device_.Sign("temoin/record/v1", RecordDigest(filled)));
+  ASSERT_TRUE(VerifyRecord(filled, device_.public_key()).ok());
+  for (const BoxKeyPair* recipient : {&reviewer_, &restricted_}) {
+    absl::StatusOr<v1::Testimony> opened = OpenRecord(filled, *recipient);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(SameMessage(*opened, SampleTestimony()));
+  }
+  // ...but not once the ids are taken out again, nor with any bit of an id flipped.
+  v1::Envelope elided = filled;
+  elided.mutable_wrapped_keys(1)->clear_key_id();
+  elided.mutable_wrapped_keys(1)->clear_epoch();
+  EXPECT_EQ(VerifyRecord(elided, device_.public_key()).status().code(),
+            StatusCode::kUnauthenticated);
+  for (int i = 0; i < 2; ++i) {
+    for (size_t bit = 0; bit < kKeyIdBytes * 8; ++bit) {
+      v1::Envelope tampered = filled;
+      (*tampered.mutable_wrapped_keys(i)->mutable_key_id())[bit / 8] ^=
+          static_cast<char>(1 << (bit % 8));
+      EXPECT_EQ(VerifyRecord(tampered, device_.public_key()).status().code(),
+                StatusCode::kInvalidArgument)
+          << "wrap " << i << " bit " << bit;
+      EXPECT_EQ(OpenRecord(tampered, i == 0 ? reviewer_ : restricted_).status().code(),
+                StatusCode::kInvalidArgument)
+          << "wrap " << i << " bit " << bit;
+    }
+  }
+}
+
+TEST_F(EnvelopeTest, ReorderedWrappedKeysAreRejected) {
+  // Wrap i is for header.recipients(i); nothing else in the envelope names it. Swapping
+  // the wraps breaks the signature, and each box then sits in the other recipient's slot.
+  v1::Envelope envelope = Seal(SampleTestimony());
+  envelope.mutable_wrapped_keys()->SwapElements(0, 1);
+  EXPECT_EQ(VerifyRecord(envelope, device_.public_key()).status().code(),
+            StatusCode::kUnauthenticated);
+  for (const BoxKeyPair* recipient : {&reviewer_, &restricted_}) {
+    absl::Status status = OpenRecord(envelope, *recipient).status();
+    EXPECT_EQ(status.code(), StatusCode::kUnauthenticated);
+    EXPECT_EQ(status.message(), "authentication failed");
+  }
+}
+
 TEST_F(EnvelopeTest, ValidSignatureByAnotherDeviceIsRejected) {
   SigningKey other_device = SigningKey::Generate();
   absl::StatusOr<v1::Envelope> envelope = SealRecord(SampleTestimony(), Params(), other_device);
@@ -267,7 +322,9 @@ TEST_F(EnvelopeTest, VerifyRejectsStructuralDamageNamingTheField) {
       {"wrapped_keys count does not match recipients",
        [](v1::Envelope& e) { e.mutable_wrapped_keys()->RemoveLast(); }},
       {"wrapped_keys key_id or epoch does not match recipients",
-       [](v1::Envelope& e) { e.mutable_wrapped_keys()->SwapElements(0, 1); }},
+       [](v1::Envelope& e) { e.mutable_wrapped_keys(0)->set_key_id(Filled(kKeyIdBytes, 'x')); }},
+      {"wrapped_keys key_id or epoch does not match recipients",
+       [](v1::Envelope& e) { e.mutable_wrapped_keys(1)->set_epoch(1); }},
       {"wrapped_keys sealed has wrong length",
        [](v1::Envelope& e) { e.mutable_wrapped_keys(0)->mutable_sealed()->pop_back(); }},
       {"signature has wrong length", [](v1::Envelope& e) { e.clear_signature(); }},
@@ -344,7 +401,7 @@ TEST_F(EnvelopeTest, BodyJustOverTheLimitIsRejected) {
 TEST_F(EnvelopeTest, BodyWithoutDeclaredSizeOrWithTrailingBytesIsRejected) {
   // A zstd frame whose header omits the content size: magic, descriptor 0x00, window
   // byte, then one raw last block of 5 bytes.
-  const std::string unknown_size("\x28\xb5\x2f\xfd\x00\x00\x29\x00\x00hello", 12);
+  const std::string unknown_size("\x28\xb5\x2f\xfd\x00\x00\x29\x00\x00hello", 14);
   EXPECT_EQ(internal::DecompressBody(unknown_size, kMaxBodyBytes, internal::kCurrentBodyDictionary)
                 .status()
                 .code(),
@@ -363,6 +420,42 @@ TEST_F(EnvelopeTest, BodyWithoutDeclaredSizeOrWithTrailingBytesIsRejected) {
       internal::DecompressBody(*frame + *frame, kMaxBodyBytes, internal::kCurrentBodyDictionary)
           .status()
           .code(),
+      StatusCode::kDataLoss);
+}
+
+TEST_F(EnvelopeTest, BodiesLeaveOutTheFrameMagicAndWholeFramesStillOpen) {
+  const std::string magic("\x28\xb5\x2f\xfd", 4);
+  const std::string serialized = SampleTestimony().SerializeAsString();
+  for (uint32_t dictionary : {internal::kNoBodyDictionary, internal::kCurrentBodyDictionary}) {
+    absl::StatusOr<std::string> body = internal::CompressBody(serialized, dictionary);
+    ASSERT_TRUE(body.ok());
+    EXPECT_NE(body->substr(0, 4), magic);
+    // The whole frame, as bodies were sealed before, decodes the same.
+    for (const std::string& form : {*body, magic + *body}) {
+      absl::StatusOr<std::string> decoded =
+          internal::DecompressBody(form, kMaxBodyBytes, dictionary);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(*decoded, serialized);
+    }
+  }
+  absl::StatusOr<std::string> body = internal::CompressBody(serialized);
+  ASSERT_TRUE(body.ok());
+  absl::StatusOr<v1::Testimony> opened =
+      OpenRecord(SealRawBody(internal::PadmePad(magic + *body)), reviewer_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_TRUE(SameMessage(*opened, SampleTestimony()));
+  // Without the magic, the same strict checks: a declared size, nothing after the frame.
+  const std::string unknown_size("\x00\x00\x29\x00\x00hello", 10);
+  EXPECT_EQ(internal::DecompressBody(unknown_size, kMaxBodyBytes, internal::kCurrentBodyDictionary)
+                .status()
+                .code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(internal::DecompressBody(*body + magic, kMaxBodyBytes, internal::kCurrentBodyDictionary)
+                .status()
+                .code(),
+            StatusCode::kDataLoss);
+  EXPECT_EQ(
+      internal::DecompressBody("", kMaxBodyBytes, internal::kCurrentBodyDictionary).status().code(),
       StatusCode::kDataLoss);
 }
 

@@ -4,8 +4,10 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -21,10 +23,18 @@
 namespace temoin::client {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct BlobJob {
   std::string record_id;
   v1::AttachmentRef ref;
-  uint64_t from = 0;
+  uint64_t from = 0;         // slice
+  uint64_t from_offset = 0;  // within it
+};
+
+struct InFlight {
+  uint64_t bytes;
+  Clock::time_point sent;
 };
 
 uint64_t StopAfterFromEnv() {
@@ -32,10 +42,48 @@ uint64_t StopAfterFromEnv() {
   return value == nullptr ? 0 : std::strtoull(value, nullptr, 10);
 }
 
+uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
+  return std::min(kUploadChunkBytes, ciphertext_size - index * kUploadChunkBytes);
+}
+
+// The byte window of unacknowledged pieces, kept near what the path holds without
+// queueing (TCP Vegas): from the shortest acknowledgement time seen, the bytes that
+// queue in front of the link (a modem's buffer, lost at a cut) are estimated as
+// window × (1 − shortest / latest). Under half a piece queued the window grows by a
+// piece, over one piece it shrinks by one; between two pieces and `max_bytes`. On a
+// 2G link it stays at two pieces (one on the air, one waiting); on a fast one it grows
+// to fill the bandwidth-delay product.
+class PieceWindow {
+ public:
+  explicit PieceWindow(uint64_t max_bytes)
+      : max_(std::max<uint64_t>(max_bytes, kUploadPieceBytes)),
+        min_(std::min<uint64_t>(2 * kUploadPieceBytes, max_)),
+        bytes_(min_) {}
+
+  uint64_t bytes() const { return bytes_; }
+
+  void OnAck(Clock::duration took) {
+    double sample = std::max(std::chrono::duration<double>(took).count(), 1e-6);
+    shortest_ = std::min(shortest_, sample);
+    double queued = static_cast<double>(bytes_) * (1 - shortest_ / sample);
+    if (queued < kUploadPieceBytes / 2.0) {
+      bytes_ = std::min(bytes_ + kUploadPieceBytes, max_);
+    } else if (queued > static_cast<double>(kUploadPieceBytes)) {
+      bytes_ = std::max(bytes_ - std::min(bytes_, kUploadPieceBytes), min_);
+    }
+  }
+
+ private:
+  const uint64_t max_;
+  const uint64_t min_;
+  uint64_t bytes_;
+  double shortest_ = 1e9;
+};
+
 }  // namespace
 
 absl::Status UploadAttachments(Vault& vault, Connection& connection,
-                               const std::vector<v1::OutboxEntry>& entries, int window_slices,
+                               const std::vector<v1::OutboxEntry>& entries, uint64_t window_bytes,
                                const std::function<void(uint64_t)>& on_bytes,
                                AttachmentUploadStats& stats) {
   std::vector<BlobJob> jobs;
@@ -44,7 +92,7 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
     v1::RecordHeader header;
     if (!header.ParseFromString(entry.envelope().header())) continue;
     for (const v1::AttachmentRef& ref : header.attachments()) {
-      jobs.push_back({header.record_id(), ref, 0});
+      jobs.push_back({header.record_id(), ref});
       query.add_blob_ids(ref.blob_id());
     }
   }
@@ -62,11 +110,18 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
     if (it == by_blob.end() || it->second.code() != 0) continue;  // body not in yet
     if (it->second.has_receipt()) receipts.emplace_back(job.record_id, it->second.receipt());
     if (it->second.complete()) continue;
-    job.from = it->second.next_index();
-    if (job.from > 0) {
+    const uint64_t slices = SliceCount(job.ref.size());
+    job.from = std::min(it->second.next_index(), slices);
+    // An offset past the slice's end (a server bug) restarts the slice: the server
+    // checks what overlaps the bytes it holds.
+    job.from_offset =
+        job.from < slices && it->second.next_offset() < SliceSize(job.ref.size(), job.from)
+            ? it->second.next_offset()
+            : 0;
+    if (job.from > 0 || job.from_offset > 0) {
       std::cerr << "sync: attachment " << ToHex(job.ref.blob_id()).substr(0, 8)
-                << ": resuming at slice " << job.from << " of " << SliceCount(job.ref.size())
-                << "\n";
+                << ": resuming at slice " << job.from << " + " << job.from_offset << " B of "
+                << slices << "\n";
     }
     todo.push_back(job);
   }
@@ -78,12 +133,14 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
   auto stream = connection.sync().UploadAttachment(context.get());
   std::mutex mu;
   std::condition_variable window_open;
-  int in_flight = 0;
+  PieceWindow window(window_bytes);
+  std::deque<InFlight> in_flight;  // in the order written; acks come back in that order
+  uint64_t bytes_in_flight = 0;
   bool reader_done = false;
-  std::map<uint64_t, uint64_t> sizes_in_flight;  // order of writes -> bytes
   absl::Status read_error;
-  // Pipelining: slices stream without waiting for each ack; the window bounds what a
-  // cut can cost (at most window_slices slices are re-sent).
+  // Pipelining: pieces stream without waiting for each ack, within a byte window. At a
+  // cut what was unacknowledged is sent again (the server keeps what it had taken), so
+  // the window bounds what a cut costs, and it is kept small on a slow link.
   std::thread writer([&] {
     for (const BlobJob& job : todo) {
       for (uint64_t i = job.from; i < SliceCount(job.ref.size()); ++i) {
@@ -94,18 +151,27 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
           context->TryCancel();
           return;
         }
-        {
-          std::unique_lock lock(mu);
-          window_open.wait(lock, [&] { return in_flight < window_slices || reader_done; });
-          if (reader_done) return;
-          ++in_flight;
+        const std::string& bytes = **slice;
+        for (uint64_t at = i == job.from ? job.from_offset : 0; at < bytes.size();
+             at += kUploadPieceBytes) {
+          v1::AttachmentChunk chunk;
+          chunk.set_record_id(job.record_id);
+          chunk.set_blob_id(job.ref.blob_id());
+          chunk.set_index(i);
+          chunk.set_offset(static_cast<uint32_t>(at));
+          chunk.set_data(bytes.substr(at, kUploadPieceBytes));
+          {
+            std::unique_lock lock(mu);
+            window_open.wait(lock, [&] {
+              return reader_done || bytes_in_flight == 0 ||
+                     bytes_in_flight + chunk.data().size() <= window.bytes();
+            });
+            if (reader_done) return;
+            bytes_in_flight += chunk.data().size();
+            in_flight.push_back({chunk.data().size(), Clock::now()});
+          }
+          if (!stream->Write(chunk)) return;
         }
-        v1::AttachmentChunk chunk;
-        chunk.set_record_id(job.record_id);
-        chunk.set_blob_id(job.ref.blob_id());
-        chunk.set_index(i);
-        chunk.set_data(std::move(**slice));
-        if (!stream->Write(chunk)) return;
       }
     }
     stream->WritesDone();
@@ -115,27 +181,28 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
   absl::Status apply_error;
   v1::BlobStatus ack;
   while (stream->Read(&ack)) {
+    uint64_t bytes = 0;
     {
       std::lock_guard lock(mu);
-      --in_flight;
+      if (!in_flight.empty()) {
+        bytes = in_flight.front().bytes;
+        window.OnAck(Clock::now() - in_flight.front().sent);
+        bytes_in_flight -= bytes;
+        in_flight.pop_front();
+      }
     }
     window_open.notify_all();
-    ++stats.slices_sent;
-    for (const BlobJob& job : todo) {
-      if (job.ref.blob_id() != ack.blob_id()) continue;
-      uint64_t last = SliceCount(job.ref.size()) - 1;
-      uint64_t bytes = ack.next_index() - 1 == last ? job.ref.size() - last * kUploadChunkBytes
-                                                    : kUploadChunkBytes;
-      stats.bytes_sent += bytes;
-      if (on_bytes) on_bytes(bytes);
-    }
+    ++stats.pieces_acked;
+    stats.bytes_sent += bytes;
+    if (on_bytes) on_bytes(bytes);
+    if (ack.next_offset() == 0) ++stats.slices_done;
     if (ack.has_receipt()) {
       apply_error = ApplyReceipts(vault, {{ack.record_id(), ack.receipt()}});
       if (!apply_error.ok()) break;
       ++stats.receipted;
     }
-    if (stop_after > 0 && stats.slices_sent >= stop_after) {
-      std::cerr << "sync: stopping after " << stats.slices_sent << " slices (test hook)\n";
+    if (stop_after > 0 && stats.slices_done >= stop_after) {
+      std::cerr << "sync: stopping after " << stats.slices_done << " slices (test hook)\n";
       std::_Exit(75);
     }
   }

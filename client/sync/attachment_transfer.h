@@ -14,20 +14,23 @@
 namespace temoin::client {
 
 struct AttachmentUploadStats {
-  uint64_t slices_sent = 0;
-  uint64_t bytes_sent = 0;
+  uint64_t pieces_acked = 0;
+  uint64_t slices_done = 0;  // slices made whole on the server by this call
+  uint64_t bytes_sent = 0;   // acknowledged
   uint64_t receipted = 0;
 };
 
 // Uploads the attachments of `entries` (pending records whose bodies the server holds):
-// one QueryAttachments call says where each blob resumes, then one stream carries every
-// missing slice, pipelined with at most `window_slices` unacknowledged. Receipts that
-// come back (a record whose last blob completed) are verified and applied at once.
-// `on_bytes` is told of each acknowledged slice's size. Test hook: with
+// one QueryAttachments call says where each blob resumes (slice and byte offset), then
+// one stream carries every missing piece (kUploadPieceBytes, a slice's last shorter),
+// pipelined with at most `window_bytes` unacknowledged (less on a slow link, where
+// bytes queued in front of the link are lost at a cut). Receipts that come back (a
+// record whose last blob completed) are verified and applied at once. `on_bytes` is
+// told of each acknowledged piece's size. Test hook: with
 // TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits abruptly
-// after N acknowledged slices, as a phone dying mid-upload would.
+// after N slices are made whole, as a phone dying mid-upload would.
 absl::Status UploadAttachments(Vault& vault, Connection& connection,
-                               const std::vector<v1::OutboxEntry>& entries, int window_slices,
+                               const std::vector<v1::OutboxEntry>& entries, uint64_t window_bytes,
                                const std::function<void(uint64_t)>& on_bytes,
                                AttachmentUploadStats& stats);
 

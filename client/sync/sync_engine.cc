@@ -309,7 +309,7 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   }
   AttachmentUploadStats stats;
   absl::Status uploaded = UploadAttachments(
-      vault, connection, with_attachments, options.attachment_window,
+      vault, connection, with_attachments, options.attachment_window_bytes,
       [&](uint64_t bytes) {
         progress.bytes_done += bytes;
         report_progress();

@@ -30,7 +30,10 @@ struct SyncOptions {
   int window = 4;  // batches in flight before the first receipt comes back
   // Unanswered bytes: at most twice the current batch size, and never above this.
   size_t max_window_bytes = 2 << 20;
-  int attachment_window = 4;  // attachment slices (64 KiB) sent ahead of their ack
+  // Attachment bytes sent ahead of their acknowledgement, at most: the window starts at
+  // two pieces (16 KiB) and grows only while no queue builds in front of the link
+  // (client/sync/attachment_transfer.cc), so on 2G it stays near two pieces.
+  uint64_t attachment_window_bytes = 64 << 10;
   std::function<void(const SyncProgress&)> on_progress;
 };
 

@@ -31,6 +31,14 @@ uint64_t LoadPartialBytes(Store& store) {
                                                                    : 0;
 }
 
+// Deletes every piece row of `blob_id` in `batch`.
+absl::Status DeletePieces(Store& store, absl::string_view blob_id, WriteBatch& batch) {
+  return store.Scan(keys::PiecePrefix(blob_id), "", [&](absl::string_view key, absl::string_view) {
+    batch.Delete(key);
+    return true;
+  });
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
@@ -39,6 +47,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
   status.set_blob_id(std::string(blob_id));
   status.set_record_id(blob.record_id());
   status.set_next_index(blob.next_index());
+  status.set_next_offset(blob.next_offset());
   status.set_complete(blob.complete());
   if (blob.complete()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::Receipt> receipt,
@@ -88,34 +97,65 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
       blob->record_id() != chunk.record_id()) {
     return absl::NotFoundError(kUnknownBlob);
   }
+  const absl::string_view data = chunk.data();
+  const uint64_t offset = chunk.offset();
+  const uint64_t end = offset + data.size();
+  if (data.empty()) return absl::InvalidArgumentError("attachment chunk has the wrong size");
   if (chunk.index() < blob->next_index()) {
     // A retry after a cut: harmless when identical, refused when it is not.
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
                             store.Get(keys::Chunk(chunk.blob_id(), chunk.index())));
-    if (!stored.has_value() || *stored != chunk.data()) {
+    if (!stored.has_value() || end > stored->size() ||
+        absl::string_view(*stored).substr(offset, data.size()) != data) {
       return absl::FailedPreconditionError("attachment chunk differs from the stored one");
     }
     return StatusOf(chunk.blob_id(), *blob);
   }
-  if (chunk.index() > blob->next_index()) {
+  const uint64_t held = blob->next_offset();  // bytes of this slice in piece rows
+  if (chunk.index() > blob->next_index() || offset > held) {
     return absl::FailedPreconditionError("attachment chunk is out of order");
   }
-  uint64_t size = chunk.data().size();
-  if (blob->bytes_received() + size > blob->size()) {
+  // Slices before this one are all whole, so this one starts at index * slice size.
+  const uint64_t slice_start = chunk.index() * kUploadChunkBytes;
+  if (slice_start + end > blob->size()) {
     return absl::InvalidArgumentError("attachment is larger than its declared size");
   }
-  bool last = blob->bytes_received() + size == blob->size();
-  if (size == 0 || size > kUploadChunkBytes || (!last && size != kUploadChunkBytes)) {
-    return absl::InvalidArgumentError("attachment chunk has the wrong size");
+  if (end > kUploadChunkBytes) {
+    return absl::InvalidArgumentError("attachment chunk overruns its slice");
   }
-  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), size));
+  const uint64_t slice_size = std::min(kUploadChunkBytes, blob->size() - slice_start);
+  const uint64_t added = end > held ? end - held : 0;
+  const bool slice_whole = held + added == slice_size;
+  // The held bytes are read only when the piece overlaps them or completes the slice.
+  std::string held_bytes;
+  if (offset < held || slice_whole) {
+    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(chunk.blob_id()), "",
+                                      [&](absl::string_view, absl::string_view value) {
+                                        held_bytes.append(value.data(), value.size());
+                                        return true;
+                                      }));
+    if (held_bytes.size() != held) {
+      return absl::DataLossError("stored attachment pieces do not add up to their offset");
+    }
+    // A retry after a cut (or a client before pieces sending the whole slice again):
+    // what overlaps the held bytes must be identical.
+    const uint64_t overlap = std::min<uint64_t>(held - offset, data.size());
+    if (absl::string_view(held_bytes).substr(offset, overlap) != data.substr(0, overlap)) {
+      return absl::FailedPreconditionError("attachment chunk differs from the stored one");
+    }
+  }
+  if (added == 0) return StatusOf(chunk.blob_id(), *blob);
+  const absl::string_view fresh = data.substr(data.size() - added);
+  const bool last = slice_whole && slice_start + slice_size == blob->size();
+  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), added));
   uint64_t partial = LoadPartialBytes(store);
   const uint64_t limit = ingest_->limits().max_partial_bytes;
-  if (!last && partial + size > limit) {
+  if (!last && partial + added > limit) {
     return absl::ResourceExhaustedError(
         "the server holds too many unfinished attachments; try again later");
   }
   WriteBatch batch;
+  if (slice_whole) held_bytes.append(fresh.data(), fresh.size());
   if (last) {
     // Verify before acknowledging: a wrong hash leaves nothing of the blob behind.
     crypto_generichash_state state;
@@ -127,32 +167,42 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
           return true;
         });
     TEMOIN_RETURN_IF_ERROR(scanned);
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(chunk.data().data()),
-                              size);
+    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(held_bytes.data()),
+                              held_bytes.size());
     std::string hash(crypto_generichash_BYTES, '\0');
     crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(hash.data()), hash.size());
-    uint64_t held = blob->bytes_received();
+    uint64_t received = blob->bytes_received();
     if (sodium_memcmp(hash.data(), blob->ciphertext_hash().data(),
                       std::min(hash.size(), blob->ciphertext_hash().size())) != 0 ||
         hash.size() != blob->ciphertext_hash().size()) {
       for (uint64_t i = 0; i < blob->next_index(); ++i) {
         batch.Delete(keys::Chunk(chunk.blob_id(), i));
       }
+      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
       blob->set_next_index(0);
+      blob->set_next_offset(0);
       blob->set_bytes_received(0);
       batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
-      batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, held)));
+      batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
       TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
       return absl::DataLossError("attachment hash does not match its header");
     }
     blob->set_complete(true);
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, held)));
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
   } else {
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial + size));
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial + added));
   }
-  blob->set_next_index(blob->next_index() + 1);
-  blob->set_bytes_received(blob->bytes_received() + size);
-  batch.Put(keys::Chunk(chunk.blob_id(), chunk.index()), chunk.data());
+  if (slice_whole) {
+    // Promoted: one row for the whole slice, as Fetch and the hash check read it.
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
+    batch.Put(keys::Chunk(chunk.blob_id(), chunk.index()), held_bytes);
+    blob->set_next_index(blob->next_index() + 1);
+    blob->set_next_offset(0);
+  } else {
+    batch.Put(keys::Piece(chunk.blob_id(), held), fresh);
+    blob->set_next_offset(static_cast<uint32_t>(held + added));
+  }
+  blob->set_bytes_received(blob->bytes_received() + added);
   batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
   TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
   return StatusOf(chunk.blob_id(), *blob);

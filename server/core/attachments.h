@@ -19,8 +19,11 @@ inline constexpr uint64_t kUploadChunkBytes =
 
 // Resumable attachment upload and reviewer download. A blob can be uploaded only once
 // the body of its record is durably in (pending): its size and BLAKE2b-256 hash come
-// from that verified header. Slices arrive in order, each durably written (one row
-// each) before it is acknowledged; when the last one arrives the whole stream is
+// from that verified header. The stream is cut into slices (kUploadChunkBytes, the unit
+// of storage and download); a slice arrives in pieces, in order (one whole piece for
+// clients before pieces). Each piece is durably written before it is acknowledged: a
+// row of its own (piece/) until its slice is whole, then the slice's pieces become one
+// slice row (chunk/) in the same write. When the last slice is whole the stream is
 // hashed and compared with the header, and the record is promoted to a receipt once
 // all its blobs are complete. Requests untrusted. Thread-safe.
 class Attachments {
@@ -34,15 +37,18 @@ class Attachments {
   absl::StatusOr<v1::QueryAttachmentsResponse> Query(const Session& session,
                                                      const v1::QueryAttachmentsRequest& req);
 
-  // Stores one slice. OK with the blob's status (and the record's receipt when this
-  // completed it). The same slice again with the same bytes is OK (idempotent).
-  // kNotFound "attachment blob_id is not expected from this device"; kFailedPrecondition
-  // "attachment chunk is out of order" or "attachment chunk differs from the stored
-  // one"; kInvalidArgument "attachment chunk has the wrong size" or "attachment is
+  // Stores one piece: `chunk.data()` at byte `chunk.offset()` of slice `chunk.index()`.
+  // OK with the blob's status (and the record's receipt when this completed it). A piece
+  // that repeats held bytes is OK (idempotent) and stores only what is new; one that
+  // starts past the held bytes is refused. kNotFound "attachment blob_id is not expected
+  // from this device"; kFailedPrecondition "attachment chunk is out of order" or
+  // "attachment chunk differs from the stored one"; kInvalidArgument "attachment chunk
+  // has the wrong size" (empty), "attachment chunk overruns its slice" or "attachment is
   // larger than its declared size"; kDataLoss "attachment hash does not match its
-  // header" (every slice of the blob is dropped: it restarts from zero);
-  // kResourceExhausted when the server's partial-upload budget is used up; kPermission
-  // Denied for a revoked device. A refused slice stores nothing.
+  // header" (every slice and piece of the blob is dropped: it restarts from zero);
+  // kResourceExhausted when the server's partial-upload budget (bytes held in
+  // unfinished blobs, pieces included) is used up; kPermissionDenied for a revoked
+  // device. A refused piece stores nothing.
   absl::StatusOr<v1::BlobStatus> UploadChunk(const Session& session,
                                              const v1::AttachmentChunk& chunk);
 
@@ -57,7 +63,7 @@ class Attachments {
 
   Registry* const registry_;
   Ingest* const ingest_;
-  std::mutex mu_;  // one slice at a time: the partial-bytes counter and blob rows
+  std::mutex mu_;  // one piece at a time: the partial-bytes counter and blob rows
 };
 
 }  // namespace temoin::server

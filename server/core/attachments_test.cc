@@ -1,6 +1,6 @@
 // Hostile and unit tests of the upload pieces added for field sync: resumable
-// attachment slices, commitments, offline bundles (imported or relayed) and revoked
-// devices, on MemoryStore through temoin::server::Core. Every refusal must come with a
+// attachment slices (sent whole or in pieces), commitments, offline bundles (imported or relayed)
+// and revoked devices, on MemoryStore through temoin::server::Core. Every refusal must come with a
 // clear error and leave nothing stored. Synthetic data only.
 
 #include <gtest/gtest.h>
@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/encoding.h"
 #include "common/vocabulary.h"
 #include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
@@ -25,6 +27,7 @@
 #include "server/core/attachments.h"
 #include "server/core/bundle_import.h"
 #include "server/core/core.h"
+#include "server/core/sync_keys.h"
 #include "server/core/testing/fake_device.h"
 #include "server/storage/memory_store.h"
 #include "temoin/v1/testimony.pb.h"
@@ -172,6 +175,50 @@ class UploadPiecesTest : public ::testing::Test {
     return core_->attachments().UploadChunk(session, chunk);
   }
 
+  // Piece `size` bytes at `offset` of slice `index` (or `data` instead of the blob's).
+  absl::StatusOr<v1::BlobStatus> Piece(const Session& session, const v1::Envelope& record,
+                                       const Blob& blob, uint64_t index, uint64_t offset,
+                                       uint64_t size,
+                                       std::optional<std::string> data = std::nullopt) {
+    v1::AttachmentChunk chunk;
+    chunk.set_record_id(IdOf(record));
+    chunk.set_blob_id(blob.ref.blob_id());
+    chunk.set_index(index);
+    chunk.set_offset(static_cast<uint32_t>(offset));
+    chunk.set_data(data.has_value() ? *data : blob.slices[index].substr(offset, size));
+    return core_->attachments().UploadChunk(session, chunk);
+  }
+
+  // Every piece of slice `index` from `from`, in pieces of `piece` bytes.
+  absl::StatusOr<v1::BlobStatus> Pieces(const Session& session, const v1::Envelope& record,
+                                        const Blob& blob, uint64_t index, uint64_t from,
+                                        uint64_t piece) {
+    absl::StatusOr<v1::BlobStatus> last = absl::InternalError("no piece sent");
+    for (uint64_t at = from; at < blob.slices[index].size(); at += piece) {
+      last = Piece(session, record, blob, index, at, piece);
+      if (!last.ok()) return last;
+    }
+    return last;
+  }
+
+  // Rows under `prefix`: what is stored of a blob.
+  int Rows(const std::string& prefix) {
+    int rows = 0;
+    EXPECT_TRUE(store_
+                    .Scan(prefix, "",
+                          [&](absl::string_view, absl::string_view) {
+                            ++rows;
+                            return true;
+                          })
+                    .ok());
+    return rows;
+  }
+
+  uint64_t PartialBytes() {
+    auto value = Must(store_.Get(keys::PartialBytes()), "partial bytes");
+    return value.has_value() ? DecodeU64BigEndian(*value) : 0;
+  }
+
   v1::BlobStatus Query(const Session& session, const Blob& blob) {
     v1::QueryAttachmentsRequest request;
     request.add_blob_ids(blob.ref.blob_id());
@@ -247,14 +294,182 @@ TEST_F(UploadPiecesTest, SlicesOutOfOrderRepeatedAndOversizedAreRefused) {
   s = Slice(session, record, blob, 0, changed);
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
 
-  // A short slice in the middle, then more bytes than the header declares.
-  s = Slice(session, record, blob, 1, blob.slices[1].substr(0, 1000));
+  // More bytes than a slice holds, then more than the header declares.
+  s = Slice(session, record, blob, 1, blob.slices[1] + "x");
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status();
   ASSERT_TRUE(Slice(session, record, blob, 1).ok());
   s = Slice(session, record, blob, 2, blob.slices[2] + std::string(kUploadChunkBytes, 'x'));
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(Query(session, blob).next_index(), 2u);
   EXPECT_FALSE(Stored(IdOf(record))) << "a record with a refused attachment got stored";
+}
+
+// The client's unit: an eighth of a slice (client/core/attachments.h kUploadPieceBytes).
+constexpr uint64_t kPiece = (kUploadChunkBytes + 7) / 8;
+
+TEST_F(UploadPiecesTest, PiecesInOrderAreKeptAndPromotedToWholeSlices) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(150'000, 'p');  // three slices, the last ~19 KB
+  ASSERT_EQ(blob.slices.size(), 3u);
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
+  const std::string slices = keys::ChunkPrefix(blob.ref.blob_id());
+
+  uint64_t held = 0;
+  for (uint64_t at = 0; at + kPiece < kUploadChunkBytes; at += kPiece) {
+    absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, at, kPiece);
+    ASSERT_TRUE(s.ok()) << s.status();
+    held += kPiece;
+    EXPECT_EQ(s->next_index(), 0u);
+    EXPECT_EQ(s->next_offset(), held) << "a piece was acknowledged but not counted";
+    EXPECT_EQ(Query(session, blob).next_offset(), held);
+    EXPECT_EQ(PartialBytes(), held) << "the partial-upload budget must count pieces";
+  }
+  EXPECT_EQ(Rows(pieces), 7);
+  EXPECT_EQ(Rows(slices), 0);
+  // The eighth piece makes the slice whole: one slice row, no piece rows.
+  absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, held, kPiece);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->next_index(), 1u);
+  EXPECT_EQ(s->next_offset(), 0u);
+  EXPECT_EQ(Rows(pieces), 0);
+  EXPECT_EQ(Rows(slices), 1);
+  EXPECT_EQ(PartialBytes(), kUploadChunkBytes);
+
+  // Pieces of any size are taken (the client's choice); the last one completes the blob.
+  ASSERT_TRUE(Pieces(session, record, blob, 1, 0, 20'000).ok());
+  s = Pieces(session, record, blob, 2, 0, 5'000);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->complete());
+  EXPECT_TRUE(s->has_receipt());
+  EXPECT_TRUE(Stored(IdOf(record)));
+  EXPECT_EQ(Rows(pieces), 0);
+  EXPECT_EQ(PartialBytes(), 0u) << "a complete blob still counts against the budget";
+
+  // What Fetch reads is unchanged: one row per whole slice, byte-identical.
+  std::vector<std::string> rows;
+  ASSERT_TRUE(store_
+                  .Scan(slices, "",
+                        [&](absl::string_view, absl::string_view value) {
+                          rows.emplace_back(value);
+                          return true;
+                        })
+                  .ok());
+  EXPECT_TRUE(rows == blob.slices);
+}
+
+TEST_F(UploadPiecesTest, ARestartMidSliceResumesAtTheHeldOffset) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 'r');  // two slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());  // a client before pieces
+  ASSERT_TRUE(Piece(session, record, blob, 1, 0, kPiece).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 1, kPiece, kPiece).ok());
+  // A server restart: a new core on the same store.
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"));
+  session = SignIn(monitor_);
+  v1::BlobStatus where = Query(session, blob);
+  EXPECT_EQ(where.next_index(), 1u);
+  EXPECT_EQ(where.next_offset(), 2 * kPiece) << "the pieces held were lost in the restart";
+  absl::StatusOr<v1::BlobStatus> s = Pieces(session, record, blob, 1, where.next_offset(), kPiece);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->complete());
+  EXPECT_TRUE(s->has_receipt());
+  EXPECT_EQ(PartialBytes(), 0u);
+}
+
+TEST_F(UploadPiecesTest, HostilePiecesAreRefusedAndStoreNothing) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(150'000, 'h');  // three slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Piece(session, record, blob, 0, 0, kPiece).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
+  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
+  auto unchanged = [&](const char* what) {
+    v1::BlobStatus where = Query(session, blob);
+    EXPECT_EQ(where.next_index(), 0u) << what;
+    EXPECT_EQ(where.next_offset(), 2 * kPiece) << what;
+    EXPECT_EQ(Rows(pieces), 2) << what;
+    EXPECT_EQ(PartialBytes(), 2 * kPiece) << what;
+  };
+
+  // A gap, and a piece of a later slice: out of order.
+  absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, 3 * kPiece, kPiece);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "out of order")) << s.status();
+  s = Piece(session, record, blob, 1, 0, kPiece);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+  unchanged("after out-of-order pieces");
+
+  // The same piece again (its ack was lost in a cut): OK, nothing new.
+  s = Piece(session, record, blob, 0, kPiece, kPiece);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->next_offset(), 2 * kPiece);
+  unchanged("after a repeated piece");
+  // The same offset with other bytes: refused.
+  std::string changed = blob.slices[0].substr(kPiece, kPiece);
+  changed[7] ^= 1;
+  s = Piece(session, record, blob, 0, kPiece, kPiece, changed);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "differs")) << s.status();
+  // Other bytes over the held ones, in a piece that also brings new bytes: refused.
+  changed = blob.slices[0].substr(0, 3 * kPiece);
+  changed[kPiece + 1] ^= 1;
+  s = Piece(session, record, blob, 0, 0, 3 * kPiece, changed);
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+  unchanged("after pieces that differ");
+
+  // Past the slice's end, past the declared size, and empty: invalid.
+  s = Piece(session, record, blob, 0, 2 * kPiece, 0, blob.slices[0].substr(2 * kPiece) + "overrun");
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status();
+  s = Piece(session, record, blob, 0, 2 * kPiece, 0, std::string());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status();
+  unchanged("after invalid pieces");
+  ASSERT_TRUE(Pieces(session, record, blob, 0, 2 * kPiece, kPiece).ok());
+  ASSERT_TRUE(Slice(session, record, blob, 1).ok());
+  s = Piece(session, record, blob, 2, 0, 0, blob.slices[2] + "x");
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument) << s.status();
+  EXPECT_TRUE(absl::StrContains(s.status().message(), "declared size")) << s.status();
+  EXPECT_EQ(Rows(pieces), 0);
+  EXPECT_EQ(Query(session, blob).next_offset(), 0u);
+
+  // A repeated piece of a slice already whole: OK when identical, refused otherwise.
+  s = Piece(session, record, blob, 0, kPiece, kPiece);
+  EXPECT_TRUE(s.ok()) << s.status();
+  s = Piece(session, record, blob, 0, kUploadChunkBytes - 10, 0, std::string(20, 'z'));
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition) << s.status();
+
+  // A client before pieces resends the whole slice over held pieces: the new part is
+  // taken.
+  ASSERT_TRUE(Piece(session, record, blob, 2, 0, 1000).ok());
+  s = Slice(session, record, blob, 2);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->complete());
+  EXPECT_EQ(PartialBytes(), 0u);
+}
+
+TEST_F(UploadPiecesTest, PiecesCountAgainstThePartialUploadBudget) {
+  IngestLimits limits;
+  limits.max_partial_bytes = 2 * kPiece + 100;
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"), limits);
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 'u');  // two slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Piece(session, record, blob, 0, 0, kPiece).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
+  absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, 2 * kPiece, kPiece);
+  EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted) << s.status();
+  EXPECT_EQ(Query(session, blob).next_offset(), 2 * kPiece) << "a refused piece was kept";
+  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 2);
+  EXPECT_EQ(PartialBytes(), 2 * kPiece);
+  // A repeat of a held piece costs nothing and is still answered.
+  EXPECT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
 }
 
 TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
@@ -268,6 +483,19 @@ TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status();
   v1::BlobStatus status = Query(session, blob);
   EXPECT_EQ(status.next_index(), 0u) << "a blob that fails its hash must restart from zero";
+  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(PartialBytes(), 0u);
+  // The same in pieces: the last piece fails the hash and nothing is left.
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 1, 0, 1000).ok());
+  s = Piece(session, record, blob, 1, 1000, blob.slices[1].size() - 1000);
+  EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status();
+  status = Query(session, blob);
+  EXPECT_EQ(status.next_index(), 0u);
+  EXPECT_EQ(status.next_offset(), 0u);
+  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(PartialBytes(), 0u);
   EXPECT_FALSE(status.complete());
   EXPECT_FALSE(status.has_receipt());
   EXPECT_FALSE(Stored(IdOf(record)));

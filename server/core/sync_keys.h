@@ -12,6 +12,7 @@
 //   pnd/<record_id>               StoredRecord whose body is in, awaiting attachments
 //   blob/<blob_id>                StoredBlob
 //   chunk/<blob_id><index be64>   one slice of the blob's ciphertext stream
+//   piece/<blob_id><offset be64>  a piece of slice next_index, until that slice is whole
 //   meta/partial_bytes            bytes held in incomplete blobs (u64 be)
 namespace temoin::server::keys {
 
@@ -27,6 +28,12 @@ inline std::string ChunkPrefix(absl::string_view blob_id) {
 }
 inline std::string Chunk(absl::string_view blob_id, uint64_t index) {
   return absl::StrCat("chunk/", blob_id, EncodeU64BigEndian(index));
+}
+inline std::string PiecePrefix(absl::string_view blob_id) {
+  return absl::StrCat("piece/", blob_id);
+}
+inline std::string Piece(absl::string_view blob_id, uint64_t offset) {
+  return absl::StrCat("piece/", blob_id, EncodeU64BigEndian(offset));
 }
 inline std::string PartialBytes() { return "meta/partial_bytes"; }
 

@@ -100,7 +100,8 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const std::string& address,
-                                                               const std::string& spki_sha256) {
+                                                               const std::string& spki_sha256,
+                                                               bool bulk_downloads) {
   if (spki_sha256.size() != 32) return absl::InvalidArgumentError("TLS pin has wrong length");
   static std::once_flag trimmed;
   std::call_once(trimmed, TrimClientHello);
@@ -124,6 +125,19 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const std::string
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetMaxReceiveMessageSize(16 << 20);
   args.SetSslTargetNameOverride("temoin-server");
+  // Bytes of every connection's first call on 2G:
+  // - Identity only: messages are never compressed (records are compressed before
+  //   sealing, and compressing beside secrets would be a length oracle), so offering
+  //   deflate and gzip was 13 B of grpc-accept-encoding in every call's headers.
+  // - No BDP probes unless `bulk_downloads`: after the first response's data, gRPC pings
+  //   to estimate the link's bandwidth-delay product (one PING up and its ack down,
+  //   78 B with TLS, on every sync) to grow the receive window past 64 KiB, and its
+  //   preface announces a 4 MiB window (19 B more). Without them the window stays at
+  //   64 KiB: far above a 2G link's bandwidth-delay product, and only what the server
+  //   sends is bounded by it (uploads are bounded by the server's window). Reviewers,
+  //   who download records and attachments, keep the probes for fast links.
+  args.SetInt(GRPC_COMPRESSION_CHANNEL_ENABLED_ALGORITHMS_BITSET, 1 << GRPC_COMPRESS_NONE);
+  if (!bulk_downloads) args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
 
   std::unique_ptr<Connection> connection(new Connection());
   connection->address_ = address;
@@ -142,25 +156,25 @@ std::unique_ptr<grpc::ClientContext> Connection::NewContext(std::chrono::seconds
   return context;
 }
 
-grpc::Status Connection::Authenticate(const std::string& device_id,
-                                      const crypto::SigningKey& device_key,
-                                      const std::string& nonce,
-                                      const v1::GetSettingsRequest* settings_request,
-                                      std::unique_ptr<grpc::ClientContext>& context,
-                                      v1::AuthenticateResponse& response) {
+grpc::Status Connection::Authenticate(
+    const std::string& device_id, const crypto::SigningKey& device_key, const std::string& nonce,
+    const v1::GetSettingsRequest* settings_request, bool no_session,
+    std::unique_ptr<grpc::ClientContext>& context, v1::AuthenticateResponse& response) {
   v1::AuthenticateRequest request;
   request.set_device_id(device_id);
   request.set_nonce(nonce);
   request.set_signature(
       device_key.Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, device_id)));
   if (settings_request != nullptr) *request.mutable_settings() = *settings_request;
+  request.set_no_session(no_session);
   context = NewContext();
   return enrollment_->Authenticate(context.get(), request, &response);
 }
 
 absl::Status Connection::SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
                                 const v1::GetSettingsRequest* settings_request,
-                                v1::GetSettingsResponse* settings, std::string* next_nonce) {
+                                v1::GetSettingsResponse* settings, std::string* next_nonce,
+                                bool no_session) {
   v1::AuthenticateResponse auth;
   std::unique_ptr<grpc::ClientContext> context;
   grpc::Status status;
@@ -168,7 +182,8 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
   if (next_nonce != nullptr && !next_nonce->empty()) {
     // One call instead of two; any UNAUTHENTICATED (used, expired, a restored server,
     // a server that never issued it) falls back to a challenge below.
-    status = Authenticate(device_id, device_key, *next_nonce, settings_request, context, auth);
+    status = Authenticate(device_id, device_key, *next_nonce, settings_request, no_session, context,
+                          auth);
     challenge_needed = status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
   }
   if (challenge_needed) {
@@ -178,8 +193,8 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
     TEMOIN_RETURN_IF_ERROR(FromGrpc(
         enrollment_->Challenge(NewContext().get(), challenge_request, &challenge), address_));
     auth.Clear();
-    status =
-        Authenticate(device_id, device_key, challenge.nonce(), settings_request, context, auth);
+    status = Authenticate(device_id, device_key, challenge.nonce(), settings_request, no_session,
+                          context, auth);
   }
   if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
     // A revoked device: pass on the wipe order, if any, for the caller to verify
@@ -202,13 +217,13 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
 
 absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profile& profile,
                           const v1::GetSettingsRequest* settings_request,
-                          v1::GetSettingsResponse* settings) {
+                          v1::GetSettingsResponse* settings, bool no_session) {
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
   // An unreadable stored nonce is as good as none: sign in with a challenge.
   std::string nonce = LoadSignInNonce(vault).value_or("");
   const std::string used = nonce;
-  TEMOIN_RETURN_IF_ERROR(
-      connection.SignIn(profile.device_id(), device_key, settings_request, settings, &nonce));
+  TEMOIN_RETURN_IF_ERROR(connection.SignIn(profile.device_id(), device_key, settings_request,
+                                           settings, &nonce, no_session));
   if (nonce != used) StoreSignInNonce(vault, nonce).IgnoreError();  // see the header
   return absl::OkStatus();
 }

@@ -35,9 +35,14 @@ class Connection {
   static constexpr std::chrono::seconds kControlDeadline{30};
   static constexpr std::chrono::seconds kTransferDeadline{600};
 
-  // `address` host:port; `spki_sha256` 32 bytes. Does not connect yet.
+  // `address` host:port; `spki_sha256` 32 bytes. Does not connect yet. With
+  // `bulk_downloads` (a reviewer's: records and attachments come down), gRPC's BDP
+  // probes stay on to grow the receive window on fast links; otherwise they are off and
+  // the window stays at HTTP/2's 64 KiB, plenty for what comes down to other devices,
+  // and no probe PING (78 B each way with TLS) costs a 2G sync.
   static absl::StatusOr<std::unique_ptr<Connection>> Create(const std::string& address,
-                                                            const std::string& spki_sha256);
+                                                            const std::string& spki_sha256,
+                                                            bool bulk_downloads = false);
 
   // Challenge, sign, token. Later contexts carry the token. A revoked device gets
   // kPermissionDenied "device has been revoked", with kWipeOrderPayload when the admin
@@ -49,10 +54,13 @@ class Connection {
   // expired, the server's data restored) this falls back once to a challenge. On
   // success `*next_nonce` is the server's nonce for the next sign-in (empty when it
   // gave none): the caller keeps it in the vault.
+  // With `no_session`, the server issues no session token (AuthenticateRequest.
+  // no_session): for a caller that will make no further call on this connection, such
+  // as a no-op sync; any later call is refused as unauthenticated.
   absl::Status SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
                       const v1::GetSettingsRequest* settings_request = nullptr,
                       v1::GetSettingsResponse* settings = nullptr,
-                      std::string* next_nonce = nullptr);
+                      std::string* next_nonce = nullptr, bool no_session = false);
 
   // A context with a deadline and, after SignIn, the session token.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds deadline = kControlDeadline);
@@ -68,7 +76,7 @@ class Connection {
   // Authenticate with `nonce`; on success the token is kept.
   grpc::Status Authenticate(const std::string& device_id, const crypto::SigningKey& device_key,
                             const std::string& nonce,
-                            const v1::GetSettingsRequest* settings_request,
+                            const v1::GetSettingsRequest* settings_request, bool no_session,
                             std::unique_ptr<grpc::ClientContext>& context,
                             v1::AuthenticateResponse& response);
   std::string address_;
@@ -82,10 +90,10 @@ class Connection {
 
 // SignIn as the device of `profile`, with the next-sign-in nonce kept in `vault` (so a
 // sync's sign-in is one call), storing the new one it gets. Failing to store it costs
-// only a Challenge call next time, so that is not an error.
+// only a Challenge call next time, so that is not an error. `no_session` as for SignIn.
 absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profile& profile,
                           const v1::GetSettingsRequest* settings_request = nullptr,
-                          v1::GetSettingsResponse* settings = nullptr);
+                          v1::GetSettingsResponse* settings = nullptr, bool no_session = false);
 
 // gRPC status -> absl, with a hint a person can act on for transport failures (the
 // server's message is kept as is otherwise).

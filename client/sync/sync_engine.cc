@@ -30,16 +30,23 @@ namespace {
 // Hash of the project keys and bundle key last pulled (see GetSettingsRequest.keys_hash).
 constexpr char kKeysHashKey[] = "keys_hash";
 
+// Bytes of each settings hash sent: change detection needs no collision resistance
+// against the server, which is who sends the settings (project keys are org-signed and
+// checked here anyway), and 128 bits make an accidental match impossible in practice.
+// 32 B less up every sync. The keys hash is stored whole, as before.
+constexpr size_t kSettingsHashBytes = 16;
+
 // What the device holds, as hashes: the server sends only what differs.
 absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
   v1::GetSettingsRequest request;
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, "vocabulary"));
   if (held.has_value()) {
-    request.set_vocabulary_hash(crypto::Hash256(kVocabularyHashContext, *held));
+    request.set_vocabulary_hash(
+        crypto::Hash256(kVocabularyHashContext, *held).substr(0, kSettingsHashBytes));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> keys_hash,
                           vault.Get(kSettingsNs, kKeysHashKey));
-  if (keys_hash.has_value()) request.set_keys_hash(*keys_hash);
+  if (keys_hash.has_value()) request.set_keys_hash(keys_hash->substr(0, kSettingsHashBytes));
   return request;
 }
 
@@ -160,9 +167,9 @@ constexpr char kUploadCutKey[] = "upload_cut";
 // clean attempt the link is good enough for bodies to follow at once, so records
 // without attachments skip the commitment: the body's full receipt fixes the record
 // as well, and a second pass would double the server's verifies and the bytes.
+// `pending` is PendingRecords, read before signing in.
 absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
-                    SyncReport& report) {
-  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::OutboxEntry> pending, PendingRecords(vault));
+                    const std::vector<v1::OutboxEntry>& pending, SyncReport& report) {
   report.pending = pending.size();
   if (pending.empty()) return absl::OkStatus();
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> cut_mark,
@@ -325,10 +332,12 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   return vault.Commit(clean);
 }
 
-// Bundles this device carries for others go up at each sync; a bundle is forgotten
-// once the server has taken it (its records then answer their own devices' syncs).
-absl::Status RelayCarried(Vault& vault, Connection& connection, SyncReport& report) {
-  TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
+// Bundles this device carries for others (RelayBundles, read before signing in) go up
+// at each sync; a bundle is forgotten once the server has taken it (its records then
+// answer their own devices' syncs).
+absl::Status RelayCarried(Vault& vault, Connection& connection,
+                          const std::vector<std::pair<std::string, std::string>>& bundles,
+                          SyncReport& report) {
   for (const auto& [name, file] : bundles) {
     auto context = connection.NewContext(Connection::kTransferDeadline);
     v1::RelayResponse response;
@@ -391,22 +400,28 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
 
 // Signs in with the next-sign-in nonce kept in `vault`. With `pull_settings`, the
 // settings pull rides on sign-in (Sync.GetSettings for a server that does not answer it
-// there) and its answer is stored.
+// there) and its answer is stored. With `no_session` (only with `pull_settings`) the
+// server issues no token: the connection can make no further call.
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
-                                                     bool pull_settings = false) {
+                                                     bool pull_settings = false,
+                                                     bool no_session = false) {
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          Connection::Create(address, profile.tls_spki_sha256()));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<Connection> connection,
+      Connection::Create(address, profile.tls_spki_sha256(),
+                         /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER));
   if (!pull_settings) {
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;
   }
   TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault));
   v1::GetSettingsResponse response;
-  TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile, &request, &response));
-  if (response.ByteSizeLong() == 0) {  // unset: an older server
+  TEMOIN_RETURN_IF_ERROR(
+      SignInDevice(*connection, vault, profile, &request, &response, no_session));
+  // Unset: an older server, which ignores no_session too and so gave a token.
+  if (response.ByteSizeLong() == 0) {
     TEMOIN_RETURN_IF_ERROR(
         FromGrpc(connection->sync().GetSettings(connection->NewContext().get(), request, &response),
                  connection->address()));
@@ -428,12 +443,22 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
 
 absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          SignedIn(profile, options, vault, /*pull_settings=*/true));
-  SyncReport report;
-  TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, report));
+  // What there is to send, read before signing in (Upload and RelayCarried would read
+  // it anyway): a device with nothing to send and nothing to pull makes no call after
+  // signing in, so it asks for no session token (~70 B less down a no-op sync).
+  // Reviewers always pull.
+  std::vector<v1::OutboxEntry> pending;
   if (profile.role() == v1::ROLE_MONITOR) {
-    TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, report));
+    TEMOIN_ASSIGN_OR_RETURN(pending, PendingRecords(vault));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
+  const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty();
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          SignedIn(profile, options, vault, /*pull_settings=*/true, no_session));
+  SyncReport report;
+  TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, bundles, report));
+  if (profile.role() == v1::ROLE_MONITOR) {
+    TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, pending, report));
   } else if (profile.role() == v1::ROLE_REVIEWER) {
     TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   }

@@ -46,6 +46,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 3600 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 600 * 1000);
+  // No message compression either way (records are compressed before sealing, and
+  // compression beside secrets is a length oracle): grpc-accept-encoding then says
+  // "identity" alone, 13 B less in each call's response headers on 2G.
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_DEFLATE, false);
+  builder.SetCompressionAlgorithmSupportStatus(GRPC_COMPRESS_GZIP, false);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));

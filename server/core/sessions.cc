@@ -14,7 +14,6 @@ namespace {
 
 constexpr absl::string_view kTokenContext = "temoin/session/v1";
 constexpr size_t kTokenBodyBytes = crypto::kDeviceIdBytes + 8 + 8;
-constexpr size_t kMacBytes = 32;
 constexpr absl::string_view kNextNonceContext = "temoin/next-nonce/v1";
 constexpr size_t kNextNonceHashBytes = 32;
 
@@ -59,17 +58,22 @@ std::mutex& SessionAuthority::DeviceMutex(absl::string_view device_id) {
 
 absl::StatusOr<std::string> SessionAuthority::IssueNextNonceLocked(absl::string_view device_id,
                                                                    int64_t now) {
-  std::string nonce = crypto::RandomBytes(crypto::kChallengeBytes);
+  std::string nonce = crypto::RandomBytes(kNextNonceBytes);
   WriteBatch batch;
   batch.Put(keys::NextNonce(device_id), StoredNextNonce(nonce, now + kNextNonceTtlSeconds));
   TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
   return nonce;
 }
 
+// HMAC-SHA-512-256 truncated to its first kTokenMacBytes (see the header).
+std::string SessionAuthority::TokenMac(absl::string_view body) const {
+  return crypto::Mac(mac_key_, absl::StrCat(kTokenContext, body)).substr(0, kTokenMacBytes);
+}
+
 std::string SessionAuthority::IssueToken(absl::string_view device_id, int64_t now) {
   std::string body =
       absl::StrCat(device_id, EncodeU64BigEndian(now + kSessionTtlSeconds), crypto::RandomBytes(8));
-  std::string mac = crypto::Mac(mac_key_, absl::StrCat(kTokenContext, body));
+  std::string mac = TokenMac(body);
   return ToBase64Url(absl::StrCat(body, mac));
 }
 
@@ -77,8 +81,27 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
                                                            absl::string_view nonce,
                                                            absl::string_view signature,
                                                            std::string* next_nonce) {
-  if (next_nonce != nullptr) next_nonce->clear();
   int64_t now = clock_->NowSeconds();
+  TEMOIN_RETURN_IF_ERROR(AuthenticateDevice(device_id, nonce, signature, now, next_nonce).status());
+  return IssueToken(device_id, now);
+}
+
+absl::StatusOr<Session> SessionAuthority::AuthenticateWithoutSession(absl::string_view device_id,
+                                                                     absl::string_view nonce,
+                                                                     absl::string_view signature,
+                                                                     std::string* next_nonce) {
+  TEMOIN_ASSIGN_OR_RETURN(
+      v1::StoredDevice device,
+      AuthenticateDevice(device_id, nonce, signature, clock_->NowSeconds(), next_nonce));
+  return Session{std::move(device)};
+}
+
+absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticateDevice(absl::string_view device_id,
+                                                                      absl::string_view nonce,
+                                                                      absl::string_view signature,
+                                                                      int64_t now,
+                                                                      std::string* next_nonce) {
+  if (next_nonce != nullptr) next_nonce->clear();
   std::optional<Challenge> challenge;
   {
     std::lock_guard lock(mu_);
@@ -109,15 +132,16 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
     absl::StatusOr<std::string> next = IssueNextNonceLocked(device_id, now);
     if (next.ok()) *next_nonce = std::move(*next);
   }
-  return IssueToken(device_id, now);
+  return std::move(*device);
 }
 
-absl::StatusOr<std::string> SessionAuthority::AuthenticatePreIssued(absl::string_view device_id,
-                                                                    absl::string_view nonce,
-                                                                    absl::string_view signature,
-                                                                    int64_t now,
-                                                                    std::string* next_nonce) {
-  if (device_id.size() != crypto::kDeviceIdBytes || nonce.size() != crypto::kChallengeBytes) {
+absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticatePreIssued(
+    absl::string_view device_id, absl::string_view nonce, absl::string_view signature, int64_t now,
+    std::string* next_nonce) {
+  // 16 bytes since next nonces were shortened; 32 from servers before that, still taken
+  // within their TTL so that an upgrade costs no device a Challenge round trip.
+  if (device_id.size() != crypto::kDeviceIdBytes ||
+      (nonce.size() != kNextNonceBytes && nonce.size() != crypto::kChallengeBytes)) {
     return AuthenticationFailed();
   }
   // Held from the check to the replacement: two sign-ins with one nonce, one winner.
@@ -152,7 +176,7 @@ absl::StatusOr<std::string> SessionAuthority::AuthenticatePreIssued(absl::string
   // Consumed by its replacement (or removal), durably, before any token is issued. A
   // store that cannot take the write refuses the nonce: the device falls back to a
   // challenge, which needs no write.
-  std::string next = crypto::RandomBytes(crypto::kChallengeBytes);
+  std::string next = crypto::RandomBytes(kNextNonceBytes);
   WriteBatch batch;
   if (next_nonce != nullptr) {
     batch.Put(key, StoredNextNonce(next, now + kNextNonceTtlSeconds));
@@ -161,17 +185,19 @@ absl::StatusOr<std::string> SessionAuthority::AuthenticatePreIssued(absl::string
   }
   if (!registry_->store().Commit(batch).ok()) return AuthenticationFailed();
   if (next_nonce != nullptr) *next_nonce = std::move(next);
-  return IssueToken(device_id, now);
+  return std::move(*device);
 }
 
 absl::StatusOr<Session> SessionAuthority::Verify(absl::string_view token) {
   absl::StatusOr<std::string> raw = FromBase64Url(token, "session token");
-  if (!raw.ok() || raw->size() != kTokenBodyBytes + kMacBytes) {
+  if (!raw.ok() || raw->size() != kTokenBodyBytes + kTokenMacBytes) {
     return absl::UnauthenticatedError("session token is not valid");
   }
   absl::string_view body = absl::string_view(*raw).substr(0, kTokenBodyBytes);
   absl::string_view mac = absl::string_view(*raw).substr(kTokenBodyBytes);
-  if (!crypto::VerifyMac(mac_key_, absl::StrCat(kTokenContext, body), mac)) {
+  const std::string expected = TokenMac(body);
+  // Constant time: a tag compared byte by byte would leak how much of a guess is right.
+  if (sodium_memcmp(expected.data(), mac.data(), kTokenMacBytes) != 0) {
     return absl::UnauthenticatedError("session token is not valid");
   }
   int64_t expires_at =

@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/encoding.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
 #include "crypto/sodium_init.h"
@@ -101,7 +103,7 @@ class NextNonceTest : public ::testing::TestWithParam<StoreKind> {
     std::string nonce = Must(sessions_->IssueChallenge(device.id), "challenge");
     std::string next;
     Must(sessions_->Authenticate(device.id, nonce, device.SignChallenge(nonce), &next), "auth");
-    EXPECT_EQ(next.size(), crypto::kChallengeBytes);
+    EXPECT_EQ(next.size(), SessionAuthority::kNextNonceBytes);
     return next;
   }
 
@@ -131,7 +133,7 @@ TEST_P(NextNonceTest, SignsInOnceWithoutAChallenge) {
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_EQ(session->device.device_id(), device_.id);
   // A new one each time, and it works in turn (a chain of one-call sign-ins).
-  EXPECT_EQ(next.size(), crypto::kChallengeBytes);
+  EXPECT_EQ(next.size(), SessionAuthority::kNextNonceBytes);
   EXPECT_NE(next, nonce);
   EXPECT_TRUE(Direct(device_, next).ok());
 }
@@ -259,6 +261,103 @@ TEST_P(NextNonceTest, ChallengesStillWorkAsBefore) {
                 .status()
                 .code(),
             StatusCode::kUnauthenticated);
+}
+
+TEST_P(NextNonceTest, NextNoncesAreSixteenBytesAndThirtyTwoByteOnesStillWork) {
+  std::string next;
+  ASSERT_TRUE(Direct(device_, ChallengeSignIn(device_), &next).ok());
+  EXPECT_EQ(next.size(), 16u);
+  // A 32-byte next nonce stored by the server before they were shortened.
+  const std::string old = crypto::RandomBytes(32);
+  WriteBatch batch;
+  batch.Put(keys::NextNonce(device_.id),
+            absl::StrCat(crypto::Hash256("temoin/next-nonce/v1", old),
+                         EncodeU64BigEndian(static_cast<uint64_t>(
+                             kStartTime + SessionAuthority::kNextNonceTtlSeconds))));
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(Direct(device_, next).status().code(), StatusCode::kUnauthenticated);  // replaced
+  ASSERT_TRUE(Direct(device_, old, &next).ok());
+  EXPECT_EQ(next.size(), 16u);
+  EXPECT_EQ(Direct(device_, old).status().code(), StatusCode::kUnauthenticated);
+  // Other sizes never match, even by prefix.
+  EXPECT_EQ(Direct(device_, next.substr(0, 15)).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_TRUE(Direct(device_, next).ok());
+}
+
+TEST_P(NextNonceTest, TokenTagIsSixteenBytesAndEveryBitCounts) {
+  std::string token = Must(Direct(device_, ChallengeSignIn(device_)), "sign in");
+  std::string raw = Must(FromBase64Url(token, "token"), "decode");
+  ASSERT_EQ(raw.size(), crypto::kDeviceIdBytes + 8 + 8 + SessionAuthority::kTokenMacBytes);
+  ASSERT_TRUE(sessions_->Verify(token).ok());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    std::string tampered = raw;
+    tampered[i] ^= 0x01;
+    EXPECT_EQ(sessions_->Verify(ToBase64Url(tampered)).status().code(),
+              StatusCode::kUnauthenticated)
+        << "byte " << i;
+  }
+  // Truncated, extended (a 32-byte tag as before) or from another process's key.
+  EXPECT_FALSE(sessions_->Verify(ToBase64Url(raw.substr(0, raw.size() - 1))).ok());
+  EXPECT_FALSE(sessions_->Verify(ToBase64Url(raw + std::string(16, '\0'))).ok());
+  Restart();
+  EXPECT_FALSE(sessions_->Verify(token).ok());
+}
+
+TEST_P(NextNonceTest, WithoutSessionChecksAndConsumesAsUsualButMintsNoToken) {
+  std::string nonce = ChallengeSignIn(device_);
+  // Another key's signature is refused, and leaves the nonce unused.
+  std::string next = "untouched";
+  EXPECT_EQ(
+      sessions_->AuthenticateWithoutSession(device_.id, nonce, other_.SignChallenge(nonce), &next)
+          .status()
+          .code(),
+      StatusCode::kUnauthenticated);
+  EXPECT_TRUE(next.empty());
+  EXPECT_EQ(
+      sessions_->AuthenticateWithoutSession(device_.id, nonce, device_.SignChallenge("x"), &next)
+          .status()
+          .code(),
+      StatusCode::kUnauthenticated);
+  absl::StatusOr<Session> session =
+      sessions_->AuthenticateWithoutSession(device_.id, nonce, device_.SignChallenge(nonce), &next);
+  ASSERT_TRUE(session.ok()) << session.status();
+  EXPECT_EQ(session->device_id(), device_.id);
+  EXPECT_EQ(next.size(), SessionAuthority::kNextNonceBytes);
+  // Consumed: neither path takes it again; the next one works.
+  EXPECT_EQ(sessions_->AuthenticateWithoutSession(device_.id, nonce, device_.SignChallenge(nonce))
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(Direct(device_, nonce).status().code(), StatusCode::kUnauthenticated);
+  // Nothing it returned verifies as a token.
+  EXPECT_FALSE(sessions_->Verify(next).ok());
+  EXPECT_FALSE(sessions_->Verify(ToBase64Url(next)).ok());
+  EXPECT_FALSE(sessions_->Verify("").ok());
+  EXPECT_TRUE(Direct(device_, next).ok());
+  // A challenge works too, once.
+  std::string challenge = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  EXPECT_TRUE(
+      sessions_->AuthenticateWithoutSession(device_.id, challenge, device_.SignChallenge(challenge))
+          .ok());
+  EXPECT_FALSE(
+      sessions_->AuthenticateWithoutSession(device_.id, challenge, device_.SignChallenge(challenge))
+          .ok());
+}
+
+TEST_P(NextNonceTest, WithoutSessionRevokedIsRefusedOnlyAfterItsSignature) {
+  std::string nonce = ChallengeSignIn(device_);
+  Add(device_, /*revoked=*/true);
+  std::string next = "untouched";
+  EXPECT_EQ(
+      sessions_->AuthenticateWithoutSession(device_.id, nonce, other_.SignChallenge(nonce), &next)
+          .status()
+          .code(),
+      StatusCode::kUnauthenticated);
+  absl::StatusOr<Session> refused =
+      sessions_->AuthenticateWithoutSession(device_.id, nonce, device_.SignChallenge(nonce), &next);
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "device has been revoked");
+  EXPECT_TRUE(next.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, NextNonceTest,

@@ -20,6 +20,16 @@ grpc::Status Authenticated(grpc::ServerContext* ctx, Core* core, Response* respo
   return grpc::Status::OK;
 }
 
+// Whether a device's settings hash (GetSettingsRequest) names `full`, the Hash256 of
+// what the server would send: its first 16 bytes (devices since the hashes were
+// shortened) or all 32 (devices before). Change detection only: the server is the one
+// that sends the settings, so a collision gains nobody anything (it could as well send
+// stale ones), and project keys are org-signed and checked on the device anyway.
+bool SettingsHashNames(const std::string& sent, const std::string& full) {
+  return (sent.size() == 16 || sent.size() == full.size()) &&
+         full.compare(0, sent.size(), sent) == 0;
+}
+
 // The caller's settings, leaving out what hashes to what the device says it holds: on
 // 2G every byte of a no-op sync counts, and the vocabulary would be most of them.
 absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& session,
@@ -27,8 +37,9 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
   absl::StatusOr<v1::GetSettingsResponse> settings = core.GetSettings(session);
   if (!settings.ok()) return settings;
   if (!request.vocabulary_hash().empty() &&
-      request.vocabulary_hash() ==
-          crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString())) {
+      SettingsHashNames(
+          request.vocabulary_hash(),
+          crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString()))) {
     settings->clear_vocabulary();
     settings->set_vocabulary_unchanged(true);
   }
@@ -36,8 +47,8 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
     v1::GetSettingsResponse keys;
     *keys.mutable_project_keys() = settings->project_keys();
     keys.set_bundle_public_key(settings->bundle_public_key());
-    if (request.keys_hash() ==
-        crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString())) {
+    if (SettingsHashNames(request.keys_hash(),
+                          crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString()))) {
       settings->clear_project_keys();
       settings->clear_bundle_public_key();
       settings->set_keys_unchanged(true);
@@ -68,30 +79,45 @@ grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
                                              const v1::AuthenticateRequest* request,
                                              v1::AuthenticateResponse* response) {
   std::string next_nonce;
-  absl::StatusOr<std::string> token = core_->sessions().Authenticate(
-      request->device_id(), request->nonce(), request->signature(), &next_nonce);
-  if (!token.ok()) {
+  std::string token;
+  absl::StatusOr<Session> session;
+  if (request->no_session()) {
+    // The same checks and nonce handling, but no token is minted: nothing this answer
+    // carries can authorise a call.
+    session = core_->sessions().AuthenticateWithoutSession(request->device_id(), request->nonce(),
+                                                           request->signature(), &next_nonce);
+  } else {
+    absl::StatusOr<std::string> issued = core_->sessions().Authenticate(
+        request->device_id(), request->nonce(), request->signature(), &next_nonce);
+    if (issued.ok()) {
+      token = std::move(*issued);
+      session = core_->sessions().Verify(token);
+    } else {
+      session = issued.status();
+    }
+  }
+  if (!session.ok()) {
     // PERMISSION_DENIED comes only after the device's own signature checked (see
     // SessionAuthority::Authenticate), so the wipe order goes to that device alone.
-    if (token.status().code() == absl::StatusCode::kPermissionDenied) {
+    if (session.status().code() == absl::StatusCode::kPermissionDenied) {
       absl::StatusOr<std::optional<std::string>> order =
           core_->registry().WipeOrder(request->device_id());
       if (order.ok() && order->has_value()) {
         ctx->AddTrailingMetadata(kWipeOrderMetadata, **order);
       }
     }
-    return ToGrpcStatus(token.status());
+    return ToGrpcStatus(session.status());
   }
   if (request->has_settings()) {
-    absl::StatusOr<Session> session = core_->sessions().Verify(*token);
-    if (!session.ok()) return ToGrpcStatus(session.status());
     absl::StatusOr<v1::GetSettingsResponse> settings =
         SettingsFor(*core_, *session, request->settings());
     if (!settings.ok()) return ToGrpcStatus(settings.status());
     *response->mutable_settings() = std::move(*settings);
   }
-  response->set_token(*token);
-  response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
+  if (!token.empty()) {
+    response->set_token(std::move(token));
+    response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
+  }
   response->set_next_nonce(std::move(next_nonce));
   return grpc::Status::OK;
 }

@@ -89,6 +89,7 @@ class RoleMatrixTest : public ::testing::Test {
     args.SetSslTargetNameOverride("temoin-server");
     auto channel = grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                              grpc::SslCredentials(ssl), args);
+    enrollment_stub_ = v1::Enrollment::NewStub(channel);
     admin_stub_ = v1::Admin::NewStub(channel);
     sync_stub_ = v1::Sync::NewStub(channel);
     review_stub_ = v1::Review::NewStub(channel);
@@ -369,6 +370,7 @@ class RoleMatrixTest : public ::testing::Test {
   std::map<std::string, std::vector<std::string>> records_;
   std::string expired_token_, revoked_token_;
   std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<v1::Enrollment::Stub> enrollment_stub_;
   std::unique_ptr<v1::Admin::Stub> admin_stub_;
   std::unique_ptr<v1::Sync::Stub> sync_stub_;
   std::unique_ptr<v1::Review::Stub> review_stub_;
@@ -382,6 +384,69 @@ TEST_F(RoleMatrixTest, RevokedSessionIsRefusedOnItsNextCall) {
   grpc::Status s = sync_stub_->GetSettings(&ctx, {}, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(s.error_message(), "device has been revoked");
+}
+
+// AuthenticateRequest.no_session over the wire: checked like any sign-in, answered with
+// settings and the next nonce, but with no token, and nothing in the answer opens a call.
+TEST_F(RoleMatrixTest, NoSessionSignInAuthorisesNoCall) {
+  Device& monitor = monitors_["alpha"];
+  auto authenticate = [&](const Device& d, const std::string& nonce, const std::string& signature,
+                          v1::AuthenticateResponse& response, grpc::ClientContext& ctx) {
+    v1::AuthenticateRequest request;
+    request.set_device_id(d.id);
+    request.set_nonce(nonce);
+    request.set_signature(signature);
+    request.mutable_settings();
+    request.set_no_session(true);
+    return enrollment_stub_->Authenticate(&ctx, request, &response);
+  };
+  auto sign = [](const Device& d, const std::string& nonce) {
+    return d.sign.Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, d.id));
+  };
+  {  // Another device's key over the monitor's challenge: refused.
+    std::string nonce = Must(core_->sessions().IssueChallenge(monitor.id));
+    grpc::ClientContext ctx;
+    v1::AuthenticateResponse response;
+    grpc::Status s = authenticate(monitor, nonce, sign(reviewers_["alpha"], nonce), response, ctx);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_TRUE(response.token().empty());
+    EXPECT_TRUE(response.next_nonce().empty());
+  }
+  {  // A revoked device: refused, with its wipe order, as without no_session.
+    std::string nonce = Must(core_->sessions().IssueChallenge(revoked_.id));
+    grpc::ClientContext ctx;
+    v1::AuthenticateResponse response;
+    grpc::Status s = authenticate(revoked_, nonce, sign(revoked_, nonce), response, ctx);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(ctx.GetServerTrailingMetadata().count("temoin-wipe-order-bin"), 1u);
+  }
+  std::string nonce = Must(core_->sessions().IssueChallenge(monitor.id));
+  grpc::ClientContext ctx;
+  v1::AuthenticateResponse response;
+  grpc::Status s = authenticate(monitor, nonce, sign(monitor, nonce), response, ctx);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(response.token().empty());
+  EXPECT_EQ(response.expires_in_seconds(), 0);
+  EXPECT_TRUE(response.has_settings());
+  EXPECT_EQ(response.next_nonce().size(), 16u);
+  // Whatever the answer holds, presented as a token, opens no call.
+  std::mt19937_64 rng(7);
+  for (const std::string& token : {std::string(), ToBase64Url(response.next_nonce()),
+                                   ToBase64Url(response.SerializeAsString())}) {
+    for (int rpc = 0; rpc < kRpcs; ++rpc) {
+      auto [status, out] = Call(rpc, token, "alpha", rng);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << "rpc " << rpc;
+    }
+  }
+  // Its next nonce signs in once, with a session when asked for one.
+  v1::AuthenticateRequest with_session;
+  with_session.set_device_id(monitor.id);
+  with_session.set_nonce(response.next_nonce());
+  with_session.set_signature(sign(monitor, response.next_nonce()));
+  grpc::ClientContext again_ctx;
+  v1::AuthenticateResponse again;
+  ASSERT_TRUE(enrollment_stub_->Authenticate(&again_ctx, with_session, &again).ok());
+  EXPECT_TRUE(core_->sessions().Verify(again.token()).ok());
 }
 
 TEST_F(RoleMatrixTest, EveryRpcEveryRoleEveryTokenNoForeignByte) {

@@ -81,5 +81,30 @@ TEST_F(SignInTest, SyncFallsBackToAChallengeWhenItsNonceIsRefused) {
   EXPECT_EQ(listing->record_ids.size(), 2u);
 }
 
+// A monitor with nothing to send signs in without a session (AuthenticateRequest.
+// no_session): its no-op syncs still consume and renew the nonce, and a sync with
+// something to send gets a session again.
+TEST_F(SignInTest, NoOpSyncsSignInWithoutASessionAndKeepTheNonceChainGoing) {
+  const std::string& monitor = d_->monitors()[0];
+  ExpectSyncs(monitor, "first sync: nothing to send");
+  ExpectSyncs(monitor, "no-op, one call, no session");
+  ExpectSyncs(monitor, "no-op again, with the nonce the last one got");
+  TestimonyGenerator generator(/*seed=*/1202);
+  ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
+  CommandResult sync = d_->Temoin(monitor, {"sync"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_THAT(sync.err, HasSubstr("1 receipts verified")) << sync.err;
+  ExpectSyncs(monitor, "no-op after the upload");
+  // The nonce was renewed each time: a copy of the vault from before is refused it and
+  // falls back to a challenge; the original then does too.
+  const std::string copy = d_->dir().Sub("monitor-copy");
+  CopyTree(monitor, copy);
+  ExpectSyncs(monitor, "original");
+  ExpectSyncs(copy, "copy, whose nonce the original spent");
+  absl::StatusOr<Deployment::ServerListing> listing = d_->ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->record_ids.size(), 1u);
+}
+
 }  // namespace
 }  // namespace temoin::e2e

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
+#include "common/rocksdb_logger.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -38,12 +39,17 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStore(const std::string& path, 
   options.error_if_exists = create;
   options.paranoid_checks = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  options.keep_log_file_num = 2;
-  options.max_log_file_size = 1 << 20;
+  options.info_log = std::make_shared<RocksDbNullLogger>();  // common/rocksdb_logger.h
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   TEMOIN_RETURN_IF_ERROR(FromRocks(s));
+  // Info logs an older version left behind: a usage timeline, not part of the store.
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(path, ignored)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "LOG" || name.rfind("LOG.old.", 0) == 0) std::filesystem::remove(entry, ignored);
+  }
   return db;
 }
 
@@ -333,6 +339,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenSalvaged(const std::string& ho
                         std::filesystem::copy_options::recursive, error);
   if (error) return absl::DataLossError("cannot copy the vault store for recovery");
   rocksdb::Options options;
+  options.info_log = std::make_shared<RocksDbNullLogger>();
   options.paranoid_checks = false;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
   rocksdb::DB* raw = nullptr;

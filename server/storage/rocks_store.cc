@@ -1,7 +1,11 @@
 #include "server/storage/rocks_store.h"
 
+#include <cstdio>
+
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/rocksdb_logger.h"
+#include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
@@ -50,9 +54,46 @@ RocksStore::RocksStore(std::string path, std::unique_ptr<rocksdb::Env> env,
                        std::unique_ptr<rocksdb::DB> db)
     : path_(std::move(path)), env_(std::move(env)), db_(std::move(db)) {}
 
-// Resume() flushes the memtables; if that fails for want of space RocksDB may treat the
-// error as unrecoverable, and no later Resume() works until a restart. So resume only
-// once a synced write of a few MiB goes through.
+namespace {
+// Shared locks of RocksStore::db_mu_ this thread holds (any store): a thread that holds
+// one cannot take it exclusively to reopen, e.g. a Commit from inside a Scan.
+thread_local int db_users_on_thread = 0;
+}  // namespace
+
+RocksStore::UsingDb::UsingDb(RocksStore& store) : lock_(store.db_mu_) { ++db_users_on_thread; }
+RocksStore::UsingDb::~UsingDb() { --db_users_on_thread; }
+
+absl::Status RocksStore::Unavailable() {
+  return absl::ResourceExhaustedError("server storage is unavailable; retry later");
+}
+
+// After a failed write RocksDB keeps the WAL writer that saw the error, and the next
+// write after Resume() appends to it again, which Debian's RocksDB build turns into an
+// abort (an assert in WritableFileWriter; tests/e2e/disk_full_test). Closing and
+// opening the database instead starts a fresh WAL; what was acknowledged is in the
+// old one (synced) and is replayed, and a torn tail record of the failed write is
+// dropped (kTolerateCorruptedTailRecords): it was never acknowledged.
+absl::Status RocksStore::Reopen() {
+  std::lock_guard reopening(reopen_mu_);
+  if (!needs_reopen_.load()) return absl::OkStatus();
+  if (db_users_on_thread > 0) return Unavailable();
+  // Reopening while the disk is still full would fail the same way: wait for space.
+  TEMOIN_RETURN_IF_ERROR(ProbeSpace());
+  std::unique_lock exclusive(db_mu_);
+  db_.reset();
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenDb(path_, env_.get());
+  if (!db.ok()) {
+    std::fprintf(stderr, "temoin-server: reopening the store failed: %s\n",
+                 db.status().ToString().c_str());
+    return Unavailable();  // db_ stays closed; the next Commit tries again
+  }
+  db_ = std::move(*db);
+  needs_reopen_.store(false);
+  return absl::OkStatus();
+}
+
+// Reopen only once a synced write of a few MiB goes through: reopening writes a new WAL
+// and MANIFEST, and failing that for want of space would leave the store closed.
 absl::Status RocksStore::ProbeSpace() {
   const std::string probe = path_ + "/TEMOIN_SPACE_PROBE";
   std::unique_ptr<rocksdb::WritableFile> file;
@@ -70,25 +111,35 @@ absl::Status RocksStore::ProbeSpace() {
 }
 RocksStore::~RocksStore() = default;
 
-absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
-                                                             const Options& store_options) {
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> RocksStore::OpenDb(const std::string& path,
+                                                                rocksdb::Env* env) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.paranoid_checks = true;
   options.track_and_verify_wals_in_manifest = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  auto env = std::make_unique<ManualRecoveryEnv>(
-      store_options.env != nullptr ? store_options.env : rocksdb::Env::Default());
-  options.env = env.get();
+  options.info_log = std::make_shared<RocksDbStderrLogger>();  // common/rocksdb_logger.h
+  options.env = env;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return FromRocks(s);
-  return absl::WrapUnique(new RocksStore(path, std::move(env), std::move(db)));
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,
+                                                             const Options& store_options) {
+  auto env = std::make_unique<ManualRecoveryEnv>(
+      store_options.env != nullptr ? store_options.env : rocksdb::Env::Default());
+  absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenDb(path, env.get());
+  if (!db.ok()) return db.status();
+  return absl::WrapUnique(new RocksStore(path, std::move(env), std::move(*db)));
 }
 
 absl::StatusOr<std::optional<std::string>> RocksStore::Get(absl::string_view key) {
   std::string value;
+  UsingDb using_db(*this);
+  if (db_ == nullptr) return Unavailable();
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
@@ -97,25 +148,7 @@ absl::StatusOr<std::optional<std::string>> RocksStore::Get(absl::string_view key
 }
 
 absl::Status RocksStore::Commit(const WriteBatch& batch) {
-  if (needs_resume_.load()) {
-    std::lock_guard lock(resume_mu_);
-    if (needs_resume_.load()) {
-      // Resuming right after the failure (disk still full) fails and leaves the
-      // database read-only: the first commit after space is freed would fail too.
-      if (absl::Status space = ProbeSpace(); !space.ok()) return space;
-      rocksdb::Status resumed = db_->Resume();
-      if (!resumed.ok()) {
-        absl::Status mapped = FromRocks(resumed);
-        if (mapped.code() == absl::StatusCode::kInternal) {
-          // Still full, or still failing: a retryable refusal, never a receipt.
-          return absl::ResourceExhaustedError(
-              absl::StrCat("server storage is unavailable: ", resumed.ToString()));
-        }
-        return mapped;
-      }
-      needs_resume_.store(false);
-    }
-  }
+  if (needs_reopen_.load()) TEMOIN_RETURN_IF_ERROR(Reopen());
   rocksdb::WriteBatch rocks_batch;
   for (const auto& [key, value] : batch.ops()) {
     if (value.has_value()) {
@@ -126,14 +159,18 @@ absl::Status RocksStore::Commit(const WriteBatch& batch) {
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = true;  // acknowledged means fsync'd (DESIGN.md "Sync")
+  UsingDb using_db(*this);
+  if (db_ == nullptr) return Unavailable();
   rocksdb::Status s = db_->Write(write_options, &rocks_batch);
-  if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) needs_resume_.store(true);
+  if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) needs_reopen_.store(true);
   return FromRocks(s);
 }
 
 absl::Status RocksStore::Scan(
     absl::string_view prefix, absl::string_view start_after,
     const std::function<bool(absl::string_view, absl::string_view)>& visit) {
+  UsingDb using_db(*this);
+  if (db_ == nullptr) return Unavailable();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   // Start at whichever sorts later: the prefix or just after `start_after`.
   if (start_after < prefix) {

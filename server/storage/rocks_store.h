@@ -4,6 +4,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "server/storage/store.h"
@@ -41,16 +42,31 @@ class RocksStore final : public Store {
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
  private:
+  // A shared hold on db_ for one Get, Scan or write.
+  class UsingDb {
+   public:
+    explicit UsingDb(RocksStore& store);
+    ~UsingDb();
+
+   private:
+    std::shared_lock<std::shared_mutex> lock_;
+  };
+
   RocksStore(std::string path, std::unique_ptr<rocksdb::Env> env, std::unique_ptr<rocksdb::DB> db);
+  static absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenDb(const std::string& path,
+                                                             rocksdb::Env* env);
+  static absl::Status Unavailable();
   absl::Status ProbeSpace();
+  absl::Status Reopen();
+
   const std::string path_;
   std::unique_ptr<rocksdb::Env> env_;  // outlives db_ (declared first)
-  std::unique_ptr<rocksdb::DB> db_;
-  // Set when a write failed with a background error (ENOSPC, I/O): RocksDB is then
-  // read-only until Resume(), which only works once the cause is gone, so the next
-  // Commit resumes first rather than the failed one right away.
-  std::mutex resume_mu_;
-  std::atomic<bool> needs_resume_{false};
+  std::shared_mutex db_mu_;            // shared: each use of db_; exclusive: reopening it
+  std::unique_ptr<rocksdb::DB> db_;    // null only after a reopen failed
+  // Set when a write failed with a background error (ENOSPC, I/O): the next Commit
+  // reopens the database first, once there is space (see Reopen()).
+  std::mutex reopen_mu_;
+  std::atomic<bool> needs_reopen_{false};
 };
 
 }  // namespace temoin::server

@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -22,6 +24,16 @@ absl::StatusOr<crypto::SecretBuffer> Derive(absl::string_view passphrase, const 
                                             const std::string& salt) {
   return crypto::DeriveKeyFromPassphrase(
       passphrase, {.opslimit = cost.opslimit, .memlimit = cost.memlimit, .salt = salt});
+}
+
+// Two derivations at once need two cores and twice the memory; keep the pair within a
+// quarter of RAM (ChooseKdfCost keeps one within a quarter) so a phone is not pushed
+// into swap or the OOM killer by its own unlock.
+bool DeriveSlotsInParallel(const KdfCost& cost) {
+  if (std::thread::hardware_concurrency() < 2) return false;
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                 static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  return 2 * cost.memlimit <= ram / 4;
 }
 
 }  // namespace
@@ -129,18 +141,34 @@ absl::Status KeyFile::SealSlotWithDerivedKey(int slot, const std::string& salt,
 }
 
 absl::StatusOr<UnlockedSlot> KeyFile::Unlock(absl::string_view passphrase) const {
+  // Both slots, always, whatever the first gives: equal work on every path. On two or
+  // more cores with memory to spare they run side by side, so an unlock costs about one
+  // derivation of wall time while a guesser still pays two; whether they do depends
+  // only on the cost and the machine, never on which slot matches.
+  std::array<std::optional<absl::StatusOr<crypto::SecretBuffer>>, 2> derived;
+  auto derive = [&](int slot) {
+    derived[slot] = Derive(passphrase, cost(), file_.slots(slot).salt());
+  };
+  if (DeriveSlotsInParallel(cost())) {
+    std::thread duress_slot(derive, 1);
+    derive(0);
+    duress_slot.join();
+  } else {
+    derive(0);
+    derive(1);
+  }
   std::optional<UnlockedSlot> opened;
-  // Both slots, always, whatever the first gave: equal work on every path.
   for (int slot = 0; slot < 2; ++slot) {
     const v1::KeySlot& s = file_.slots(slot);
-    TEMOIN_ASSIGN_OR_RETURN(crypto::SecretBuffer derived, Derive(passphrase, cost(), s.salt()));
+    TEMOIN_RETURN_IF_ERROR(derived[slot]->status());
+    crypto::SecretBuffer& slot_key = **derived[slot];
     TEMOIN_ASSIGN_OR_RETURN(
         crypto::Aead aead,
-        crypto::Aead::Create(crypto::SecretBuffer::CopyOf(derived.ExposeSecret())));
+        crypto::Aead::Create(crypto::SecretBuffer::CopyOf(slot_key.ExposeSecret())));
     absl::StatusOr<std::string> key = aead.Open(s.sealed_key(), SlotAd(slot, s.salt()));
     if (key.ok() && !opened.has_value()) {
       opened = UnlockedSlot{slot == 0 ? SlotKind::kMaster : SlotKind::kDuress,
-                            crypto::SecretBuffer::CopyOf(*key), std::move(derived)};
+                            crypto::SecretBuffer::CopyOf(*key), std::move(slot_key)};
       crypto::WipeString(*key);
     }
   }

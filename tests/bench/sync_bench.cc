@@ -7,9 +7,19 @@
 //    the bytes each way (timed, wall clock, whole command), then a no-op second sync.
 // 4. A table: records/s, ratio to Ed25519 verifies/s, wire bytes per record vs
 //    plaintext bytes per record, no-op sync bytes, client and server CPU seconds.
+// 5. Optional, through tests/netsim's field link (--link-rate, --link-latency-ms,
+//    --link-cut-mean): --link-records N testimonies, or (--attach-bytes N) one testimony
+//    with an N-byte attachment of random bytes, which the reviewer then exports and the
+//    bench compares byte for byte. The same content also goes from a second monitor over
+//    a clean link (no cap, no cuts); bytes re-sent per cut = (up bytes forwarded + lost
+//    - the clean upload's up bytes) / cuts, as in tests/e2e/field_link_test.cc.
 //
 // Not a test (not registered with ctest). Run from anywhere:
 //   build/tests/bench/sync_bench [--records N] [--seed S] [--verify-seconds S]
+//   build/tests/bench/sync_bench --records 20 --attach-bytes 3000000 --link-rate 64000
+//       --link-latency-ms 300 --link-cut-mean 65536
+// --bin-dir DIR runs DIR/client/temoin and DIR/server/temoin-server instead of the
+// build's (a copy, for long runs while the tree is rebuilt).
 // Every person, place and story in the generated testimonies is invented.
 
 #include <arpa/inet.h>
@@ -22,8 +32,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -50,14 +62,25 @@
 #include "tests/netsim/link_simulator.h"
 
 namespace temoin::bench {
+
+// Total serialized size of the sealed envelopes the server stores (read-only, while it
+// runs); tests/bench/sealed_record_bytes.cc.
+absl::StatusOr<int64_t> SealedRecordBytes(const std::string& server_data);
+
 namespace {
 
 using e2e::CommandResult;
 using e2e::RunCommand;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kClient[] = TEMOIN_BINARY_DIR "/client/temoin";
-constexpr char kServer[] = TEMOIN_BINARY_DIR "/server/temoin-server";
+// The build's binaries, or a copy of them (--bin-dir), so that a rebuild during a long
+// run does not change what the rest of the run executes.
+std::string& BinDir() {
+  static std::string dir = TEMOIN_BINARY_DIR;
+  return dir;
+}
+std::string ClientPath() { return BinDir() + "/client/temoin"; }
+std::string ServerPath() { return BinDir() + "/server/temoin-server"; }
 constexpr char kPassphrase[] = "correct horse battery staple";
 constexpr char kProject[] = "bench-2026";
 constexpr auto kLongTimeout = std::chrono::minutes(60);
@@ -348,6 +371,9 @@ struct Options {
   int64_t link_rate = 64'000;
   int64_t link_latency_ms = 300;
   int64_t link_cut_mean = 64 * 1024;
+  // One testimony with an attachment of this many random bytes over the same link
+  // (0: skip).
+  int64_t attach_bytes = 0;
   // Server memory: `slow_uploads` monitors upload `slow_records` each, all at once,
   // each over its own 64 kbit/s connection (0: skip).
   int slow_uploads = 0;
@@ -377,7 +403,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
         return absl::InvalidArgumentError("--verify-seconds takes a positive number");
       }
     } else if (arg == "--link-records" || arg == "--link-rate" || arg == "--link-latency-ms" ||
-               arg == "--link-cut-mean" || arg == "--slow-uploads" || arg == "--slow-records") {
+               arg == "--link-cut-mean" || arg == "--slow-uploads" || arg == "--slow-records" ||
+               arg == "--attach-bytes") {
       int64_t n = 0;
       if (!(v = value()).ok() || !absl::SimpleAtoi(*v, &n) || n < 0) {
         return absl::InvalidArgumentError(arg + " takes a non-negative integer");
@@ -388,11 +415,16 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       if (arg == "--link-cut-mean") o.link_cut_mean = n;
       if (arg == "--slow-uploads") o.slow_uploads = static_cast<int>(n);
       if (arg == "--slow-records") o.slow_records = static_cast<int>(n);
+      if (arg == "--attach-bytes") o.attach_bytes = n;
+    } else if (arg == "--bin-dir") {
+      if (!(v = value()).ok()) return v.status();
+      BinDir() = *v;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown argument ", arg, "; usage: sync_bench [--records N] [--seed S] ",
           "[--verify-seconds S] [--link-records N [--link-rate BITS] [--link-latency-ms MS] ",
-          "[--link-cut-mean BYTES]] [--slow-uploads K [--slow-records N]]"));
+          "[--link-cut-mean BYTES]] [--attach-bytes N] [--slow-uploads K [--slow-records N]] ",
+          "[--bin-dir DIR]"));
     }
   }
   return o;
@@ -409,7 +441,7 @@ struct Timed {
 };
 
 absl::StatusOr<Timed> Temoin(const std::string& home, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {kClient, "--home", home};
+  std::vector<std::string> argv = {ClientPath(), "--home", home};
   argv.insert(argv.end(), args.begin(), args.end());
   const Clock::time_point start = Clock::now();
   absl::StatusOr<CommandResult> r = RunCommand(
@@ -501,43 +533,257 @@ absl::Status RecordFrom(const std::string& home, const e2e::TempDir& dir,
   return Temoin(home, {"record", "--project", kProject, "--from", path}).status();
 }
 
+netsim::LinkOptions FieldLink(const Options& o, int port) {
+  return netsim::LinkOptions{.target_port = port,
+                             .up_bits_per_s = o.link_rate,
+                             .down_bits_per_s = o.link_rate,
+                             .latency = std::chrono::milliseconds(o.link_latency_ms),
+                             .cut_mean_bytes = o.link_cut_mean,
+                             .seed = o.seed};
+}
+
+std::string Route(const netsim::LinkSimulator& link) {
+  return absl::StrCat("127.0.0.1:", link.port());
+}
+
+// Prints a link's counters to stderr every minute while it lives (long runs show
+// progress, and a run stopped early still leaves its figures so far).
+class ProgressLog {
+ public:
+  explicit ProgressLog(const netsim::LinkSimulator& link)
+      : thread_([this, &link] { Loop(link); }) {}
+  ~ProgressLog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Loop(const netsim::LinkSimulator& link) {
+    const Clock::time_point start = Clock::now();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::minutes(1), [this] { return done_; })) {
+      const netsim::LinkCounters c = link.counters();
+      std::cerr << absl::StrFormat(
+          "sync_bench: %.0f s: %d connections, %d cuts, up forwarded %d lost %d, down "
+          "forwarded %d lost %d; load %s\n",
+          Seconds(Clock::now() - start), c.connections, c.cuts, c.up_forwarded, c.up_lost,
+          c.down_forwarded, c.down_lost, LoadAverage());
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+struct LinkRun {
+  double seconds = 0;  // `sync --until-done`, whole command
+  netsim::LinkCounters counters;
+  int retries = 0;          // the client's "retrying in N s" lines
+  double retry_wait_s = 0;  // the waits they announce (whole seconds, as printed)
+};
+
+void CountRetries(const std::string& err, LinkRun& run) {
+  constexpr absl::string_view kMarker = "retrying in ";
+  for (absl::string_view line : absl::StrSplit(err, '\n')) {
+    const size_t at = line.find(kMarker);
+    if (at == absl::string_view::npos) continue;
+    absl::string_view rest = line.substr(at + kMarker.size());
+    double wait = 0;
+    if (absl::SimpleAtod(rest.substr(0, rest.find(' ')), &wait)) run.retry_wait_s += wait;
+    ++run.retries;
+  }
+}
+
+// `sync --until-done` from `home` through the field link.
+absl::StatusOr<LinkRun> SyncThroughLink(const Options& o, int port, const std::string& home) {
+  netsim::LinkSimulator link(FieldLink(o, port));
+  if (absl::Status s = link.Start(); !s.ok()) return s;
+  LinkRun run;
+  absl::StatusOr<Timed> sync;
+  {
+    ProgressLog progress(link);
+    sync = Temoin(home, {"sync", "--until-done", "--server", Route(link)});
+  }
+  link.Stop();
+  if (!sync.ok()) return sync.status();
+  std::cerr << "sync_bench: the client said:\n" << sync->result.err;
+  run.seconds = sync->seconds;
+  run.counters = link.counters();
+  CountRetries(sync->result.err, run);
+  return run;
+}
+
+// Up bytes of one `sync` through a cut-free, uncapped simulator: the upload itself, then
+// a no-op second sync (one connection's fixed cost: TLS, sign-in, settings pull).
+struct CleanUpload {
+  int64_t up = 0;
+  int64_t per_connection_up = 0;
+};
+
+absl::StatusOr<CleanUpload> SyncClean(int port, const std::string& home, uint64_t seed) {
+  netsim::LinkSimulator clean(netsim::LinkOptions{.target_port = port, .seed = seed});
+  if (absl::Status s = clean.Start(); !s.ok()) return s;
+  CleanUpload result;
+  BENCH_ASSIGN_OR_RETURN(Timed t, Temoin(home, {"sync", "--server", Route(clean)}));
+  result.up = clean.counters().up_forwarded;
+  clean.ResetCounters();
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(home, {"sync", "--server", Route(clean)}));
+  result.per_connection_up = clean.counters().up_forwarded;
+  return result;
+}
+
+// Two fresh monitors (a first sync each, as an enrolled device does) with the same
+// content from `record`: one uploads over a clean link, the other over the field link.
+struct CleanVersusField {
+  CleanUpload clean;
+  LinkRun field;
+  std::string clean_home, field_home;
+};
+
+absl::StatusOr<CleanVersusField> RunCleanAndField(
+    const Options& o, const std::string& admin, int port, const e2e::TempDir& dir,
+    const std::function<absl::Status(const std::string& home)>& record) {
+  CleanVersusField r;
+  BENCH_ASSIGN_OR_RETURN(r.clean_home, NewMonitor(admin, dir, "clean-monitor"));
+  BENCH_ASSIGN_OR_RETURN(r.field_home, NewMonitor(admin, dir, "link-monitor"));
+  const std::string direct = absl::StrCat("127.0.0.1:", port);
+  for (const std::string& home : {r.clean_home, r.field_home}) {
+    BENCH_ASSIGN_OR_RETURN(Timed t, Temoin(home, {"sync", "--server", direct}));
+    if (absl::Status s = record(home); !s.ok()) return s;
+  }
+  std::cerr << "sync_bench: clean upload...\n";
+  BENCH_ASSIGN_OR_RETURN(r.clean, SyncClean(port, r.clean_home, o.seed));
+  std::cerr << "sync_bench: upload through the field link (load " << LoadAverage() << ")...\n";
+  BENCH_ASSIGN_OR_RETURN(r.field, SyncThroughLink(o, port, r.field_home));
+  return r;
+}
+
+// The rows every link run prints: time, counters, what a cut costs.
+void LinkRows(const Options& o, const CleanVersusField& r, const RowFn& row) {
+  const netsim::LinkCounters& c = r.field.counters;
+  const double cuts = static_cast<double>(c.cuts);
+  const double resent = static_cast<double>(c.up_forwarded + c.up_lost - r.clean.up);
+  const double ideal = static_cast<double>(r.clean.up) * 8 / static_cast<double>(o.link_rate);
+  auto per_cut = [&](double x) {
+    return c.cuts > 0 ? absl::StrFormat("%.0f", x / cuts) : std::string("no cut");
+  };
+  row("`sync --until-done` wall time (s)", absl::StrFormat("%.1f", r.field.seconds));
+  row("connections / cuts", absl::StrCat(c.connections, " / ", c.cuts));
+  row("up forwarded / lost (B)", absl::StrCat(c.up_forwarded, " / ", c.up_lost));
+  row("down forwarded / lost (B)", absl::StrCat(c.down_forwarded, " / ", c.down_lost));
+  row("clean upload, same content, no cuts: up (B)", absl::StrCat(r.clean.up));
+  row("one connection's fixed cost: up (B, no-op sync)", absl::StrCat(r.clean.per_connection_up));
+  row("re-sent (up forwarded + lost - clean) (B)", absl::StrFormat("%.0f", resent));
+  row("bytes re-sent per cut (B)", per_cut(resent));
+  row("  of which lost in flight per cut (B)", per_cut(static_cast<double>(c.up_lost)));
+  row("  of which reconnect fixed cost per cut (B)",
+      per_cut(static_cast<double>(r.clean.per_connection_up) * (c.connections - 1)));
+  row("client retries / announced waits (s)",
+      absl::StrFormat("%d / %.0f", r.field.retries, r.field.retry_wait_s));
+  row("clean upload's air time at link rate (s)", absl::StrFormat("%.1f", ideal));
+  row("wall time beyond that, per cut (s)", per_cut(r.field.seconds - ideal));
+}
+
+double Capacity(const Options& o, double seconds) {
+  return seconds * static_cast<double>(o.link_rate) / 8;
+}
+
 // Goodput through the link simulator: the first link_records testimonies, uploaded by a
 // fresh monitor with `sync --until-done` over a capped, delayed, cut link.
 absl::Status LinkPhase(const Options& o, const std::string& admin, int port,
                        const e2e::TempDir& dir, const std::vector<std::string>& jsons,
-                       double loopback_up_per_record, double plaintext_per_record, const RowFn& row,
-                       std::string& out) {
+                       const std::string& server_data, int64_t link_plaintext_bytes,
+                       const RowFn& row, std::string& out) {
   std::cerr << "sync_bench: link phase, " << o.link_records << " records...\n";
-  BENCH_ASSIGN_OR_RETURN(std::string home, NewMonitor(admin, dir, "link-monitor"));
-  if (absl::Status s = RecordFrom(home, dir, jsons, o.link_records); !s.ok()) return s;
-  netsim::LinkOptions options{.target_port = port,
-                              .up_bits_per_s = o.link_rate,
-                              .down_bits_per_s = o.link_rate,
-                              .latency = std::chrono::milliseconds(o.link_latency_ms),
-                              .cut_mean_bytes = o.link_cut_mean,
-                              .seed = o.seed};
-  netsim::LinkSimulator link(options);
-  if (absl::Status s = link.Start(); !s.ok()) return s;
-  BENCH_ASSIGN_OR_RETURN(Timed sync, Temoin(home, {"sync", "--until-done", "--server",
-                                                   absl::StrCat("127.0.0.1:", link.port())}));
-  link.Stop();
-  const netsim::LinkCounters c = link.counters();
-  const double useful = loopback_up_per_record * o.link_records;  // a cut-free upload's bytes
-  const double capacity = sync.seconds * static_cast<double>(o.link_rate) / 8;
+  BENCH_ASSIGN_OR_RETURN(const int64_t sealed_before, SealedRecordBytes(server_data));
+  BENCH_ASSIGN_OR_RETURN(CleanVersusField r,
+                         RunCleanAndField(o, admin, port, dir, [&](const std::string& home) {
+                           return RecordFrom(home, dir, jsons, o.link_records);
+                         }));
+  BENCH_ASSIGN_OR_RETURN(const int64_t sealed_after, SealedRecordBytes(server_data));
+  // Both monitors' envelopes are stored; they are the same records, sealed twice.
+  const double sealed = static_cast<double>(sealed_after - sealed_before) / 2;
+  const double capacity = Capacity(o, r.field.seconds);
   absl::StrAppend(&out, "Through the link simulator (", o.link_rate, " bit/s each way, ",
                   o.link_latency_ms, " ms, cut mean ", o.link_cut_mean, " B, seed ", o.seed, ")\n");
   row("records", absl::StrCat(o.link_records));
-  row("`sync --until-done` wall time (s)", absl::StrFormat("%.1f", sync.seconds));
-  row("connections / cuts", absl::StrCat(c.connections, " / ", c.cuts));
-  row("up forwarded / lost (B)", absl::StrCat(c.up_forwarded, " / ", c.up_lost));
-  row("down forwarded / lost (B)", absl::StrCat(c.down_forwarded, " / ", c.down_lost));
-  row("useful upload (loopback up bytes/record x N)", absl::StrFormat("%.0f", useful));
-  row("re-sent per cut (up offered - useful) / cuts (B)",
-      c.cuts > 0 ? absl::StrFormat("%.0f", (c.up_forwarded + c.up_lost - useful) / c.cuts)
-                 : std::string("no cut"));
-  row("ratio useful upload / link capacity (goodput)", absl::StrFormat("%.3f", useful / capacity));
-  row("ratio plaintext / link capacity",
-      absl::StrFormat("%.3f", plaintext_per_record * o.link_records / capacity));
+  LinkRows(o, r, row);
+  absl::StrAppend(&out, "  goodput = payload bytes / (wall time x link rate / 8), payload:\n");
+  row("  clean upload's up bytes (wire, TLS + framing)",
+      absl::StrFormat("%.3f", static_cast<double>(r.clean.up) / capacity));
+  row("  sealed record bytes (envelopes stored)", absl::StrFormat("%.3f", sealed / capacity));
+  row("  serialized plaintext Testimony bytes",
+      absl::StrFormat("%.3f", static_cast<double>(link_plaintext_bytes) / capacity));
+  row("sealed record bytes (avg per record)", absl::StrFormat("%.1f", sealed / o.link_records));
+  return absl::OkStatus();
+}
+
+std::string RandomBytes(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string bytes(static_cast<size_t>(n), '\0');
+  for (size_t i = 0; i < bytes.size(); i += 8) {
+    const uint64_t word = rng();
+    std::memcpy(&bytes[i], &word, std::min<size_t>(8, bytes.size() - i));
+  }
+  return bytes;
+}
+
+// client/core/attachments.cc: a secretstream header, then every 64 KiB chunk (and a
+// last, possibly empty one) with its 17 B of overhead.
+int64_t AttachmentCiphertextBytes(int64_t plaintext) {
+  return 24 + plaintext + (plaintext / (64 * 1024) + 1) * 17;
+}
+
+// The reviewer's export of record `id` has `name`, byte-identical to `bytes`.
+absl::Status CheckExport(const std::string& reviewer, const e2e::TempDir& dir,
+                         const std::string& id, const std::string& name, const std::string& bytes) {
+  BENCH_ASSIGN_OR_RETURN(Timed t, Temoin(reviewer, {"sync"}));
+  const std::string out_dir = dir.Sub("exported-attachments");
+  BENCH_ASSIGN_OR_RETURN(t, Temoin(reviewer, {"review", "export", "--format", "json", "--out",
+                                              dir.Sub("export.json"), "--attachments", out_dir}));
+  BENCH_ASSIGN_OR_RETURN(std::string file,
+                         e2e::ReadFile(absl::StrCat(out_dir, "/", id, "/", name)));
+  if (file != bytes) return absl::DataLossError("the exported attachment differs from the file");
+  return absl::OkStatus();
+}
+
+// One testimony with an attach_bytes attachment of random bytes, over the field link;
+// the reviewer exports it and it must be byte-identical.
+absl::Status AttachPhase(const Options& o, const std::string& admin, const std::string& reviewer,
+                         int port, const e2e::TempDir& dir, const std::string& testimony_json,
+                         const RowFn& row, std::string& out) {
+  std::cerr << "sync_bench: attachment phase, " << o.attach_bytes << " B...\n";
+  const std::string bytes = RandomBytes(o.attach_bytes, o.seed);
+  const std::string name = "recording.m4a", path = dir.Sub(name), json = dir.Sub("attach.json");
+  if (absl::Status s = e2e::WriteFile(path, bytes); !s.ok()) return s;
+  if (absl::Status s = e2e::WriteFile(json, testimony_json); !s.ok()) return s;
+  std::string field_id;
+  BENCH_ASSIGN_OR_RETURN(
+      CleanVersusField r, RunCleanAndField(o, admin, port, dir, [&](const std::string& home) {
+        absl::StatusOr<Timed> t =
+            Temoin(home, {"record", "--project", kProject, "--from", json, "--attach", path});
+        if (t.ok()) field_id = Trimmed(t->result.out);  // the last: the field monitor's
+        return t.status();
+      }));
+  if (absl::Status s = CheckExport(reviewer, dir, field_id, name, bytes); !s.ok()) return s;
+  const double ciphertext = static_cast<double>(AttachmentCiphertextBytes(o.attach_bytes));
+  const double capacity = Capacity(o, r.field.seconds);
+  absl::StrAppend(&out, "Attachment through the link simulator (", o.link_rate, " bit/s each way, ",
+                  o.link_latency_ms, " ms, cut mean ", o.link_cut_mean, " B, seed ", o.seed, ")\n");
+  row("attachment plaintext / ciphertext (B)",
+      absl::StrFormat("%d / %.0f", o.attach_bytes, ciphertext));
+  row("reviewer export byte-identical", "yes");
+  LinkRows(o, r, row);
+  absl::StrAppend(&out, "  goodput = payload bytes / (wall time x link rate / 8), payload:\n");
+  row("  attachment ciphertext bytes", absl::StrFormat("%.3f", ciphertext / capacity));
+  row("  clean upload's up bytes (wire)",
+      absl::StrFormat("%.3f", static_cast<double>(r.clean.up) / capacity));
   return absl::OkStatus();
 }
 
@@ -622,7 +868,7 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   std::cerr << "sync_bench: generating " << o.records << " testimonies...\n";
   e2e::TestimonyGenerator generator(o.seed);
   ProseGenerator prose(o.seed ^ 0x9e3779b9u);
-  int64_t proto_bytes = 0, json_bytes = 0, narrative_bytes = 0;
+  int64_t proto_bytes = 0, json_bytes = 0, narrative_bytes = 0, link_proto_bytes = 0;
   std::string array = "[";
   std::vector<std::string> jsons;  // the first few, for the link and slow-upload phases
   for (int i = 0; i < o.records; ++i) {
@@ -630,11 +876,12 @@ absl::Status Run(const Options& o, const std::string& command_line) {
     t.set_narrative(prose.Narrative(900, 1100));
     narrative_bytes += static_cast<int64_t>(t.narrative().size());
     proto_bytes += static_cast<int64_t>(t.ByteSizeLong());
+    if (i < o.link_records) link_proto_bytes += static_cast<int64_t>(t.ByteSizeLong());
     std::string json = e2e::TestimonyToJson(t);
     if (json.empty()) return absl::InternalError("a testimony did not print as JSON");
     json_bytes += static_cast<int64_t>(json.size());
     absl::StrAppend(&array, i == 0 ? "\n" : ",\n", json);
-    if (i < std::max(o.link_records, o.slow_records)) jsons.push_back(json);
+    if (i < std::max({o.link_records, o.slow_records, 1})) jsons.push_back(json);
   }
   absl::StrAppend(&array, "\n]\n");
 
@@ -647,15 +894,15 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   // Server, admin, project, monitor, reviewer.
   BENCH_ASSIGN_OR_RETURN(int port, e2e::PickFreeLoopbackPort());
   std::vector<std::string> init = {
-      kServer, "init",      "--data",   server_data,
-      "--org", "Bench NGO", "--listen", absl::StrCat("127.0.0.1:", port)};
+      ServerPath(), "init",      "--data",   server_data,
+      "--org",      "Bench NGO", "--listen", absl::StrCat("127.0.0.1:", port)};
   BENCH_ASSIGN_OR_RETURN(CommandResult init_result, RunCommand(init));
   if (init_result.exit_code != 0) {
     return absl::InternalError(absl::StrCat("temoin-server init: ", init_result.err));
   }
   BENCH_ASSIGN_OR_RETURN(
       std::unique_ptr<e2e::ServerProcess> server,
-      e2e::ServerProcess::Start(kServer, server_data, port, dir.Sub("server.log")));
+      e2e::ServerProcess::Start(ServerPath(), server_data, port, dir.Sub("server.log")));
   std::cerr << "sync_bench: enrolling admin, monitor, reviewer...\n";
   BENCH_ASSIGN_OR_RETURN(Timed t, Temoin(admin, {"enroll", Trimmed(init_result.out)}));
   BENCH_ASSIGN_OR_RETURN(t, Temoin(admin, {"project", "create", kProject}));
@@ -721,8 +968,13 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   };
   if (o.link_records > 0) {
     if (absl::Status s =
-            LinkPhase(o, admin, port, dir, jsons, static_cast<double>(sync_up) / o.records,
-                      static_cast<double>(proto_bytes) / o.records, extra_row, extra);
+            LinkPhase(o, admin, port, dir, jsons, server_data, link_proto_bytes, extra_row, extra);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (o.attach_bytes > 0) {
+    if (absl::Status s = AttachPhase(o, admin, reviewer, port, dir, jsons[0], extra_row, extra);
         !s.ok()) {
       return s;
     }

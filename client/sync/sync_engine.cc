@@ -1,6 +1,7 @@
 #include "client/sync/sync_engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
 #include "client/sync/attachment_transfer.h"
+#include "client/sync/batch_sizer.h"
 #include "client/sync/connection.h"
 #include "client/sync/positional_answers.h"
 #include "common/clock.h"
@@ -78,12 +80,12 @@ using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& requ
 // Streams requests on one Upload call and hands each response to `on_response` as it
 // arrives (durable on the server by then). A batch is stored only when it arrives
 // whole, so a cut loses every unanswered batch: batches start at
-// `initial_batch_bytes` and double with each answer (slow start) up to
-// `max_batch_bytes`, and at most `window` batches and twice the current batch size
-// (never above `max_window_bytes`) are unanswered: on a slow link two batches keep the
-// pipe full, and a cut costs what is unanswered. A link that cuts every few
-// tens of kilobytes still lands small batches; loopback reaches full batches after a
-// handful of answers.
+// `initial_batch_bytes` and grow with answers that come back without queueing
+// (BatchSizer) up to `max_batch_bytes`, and at most `window` batches and twice the
+// current batch size (never above `max_window_bytes`) are unanswered: on a slow link
+// two batches keep the pipe full, and a cut costs what is unanswered. A 2G link
+// settles on batches of a few seconds of air time; loopback reaches full batches
+// after a handful of answers.
 absl::Status StreamBatches(
     Connection& connection, const SyncOptions& options, const NextRequest& next,
     const std::function<absl::Status(const v1::UploadResponse&)>& on_response) {
@@ -92,9 +94,13 @@ absl::Status StreamBatches(
   auto stream = connection.sync().Upload(context.get());
   std::mutex mu;
   std::condition_variable window_open;
-  std::map<uint64_t, size_t> in_flight;  // batch id -> bytes
+  struct Sent {
+    size_t bytes;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<uint64_t, Sent> in_flight;  // by batch id
   size_t in_flight_bytes = 0;
-  size_t batch_bytes = std::min(options.initial_batch_bytes, options.max_batch_bytes);
+  BatchSizer sizer(options.initial_batch_bytes, options.max_batch_bytes);
   bool reader_done = false;
   std::thread writer([&] {
     for (uint64_t batch_id = 0;; ++batch_id) {
@@ -102,13 +108,13 @@ absl::Status StreamBatches(
       {
         std::unique_lock lock(mu);
         window_open.wait(lock, [&] {
-          size_t limit = std::min(options.max_window_bytes, 2 * batch_bytes);
+          size_t limit = std::min(options.max_window_bytes, 2 * sizer.batch_bytes());
           return reader_done || in_flight.empty() ||
                  (static_cast<int>(in_flight.size()) < options.window &&
-                  in_flight_bytes + batch_bytes <= limit);
+                  in_flight_bytes + sizer.batch_bytes() <= limit);
         });
         if (reader_done) return;
-        target = batch_bytes;
+        target = sizer.batch_bytes();
       }
       v1::UploadRequest request;
       request.set_batch_id(batch_id);
@@ -116,7 +122,7 @@ absl::Status StreamBatches(
       size_t size = request.ByteSizeLong();
       {
         std::lock_guard lock(mu);
-        in_flight[batch_id] = size;
+        in_flight[batch_id] = {size, std::chrono::steady_clock::now()};
         in_flight_bytes += size;
       }
       if (!stream->Write(request)) return;
@@ -130,10 +136,10 @@ absl::Status StreamBatches(
       std::lock_guard lock(mu);
       auto it = in_flight.find(response.batch_id());
       if (it != in_flight.end()) {
-        in_flight_bytes -= it->second;
+        in_flight_bytes -= it->second.bytes;
+        sizer.OnAnswer(std::chrono::steady_clock::now() - it->second.at);
         in_flight.erase(it);
       }
-      batch_bytes = std::min(batch_bytes * 2, options.max_batch_bytes);
     }
     window_open.notify_all();
     apply_error = on_response(response);

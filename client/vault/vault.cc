@@ -24,7 +24,12 @@ std::string StorePath(const std::string& home) { return home + "/store"; }
 
 absl::Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return absl::OkStatus();
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError("disk is full");
+  // Not kResourceExhausted, which `sync --until-done` retries (server limits): a retry
+  // in the same process would write to the WAL writer that saw the error, which
+  // Debian's RocksDB build turns into an abort. The command ends; nothing is lost.
+  if (s.IsNoSpace()) {
+    return absl::FailedPreconditionError("this device's disk is full; free some space and retry");
+  }
   if (s.IsCorruption())
     return absl::DataLossError(absl::StrCat("vault store is damaged: ", s.ToString()));
   if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {

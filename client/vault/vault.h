@@ -99,7 +99,7 @@ class Vault {
   // std::nullopt when absent. kDataLoss when a value fails authentication.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view ns, absl::string_view name);
   absl::Status Put(absl::string_view ns, absl::string_view name, absl::string_view value);
-  // Atomic and durable. kResourceExhausted when the disk is full.
+  // Atomic and durable. kFailedPrecondition when the disk is full.
   absl::Status Commit(VaultBatch& batch);
   // Every (name, value) in `ns`, in no particular order, until `visit` returns false.
   absl::Status Scan(

@@ -31,13 +31,15 @@ class ProgressPrinter {
     if (tty_ && drew_) std::cerr << "\n";
     drew_ = false;
   }
+  // A new attempt (after a cut): the rate is of this attempt's own bytes.
+  void NewAttempt() { attempt_start_ = std::chrono::steady_clock::now(); }
   void operator()(const SyncProgress& p) {
     auto now = std::chrono::steady_clock::now();
     bool finished = p.records_done == p.records_total;
     if (!finished && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 2000)) return;
     last_ = now;
-    double seconds = std::chrono::duration<double>(now - start_).count();
-    double rate = seconds > 0 ? p.bytes_done / seconds : 0;
+    double seconds = std::chrono::duration<double>(now - attempt_start_).count();
+    double rate = seconds > 0 ? p.bytes_sent / seconds : 0;
     std::string left = "-";
     if (rate > 0 && p.bytes_total > p.bytes_done) {
       left = absl::StrCat(static_cast<int64_t>((p.bytes_total - p.bytes_done) / rate), " s");
@@ -57,7 +59,7 @@ class ProgressPrinter {
  private:
   const bool tty_;
   bool drew_ = false;
-  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point attempt_start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_{};
 };
 
@@ -91,18 +93,19 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
   SyncOptions options;
   options.server_override = server;
   auto printer = std::make_shared<ProgressPrinter>();
-  // Attachment slices acknowledged during an attempt: progress the outbox states
-  // below do not show.
-  auto bytes_done = std::make_shared<uint64_t>(0);
-  options.on_progress = [printer, bytes_done](const SyncProgress& p) {
-    *bytes_done = std::max(*bytes_done, p.bytes_done);
+  // Bytes sent and acknowledged during an attempt (attachment pieces): progress the
+  // outbox states below do not show. Not what the server already held at resume.
+  auto bytes_sent = std::make_shared<uint64_t>(0);
+  options.on_progress = [printer, bytes_sent](const SyncProgress& p) {
+    *bytes_sent = std::max(*bytes_sent, p.bytes_sent);
     (*printer)(p);
   };
   auto start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(std::random_device{}());
   double backoff = 1.0;
   for (;;) {
-    *bytes_done = 0;
+    *bytes_sent = 0;
+    printer->NewAttempt();
     TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_before, SettledRecords(*vault));
     absl::StatusOr<SyncReport> report = SyncDevice(*vault, options);
     if (report.ok()) {
@@ -131,7 +134,7 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     // backoff again: on a link that cuts every few seconds each attempt makes some
     // progress, and waiting a minute between them would waste the signal.
     TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(*vault));
-    if (settled_after > settled_before || *bytes_done > 0) backoff = 1.0;
+    if (settled_after > settled_before || *bytes_sent > 0) backoff = 1.0;
     // Exponential backoff with full jitter, so that many devices regaining a link at
     // once do not retry in lockstep.
     double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;

@@ -82,10 +82,10 @@ class PieceWindow {
 
 }  // namespace
 
-absl::Status UploadAttachments(Vault& vault, Connection& connection,
-                               const std::vector<v1::OutboxEntry>& entries, uint64_t window_bytes,
-                               const std::function<void(uint64_t)>& on_bytes,
-                               AttachmentUploadStats& stats) {
+absl::Status UploadAttachments(
+    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
+    uint64_t window_bytes, const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    AttachmentUploadStats& stats) {
   std::vector<BlobJob> jobs;
   v1::QueryAttachmentsRequest query;
   for (const v1::OutboxEntry& entry : entries) {
@@ -119,6 +119,8 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
             ? it->second.next_offset()
             : 0;
     if (job.from > 0 || job.from_offset > 0) {
+      // Every slice before job.from is whole (only the last may be shorter).
+      if (on_bytes) on_bytes(job.from * kUploadChunkBytes + job.from_offset, true);
       std::cerr << "sync: attachment " << ToHex(job.ref.blob_id()).substr(0, 8)
                 << ": resuming at slice " << job.from << " + " << job.from_offset << " B of "
                 << slices << "\n";
@@ -194,7 +196,7 @@ absl::Status UploadAttachments(Vault& vault, Connection& connection,
     window_open.notify_all();
     ++stats.pieces_acked;
     stats.bytes_sent += bytes;
-    if (on_bytes) on_bytes(bytes);
+    if (on_bytes) on_bytes(bytes, false);
     if (ack.next_offset() == 0) ++stats.slices_done;
     if (ack.has_receipt()) {
       apply_error = ApplyReceipts(vault, {{ack.record_id(), ack.receipt()}});

@@ -26,13 +26,14 @@ struct AttachmentUploadStats {
 // pipelined with at most `window_bytes` unacknowledged (less on a slow link, where
 // bytes queued in front of the link are lost at a cut). Receipts that come back (a
 // record whose last blob completed) are verified and applied at once. `on_bytes` is
-// told of each acknowledged piece's size. Test hook: with
+// told, once per blob, of the bytes the server already held when this call began
+// (`already_held` true), then of each acknowledged piece's size. Test hook: with
 // TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits abruptly
 // after N slices are made whole, as a phone dying mid-upload would.
-absl::Status UploadAttachments(Vault& vault, Connection& connection,
-                               const std::vector<v1::OutboxEntry>& entries, uint64_t window_bytes,
-                               const std::function<void(uint64_t)>& on_bytes,
-                               AttachmentUploadStats& stats);
+absl::Status UploadAttachments(
+    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
+    uint64_t window_bytes, const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    AttachmentUploadStats& stats);
 
 // Reviewers: streams blob `info.blob_id()` of `record_id` from the server, checks size
 // and hash against `ref` (from the device-signed header), decrypts it with the key in

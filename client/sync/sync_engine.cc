@@ -204,6 +204,7 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
     v1::RecordHeader header;
     header.ParseFromString(it->second->envelope().header());
     progress.bytes_done += it->second->envelope().ByteSizeLong();
+    progress.bytes_sent += it->second->envelope().ByteSizeLong();
     for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_done += ref.size();
   };
 
@@ -245,7 +246,11 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
             } else if (result.has_commitment_receipt()) {
               committed.emplace_back(result.record_id(), result.commitment_receipt());
             }
-            if (result.awaiting_attachments()) body_in.insert(result.record_id());
+            if (result.awaiting_attachments() && body_in.insert(result.record_id()).second) {
+              // The server holds the body already: done, though not sent now.
+              auto it = by_id.find(result.record_id());
+              if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
+            }
           }
           TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault, committed));
           TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
@@ -302,7 +307,10 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
             } else if (result.awaiting_attachments()) {
               body_in.insert(result.record_id());
               auto it = by_id.find(result.record_id());
-              if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
+              if (it != by_id.end()) {
+                progress.bytes_done += it->second->envelope().ByteSizeLong();
+                progress.bytes_sent += it->second->envelope().ByteSizeLong();
+              }
             }
           }
           TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault, response.batch_receipt(), leaves));
@@ -323,8 +331,9 @@ absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& opt
   AttachmentUploadStats stats;
   absl::Status uploaded = UploadAttachments(
       vault, connection, with_attachments, options.attachment_window_bytes,
-      [&](uint64_t bytes) {
+      [&](uint64_t bytes, bool already_held) {
         progress.bytes_done += bytes;
+        if (!already_held) progress.bytes_sent += bytes;
         report_progress();
       },
       stats);

@@ -12,11 +12,15 @@
 
 namespace temoin::client {
 
+// Of one attempt. bytes_done counts what the server holds, including attachment bytes
+// it already had when the attempt began (a resumed upload); bytes_sent only what this
+// attempt sent and had acknowledged, for a rate and for telling progress from none.
 struct SyncProgress {
   uint64_t records_done = 0;
   uint64_t records_total = 0;
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
+  uint64_t bytes_sent = 0;
 };
 
 struct SyncOptions {

@@ -125,6 +125,13 @@ TEST(AttachmentsBundlesTest, AttachmentResumesAndBundlesArriveOnce) {
   int from = std::atoi(parts[1].c_str());
   EXPECT_GE(from, 10);
   EXPECT_LE(from, 10 + 4);  // acknowledged, plus at most the window in flight
+  // Progress counts what the server already held: the last line reads all of it done.
+  size_t last = resumed.err.rfind("sync: 1/1 records, ");
+  ASSERT_NE(last, std::string::npos) << resumed.err;
+  std::vector<std::string> kib = absl::StrSplit(
+      resumed.err.substr(last + 19, resumed.err.find(" KiB", last) - last - 19), '/');
+  ASSERT_EQ(kib.size(), 2u) << resumed.err;
+  EXPECT_EQ(kib[0], kib[1]) << resumed.err;
   counts = Counts(monitor);
   EXPECT_EQ(counts["purged"], 1) << counts.dump();
   EXPECT_EQ(counts["committed"], 0);

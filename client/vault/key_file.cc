@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -149,12 +150,18 @@ absl::StatusOr<UnlockedSlot> KeyFile::Unlock(absl::string_view passphrase) const
   auto derive = [&](int slot) {
     derived[slot] = Derive(passphrase, cost(), file_.slots(slot).salt());
   };
+  std::thread duress_slot;
   if (DeriveSlotsInParallel(cost())) {
-    std::thread duress_slot(derive, 1);
-    derive(0);
+    try {
+      duress_slot = std::thread(derive, 1);
+    } catch (const std::system_error&) {
+      // No thread to be had: one after the other, as on a single core.
+    }
+  }
+  derive(0);
+  if (duress_slot.joinable()) {
     duress_slot.join();
   } else {
-    derive(0);
     derive(1);
   }
   std::optional<UnlockedSlot> opened;

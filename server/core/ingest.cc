@@ -1,6 +1,7 @@
 #include "server/core/ingest.h"
 
 #include <map>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -150,13 +151,16 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   // the server's work, and a device syncing alone would otherwise leave a core idle
   // (docs/BENCHMARKS.md). Each half writes only its own slots.
   const int n = records.size();
+  std::thread second_half;
   if (n >= kParallelVerifyMinRecords) {
-    std::thread second_half(verify_range, n / 2, n);
-    verify_range(0, n / 2);
-    second_half.join();
-  } else {
-    verify_range(0, n);
+    try {
+      second_half = std::thread(verify_range, n / 2, n);
+    } catch (const std::system_error&) {
+      // No thread to be had (a loaded server): verify it all here rather than fail.
+    }
   }
+  verify_range(0, second_half.joinable() ? n / 2 : n);
+  if (second_half.joinable()) second_half.join();
 
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());

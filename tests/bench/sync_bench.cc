@@ -241,21 +241,12 @@ class Relay {
   ~Relay() { Stop(); }
 
   absl::Status Start() {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (listen_fd_ < 0) return absl::InternalError("relay: socket");
-    int one = 1;
-    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        listen(listen_fd_, 16) != 0) {
-      return absl::InternalError(absl::StrCat("relay: bind/listen: ", strerror(errno)));
+    absl::StatusOr<netsim::LoopbackListener> listener = netsim::ListenOnLoopback(0, 16);
+    if (!listener.ok()) {
+      return absl::InternalError(absl::StrCat("relay: ", listener.status().message()));
     }
-    socklen_t len = sizeof addr;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = listener->fd;
+    port_ = listener->port;
     acceptor_ = std::thread([this] { AcceptLoop(); });
     return absl::OkStatus();
   }

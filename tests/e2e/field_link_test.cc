@@ -83,6 +83,34 @@ void ExpectExactlyOnceFieldForField(
   }
 }
 
+// `sync --until-done` of `home` through a simulated field link: what the command
+// printed, how long it took and what the link counted. A link that cannot start shows
+// as a failed command with the reason in `result.err`.
+struct FieldSync {
+  CommandResult result;
+  double seconds = 0;
+  netsim::LinkCounters counters;
+};
+
+FieldSync SyncThroughFieldLink(const Deployment& d, const std::string& home,
+                               const netsim::LinkOptions& options, int max_time_seconds) {
+  FieldSync sync;
+  netsim::LinkSimulator field(options);
+  if (absl::Status started = field.Start(); !started.ok()) {
+    sync.result.err = started.ToString();
+    return sync;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  sync.result = d.Temoin(home,
+                         {"sync", "--until-done", "--max-time", std::to_string(max_time_seconds),
+                          "--server", absl::StrCat("127.0.0.1:", field.port())},
+                         std::chrono::seconds(max_time_seconds + 50));
+  sync.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  field.Stop();
+  sync.counters = field.counters();
+  return sync;
+}
+
 TEST(FieldLinkTest, TestimoniesArriveExactlyOnceThrough64kbitWithACutEvery64KB) {
   const uint64_t seed = Seed();
   std::cerr << "field_link_test: seed " << seed << " (TEMOIN_NETSIM_SEED to replay), cut mean "
@@ -120,17 +148,10 @@ TEST(FieldLinkTest, TestimoniesArriveExactlyOnceThrough64kbitWithACutEvery64KB) 
                                     .latency = kLatency,
                                     .cut_mean_bytes = kCutMeanBytes,
                                     .seed = seed};
-  netsim::LinkSimulator field(field_options);
-  ASSERT_TRUE(field.Start().ok());
-  const auto start = std::chrono::steady_clock::now();
-  r = d.Temoin(d.monitors()[1],
-               {"sync", "--until-done", "--max-time", "400", "--server",
-                absl::StrCat("127.0.0.1:", field.port())},
-               std::chrono::seconds(450));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  field.Stop();
-  const netsim::LinkCounters c = field.counters();
+  FieldSync sync = SyncThroughFieldLink(d, d.monitors()[1], field_options, 400);
+  r = sync.result;
+  const double seconds = sync.seconds;
+  const netsim::LinkCounters c = sync.counters;
   ASSERT_EQ(r.exit_code, 0) << (r.timed_out ? "timed out; " : "") << r.err;
 
   absl::StatusOr<nlohmann::json> counts = d.RecordCounts(d.monitors()[1]);
@@ -227,22 +248,17 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   const int64_t clean_up = clean.counters().up_forwarded;
   clean.Stop();
 
-  netsim::LinkSimulator field(netsim::LinkOptions{.target_port = d.port(),
-                                                  .up_bits_per_s = kRate,
-                                                  .down_bits_per_s = kRate,
-                                                  .latency = latency,
-                                                  .cut_mean_bytes = kCutMean,
-                                                  .seed = seed});
-  ASSERT_TRUE(field.Start().ok());
-  const auto start = std::chrono::steady_clock::now();
-  r = d.Temoin(d.monitors()[1],
-               {"sync", "--until-done", "--max-time", "780", "--server",
-                absl::StrCat("127.0.0.1:", field.port())},
-               std::chrono::seconds(800));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  field.Stop();
-  const netsim::LinkCounters c = field.counters();
+  FieldSync sync = SyncThroughFieldLink(d, d.monitors()[1],
+                                        netsim::LinkOptions{.target_port = d.port(),
+                                                            .up_bits_per_s = kRate,
+                                                            .down_bits_per_s = kRate,
+                                                            .latency = latency,
+                                                            .cut_mean_bytes = kCutMean,
+                                                            .seed = seed},
+                                        780);
+  r = sync.result;
+  const double seconds = sync.seconds;
+  const netsim::LinkCounters c = sync.counters;
   ASSERT_EQ(r.exit_code, 0) << (r.timed_out ? "timed out; " : "") << r.err;
   absl::StatusOr<nlohmann::json> counts = d.RecordCounts(d.monitors()[1]);
   ASSERT_TRUE(counts.ok()) << counts.status();

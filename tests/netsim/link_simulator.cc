@@ -198,22 +198,32 @@ LinkSimulator::LinkSimulator(LinkOptions options) : options_(std::move(options))
 
 LinkSimulator::~LinkSimulator() { Stop(); }
 
-absl::Status LinkSimulator::Start() {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-  if (listen_fd_ < 0) return absl::InternalError("netsim: socket failed");
+absl::StatusOr<LoopbackListener> ListenOnLoopback(int port, int backlog) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(options_.listen_port));
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listen_fd_, 256) != 0) {
-    return absl::InternalError(absl::StrCat("netsim: bind/listen: ", strerror(errno)));
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, backlog) != 0) {
+    absl::Status error = absl::InternalError(absl::StrCat("bind/listen: ", strerror(errno)));
+    close(fd);
+    return error;
   }
   socklen_t len = sizeof addr;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return LoopbackListener{fd, ntohs(addr.sin_port)};
+}
+
+absl::Status LinkSimulator::Start() {
+  absl::StatusOr<LoopbackListener> listener = ListenOnLoopback(options_.listen_port, 256);
+  if (!listener.ok()) {
+    return absl::InternalError(absl::StrCat("netsim: ", listener.status().message()));
+  }
+  listen_fd_ = listener->fd;
+  port_ = listener->port;
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return absl::OkStatus();
 }

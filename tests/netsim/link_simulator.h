@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace temoin::netsim {
 
@@ -101,6 +102,14 @@ class LinkSimulator {
   std::atomic<int64_t> up_forwarded_{0}, down_forwarded_{0}, up_lost_{0}, down_lost_{0}, cuts_{0},
       accepted_{0};
 };
+
+// A listening TCP socket on 127.0.0.1:`port` (0: any free port) with SO_REUSEADDR:
+// {fd, the port it got}. Shared by the simulator and the benchmark's counting relay.
+struct LoopbackListener {
+  int fd = -1;
+  int port = 0;
+};
+absl::StatusOr<LoopbackListener> ListenOnLoopback(int port, int backlog);
 
 }  // namespace temoin::netsim
 

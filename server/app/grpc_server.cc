@@ -14,10 +14,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
                                                               const ServerLimits& limits) {
   if (absl::Status s = DisableTlsSessionTickets(); !s.ok()) return s;
   std::unique_ptr<GrpcServer> server(new GrpcServer());
-  server->enrollment_ = std::make_unique<EnrollmentService>(core);
-  server->admin_ = std::make_unique<AdminService>(core);
-  server->sync_ = std::make_unique<SyncService>(core);
-  server->review_ = std::make_unique<ReviewService>(core);
+  server->env_ = std::make_unique<CallEnv>(core, limits.calls);
+  server->enrollment_ = std::make_unique<EnrollmentService>(server->env_.get());
+  server->admin_ = std::make_unique<AdminService>(server->env_.get());
+  server->sync_ = std::make_unique<SyncService>(server->env_.get());
+  server->review_ = std::make_unique<ReviewService>(server->env_.get());
   server->auth_ = std::make_shared<AuthProcessor>(&core->sessions());
 
   grpc::SslServerCredentialsOptions ssl_options;
@@ -31,12 +32,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   builder.RegisterService(server->admin_.get());
   builder.RegisterService(server->sync_.get());
   builder.RegisterService(server->review_.get());
-  // Limits from reference/security-reliability.md §3: bounded memory and threads under
-  // many slow clients, a handshake timeout longer than slow links need but finite, and
-  // no ping storms.
+  // Limits from reference/security-reliability.md §3: bounded memory under many slow
+  // clients, a handshake timeout longer than slow links need but finite (a connection
+  // that completes TLS and never sends its HTTP/2 settings is closed at its end too),
+  // and no ping storms. Every service is on the callback API, so gRPC's thread count
+  // does not grow with open calls; the blocking work has its own fixed pool (CallEnv).
   grpc::ResourceQuota quota("temoin-server");
   quota.Resize(static_cast<size_t>(limits.memory_bytes));
-  quota.SetMaxThreads(limits.max_threads);
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(limits.max_message_bytes);
   builder.SetMaxSendMessageSize(4 << 20);
@@ -46,6 +48,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 3600 * 1000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 600 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             limits.connection_idle_seconds * 1000);
   // No message compression either way (records are compressed before sealing, and
   // compression beside secrets is a length oracle): grpc-accept-encoding then says
   // "identity" alone, 13 B less in each call's response headers on 2G.

@@ -9,6 +9,7 @@
 #include "server/app/data_dir.h"
 #include "server/core/core.h"
 #include "server/rpc/auth_processor.h"
+#include "server/rpc/call_env.h"
 #include "server/rpc/services.h"
 
 namespace temoin::server {
@@ -18,7 +19,10 @@ struct ServerLimits {
   int max_message_bytes = 2 << 20;   // the largest record (1 MiB body) fits
   int max_concurrent_streams = 8;    // per connection
   int64_t memory_bytes = 512 << 20;  // gRPC ResourceQuota: bounded under slow clients
-  int max_threads = 64;
+  // A connection with no call open for this long is closed (a device opens a fresh
+  // channel for each sync attempt, so only abandoned connections reach it).
+  int connection_idle_seconds = 300;
+  CallLimits calls;  // per call and per device: see call_env.h
 };
 
 // A running gRPC server over TLS with every service and the auth processor wired in.
@@ -36,6 +40,7 @@ class GrpcServer {
 
  private:
   GrpcServer() = default;
+  std::unique_ptr<CallEnv> env_;  // outlives the services and the server
   std::unique_ptr<EnrollmentService> enrollment_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<SyncService> sync_;

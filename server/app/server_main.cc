@@ -1,6 +1,9 @@
 // temoin-server: init | run. See DESIGN.md "Command line" and docs/architecture.md.
 #include <signal.h>
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <iostream>
 #include <thread>
 
@@ -32,12 +35,57 @@ int RunInit(const std::string& data, const std::string& org, const std::string& 
   return 0;
 }
 
+// Bounds on calls (issue 14). Each default is sized so that an honest device on a
+// 10 kbit/s link never reaches it; see docs/admin-guide.md.
+void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
+  CallLimits& calls = limits.calls;
+  run.add_option("--workers", calls.workers,
+                 "threads for the blocking part of calls: store reads, fsync'd commits, "
+                 "signature checks (default 8); open and waiting calls hold none")
+      ->check(CLI::Range(1, 256));
+  run.add_option_function<int>(
+         "--first-message-seconds",
+         [&calls](int s) { calls.first_message = std::chrono::seconds(s); },
+         "a stream that delivers no message this long after opening is ended (default "
+         "120: a device's first message is at most ~32 KiB, 26 s at 10 kbit/s)")
+      ->check(CLI::Range(5, 3600));
+  run.add_option_function<int>(
+         "--stream-idle-seconds", [&calls](int s) { calls.stream_idle = std::chrono::seconds(s); },
+         "a stream with no message in or out this long is ended (default 600: a 512 KiB "
+         "batch, the largest a device sends, takes 7 minutes at 10 kbit/s)")
+      ->check(CLI::Range(10, 24 * 3600));
+  run.add_option("--max-calls-per-device", calls.max_calls_per_device,
+                 "open calls of one device at once (default 8; a sync uses 1 to 3)")
+      ->check(CLI::Range(1, 1000));
+  run.add_option("--max-anonymous-calls-per-source", calls.max_anonymous_calls_per_source,
+                 "open enrolment and sign-in calls from one source address at once (default "
+                 "16; the address is held in memory only, never logged)")
+      ->check(CLI::Range(1, 10000));
+  run.add_option("--max-enroll-failures", calls.enrollment.max_failures_per_source,
+                 "refused enrolments from one source address in 10 minutes before its "
+                 "attempts are refused outright (default 20; a burst is audited once)")
+      ->check(CLI::Range(1, 100000));
+  run.add_option("--connection-idle-seconds", limits.connection_idle_seconds,
+                 "a connection with no open call this long is closed (default 300)")
+      ->check(CLI::Range(10, 24 * 3600));
+}
+
 struct RunFlags {
   std::string listen;
   ServerLimits limits;
   IngestLimits ingest;
   uint64_t max_attachment_mib = 200;
 };
+
+// Each connection is a descriptor; the usual soft limit of 1024 would let a few hundred
+// idle connections stop the server from accepting devices or opening store files.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 int RunServe(const std::string& data, RunFlags flags) {
   const std::string& listen_override = flags.listen;
@@ -48,6 +96,7 @@ int RunServe(const std::string& data, RunFlags flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  RaiseOpenFileLimit();
   absl::StatusOr<ServerData> server_data = LoadDataDir(data);
   if (!server_data.ok()) return Fail(server_data.status());
   absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
@@ -139,6 +188,7 @@ int main(int argc, char** argv) {
                   "largest gRPC message received (default 2 MiB)");
   run->add_option("--max-streams", flags.limits.max_concurrent_streams,
                   "concurrent calls per connection (default 8)");
+  temoin::server::AddCallLimitFlags(*run, flags.limits);
   run->add_option("--memory-mib", flags.limits.memory_bytes,
                   "gRPC memory quota in MiB, bounding buffers under many slow clients "
                   "(default 512)")

@@ -212,4 +212,10 @@ absl::StatusOr<Session> SessionAuthority::Verify(absl::string_view token) {
   return Session{std::move(*device)};
 }
 
+std::string SessionAuthority::DeviceIdOfToken(absl::string_view token) {
+  absl::StatusOr<std::string> raw = FromBase64Url(token, "session token");
+  if (!raw.ok() || raw->size() != kTokenBodyBytes + kTokenMacBytes) return {};
+  return raw->substr(0, crypto::kDeviceIdBytes);
+}
+
 }  // namespace temoin::server

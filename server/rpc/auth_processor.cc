@@ -3,45 +3,59 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "server/rpc/method_policy.h"
 #include "server/rpc/status_conversion.h"
 
 namespace temoin::server {
 namespace {
 
 constexpr absl::string_view kBearer = "Bearer ";
+constexpr char kNeedsSession[] = "sign in first: this call needs a session token";
 
 absl::string_view TokenFrom(absl::string_view header) {
   if (!absl::StartsWith(header, kBearer)) return {};
   return header.substr(kBearer.size());
 }
 
+absl::string_view Find(const grpc::AuthMetadataProcessor::InputMetadata& metadata,
+                       const char* key) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return {};
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+bool OpenWithoutSession(absl::string_view path) {
+  std::optional<MethodPolicy> policy = PolicyForPath(std::string_view(path.data(), path.size()));
+  return policy.has_value() && policy->needs == CallerNeeds::kNothing;
+}
+
 }  // namespace
 
-grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
-                                    OutputMetadata* consumed_auth_metadata,
-                                    OutputMetadata* response_metadata) {
-  auto it = auth_metadata.find("authorization");
-  if (it == auth_metadata.end()) return grpc::Status::OK;  // only Enrollment will accept it
-  absl::string_view header(it->second.data(), it->second.size());
+grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::AuthContext*,
+                                    OutputMetadata*, OutputMetadata*) {
+  absl::string_view header = Find(auth_metadata, "authorization");
+  if (header.empty()) {
+    if (OpenWithoutSession(Find(auth_metadata, ":path"))) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kNeedsSession);
+  }
   absl::StatusOr<Session> session = sessions_->Verify(TokenFrom(header));
   if (!session.ok()) return ToGrpcStatus(session.status());
-  context->AddProperty(kDevicePropertyName, session->device_id());
   // Not marked consumed: the handler reads the token again (see SessionFromContext).
   return grpc::Status::OK;
 }
 
-absl::StatusOr<Session> SessionFromContext(const grpc::ServerContext& context,
-                                           SessionAuthority& sessions) {
-  // The processor already verified the token; verify again so that a revocation that
-  // landed in between is honoured, and to get the device's current role and project.
+std::string SessionTokenOf(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end() ||
-      context.auth_context()->FindPropertyValues(kDevicePropertyName).empty()) {
-    return absl::UnauthenticatedError("sign in first: this call needs a session token");
-  }
-  absl::string_view header(it->second.data(), it->second.size());
-  return sessions.Verify(TokenFrom(header));
+  if (it == metadata.end()) return {};
+  return std::string(TokenFrom(absl::string_view(it->second.data(), it->second.size())));
+}
+
+absl::StatusOr<Session> SessionFromContext(const grpc::ServerContextBase& context,
+                                           SessionAuthority& sessions) {
+  std::string token = SessionTokenOf(context);
+  if (token.empty()) return absl::UnauthenticatedError(kNeedsSession);
+  return sessions.Verify(token);
 }
 
 }  // namespace temoin::server

@@ -1,6 +1,8 @@
 #ifndef TEMOIN_SERVER_RPC_AUTH_PROCESSOR_H_
 #define TEMOIN_SERVER_RPC_AUTH_PROCESSOR_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/server_context.h"
@@ -8,19 +10,29 @@
 
 namespace temoin::server {
 
-inline constexpr char kDevicePropertyName[] = "temoin.device_id";
 // Trailing metadata of a refused sign-in that carries the device's WipeOrder.
 inline constexpr char kWipeOrderMetadata[] = "temoin-wipe-order-bin";
 
-// Runs before any handler: a call that carries "authorization: Bearer <token>" has it
-// verified (MAC, expiry, revocation) and the device id put in the call's auth context;
-// a bad token fails the call with UNAUTHENTICATED or PERMISSION_DENIED before the
-// handler is reached. Calls without a token pass through with no identity, which only
-// the Enrollment service accepts (see SessionFromContext).
+// Runs on every call before any handler: a call to a method that needs a session (all
+// but Enrollment's, see method_policy.h) and carries no "authorization: Bearer <token>"
+// is refused with UNAUTHENTICATED at once, and a call that carries a token has it
+// verified (MAC, expiry, device not revoked) and is refused on failure. Nothing without
+// a valid session reaches a handler but enrolment and sign-in.
+//
+// It never writes the AuthContext it is handed: gRPC 1.51 passes the *connection's*
+// context (server_auth_filter.cc hands the processor chand->auth_context), shared by
+// every call on that connection, and adding a property from concurrent calls raced on
+// its property array. That corrupted the heap under a stream flood (issue 16: SIGSEGV
+// freeing ASCII text in grpc_auth_property_reset at channel destruction). Handlers
+// read the token from the call's own metadata instead (SessionFromContext).
+//
+// Not blocking: the check is a MAC and one point read of the device, so it runs inline
+// on gRPC's thread. A blocking processor is run by gRPC on a thread pool that grows a
+// thread per waiting call, which a flood of calls would turn into thousands of threads.
 class AuthProcessor final : public grpc::AuthMetadataProcessor {
  public:
   explicit AuthProcessor(SessionAuthority* sessions) : sessions_(sessions) {}  // Not owned.
-  bool IsBlocking() const override { return true; }                            // it reads the store
+  bool IsBlocking() const override { return false; }
   grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                        OutputMetadata* consumed_auth_metadata,
                        OutputMetadata* response_metadata) override;
@@ -29,10 +41,14 @@ class AuthProcessor final : public grpc::AuthMetadataProcessor {
   SessionAuthority* const sessions_;
 };
 
-// The session of an authenticated call: the token is checked again (cheap) so that a
-// device revoked since the processor ran is refused too. kUnauthenticated "sign in
-// first: this call needs a session token" when the call has none.
-absl::StatusOr<Session> SessionFromContext(const grpc::ServerContext& context,
+// The token of a call ("authorization: Bearer <token>"), empty when it has none.
+std::string SessionTokenOf(const grpc::ServerContextBase& context);
+
+// The session of an authenticated call: the token is verified again so that a device
+// revoked since the processor ran (or since the last batch of a long stream) is
+// refused too. kUnauthenticated "sign in first: this call needs a session token" when
+// the call has none.
+absl::StatusOr<Session> SessionFromContext(const grpc::ServerContextBase& context,
                                            SessionAuthority& sessions);
 
 }  // namespace temoin::server

@@ -1,23 +1,61 @@
 #include "server/rpc/services.h"
 
+#include <chrono>
+#include <memory>
+#include <utility>
+
 #include "common/vocabulary.h"
 #include "crypto/keys.h"
 #include "server/core/bundle_import.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
+#include "server/rpc/stream_reactors.h"
 
 namespace temoin::server {
 namespace {
 
-// Runs `op(session)` for an authenticated call and copies its result into `response`.
+grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* ctx, grpc::Status status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
+// Runs `work` (-> grpc::Status) on the worker pool and finishes the call with it; the
+// admission is held until then.
+template <typename Work>
+grpc::ServerUnaryReactor* FinishOnPool(grpc::CallbackServerContext* ctx, CallEnv* env,
+                                       Admission admission, Work work) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  auto held = std::make_shared<Admission>(std::move(admission));
+  if (!env->pool().TrySubmit([reactor, held, work] { reactor->Finish(work()); })) {
+    reactor->Finish(ServerBusy());
+  }
+  return reactor;
+}
+
+// A unary call that needs a session: `op(session)` -> absl::StatusOr<Response>.
 template <typename Response, typename Op>
-grpc::Status Authenticated(grpc::ServerContext* ctx, Core* core, Response* response, Op op) {
-  absl::StatusOr<Session> session = SessionFromContext(*ctx, core->sessions());
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  absl::StatusOr<Response> result = op(*session);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* WithSession(grpc::CallbackServerContext* ctx, CallEnv* env,
+                                      Response* response, Op op) {
+  Admission admission;
+  if (!env->AdmitDeviceCall(*ctx, &admission)) return FinishNow(ctx, TooManyCallsFromDevice());
+  return FinishOnPool(ctx, env, std::move(admission), [ctx, env, response, op] {
+    absl::StatusOr<Session> session = SessionFromContext(*ctx, env->core().sessions());
+    if (!session.ok()) return ToGrpcStatus(session.status());
+    absl::StatusOr<Response> result = op(*session);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    *response = std::move(*result);
+    return grpc::Status::OK;
+  });
+}
+
+// A unary call open without a session (enrolment, sign-in): counted per source address.
+template <typename Work>
+grpc::ServerUnaryReactor* WithoutSession(grpc::CallbackServerContext* ctx, CallEnv* env,
+                                         Work work) {
+  Admission admission;
+  if (!env->AdmitAnonymousCall(*ctx, &admission)) return FinishNow(ctx, TooManyCallsFromSource());
+  return FinishOnPool(ctx, env, std::move(admission), std::move(work));
 }
 
 // Whether a device's settings hash (GetSettingsRequest) names `full`, the Hash256 of
@@ -57,41 +95,122 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
   return settings;
 }
 
+// One batch of an upload stream: commitments, or bodies answered positionally when the
+// device asks for it.
+absl::StatusOr<v1::UploadResponse> AnswerUploadBatch(Core& core, const Session& session,
+                                                     const v1::UploadRequest& request) {
+  if (request.records_size() > 0 && request.commitments_size() > 0) {
+    return absl::InvalidArgumentError("a batch carries records or commitments, not both");
+  }
+  if (request.commitments_size() > 0) {
+    absl::StatusOr<std::vector<v1::RecordResult>> results =
+        core.ingest().CommitBatch(session, request.commitments());
+    if (!results.ok()) return results.status();
+    return CompactUploadResponse(request.batch_id(), std::move(*results), "");
+  }
+  std::string batch_signature;
+  absl::StatusOr<std::vector<v1::RecordResult>> results =
+      core.ingest().UploadBatch(session, request.records(), &batch_signature);
+  if (!results.ok()) return results.status();
+  return CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature,
+                               request.positional_results() && request.records_size() > 0);
+}
+
+int64_t MonotonicSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Refusals that a guess at a code earns (not the server's own trouble).
+bool IsRefusedCode(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kDeadlineExceeded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A burst of refused enrolments from one source goes to the audit log once per window,
+// without the address: the admin learns that codes are being guessed, and the log keeps
+// no personal data.
+void AuditGuessingBurst(Core& core, const EnrollmentGuardLimits& limits) {
+  AuditEvent event{
+      "", "enrollment.guessing",
+      absl::StrCat(limits.max_failures_per_source, " refused enrolments from one source within ",
+                   limits.window_seconds / 60,
+                   " minutes; its attempts are refused "
+                   "until the window ends"),
+      ""};
+  core.audit().CommitWith(WriteBatch(), {event}).IgnoreError();  // best effort
+}
+
+absl::StatusOr<v1::EnrollResponse> GuardedEnroll(CallEnv& env, const std::string& source,
+                                                 const v1::EnrollRequest& request) {
+  const int64_t now = MonotonicSeconds();
+  EnrollmentGuard& guard = env.enrollment_guard();
+  if (absl::Status admitted = guard.Admit(source, request.token(), now); !admitted.ok()) {
+    return admitted;
+  }
+  absl::StatusOr<v1::EnrollResponse> result = env.core().enrollment().Enroll(request);
+  if (!result.ok() && IsRefusedCode(result.status()) &&
+      guard.RecordFailure(source, request.token(), now)) {
+    AuditGuessingBurst(env.core(), guard.limits());
+  }
+  return result;
+}
+
 }  // namespace
 
-grpc::Status EnrollmentService::Enroll(grpc::ServerContext*, const v1::EnrollRequest* request,
-                                       v1::EnrollResponse* response) {
-  absl::StatusOr<v1::EnrollResponse> result = core_->enrollment().Enroll(*request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = std::move(*result);
-  return grpc::Status::OK;
+// --- Enrollment: open without a session ---------------------------------------------
+
+grpc::ServerUnaryReactor* EnrollmentService::Enroll(grpc::CallbackServerContext* ctx,
+                                                    const v1::EnrollRequest* request,
+                                                    v1::EnrollResponse* response) {
+  std::string source = SourceAddressOfPeer(ctx->peer());
+  return WithoutSession(ctx, env_, [env = env_, source, request, response] {
+    absl::StatusOr<v1::EnrollResponse> result = GuardedEnroll(*env, source, *request);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    *response = std::move(*result);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status EnrollmentService::Challenge(grpc::ServerContext*, const v1::ChallengeRequest* request,
-                                          v1::ChallengeResponse* response) {
-  absl::StatusOr<std::string> nonce = core_->sessions().IssueChallenge(request->device_id());
-  if (!nonce.ok()) return ToGrpcStatus(nonce.status());
-  response->set_nonce(*nonce);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* EnrollmentService::Challenge(grpc::CallbackServerContext* ctx,
+                                                       const v1::ChallengeRequest* request,
+                                                       v1::ChallengeResponse* response) {
+  return WithoutSession(ctx, env_, [env = env_, request, response] {
+    absl::StatusOr<std::string> nonce = env->core().sessions().IssueChallenge(request->device_id());
+    if (!nonce.ok()) return ToGrpcStatus(nonce.status());
+    response->set_nonce(*nonce);
+    return grpc::Status::OK;
+  });
 }
 
-grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
-                                             const v1::AuthenticateRequest* request,
-                                             v1::AuthenticateResponse* response) {
+namespace {
+
+// A sign-in: a token (or, with no_session, none) and the device's next nonce; a
+// revoked device's own wipe order rides on its refusal.
+grpc::Status SignIn(Core& core, grpc::CallbackServerContext& ctx,
+                    const v1::AuthenticateRequest& request, v1::AuthenticateResponse& response) {
   std::string next_nonce;
   std::string token;
   absl::StatusOr<Session> session;
-  if (request->no_session()) {
+  if (request.no_session()) {
     // The same checks and nonce handling, but no token is minted: nothing this answer
     // carries can authorise a call.
-    session = core_->sessions().AuthenticateWithoutSession(request->device_id(), request->nonce(),
-                                                           request->signature(), &next_nonce);
+    session = core.sessions().AuthenticateWithoutSession(request.device_id(), request.nonce(),
+                                                         request.signature(), &next_nonce);
   } else {
-    absl::StatusOr<std::string> issued = core_->sessions().Authenticate(
-        request->device_id(), request->nonce(), request->signature(), &next_nonce);
+    absl::StatusOr<std::string> issued = core.sessions().Authenticate(
+        request.device_id(), request.nonce(), request.signature(), &next_nonce);
     if (issued.ok()) {
       token = std::move(*issued);
-      session = core_->sessions().Verify(token);
+      session = core.sessions().Verify(token);
     } else {
       session = issued.status();
     }
@@ -101,206 +220,209 @@ grpc::Status EnrollmentService::Authenticate(grpc::ServerContext* ctx,
     // SessionAuthority::Authenticate), so the wipe order goes to that device alone.
     if (session.status().code() == absl::StatusCode::kPermissionDenied) {
       absl::StatusOr<std::optional<std::string>> order =
-          core_->registry().WipeOrder(request->device_id());
-      if (order.ok() && order->has_value()) {
-        ctx->AddTrailingMetadata(kWipeOrderMetadata, **order);
-      }
+          core.registry().WipeOrder(request.device_id());
+      if (order.ok() && order->has_value()) ctx.AddTrailingMetadata(kWipeOrderMetadata, **order);
     }
     return ToGrpcStatus(session.status());
   }
-  if (request->has_settings()) {
+  if (request.has_settings()) {
     absl::StatusOr<v1::GetSettingsResponse> settings =
-        SettingsFor(*core_, *session, request->settings());
+        SettingsFor(core, *session, request.settings());
     if (!settings.ok()) return ToGrpcStatus(settings.status());
-    *response->mutable_settings() = std::move(*settings);
+    *response.mutable_settings() = std::move(*settings);
   }
   if (!token.empty()) {
-    response->set_token(std::move(token));
-    response->set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
+    response.set_token(std::move(token));
+    response.set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
   }
-  response->set_next_nonce(std::move(next_nonce));
+  response.set_next_nonce(std::move(next_nonce));
   return grpc::Status::OK;
 }
 
-grpc::Status AdminService::CreateProject(grpc::ServerContext* ctx,
-                                         const v1::CreateProjectRequest* request,
-                                         v1::CreateProjectResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().CreateProject(s, *request); });
-}
+}  // namespace
 
-grpc::Status AdminService::CreateInvite(grpc::ServerContext* ctx,
-                                        const v1::CreateInviteRequest* request,
-                                        v1::CreateInviteResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().CreateInvite(s, *request); });
-}
-
-grpc::Status AdminService::ListDevices(grpc::ServerContext* ctx, const v1::ListDevicesRequest*,
-                                       v1::ListDevicesResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().ListDevices(s); });
-}
-
-grpc::Status AdminService::PutGrant(grpc::ServerContext* ctx, const v1::PutGrantRequest* request,
-                                    v1::PutGrantResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().PutGrant(s, *request); });
-}
-
-grpc::Status AdminService::GetProjectSecrets(grpc::ServerContext* ctx,
-                                             const v1::GetProjectSecretsRequest* request,
-                                             v1::GetProjectSecretsResponse* response) {
-  return Authenticated(ctx, core_, response, [&](const Session& s) {
-    return core_->admin().GetProjectSecrets(s, *request);
+grpc::ServerUnaryReactor* EnrollmentService::Authenticate(grpc::CallbackServerContext* ctx,
+                                                          const v1::AuthenticateRequest* request,
+                                                          v1::AuthenticateResponse* response) {
+  return WithoutSession(ctx, env_, [env = env_, ctx, request, response] {
+    return SignIn(env->core(), *ctx, *request, *response);
   });
 }
 
-grpc::Status AdminService::RotateProjectKey(grpc::ServerContext* ctx,
-                                            const v1::RotateProjectKeyRequest* request,
-                                            v1::RotateProjectKeyResponse* response) {
-  return Authenticated(ctx, core_, response, [&](const Session& s) {
-    return core_->admin().RotateProjectKey(s, *request);
+// --- Admin ----------------------------------------------------------------------------
+
+#define TEMOIN_ADMIN_CALL(Method, Request, Response, expr)                                    \
+  grpc::ServerUnaryReactor* AdminService::Method(                                             \
+      grpc::CallbackServerContext* ctx, const v1::Request* request, v1::Response* response) { \
+    return WithSession(ctx, env_, response,                                                   \
+                       [core = &env_->core(), request](const Session& s) { return expr; });   \
+  }
+
+TEMOIN_ADMIN_CALL(CreateProject, CreateProjectRequest, CreateProjectResponse,
+                  core->admin().CreateProject(s, *request))
+TEMOIN_ADMIN_CALL(CreateInvite, CreateInviteRequest, CreateInviteResponse,
+                  core->admin().CreateInvite(s, *request))
+TEMOIN_ADMIN_CALL(ListDevices, ListDevicesRequest, ListDevicesResponse,
+                  (static_cast<void>(request), core->admin().ListDevices(s)))
+TEMOIN_ADMIN_CALL(PutGrant, PutGrantRequest, PutGrantResponse, core->admin().PutGrant(s, *request))
+TEMOIN_ADMIN_CALL(GetProjectSecrets, GetProjectSecretsRequest, GetProjectSecretsResponse,
+                  core->admin().GetProjectSecrets(s, *request))
+TEMOIN_ADMIN_CALL(RotateProjectKey, RotateProjectKeyRequest, RotateProjectKeyResponse,
+                  core->admin().RotateProjectKey(s, *request))
+TEMOIN_ADMIN_CALL(ListGrants, ListGrantsRequest, ListGrantsResponse,
+                  core->admin().ListGrants(s, *request))
+TEMOIN_ADMIN_CALL(RemoveGrant, RemoveGrantRequest, RemoveGrantResponse,
+                  core->admin().RemoveGrant(s, *request))
+TEMOIN_ADMIN_CALL(RevokeDevice, RevokeDeviceRequest, RevokeDeviceResponse,
+                  core->admin().RevokeDevice(s, *request))
+TEMOIN_ADMIN_CALL(GetAuditLog, GetAuditLogRequest, GetAuditLogResponse,
+                  core->admin().GetAuditLog(s, *request))
+
+#undef TEMOIN_ADMIN_CALL
+
+// --- Sync -----------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* SyncService::GetSettings(grpc::CallbackServerContext* ctx,
+                                                   const v1::GetSettingsRequest* request,
+                                                   v1::GetSettingsResponse* response) {
+  return WithSession(ctx, env_, response, [core = &env_->core(), request](const Session& s) {
+    return SettingsFor(*core, s, *request);
   });
 }
 
-grpc::Status AdminService::ListGrants(grpc::ServerContext* ctx,
-                                      const v1::ListGrantsRequest* request,
-                                      v1::ListGrantsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().ListGrants(s, *request); });
-}
-
-grpc::Status AdminService::RemoveGrant(grpc::ServerContext* ctx,
-                                       const v1::RemoveGrantRequest* request,
-                                       v1::RemoveGrantResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().RemoveGrant(s, *request); });
-}
-
-grpc::Status AdminService::RevokeDevice(grpc::ServerContext* ctx,
-                                        const v1::RevokeDeviceRequest* request,
-                                        v1::RevokeDeviceResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().RevokeDevice(s, *request); });
-}
-
-grpc::Status AdminService::GetAuditLog(grpc::ServerContext* ctx,
-                                       const v1::GetAuditLogRequest* request,
-                                       v1::GetAuditLogResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->admin().GetAuditLog(s, *request); });
-}
-
-grpc::Status SyncService::GetSettings(grpc::ServerContext* ctx,
-                                      const v1::GetSettingsRequest* request,
-                                      v1::GetSettingsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return SettingsFor(*core_, s, *request); });
-}
-
-grpc::Status SyncService::Upload(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<v1::UploadResponse, v1::UploadRequest>* stream) {
-  v1::UploadRequest request;
-  while (stream->Read(&request)) {
-    // The session is checked per batch, so a revocation cuts a long upload short.
-    absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
-    if (!session.ok()) return ToGrpcStatus(session.status());
-    if (request.records_size() > 0 && request.commitments_size() > 0) {
-      return ToGrpcStatus(
-          absl::InvalidArgumentError("a batch carries records or commitments, not both"));
-    }
-    std::string batch_signature;
-    absl::StatusOr<std::vector<v1::RecordResult>> results =
-        request.commitments_size() > 0
-            ? core_->ingest().CommitBatch(*session, request.commitments())
-            : core_->ingest().UploadBatch(*session, request.records(), &batch_signature);
-    if (!results.ok()) return ToGrpcStatus(results.status());
-    v1::UploadResponse response =
-        CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature,
-                              request.positional_results() && request.records_size() > 0);
-    if (!stream->Write(response)) break;  // the client went away; its retry dedups
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload(
+    grpc::CallbackServerContext* ctx) {
+  using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+  Admission admission;
+  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
   }
-  return grpc::Status::OK;
+  Core* core = &env_->core();
+  return new AnsweringStreamReactor<v1::UploadRequest, v1::UploadResponse>(
+      ctx, *env_, std::move(admission), [core](const Session& s, const v1::UploadRequest& r) {
+        return AnswerUploadBatch(*core, s, r);
+      });
 }
 
-grpc::Status SyncService::QueryAttachments(grpc::ServerContext* ctx,
-                                           const v1::QueryAttachmentsRequest* request,
-                                           v1::QueryAttachmentsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->attachments().Query(s, *request); });
+grpc::ServerUnaryReactor* SyncService::QueryAttachments(grpc::CallbackServerContext* ctx,
+                                                        const v1::QueryAttachmentsRequest* request,
+                                                        v1::QueryAttachmentsResponse* response) {
+  return WithSession(ctx, env_, response, [core = &env_->core(), request](const Session& s) {
+    return core->attachments().Query(s, *request);
+  });
 }
 
-grpc::Status SyncService::UploadAttachment(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<v1::BlobStatus, v1::AttachmentChunk>* stream) {
-  v1::AttachmentChunk chunk;
-  while (stream->Read(&chunk)) {
-    // Checked per slice, so a revocation cuts a long upload short.
-    absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
-    if (!session.ok()) return ToGrpcStatus(session.status());
-    absl::StatusOr<v1::BlobStatus> status = core_->attachments().UploadChunk(*session, chunk);
-    if (!status.ok()) return ToGrpcStatus(status.status());
-    if (!stream->Write(*status)) break;  // the client went away; it resumes from Query
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::UploadAttachment(
+    grpc::CallbackServerContext* ctx) {
+  using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+  Admission admission;
+  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
   }
-  return grpc::Status::OK;
+  Core* core = &env_->core();
+  return new AnsweringStreamReactor<v1::AttachmentChunk, v1::BlobStatus>(
+      ctx, *env_, std::move(admission), [core](const Session& s, const v1::AttachmentChunk& c) {
+        return core->attachments().UploadChunk(s, c);
+      });
 }
 
-grpc::Status SyncService::FetchAttachment(grpc::ServerContext* ctx,
-                                          const v1::FetchAttachmentRequest* request,
-                                          grpc::ServerWriter<v1::AttachmentChunk>* writer) {
-  absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  return ToGrpcStatus(core_->attachments().Fetch(
-      *session, *request, [&](const v1::AttachmentChunk& chunk) { return writer->Write(chunk); }));
+namespace {
+
+// Attachment slices a page of a FetchAttachment stream carries: 4 x 64 KiB.
+constexpr int kSlicesPerPage = 4;
+
+// The next slices of a blob from `*next_index` on, advancing it; empty at the end.
+absl::StatusOr<std::vector<v1::AttachmentChunk>> NextAttachmentPage(
+    Core& core, const Session& session, v1::FetchAttachmentRequest request, uint64_t* next_index) {
+  request.set_from_index(*next_index);
+  std::vector<v1::AttachmentChunk> page;
+  absl::Status status =
+      core.attachments().Fetch(session, request, [&](const v1::AttachmentChunk& chunk) {
+        page.push_back(chunk);
+        return page.size() < kSlicesPerPage;
+      });
+  if (!status.ok()) return status;
+  if (!page.empty()) *next_index = page.back().index() + 1;
+  return page;
 }
 
-grpc::Status SyncService::Relay(grpc::ServerContext* ctx,
-                                grpc::ServerReader<v1::RelayRequest>* reader,
-                                v1::RelayResponse* response) {
-  absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  std::string file;
-  v1::RelayRequest piece;
-  while (reader->Read(&piece)) {
-    if (file.size() + piece.data().size() > kMaxBundleBytes) {
-      return ToGrpcStatus(absl::ResourceExhaustedError("bundle is over the size limit"));
-    }
-    file += piece.data();
+}  // namespace
+
+grpc::ServerWriteReactor<v1::AttachmentChunk>* SyncService::FetchAttachment(
+    grpc::CallbackServerContext* ctx, const v1::FetchAttachmentRequest* request) {
+  Admission admission;
+  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::AttachmentChunk>>(
+        TooManyCallsFromDevice());
   }
-  absl::StatusOr<BundleImportReport> report = ImportBundle(*core_, file);
-  if (!report.ok()) return ToGrpcStatus(report.status());
-  response->set_records(static_cast<uint32_t>(report->records));
-  response->set_duplicates(static_cast<uint32_t>(report->duplicates));
-  return grpc::Status::OK;
+  auto next_index = std::make_shared<uint64_t>(request->from_index());
+  return new PagedWriteReactor<v1::AttachmentChunk>(
+      ctx, *env_, std::move(admission),
+      [core = &env_->core(), request, next_index](const Session& s) {
+        return NextAttachmentPage(*core, s, *request, next_index.get());
+      });
 }
 
-grpc::Status ReviewService::ListRecords(grpc::ServerContext* ctx,
-                                        const v1::ListRecordsRequest* request,
-                                        v1::ListRecordsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->review().ListRecords(s, *request); });
-}
-
-grpc::Status ReviewService::FetchRecords(grpc::ServerContext* ctx,
-                                         const v1::FetchRecordsRequest* request,
-                                         grpc::ServerWriter<v1::FetchedRecord>* writer) {
-  absl::StatusOr<Session> session = SessionFromContext(*ctx, core_->sessions());
-  if (!session.ok()) return ToGrpcStatus(session.status());
-  absl::StatusOr<std::vector<v1::FetchedRecord>> records =
-      core_->review().FetchRecords(*session, *request);
-  if (!records.ok()) return ToGrpcStatus(records.status());
-  for (const v1::FetchedRecord& record : *records) {
-    if (!writer->Write(record)) break;
+grpc::ServerReadReactor<grpc::ByteBuffer>* SyncService::Relay(grpc::CallbackServerContext* ctx,
+                                                              grpc::ByteBuffer* response) {
+  Admission admission;
+  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<grpc::ServerReadReactor<grpc::ByteBuffer>>(TooManyCallsFromDevice());
   }
-  return grpc::Status::OK;
+  auto file = std::make_shared<std::string>();
+  Core* core = &env_->core();
+  return new GatheringStreamReactor<v1::RelayRequest, v1::RelayResponse>(
+      ctx, *env_, std::move(admission), response,
+      [file](v1::RelayRequest piece) {
+        if (file->size() + piece.data().size() > kMaxBundleBytes) {
+          return absl::ResourceExhaustedError("bundle is over the size limit");
+        }
+        file->append(piece.data());
+        return absl::OkStatus();
+      },
+      [core, file](const Session&) -> absl::StatusOr<v1::RelayResponse> {
+        absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file);
+        if (!report.ok()) return report.status();
+        v1::RelayResponse answer;
+        answer.set_records(static_cast<uint32_t>(report->records));
+        answer.set_duplicates(static_cast<uint32_t>(report->duplicates));
+        return answer;
+      });
 }
 
-grpc::Status ReviewService::GetGrants(grpc::ServerContext* ctx, const v1::GetGrantsRequest*,
-                                      v1::GetGrantsResponse* response) {
-  return Authenticated(ctx, core_, response,
-                       [&](const Session& s) { return core_->review().GetGrants(s); });
+// --- Review ---------------------------------------------------------------------------
+
+grpc::ServerUnaryReactor* ReviewService::ListRecords(grpc::CallbackServerContext* ctx,
+                                                     const v1::ListRecordsRequest* request,
+                                                     v1::ListRecordsResponse* response) {
+  return WithSession(ctx, env_, response, [core = &env_->core(), request](const Session& s) {
+    return core->review().ListRecords(s, *request);
+  });
+}
+
+grpc::ServerWriteReactor<v1::FetchedRecord>* ReviewService::FetchRecords(
+    grpc::CallbackServerContext* ctx, const v1::FetchRecordsRequest* request) {
+  Admission admission;
+  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<grpc::ServerWriteReactor<v1::FetchedRecord>>(
+        TooManyCallsFromDevice());
+  }
+  auto fetched = std::make_shared<bool>(false);
+  return new PagedWriteReactor<v1::FetchedRecord>(
+      ctx, *env_, std::move(admission),
+      [core = &env_->core(), request,
+       fetched](const Session& s) -> absl::StatusOr<std::vector<v1::FetchedRecord>> {
+        if (std::exchange(*fetched, true)) return std::vector<v1::FetchedRecord>();
+        return core->review().FetchRecords(s, *request);
+      });
+}
+
+grpc::ServerUnaryReactor* ReviewService::GetGrants(grpc::CallbackServerContext* ctx,
+                                                   const v1::GetGrantsRequest*,
+                                                   v1::GetGrantsResponse* response) {
+  return WithSession(ctx, env_, response, [core = &env_->core()](const Session& s) {
+    return core->review().GetGrants(s);
+  });
 }
 
 }  // namespace temoin::server

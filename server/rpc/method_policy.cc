@@ -1,0 +1,45 @@
+#include "server/rpc/method_policy.h"
+
+#include <algorithm>
+
+namespace temoin::server {
+
+const std::vector<MethodPolicy>& AllMethodPolicies() {
+  using enum CallerNeeds;
+  static const auto* const kPolicies = new std::vector<MethodPolicy>{
+      // Enrollment: the only calls a device makes before it has a session.
+      {"/temoin.v1.Enrollment/Enroll", kNothing, false},
+      {"/temoin.v1.Enrollment/Challenge", kNothing, false},
+      {"/temoin.v1.Enrollment/Authenticate", kNothing, false},
+      {"/temoin.v1.Admin/CreateProject", kSession, false},
+      {"/temoin.v1.Admin/CreateInvite", kSession, false},
+      {"/temoin.v1.Admin/ListDevices", kSession, false},
+      {"/temoin.v1.Admin/PutGrant", kSession, false},
+      {"/temoin.v1.Admin/GetProjectSecrets", kSession, false},
+      {"/temoin.v1.Admin/RotateProjectKey", kSession, false},
+      {"/temoin.v1.Admin/ListGrants", kSession, false},
+      {"/temoin.v1.Admin/RemoveGrant", kSession, false},
+      {"/temoin.v1.Admin/RevokeDevice", kSession, false},
+      {"/temoin.v1.Admin/GetAuditLog", kSession, false},
+      {"/temoin.v1.Sync/GetSettings", kSession, false},
+      {"/temoin.v1.Sync/Upload", kSession, true},
+      {"/temoin.v1.Sync/QueryAttachments", kSession, false},
+      {"/temoin.v1.Sync/UploadAttachment", kSession, true},
+      {"/temoin.v1.Sync/FetchAttachment", kSession, true},
+      {"/temoin.v1.Sync/Relay", kSession, true},
+      {"/temoin.v1.Review/ListRecords", kSession, false},
+      {"/temoin.v1.Review/FetchRecords", kSession, true},
+      {"/temoin.v1.Review/GetGrants", kSession, false},
+  };
+  return *kPolicies;
+}
+
+std::optional<MethodPolicy> PolicyForPath(std::string_view path) {
+  const std::vector<MethodPolicy>& all = AllMethodPolicies();
+  auto it =
+      std::find_if(all.begin(), all.end(), [&](const MethodPolicy& p) { return p.path == path; });
+  if (it == all.end()) return std::nullopt;
+  return *it;
+}
+
+}  // namespace temoin::server

@@ -1,0 +1,170 @@
+#ifndef TEMOIN_SERVER_RPC_STREAM_REACTORS_H_
+#define TEMOIN_SERVER_RPC_STREAM_REACTORS_H_
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/rpc/auth_processor.h"
+#include "server/rpc/guarded_reactor.h"
+
+// The three shapes of streaming call the server has, each on gRPC's callback API so
+// that an open stream costs memory and no thread.
+namespace temoin::server {
+
+// A bidirectional stream of requests, each answered in order once its blocking step
+// (on the pool) is done: Sync/Upload (batches) and Sync/UploadAttachment (pieces). The
+// session is checked again for every request, so a revocation cuts a long upload
+// short. A step's error ends the stream with it; the device closing its side ends it OK.
+template <typename Request, typename Response>
+class AnsweringStreamReactor final
+    : public GuardedReactor<grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
+ public:
+  using Answer = std::function<absl::StatusOr<Response>(const Session&, const Request&)>;
+
+  AnsweringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
+                         Answer answer)
+      : GuardedReactor(env, std::move(admission)), ctx_(ctx), answer_(std::move(answer)) {
+    Watch(/*awaiting_first_message=*/true);
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return FinishOnce(grpc::Status::OK);  // the device closed its side, or left
+    Progress();
+    if (!RunOnPool([this] { AnswerRequest(); })) FinishOnce(ServerBusy());
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return FinishOnce(grpc::Status::OK);  // the device left; its retry dedups
+    Progress();
+    std::lock_guard lock(mu_);
+    if (!finished_) StartRead(&in_);
+  }
+
+ private:
+  void AnswerRequest() {
+    absl::StatusOr<Response> response = Respond();
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    if (!response.ok()) return FinishLocked(ToGrpcStatus(response.status()));
+    out_ = SerializeMessage(*response);
+    StartWrite(&out_);
+  }
+
+  absl::StatusOr<Response> Respond() {
+    absl::StatusOr<Request> request = ParseMessage<Request>(in_);
+    if (!request.ok()) return request.status();
+    absl::StatusOr<Session> session = SessionFromContext(*ctx_, env().core().sessions());
+    if (!session.ok()) return session.status();
+    return answer_(*session, *request);
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  const Answer answer_;
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer out_;
+};
+
+// A client stream gathered whole, then answered once: Sync/Relay (a bundle in pieces).
+// `gather` takes each piece as it arrives (on gRPC's thread: it must not block) and may
+// refuse it; `answer` runs on the pool once the client has sent everything.
+template <typename Piece, typename Response>
+class GatheringStreamReactor final
+    : public GuardedReactor<grpc::ServerReadReactor<grpc::ByteBuffer>> {
+ public:
+  using Gather = std::function<absl::Status(Piece)>;
+  using Answer = std::function<absl::StatusOr<Response>(const Session&)>;
+
+  GatheringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
+                         grpc::ByteBuffer* response, Gather gather, Answer answer)
+      : GuardedReactor(env, std::move(admission)),
+        ctx_(ctx),
+        response_(response),
+        gather_(std::move(gather)),
+        answer_(std::move(answer)) {
+    Watch(/*awaiting_first_message=*/true);
+    StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      if (ctx_->IsCancelled()) return FinishOnce(grpc::Status::CANCELLED);
+      if (!RunOnPool([this] { AnswerAll(); })) FinishOnce(ServerBusy());
+      return;
+    }
+    Progress();
+    absl::StatusOr<Piece> piece = ParseMessage<Piece>(in_);
+    absl::Status taken = piece.ok() ? gather_(std::move(*piece)) : piece.status();
+    std::lock_guard lock(mu_);
+    if (!taken.ok()) return FinishLocked(ToGrpcStatus(taken));
+    if (!finished_) StartRead(&in_);
+  }
+
+ private:
+  void AnswerAll() {
+    absl::StatusOr<Session> session = SessionFromContext(*ctx_, env().core().sessions());
+    absl::StatusOr<Response> response = session.ok() ? answer_(*session) : session.status();
+    std::lock_guard lock(mu_);
+    if (response.ok()) *response_ = SerializeMessage(*response);
+    FinishLocked(response.ok() ? grpc::Status::OK : ToGrpcStatus(response.status()));
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  grpc::ByteBuffer* const response_;
+  const Gather gather_;
+  const Answer answer_;
+  grpc::ByteBuffer in_;
+};
+
+// A server stream written page by page: each page is produced on the pool when the
+// previous one has gone out, so a slow reader holds neither a thread nor more than a
+// page in memory. An empty page ends the stream OK; an error ends it with that error.
+// Review/FetchRecords and Sync/FetchAttachment.
+template <typename Message>
+class PagedWriteReactor final : public GuardedReactor<grpc::ServerWriteReactor<Message>> {
+ public:
+  using NextPage = std::function<absl::StatusOr<std::vector<Message>>(const Session&)>;
+
+  PagedWriteReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
+                    NextPage next_page)
+      : GuardedReactor<grpc::ServerWriteReactor<Message>>(env, std::move(admission)),
+        ctx_(ctx),
+        next_page_(std::move(next_page)) {
+    this->Watch(/*awaiting_first_message=*/false);
+    if (!this->RunOnPool([this] { WriteNextPage(); })) this->FinishOnce(ServerBusy());
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return this->FinishOnce(grpc::Status::CANCELLED);  // the reader left
+    this->Progress();
+    std::lock_guard lock(this->mu_);
+    if (this->finished_) return;
+    if (next_ < page_.size()) return this->StartWrite(&page_[next_++]);
+    if (!this->RunOnPool([this] { WriteNextPage(); })) this->FinishLocked(ServerBusy());
+  }
+
+ private:
+  void WriteNextPage() {
+    absl::StatusOr<Session> session = SessionFromContext(*ctx_, this->env().core().sessions());
+    absl::StatusOr<std::vector<Message>> page =
+        session.ok() ? next_page_(*session) : session.status();
+    std::lock_guard lock(this->mu_);
+    if (this->finished_) return;
+    if (!page.ok()) return this->FinishLocked(ToGrpcStatus(page.status()));
+    if (page->empty()) return this->FinishLocked(grpc::Status::OK);
+    page_ = std::move(*page);
+    next_ = 0;
+    this->StartWrite(&page_[next_++]);
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  const NextPage next_page_;
+  std::vector<Message> page_;
+  size_t next_ = 0;
+};
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_RPC_STREAM_REACTORS_H_

@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   server->admin_ = std::make_unique<AdminService>(server->env_.get());
   server->sync_ = std::make_unique<SyncService>(server->env_.get());
   server->review_ = std::make_unique<ReviewService>(server->env_.get());
-  server->auth_ = std::make_shared<AuthProcessor>(&core->sessions());
+  server->auth_ = std::make_shared<AuthProcessor>(&core->sessions(), &server->env_->call_rate());
 
   grpc::SslServerCredentialsOptions ssl_options;
   ssl_options.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.certificate_pem});

@@ -13,6 +13,7 @@
 #include "crypto/sodium_init.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
+#include "server/app/memory_trimmer.h"
 #include "server/core/bundle_import.h"
 #include "server/storage/rocks_store.h"
 
@@ -57,6 +58,10 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
   run.add_option("--max-calls-per-device", calls.max_calls_per_device,
                  "open calls of one device at once (default 8; a sync uses 1 to 3)")
       ->check(CLI::Range(1, 1000));
+  run.add_option("--max-call-rate-per-device", calls.call_rate_per_device,
+                 "new calls a device may open per second, sustained (default 200, bursts of "
+                 "twice that); the excess is refused before any handler runs")
+      ->check(CLI::Range(1.0, 100000.0));
   run.add_option("--max-anonymous-calls-per-source", calls.max_anonymous_calls_per_source,
                  "open enrolment and sign-in calls from one source address at once (default "
                  "16; the address is held in memory only, never logged)")
@@ -115,6 +120,7 @@ int RunServe(const std::string& data, RunFlags flags) {
   std::cerr << "temoin-server: serving " << server_data->org_name << " on port "
             << (*server)->port() << " (TLS); stop with Ctrl-C\n";
 
+  MemoryTrimmer trimmer(std::chrono::seconds(2));
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
@@ -159,6 +165,7 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
 }  // namespace temoin::server
 
 int main(int argc, char** argv) {
+  temoin::server::MemoryTrimmer::LimitArenas();
   if (absl::Status s = temoin::crypto::InitializeCrypto(); !s.ok()) {
     return temoin::server::Fail(s);
   }
@@ -216,5 +223,6 @@ int main(int argc, char** argv) {
   if (init->parsed()) return temoin::server::RunInit(data, org, listen);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);
   flags.listen = listen;
+  flags.limits.calls.call_burst_per_device = 2 * flags.limits.calls.call_rate_per_device;
   return temoin::server::RunServe(data, flags);
 }

@@ -189,15 +189,22 @@ absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticatePreIssued(
 }
 
 absl::StatusOr<Session> SessionAuthority::Verify(absl::string_view token) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string device_id, DeviceOfToken(token));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
+  if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
+  if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  return Session{std::move(*device)};
+}
+
+absl::StatusOr<std::string> SessionAuthority::DeviceOfToken(absl::string_view token) const {
   absl::StatusOr<std::string> raw = FromBase64Url(token, "session token");
   if (!raw.ok() || raw->size() != kTokenBodyBytes + kTokenMacBytes) {
     return absl::UnauthenticatedError("session token is not valid");
   }
   absl::string_view body = absl::string_view(*raw).substr(0, kTokenBodyBytes);
-  absl::string_view mac = absl::string_view(*raw).substr(kTokenBodyBytes);
   const std::string expected = TokenMac(body);
   // Constant time: a tag compared byte by byte would leak how much of a guess is right.
-  if (sodium_memcmp(expected.data(), mac.data(), kTokenMacBytes) != 0) {
+  if (sodium_memcmp(expected.data(), raw->data() + kTokenBodyBytes, kTokenMacBytes) != 0) {
     return absl::UnauthenticatedError("session token is not valid");
   }
   int64_t expires_at =
@@ -205,17 +212,7 @@ absl::StatusOr<Session> SessionAuthority::Verify(absl::string_view token) {
   if (expires_at < clock_->NowSeconds()) {
     return absl::UnauthenticatedError("session has expired; sign in again");
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
-                          registry_->Device(body.substr(0, crypto::kDeviceIdBytes)));
-  if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
-  if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  return Session{std::move(*device)};
-}
-
-std::string SessionAuthority::DeviceIdOfToken(absl::string_view token) {
-  absl::StatusOr<std::string> raw = FromBase64Url(token, "session token");
-  if (!raw.ok() || raw->size() != kTokenBodyBytes + kTokenMacBytes) return {};
-  return raw->substr(0, crypto::kDeviceIdBytes);
+  return std::string(body.substr(0, crypto::kDeviceIdBytes));
 }
 
 }  // namespace temoin::server

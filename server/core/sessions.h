@@ -93,10 +93,11 @@ class SessionAuthority {
   // expired; sign in again"; kPermissionDenied "device has been revoked".
   absl::StatusOr<Session> Verify(absl::string_view token);
 
-  // The device id a token names, unverified (empty when malformed): only for a token
-  // that was verified already, e.g. by the auth processor for the same call, to count
-  // that device's open calls without reading the store again.
-  static std::string DeviceIdOfToken(absl::string_view token);
+  // The device id a token names if its MAC and expiry check, without reading the
+  // store (so not whether the device was revoked since): cheap enough to run on every
+  // call before anything else, to count and rate-limit calls per device. Errors as
+  // Verify's.
+  absl::StatusOr<std::string> DeviceOfToken(absl::string_view token) const;
 
  private:
   struct Challenge {

@@ -38,7 +38,14 @@ grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::Au
     if (OpenWithoutSession(Find(auth_metadata, ":path"))) return grpc::Status::OK;
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kNeedsSession);
   }
-  absl::StatusOr<Session> session = sessions_->Verify(TokenFrom(header));
+  absl::string_view token = TokenFrom(header);
+  absl::StatusOr<std::string> device = sessions_->DeviceOfToken(token);
+  if (!device.ok()) return ToGrpcStatus(device.status());
+  if (!call_rate_->TryTake(*device, CallRateLimiter::Clock::now())) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "too many calls from this device; slow down");
+  }
+  absl::StatusOr<Session> session = sessions_->Verify(token);
   if (!session.ok()) return ToGrpcStatus(session.status());
   // Not marked consumed: the handler reads the token again (see SessionFromContext).
   return grpc::Status::OK;

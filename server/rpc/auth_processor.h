@@ -7,6 +7,7 @@
 #include "grpcpp/security/auth_metadata_processor.h"
 #include "grpcpp/server_context.h"
 #include "server/core/sessions.h"
+#include "server/rpc/call_rate_limiter.h"
 
 namespace temoin::server {
 
@@ -17,7 +18,9 @@ inline constexpr char kWipeOrderMetadata[] = "temoin-wipe-order-bin";
 // but Enrollment's, see method_policy.h) and carries no "authorization: Bearer <token>"
 // is refused with UNAUTHENTICATED at once, and a call that carries a token has it
 // verified (MAC, expiry, device not revoked) and is refused on failure. Nothing without
-// a valid session reaches a handler but enrolment and sign-in.
+// a valid session reaches a handler but enrolment and sign-in. A device over its call
+// rate (CallRateLimiter) is refused here too, with RESOURCE_EXHAUSTED, after its token's
+// MAC checked (so nobody can spend another device's rate) and before the store is read.
 //
 // It never writes the AuthContext it is handed: gRPC 1.51 passes the *connection's*
 // context (server_auth_filter.cc hands the processor chand->auth_context), shared by
@@ -31,7 +34,9 @@ inline constexpr char kWipeOrderMetadata[] = "temoin-wipe-order-bin";
 // thread per waiting call, which a flood of calls would turn into thousands of threads.
 class AuthProcessor final : public grpc::AuthMetadataProcessor {
  public:
-  explicit AuthProcessor(SessionAuthority* sessions) : sessions_(sessions) {}  // Not owned.
+  // Neither owned; both must outlive this.
+  AuthProcessor(SessionAuthority* sessions, CallRateLimiter* call_rate)
+      : sessions_(sessions), call_rate_(call_rate) {}
   bool IsBlocking() const override { return false; }
   grpc::Status Process(const InputMetadata& auth_metadata, grpc::AuthContext* context,
                        OutputMetadata* consumed_auth_metadata,
@@ -39,6 +44,7 @@ class AuthProcessor final : public grpc::AuthMetadataProcessor {
 
  private:
   SessionAuthority* const sessions_;
+  CallRateLimiter* const call_rate_;
 };
 
 // The token of a call ("authorization: Bearer <token>"), empty when it has none.

@@ -9,15 +9,16 @@ CallEnv::CallEnv(Core* core, const CallLimits& limits)
       device_calls_(limits.max_calls_per_device),
       anonymous_calls_(limits.max_anonymous_calls_per_source),
       enrollment_guard_(limits.enrollment),
+      call_rate_(limits.call_rate_per_device, limits.call_burst_per_device),
       watchdog_(limits.first_message, limits.stream_idle),
       pool_(limits.workers, limits.max_queued_jobs) {
   watchdog_.StartTicking(std::chrono::milliseconds(500));
 }
 
 bool CallEnv::AdmitDeviceCall(const grpc::CallbackServerContext& ctx, Admission* admission) {
-  // The auth processor verified this token before the call got here; the device it
-  // names is only a counting key.
-  return device_calls_.TryOpen(SessionAuthority::DeviceIdOfToken(SessionTokenOf(ctx)), admission);
+  // The auth processor verified this token before the call got here.
+  absl::StatusOr<std::string> device = core_->sessions().DeviceOfToken(SessionTokenOf(ctx));
+  return device.ok() && device_calls_.TryOpen(*device, admission);
 }
 
 bool CallEnv::AdmitAnonymousCall(const grpc::CallbackServerContext& ctx, Admission* admission) {

@@ -5,6 +5,7 @@
 
 #include "grpcpp/server_context.h"
 #include "server/core/core.h"
+#include "server/rpc/call_rate_limiter.h"
 #include "server/rpc/enrollment_guard.h"
 #include "server/rpc/open_call_counter.h"
 #include "server/rpc/stream_watchdog.h"
@@ -21,6 +22,8 @@ struct CallLimits {
   std::chrono::seconds stream_idle{600};
   int max_calls_per_device = 8;
   int max_anonymous_calls_per_source = 16;
+  double call_rate_per_device = 200;  // new calls a second, sustained
+  double call_burst_per_device = 400;
   EnrollmentGuardLimits enrollment;
 };
 
@@ -34,6 +37,7 @@ class CallEnv {
   WorkPool& pool() { return pool_; }
   StreamWatchdog& watchdog() { return watchdog_; }
   EnrollmentGuard& enrollment_guard() { return enrollment_guard_; }
+  CallRateLimiter& call_rate() { return call_rate_; }
 
   // One more open call for the device whose (already verified) token the call carries;
   // false at the device's cap.
@@ -46,6 +50,7 @@ class CallEnv {
   OpenCallCounter device_calls_;
   OpenCallCounter anonymous_calls_;
   EnrollmentGuard enrollment_guard_;
+  CallRateLimiter call_rate_;
   StreamWatchdog watchdog_;
   WorkPool pool_;  // last: destroyed first, so no job outlives what it uses
 };

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "server/rpc/call_rate_limiter.h"
 #include "server/rpc/enrollment_guard.h"
 #include "server/rpc/open_call_counter.h"
 #include "server/rpc/stream_watchdog.h"
@@ -173,6 +174,26 @@ TEST(WorkPoolTest, RunsJobsAndRefusesPastItsQueue) {
     gate.unlock();
   }  // destruction runs what was queued
   EXPECT_GE(ran.load(), 3);
+}
+
+}  // namespace
+}  // namespace temoin::server
+
+namespace temoin::server {
+namespace {
+
+TEST(CallRateLimiterTest, BurstThenSustainedRatePerDevice) {
+  CallRateLimiter limiter(/*per_second=*/10, /*burst=*/20);
+  auto t0 = CallRateLimiter::Clock::now();
+  int taken = 0;
+  for (int i = 0; i < 100; ++i) taken += limiter.TryTake("dev", t0);
+  EXPECT_EQ(taken, 20) << "the burst";
+  EXPECT_TRUE(limiter.TryTake("other", t0)) << "another device has its own bucket";
+  EXPECT_FALSE(limiter.TryTake("dev", t0 + std::chrono::milliseconds(50)));
+  EXPECT_TRUE(limiter.TryTake("dev", t0 + std::chrono::milliseconds(150))) << "refilled at 10/s";
+  taken = 0;
+  for (int i = 0; i < 100; ++i) taken += limiter.TryTake("dev", t0 + std::chrono::seconds(600));
+  EXPECT_EQ(taken, 20) << "full again after a long pause, not more";
 }
 
 }  // namespace

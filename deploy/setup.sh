@@ -12,6 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format tmux openssl
+  python3-h2
 )
 
 missing=()

@@ -8,6 +8,8 @@ Modes (loopback only; every loop is bounded in count and time and stops by itsel
                 print the grpc-status the server ends it with
   idle-tls      open N connections, complete TLS, send nothing, hold S seconds; print
                 how many the server closed
+  garbage       one stream with a session token whose message does not parse; print the
+                grpc-status it ends with
 
 Prints one JSON object on stdout. Uses Debian's python3-h2.
 """
@@ -144,6 +146,37 @@ def closed_by_peer(sock):
         return True
 
 
+def garbage(args):
+    """One stream with a session token whose message is bytes that are no protobuf."""
+    sock, conn = h2_connection(args.port)
+    sid = conn.get_next_available_stream_id()
+    conn.send_headers(sid, headers(args.path, args.token))
+    junk = b"\xff\xff\xff\xff\x0f" * 8  # a varint that never ends
+    conn.send_data(sid, b"\x00" + len(junk).to_bytes(4, "big") + junk, end_stream=True)
+    sock.sendall(conn.data_to_send())
+    status, message = None, ""
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline and status is None:
+        r, _, _ = select.select([sock], [], [], 0.5)
+        if not r:
+            continue
+        data = sock.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                for k, v in event.headers:
+                    k = k.decode() if isinstance(k, bytes) else k
+                    v = v.decode() if isinstance(v, bytes) else v
+                    if k == "grpc-status":
+                        status = int(v)
+                    if k == "grpc-message":
+                        message = v
+        sock.sendall(conn.data_to_send())
+    sock.close()
+    print(json.dumps({"grpc_status": status, "grpc_message": message}))
+
+
 def idle_tls(args):
     socks = []
     for _ in range(args.connections):
@@ -158,7 +191,7 @@ def idle_tls(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("mode", choices=["rapid-reset", "half-message", "idle-tls"])
+    p.add_argument("mode", choices=["rapid-reset", "half-message", "idle-tls", "garbage"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--connections", type=int, default=4)
@@ -166,7 +199,8 @@ def main():
     p.add_argument("--path", default="/temoin.v1.Sync/Upload")
     p.add_argument("--token", default=None)
     args = p.parse_args()
-    {"rapid-reset": rapid_reset, "half-message": half_message, "idle-tls": idle_tls}[args.mode](args)
+    {"rapid-reset": rapid_reset, "half-message": half_message, "idle-tls": idle_tls,
+     "garbage": garbage}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -293,6 +293,23 @@ TEST_F(StreamFloodTest, HalfAMessageThenSilenceIsEndedByTheFirstMessageDeadline)
   ASSERT_TRUE(d_->StartServer().ok());
 }
 
+TEST_F(StreamFloodTest, GarbageInAStreamEndsWithInvalidArgument) {
+  for (const char* path : {"/temoin.v1.Sync/Upload", "/temoin.v1.Sync/UploadAttachment",
+                           "/temoin.v1.Sync/Relay"}) {
+    absl::StatusOr<CommandResult> r = RunCommand(
+        {"/usr/bin/python3", std::string(TEMOIN_SOURCE_DIR) + "/tests/e2e/h2_flood.py", "garbage",
+         "--port", std::to_string(d_->port()), "--seconds", "20", "--path", path, "--token",
+         AttackerToken()},
+        {}, seconds(60));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->exit_code, 0) << r->err;
+    nlohmann::json result = nlohmann::json::parse(r->out);
+    EXPECT_EQ(result["grpc_status"], 3) << path << ": INVALID_ARGUMENT expected, " << r->out;
+    EXPECT_NE(result["grpc_message"].get<std::string>().find("does not parse"), std::string::npos)
+        << r->out;
+  }
+}
+
 TEST_F(StreamFloodTest, FiveThousandCallsOpenedAndCancelled) {
   RecordForSync(105);
   ProcessUsage before = UsageOf(d_->server_pid());

@@ -1,14 +1,18 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace temoin {
 namespace {
@@ -36,6 +40,39 @@ class Fd {
   int fd_;
 };
 
+// Writes all of `bytes` at `offset`, retrying short writes and EINTR.
+absl::Status PwriteAll(int fd, const std::string& path, uint64_t offset, absl::string_view bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n =
+        ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("cannot write", path, errno);
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillRandom(std::string& buffer) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    ssize_t n = ::getrandom(buffer.data() + done, buffer.size() - done, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::InternalError("getrandom failed");
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.get() < 0) return ErrnoStatus("cannot open", dir, errno);
+  if (::fsync(dir_fd.get()) != 0) return ErrnoStatus("cannot sync", dir, errno);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status WriteFileDurably(const std::string& path, absl::string_view contents, int mode) {
@@ -61,12 +98,7 @@ absl::Status WriteFileDurably(const std::string& path, absl::string_view content
   }
   if (::close(fd.Release()) != 0) return ErrnoStatus("cannot close", tmp, errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("cannot rename", tmp, errno);
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.get() < 0) return ErrnoStatus("cannot open", dir, errno);
-  if (::fsync(dir_fd.get()) != 0) return ErrnoStatus("cannot sync", dir, errno);
-  return absl::OkStatus();
+  return SyncDirectoryOf(path);
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max_bytes) {
@@ -104,6 +136,62 @@ absl::Status MakeDirectories(const std::string& path, int mode) {
 bool PathExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
+}
+
+absl::Status OverwriteInPlace(const std::string& path) {
+  // No O_TRUNC: truncating would free the old blocks unchanged and the noise would go
+  // to new ones. O_NOFOLLOW: a link's target is not the file that was named.
+  Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is a symbolic link; not overwritten"));
+    }
+    return ErrnoStatus("cannot open", path, errno);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
+  }
+  if (st.st_nlink > 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " has other hard links; not overwritten"));
+  }
+  // Fresh noise for every chunk: a deduplicating layer cannot fold repeated blocks.
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  std::string noise;
+  for (uint64_t offset = 0; offset < size;) {
+    noise.resize(static_cast<size_t>(std::min<uint64_t>(size - offset, 1 << 20)));
+    TEMOIN_RETURN_IF_ERROR(FillRandom(noise));
+    TEMOIN_RETURN_IF_ERROR(PwriteAll(fd.get(), path, offset, noise));
+    offset += noise.size();
+  }
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync", path, errno);
+  return absl::OkStatus();
+}
+
+absl::Status ShredFile(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoStatus("cannot stat", path, errno);
+  }
+  if (!S_ISLNK(st.st_mode)) TEMOIN_RETURN_IF_ERROR(OverwriteInPlace(path));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus("cannot delete", path, errno);
+  }
+  return SyncDirectoryOf(path);
+}
+
+absl::Status WriteInPlaceDurably(const std::string& path, uint64_t offset,
+                                 absl::string_view bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("cannot open", path, errno);
+  TEMOIN_RETURN_IF_ERROR(PwriteAll(fd.get(), path, offset, bytes));
+  // fsync, not fdatasync: the write may have grown the file.
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot sync", path, errno);
+  return absl::OkStatus();
 }
 
 }  // namespace temoin

@@ -1,6 +1,7 @@
 #ifndef TEMOIN_COMMON_FILE_UTIL_H_
 #define TEMOIN_COMMON_FILE_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -21,6 +22,26 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, size_t max
 absl::Status MakeDirectories(const std::string& path, int mode);
 
 bool PathExists(const std::string& path);
+
+// Overwrites the regular file at `path` in place with random bytes over its whole
+// length and fsyncs it: the same inode and, on file systems that update in place (ext4,
+// xfs without reflinks, FAT), the same blocks, so the old bytes are gone from the disk
+// rather than left in freed blocks. Not for copy-on-write file systems (btrfs, zfs) nor
+// flash translation layers (SSD, eMMC, SD cards), which may write the noise elsewhere
+// and keep the old blocks whatever software does: encryption is the real protection.
+// Does not follow a symbolic link. kNotFound when missing; kFailedPrecondition for a
+// symbolic link, a non-regular file, or a file with other hard links (overwriting
+// would destroy the content under its other names too; nothing is changed).
+absl::Status OverwriteInPlace(const std::string& path);
+
+// OverwriteInPlace, then unlink and fsync of the directory. A symbolic link is unlinked
+// without touching its target. Not found is fine (idempotent).
+absl::Status ShredFile(const std::string& path);
+
+// Writes `bytes` at `offset` of the existing file `path` (same inode, no truncation;
+// the file grows if `offset + bytes.size()` passes its end) and fsyncs before returning.
+// kNotFound when missing; kResourceExhausted when the disk is full.
+absl::Status WriteInPlaceDurably(const std::string& path, uint64_t offset, absl::string_view bytes);
 
 }  // namespace temoin
 

@@ -1,6 +1,7 @@
 #include "crypto/secret_buffer.h"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "crypto/sodium_init.h"
@@ -62,6 +63,7 @@ TEST(SodiumInitTest, InitializeCryptoIsRepeatableAndDisablesCoreDumps) {
   ASSERT_EQ(getrlimit(RLIMIT_CORE, &limit), 0);
   EXPECT_EQ(limit.rlim_cur, 0u);
   EXPECT_EQ(limit.rlim_max, 0u);
+  EXPECT_EQ(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
 }
 
 }  // namespace

@@ -5,9 +5,13 @@
 
 namespace temoin::crypto {
 
-// Initialises libsodium and sets RLIMIT_CORE to 0 so that a crash never writes key
-// material to a core file. Call once at the top of main(); safe to call again.
-// kInternal if libsodium cannot initialise or core dumps cannot be disabled.
+// Initialises libsodium, sets RLIMIT_CORE to 0 and marks the process not dumpable
+// (PR_SET_DUMPABLE 0), so that a crash never writes key material to a core file, even
+// through a piped core_pattern, and another process of the same user cannot ptrace it
+// or read /proc/PID/mem. Secret buffers are also excluded from dumps and locked in
+// memory by sodium_malloc itself (MADV_DONTDUMP + mlock, best-effort). Call once at the
+// top of main(); safe to call again. kInternal if libsodium cannot initialise or core
+// dumps cannot be disabled.
 absl::Status InitializeCrypto();
 
 }  // namespace temoin::crypto

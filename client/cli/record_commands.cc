@@ -60,17 +60,16 @@ struct RecordArgs {
   bool draft = false, keep_metadata = false, delete_originals = false;
 };
 
-// Overwrites and unlinks a file the user attached, once it is safely in the vault.
+// Overwrites a file the user attached in place (same inode, whole length, fsync) and
+// unlinks it, once it is safely sealed in the vault. A rename over it, or a plain
+// delete, would leave the photo's blocks free but unchanged on the disk.
 absl::Status DeleteOriginal(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFileToString(path, 1ull << 34);
-  if (bytes.ok()) {
-    std::string noise(bytes->size(), '\0');
-    crypto::WipeString(*bytes);
-    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(path + ".wipe", noise, 0600));
-    std::rename((path + ".wipe").c_str(), path.c_str());
-  }
-  if (std::remove(path.c_str()) != 0) {
-    return absl::InternalError(absl::StrCat("cannot delete ", path));
+  absl::Status shredded = ShredFile(path);
+  if (!shredded.ok()) {
+    return absl::Status(shredded.code(),
+                        absl::StrCat("the attachment is sealed in the vault, but the original "
+                                     "was not deleted: ",
+                                     shredded.message()));
   }
   return absl::OkStatus();
 }
@@ -89,7 +88,9 @@ absl::Status HandleOriginals(const RecordArgs& a) {
     return absl::OkStatus();
   }
   for (const std::string& path : a.attachments) TEMOIN_RETURN_IF_ERROR(DeleteOriginal(path));
-  std::cerr << "originals overwritten and deleted\n";
+  std::cerr << "originals overwritten in place and deleted. On flash storage (phones, SSDs, "
+               "SD cards) the device may still keep old copies of their blocks, and copies "
+               "made elsewhere (thumbnails, backups, messaging apps) are not touched.\n";
   return absl::OkStatus();
 }
 

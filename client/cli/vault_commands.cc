@@ -73,7 +73,10 @@ absl::Status Wipe(const Globals& g, bool yes) {
     return absl::FailedPreconditionError("not wiped (give --yes to wipe without asking)");
   }
   TEMOIN_RETURN_IF_ERROR(WipeVault(g.home));
-  std::cerr << "wiped: the vault key is destroyed; nothing of this vault can be read\n";
+  std::cerr << "wiped: the vault key and every vault file were overwritten in place and "
+               "deleted. On flash storage (phones, SSDs, SD cards) old blocks may survive any "
+               "overwrite; they hold only encrypted data whose key is gone, so nothing of this "
+               "vault can be read.\n";
   return absl::OkStatus();
 }
 
@@ -144,8 +147,9 @@ void RegisterVaultCommands(CLI::App& app, CommandContext& ctx) {
 
   auto* yes = ctx.Keep<bool>();
   auto* wipe = app.add_subcommand("wipe",
-                                  "destroy the vault key, then the store: nothing can "
-                                  "be read afterwards, passphrase or not");
+                                  "overwrite the vault key, then every vault file, in "
+                                  "place and delete them: nothing can be read "
+                                  "afterwards, passphrase or not");
   wipe->add_flag("--yes", *yes, "do not ask (without a terminal it never asks)");
   wipe->callback([&ctx, &g, yes] { ctx.result = Wipe(g, *yes); });
 }

@@ -108,6 +108,8 @@ absl::StatusOr<KeyFile> KeyFile::Parse(absl::string_view bytes) {
   if (file.opslimit() < kKdfFloor.opslimit || file.memlimit() < kKdfFloor.memlimit) {
     return absl::DataLossError("vault key file asks for a key-derivation cost below the floor");
   }
+  key_file.legacy_failed_unlocks_ = file.failed_unlocks();
+  file.clear_failed_unlocks();
   return key_file;
 }
 

@@ -71,8 +71,9 @@ class KeyFile {
   void RandomizeSlot(int slot);
 
   KdfCost cost() const { return {file_.opslimit(), file_.memlimit()}; }
-  uint32_t failed_unlocks() const { return file_.failed_unlocks(); }
-  void set_failed_unlocks(uint32_t n) { file_.set_failed_unlocks(n); }
+  // The wrong-passphrase count that format-2 key files kept inside them; 0 otherwise.
+  // It is never written back: the count now lives outside the key file (vault.cc).
+  uint32_t legacy_failed_unlocks() const { return legacy_failed_unlocks_; }
   uint32_t unlock_limit() const { return file_.unlock_limit(); }
   void set_unlock_limit(uint32_t n) { file_.set_unlock_limit(n); }
 
@@ -80,6 +81,7 @@ class KeyFile {
   KeyFile() = default;
   std::string SlotAd(int slot, const std::string& salt) const;
   v1::KeyFile file_;
+  uint32_t legacy_failed_unlocks_ = 0;
 };
 
 }  // namespace temoin::client

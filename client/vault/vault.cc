@@ -4,6 +4,8 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "client/vault/key_file_store.h"
+#include "client/vault/unlock_counter.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
 #include "common/rocksdb_logger.h"
@@ -93,17 +95,38 @@ Vault::~Vault() = default;
 
 namespace {
 
-absl::StatusOr<KeyFile> ReadKeyFile(const std::string& home) {
+absl::StatusOr<StoredKeyFile> ReadKeyFile(const std::string& home) {
   if (!VaultExists(home)) {
     return absl::FailedPreconditionError(
         absl::StrCat("no vault in ", home, "; enrol this device first (temoin enroll CODE)"));
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::string bytes, ReadFileToString(KeyFilePath(home), 1 << 16));
-  return KeyFile::Parse(bytes);
+  return LoadKeyFile(KeyFilePath(home));
 }
 
-absl::Status WriteKeyFile(const std::string& home, const KeyFile& file) {
-  return WriteFileDurably(KeyFilePath(home), file.Serialize(), 0600);
+// Tries `passphrase` under the unlock limit. The attempt is counted before the
+// derivation runs: a process killed during it, or a disk that refuses the write, gives
+// no uncounted guess. A missing or damaged count (deleted to reset it) counts as one
+// attempt short of the limit; a format-2 key file's own count is taken over once. The
+// right passphrase resets the count; a wrong one that reaches the limit wipes the vault.
+// None of this writes vault.key.
+absl::StatusOr<UnlockedSlot> UnlockCounted(const std::string& home, const StoredKeyFile& stored,
+                                           absl::string_view passphrase) {
+  const uint32_t limit = stored.file.unlock_limit();
+  uint32_t counted = 0;
+  if (limit > 0) {
+    uint32_t fallback = stored.active_page < 0 ? stored.file.legacy_failed_unlocks() : limit - 1;
+    counted = ReadUnlockAttempts(home).value_or(fallback) + 1;
+    TEMOIN_RETURN_IF_ERROR(WriteUnlockAttempts(home, counted));
+  }
+  absl::StatusOr<UnlockedSlot> unlocked = stored.file.Unlock(passphrase);
+  if (unlocked.status().code() == absl::StatusCode::kUnauthenticated) {
+    if (limit > 0 && counted >= limit) TEMOIN_RETURN_IF_ERROR(WipeVault(home));
+    return unlocked.status();
+  }
+  if (unlocked.ok() && unlocked->kind == SlotKind::kMaster && limit > 0) {
+    TEMOIN_RETURN_IF_ERROR(WriteUnlockAttempts(home, 0));
+  }
+  return unlocked;
 }
 
 // Opens a store with the keys of `master`.
@@ -127,7 +150,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   TEMOIN_ASSIGN_OR_RETURN(KeyFile file, KeyFile::Create(cost, passphrase, master));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
   // The key file last: its presence means the vault is complete.
-  TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
+  TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), file));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
   return absl::WrapUnique(
       new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
@@ -135,40 +158,27 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
                                                    absl::string_view passphrase) {
-  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
-  absl::StatusOr<UnlockedSlot> unlocked = file.Unlock(passphrase);
-  if (unlocked.status().code() == absl::StatusCode::kUnauthenticated) {
-    file.set_failed_unlocks(file.failed_unlocks() + 1);
-    if (file.unlock_limit() > 0 && file.failed_unlocks() >= file.unlock_limit()) {
-      TEMOIN_RETURN_IF_ERROR(WipeVault(home));
-    } else {
-      TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
-    }
-    return unlocked.status();
-  }
-  if (!unlocked.ok()) return unlocked.status();
+  TEMOIN_ASSIGN_OR_RETURN(StoredKeyFile stored, ReadKeyFile(home));
+  const KeyFile& file = stored.file;
+  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, UnlockCounted(home, stored, passphrase));
 
-  if (unlocked->kind == SlotKind::kDuress) {
+  if (unlocked.kind == SlotKind::kDuress) {
     // Wipe, then build what Create would have built, reusing the key already derived
     // for this passphrase so that this path costs what a normal unlock costs.
     std::string salt = file.salt(1);
     TEMOIN_RETURN_IF_ERROR(WipeVault(home));
     crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
     KeyFile fresh = KeyFile::WithRandomSlots(file.cost());
-    TEMOIN_RETURN_IF_ERROR(fresh.SealSlotWithDerivedKey(0, salt, unlocked->passphrase_key, master));
+    TEMOIN_RETURN_IF_ERROR(fresh.SealSlotWithDerivedKey(0, salt, unlocked.passphrase_key, master));
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
-    TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, fresh));
+    TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), fresh));
     TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
     return absl::WrapUnique(
         new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   }
 
-  if (file.failed_unlocks() > 0) {
-    file.set_failed_unlocks(0);
-    TEMOIN_RETURN_IF_ERROR(WriteKeyFile(home, file));
-  }
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
-  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked->key));
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
   return absl::WrapUnique(
       new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
 }
@@ -177,12 +187,18 @@ namespace {
 
 // Unlocks with the real passphrase only (a duress passphrase is refused here, without
 // wiping: these are settings changes made by the owner).
-absl::StatusOr<std::pair<KeyFile, UnlockedSlot>> UnlockForChange(const std::string& home,
-                                                                 absl::string_view current) {
-  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
-  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, file.Unlock(current));
+// Counted like any unlock: these commands must not be a way around the unlock limit.
+absl::StatusOr<std::pair<StoredKeyFile, UnlockedSlot>> UnlockForChange(const std::string& home,
+                                                                       absl::string_view current) {
+  TEMOIN_ASSIGN_OR_RETURN(StoredKeyFile stored, ReadKeyFile(home));
+  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, UnlockCounted(home, stored, current));
   if (unlocked.kind != SlotKind::kMaster) return absl::UnauthenticatedError("wrong passphrase");
-  return std::make_pair(std::move(file), std::move(unlocked));
+  return std::make_pair(std::move(stored), std::move(unlocked));
+}
+
+// Every change to vault.key goes through here: in place, same inode (key_file_store.h).
+absl::Status Rewrite(const std::string& home, const StoredKeyFile& stored, const KeyFile& next) {
+  return UpdateKeyFile(KeyFilePath(home), stored, next);
 }
 
 }  // namespace
@@ -191,10 +207,10 @@ absl::Status Vault::ChangePassphrase(const std::string& home, absl::string_view 
                                      absl::string_view replacement) {
   if (replacement.empty()) return absl::InvalidArgumentError("new passphrase is empty");
   TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
-  auto& [file, unlocked] = opened;
-  TEMOIN_RETURN_IF_ERROR(file.SealSlot(0, replacement, unlocked.key));
-  file.set_failed_unlocks(0);
-  return WriteKeyFile(home, file);
+  auto& [stored, unlocked] = opened;
+  KeyFile next = stored.file;
+  TEMOIN_RETURN_IF_ERROR(next.SealSlot(0, replacement, unlocked.key));
+  return Rewrite(home, stored, next);
 }
 
 absl::Status Vault::SetDuressPassphrase(const std::string& home, absl::string_view current,
@@ -204,19 +220,22 @@ absl::Status Vault::SetDuressPassphrase(const std::string& home, absl::string_vi
     return absl::InvalidArgumentError("the duress passphrase must differ from the passphrase");
   }
   TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
-  auto& [file, unlocked] = opened;
+  auto& [stored, unlocked] = opened;
+  KeyFile next = stored.file;
   // What slot 1 seals does not matter: opening it at all is the signal.
-  TEMOIN_RETURN_IF_ERROR(file.SealSlot(1, duress, crypto::SecretBuffer::Random(32)));
-  return WriteKeyFile(home, file);
+  TEMOIN_RETURN_IF_ERROR(next.SealSlot(1, duress, crypto::SecretBuffer::Random(32)));
+  return Rewrite(home, stored, next);
 }
 
 absl::Status Vault::SetUnlockLimit(const std::string& home, absl::string_view current,
                                    uint32_t limit) {
   TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
-  auto& [file, unlocked] = opened;
-  file.set_unlock_limit(limit);
-  file.set_failed_unlocks(0);
-  return WriteKeyFile(home, file);
+  auto& [stored, unlocked] = opened;
+  // The count first: a limit must never meet a count left over from before it.
+  TEMOIN_RETURN_IF_ERROR(WriteUnlockAttempts(home, 0));
+  KeyFile next = stored.file;
+  next.set_unlock_limit(limit);
+  return Rewrite(home, stored, next);
 }
 
 std::string Vault::NamespacePrefix(absl::string_view ns) const {
@@ -331,8 +350,8 @@ absl::Status Vault::Scan(
 absl::StatusOr<std::unique_ptr<Vault>> Vault::OpenSalvaged(const std::string& home,
                                                            absl::string_view passphrase,
                                                            const std::string& scratch_dir) {
-  TEMOIN_ASSIGN_OR_RETURN(KeyFile file, ReadKeyFile(home));
-  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, file.Unlock(passphrase));
+  TEMOIN_ASSIGN_OR_RETURN(StoredKeyFile stored, ReadKeyFile(home));
+  TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, UnlockCounted(home, stored, passphrase));
   if (unlocked.kind == SlotKind::kDuress) {
     // Behave exactly as an unlock would: wipe and present the fresh, empty vault.
     return Open(home, passphrase);

@@ -1,12 +1,17 @@
 #include "client/vault/vault.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 
+#include "client/vault/key_file_store.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
+#include "crypto/keys.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -55,6 +60,39 @@ class VaultTest : public ::testing::Test {
     edit(db.get());
   }
 
+  std::string KeyFileBytes() { return ReadFileToString(home_ + "/vault.key").value_or(""); }
+
+  // The KeyFile the paged file's current record holds.
+  static v1::KeyFile Payload(const std::string& key_file_bytes) {
+    absl::StatusOr<StoredKeyFile> stored = DecodeKeyFile(key_file_bytes);
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    v1::KeyFile file;
+    if (stored.ok()) {
+      EXPECT_TRUE(file.ParseFromString(stored->file.Serialize()));
+    }
+    return file;
+  }
+
+  // A paged key file holding `file` as its only record, built as key_file_store.h
+  // describes it (independently of the code under test).
+  static std::string PagedFileHolding(const v1::KeyFile& file) {
+    std::string payload = file.SerializeAsString();
+    std::string page = "TMVKEY03";
+    for (int i = 0; i < 8; ++i) page.push_back(static_cast<char>(i == 0 ? 7 : 0));
+    for (int i = 0; i < 4; ++i)
+      page.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+    page += payload;
+    page += crypto::Hash256("temoin/vault-key-page/v1", page);
+    page.resize(kKeyFilePageBytes, '\0');
+    return page + std::string(kKeyFilePageBytes, '\x5a');
+  }
+
+  static ino_t Inode(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0);
+    return st.st_ino;
+  }
+
   std::string home_;
 };
 
@@ -99,14 +137,17 @@ TEST_F(VaultTest, CreateRefusesAnExistingVaultAndOpenNeedsOne) {
 
 TEST_F(VaultTest, KeyFileAskingForAWeakerKdfIsRefused) {
   MustCreate();
-  absl::StatusOr<std::string> bytes = ReadFileToString(home_ + "/vault.key");
-  ASSERT_TRUE(bytes.ok());
-  v1::KeyFile file;
-  ASSERT_TRUE(file.ParseFromString(*bytes));
+  v1::KeyFile file = Payload(KeyFileBytes());
   ASSERT_EQ(file.slots_size(), 2);
   file.set_memlimit(8 << 20);  // an attacker's cheap setting for fast guessing
+  // As a format-2 file (the bare KeyFile) ...
   ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", file.SerializeAsString(), 0600).ok());
   EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kDataLoss);
+  // ... and inside a page with a correct checksum (the checksum is no key: anyone can
+  // compute it).
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", PagedFileHolding(file), 0600).ok());
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(),
+            "vault key file asks for a key-derivation cost below the floor");
 }
 
 TEST_F(VaultTest, TruncatedKeyFileIsDataLoss) {
@@ -244,6 +285,141 @@ TEST_F(VaultTest, WipeLeavesNothingReadableEvenWithThePassphrase) {
   EXPECT_FALSE(fs::exists(home_ + "/store"));
   EXPECT_EQ(Vault::Open(home_, kPassphrase).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(WipeVault(home_).ok());  // idempotent
+}
+
+TEST_F(VaultTest, WrongPassphraseNeverRewritesTheKeyFile) {
+  MustCreate();
+  const std::string before = KeyFileBytes();
+  EXPECT_FALSE(Vault::Open(home_, "wrong").ok());  // limit off: nothing is written at all
+  EXPECT_EQ(KeyFileBytes(), before);
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, kPassphrase, 5).ok());
+  const std::string with_limit = KeyFileBytes();
+  EXPECT_FALSE(Vault::Open(home_, "wrong").ok());
+  EXPECT_FALSE(Vault::Open(home_, "wrong again").ok());
+  EXPECT_EQ(KeyFileBytes(), with_limit);  // the count went elsewhere
+  EXPECT_TRUE(Vault::Open(home_, kPassphrase).ok());
+  EXPECT_EQ(KeyFileBytes(), with_limit);
+}
+
+TEST_F(VaultTest, KeyFileUpdatesOverwriteTheSameInodeAndLeaveNoOldRecord) {
+  MustCreate();
+  const std::string path = home_ + "/vault.key";
+  const ino_t inode = Inode(path);
+  const std::string first = KeyFileBytes();
+  ASSERT_EQ(first.size(), kKeyFileBytes);
+  const v1::KeyFile old_record = Payload(first);
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "new words").ok());
+  ASSERT_TRUE(Vault::SetDuressPassphrase(home_, "new words", "duress words").ok());
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, "new words", 4).ok());
+  EXPECT_EQ(Inode(path), inode);
+  const std::string now = KeyFileBytes();
+  EXPECT_EQ(now.size(), kKeyFileBytes);
+  // The master key sealed under the retired passphrase, and its salt, are nowhere in
+  // the file any more (and, the inode being the same, not in blocks it freed).
+  EXPECT_EQ(now.find(old_record.slots(0).sealed_key()), std::string::npos);
+  EXPECT_EQ(now.find(old_record.slots(0).salt()), std::string::npos);
+  EXPECT_EQ(now.find(old_record.slots(1).sealed_key()), std::string::npos);  // duress set
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(), "wrong passphrase");
+  EXPECT_TRUE(Vault::Open(home_, "new words").ok());
+}
+
+TEST_F(VaultTest, AnUpdateTornBeforeItsNewRecordIsWholeKeepsTheOldPassphrase) {
+  MustCreate();
+  const std::string before = KeyFileBytes();
+  absl::StatusOr<StoredKeyFile> stored = DecodeKeyFile(before);
+  ASSERT_TRUE(stored.ok());
+  // A crash in the middle of step 1: half of the new record reached the other page.
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "new words").ok());
+  const std::string after = KeyFileBytes();
+  const size_t target = (1 - stored->active_page) * kKeyFilePageBytes;
+  std::string torn = before;
+  torn.replace(target, 100, after, target, 100);
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", torn, 0600).ok());
+  EXPECT_TRUE(Vault::Open(home_, kPassphrase).ok());
+  EXPECT_FALSE(Vault::Open(home_, "new words").ok());
+}
+
+TEST_F(VaultTest, AnUpdateCutBeforeTheOldRecordIsErasedFinishesAtTheNextLoad) {
+  MustCreate();
+  const std::string before = KeyFileBytes();
+  const v1::KeyFile old_record = Payload(before);
+  const int active = DecodeKeyFile(before)->active_page;
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "new words").ok());
+  // Step 1 done, step 2 not: the new record and the old one side by side.
+  std::string cut = KeyFileBytes();
+  cut.replace(active * kKeyFilePageBytes, kKeyFilePageBytes, before, active * kKeyFilePageBytes,
+              kKeyFilePageBytes);
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", cut, 0600).ok());
+  // Even a wrong passphrase's load erases the stale record; the new one wins.
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(), "wrong passphrase");
+  EXPECT_EQ(KeyFileBytes().find(old_record.slots(0).sealed_key()), std::string::npos);
+  EXPECT_TRUE(Vault::Open(home_, "new words").ok());
+}
+
+TEST_F(VaultTest, AFormatTwoKeyFileOpensAndItsFirstUpdateMovesToPages) {
+  MustCreate();
+  const v1::KeyFile record = Payload(KeyFileBytes());
+  ASSERT_TRUE(WriteFileDurably(home_ + "/vault.key", record.SerializeAsString(), 0600).ok());
+  EXPECT_TRUE(Vault::Open(home_, kPassphrase).ok());
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "new words").ok());
+  EXPECT_EQ(KeyFileBytes().size(), kKeyFileBytes);
+  EXPECT_TRUE(Vault::Open(home_, "new words").ok());
+}
+
+TEST_F(VaultTest, DeletingTheAttemptCountDoesNotResetIt) {
+  MustCreate();
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, kPassphrase, 5).ok());
+  EXPECT_FALSE(Vault::Open(home_, "guess").ok());
+  ASSERT_TRUE(fs::remove(home_ + "/vault.attempts"));
+  // Missing counts as one short of the limit: the next wrong guess is the last.
+  EXPECT_EQ(Vault::Open(home_, "guess").status().message(), "wrong passphrase");
+  EXPECT_FALSE(VaultExists(home_));
+}
+
+TEST_F(VaultTest, SettingsCommandsCountTowardsTheUnlockLimit) {
+  MustCreate();
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, kPassphrase, 2).ok());
+  EXPECT_FALSE(Vault::ChangePassphrase(home_, "guess", "x").ok());
+  EXPECT_FALSE(Vault::SetUnlockLimit(home_, "guess", 0).ok());
+  EXPECT_FALSE(VaultExists(home_));
+}
+
+TEST_F(VaultTest, WipeOverwritesEveryVaultFileInPlace) {
+  {
+    auto vault = MustCreate();
+    ASSERT_NE(vault, nullptr);
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(vault->Put("outbox", std::to_string(i), std::string(2000, 'r')).ok());
+    }
+  }
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, kPassphrase, 3).ok());
+  ASSERT_TRUE(WriteFileDurably(home_ + "/store/draft-leftover", "a stray file", 0600).ok());
+  // Hold every file open: after the wipe the descriptors still read the inodes, that is
+  // what their freed blocks hold.
+  struct Held {
+    std::string name, bytes;
+    int fd;
+  };
+  std::vector<Held> held;
+  for (const auto& entry : fs::recursive_directory_iterator(home_)) {
+    if (!entry.is_regular_file() || entry.file_size() == 0) continue;
+    Held h{entry.path().string(), ReadFileToString(entry.path().string()).value_or(""),
+           ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC)};
+    ASSERT_GE(h.fd, 0);
+    held.push_back(std::move(h));
+  }
+  ASSERT_GE(held.size(), 4u) << "key file, attempts, stray file and RocksDB's files";
+  ASSERT_TRUE(WipeVault(home_).ok());
+  EXPECT_TRUE(fs::is_empty(home_));
+  for (Held& h : held) {
+    std::string now(h.bytes.size(), '\0');
+    EXPECT_EQ(::pread(h.fd, now.data(), now.size(), 0), static_cast<ssize_t>(now.size()));
+    ::close(h.fd);
+    size_t same = 0;
+    for (size_t i = 0; i < now.size(); ++i) same += now[i] == h.bytes[i];
+    // Noise agrees with any content on about one byte in 256.
+    EXPECT_LT(same, now.size() / 16 + 4) << h.name << " was not overwritten";
+  }
 }
 
 TEST(KdfCostTest, TakesTheStrongestCostUnderTheTargetAndNeverBelowTheFloor) {

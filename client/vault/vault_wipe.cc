@@ -1,14 +1,15 @@
 #include "client/vault/vault_wipe.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "crypto/keys.h"
+#include "common/file_util.h"
 
 namespace temoin::client {
 namespace {
@@ -17,44 +18,69 @@ absl::Status Failed(absl::string_view step) {
   return absl::InternalError(absl::StrCat("vault wipe failed at ", step));
 }
 
-absl::Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+absl::Status FsyncDirectory(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Failed("open for fsync");
   int rc = ::fsync(fd);
   ::close(fd);
   return rc == 0 ? absl::OkStatus() : Failed("fsync");
 }
 
-// Overwrites the key file in place with random bytes of the same size. Flash may keep
-// old blocks; the design's answer is that the key file is small and sealed under the
-// passphrase, so this only raises the bar further.
-absl::Status ShredKeyFile(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return absl::OkStatus();  // already gone
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Failed("open key file");
-  std::string noise = crypto::RandomBytes(static_cast<size_t>(std::max<off_t>(st.st_size, 64)));
-  ssize_t written = ::pwrite(fd, noise.data(), noise.size(), 0);
-  int synced = ::fsync(fd);
-  ::close(fd);
-  if (written != static_cast<ssize_t>(noise.size()) || synced != 0) {
-    return Failed("overwrite key file");
+// Everything under `home`, files before the directories that hold them, deepest
+// directories first. Symbolic links are listed, never followed.
+void ListTree(const std::string& home, std::vector<std::filesystem::path>* files,
+              std::vector<std::filesystem::path>* directories) {
+  std::error_code error;
+  std::filesystem::recursive_directory_iterator it(home, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    std::error_code kind_error;
+    if (it->is_directory(kind_error) && !it->is_symlink(kind_error)) {
+      directories->push_back(it->path());
+    } else {
+      files->push_back(it->path());
+    }
   }
-  if (::unlink(path.c_str()) != 0) return Failed("unlink key file");
-  return absl::OkStatus();
+  // A deeper path is longer than the path of any directory holding it.
+  std::sort(directories->begin(), directories->end(),
+            [](const auto& a, const auto& b) { return a.native().size() > b.native().size(); });
+}
+
+// Overwrites and unlinks every file under `home` but leaves `home`. Goes on past
+// failures; returns the first.
+absl::Status ShredTree(const std::string& home) {
+  std::vector<std::filesystem::path> files, directories;
+  ListTree(home, &files, &directories);
+  absl::Status first = absl::OkStatus();
+  for (const std::filesystem::path& file : files) {
+    if (ShredFile(file.string()).ok()) continue;
+    // Not overwritable (another hard link, no permission): still unlinked, the key is
+    // gone already.
+    std::error_code error;
+    std::filesystem::remove(file, error);
+    if (first.ok()) first = Failed("overwrite a vault file");
+  }
+  for (const std::filesystem::path& dir : directories) {
+    std::error_code error;
+    std::filesystem::remove(dir, error);
+    if (error && first.ok()) first = Failed("remove a vault directory");
+  }
+  if (absl::Status synced = FsyncDirectory(home); !synced.ok() && first.ok()) first = synced;
+  return first;
 }
 
 }  // namespace
 
-absl::Status ShredFile(const std::string& path) { return ShredKeyFile(path); }
-
 absl::Status WipeVault(const std::string& home) {
-  if (absl::Status s = ShredKeyFile(home + "/vault.key"); !s.ok()) return s;
-  if (absl::Status s = FsyncPath(home, O_RDONLY | O_DIRECTORY); !s.ok()) return s;
-  std::error_code error;
-  std::filesystem::remove_all(home + "/store", error);
-  if (error) return Failed("remove store");
-  return FsyncPath(home, O_RDONLY | O_DIRECTORY);
+  if (!ShredFile(home + "/vault.key").ok()) {
+    // Without its overwrite the key could survive in freed blocks; still unlink it and
+    // destroy the rest, then report.
+    std::error_code error;
+    std::filesystem::remove(home + "/vault.key", error);
+    absl::Status rest = ShredTree(home);
+    rest.IgnoreError();  // the key's failure is the one to report
+    return Failed("overwrite key file");
+  }
+  return ShredTree(home);  // ShredFile has fsynced the directory: the key is gone for good
 }
 
 }  // namespace temoin::client

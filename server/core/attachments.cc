@@ -15,8 +15,10 @@ namespace {
 
 constexpr absl::string_view kUnknownBlob = "attachment blob_id is not expected from this device";
 
-absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::string_view blob_id) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(keys::Blob(blob_id)));
+absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::string_view device_id,
+                                                       absl::string_view blob_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                          store.Get(keys::Blob(device_id, blob_id)));
   if (!value.has_value()) return std::nullopt;
   v1::StoredBlob blob;
   if (!blob.ParseFromString(*value)) {
@@ -32,11 +34,13 @@ uint64_t LoadPartialBytes(Store& store) {
 }
 
 // Deletes every piece row of `blob_id` in `batch`.
-absl::Status DeletePieces(Store& store, absl::string_view blob_id, WriteBatch& batch) {
-  return store.Scan(keys::PiecePrefix(blob_id), "", [&](absl::string_view key, absl::string_view) {
-    batch.Delete(key);
-    return true;
-  });
+absl::Status DeletePieces(Store& store, absl::string_view device_id, absl::string_view blob_id,
+                          WriteBatch& batch) {
+  return store.Scan(keys::PiecePrefix(device_id, blob_id), "",
+                    [&](absl::string_view key, absl::string_view) {
+                      batch.Delete(key);
+                      return true;
+                    });
 }
 
 }  // namespace
@@ -51,9 +55,9 @@ absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
   status.set_complete(blob.complete());
   if (blob.complete()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::Receipt> receipt,
-                            ingest_->PromoteIfComplete(blob.record_id()));
+                            ingest_->PromoteIfComplete(blob.device_id(), blob.record_id()));
     if (!receipt.has_value()) {
-      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(blob.record_id()));
+      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(blob.device_id(), blob.record_id()));
       if (stored.has_value()) receipt = stored->receipt();
     }
     if (receipt.has_value()) *status.mutable_receipt() = *receipt;
@@ -70,7 +74,7 @@ absl::StatusOr<v1::QueryAttachmentsResponse> Attachments::Query(
   v1::QueryAttachmentsResponse response;
   for (const std::string& blob_id : req.blob_ids()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
-                            LoadBlob(registry_->store(), blob_id));
+                            LoadBlob(registry_->store(), session.device_id(), blob_id));
     if (!blob.has_value() || blob->device_id() != session.device_id()) {
       v1::BlobStatus* status = response.add_blobs();
       status->set_blob_id(blob_id);
@@ -92,7 +96,9 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                           registry_->Device(session.device_id()));
   if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, chunk.blob_id()));
+  const std::string& device_id = session.device_id();  // blobs live in their device's namespace
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                          LoadBlob(store, device_id, chunk.blob_id()));
   if (!blob.has_value() || blob->device_id() != session.device_id() ||
       blob->record_id() != chunk.record_id()) {
     return absl::NotFoundError(kUnknownBlob);
@@ -104,7 +110,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   if (chunk.index() < blob->next_index()) {
     // A retry after a cut: harmless when identical, refused when it is not.
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            store.Get(keys::Chunk(chunk.blob_id(), chunk.index())));
+                            store.Get(keys::Chunk(device_id, chunk.blob_id(), chunk.index())));
     if (!stored.has_value() || end > stored->size() ||
         absl::string_view(*stored).substr(offset, data.size()) != data) {
       return absl::FailedPreconditionError("attachment chunk differs from the stored one");
@@ -129,7 +135,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   // The held bytes are read only when the piece overlaps them or completes the slice.
   std::string held_bytes;
   if (offset < held || slice_whole) {
-    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(chunk.blob_id()), "",
+    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(device_id, chunk.blob_id()), "",
                                       [&](absl::string_view, absl::string_view value) {
                                         held_bytes.append(value.data(), value.size());
                                         return true;
@@ -161,7 +167,8 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
     crypto_generichash_state state;
     crypto_generichash_init(&state, nullptr, 0, crypto_generichash_BYTES);
     absl::Status scanned = store.Scan(
-        keys::ChunkPrefix(chunk.blob_id()), "", [&](absl::string_view, absl::string_view value) {
+        keys::ChunkPrefix(device_id, chunk.blob_id()), "",
+        [&](absl::string_view, absl::string_view value) {
           crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
                                     value.size());
           return true;
@@ -176,13 +183,13 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                       std::min(hash.size(), blob->ciphertext_hash().size())) != 0 ||
         hash.size() != blob->ciphertext_hash().size()) {
       for (uint64_t i = 0; i < blob->next_index(); ++i) {
-        batch.Delete(keys::Chunk(chunk.blob_id(), i));
+        batch.Delete(keys::Chunk(device_id, chunk.blob_id(), i));
       }
-      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
+      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
       blob->set_next_index(0);
       blob->set_next_offset(0);
       blob->set_bytes_received(0);
-      batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
+      batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
       batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
       TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
       return absl::DataLossError("attachment hash does not match its header");
@@ -194,16 +201,16 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   }
   if (slice_whole) {
     // Promoted: one row for the whole slice, as Fetch and the hash check read it.
-    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
-    batch.Put(keys::Chunk(chunk.blob_id(), chunk.index()), held_bytes);
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
+    batch.Put(keys::Chunk(device_id, chunk.blob_id(), chunk.index()), held_bytes);
     blob->set_next_index(blob->next_index() + 1);
     blob->set_next_offset(0);
   } else {
-    batch.Put(keys::Piece(chunk.blob_id(), held), fresh);
+    batch.Put(keys::Piece(device_id, chunk.blob_id(), held), fresh);
     blob->set_next_offset(static_cast<uint32_t>(held + added));
   }
   blob->set_bytes_received(blob->bytes_received() + added);
-  batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
+  batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
   TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
   return StatusOf(chunk.blob_id(), *blob);
 }
@@ -213,21 +220,26 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_REVIEWER));
   const absl::Status not_found =
       absl::NotFoundError("record not found among the projects granted to this device");
-  TEMOIN_ASSIGN_OR_RETURN(auto record, registry_->Record(req.record_id()));
-  if (!record.has_value()) return not_found;
+  // The request names a record by id; the blob is the one of that id's record, in a
+  // granted project, that declared it (ids are per device: normally there is one).
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::StoredRecord> records,
+                          registry_->RecordsWithId(req.record_id()));
   TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> granted,
                           registry_->GrantedProjects(session.device_id()));
-  if (std::find(granted.begin(), granted.end(), record->project()) == granted.end()) {
-    return not_found;
+  std::optional<std::string> device_id;
+  for (const v1::StoredRecord& record : records) {
+    if (std::find(granted.begin(), granted.end(), record.project()) == granted.end()) continue;
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                            LoadBlob(registry_->store(), record.device_id(), req.blob_id()));
+    if (blob.has_value() && blob->record_id() == req.record_id() && blob->complete()) {
+      device_id = record.device_id();
+      break;
+    }
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
-                          LoadBlob(registry_->store(), req.blob_id()));
-  if (!blob.has_value() || blob->record_id() != req.record_id() || !blob->complete()) {
-    return not_found;
-  }
-  absl::Status error;
-  std::string start = req.from_index() == 0 ? "" : keys::Chunk(req.blob_id(), req.from_index() - 1);
-  const std::string prefix = keys::ChunkPrefix(req.blob_id());
+  if (!device_id.has_value()) return not_found;
+  std::string start =
+      req.from_index() == 0 ? "" : keys::Chunk(*device_id, req.blob_id(), req.from_index() - 1);
+  const std::string prefix = keys::ChunkPrefix(*device_id, req.blob_id());
   TEMOIN_RETURN_IF_ERROR(
       registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
         v1::AttachmentChunk chunk;

@@ -229,8 +229,7 @@ class UploadPiecesTest : public ::testing::Test {
   }
 
   bool Stored(const std::string& record_id) {
-    auto record = Must(core_->registry().Record(record_id), "record lookup");
-    return record.has_value();
+    return !Must(core_->registry().RecordsWithId(record_id), "record lookup").empty();
   }
 
   std::string BundleFile(const FakeDevice& device, const std::vector<v1::Envelope>& records,
@@ -313,8 +312,8 @@ TEST_F(UploadPiecesTest, PiecesInOrderAreKeptAndPromotedToWholeSlices) {
   ASSERT_EQ(blob.slices.size(), 3u);
   v1::Envelope record = Seal(monitor_, {blob.ref});
   ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
-  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
-  const std::string slices = keys::ChunkPrefix(blob.ref.blob_id());
+  const std::string pieces = keys::PiecePrefix(monitor_.id, blob.ref.blob_id());
+  const std::string slices = keys::ChunkPrefix(monitor_.id, blob.ref.blob_id());
 
   uint64_t held = 0;
   for (uint64_t at = 0; at + kPiece < kUploadChunkBytes; at += kPiece) {
@@ -388,7 +387,7 @@ TEST_F(UploadPiecesTest, HostilePiecesAreRefusedAndStoreNothing) {
   Upload(session, {record});
   ASSERT_TRUE(Piece(session, record, blob, 0, 0, kPiece).ok());
   ASSERT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
-  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
+  const std::string pieces = keys::PiecePrefix(monitor_.id, blob.ref.blob_id());
   auto unchanged = [&](const char* what) {
     v1::BlobStatus where = Query(session, blob);
     EXPECT_EQ(where.next_index(), 0u) << what;
@@ -466,7 +465,7 @@ TEST_F(UploadPiecesTest, PiecesCountAgainstThePartialUploadBudget) {
   absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, 2 * kPiece, kPiece);
   EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted) << s.status();
   EXPECT_EQ(Query(session, blob).next_offset(), 2 * kPiece) << "a refused piece was kept";
-  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 2);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 2);
   EXPECT_EQ(PartialBytes(), 2 * kPiece);
   // A repeat of a held piece costs nothing and is still answered.
   EXPECT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
@@ -483,7 +482,7 @@ TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status();
   v1::BlobStatus status = Query(session, blob);
   EXPECT_EQ(status.next_index(), 0u) << "a blob that fails its hash must restart from zero";
-  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
   EXPECT_EQ(PartialBytes(), 0u);
   // The same in pieces: the last piece fails the hash and nothing is left.
   ASSERT_TRUE(Slice(session, record, blob, 0).ok());
@@ -493,8 +492,8 @@ TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   status = Query(session, blob);
   EXPECT_EQ(status.next_index(), 0u);
   EXPECT_EQ(status.next_offset(), 0u);
-  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 0);
-  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
   EXPECT_EQ(PartialBytes(), 0u);
   EXPECT_FALSE(status.complete());
   EXPECT_FALSE(status.has_receipt());
@@ -560,7 +559,8 @@ TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence)
   EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kFailedPrecondition))
       << results[0].message();
   EXPECT_FALSE(Stored(IdOf(committed)));
-  auto evidence = store_.Get(keys::Conflict(IdOf(committed), crypto::RecordDigest(swapped)));
+  auto evidence =
+      store_.Get(keys::Conflict(monitor_.id, IdOf(committed), crypto::RecordDigest(swapped)));
   ASSERT_TRUE(evidence.ok());
   EXPECT_TRUE(evidence->has_value()) << "the conflicting body was not kept as evidence";
   // The committed body itself still goes in.

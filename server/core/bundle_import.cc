@@ -46,7 +46,8 @@ absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view fi
     for (int i = 0; i < batch.size(); ++i) {
       v1::RecordHeader header;
       if (header.ParseFromString(batch[i].header())) {
-        TEMOIN_ASSIGN_OR_RETURN(auto stored, core.registry().Record(header.record_id()));
+        TEMOIN_ASSIGN_OR_RETURN(auto stored,
+                                core.registry().Record(device->device_id(), header.record_id()));
         known[i] = stored.has_value();
       }
     }

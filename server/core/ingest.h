@@ -35,8 +35,9 @@ inline constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v
 // digest, writes every new record of the batch in one durable commit, and only then
 // signs receipts. The server never opens a record. A record with attachments is kept
 // durably (pending) and gets its receipt once every attachment is complete and
-// verified (see Attachments). Thread-safe: commits are serialised so the log index is
-// dense and ordered.
+// verified (see Attachments). Records are identified by (device, record id): the same
+// id from another device is an unrelated record, and no answer depends on it. Thread-safe: commits
+// are serialised so the log index is dense and ordered.
 class Ingest {
  public:
   // None owned; all must outlive this.
@@ -71,10 +72,11 @@ class Ingest {
   absl::StatusOr<std::vector<v1::RecordResult>> CommitBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items);
 
-  // Stores the pending record `record_id` with its log index and receipt once all its
-  // blobs are complete; returns the receipt then, std::nullopt while any is missing or
-  // when there is no such pending record (already promoted: see Registry::Record).
-  absl::StatusOr<std::optional<v1::Receipt>> PromoteIfComplete(const std::string& record_id);
+  // Stores the pending record `record_id` of `device_id` with its log index and receipt once all
+  // its blobs are complete; returns the receipt then, std::nullopt while any is missing or when
+  // there is no such pending record (already promoted: see Registry::Record).
+  absl::StatusOr<std::optional<v1::Receipt>> PromoteIfComplete(const std::string& device_id,
+                                                               const std::string& record_id);
 
  private:
   absl::Status LoadLogSizeLocked();

@@ -939,7 +939,9 @@ TEST_P(CoreTest, UploadGivesVerifiableReceiptsWithDenseLogIndexes) {
                                        crypto::SigningKey::Generate().public_key(),
                                        RecordId(all[i]), crypto::RecordDigest(all[i]))
                      .ok());
-    auto stored = Must(core_->registry().Record(RecordId(all[i])), "record");
+    auto stored = Must(core_->registry().Record(i < first.size() ? monitor_a_.id : monitor_b_.id,
+                                                RecordId(all[i])),
+                       "record");
     ASSERT_TRUE(stored.has_value());
     EXPECT_EQ(stored->envelope().SerializeAsString(), all[i].SerializeAsString());
     EXPECT_EQ(stored->log_index(), i + 1);
@@ -1046,11 +1048,12 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
 
   std::vector<std::string> evidence = KeysWithPrefix("cfl/");
   ASSERT_EQ(evidence.size(), 1u);
-  EXPECT_EQ(evidence[0], keys::Conflict(params.record_id, crypto::RecordDigest(rival)));
+  EXPECT_EQ(evidence[0],
+            keys::Conflict(monitor_a_.id, params.record_id, crypto::RecordDigest(rival)));
   v1::Envelope kept;
   ASSERT_TRUE(kept.ParseFromString(*Must(store_->Get(evidence[0]), "get evidence")));
   EXPECT_EQ(kept.SerializeAsString(), rival.SerializeAsString());
-  auto stored = Must(core_->registry().Record(params.record_id), "record");
+  auto stored = Must(core_->registry().Record(monitor_a_.id, params.record_id), "record");
   EXPECT_EQ(stored->envelope().SerializeAsString(), original.SerializeAsString());
   EXPECT_EQ(KeysWithPrefix("log/").size(), 1u);
 
@@ -1062,6 +1065,88 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
   EXPECT_EQ(both[0].code(), 0);
   EXPECT_EQ(both[1].code(), Code(StatusCode::kFailedPrecondition));
   EXPECT_EQ(KeysWithPrefix("cfl/").size(), 2u);
+}
+
+// Record ids are per device: a device of another project that used an id first (body
+// or commitment only) neither blocks the rightful record nor shows in any answer.
+TEST_P(CoreTest, SameIdFromDevicesOfTwoProjectsIsTwoRecordsEachFetchableByItsReviewer) {
+  SetUpWorld();
+  crypto::SealParams squat = Params(monitor_b_, beta_);
+  crypto::SealParams own = Params(monitor_a_, alpha_);
+  own.record_id = squat.record_id;
+  v1::Envelope squatter = Seal(squat, monitor_b_.signing);
+  v1::Envelope rightful = Seal(own, monitor_a_.signing);
+  google::protobuf::RepeatedPtrField<v1::Commitment> early;
+  *early.Add() = crypto::MakeCommitment(squatter);
+  ASSERT_EQ(Must(core_->ingest().CommitBatch(monitor_b_session_, early), "squat")[0].code(), 0);
+  UploadOne(monitor_b_session_, squatter);
+
+  google::protobuf::RepeatedPtrField<v1::Commitment> mine;
+  *mine.Add() = crypto::MakeCommitment(rightful);
+  auto committed = Must(core_->ingest().CommitBatch(monitor_a_session_, mine), "commit");
+  EXPECT_EQ(committed[0].code(), 0) << committed[0].message();
+  EXPECT_TRUE(committed[0].has_commitment_receipt());
+  UploadOne(monitor_a_session_, rightful);
+  EXPECT_TRUE(KeysWithPrefix("cfl/").empty()) << "another device's record counted as a conflict";
+  EXPECT_EQ(Must(core_->registry().RecordsWithId(own.record_id), "records").size(), 2u);
+
+  for (auto [session, expected] :
+       {std::pair{&reviewer_a_session_, &rightful}, std::pair{&reviewer_b_session_, &squatter}}) {
+    v1::FetchRecordsRequest fetch;
+    fetch.add_record_ids(own.record_id);
+    auto fetched = Must(core_->review().FetchRecords(*session, fetch), "fetch");
+    ASSERT_EQ(fetched.size(), 1u);
+    EXPECT_EQ(fetched[0].envelope().SerializeAsString(), expected->SerializeAsString());
+    auto listed = Must(core_->review().ListRecords(*session, {}), "list");
+    ASSERT_EQ(listed.records_size(), 1);
+    EXPECT_EQ(listed.records(0).record_id(), own.record_id);
+  }
+}
+
+// What monitor A is told about its record (commitment and body) is byte-identical
+// whether a device of another project already stored that id or an unrelated one.
+TEST_P(CoreTest, AnswersDoNotRevealWhetherAnotherDeviceUsedTheId) {
+  SetUpWorld();
+  crypto::SealParams own = Params(monitor_a_, alpha_);
+  v1::Envelope mine = Seal(own, monitor_a_.signing);
+  crypto::SealParams other = Params(monitor_b_, beta_);
+  const std::map<std::string, std::string> before = Dump();
+  auto answers_after_b_uses = [&](const std::string& b_record_id) {
+    // Back to the same state, with a fresh core (its log size and rate counters too).
+    WriteBatch reset;
+    for (const auto& [key, value] : Dump()) {
+      if (!before.contains(key)) reset.Delete(key);
+    }
+    for (const auto& [key, value] : before) reset.Put(key, value);
+    EXPECT_TRUE(store_->Commit(reset).ok());
+    StartCore();
+    crypto::SealParams params = other;
+    params.record_id = b_record_id;
+    v1::Envelope theirs = Seal(params, monitor_b_.signing);
+    google::protobuf::RepeatedPtrField<v1::Commitment> b_commitment;
+    *b_commitment.Add() = crypto::MakeCommitment(theirs);
+    EXPECT_EQ(Must(core_->ingest().CommitBatch(monitor_b_session_, b_commitment), "b")[0].code(),
+              0);
+    UploadOne(monitor_b_session_, theirs);
+    google::protobuf::RepeatedPtrField<v1::Commitment> a_commitment;
+    *a_commitment.Add() = crypto::MakeCommitment(mine);
+    std::string answers;
+    for (const v1::RecordResult& r :
+         Must(core_->ingest().CommitBatch(monitor_a_session_, a_commitment), "a commit")) {
+      answers += r.SerializeAsString();
+    }
+    std::string signature;
+    google::protobuf::RepeatedPtrField<v1::Envelope> a_body;
+    *a_body.Add() = mine;
+    auto results = Must(core_->ingest().UploadBatch(monitor_a_session_, a_body, &signature), "a");
+    answers +=
+        CompactUploadResponse(1, results, signature, /*positional=*/true).SerializeAsString();
+    return answers;
+  };
+  const std::string unrelated = answers_after_b_uses(crypto::RandomBytes(crypto::kRecordIdBytes));
+  const std::string same_id = answers_after_b_uses(own.record_id);
+  EXPECT_FALSE(unrelated.empty());
+  EXPECT_EQ(unrelated, same_id);
 }
 
 TEST_P(CoreTest, RecordSignedByAnotherDeviceIsUnauthenticated) {
@@ -1120,7 +1205,7 @@ TEST_P(CoreTest, BadRecordsDoNotStopGoodOnesInTheSameBatch) {
   EXPECT_EQ(results[0].code(), 0);
   EXPECT_EQ(results[1].code(), Code(StatusCode::kUnauthenticated));
   EXPECT_EQ(results[2].code(), 0);
-  EXPECT_FALSE(Must(core_->registry().Record(RecordId(bad)), "record").has_value());
+  EXPECT_TRUE(Must(core_->registry().RecordsWithId(RecordId(bad)), "record").empty());
   EXPECT_EQ(KeysWithPrefix("log/").size(), 2u);
 }
 
@@ -1601,7 +1686,7 @@ TEST_P(CoreTest, RandomisedAccessNeverReturnsForeignRecords) {
         ASSERT_TRUE(results.ok()) << results.status();
         if (target->name != caller.own_project) {
           EXPECT_EQ((*results)[0].code(), Code(StatusCode::kPermissionDenied));
-          EXPECT_FALSE(Must(core_->registry().Record(params.record_id), "record").has_value());
+          EXPECT_TRUE(Must(core_->registry().RecordsWithId(params.record_id), "record").empty());
           break;
         }
         ASSERT_EQ((*results)[0].code(), 0) << (*results)[0].message();

@@ -534,6 +534,40 @@ TEST_F(UploadPiecesTest, ResumePointSurvivesARestartAndReceiptWaitsForEveryAttac
   EXPECT_EQ(results[0].receipt().SerializeAsString(), s->receipt().SerializeAsString());
 }
 
+// Two records of one batch naming one blob id: the second would overwrite the first's
+// blob row, and the first would be receipted without its own hash ever being checked.
+TEST_F(UploadPiecesTest, BlobIdClaimedTwiceIsRefusedForTheLaterRecordAndNeverHijacked) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1000, 'a');
+  Blob rival = MakeBlob(2000, 'b');
+  rival.ref.set_blob_id(blob.ref.blob_id());
+  v1::Envelope first = Seal(monitor_, {blob.ref});
+  v1::Envelope second = Seal(monitor_, {rival.ref});
+  std::vector<v1::RecordResult> results = Upload(session, {first, second});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].awaiting_attachments()) << results[0].message();
+  EXPECT_EQ(results[1].code(), static_cast<int>(StatusCode::kInvalidArgument));
+  EXPECT_NE(results[1].message().find(ToHex(blob.ref.blob_id())), std::string::npos)
+      << results[1].message();
+
+  // The first record's blob is its own: the rival's bytes fail its hash; its own pass.
+  EXPECT_EQ(Slice(session, first, rival, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Slice(session, second, blob, 0).status().code(), StatusCode::kNotFound);
+  absl::StatusOr<v1::BlobStatus> done = Slice(session, first, blob, 0);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->has_receipt());
+  EXPECT_FALSE(Stored(IdOf(second)));
+
+  // Later, alone, or with the id twice in its own header: still refused.
+  results = Upload(session, {second});
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kInvalidArgument));
+  Blob twin = MakeBlob(500, 'c');
+  results = Upload(session, {Seal(monitor_, {twin.ref, twin.ref})});
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kInvalidArgument))
+      << results[0].message();
+  EXPECT_EQ(Query(session, twin).code(), static_cast<int>(StatusCode::kNotFound));
+}
+
 TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence) {
   Session session = SignIn(monitor_);
   v1::Commitment forged = crypto::MakeCommitment(Seal(monitor_));

@@ -1,6 +1,7 @@
 #include "server/core/ingest.h"
 
 #include <map>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -95,6 +96,34 @@ absl::StatusOr<v1::RecordHeader> CheckCommitment(const v1::Commitment& commitmen
   return header;
 }
 
+// A blob id names one blob of one record of this device, for good: a record may not
+// take an id already stored (its blob row would be overwritten and the first record
+// receipted with an attachment never checked against its header), nor one an earlier
+// record of the same batch claimed, nor the same id twice. The later record is refused
+// and the earlier keeps its blob, as if they had come in separate batches: the answer
+// does not depend on how the client cut its batches. kInvalidArgument naming the blob
+// id (hex; the server stores it anyway, and it reveals nothing of the content), or the
+// store's error.
+absl::Status CheckBlobIdsFree(Store& store, absl::string_view device_id,
+                              const v1::RecordHeader& header,
+                              const std::set<std::string>& claimed_in_batch) {
+  std::set<std::string> in_record;
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    if (claimed_in_batch.contains(ref.blob_id()) || !in_record.insert(ref.blob_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attachment blob_id ", ToHex(ref.blob_id()),
+                       " is used by another attachment of this batch"));
+    }
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                            store.Get(keys::Blob(device_id, ref.blob_id())));
+    if (existing.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attachment blob_id ", ToHex(ref.blob_id()), " is already in use"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Ingest::Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey* receipt_key,
@@ -184,6 +213,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   uint64_t next_index = log_size_;
   uint64_t highest_seq = current->highest_seq();
   std::map<std::string, std::string> digest_in_batch;  // record id -> digest
+  std::set<std::string> blobs_in_batch;                // blob ids claimed by this batch
   std::vector<int> fresh;
   std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
   std::vector<std::pair<int, v1::StoredRecord>> rows;  // result index, row
@@ -241,17 +271,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     row.set_device_seq(record.header.device_seq());
     if (record.header.attachments_size() > 0) {
       // Kept durably now; log index and receipt once every blob is in and verified.
-      bool blob_taken = false;
-      for (const v1::AttachmentRef& ref : record.header.attachments()) {
-        TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                                registry_->store().Get(keys::Blob(device_id, ref.blob_id())));
-        if (existing.has_value()) blob_taken = true;
-      }
-      if (blob_taken) {
-        SetError(results[i], absl::InvalidArgumentError("attachment blob_id is already in use"));
+      absl::Status free =
+          CheckBlobIdsFree(registry_->store(), device_id, record.header, blobs_in_batch);
+      if (!free.ok()) {
+        if (free.code() != absl::StatusCode::kInvalidArgument) return free;  // storage
+        SetError(results[i], free);
         continue;
       }
       for (const v1::AttachmentRef& ref : record.header.attachments()) {
+        blobs_in_batch.insert(ref.blob_id());
         v1::StoredBlob blob;
         blob.set_record_id(id);
         blob.set_device_id(device_id);

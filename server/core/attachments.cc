@@ -27,10 +27,32 @@ absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::strin
   return blob;
 }
 
-uint64_t LoadPartialBytes(Store& store) {
-  absl::StatusOr<std::optional<std::string>> value = store.Get(keys::PartialBytes());
+// A byte counter (u64 be); 0 when absent or unreadable.
+uint64_t LoadCounter(Store& store, const std::string& key) {
+  absl::StatusOr<std::optional<std::string>> value = store.Get(key);
   return value.ok() && value->has_value() && (*value)->size() == 8 ? DecodeU64BigEndian(**value)
                                                                    : 0;
+}
+
+// The partial-upload budgets, server-wide and of one device, as they are in the store.
+struct Budgets {
+  uint64_t server = 0;
+  uint64_t device = 0;
+};
+
+Budgets LoadBudgets(Store& store, absl::string_view device_id) {
+  return {LoadCounter(store, keys::PartialBytes()),
+          LoadCounter(store, keys::DevicePartialBytes(device_id))};
+}
+
+// Writes `budgets` with `released` bytes given back (saturating: counters from before
+// per-device budgets may hold less than the blobs they now release).
+void PutBudgetsReleased(WriteBatch& batch, absl::string_view device_id, Budgets budgets,
+                        uint64_t released) {
+  batch.Put(keys::PartialBytes(),
+            EncodeU64BigEndian(budgets.server - std::min(budgets.server, released)));
+  batch.Put(keys::DevicePartialBytes(device_id),
+            EncodeU64BigEndian(budgets.device - std::min(budgets.device, released)));
 }
 
 // Deletes every piece row of `blob_id` in `batch`.
@@ -92,6 +114,9 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   Store& store = registry_->store();
   std::lock_guard lock(mu_);
+  // The budgets matter only when something is uploaded, so expiry runs here: at the
+  // first piece after start, then at most every kExpiryIntervalSeconds.
+  MaybeExpireStalePartialsLocked(clock_->NowSeconds());
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
                           registry_->Device(session.device_id()));
   if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
@@ -154,9 +179,13 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   const absl::string_view fresh = data.substr(data.size() - added);
   const bool last = slice_whole && slice_start + slice_size == blob->size();
   TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), added));
-  uint64_t partial = LoadPartialBytes(store);
-  const uint64_t limit = ingest_->limits().max_partial_bytes;
-  if (!last && partial + added > limit) {
+  const Budgets budgets = LoadBudgets(store, device_id);
+  // The piece that completes a blob releases bytes, so it is always taken.
+  if (!last && budgets.device + added > ingest_->limits().max_partial_bytes_per_device) {
+    return absl::ResourceExhaustedError(
+        "this device holds too many unfinished attachments; finish them first");
+  }
+  if (!last && budgets.server + added > ingest_->limits().max_partial_bytes) {
     return absl::ResourceExhaustedError(
         "the server holds too many unfinished attachments; try again later");
   }
@@ -190,14 +219,20 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
       blob->set_next_offset(0);
       blob->set_bytes_received(0);
       batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
-      batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
+      batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
+      PutBudgetsReleased(batch, device_id, budgets, received);
       TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
       return absl::DataLossError("attachment hash does not match its header");
     }
     blob->set_complete(true);
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
+    batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
+    PutBudgetsReleased(batch, device_id, budgets, received);
   } else {
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial + added));
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(budgets.server + added));
+    batch.Put(keys::DevicePartialBytes(device_id), EncodeU64BigEndian(budgets.device + added));
+    // When it last took a byte: what ExpireStalePartials measures staleness from.
+    batch.Put(keys::PartialBlob(device_id, chunk.blob_id()),
+              EncodeU64BigEndian(static_cast<uint64_t>(clock_->NowSeconds())));
   }
   if (slice_whole) {
     // Promoted: one row for the whole slice, as Fetch and the hash check read it.
@@ -250,6 +285,90 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
         return emit(chunk);
       }));
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Attachments::DropPartialLocked(absl::string_view device_id,
+                                                        absl::string_view blob_id) {
+  Store& store = registry_->store();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, device_id, blob_id));
+  WriteBatch batch;
+  batch.Delete(keys::PartialBlob(device_id, blob_id));
+  uint64_t released = 0;
+  if (blob.has_value() && !blob->complete()) {
+    for (uint64_t i = 0; i < blob->next_index(); ++i) {
+      batch.Delete(keys::Chunk(device_id, blob_id, i));
+    }
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, blob_id, batch));
+    released = blob->bytes_received();
+    blob->set_next_index(0);
+    blob->set_next_offset(0);
+    blob->set_bytes_received(0);
+    batch.Put(keys::Blob(device_id, blob_id), blob->SerializeAsString());
+  }
+  PutBudgetsReleased(batch, device_id, LoadBudgets(store, device_id), released);
+  TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+  return released;
+}
+
+absl::StatusOr<uint64_t> Attachments::ExpireStalePartials(int64_t now) {
+  std::lock_guard lock(mu_);
+  return ExpireStalePartialsLocked(now);
+}
+
+void Attachments::MaybeExpireStalePartialsLocked(int64_t now) {
+  if (now < next_expiry_at_) return;
+  next_expiry_at_ = now + kExpiryIntervalSeconds;
+  // An upload must not fail for the housekeeping it triggered; the next run retries.
+  ExpireStalePartialsLocked(now).IgnoreError();
+}
+
+absl::StatusOr<uint64_t> Attachments::ExpireStalePartialsLocked(int64_t now) {
+  const std::string prefix = keys::PartialBlobPrefix();
+  struct Entry {
+    std::string device_id, blob_id;
+    int64_t touched_at;
+  };
+  std::vector<Entry> entries;
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
+        absl::string_view ids = key.substr(prefix.size());
+        if (ids.size() <= crypto::kDeviceIdBytes || value.size() != 8) return true;
+        entries.push_back({std::string(ids.substr(0, crypto::kDeviceIdBytes)),
+                           std::string(ids.substr(crypto::kDeviceIdBytes)),
+                           static_cast<int64_t>(DecodeU64BigEndian(value))});
+        return true;
+      }));
+  const int64_t ttl = ingest_->limits().partial_upload_ttl_seconds;
+  uint64_t released = 0;
+  for (const Entry& entry : entries) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
+                            registry_->Device(entry.device_id));
+    const bool gone = !device.has_value() || device->revoked();
+    if (!gone && entry.touched_at + ttl > now) continue;
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(entry.device_id, entry.blob_id));
+    released += bytes;
+  }
+  return released;
+}
+
+absl::StatusOr<uint64_t> Attachments::ReleaseDevice(absl::string_view device_id) {
+  if (device_id.size() != crypto::kDeviceIdBytes) {
+    return absl::InvalidArgumentError("device id has wrong length");
+  }
+  std::lock_guard lock(mu_);
+  const std::string prefix = keys::PartialBlobPrefix(device_id);
+  std::vector<std::string> blob_ids;
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+        blob_ids.emplace_back(key.substr(prefix.size()));
+        return true;
+      }));
+  uint64_t released = 0;
+  for (const std::string& blob_id : blob_ids) {
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(device_id, blob_id));
+    released += bytes;
+  }
+  return released;
 }
 
 }  // namespace temoin::server

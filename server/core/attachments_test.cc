@@ -471,6 +471,124 @@ TEST_F(UploadPiecesTest, PiecesCountAgainstThePartialUploadBudget) {
   EXPECT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
 }
 
+uint64_t DevicePartialBytes(Store& store, const std::string& device_id) {
+  auto value = Must(store.Get(keys::DevicePartialBytes(device_id)), "device partial bytes");
+  return value.has_value() ? DecodeU64BigEndian(*value) : 0;
+}
+
+TEST_F(UploadPiecesTest, StalePartialUploadsExpireAndTheBudgetComesBack) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 's');  // two slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 1, 0, 1000).ok());
+  const uint64_t held = kUploadChunkBytes + 1000;
+  EXPECT_EQ(PartialBytes(), held);
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), held);
+  const int64_t ttl = core_->ingest().limits().partial_upload_ttl_seconds;
+  EXPECT_EQ(ttl, 7 * 24 * 3600);
+
+  clock_.Advance(ttl - 60);  // not yet stale
+  EXPECT_EQ(Must(core_->attachments().ExpireStalePartials(clock_.NowSeconds()), "expire"), 0u);
+  EXPECT_EQ(PartialBytes(), held);
+  clock_.Advance(120);
+  EXPECT_EQ(Must(core_->attachments().ExpireStalePartials(clock_.NowSeconds()), "expire"), held);
+  EXPECT_EQ(PartialBytes(), 0u);
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 0u);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::PartialBlobPrefix()), 0);
+  v1::BlobStatus status = Query(session, blob);
+  EXPECT_EQ(status.code(), 0) << "an expired blob must stay expected";
+  EXPECT_EQ(status.next_index(), 0u);
+  EXPECT_EQ(status.next_offset(), 0u);
+
+  // Expiry also runs by itself on the first piece after start: a fresh core (a restart)
+  // drops a stale partial upload of another blob before taking the new piece.
+  Blob stale = MakeBlob(100'000, 't');
+  v1::Envelope stale_record = Seal(monitor_, {stale.ref});
+  Upload(session, {stale_record});
+  ASSERT_TRUE(Piece(session, stale_record, stale, 0, 0, 1000).ok());
+  clock_.Advance(ttl + 1);
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"));
+  session = SignIn(monitor_);
+  ASSERT_TRUE(Piece(session, record, blob, 0, 0, 500).ok());
+  EXPECT_EQ(Query(session, stale).next_offset(), 0u) << "the stale upload was not expired";
+  EXPECT_EQ(PartialBytes(), 500u);
+
+  // The device comes back: it uploads the blob again from zero and gets its receipt.
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  absl::StatusOr<v1::BlobStatus> done = Slice(session, record, blob, 1);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->has_receipt());
+  EXPECT_EQ(PartialBytes(), 0u);
+}
+
+TEST_F(UploadPiecesTest, OneDeviceCannotExhaustAnothersBudget) {
+  IngestLimits limits;
+  limits.max_partial_bytes_per_device = 2 * kPiece + 100;
+  limits.max_partial_bytes = 5 * kPiece;
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"), limits);
+  Session greedy = SignIn(monitor_);
+  Session modest = SignIn(other_);
+  std::vector<std::pair<Blob, v1::Envelope>> hoard;
+  for (int i = 0; i < 3; ++i) {
+    Blob blob = MakeBlob(100'000, static_cast<char>('g' + i));
+    v1::Envelope record = Seal(monitor_, {blob.ref});
+    Upload(greedy, {record});
+    hoard.emplace_back(std::move(blob), std::move(record));
+  }
+  // One piece short of done, blob after blob: the device's budget stops it.
+  ASSERT_TRUE(Piece(greedy, hoard[0].second, hoard[0].first, 0, 0, kPiece).ok());
+  ASSERT_TRUE(Piece(greedy, hoard[1].second, hoard[1].first, 0, 0, kPiece).ok());
+  absl::StatusOr<v1::BlobStatus> s = Piece(greedy, hoard[2].second, hoard[2].first, 0, 0, kPiece);
+  EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted) << s.status();
+  EXPECT_NE(s.status().message().find("this device"), std::string::npos) << s.status();
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 2 * kPiece);
+
+  // The other device still has its whole budget.
+  Blob mine = MakeBlob(100'000, 'm');
+  v1::Envelope record = Seal(other_, {mine.ref});
+  Upload(modest, {record});
+  EXPECT_TRUE(Piece(modest, record, mine, 0, 0, kPiece).ok());
+  EXPECT_TRUE(Piece(modest, record, mine, 0, kPiece, kPiece).ok());
+  EXPECT_EQ(DevicePartialBytes(store_, other_.id), 2 * kPiece);
+  EXPECT_EQ(PartialBytes(), 4 * kPiece);
+}
+
+TEST_F(UploadPiecesTest, RevokingADeviceReleasesItsPartialUploads) {
+  Session session = SignIn(monitor_);
+  Session other_session = SignIn(other_);
+  Blob blob = MakeBlob(100'000, 'r');
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  Blob kept = MakeBlob(100'000, 'k');
+  v1::Envelope other_record = Seal(other_, {kept.ref});
+  Upload(other_session, {other_record});
+  ASSERT_TRUE(Piece(other_session, other_record, kept, 0, 0, kPiece).ok());
+  EXPECT_EQ(PartialBytes(), kUploadChunkBytes + kPiece);
+
+  v1::WipeOrderBody body;
+  body.set_device_id(monitor_.id);
+  body.set_issued_at(clock_.NowSeconds());
+  v1::RevokeDeviceRequest revoke;
+  revoke.set_device_id(monitor_.id);
+  revoke.mutable_wipe_order()->set_body(body.SerializeAsString());
+  revoke.mutable_wipe_order()->set_org_signature(
+      admin_.org->Sign(kWipeOrderContext, revoke.wipe_order().body()));
+  Must(core_->admin().RevokeDevice(SignIn(admin_), revoke), "revoke");
+
+  EXPECT_EQ(PartialBytes(), kPiece) << "the revoked device's bytes are still held";
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 0u);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(DevicePartialBytes(store_, other_.id), kPiece) << "another device lost its upload";
+  EXPECT_EQ(Query(other_session, kept).next_offset(), kPiece);
+}
+
 TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   Session session = SignIn(monitor_);
   Blob blob = MakeBlob(100'000, 'c');

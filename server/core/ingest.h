@@ -23,6 +23,12 @@ struct IngestLimits {
   uint64_t max_attachment_bytes = 200ull << 20;
   // Bytes held in incomplete attachments, all devices together.
   uint64_t max_partial_bytes = 4ull << 30;
+  // Bytes held in one device's incomplete attachments: two of the largest in flight, so
+  // that no device (a broken or hostile one) can fill the server-wide budget alone.
+  uint64_t max_partial_bytes_per_device = 400ull << 20;
+  // An incomplete attachment that takes no byte for this long is dropped and its bytes
+  // released (Attachments::ExpireStalePartials): sized for 2G devices that resume rarely.
+  int64_t partial_upload_ttl_seconds = 7 * 24 * 3600;
   RateLimits rates;  // per device: batches a minute, bytes a day
 };
 

@@ -13,7 +13,10 @@
 //   blob/<device_id><blob_id>     StoredBlob
 //   chunk/<device_id><blob_id><index be64>   one slice of the blob's ciphertext stream
 //   piece/<device_id><blob_id><offset be64>  a piece of slice next_index, until whole
-//   meta/partial_bytes            bytes held in incomplete blobs (u64 be)
+//   meta/partial_bytes            bytes held in incomplete blobs, all devices (u64 be)
+//   ppb/<device_id>               bytes held in that device's incomplete blobs (u64 be)
+//   pbl/<device_id><blob_id>      a blob holding partial bytes: when it last took some
+//                                 (i64 be seconds), for expiry (Attachments)
 // Like records (registry.h), blobs live in the namespace of the device that declared
 // them: ids are chosen by devices, so another device's ids must never collide.
 namespace temoin::server::keys {
@@ -40,6 +43,16 @@ inline std::string Piece(absl::string_view device_id, absl::string_view blob_id,
   return absl::StrCat("piece/", device_id, blob_id, EncodeU64BigEndian(offset));
 }
 inline std::string PartialBytes() { return "meta/partial_bytes"; }
+inline std::string DevicePartialBytes(absl::string_view device_id) {
+  return absl::StrCat("ppb/", device_id);
+}
+inline std::string PartialBlobPrefix() { return "pbl/"; }
+inline std::string PartialBlobPrefix(absl::string_view device_id) {
+  return absl::StrCat("pbl/", device_id);
+}
+inline std::string PartialBlob(absl::string_view device_id, absl::string_view blob_id) {
+  return absl::StrCat("pbl/", device_id, blob_id);
+}
 
 }  // namespace temoin::server::keys
 

@@ -272,6 +272,12 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
     }
   }
   if (!device_id.has_value()) return not_found;
+  // No download without an audit entry, as for records: durable before any byte goes.
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> record,
+                          registry_->Record(*device_id, req.record_id()));
+  TEMOIN_RETURN_IF_ERROR(
+      audit_->CommitWith(WriteBatch(), {{session.device_id(), "attachment.fetch", req.record_id(),
+                                         record.has_value() ? record->project() : std::string()}}));
   std::string start =
       req.from_index() == 0 ? "" : keys::Chunk(*device_id, req.blob_id(), req.from_index() - 1);
   const std::string prefix = keys::ChunkPrefix(*device_id, req.blob_id());

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "crypto/attachment_stream.h"
+#include "server/core/audit_log.h"
 #include "server/core/ingest.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
@@ -32,8 +33,8 @@ class Attachments {
   static constexpr int64_t kExpiryIntervalSeconds = 3600;
 
   // None owned; all must outlive this.
-  Attachments(Registry* registry, Ingest* ingest, const Clock* clock)
-      : registry_(registry), ingest_(ingest), clock_(clock) {}
+  Attachments(Registry* registry, Ingest* ingest, const Clock* clock, AuditLog* audit)
+      : registry_(registry), ingest_(ingest), clock_(clock), audit_(audit) {}
 
   // Monitors, for their own blobs. An unknown blob (or another device's) is reported
   // with code kNotFound in its BlobStatus; the call fails only on storage errors.
@@ -59,7 +60,8 @@ class Attachments {
 
   // Reviewers: calls `emit` for each slice from `from_index` of a complete blob of a
   // record in a granted project, until it returns false. kNotFound otherwise (like a
-  // record that does not exist).
+  // record that does not exist). Each call writes one "attachment.fetch" audit entry
+  // (who, which record) durably before the first slice; if it cannot, nothing is sent.
   absl::Status Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
                      const std::function<bool(const v1::AttachmentChunk&)>& emit);
 
@@ -89,6 +91,7 @@ class Attachments {
   Registry* const registry_;
   Ingest* const ingest_;
   const Clock* const clock_;
+  AuditLog* const audit_;
   std::mutex mu_;               // one piece at a time: the partial-bytes counter and blob rows
   int64_t next_expiry_at_ = 0;  // under mu_
 };

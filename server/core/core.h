@@ -35,7 +35,7 @@ class Core {
         enrollment_(&registry_, clock, &receipt_public_key_, &vocabulary_, &audit_),
         admin_(&registry_, &enrollment_, &audit_),
         ingest_(&registry_, clock, &receipt_key_, limits),
-        attachments_(&registry_, &ingest_, clock),
+        attachments_(&registry_, &ingest_, clock, &audit_),
         review_(&registry_, &audit_) {
     // Revoking a device gives back what its unfinished attachments held at once.
     admin_.set_on_revoke([this](absl::string_view device_id) {

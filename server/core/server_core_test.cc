@@ -6,6 +6,7 @@
 // build it. Synthetic data only: no real person's name appears here.
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/vocabulary.h"
+#include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
@@ -1147,6 +1149,70 @@ TEST_P(CoreTest, AnswersDoNotRevealWhetherAnotherDeviceUsedTheId) {
   const std::string same_id = answers_after_b_uses(own.record_id);
   EXPECT_FALSE(unrelated.empty());
   EXPECT_EQ(unrelated, same_id);
+}
+
+// A reviewer's attachment download is audited before any byte is sent, like a record
+// fetch, and the audit chain still verifies.
+TEST_P(CoreTest, AttachmentDownloadWritesAnAuditEntryAndTheChainVerifies) {
+  SetUpWorld();
+  crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
+  v1::AttachmentRef ref;
+  ref.set_blob_id(crypto::RandomBytes(16));
+  std::string stream =
+      Must(crypto::EncryptAttachment(key, ref.blob_id(), "synthetic photo bytes"), "encrypt");
+  ref.set_size(stream.size());
+  std::string hash(crypto_generichash_BYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(hash.data()), hash.size(),
+                     reinterpret_cast<const unsigned char*>(stream.data()), stream.size(), nullptr,
+                     0);
+  ref.set_ciphertext_hash(hash);
+  crypto::SealParams params = Params(monitor_a_, alpha_);
+  params.attachments = {ref};
+  v1::Envelope envelope = Seal(params, monitor_a_.signing);
+  ASSERT_TRUE(Must(Upload(monitor_a_session_, {envelope}), "upload")[0].awaiting_attachments());
+  v1::AttachmentChunk chunk;
+  chunk.set_record_id(params.record_id);
+  chunk.set_blob_id(ref.blob_id());
+  chunk.set_data(stream);
+  ASSERT_TRUE(
+      Must(core_->attachments().UploadChunk(monitor_a_session_, chunk), "chunk").has_receipt());
+
+  const uint64_t before = Must(core_->audit().Read(0, 1), "audit").head_size();
+  v1::FetchAttachmentRequest request;
+  request.set_record_id(params.record_id);
+  request.set_blob_id(ref.blob_id());
+  std::string downloaded;
+  ASSERT_TRUE(core_->attachments()
+                  .Fetch(reviewer_a_session_, request,
+                         [&](const v1::AttachmentChunk& slice) {
+                           downloaded += slice.data();
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(downloaded, stream);
+  // Another project's reviewer gets nothing, and leaves no entry of a download.
+  EXPECT_EQ(
+      core_->attachments()
+          .Fetch(reviewer_b_session_, request, [](const v1::AttachmentChunk&) { return true; })
+          .code(),
+      StatusCode::kNotFound);
+
+  v1::GetAuditLogResponse log = Must(core_->audit().Read(0, 10000), "audit");
+  ASSERT_EQ(log.head_size(), before + 1);
+  v1::AuditEntry last;
+  ASSERT_TRUE(last.ParseFromString(log.entries(log.entries_size() - 1)));
+  EXPECT_EQ(last.action(), "attachment.fetch");
+  EXPECT_EQ(last.actor_device_id(), reviewer_a_.id);
+  EXPECT_EQ(last.object(), params.record_id);
+  EXPECT_EQ(last.project(), "alpha");
+  // The chain: every entry hashed onto the previous, up to the signed head.
+  std::string chain = log.previous_hash();
+  for (const std::string& entry : log.entries()) chain = AuditChainHash(chain, entry);
+  EXPECT_EQ(chain, log.head_hash());
+  EXPECT_TRUE(crypto::VerifySignature(receipt_key_.public_key(), kAuditHeadContext,
+                                      AuditHeadMessage(log.head_size(), log.head_hash()),
+                                      log.head_signature())
+                  .ok());
 }
 
 TEST_P(CoreTest, RecordSignedByAnotherDeviceIsUnauthenticated) {

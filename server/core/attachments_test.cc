@@ -770,6 +770,38 @@ TEST_F(UploadPiecesTest, HostileBundlesAreRefusedAndNothingIsStoredTwice) {
   EXPECT_FALSE(Stored(IdOf(mine)));
 }
 
+// Anyone with the server's bundle key can make a bundle naming any device: the named
+// device pays only for its records that verify, and the carrier for what it carried.
+TEST_F(UploadPiecesTest, ForgedBundlesCostTheNamedDeviceNothingAndTheCarrierItsBytes) {
+  IngestLimits limits;
+  limits.rates.bytes_per_day = 32 << 10;
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"), limits);
+  core_->set_bundle_key(crypto::BoxKeyPair::Generate());
+  const std::string server_key(core_->bundle_key()->public_key());
+  std::vector<v1::Envelope> forged;
+  for (int i = 0; i < 20; ++i) forged.push_back(Seal(other_));  // signed by other_, not monitor_
+  const std::string file = BundleFile(monitor_, forged, server_key);
+  ASSERT_GT(file.size() * 8, limits.rates.bytes_per_day) << "the test would prove nothing";
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<BundleImportReport> r = ImportBundle(*core_, file);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->refused, forged.size());
+  }
+  Session session = SignIn(monitor_);
+  std::vector<v1::RecordResult> results = Upload(session, {Seal(monitor_)});
+  EXPECT_TRUE(results[0].has_receipt()) << "forged bundles used up the named device's quota";
+
+  Session carrier = SignIn(other_);
+  absl::Status refused = absl::OkStatus();
+  for (int i = 0; i < 10 && refused.ok(); ++i) {
+    refused = ImportBundle(*core_, file, &carrier).status();
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << "the carrier was never charged";
+  results = Upload(session, {Seal(monitor_)});
+  EXPECT_TRUE(results[0].has_receipt()) << results[0].message();
+}
+
 TEST_F(UploadPiecesTest, RevokedDeviceStoresNothing) {
   Session session = SignIn(monitor_);
   Blob blob = MakeBlob(1000, 'f');

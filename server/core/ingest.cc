@@ -150,13 +150,18 @@ absl::Status Ingest::LoadLogSizeLocked() {
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
-    std::string* batch_signature) {
+    std::string* batch_signature, bool relayed) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   if (static_cast<size_t>(records.size()) > limits_.max_records_per_batch) {
     return absl::ResourceExhaustedError(
         absl::StrCat("too many records in one batch (limit ", limits_.max_records_per_batch, ")"));
   }
-  TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), MessageBytes(records)));
+  // The device that sent the batch pays for the batch itself (its verification work)
+  // up front, and is refused once its daily quota is used up; its bytes are charged
+  // below, only for records whose signature verifies. A relayed bundle's named device
+  // sent nothing: it pays only for its verified records (the carrier pays the bundle's
+  // bytes, ImportBundle).
+  if (!relayed) TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), 0));
   TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(session.device.project_id()));
   if (!project.has_value()) return absl::FailedPreconditionError("device has no project");
 
@@ -195,6 +200,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   }
   verify_range(0, second_half.joinable() ? n / 2 : n);
   if (second_half.joinable()) second_half.join();
+  uint64_t verified_bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    if (verified[i].has_value()) verified_bytes += records[i].ByteSizeLong();
+  }
+  if (relayed && verified_bytes > 0) {
+    TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), verified_bytes));
+  } else if (!relayed) {
+    TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBytes(session.device_id(), verified_bytes));
+  }
 
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());

@@ -67,9 +67,15 @@ class Ingest {
   // no receipt is given for anything in the batch). The records stored by this batch
   // share one batch receipt (crypto::SignBatchReceipts); its signature goes to
   // `batch_signature` when given.
+  //
+  // Rate limits: the session's device is charged one batch before verification and
+  // the bytes of the records that verify after it (a forged record costs the device
+  // it names nothing). `relayed` (ImportBundle: the records came in a bundle, and the
+  // session is the bundle's named device, not the sender): no charge before
+  // verification, and one batch with the verified bytes after it.
   absl::StatusOr<std::vector<v1::RecordResult>> UploadBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
-      std::string* batch_signature = nullptr);
+      std::string* batch_signature = nullptr, bool relayed = false);
 
   // Commitments (header, digest, signature): each verified against the device key and
   // durably kept; answered with a commitment receipt, or with the full receipt when the

@@ -150,6 +150,11 @@ absl::StatusOr<v1::RevokeDeviceResponse> AdminOps::RevokeDevice(
   TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
       std::move(batch),
       {{session.device_id(), "device.revoke", req.device_id(), device->project()}}));
+  if (on_revoke_) {
+    // The revocation stands either way; what is not released now, the periodic
+    // expiry releases (it drops every partial upload of a revoked device).
+    on_revoke_(req.device_id()).IgnoreError();
+  }
   return response;
 }
 

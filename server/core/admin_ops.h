@@ -1,6 +1,7 @@
 #ifndef TEMOIN_SERVER_CORE_ADMIN_OPS_H_
 #define TEMOIN_SERVER_CORE_ADMIN_OPS_H_
 
+#include <functional>
 #include <mutex>
 
 #include "absl/status/statusor.h"
@@ -19,6 +20,12 @@ class AdminOps {
  public:
   // None owned; all must outlive this.
   AdminOps(Registry* registry, Enrollment* enrollment, AuditLog* audit);
+
+  // Called with the device id after a revocation is durable (Core releases the device's
+  // partial uploads there). Its failure does not undo the revocation.
+  void set_on_revoke(std::function<absl::Status(absl::string_view device_id)> on_revoke) {
+    on_revoke_ = std::move(on_revoke);
+  }
 
   // The project key must be signed by the organisation key, epoch 1, with a fresh
   // 16-byte id and an unused name. kAlreadyExists for a taken name.
@@ -60,6 +67,7 @@ class AdminOps {
   Enrollment* const enrollment_;
   AuditLog* const audit_;
   std::mutex mu_;  // serialises name checks against concurrent creates
+  std::function<absl::Status(absl::string_view)> on_revoke_;
 };
 
 // kPermissionDenied "this needs the <role> role" unless the session has `role`.

@@ -15,8 +15,10 @@ namespace {
 
 constexpr absl::string_view kUnknownBlob = "attachment blob_id is not expected from this device";
 
-absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::string_view blob_id) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, store.Get(keys::Blob(blob_id)));
+absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::string_view device_id,
+                                                       absl::string_view blob_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                          store.Get(keys::Blob(device_id, blob_id)));
   if (!value.has_value()) return std::nullopt;
   v1::StoredBlob blob;
   if (!blob.ParseFromString(*value)) {
@@ -25,18 +27,42 @@ absl::StatusOr<std::optional<v1::StoredBlob>> LoadBlob(Store& store, absl::strin
   return blob;
 }
 
-uint64_t LoadPartialBytes(Store& store) {
-  absl::StatusOr<std::optional<std::string>> value = store.Get(keys::PartialBytes());
+// A byte counter (u64 be); 0 when absent or unreadable.
+uint64_t LoadCounter(Store& store, const std::string& key) {
+  absl::StatusOr<std::optional<std::string>> value = store.Get(key);
   return value.ok() && value->has_value() && (*value)->size() == 8 ? DecodeU64BigEndian(**value)
                                                                    : 0;
 }
 
+// The partial-upload budgets, server-wide and of one device, as they are in the store.
+struct Budgets {
+  uint64_t server = 0;
+  uint64_t device = 0;
+};
+
+Budgets LoadBudgets(Store& store, absl::string_view device_id) {
+  return {LoadCounter(store, keys::PartialBytes()),
+          LoadCounter(store, keys::DevicePartialBytes(device_id))};
+}
+
+// Writes `budgets` with `released` bytes given back (saturating: counters from before
+// per-device budgets may hold less than the blobs they now release).
+void PutBudgetsReleased(WriteBatch& batch, absl::string_view device_id, Budgets budgets,
+                        uint64_t released) {
+  batch.Put(keys::PartialBytes(),
+            EncodeU64BigEndian(budgets.server - std::min(budgets.server, released)));
+  batch.Put(keys::DevicePartialBytes(device_id),
+            EncodeU64BigEndian(budgets.device - std::min(budgets.device, released)));
+}
+
 // Deletes every piece row of `blob_id` in `batch`.
-absl::Status DeletePieces(Store& store, absl::string_view blob_id, WriteBatch& batch) {
-  return store.Scan(keys::PiecePrefix(blob_id), "", [&](absl::string_view key, absl::string_view) {
-    batch.Delete(key);
-    return true;
-  });
+absl::Status DeletePieces(Store& store, absl::string_view device_id, absl::string_view blob_id,
+                          WriteBatch& batch) {
+  return store.Scan(keys::PiecePrefix(device_id, blob_id), "",
+                    [&](absl::string_view key, absl::string_view) {
+                      batch.Delete(key);
+                      return true;
+                    });
 }
 
 }  // namespace
@@ -51,9 +77,9 @@ absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
   status.set_complete(blob.complete());
   if (blob.complete()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::Receipt> receipt,
-                            ingest_->PromoteIfComplete(blob.record_id()));
+                            ingest_->PromoteIfComplete(blob.device_id(), blob.record_id()));
     if (!receipt.has_value()) {
-      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(blob.record_id()));
+      TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(blob.device_id(), blob.record_id()));
       if (stored.has_value()) receipt = stored->receipt();
     }
     if (receipt.has_value()) *status.mutable_receipt() = *receipt;
@@ -70,7 +96,7 @@ absl::StatusOr<v1::QueryAttachmentsResponse> Attachments::Query(
   v1::QueryAttachmentsResponse response;
   for (const std::string& blob_id : req.blob_ids()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
-                            LoadBlob(registry_->store(), blob_id));
+                            LoadBlob(registry_->store(), session.device_id(), blob_id));
     if (!blob.has_value() || blob->device_id() != session.device_id()) {
       v1::BlobStatus* status = response.add_blobs();
       status->set_blob_id(blob_id);
@@ -88,11 +114,16 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   Store& store = registry_->store();
   std::lock_guard lock(mu_);
+  // The budgets matter only when something is uploaded, so expiry runs here: at the
+  // first piece after start, then at most every kExpiryIntervalSeconds.
+  MaybeExpireStalePartialsLocked(clock_->NowSeconds());
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
                           registry_->Device(session.device_id()));
   if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, chunk.blob_id()));
+  const std::string& device_id = session.device_id();  // blobs live in their device's namespace
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                          LoadBlob(store, device_id, chunk.blob_id()));
   if (!blob.has_value() || blob->device_id() != session.device_id() ||
       blob->record_id() != chunk.record_id()) {
     return absl::NotFoundError(kUnknownBlob);
@@ -104,7 +135,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   if (chunk.index() < blob->next_index()) {
     // A retry after a cut: harmless when identical, refused when it is not.
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            store.Get(keys::Chunk(chunk.blob_id(), chunk.index())));
+                            store.Get(keys::Chunk(device_id, chunk.blob_id(), chunk.index())));
     if (!stored.has_value() || end > stored->size() ||
         absl::string_view(*stored).substr(offset, data.size()) != data) {
       return absl::FailedPreconditionError("attachment chunk differs from the stored one");
@@ -129,7 +160,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   // The held bytes are read only when the piece overlaps them or completes the slice.
   std::string held_bytes;
   if (offset < held || slice_whole) {
-    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(chunk.blob_id()), "",
+    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(device_id, chunk.blob_id()), "",
                                       [&](absl::string_view, absl::string_view value) {
                                         held_bytes.append(value.data(), value.size());
                                         return true;
@@ -148,9 +179,13 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   const absl::string_view fresh = data.substr(data.size() - added);
   const bool last = slice_whole && slice_start + slice_size == blob->size();
   TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), added));
-  uint64_t partial = LoadPartialBytes(store);
-  const uint64_t limit = ingest_->limits().max_partial_bytes;
-  if (!last && partial + added > limit) {
+  const Budgets budgets = LoadBudgets(store, device_id);
+  // The piece that completes a blob releases bytes, so it is always taken.
+  if (!last && budgets.device + added > ingest_->limits().max_partial_bytes_per_device) {
+    return absl::ResourceExhaustedError(
+        "this device holds too many unfinished attachments; finish them first");
+  }
+  if (!last && budgets.server + added > ingest_->limits().max_partial_bytes) {
     return absl::ResourceExhaustedError(
         "the server holds too many unfinished attachments; try again later");
   }
@@ -161,7 +196,8 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
     crypto_generichash_state state;
     crypto_generichash_init(&state, nullptr, 0, crypto_generichash_BYTES);
     absl::Status scanned = store.Scan(
-        keys::ChunkPrefix(chunk.blob_id()), "", [&](absl::string_view, absl::string_view value) {
+        keys::ChunkPrefix(device_id, chunk.blob_id()), "",
+        [&](absl::string_view, absl::string_view value) {
           crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
                                     value.size());
           return true;
@@ -176,34 +212,40 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                       std::min(hash.size(), blob->ciphertext_hash().size())) != 0 ||
         hash.size() != blob->ciphertext_hash().size()) {
       for (uint64_t i = 0; i < blob->next_index(); ++i) {
-        batch.Delete(keys::Chunk(chunk.blob_id(), i));
+        batch.Delete(keys::Chunk(device_id, chunk.blob_id(), i));
       }
-      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
+      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
       blob->set_next_index(0);
       blob->set_next_offset(0);
       blob->set_bytes_received(0);
-      batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
-      batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
+      batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
+      batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
+      PutBudgetsReleased(batch, device_id, budgets, received);
       TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
       return absl::DataLossError("attachment hash does not match its header");
     }
     blob->set_complete(true);
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial - std::min(partial, received)));
+    batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
+    PutBudgetsReleased(batch, device_id, budgets, received);
   } else {
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(partial + added));
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(budgets.server + added));
+    batch.Put(keys::DevicePartialBytes(device_id), EncodeU64BigEndian(budgets.device + added));
+    // When it last took a byte: what ExpireStalePartials measures staleness from.
+    batch.Put(keys::PartialBlob(device_id, chunk.blob_id()),
+              EncodeU64BigEndian(static_cast<uint64_t>(clock_->NowSeconds())));
   }
   if (slice_whole) {
     // Promoted: one row for the whole slice, as Fetch and the hash check read it.
-    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, chunk.blob_id(), batch));
-    batch.Put(keys::Chunk(chunk.blob_id(), chunk.index()), held_bytes);
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
+    batch.Put(keys::Chunk(device_id, chunk.blob_id(), chunk.index()), held_bytes);
     blob->set_next_index(blob->next_index() + 1);
     blob->set_next_offset(0);
   } else {
-    batch.Put(keys::Piece(chunk.blob_id(), held), fresh);
+    batch.Put(keys::Piece(device_id, chunk.blob_id(), held), fresh);
     blob->set_next_offset(static_cast<uint32_t>(held + added));
   }
   blob->set_bytes_received(blob->bytes_received() + added);
-  batch.Put(keys::Blob(chunk.blob_id()), blob->SerializeAsString());
+  batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
   TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
   return StatusOf(chunk.blob_id(), *blob);
 }
@@ -213,21 +255,32 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_REVIEWER));
   const absl::Status not_found =
       absl::NotFoundError("record not found among the projects granted to this device");
-  TEMOIN_ASSIGN_OR_RETURN(auto record, registry_->Record(req.record_id()));
-  if (!record.has_value()) return not_found;
+  // The request names a record by id; the blob is the one of that id's record, in a
+  // granted project, that declared it (ids are per device: normally there is one).
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::StoredRecord> records,
+                          registry_->RecordsWithId(req.record_id()));
   TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> granted,
                           registry_->GrantedProjects(session.device_id()));
-  if (std::find(granted.begin(), granted.end(), record->project()) == granted.end()) {
-    return not_found;
+  std::optional<std::string> device_id;
+  for (const v1::StoredRecord& record : records) {
+    if (std::find(granted.begin(), granted.end(), record.project()) == granted.end()) continue;
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                            LoadBlob(registry_->store(), record.device_id(), req.blob_id()));
+    if (blob.has_value() && blob->record_id() == req.record_id() && blob->complete()) {
+      device_id = record.device_id();
+      break;
+    }
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
-                          LoadBlob(registry_->store(), req.blob_id()));
-  if (!blob.has_value() || blob->record_id() != req.record_id() || !blob->complete()) {
-    return not_found;
-  }
-  absl::Status error;
-  std::string start = req.from_index() == 0 ? "" : keys::Chunk(req.blob_id(), req.from_index() - 1);
-  const std::string prefix = keys::ChunkPrefix(req.blob_id());
+  if (!device_id.has_value()) return not_found;
+  // No download without an audit entry, as for records: durable before any byte goes.
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> record,
+                          registry_->Record(*device_id, req.record_id()));
+  TEMOIN_RETURN_IF_ERROR(
+      audit_->CommitWith(WriteBatch(), {{session.device_id(), "attachment.fetch", req.record_id(),
+                                         record.has_value() ? record->project() : std::string()}}));
+  std::string start =
+      req.from_index() == 0 ? "" : keys::Chunk(*device_id, req.blob_id(), req.from_index() - 1);
+  const std::string prefix = keys::ChunkPrefix(*device_id, req.blob_id());
   TEMOIN_RETURN_IF_ERROR(
       registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
         v1::AttachmentChunk chunk;
@@ -238,6 +291,90 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
         return emit(chunk);
       }));
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Attachments::DropPartialLocked(absl::string_view device_id,
+                                                        absl::string_view blob_id) {
+  Store& store = registry_->store();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, device_id, blob_id));
+  WriteBatch batch;
+  batch.Delete(keys::PartialBlob(device_id, blob_id));
+  uint64_t released = 0;
+  if (blob.has_value() && !blob->complete()) {
+    for (uint64_t i = 0; i < blob->next_index(); ++i) {
+      batch.Delete(keys::Chunk(device_id, blob_id, i));
+    }
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, blob_id, batch));
+    released = blob->bytes_received();
+    blob->set_next_index(0);
+    blob->set_next_offset(0);
+    blob->set_bytes_received(0);
+    batch.Put(keys::Blob(device_id, blob_id), blob->SerializeAsString());
+  }
+  PutBudgetsReleased(batch, device_id, LoadBudgets(store, device_id), released);
+  TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+  return released;
+}
+
+absl::StatusOr<uint64_t> Attachments::ExpireStalePartials(int64_t now) {
+  std::lock_guard lock(mu_);
+  return ExpireStalePartialsLocked(now);
+}
+
+void Attachments::MaybeExpireStalePartialsLocked(int64_t now) {
+  if (now < next_expiry_at_) return;
+  next_expiry_at_ = now + kExpiryIntervalSeconds;
+  // An upload must not fail for the housekeeping it triggered; the next run retries.
+  ExpireStalePartialsLocked(now).IgnoreError();
+}
+
+absl::StatusOr<uint64_t> Attachments::ExpireStalePartialsLocked(int64_t now) {
+  const std::string prefix = keys::PartialBlobPrefix();
+  struct Entry {
+    std::string device_id, blob_id;
+    int64_t touched_at;
+  };
+  std::vector<Entry> entries;
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
+        absl::string_view ids = key.substr(prefix.size());
+        if (ids.size() <= crypto::kDeviceIdBytes || value.size() != 8) return true;
+        entries.push_back({std::string(ids.substr(0, crypto::kDeviceIdBytes)),
+                           std::string(ids.substr(crypto::kDeviceIdBytes)),
+                           static_cast<int64_t>(DecodeU64BigEndian(value))});
+        return true;
+      }));
+  const int64_t ttl = ingest_->limits().partial_upload_ttl_seconds;
+  uint64_t released = 0;
+  for (const Entry& entry : entries) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
+                            registry_->Device(entry.device_id));
+    const bool gone = !device.has_value() || device->revoked();
+    if (!gone && entry.touched_at + ttl > now) continue;
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(entry.device_id, entry.blob_id));
+    released += bytes;
+  }
+  return released;
+}
+
+absl::StatusOr<uint64_t> Attachments::ReleaseDevice(absl::string_view device_id) {
+  if (device_id.size() != crypto::kDeviceIdBytes) {
+    return absl::InvalidArgumentError("device id has wrong length");
+  }
+  std::lock_guard lock(mu_);
+  const std::string prefix = keys::PartialBlobPrefix(device_id);
+  std::vector<std::string> blob_ids;
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+        blob_ids.emplace_back(key.substr(prefix.size()));
+        return true;
+      }));
+  uint64_t released = 0;
+  for (const std::string& blob_id : blob_ids) {
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(device_id, blob_id));
+    released += bytes;
+  }
+  return released;
 }
 
 }  // namespace temoin::server

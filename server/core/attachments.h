@@ -5,7 +5,9 @@
 #include <mutex>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "crypto/attachment_stream.h"
+#include "server/core/audit_log.h"
 #include "server/core/ingest.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
@@ -28,8 +30,11 @@ inline constexpr uint64_t kUploadChunkBytes =
 // all its blobs are complete. Requests untrusted. Thread-safe.
 class Attachments {
  public:
+  static constexpr int64_t kExpiryIntervalSeconds = 3600;
+
   // None owned; all must outlive this.
-  Attachments(Registry* registry, Ingest* ingest) : registry_(registry), ingest_(ingest) {}
+  Attachments(Registry* registry, Ingest* ingest, const Clock* clock, AuditLog* audit)
+      : registry_(registry), ingest_(ingest), clock_(clock), audit_(audit) {}
 
   // Monitors, for their own blobs. An unknown blob (or another device's) is reported
   // with code kNotFound in its BlobStatus; the call fails only on storage errors.
@@ -46,24 +51,49 @@ class Attachments {
   // has the wrong size" (empty), "attachment chunk overruns its slice" or "attachment is
   // larger than its declared size"; kDataLoss "attachment hash does not match its
   // header" (every slice and piece of the blob is dropped: it restarts from zero);
-  // kResourceExhausted when the server's partial-upload budget (bytes held in
-  // unfinished blobs, pieces included) is used up; kPermissionDenied for a revoked
+  // kResourceExhausted when the device's or the server's partial-upload budget (bytes
+  // held in unfinished blobs, pieces included; IngestLimits) is used up (the piece that
+  // completes a blob is always taken); kPermissionDenied for a revoked
   // device. A refused piece stores nothing.
   absl::StatusOr<v1::BlobStatus> UploadChunk(const Session& session,
                                              const v1::AttachmentChunk& chunk);
 
   // Reviewers: calls `emit` for each slice from `from_index` of a complete blob of a
   // record in a granted project, until it returns false. kNotFound otherwise (like a
-  // record that does not exist).
+  // record that does not exist). Each call writes one "attachment.fetch" audit entry
+  // (who, which record) durably before the first slice; if it cannot, nothing is sent.
   absl::Status Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
                      const std::function<bool(const v1::AttachmentChunk&)>& emit);
 
+  // Drops every incomplete blob that has taken no byte for
+  // IngestLimits::partial_upload_ttl_seconds before `now`, and every one of a revoked
+  // device: its slices and pieces are deleted and its bytes released from both budgets.
+  // The blob itself stays expected, from byte zero (its record is still pending), so a
+  // device that comes back later uploads it again. Returns the bytes released.
+  // UploadChunk runs it itself at the first piece after start and then at most every
+  // kExpiryIntervalSeconds (budgets matter only when pieces arrive); a server may also
+  // call it on a timer.
+  absl::StatusOr<uint64_t> ExpireStalePartials(int64_t now);
+
+  // Releases every partial upload of `device_id` at once (on revocation). Returns the
+  // bytes released.
+  absl::StatusOr<uint64_t> ReleaseDevice(absl::string_view device_id);
+
  private:
   absl::StatusOr<v1::BlobStatus> StatusOf(absl::string_view blob_id, const v1::StoredBlob& blob);
+  absl::StatusOr<uint64_t> ExpireStalePartialsLocked(int64_t now);
+  void MaybeExpireStalePartialsLocked(int64_t now);
+  // Under mu_: drops the held bytes of one incomplete blob and its pbl/ row, in one
+  // durable write. Returns the bytes released.
+  absl::StatusOr<uint64_t> DropPartialLocked(absl::string_view device_id,
+                                             absl::string_view blob_id);
 
   Registry* const registry_;
   Ingest* const ingest_;
-  std::mutex mu_;  // one piece at a time: the partial-bytes counter and blob rows
+  const Clock* const clock_;
+  AuditLog* const audit_;
+  std::mutex mu_;               // one piece at a time: the partial-bytes counter and blob rows
+  int64_t next_expiry_at_ = 0;  // under mu_
 };
 
 }  // namespace temoin::server

@@ -229,8 +229,7 @@ class UploadPiecesTest : public ::testing::Test {
   }
 
   bool Stored(const std::string& record_id) {
-    auto record = Must(core_->registry().Record(record_id), "record lookup");
-    return record.has_value();
+    return !Must(core_->registry().RecordsWithId(record_id), "record lookup").empty();
   }
 
   std::string BundleFile(const FakeDevice& device, const std::vector<v1::Envelope>& records,
@@ -313,8 +312,8 @@ TEST_F(UploadPiecesTest, PiecesInOrderAreKeptAndPromotedToWholeSlices) {
   ASSERT_EQ(blob.slices.size(), 3u);
   v1::Envelope record = Seal(monitor_, {blob.ref});
   ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
-  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
-  const std::string slices = keys::ChunkPrefix(blob.ref.blob_id());
+  const std::string pieces = keys::PiecePrefix(monitor_.id, blob.ref.blob_id());
+  const std::string slices = keys::ChunkPrefix(monitor_.id, blob.ref.blob_id());
 
   uint64_t held = 0;
   for (uint64_t at = 0; at + kPiece < kUploadChunkBytes; at += kPiece) {
@@ -388,7 +387,7 @@ TEST_F(UploadPiecesTest, HostilePiecesAreRefusedAndStoreNothing) {
   Upload(session, {record});
   ASSERT_TRUE(Piece(session, record, blob, 0, 0, kPiece).ok());
   ASSERT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
-  const std::string pieces = keys::PiecePrefix(blob.ref.blob_id());
+  const std::string pieces = keys::PiecePrefix(monitor_.id, blob.ref.blob_id());
   auto unchanged = [&](const char* what) {
     v1::BlobStatus where = Query(session, blob);
     EXPECT_EQ(where.next_index(), 0u) << what;
@@ -466,10 +465,128 @@ TEST_F(UploadPiecesTest, PiecesCountAgainstThePartialUploadBudget) {
   absl::StatusOr<v1::BlobStatus> s = Piece(session, record, blob, 0, 2 * kPiece, kPiece);
   EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted) << s.status();
   EXPECT_EQ(Query(session, blob).next_offset(), 2 * kPiece) << "a refused piece was kept";
-  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 2);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 2);
   EXPECT_EQ(PartialBytes(), 2 * kPiece);
   // A repeat of a held piece costs nothing and is still answered.
   EXPECT_TRUE(Piece(session, record, blob, 0, kPiece, kPiece).ok());
+}
+
+uint64_t DevicePartialBytes(Store& store, const std::string& device_id) {
+  auto value = Must(store.Get(keys::DevicePartialBytes(device_id)), "device partial bytes");
+  return value.has_value() ? DecodeU64BigEndian(*value) : 0;
+}
+
+TEST_F(UploadPiecesTest, StalePartialUploadsExpireAndTheBudgetComesBack) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 's');  // two slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  ASSERT_TRUE(Piece(session, record, blob, 1, 0, 1000).ok());
+  const uint64_t held = kUploadChunkBytes + 1000;
+  EXPECT_EQ(PartialBytes(), held);
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), held);
+  const int64_t ttl = core_->ingest().limits().partial_upload_ttl_seconds;
+  EXPECT_EQ(ttl, 7 * 24 * 3600);
+
+  clock_.Advance(ttl - 60);  // not yet stale
+  EXPECT_EQ(Must(core_->attachments().ExpireStalePartials(clock_.NowSeconds()), "expire"), 0u);
+  EXPECT_EQ(PartialBytes(), held);
+  clock_.Advance(120);
+  EXPECT_EQ(Must(core_->attachments().ExpireStalePartials(clock_.NowSeconds()), "expire"), held);
+  EXPECT_EQ(PartialBytes(), 0u);
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 0u);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::PartialBlobPrefix()), 0);
+  v1::BlobStatus status = Query(session, blob);
+  EXPECT_EQ(status.code(), 0) << "an expired blob must stay expected";
+  EXPECT_EQ(status.next_index(), 0u);
+  EXPECT_EQ(status.next_offset(), 0u);
+
+  // Expiry also runs by itself on the first piece after start: a fresh core (a restart)
+  // drops a stale partial upload of another blob before taking the new piece.
+  Blob stale = MakeBlob(100'000, 't');
+  v1::Envelope stale_record = Seal(monitor_, {stale.ref});
+  Upload(session, {stale_record});
+  ASSERT_TRUE(Piece(session, stale_record, stale, 0, 0, 1000).ok());
+  clock_.Advance(ttl + 1);
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"));
+  session = SignIn(monitor_);
+  ASSERT_TRUE(Piece(session, record, blob, 0, 0, 500).ok());
+  EXPECT_EQ(Query(session, stale).next_offset(), 0u) << "the stale upload was not expired";
+  EXPECT_EQ(PartialBytes(), 500u);
+
+  // The device comes back: it uploads the blob again from zero and gets its receipt.
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  absl::StatusOr<v1::BlobStatus> done = Slice(session, record, blob, 1);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->has_receipt());
+  EXPECT_EQ(PartialBytes(), 0u);
+}
+
+TEST_F(UploadPiecesTest, OneDeviceCannotExhaustAnothersBudget) {
+  IngestLimits limits;
+  limits.max_partial_bytes_per_device = 2 * kPiece + 100;
+  limits.max_partial_bytes = 5 * kPiece;
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"), limits);
+  Session greedy = SignIn(monitor_);
+  Session modest = SignIn(other_);
+  std::vector<std::pair<Blob, v1::Envelope>> hoard;
+  for (int i = 0; i < 3; ++i) {
+    Blob blob = MakeBlob(100'000, static_cast<char>('g' + i));
+    v1::Envelope record = Seal(monitor_, {blob.ref});
+    Upload(greedy, {record});
+    hoard.emplace_back(std::move(blob), std::move(record));
+  }
+  // One piece short of done, blob after blob: the device's budget stops it.
+  ASSERT_TRUE(Piece(greedy, hoard[0].second, hoard[0].first, 0, 0, kPiece).ok());
+  ASSERT_TRUE(Piece(greedy, hoard[1].second, hoard[1].first, 0, 0, kPiece).ok());
+  absl::StatusOr<v1::BlobStatus> s = Piece(greedy, hoard[2].second, hoard[2].first, 0, 0, kPiece);
+  EXPECT_EQ(s.status().code(), StatusCode::kResourceExhausted) << s.status();
+  EXPECT_NE(s.status().message().find("this device"), std::string::npos) << s.status();
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 2 * kPiece);
+
+  // The other device still has its whole budget.
+  Blob mine = MakeBlob(100'000, 'm');
+  v1::Envelope record = Seal(other_, {mine.ref});
+  Upload(modest, {record});
+  EXPECT_TRUE(Piece(modest, record, mine, 0, 0, kPiece).ok());
+  EXPECT_TRUE(Piece(modest, record, mine, 0, kPiece, kPiece).ok());
+  EXPECT_EQ(DevicePartialBytes(store_, other_.id), 2 * kPiece);
+  EXPECT_EQ(PartialBytes(), 4 * kPiece);
+}
+
+TEST_F(UploadPiecesTest, RevokingADeviceReleasesItsPartialUploads) {
+  Session session = SignIn(monitor_);
+  Session other_session = SignIn(other_);
+  Blob blob = MakeBlob(100'000, 'r');
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  Upload(session, {record});
+  ASSERT_TRUE(Slice(session, record, blob, 0).ok());
+  Blob kept = MakeBlob(100'000, 'k');
+  v1::Envelope other_record = Seal(other_, {kept.ref});
+  Upload(other_session, {other_record});
+  ASSERT_TRUE(Piece(other_session, other_record, kept, 0, 0, kPiece).ok());
+  EXPECT_EQ(PartialBytes(), kUploadChunkBytes + kPiece);
+
+  v1::WipeOrderBody body;
+  body.set_device_id(monitor_.id);
+  body.set_issued_at(clock_.NowSeconds());
+  v1::RevokeDeviceRequest revoke;
+  revoke.set_device_id(monitor_.id);
+  revoke.mutable_wipe_order()->set_body(body.SerializeAsString());
+  revoke.mutable_wipe_order()->set_org_signature(
+      admin_.org->Sign(kWipeOrderContext, revoke.wipe_order().body()));
+  Must(core_->admin().RevokeDevice(SignIn(admin_), revoke), "revoke");
+
+  EXPECT_EQ(PartialBytes(), kPiece) << "the revoked device's bytes are still held";
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 0u);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(DevicePartialBytes(store_, other_.id), kPiece) << "another device lost its upload";
+  EXPECT_EQ(Query(other_session, kept).next_offset(), kPiece);
 }
 
 TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
@@ -483,7 +600,7 @@ TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   EXPECT_EQ(s.status().code(), StatusCode::kDataLoss) << s.status();
   v1::BlobStatus status = Query(session, blob);
   EXPECT_EQ(status.next_index(), 0u) << "a blob that fails its hash must restart from zero";
-  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
   EXPECT_EQ(PartialBytes(), 0u);
   // The same in pieces: the last piece fails the hash and nothing is left.
   ASSERT_TRUE(Slice(session, record, blob, 0).ok());
@@ -493,8 +610,8 @@ TEST_F(UploadPiecesTest, WrongFinalHashRestartsTheBlobAndGivesNoReceipt) {
   status = Query(session, blob);
   EXPECT_EQ(status.next_index(), 0u);
   EXPECT_EQ(status.next_offset(), 0u);
-  EXPECT_EQ(Rows(keys::PiecePrefix(blob.ref.blob_id())), 0);
-  EXPECT_EQ(Rows(keys::ChunkPrefix(blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::PiecePrefix(monitor_.id, blob.ref.blob_id())), 0);
+  EXPECT_EQ(Rows(keys::ChunkPrefix(monitor_.id, blob.ref.blob_id())), 0);
   EXPECT_EQ(PartialBytes(), 0u);
   EXPECT_FALSE(status.complete());
   EXPECT_FALSE(status.has_receipt());
@@ -535,6 +652,40 @@ TEST_F(UploadPiecesTest, ResumePointSurvivesARestartAndReceiptWaitsForEveryAttac
   EXPECT_EQ(results[0].receipt().SerializeAsString(), s->receipt().SerializeAsString());
 }
 
+// Two records of one batch naming one blob id: the second would overwrite the first's
+// blob row, and the first would be receipted without its own hash ever being checked.
+TEST_F(UploadPiecesTest, BlobIdClaimedTwiceIsRefusedForTheLaterRecordAndNeverHijacked) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1000, 'a');
+  Blob rival = MakeBlob(2000, 'b');
+  rival.ref.set_blob_id(blob.ref.blob_id());
+  v1::Envelope first = Seal(monitor_, {blob.ref});
+  v1::Envelope second = Seal(monitor_, {rival.ref});
+  std::vector<v1::RecordResult> results = Upload(session, {first, second});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].awaiting_attachments()) << results[0].message();
+  EXPECT_EQ(results[1].code(), static_cast<int>(StatusCode::kInvalidArgument));
+  EXPECT_NE(results[1].message().find(ToHex(blob.ref.blob_id())), std::string::npos)
+      << results[1].message();
+
+  // The first record's blob is its own: the rival's bytes fail its hash; its own pass.
+  EXPECT_EQ(Slice(session, first, rival, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Slice(session, second, blob, 0).status().code(), StatusCode::kNotFound);
+  absl::StatusOr<v1::BlobStatus> done = Slice(session, first, blob, 0);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->has_receipt());
+  EXPECT_FALSE(Stored(IdOf(second)));
+
+  // Later, alone, or with the id twice in its own header: still refused.
+  results = Upload(session, {second});
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kInvalidArgument));
+  Blob twin = MakeBlob(500, 'c');
+  results = Upload(session, {Seal(monitor_, {twin.ref, twin.ref})});
+  EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kInvalidArgument))
+      << results[0].message();
+  EXPECT_EQ(Query(session, twin).code(), static_cast<int>(StatusCode::kNotFound));
+}
+
 TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence) {
   Session session = SignIn(monitor_);
   v1::Commitment forged = crypto::MakeCommitment(Seal(monitor_));
@@ -560,7 +711,8 @@ TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence)
   EXPECT_EQ(results[0].code(), static_cast<int>(StatusCode::kFailedPrecondition))
       << results[0].message();
   EXPECT_FALSE(Stored(IdOf(committed)));
-  auto evidence = store_.Get(keys::Conflict(IdOf(committed), crypto::RecordDigest(swapped)));
+  auto evidence =
+      store_.Get(keys::Conflict(monitor_.id, IdOf(committed), crypto::RecordDigest(swapped)));
   ASSERT_TRUE(evidence.ok());
   EXPECT_TRUE(evidence->has_value()) << "the conflicting body was not kept as evidence";
   // The committed body itself still goes in.
@@ -616,6 +768,38 @@ TEST_F(UploadPiecesTest, HostileBundlesAreRefusedAndNothingIsStoredTwice) {
     EXPECT_EQ(r->records, 0u);
   }
   EXPECT_FALSE(Stored(IdOf(mine)));
+}
+
+// Anyone with the server's bundle key can make a bundle naming any device: the named
+// device pays only for its records that verify, and the carrier for what it carried.
+TEST_F(UploadPiecesTest, ForgedBundlesCostTheNamedDeviceNothingAndTheCarrierItsBytes) {
+  IngestLimits limits;
+  limits.rates.bytes_per_day = 32 << 10;
+  core_ = std::make_unique<Core>(&store_, &clock_, crypto::SigningKey::Generate(),
+                                 Must(DefaultVocabulary(), "vocabulary"), limits);
+  core_->set_bundle_key(crypto::BoxKeyPair::Generate());
+  const std::string server_key(core_->bundle_key()->public_key());
+  std::vector<v1::Envelope> forged;
+  for (int i = 0; i < 20; ++i) forged.push_back(Seal(other_));  // signed by other_, not monitor_
+  const std::string file = BundleFile(monitor_, forged, server_key);
+  ASSERT_GT(file.size() * 8, limits.rates.bytes_per_day) << "the test would prove nothing";
+  for (int i = 0; i < 8; ++i) {
+    absl::StatusOr<BundleImportReport> r = ImportBundle(*core_, file);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->refused, forged.size());
+  }
+  Session session = SignIn(monitor_);
+  std::vector<v1::RecordResult> results = Upload(session, {Seal(monitor_)});
+  EXPECT_TRUE(results[0].has_receipt()) << "forged bundles used up the named device's quota";
+
+  Session carrier = SignIn(other_);
+  absl::Status refused = absl::OkStatus();
+  for (int i = 0; i < 10 && refused.ok(); ++i) {
+    refused = ImportBundle(*core_, file, &carrier).status();
+  }
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << "the carrier was never charged";
+  results = Upload(session, {Seal(monitor_)});
+  EXPECT_TRUE(results[0].has_receipt()) << results[0].message();
 }
 
 TEST_F(UploadPiecesTest, RevokedDeviceStoresNothing) {

@@ -8,9 +8,17 @@
 
 namespace temoin::server {
 
-absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file) {
+absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file,
+                                                const Session* carrier) {
   if (!core.bundle_key().has_value()) {
     return absl::FailedPreconditionError("this server has no bundle key");
+  }
+  // The carrier pays for what it carried, before anything is opened: anyone holding
+  // the server's bundle key can make a bundle that names any device, so the named
+  // device pays only for its records that verify (UploadBatch, relayed).
+  if (carrier != nullptr) {
+    TEMOIN_RETURN_IF_ERROR(
+        core.ingest().rate_limiter().AdmitBytes(carrier->device_id(), file.size()));
   }
   v1::SealedBundle sealed;
   if (file.size() > kMaxBundleBytes || !absl::StartsWith(file, kBundleMagic) ||
@@ -46,12 +54,14 @@ absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view fi
     for (int i = 0; i < batch.size(); ++i) {
       v1::RecordHeader header;
       if (header.ParseFromString(batch[i].header())) {
-        TEMOIN_ASSIGN_OR_RETURN(auto stored, core.registry().Record(header.record_id()));
+        TEMOIN_ASSIGN_OR_RETURN(auto stored,
+                                core.registry().Record(device->device_id(), header.record_id()));
         known[i] = stored.has_value();
       }
     }
     TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results,
-                            core.ingest().UploadBatch(session, batch));
+                            core.ingest().UploadBatch(session, batch, nullptr,
+                                                      /*relayed=*/true));
     for (size_t i = 0; i < results.size(); ++i) {
       if (results[i].code() != 0) {
         ++report.refused;

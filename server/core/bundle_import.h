@@ -30,7 +30,11 @@ struct BundleImportReport {
 // kFailedPrecondition when the server has no bundle key; kUnauthenticated "bundle
 // does not open with this server's key" (sealed to another server, or tampered);
 // kPermissionDenied when the originating device is unknown or revoked.
-absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file);
+// `carrier`: the signed-in device that relayed the file (null for `temoin-server
+// import`): charged file.size() bytes of its daily quota first (kResourceExhausted
+// when used up). The named device is charged only for its records that verify.
+absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file,
+                                                const Session* carrier = nullptr);
 
 }  // namespace temoin::server
 

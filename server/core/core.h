@@ -35,8 +35,13 @@ class Core {
         enrollment_(&registry_, clock, &receipt_public_key_, &vocabulary_, &audit_),
         admin_(&registry_, &enrollment_, &audit_),
         ingest_(&registry_, clock, &receipt_key_, limits),
-        attachments_(&registry_, &ingest_),
-        review_(&registry_, &audit_) {}
+        attachments_(&registry_, &ingest_, clock, &audit_),
+        review_(&registry_, &audit_) {
+    // Revoking a device gives back what its unfinished attachments held at once.
+    admin_.set_on_revoke([this](absl::string_view device_id) {
+      return attachments_.ReleaseDevice(device_id).status();
+    });
+  }
 
   Registry& registry() { return registry_; }
   AuditLog& audit() { return audit_; }

@@ -1,6 +1,7 @@
 #include "server/core/ingest.h"
 
 #include <map>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -95,6 +96,34 @@ absl::StatusOr<v1::RecordHeader> CheckCommitment(const v1::Commitment& commitmen
   return header;
 }
 
+// A blob id names one blob of one record of this device, for good: a record may not
+// take an id already stored (its blob row would be overwritten and the first record
+// receipted with an attachment never checked against its header), nor one an earlier
+// record of the same batch claimed, nor the same id twice. The later record is refused
+// and the earlier keeps its blob, as if they had come in separate batches: the answer
+// does not depend on how the client cut its batches. kInvalidArgument naming the blob
+// id (hex; the server stores it anyway, and it reveals nothing of the content), or the
+// store's error.
+absl::Status CheckBlobIdsFree(Store& store, absl::string_view device_id,
+                              const v1::RecordHeader& header,
+                              const std::set<std::string>& claimed_in_batch) {
+  std::set<std::string> in_record;
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    if (claimed_in_batch.contains(ref.blob_id()) || !in_record.insert(ref.blob_id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attachment blob_id ", ToHex(ref.blob_id()),
+                       " is used by another attachment of this batch"));
+    }
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
+                            store.Get(keys::Blob(device_id, ref.blob_id())));
+    if (existing.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("attachment blob_id ", ToHex(ref.blob_id()), " is already in use"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Ingest::Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey* receipt_key,
@@ -110,19 +139,29 @@ absl::Status Ingest::LoadLogSizeLocked() {
   if (log_size_loaded_) return absl::OkStatus();
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, registry_->store().Get(kLogSizeKey));
   log_size_ = value.has_value() ? DecodeU64BigEndian(*value) : 0;
+  if (log_size_ > 0) {
+    // A store made before per-device record keys is not read as if it were one.
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> first, registry_->store().Get(keys::Log(1)));
+    if (first.has_value()) TEMOIN_RETURN_IF_ERROR(DecodeRecordRef(*first).status());
+  }
   log_size_loaded_ = true;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
-    std::string* batch_signature) {
+    std::string* batch_signature, bool relayed) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   if (static_cast<size_t>(records.size()) > limits_.max_records_per_batch) {
     return absl::ResourceExhaustedError(
         absl::StrCat("too many records in one batch (limit ", limits_.max_records_per_batch, ")"));
   }
-  TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), MessageBytes(records)));
+  // The device that sent the batch pays for the batch itself (its verification work)
+  // up front, and is refused once its daily quota is used up; its bytes are charged
+  // below, only for records whose signature verifies. A relayed bundle's named device
+  // sent nothing: it pays only for its verified records (the carrier pays the bundle's
+  // bytes, ImportBundle).
+  if (!relayed) TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), 0));
   TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(session.device.project_id()));
   if (!project.has_value()) return absl::FailedPreconditionError("device has no project");
 
@@ -161,6 +200,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   }
   verify_range(0, second_half.joinable() ? n / 2 : n);
   if (second_half.joinable()) second_half.join();
+  uint64_t verified_bytes = 0;
+  for (int i = 0; i < n; ++i) {
+    if (verified[i].has_value()) verified_bytes += records[i].ByteSizeLong();
+  }
+  if (relayed && verified_bytes > 0) {
+    TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBatch(session.device_id(), verified_bytes));
+  } else if (!relayed) {
+    TEMOIN_RETURN_IF_ERROR(rate_limiter_.AdmitBytes(session.device_id(), verified_bytes));
+  }
 
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
@@ -172,10 +220,14 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
   int64_t now = clock_->NowSeconds();
   int64_t received_at = now - now % 3600;  // to the hour: no finer timing kept
+  // Every lookup is in this device's namespace: what other devices stored never
+  // changes an answer (no squatting, no existence oracle).
+  const std::string& device_id = session.device_id();
   WriteBatch batch;
   uint64_t next_index = log_size_;
   uint64_t highest_seq = current->highest_seq();
   std::map<std::string, std::string> digest_in_batch;  // record id -> digest
+  std::set<std::string> blobs_in_batch;                // blob ids claimed by this batch
   std::vector<int> fresh;
   std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
   std::vector<std::pair<int, v1::StoredRecord>> rows;  // result index, row
@@ -183,14 +235,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     if (!verified[i].has_value()) continue;
     const crypto::VerifiedRecord& record = *verified[i];
     const std::string& id = record.header.record_id();
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored, registry_->Record(id));
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored,
+                            registry_->Record(device_id, id));
     std::optional<std::string> earlier_digest;
     if (stored.has_value()) earlier_digest = stored->digest();
     if (auto it = digest_in_batch.find(id); it != digest_in_batch.end()) {
       earlier_digest = it->second;
     }
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                            registry_->store().Get(keys::PendingRecord(id)));
+                            registry_->store().Get(keys::PendingRecord(device_id, id)));
     if (!earlier_digest.has_value() && pending_row.has_value()) {
       v1::StoredRecord pending;
       if (!pending.ParseFromString(*pending_row)) {
@@ -201,11 +254,11 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     if (!earlier_digest.has_value()) {
       // A body must match what its commitment fixed.
       TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
-                              registry_->store().Get(keys::Commitment(id)));
+                              registry_->store().Get(keys::Commitment(device_id, id)));
       v1::StoredCommitment commitment;
       if (committed.has_value() && commitment.ParseFromString(*committed) &&
           commitment.commitment().digest() != record.digest) {
-        batch.Put(keys::Conflict(id, record.digest), records[i].SerializeAsString());
+        batch.Put(keys::Conflict(device_id, id, record.digest), records[i].SerializeAsString());
         SetError(results[i], absl::FailedPreconditionError(kConflict));
         continue;
       }
@@ -220,7 +273,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
           fresh.push_back(i);  // same record twice in one batch: same result below
         continue;
       }
-      batch.Put(keys::Conflict(id, record.digest), records[i].SerializeAsString());
+      batch.Put(keys::Conflict(device_id, id, record.digest), records[i].SerializeAsString());
       SetError(results[i], absl::FailedPreconditionError(kConflict));
       continue;
     }
@@ -228,29 +281,27 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     *row.mutable_envelope() = records[i];
     row.set_digest(record.digest);
     row.set_project(project->name());
-    row.set_device_id(session.device_id());
+    row.set_device_id(device_id);
     row.set_device_seq(record.header.device_seq());
     if (record.header.attachments_size() > 0) {
       // Kept durably now; log index and receipt once every blob is in and verified.
-      bool blob_taken = false;
-      for (const v1::AttachmentRef& ref : record.header.attachments()) {
-        TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> existing,
-                                registry_->store().Get(keys::Blob(ref.blob_id())));
-        if (existing.has_value()) blob_taken = true;
-      }
-      if (blob_taken) {
-        SetError(results[i], absl::InvalidArgumentError("attachment blob_id is already in use"));
+      absl::Status free =
+          CheckBlobIdsFree(registry_->store(), device_id, record.header, blobs_in_batch);
+      if (!free.ok()) {
+        if (free.code() != absl::StatusCode::kInvalidArgument) return free;  // storage
+        SetError(results[i], free);
         continue;
       }
       for (const v1::AttachmentRef& ref : record.header.attachments()) {
+        blobs_in_batch.insert(ref.blob_id());
         v1::StoredBlob blob;
         blob.set_record_id(id);
-        blob.set_device_id(session.device_id());
+        blob.set_device_id(device_id);
         blob.set_size(ref.size());
         blob.set_ciphertext_hash(ref.ciphertext_hash());
-        batch.Put(keys::Blob(ref.blob_id()), blob.SerializeAsString());
+        batch.Put(keys::Blob(device_id, ref.blob_id()), blob.SerializeAsString());
       }
-      batch.Put(keys::PendingRecord(id), row.SerializeAsString());
+      batch.Put(keys::PendingRecord(device_id, id), row.SerializeAsString());
       results[i].set_awaiting_attachments(true);
       digest_in_batch[id] = record.digest;
       continue;
@@ -264,8 +315,9 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     body.set_server_key_id(server_key_id_);
     row.set_log_index(body.log_index());
     row.set_received_at(received_at);
-    batch.Put(keys::Log(body.log_index()), id);
-    batch.Put(keys::ProjectLog(project->project_id(), body.log_index()), id);
+    batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, id));
+    batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
+              EncodeRecordRef(device_id, id));
     bodies.push_back(std::move(body));
     rows.emplace_back(i, std::move(row));
     digest_in_batch[id] = record.digest;
@@ -280,7 +332,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     for (size_t j = 0; j < rows.size(); ++j) {
       auto& [i, row] = rows[j];
       *row.mutable_receipt() = std::move(receipts[j]);
-      batch.Put(keys::Record(results[i].record_id()), row.SerializeAsString());
+      batch.Put(keys::Record(device_id, results[i].record_id()), row.SerializeAsString());
+      batch.Put(keys::RecordIdIndex(results[i].record_id(), device_id), "");
       *results[i].mutable_receipt() = row.receipt();
     }
     if (batch_signature != nullptr) *batch_signature = rows.front().second.receipt().signature();
@@ -341,13 +394,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
   if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
   if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
   int64_t now = clock_->NowSeconds();
+  const std::string& device_id = session.device_id();  // the namespace of every lookup
   WriteBatch batch;
   std::map<std::string, v1::Receipt> made;
   for (int i = 0; i < items.size(); ++i) {
     if (!headers[i].has_value()) continue;
     const std::string& id = headers[i]->record_id();
     const std::string& digest = items[i].digest();
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored, registry_->Record(id));
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored,
+                            registry_->Record(device_id, id));
     if (stored.has_value()) {
       if (stored->digest() == digest) {
         *results[i].mutable_receipt() = stored->receipt();
@@ -362,14 +417,14 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
     }
     // Body already in, waiting for attachments: the client skips re-sending it.
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                            registry_->store().Get(keys::PendingRecord(id)));
+                            registry_->store().Get(keys::PendingRecord(device_id, id)));
     v1::StoredRecord pending;
     if (pending_row.has_value() && pending.ParseFromString(*pending_row) &&
         pending.digest() == digest) {
       results[i].set_awaiting_attachments(true);
     }
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
-                            registry_->store().Get(keys::Commitment(id)));
+                            registry_->store().Get(keys::Commitment(device_id, id)));
     if (committed.has_value()) {
       v1::StoredCommitment earlier;
       if (!earlier.ParseFromString(*committed)) {
@@ -393,8 +448,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
     row.mutable_receipt()->set_body(body.SerializeAsString());
     row.mutable_receipt()->set_signature(
         receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
-    row.set_device_id(session.device_id());
-    batch.Put(keys::Commitment(id), row.SerializeAsString());
+    row.set_device_id(device_id);
+    batch.Put(keys::Commitment(device_id, id), row.SerializeAsString());
     made[id] = row.receipt();
     *results[i].mutable_commitment_receipt() = row.receipt();
   }
@@ -402,11 +457,12 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
   return results;
 }
 
-absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::string& record_id) {
+absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::string& device_id,
+                                                                     const std::string& record_id) {
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                          registry_->store().Get(keys::PendingRecord(record_id)));
+                          registry_->store().Get(keys::PendingRecord(device_id, record_id)));
   if (!pending_row.has_value()) return std::nullopt;
   v1::StoredRecord row;
   v1::RecordHeader header;
@@ -415,7 +471,7 @@ absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::
   }
   for (const v1::AttachmentRef& ref : header.attachments()) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                            registry_->store().Get(keys::Blob(ref.blob_id())));
+                            registry_->store().Get(keys::Blob(device_id, ref.blob_id())));
     v1::StoredBlob blob;
     if (!value.has_value() || !blob.ParseFromString(*value)) {
       return absl::DataLossError("pending record names a missing attachment");
@@ -440,10 +496,12 @@ absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::
   row.set_log_index(body.log_index());
   row.set_received_at(body.received_at());
   WriteBatch batch;
-  batch.Put(keys::Record(record_id), row.SerializeAsString());
-  batch.Put(keys::Log(body.log_index()), record_id);
-  batch.Put(keys::ProjectLog(project->project_id(), body.log_index()), record_id);
-  batch.Delete(keys::PendingRecord(record_id));
+  batch.Put(keys::Record(device_id, record_id), row.SerializeAsString());
+  batch.Put(keys::RecordIdIndex(record_id, device_id), "");
+  batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, record_id));
+  batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
+            EncodeRecordRef(device_id, record_id));
+  batch.Delete(keys::PendingRecord(device_id, record_id));
   batch.Put(std::string(kLogSizeKey), EncodeU64BigEndian(body.log_index()));
   device->set_highest_seq(std::max<uint64_t>(device->highest_seq(), header.device_seq()));
   batch.Put(keys::Device(device->device_id()), device->SerializeAsString());

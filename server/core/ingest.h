@@ -23,6 +23,12 @@ struct IngestLimits {
   uint64_t max_attachment_bytes = 200ull << 20;
   // Bytes held in incomplete attachments, all devices together.
   uint64_t max_partial_bytes = 4ull << 30;
+  // Bytes held in one device's incomplete attachments: two of the largest in flight, so
+  // that no device (a broken or hostile one) can fill the server-wide budget alone.
+  uint64_t max_partial_bytes_per_device = 400ull << 20;
+  // An incomplete attachment that takes no byte for this long is dropped and its bytes
+  // released (Attachments::ExpireStalePartials): sized for 2G devices that resume rarely.
+  int64_t partial_upload_ttl_seconds = 7 * 24 * 3600;
   RateLimits rates;  // per device: batches a minute, bytes a day
 };
 
@@ -35,8 +41,9 @@ inline constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v
 // digest, writes every new record of the batch in one durable commit, and only then
 // signs receipts. The server never opens a record. A record with attachments is kept
 // durably (pending) and gets its receipt once every attachment is complete and
-// verified (see Attachments). Thread-safe: commits are serialised so the log index is
-// dense and ordered.
+// verified (see Attachments). Records are identified by (device, record id): the same
+// id from another device is an unrelated record, and no answer depends on it. Thread-safe: commits
+// are serialised so the log index is dense and ordered.
 class Ingest {
  public:
   // None owned; all must outlive this.
@@ -60,9 +67,15 @@ class Ingest {
   // no receipt is given for anything in the batch). The records stored by this batch
   // share one batch receipt (crypto::SignBatchReceipts); its signature goes to
   // `batch_signature` when given.
+  //
+  // Rate limits: the session's device is charged one batch before verification and
+  // the bytes of the records that verify after it (a forged record costs the device
+  // it names nothing). `relayed` (ImportBundle: the records came in a bundle, and the
+  // session is the bundle's named device, not the sender): no charge before
+  // verification, and one batch with the verified bytes after it.
   absl::StatusOr<std::vector<v1::RecordResult>> UploadBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
-      std::string* batch_signature = nullptr);
+      std::string* batch_signature = nullptr, bool relayed = false);
 
   // Commitments (header, digest, signature): each verified against the device key and
   // durably kept; answered with a commitment receipt, or with the full receipt when the
@@ -71,10 +84,11 @@ class Ingest {
   absl::StatusOr<std::vector<v1::RecordResult>> CommitBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items);
 
-  // Stores the pending record `record_id` with its log index and receipt once all its
-  // blobs are complete; returns the receipt then, std::nullopt while any is missing or
-  // when there is no such pending record (already promoted: see Registry::Record).
-  absl::StatusOr<std::optional<v1::Receipt>> PromoteIfComplete(const std::string& record_id);
+  // Stores the pending record `record_id` of `device_id` with its log index and receipt once all
+  // its blobs are complete; returns the receipt then, std::nullopt while any is missing or when
+  // there is no such pending record (already promoted: see Registry::Record).
+  absl::StatusOr<std::optional<v1::Receipt>> PromoteIfComplete(const std::string& device_id,
+                                                               const std::string& record_id);
 
  private:
   absl::Status LoadLogSizeLocked();

@@ -21,7 +21,15 @@ std::string GrantPrefix(absl::string_view reviewer_id) { return absl::StrCat("gr
 std::string Grant(absl::string_view reviewer_id, absl::string_view project) {
   return absl::StrCat("grt/", reviewer_id, project);
 }
-std::string Record(absl::string_view record_id) { return absl::StrCat("rec/", record_id); }
+std::string Record(absl::string_view device_id, absl::string_view record_id) {
+  return absl::StrCat("rec/", device_id, record_id);
+}
+std::string RecordIdIndexPrefix(absl::string_view record_id) {
+  return absl::StrCat("rid/", record_id);
+}
+std::string RecordIdIndex(absl::string_view record_id, absl::string_view device_id) {
+  return absl::StrCat("rid/", record_id, device_id);
+}
 std::string Log(uint64_t index) { return absl::StrCat("log/", EncodeU64BigEndian(index)); }
 std::string ProjectLogPrefix(absl::string_view project_id) {
   return absl::StrCat("plg/", project_id);
@@ -29,8 +37,9 @@ std::string ProjectLogPrefix(absl::string_view project_id) {
 std::string ProjectLog(absl::string_view project_id, uint64_t index) {
   return absl::StrCat("plg/", project_id, EncodeU64BigEndian(index));
 }
-std::string Conflict(absl::string_view record_id, absl::string_view digest) {
-  return absl::StrCat("cfl/", record_id, digest);
+std::string Conflict(absl::string_view device_id, absl::string_view record_id,
+                     absl::string_view digest) {
+  return absl::StrCat("cfl/", device_id, record_id, digest);
 }
 
 std::string WipeOrder(absl::string_view device_id) { return absl::StrCat("wip/", device_id); }
@@ -43,6 +52,20 @@ std::string AdminSecret(absl::string_view project, uint32_t epoch) {
 }
 
 }  // namespace keys
+
+std::string EncodeRecordRef(absl::string_view device_id, absl::string_view record_id) {
+  return absl::StrCat(device_id, record_id);
+}
+
+absl::StatusOr<RecordRef> DecodeRecordRef(absl::string_view value) {
+  if (value.size() != crypto::kDeviceIdBytes + crypto::kRecordIdBytes) {
+    return absl::DataLossError(
+        "log entry is not a device and record id (a store from before per-device record "
+        "keys?)");
+  }
+  return RecordRef{std::string(value.substr(0, crypto::kDeviceIdBytes)),
+                   std::string(value.substr(crypto::kDeviceIdBytes))};
+}
 
 template <typename Message>
 absl::StatusOr<std::optional<Message>> Registry::GetMessage(const std::string& key) {
@@ -97,8 +120,26 @@ absl::StatusOr<std::vector<std::string>> Registry::GrantedProjects(absl::string_
   return names;
 }
 
-absl::StatusOr<std::optional<v1::StoredRecord>> Registry::Record(absl::string_view record_id) {
-  return GetMessage<v1::StoredRecord>(keys::Record(record_id));
+absl::StatusOr<std::optional<v1::StoredRecord>> Registry::Record(absl::string_view device_id,
+                                                                 absl::string_view record_id) {
+  return GetMessage<v1::StoredRecord>(keys::Record(device_id, record_id));
+}
+
+absl::StatusOr<std::vector<v1::StoredRecord>> Registry::RecordsWithId(absl::string_view record_id) {
+  if (record_id.size() != crypto::kRecordIdBytes) return std::vector<v1::StoredRecord>();
+  const std::string prefix = keys::RecordIdIndexPrefix(record_id);
+  std::vector<std::string> device_ids;
+  TEMOIN_RETURN_IF_ERROR(store_->Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+    device_ids.emplace_back(key.substr(prefix.size()));
+    return true;
+  }));
+  std::vector<v1::StoredRecord> records;
+  for (const std::string& device_id : device_ids) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored, Record(device_id, record_id));
+    if (!stored.has_value()) return absl::DataLossError("record index names a missing record");
+    records.push_back(std::move(*stored));
+  }
+  return records;
 }
 
 absl::StatusOr<std::vector<v1::StoredDevice>> Registry::Devices() {

@@ -17,10 +17,15 @@
 //   prj/<name>                   StoredProject
 //   pid/<project_id>             project name
 //   grt/<reviewer_id><name>      StoredGrant
-//   rec/<record_id>              StoredRecord
-//   log/<index be64>             record_id (the append-only log order)
-//   plg/<project_id><index be64> record_id (per-project listing)
-//   cfl/<record_id><digest>      Envelope of a conflicting upload, kept as evidence
+//   rec/<device_id><record_id>   StoredRecord
+//   rid/<record_id><device_id>   empty (reviewers name records by id: which devices use it)
+//   log/<index be64>             device_id || record_id (the append-only log order)
+//   plg/<project_id><index be64> device_id || record_id (per-project listing)
+//   cfl/<device_id><record_id><digest>  Envelope of a conflicting upload, kept as evidence
+// A record id means something only with the device that signed it: every record key
+// starts with the device id (16 bytes; record ids are 16 bytes too), so a device cannot
+// squat another's id, nor learn from an answer whether another device used it. Stores
+// made before this layout (rec/<record_id>) are not migrated: see docs/architecture.md.
 //   wip/<device_id>              WipeOrder for a revoked device (org-signed)
 //   nxn/<device_id>              the device's next sign-in nonce: Hash256 || expiry be64
 //   asc/<name>/<epoch be32>      epoch secret sealed to the admin (epochs after 1)
@@ -35,16 +40,28 @@ std::string Project(absl::string_view name);
 std::string ProjectId(absl::string_view project_id);
 std::string GrantPrefix(absl::string_view reviewer_id);
 std::string Grant(absl::string_view reviewer_id, absl::string_view project);
-std::string Record(absl::string_view record_id);
+std::string Record(absl::string_view device_id, absl::string_view record_id);
+std::string RecordIdIndexPrefix(absl::string_view record_id);
+std::string RecordIdIndex(absl::string_view record_id, absl::string_view device_id);
 std::string Log(uint64_t index);
 std::string ProjectLogPrefix(absl::string_view project_id);
 std::string ProjectLog(absl::string_view project_id, uint64_t index);
-std::string Conflict(absl::string_view record_id, absl::string_view digest);
+std::string Conflict(absl::string_view device_id, absl::string_view record_id,
+                     absl::string_view digest);
 std::string WipeOrder(absl::string_view device_id);
 std::string NextNonce(absl::string_view device_id);
 std::string AdminSecretPrefix(absl::string_view project);
 std::string AdminSecret(absl::string_view project, uint32_t epoch);
 }  // namespace keys
+
+// The value of a log/ or plg/ row: which device's record. kDataLoss for a value of the
+// wrong length (a store made before per-device record keys holds bare record ids).
+struct RecordRef {
+  std::string device_id;
+  std::string record_id;
+};
+std::string EncodeRecordRef(absl::string_view device_id, absl::string_view record_id);
+absl::StatusOr<RecordRef> DecodeRecordRef(absl::string_view value);
 
 // Thread-safe (the store is).
 class Registry {
@@ -63,7 +80,10 @@ class Registry {
                                                        absl::string_view project);
   // Project names granted to a reviewer.
   absl::StatusOr<std::vector<std::string>> GrantedProjects(absl::string_view reviewer_id);
-  absl::StatusOr<std::optional<v1::StoredRecord>> Record(absl::string_view record_id);
+  absl::StatusOr<std::optional<v1::StoredRecord>> Record(absl::string_view device_id,
+                                                         absl::string_view record_id);
+  // Every stored record with this id, whichever device signed it (normally one).
+  absl::StatusOr<std::vector<v1::StoredRecord>> RecordsWithId(absl::string_view record_id);
   absl::StatusOr<std::vector<v1::StoredDevice>> Devices();
   // Reviewer device ids granted `project` (scans every grant; grants are few).
   absl::StatusOr<std::vector<std::string>> GranteesOf(absl::string_view project);

@@ -32,7 +32,7 @@ absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(const Session& se
   TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> projects,
                           registry_->GrantedProjects(session.device_id()));
   // Each project keeps its own index in log order; merge the first `limit + 1` of each.
-  std::vector<std::pair<uint64_t, std::string>> hits;  // (log index, record id)
+  std::vector<std::pair<uint64_t, std::string>> hits;  // (log index, device id || record id)
   for (const std::string& name : projects) {
     TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->Project(name));
     if (!project.has_value()) continue;
@@ -51,10 +51,11 @@ absl::StatusOr<v1::ListRecordsResponse> ReviewOps::ListRecords(const Session& se
   v1::ListRecordsResponse response;
   response.set_more(hits.size() > limit);
   if (hits.size() > limit) hits.resize(limit);
-  for (const auto& [index, id] : hits) {
-    TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(id));
+  for (const auto& [index, value] : hits) {
+    TEMOIN_ASSIGN_OR_RETURN(RecordRef ref, DecodeRecordRef(value));
+    TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(ref.device_id, ref.record_id));
     if (!stored.has_value()) return absl::DataLossError("log names a missing record");
-    *response.add_records() = Summarize(id, *stored);
+    *response.add_records() = Summarize(ref.record_id, *stored);
   }
   return response;
 }
@@ -73,17 +74,24 @@ absl::StatusOr<std::vector<v1::FetchedRecord>> ReviewOps::FetchRecords(
     if (id.size() != crypto::kRecordIdBytes) {
       return absl::InvalidArgumentError("record id has wrong length");
     }
-    TEMOIN_ASSIGN_OR_RETURN(auto stored, registry_->Record(id));
-    if (!stored.has_value() || !granted_set.contains(stored->project())) {
+    // Record ids are per device: the id names every granted record that carries it
+    // (normally one; each comes with its own summary naming its device).
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::StoredRecord> with_id, registry_->RecordsWithId(id));
+    bool found = false;
+    for (v1::StoredRecord& stored : with_id) {
+      if (!granted_set.contains(stored.project())) continue;
+      found = true;
+      TEMOIN_ASSIGN_OR_RETURN(auto device, registry_->Device(stored.device_id()));
+      v1::FetchedRecord fetched;
+      *fetched.mutable_summary() = Summarize(id, stored);
+      *fetched.mutable_envelope() = std::move(*stored.mutable_envelope());
+      *fetched.mutable_receipt() = stored.receipt();
+      if (device.has_value()) fetched.set_device_signing_key(device->signing_public_key());
+      out.push_back(std::move(fetched));
+    }
+    if (!found) {
       return absl::NotFoundError("record not found among the projects granted to this device");
     }
-    TEMOIN_ASSIGN_OR_RETURN(auto device, registry_->Device(stored->device_id()));
-    v1::FetchedRecord fetched;
-    *fetched.mutable_summary() = Summarize(id, *stored);
-    *fetched.mutable_envelope() = std::move(*stored->mutable_envelope());
-    *fetched.mutable_receipt() = stored->receipt();
-    if (device.has_value()) fetched.set_device_signing_key(device->signing_public_key());
-    out.push_back(std::move(fetched));
   }
   // No fetch without an audit entry: if the log cannot be written, nothing is returned.
   std::vector<AuditEvent> events;

@@ -27,7 +27,9 @@ class ReviewOps {
   // Records of all granted projects after `after_log_index`, in log order.
   absl::StatusOr<v1::ListRecordsResponse> ListRecords(const Session& session,
                                                       const v1::ListRecordsRequest& req);
-  // All ids are checked before anything is returned, and one audit entry per record
+  // An id names every granted record that carries it (ids are per device, so two
+  // devices may use the same one; normally there is one). All ids are checked before
+  // anything is returned, and one audit entry per record
   // (who, which record, when) is durable before anything is returned.
   absl::StatusOr<std::vector<v1::FetchedRecord>> FetchRecords(const Session& session,
                                                               const v1::FetchRecordsRequest& req);

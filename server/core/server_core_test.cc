@@ -6,6 +6,7 @@
 // build it. Synthetic data only: no real person's name appears here.
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/vocabulary.h"
+#include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
@@ -576,14 +578,20 @@ TEST_P(CoreTest, ReplayedNonceIsRefused) {
   EXPECT_EQ(replay.status().message(), kAuthFailed);
 }
 
-TEST_P(CoreTest, NonceIssuedForAnotherDeviceIsRefusedAndSpent) {
+// A challenge is bound to its device by its MAC, so another device's attempt fails and
+// spends nothing: spending it on a failed attempt would need state that anyone could
+// fill without signing in (sessions.h), and the challenge is useless to anyone but its
+// device anyway.
+TEST_P(CoreTest, NonceIssuedForAnotherDeviceIsRefusedAndStillServesOnlyItsDevice) {
   SetUpWorld();
   std::string nonce = Must(core_->sessions().IssueChallenge(monitor_a_.id), "challenge");
   absl::StatusOr<std::string> stolen =
       core_->sessions().Authenticate(monitor_b_.id, nonce, monitor_b_.SignChallenge(nonce));
   EXPECT_EQ(stolen.status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(stolen.status().message(), kAuthFailed);
-  // Single use whatever happens: the misuse spent it.
+  EXPECT_TRUE(
+      core_->sessions().Authenticate(monitor_a_.id, nonce, monitor_a_.SignChallenge(nonce)).ok());
+  // And then it is spent.
   EXPECT_EQ(core_->sessions()
                 .Authenticate(monitor_a_.id, nonce, monitor_a_.SignChallenge(nonce))
                 .status()
@@ -939,7 +947,9 @@ TEST_P(CoreTest, UploadGivesVerifiableReceiptsWithDenseLogIndexes) {
                                        crypto::SigningKey::Generate().public_key(),
                                        RecordId(all[i]), crypto::RecordDigest(all[i]))
                      .ok());
-    auto stored = Must(core_->registry().Record(RecordId(all[i])), "record");
+    auto stored = Must(core_->registry().Record(i < first.size() ? monitor_a_.id : monitor_b_.id,
+                                                RecordId(all[i])),
+                       "record");
     ASSERT_TRUE(stored.has_value());
     EXPECT_EQ(stored->envelope().SerializeAsString(), all[i].SerializeAsString());
     EXPECT_EQ(stored->log_index(), i + 1);
@@ -1046,11 +1056,12 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
 
   std::vector<std::string> evidence = KeysWithPrefix("cfl/");
   ASSERT_EQ(evidence.size(), 1u);
-  EXPECT_EQ(evidence[0], keys::Conflict(params.record_id, crypto::RecordDigest(rival)));
+  EXPECT_EQ(evidence[0],
+            keys::Conflict(monitor_a_.id, params.record_id, crypto::RecordDigest(rival)));
   v1::Envelope kept;
   ASSERT_TRUE(kept.ParseFromString(*Must(store_->Get(evidence[0]), "get evidence")));
   EXPECT_EQ(kept.SerializeAsString(), rival.SerializeAsString());
-  auto stored = Must(core_->registry().Record(params.record_id), "record");
+  auto stored = Must(core_->registry().Record(monitor_a_.id, params.record_id), "record");
   EXPECT_EQ(stored->envelope().SerializeAsString(), original.SerializeAsString());
   EXPECT_EQ(KeysWithPrefix("log/").size(), 1u);
 
@@ -1062,6 +1073,152 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
   EXPECT_EQ(both[0].code(), 0);
   EXPECT_EQ(both[1].code(), Code(StatusCode::kFailedPrecondition));
   EXPECT_EQ(KeysWithPrefix("cfl/").size(), 2u);
+}
+
+// Record ids are per device: a device of another project that used an id first (body
+// or commitment only) neither blocks the rightful record nor shows in any answer.
+TEST_P(CoreTest, SameIdFromDevicesOfTwoProjectsIsTwoRecordsEachFetchableByItsReviewer) {
+  SetUpWorld();
+  crypto::SealParams squat = Params(monitor_b_, beta_);
+  crypto::SealParams own = Params(monitor_a_, alpha_);
+  own.record_id = squat.record_id;
+  v1::Envelope squatter = Seal(squat, monitor_b_.signing);
+  v1::Envelope rightful = Seal(own, monitor_a_.signing);
+  google::protobuf::RepeatedPtrField<v1::Commitment> early;
+  *early.Add() = crypto::MakeCommitment(squatter);
+  ASSERT_EQ(Must(core_->ingest().CommitBatch(monitor_b_session_, early), "squat")[0].code(), 0);
+  UploadOne(monitor_b_session_, squatter);
+
+  google::protobuf::RepeatedPtrField<v1::Commitment> mine;
+  *mine.Add() = crypto::MakeCommitment(rightful);
+  auto committed = Must(core_->ingest().CommitBatch(monitor_a_session_, mine), "commit");
+  EXPECT_EQ(committed[0].code(), 0) << committed[0].message();
+  EXPECT_TRUE(committed[0].has_commitment_receipt());
+  UploadOne(monitor_a_session_, rightful);
+  EXPECT_TRUE(KeysWithPrefix("cfl/").empty()) << "another device's record counted as a conflict";
+  EXPECT_EQ(Must(core_->registry().RecordsWithId(own.record_id), "records").size(), 2u);
+
+  for (auto [session, expected] :
+       {std::pair{&reviewer_a_session_, &rightful}, std::pair{&reviewer_b_session_, &squatter}}) {
+    v1::FetchRecordsRequest fetch;
+    fetch.add_record_ids(own.record_id);
+    auto fetched = Must(core_->review().FetchRecords(*session, fetch), "fetch");
+    ASSERT_EQ(fetched.size(), 1u);
+    EXPECT_EQ(fetched[0].envelope().SerializeAsString(), expected->SerializeAsString());
+    auto listed = Must(core_->review().ListRecords(*session, {}), "list");
+    ASSERT_EQ(listed.records_size(), 1);
+    EXPECT_EQ(listed.records(0).record_id(), own.record_id);
+  }
+}
+
+// What monitor A is told about its record (commitment and body) is byte-identical
+// whether a device of another project already stored that id or an unrelated one.
+TEST_P(CoreTest, AnswersDoNotRevealWhetherAnotherDeviceUsedTheId) {
+  SetUpWorld();
+  crypto::SealParams own = Params(monitor_a_, alpha_);
+  v1::Envelope mine = Seal(own, monitor_a_.signing);
+  crypto::SealParams other = Params(monitor_b_, beta_);
+  const std::map<std::string, std::string> before = Dump();
+  auto answers_after_b_uses = [&](const std::string& b_record_id) {
+    // Back to the same state, with a fresh core (its log size and rate counters too).
+    WriteBatch reset;
+    for (const auto& [key, value] : Dump()) {
+      if (!before.contains(key)) reset.Delete(key);
+    }
+    for (const auto& [key, value] : before) reset.Put(key, value);
+    EXPECT_TRUE(store_->Commit(reset).ok());
+    StartCore();
+    crypto::SealParams params = other;
+    params.record_id = b_record_id;
+    v1::Envelope theirs = Seal(params, monitor_b_.signing);
+    google::protobuf::RepeatedPtrField<v1::Commitment> b_commitment;
+    *b_commitment.Add() = crypto::MakeCommitment(theirs);
+    EXPECT_EQ(Must(core_->ingest().CommitBatch(monitor_b_session_, b_commitment), "b")[0].code(),
+              0);
+    UploadOne(monitor_b_session_, theirs);
+    google::protobuf::RepeatedPtrField<v1::Commitment> a_commitment;
+    *a_commitment.Add() = crypto::MakeCommitment(mine);
+    std::string answers;
+    for (const v1::RecordResult& r :
+         Must(core_->ingest().CommitBatch(monitor_a_session_, a_commitment), "a commit")) {
+      answers += r.SerializeAsString();
+    }
+    std::string signature;
+    google::protobuf::RepeatedPtrField<v1::Envelope> a_body;
+    *a_body.Add() = mine;
+    auto results = Must(core_->ingest().UploadBatch(monitor_a_session_, a_body, &signature), "a");
+    answers +=
+        CompactUploadResponse(1, results, signature, /*positional=*/true).SerializeAsString();
+    return answers;
+  };
+  const std::string unrelated = answers_after_b_uses(crypto::RandomBytes(crypto::kRecordIdBytes));
+  const std::string same_id = answers_after_b_uses(own.record_id);
+  EXPECT_FALSE(unrelated.empty());
+  EXPECT_EQ(unrelated, same_id);
+}
+
+// A reviewer's attachment download is audited before any byte is sent, like a record
+// fetch, and the audit chain still verifies.
+TEST_P(CoreTest, AttachmentDownloadWritesAnAuditEntryAndTheChainVerifies) {
+  SetUpWorld();
+  crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
+  v1::AttachmentRef ref;
+  ref.set_blob_id(crypto::RandomBytes(16));
+  std::string stream =
+      Must(crypto::EncryptAttachment(key, ref.blob_id(), "synthetic photo bytes"), "encrypt");
+  ref.set_size(stream.size());
+  std::string hash(crypto_generichash_BYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(hash.data()), hash.size(),
+                     reinterpret_cast<const unsigned char*>(stream.data()), stream.size(), nullptr,
+                     0);
+  ref.set_ciphertext_hash(hash);
+  crypto::SealParams params = Params(monitor_a_, alpha_);
+  params.attachments = {ref};
+  v1::Envelope envelope = Seal(params, monitor_a_.signing);
+  ASSERT_TRUE(Must(Upload(monitor_a_session_, {envelope}), "upload")[0].awaiting_attachments());
+  v1::AttachmentChunk chunk;
+  chunk.set_record_id(params.record_id);
+  chunk.set_blob_id(ref.blob_id());
+  chunk.set_data(stream);
+  ASSERT_TRUE(
+      Must(core_->attachments().UploadChunk(monitor_a_session_, chunk), "chunk").has_receipt());
+
+  const uint64_t before = Must(core_->audit().Read(0, 1), "audit").head_size();
+  v1::FetchAttachmentRequest request;
+  request.set_record_id(params.record_id);
+  request.set_blob_id(ref.blob_id());
+  std::string downloaded;
+  ASSERT_TRUE(core_->attachments()
+                  .Fetch(reviewer_a_session_, request,
+                         [&](const v1::AttachmentChunk& slice) {
+                           downloaded += slice.data();
+                           return true;
+                         })
+                  .ok());
+  EXPECT_EQ(downloaded, stream);
+  // Another project's reviewer gets nothing, and leaves no entry of a download.
+  EXPECT_EQ(
+      core_->attachments()
+          .Fetch(reviewer_b_session_, request, [](const v1::AttachmentChunk&) { return true; })
+          .code(),
+      StatusCode::kNotFound);
+
+  v1::GetAuditLogResponse log = Must(core_->audit().Read(0, 10000), "audit");
+  ASSERT_EQ(log.head_size(), before + 1);
+  v1::AuditEntry last;
+  ASSERT_TRUE(last.ParseFromString(log.entries(log.entries_size() - 1)));
+  EXPECT_EQ(last.action(), "attachment.fetch");
+  EXPECT_EQ(last.actor_device_id(), reviewer_a_.id);
+  EXPECT_EQ(last.object(), params.record_id);
+  EXPECT_EQ(last.project(), "alpha");
+  // The chain: every entry hashed onto the previous, up to the signed head.
+  std::string chain = log.previous_hash();
+  for (const std::string& entry : log.entries()) chain = AuditChainHash(chain, entry);
+  EXPECT_EQ(chain, log.head_hash());
+  EXPECT_TRUE(crypto::VerifySignature(receipt_key_.public_key(), kAuditHeadContext,
+                                      AuditHeadMessage(log.head_size(), log.head_hash()),
+                                      log.head_signature())
+                  .ok());
 }
 
 TEST_P(CoreTest, RecordSignedByAnotherDeviceIsUnauthenticated) {
@@ -1120,7 +1277,7 @@ TEST_P(CoreTest, BadRecordsDoNotStopGoodOnesInTheSameBatch) {
   EXPECT_EQ(results[0].code(), 0);
   EXPECT_EQ(results[1].code(), Code(StatusCode::kUnauthenticated));
   EXPECT_EQ(results[2].code(), 0);
-  EXPECT_FALSE(Must(core_->registry().Record(RecordId(bad)), "record").has_value());
+  EXPECT_TRUE(Must(core_->registry().RecordsWithId(RecordId(bad)), "record").empty());
   EXPECT_EQ(KeysWithPrefix("log/").size(), 2u);
 }
 
@@ -1601,7 +1758,7 @@ TEST_P(CoreTest, RandomisedAccessNeverReturnsForeignRecords) {
         ASSERT_TRUE(results.ok()) << results.status();
         if (target->name != caller.own_project) {
           EXPECT_EQ((*results)[0].code(), Code(StatusCode::kPermissionDenied));
-          EXPECT_FALSE(Must(core_->registry().Record(params.record_id), "record").has_value());
+          EXPECT_TRUE(Must(core_->registry().RecordsWithId(params.record_id), "record").empty());
           break;
         }
         ASSERT_EQ((*results)[0].code(), 0) << (*results)[0].message();

@@ -16,6 +16,10 @@ constexpr absl::string_view kTokenContext = "temoin/session/v1";
 constexpr size_t kTokenBodyBytes = crypto::kDeviceIdBytes + 8 + 8;
 constexpr absl::string_view kNextNonceContext = "temoin/next-nonce/v1";
 constexpr size_t kNextNonceHashBytes = 32;
+constexpr absl::string_view kChallengeContext = "temoin/challenge/v1";
+constexpr size_t kChallengeRandomBytes = 12;
+constexpr size_t kChallengeMacBytes = 16;
+static_assert(kChallengeRandomBytes + 4 + kChallengeMacBytes == crypto::kChallengeBytes);
 
 absl::Status AuthenticationFailed() { return absl::UnauthenticatedError("authentication failed"); }
 
@@ -31,24 +35,61 @@ SessionAuthority::SessionAuthority(Registry* registry, const Clock* clock)
     : registry_(registry), clock_(clock), mac_key_(crypto::SecretBuffer::Random(32)) {}
 
 void SessionAuthority::DropExpiredLocked(int64_t now) {
-  for (auto it = challenges_.begin(); it != challenges_.end();) {
-    it = it->second.expires_at < now ? challenges_.erase(it) : std::next(it);
+  for (auto it = used_challenges_.begin(); it != used_challenges_.end();) {
+    if (it->second.expires_at >= now) {
+      ++it;
+      continue;
+    }
+    auto count = used_per_device_.find(it->second.device_id);
+    if (count != used_per_device_.end() && --count->second == 0) used_per_device_.erase(count);
+    it = used_challenges_.erase(it);
   }
+}
+
+std::string SessionAuthority::ChallengeMac(absl::string_view device_id,
+                                           absl::string_view random_and_expiry) const {
+  return crypto::Mac(mac_key_, absl::StrCat(kChallengeContext, device_id, random_and_expiry))
+      .substr(0, kChallengeMacBytes);
 }
 
 absl::StatusOr<std::string> SessionAuthority::IssueChallenge(absl::string_view device_id) {
   if (device_id.size() != crypto::kDeviceIdBytes) {
     return absl::InvalidArgumentError("device id has wrong length");
   }
-  int64_t now = clock_->NowSeconds();
-  std::string nonce = crypto::RandomBytes(crypto::kChallengeBytes);
-  std::lock_guard lock(mu_);
-  if (challenges_.size() >= kMaxOutstandingChallenges) DropExpiredLocked(now);
-  if (challenges_.size() >= kMaxOutstandingChallenges) {
-    return absl::ResourceExhaustedError("too many sign-ins in progress; retry later");
+  const int64_t expires_at = clock_->NowSeconds() + kChallengeTtlSeconds;
+  std::string body = absl::StrCat(crypto::RandomBytes(kChallengeRandomBytes),
+                                  EncodeU64BigEndian(static_cast<uint64_t>(expires_at)).substr(4));
+  return absl::StrCat(body, ChallengeMac(device_id, body));
+}
+
+std::optional<int64_t> SessionAuthority::ChallengeExpiry(absl::string_view device_id,
+                                                         absl::string_view nonce) const {
+  if (nonce.size() != crypto::kChallengeBytes || device_id.size() != crypto::kDeviceIdBytes) {
+    return std::nullopt;
   }
-  challenges_[nonce] = Challenge{std::string(device_id), now + kChallengeTtlSeconds};
-  return nonce;
+  absl::string_view body = nonce.substr(0, kChallengeRandomBytes + 4);
+  const std::string expected = ChallengeMac(device_id, body);
+  // Constant time, as for tokens.
+  if (sodium_memcmp(expected.data(), nonce.data() + body.size(), kChallengeMacBytes) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(
+      DecodeU64BigEndian(absl::StrCat(std::string(4, '\0'), body.substr(kChallengeRandomBytes))));
+}
+
+absl::Status SessionAuthority::MarkChallengeUsed(absl::string_view device_id,
+                                                 absl::string_view nonce, int64_t expires_at,
+                                                 int64_t now) {
+  std::lock_guard lock(mu_);
+  DropExpiredLocked(now);
+  if (used_challenges_.contains(std::string(nonce))) return AuthenticationFailed();
+  size_t& count = used_per_device_[std::string(device_id)];
+  if (count >= kMaxUsedChallengesPerDevice) {
+    return absl::ResourceExhaustedError("too many sign-ins from this device; retry later");
+  }
+  ++count;
+  used_challenges_.emplace(std::string(nonce), UsedChallenge{std::string(device_id), expires_at});
+  return absl::OkStatus();
 }
 
 std::mutex& SessionAuthority::DeviceMutex(absl::string_view device_id) {
@@ -102,22 +143,13 @@ absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticateDevice(absl::stri
                                                                       int64_t now,
                                                                       std::string* next_nonce) {
   if (next_nonce != nullptr) next_nonce->clear();
-  std::optional<Challenge> challenge;
-  {
-    std::lock_guard lock(mu_);
-    auto it = challenges_.find(std::string(nonce));
-    if (it != challenges_.end()) {
-      challenge = std::move(it->second);
-      challenges_.erase(it);  // single use, whatever happens next
-    }
-  }
-  // Not a challenge: perhaps the device's pre-issued nonce.
-  if (!challenge.has_value()) {
+  // Not a challenge this process issued for this device: perhaps its pre-issued nonce
+  // (another device's challenge fails its MAC here, and then as a pre-issued nonce).
+  std::optional<int64_t> expires_at = ChallengeExpiry(device_id, nonce);
+  if (!expires_at.has_value()) {
     return AuthenticatePreIssued(device_id, nonce, signature, now, next_nonce);
   }
-  if (challenge->expires_at < now || challenge->device_id != device_id) {
-    return AuthenticationFailed();
-  }
+  if (*expires_at < now) return AuthenticationFailed();
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
   if (!device.has_value()) return AuthenticationFailed();
   if (!crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,
@@ -125,6 +157,8 @@ absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticateDevice(absl::stri
            .ok()) {
     return AuthenticationFailed();
   }
+  // Used only now that its device has signed it: nobody else can fill the used set.
+  TEMOIN_RETURN_IF_ERROR(MarkChallengeUsed(device_id, nonce, *expires_at, now));
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
   if (next_nonce != nullptr) {
     std::lock_guard lock(DeviceMutex(device_id));

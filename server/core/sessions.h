@@ -18,7 +18,7 @@ namespace temoin::server {
 
 // Challenge-signature authentication and session tokens.
 //
-// A device asks for a challenge (32 random bytes, single use, 60 s), signs it with its
+// A device asks for a challenge (32 bytes, single use, 60 s), signs it with its
 // enrolled Ed25519 key, and gets a token: device_id || expiry || random, MACed with a
 // key drawn at server start (so a restart signs everyone out; nothing to steal on
 // disk). Every call's token is checked, and the device looked up again, before any
@@ -48,6 +48,16 @@ namespace temoin::server {
 // a no-op sync) signs in with AuthenticateWithoutSession: every check and the nonce's
 // consumption and replacement are the same, but no token is minted, so the sign-in can
 // authorise no call.
+//
+// Challenges are stateless, so that asking for them (which needs no sign-in) can fill
+// nothing: random (12) || expiry (4, u32 be) || MAC16(key drawn at start, context ||
+// device_id || random || expiry), checked in constant time. The MAC binds the
+// challenge to its device and expiry, and a restart (a new key) voids every one.
+// Single use is enforced by a set of the challenges already used, each kept until its
+// own expiry: an entry is added only once the device's signature over it has verified,
+// so only enrolled devices' keys can add entries, and each device may hold at most
+// kMaxUsedChallengesPerDevice of them (more sign-ins than that within a minute is a
+// broken or hostile device; it alone is refused until its entries expire).
 class SessionAuthority {
  public:
   static constexpr size_t kNextNonceBytes = 16;
@@ -58,22 +68,22 @@ class SessionAuthority {
   // and that nonce is useless without the device's signing key from the same vault.
   static constexpr int64_t kNextNonceTtlSeconds = 30 * 24 * 3600;
   static constexpr int64_t kSessionTtlSeconds = 15 * 60;
-  static constexpr size_t kMaxOutstandingChallenges = 100000;
+  static constexpr size_t kMaxUsedChallengesPerDevice = 64;
 
   // Neither owned; both must outlive this.
   SessionAuthority(Registry* registry, const Clock* clock);
 
   // A fresh nonce for `device_id` (untrusted; not looked up, so this is no oracle of
-  // which devices exist). kInvalidArgument on a malformed id; kResourceExhausted when
-  // too many challenges are outstanding.
+  // which devices exist; stores nothing). kInvalidArgument on a malformed id.
   absl::StatusOr<std::string> IssueChallenge(absl::string_view device_id);
 
   // Checks the signature over the nonce (a challenge, or the device's pre-issued next
   // nonce) and issues a token. All inputs untrusted. kUnauthenticated "authentication
   // failed" for an unknown, expired or reused nonce, another device's nonce, a wrong
-  // signature or an unknown device; kPermissionDenied "device has been revoked" for a
-  // revoked one, and only once its signature has checked (the RPC layer relies on this
-  // to hand the wipe order to that device alone). A pre-issued nonce is consumed
+  // signature or an unknown device; kResourceExhausted when this device used more than
+  // kMaxUsedChallengesPerDevice challenges within their lifetime; kPermissionDenied "device has
+  // been revoked" for a revoked one, and only once its signature has checked (the RPC layer relies
+  // on this to hand the wipe order to that device alone). A pre-issued nonce is consumed
   // atomically: of two sign-ins with one nonce, exactly one succeeds.
   // With `next_nonce`, it gets the device's next nonce (replacing the one stored), or
   // is left empty when that could not be stored (the sign-in still succeeds).
@@ -100,11 +110,21 @@ class SessionAuthority {
   absl::StatusOr<std::string> DeviceOfToken(absl::string_view token) const;
 
  private:
-  struct Challenge {
+  struct UsedChallenge {
     std::string device_id;
     int64_t expires_at;
   };
+  // Under mu_: forgets used challenges past their expiry (they fail on expiry anyway).
   void DropExpiredLocked(int64_t now);
+  std::string ChallengeMac(absl::string_view device_id, absl::string_view random_and_expiry) const;
+  // The challenge's expiry when `nonce` is a challenge this process issued for
+  // `device_id`; std::nullopt otherwise (perhaps a pre-issued nonce).
+  std::optional<int64_t> ChallengeExpiry(absl::string_view device_id,
+                                         absl::string_view nonce) const;
+  // Marks a verified challenge used: kUnauthenticated when it was already,
+  // kResourceExhausted when the device is over kMaxUsedChallengesPerDevice.
+  absl::Status MarkChallengeUsed(absl::string_view device_id, absl::string_view nonce,
+                                 int64_t expires_at, int64_t now);
   // Pre-issued nonces are checked and replaced under the lock of the device's stripe.
   std::mutex& DeviceMutex(absl::string_view device_id);
   // Under DeviceMutex: a new next nonce stored for `device_id`, or the store's error.
@@ -125,7 +145,8 @@ class SessionAuthority {
   const Clock* const clock_;
   const crypto::SecretBuffer mac_key_;
   std::mutex mu_;
-  std::map<std::string, Challenge> challenges_;  // by nonce
+  std::map<std::string, UsedChallenge> used_challenges_;  // by nonce
+  std::map<std::string, size_t> used_per_device_;
   std::array<std::mutex, 64> device_mu_;
 };
 

@@ -366,5 +366,77 @@ INSTANTIATE_TEST_SUITE_P(Stores, NextNonceTest,
                            return info.param == StoreKind::kMemory ? "Memory" : "Rocks";
                          });
 
+// ---------------------------------------------------------------- stateless challenges
+
+absl::StatusCode SignInCode(SessionAuthority& sessions, const FakeDevice& signer,
+                            const std::string& device_id, const std::string& nonce) {
+  return sessions.Authenticate(device_id, nonce, signer.SignChallenge(nonce), nullptr)
+      .status()
+      .code();
+}
+
+TEST_P(NextNonceTest, AFloodOfChallengesLocksNoOneOut) {
+  // 200k challenges with no sign-in, for random ids and for the device itself: the
+  // server keeps nothing for them, so nothing fills up.
+  for (int i = 0; i < 200'000; ++i) {
+    std::string id = i % 2 == 0 ? crypto::RandomBytes(crypto::kDeviceIdBytes) : device_.id;
+    ASSERT_TRUE(sessions_->IssueChallenge(id).ok()) << i;
+  }
+  std::string nonce = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  EXPECT_EQ(nonce.size(), crypto::kChallengeBytes);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kOk);
+}
+
+TEST_P(NextNonceTest, AUsedChallengeIsRefusedEvenAfterOtherSignIns) {
+  std::string nonce = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  ASSERT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kOk);
+  ChallengeSignIn(device_);
+  ChallengeSignIn(other_);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kUnauthenticated);
+  clock_.Advance(SessionAuthority::kChallengeTtlSeconds / 2);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kUnauthenticated);
+}
+
+TEST_P(NextNonceTest, AnExpiredChallengeIsRefused) {
+  std::string nonce = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  clock_.Advance(SessionAuthority::kChallengeTtlSeconds + 1);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kUnauthenticated);
+  // Even a forged expiry: the MAC covers it.
+  std::string fresh = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  std::string later = fresh;
+  later[13] = static_cast<char>(later[13] + 1);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, later), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, fresh), StatusCode::kOk);
+}
+
+TEST_P(NextNonceTest, AnotherDevicesChallengeIsRefused) {
+  std::string theirs = Must(sessions_->IssueChallenge(other_.id), "challenge");
+  // Signed by this device for itself, or by the other device for this one: refused.
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, theirs), StatusCode::kUnauthenticated);
+  EXPECT_EQ(SignInCode(*sessions_, other_, device_.id, theirs), StatusCode::kUnauthenticated);
+  // Its own device may still use it: the refusals above consumed nothing.
+  EXPECT_EQ(SignInCode(*sessions_, other_, other_.id, theirs), StatusCode::kOk);
+}
+
+TEST_P(NextNonceTest, AChallengeDoesNotOutliveARestart) {
+  std::string nonce = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  Restart();
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kUnauthenticated);
+}
+
+TEST_P(NextNonceTest, ADeviceSigningInInALoopIsStoppedAloneAndOnlyForAMinute) {
+  for (size_t i = 0; i < SessionAuthority::kMaxUsedChallengesPerDevice; ++i) {
+    std::string nonce = Must(sessions_->IssueChallenge(device_.id), "challenge");
+    ASSERT_EQ(SignInCode(*sessions_, device_, device_.id, nonce), StatusCode::kOk) << i;
+  }
+  std::string one_more = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, one_more), StatusCode::kResourceExhausted);
+  std::string others = Must(sessions_->IssueChallenge(other_.id), "challenge");
+  EXPECT_EQ(SignInCode(*sessions_, other_, other_.id, others), StatusCode::kOk);
+  clock_.Advance(SessionAuthority::kChallengeTtlSeconds + 1);
+  std::string later = Must(sessions_->IssueChallenge(device_.id), "challenge");
+  EXPECT_EQ(SignInCode(*sessions_, device_, device_.id, later), StatusCode::kOk);
+}
+
 }  // namespace
 }  // namespace temoin::server

@@ -193,11 +193,11 @@ class StoreCrashTest : public ::testing::Test {
   // is 1..N with no gap and every entry names a stored record.
   void ExpectAcknowledgedDurableAndLogDense(const std::map<std::string, Acknowledged>& acked) {
     for (const auto& [id, ack] : acked) {
-      auto stored = core_->registry().Record(id);
+      auto stored = core_->registry().RecordsWithId(id);
       ASSERT_TRUE(stored.ok()) << stored.status();
-      ASSERT_TRUE(stored->has_value()) << "an acknowledged record was lost";
-      EXPECT_EQ((*stored)->envelope().SerializeAsString(), ack.envelope);
-      EXPECT_EQ((*stored)->log_index(), ack.log_index);
+      ASSERT_EQ(stored->size(), 1u) << "an acknowledged record was lost";
+      EXPECT_EQ(stored->front().envelope().SerializeAsString(), ack.envelope);
+      EXPECT_EQ(stored->front().log_index(), ack.log_index);
     }
     uint64_t expected_index = 1;
     ASSERT_TRUE(store_
@@ -205,7 +205,10 @@ class StoreCrashTest : public ::testing::Test {
                            [&](absl::string_view key, absl::string_view value) {
                              EXPECT_EQ(DecodeBigEndian(key.substr(4)), expected_index)
                                  << "log has a gap";
-                             auto record = core_->registry().Record(value);
+                             auto ref = DecodeRecordRef(value);
+                             EXPECT_TRUE(ref.ok()) << ref.status();
+                             if (!ref.ok()) return false;
+                             auto record = core_->registry().Record(ref->device_id, ref->record_id);
                              EXPECT_TRUE(record.ok() && record->has_value())
                                  << "log entry names no record";
                              if (record.ok() && record->has_value()) {
@@ -315,9 +318,9 @@ TEST_F(StoreCrashTest, FullDiskRefusesWithResourceExhaustedAndNoReceiptThenRecov
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
   EXPECT_GT(fs_->no_space_errors(), 0);
   for (const v1::Envelope& envelope : batch) {
-    auto stored = core_->registry().Record(RecordId(envelope));
+    auto stored = core_->registry().RecordsWithId(RecordId(envelope));
     ASSERT_TRUE(stored.ok());
-    EXPECT_FALSE(stored->has_value()) << "a refused record was stored";
+    EXPECT_TRUE(stored->empty()) << "a refused record was stored";
   }
 
   fs_->SetNoSpace(false);  // the operator frees space; no restart

@@ -202,9 +202,12 @@ absl::StatusOr<Deployment::ServerListing> Deployment::ListServerRecordsIn(
   for (it->Seek("log/"); it->Valid() && it->key().starts_with("log/"); it->Next()) {
     ++listing.log_entries;
   }
+  // rec/<device_id 16><record_id 16> (server/core/registry.h): ids are per device.
+  constexpr size_t kRecordKeyPrefix = 4 + 16;
   for (it->Seek("rec/"); it->Valid() && it->key().starts_with("rec/"); it->Next()) {
-    listing.record_ids.push_back(
-        Hex(absl::string_view(it->key().data() + 4, it->key().size() - 4)));
+    if (it->key().size() <= kRecordKeyPrefix) return absl::InternalError("short record key");
+    listing.record_ids.push_back(Hex(absl::string_view(it->key().data() + kRecordKeyPrefix,
+                                                       it->key().size() - kRecordKeyPrefix)));
   }
   if (!it->status().ok()) return absl::InternalError("scan: " + it->status().ToString());
   return listing;

@@ -250,8 +250,9 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   return StatusOf(chunk.blob_id(), *blob);
 }
 
-absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
-                                const std::function<bool(const v1::AttachmentChunk&)>& emit) {
+absl::StatusOr<std::string> Attachments::OpenFetch(const Session& session,
+                                                   const v1::FetchAttachmentRequest& req,
+                                                   bool audit) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_REVIEWER));
   const absl::Status not_found =
       absl::NotFoundError("record not found among the projects granted to this device");
@@ -261,36 +262,42 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
                           registry_->RecordsWithId(req.record_id()));
   TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> granted,
                           registry_->GrantedProjects(session.device_id()));
-  std::optional<std::string> device_id;
   for (const v1::StoredRecord& record : records) {
     if (std::find(granted.begin(), granted.end(), record.project()) == granted.end()) continue;
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
                             LoadBlob(registry_->store(), record.device_id(), req.blob_id()));
-    if (blob.has_value() && blob->record_id() == req.record_id() && blob->complete()) {
-      device_id = record.device_id();
-      break;
+    if (!blob.has_value() || blob->record_id() != req.record_id() || !blob->complete()) continue;
+    // No download without an audit entry, as for records: durable before any byte goes.
+    if (audit) {
+      TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+          WriteBatch(),
+          {{session.device_id(), "attachment.fetch", req.record_id(), record.project()}}));
     }
+    return record.device_id();
   }
-  if (!device_id.has_value()) return not_found;
-  // No download without an audit entry, as for records: durable before any byte goes.
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> record,
-                          registry_->Record(*device_id, req.record_id()));
-  TEMOIN_RETURN_IF_ERROR(
-      audit_->CommitWith(WriteBatch(), {{session.device_id(), "attachment.fetch", req.record_id(),
-                                         record.has_value() ? record->project() : std::string()}}));
+  return not_found;
+}
+
+absl::Status Attachments::ReadSlices(absl::string_view device_id,
+                                     const v1::FetchAttachmentRequest& req, uint64_t from_index,
+                                     const std::function<bool(const v1::AttachmentChunk&)>& emit) {
   std::string start =
-      req.from_index() == 0 ? "" : keys::Chunk(*device_id, req.blob_id(), req.from_index() - 1);
-  const std::string prefix = keys::ChunkPrefix(*device_id, req.blob_id());
-  TEMOIN_RETURN_IF_ERROR(
-      registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
-        v1::AttachmentChunk chunk;
-        chunk.set_record_id(req.record_id());
-        chunk.set_blob_id(req.blob_id());
-        chunk.set_index(DecodeU64BigEndian(key.substr(prefix.size())));
-        chunk.set_data(std::string(value));
-        return emit(chunk);
-      }));
-  return absl::OkStatus();
+      from_index == 0 ? "" : keys::Chunk(device_id, req.blob_id(), from_index - 1);
+  const std::string prefix = keys::ChunkPrefix(device_id, req.blob_id());
+  return registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
+    v1::AttachmentChunk chunk;
+    chunk.set_record_id(req.record_id());
+    chunk.set_blob_id(req.blob_id());
+    chunk.set_index(DecodeU64BigEndian(key.substr(prefix.size())));
+    chunk.set_data(std::string(value));
+    return emit(chunk);
+  });
+}
+
+absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
+                                const std::function<bool(const v1::AttachmentChunk&)>& emit) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string device_id, OpenFetch(session, req, /*audit=*/true));
+  return ReadSlices(device_id, req, req.from_index(), emit);
 }
 
 absl::StatusOr<uint64_t> Attachments::DropPartialLocked(absl::string_view device_id,

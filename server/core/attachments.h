@@ -65,6 +65,16 @@ class Attachments {
   absl::Status Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
                      const std::function<bool(const v1::AttachmentChunk&)>& emit);
 
+  // Fetch in steps, for a download written page by page: OpenFetch makes Fetch's checks
+  // (and, with `audit`, its one audit entry) and returns the device whose blob it is;
+  // ReadSlices then reads slices of that blob from `from_index` until `emit` returns
+  // false. A stream audits its first page only and checks the grant again for each.
+  absl::StatusOr<std::string> OpenFetch(const Session& session,
+                                        const v1::FetchAttachmentRequest& req, bool audit);
+  absl::Status ReadSlices(absl::string_view device_id, const v1::FetchAttachmentRequest& req,
+                          uint64_t from_index,
+                          const std::function<bool(const v1::AttachmentChunk&)>& emit);
+
   // Drops every incomplete blob that has taken no byte for
   // IngestLimits::partial_upload_ttl_seconds before `now`, and every one of a revoked
   // device: its slices and pieces are deleted and its bytes released from both budgets.

@@ -331,18 +331,30 @@ namespace {
 // Attachment slices a page of a FetchAttachment stream carries: 4 x 64 KiB.
 constexpr int kSlicesPerPage = 4;
 
-// The next slices of a blob from `*next_index` on, advancing it; empty at the end.
+// Where a download page by page stands: the next slice, and whether its audit entry
+// (written with the first page) is in.
+struct AttachmentDownload {
+  uint64_t next_index = 0;
+  bool audited = false;
+};
+
+// The next slices of a blob, advancing `download`; empty at the end. The grant is
+// checked for every page, so an ungrant stops a long download.
 absl::StatusOr<std::vector<v1::AttachmentChunk>> NextAttachmentPage(
-    Core& core, const Session& session, v1::FetchAttachmentRequest request, uint64_t* next_index) {
-  request.set_from_index(*next_index);
+    Core& core, const Session& session, const v1::FetchAttachmentRequest& request,
+    AttachmentDownload& download) {
+  absl::StatusOr<std::string> device =
+      core.attachments().OpenFetch(session, request, /*audit=*/!download.audited);
+  if (!device.ok()) return device.status();
+  download.audited = true;
   std::vector<v1::AttachmentChunk> page;
-  absl::Status status =
-      core.attachments().Fetch(session, request, [&](const v1::AttachmentChunk& chunk) {
+  absl::Status read = core.attachments().ReadSlices(
+      *device, request, download.next_index, [&](const v1::AttachmentChunk& chunk) {
         page.push_back(chunk);
         return page.size() < kSlicesPerPage;
       });
-  if (!status.ok()) return status;
-  if (!page.empty()) *next_index = page.back().index() + 1;
+  if (!read.ok()) return read;
+  if (!page.empty()) download.next_index = page.back().index() + 1;
   return page;
 }
 
@@ -355,11 +367,12 @@ grpc::ServerWriteReactor<v1::AttachmentChunk>* SyncService::FetchAttachment(
     return new RefusedReactor<grpc::ServerWriteReactor<v1::AttachmentChunk>>(
         TooManyCallsFromDevice());
   }
-  auto next_index = std::make_shared<uint64_t>(request->from_index());
+  auto download = std::make_shared<AttachmentDownload>();
+  download->next_index = request->from_index();
   return new PagedWriteReactor<v1::AttachmentChunk>(
       ctx, *env_, std::move(admission),
-      [core = &env_->core(), request, next_index](const Session& s) {
-        return NextAttachmentPage(*core, s, *request, next_index.get());
+      [core = &env_->core(), request, download](const Session& s) {
+        return NextAttachmentPage(*core, s, *request, *download);
       });
 }
 
@@ -380,8 +393,10 @@ grpc::ServerReadReactor<grpc::ByteBuffer>* SyncService::Relay(grpc::CallbackServ
         file->append(piece.data());
         return absl::OkStatus();
       },
-      [core, file](const Session&) -> absl::StatusOr<v1::RelayResponse> {
-        absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file);
+      [core, file](const Session& carrier) -> absl::StatusOr<v1::RelayResponse> {
+        // The carrier pays for the bytes it brought; the bundle's device only for its
+        // records that verify.
+        absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file, &carrier);
         if (!report.ok()) return report.status();
         v1::RelayResponse answer;
         answer.set_records(static_cast<uint32_t>(report->records));

@@ -35,12 +35,13 @@ absl::StatusOr<std::optional<v1::DeviceCertificate>> CertifyEnrolment(
   if (!body.ok() || body->role() != code.role() || body->project() != code.project() ||
       body->token_hash() != crypto::InviteTokenHash(code.token())) {
     return absl::UnauthenticatedError(
-        "the enrolment code's authorisation is not signed by its organisation key");
+        "enrolment code is not valid: its organisation authorisation does not match it");
   }
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey invite_key,
                           crypto::SigningKey::FromSecretKey(code.invite_secret_key()));
   if (invite_key.public_key() != body->invite_public_key()) {
-    return absl::UnauthenticatedError("the enrolment code's invite key does not match");
+    return absl::UnauthenticatedError(
+        "enrolment code is not valid: its invite key does not match its authorisation");
   }
   return crypto::IssueDeviceCertificate(code.authorisation(), invite_key, device_key,
                                         box_key.public_key());

@@ -25,6 +25,21 @@ absl::StatusOr<OpenedDesk> DeskAfterPull(Vault& vault, bool offline) {
     std::cerr << "review: record " << ToHex(failure.record_id)
               << " cannot be opened: " << failure.reason << "\n";
   }
+  // The server is untrusted: every way it lied is named, record by record.
+  for (const OpenedRecord& r : desk.records) {
+    if (r.verified) continue;
+    std::cerr << "review: WARNING: record " << ToHex(r.record_id)
+              << " is UNVERIFIED: " << r.unverified_reason
+              << " (shown and exported marked unverified, left out of statistics)\n";
+  }
+  for (const RecordFailure& mismatch : desk.listing_mismatches) {
+    std::cerr << "review: WARNING: record " << ToHex(mismatch.record_id) << ": " << mismatch.reason
+              << "\n";
+  }
+  if (desk.unverified() > 0) {
+    std::cerr << "review: WARNING: " << desk.unverified() << " of " << desk.records.size()
+              << " records are unverified; the server may be compromised\n";
+  }
   return desk;
 }
 
@@ -41,7 +56,8 @@ absl::Status ReviewList(const Globals& g, bool offline) {
               << (r.testimony.incident().date().empty() ? "-" : r.testimony.incident().date())
               << "\t"
               << (r.testimony.incident().region().empty() ? "-" : r.testimony.incident().region())
-              << "\t" << (acts.empty() ? "-" : acts) << "\n";
+              << "\t" << (acts.empty() ? "-" : acts) << "\t"
+              << (r.verified ? "verified" : "UNVERIFIED") << "\n";
   }
   std::cerr << "review: " << desk.records.size() << " records\n";
   return absl::OkStatus();
@@ -104,7 +120,12 @@ void PrintTable(const char* title, const std::map<std::string, uint64_t>& rows) 
 absl::Status ReviewStats(const Globals& g, bool offline, bool json) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
-  Stats stats = ComputeStats(desk.records);
+  // Statistics end up in reports: only records whose chain verifies count.
+  std::vector<OpenedRecord> verified;
+  for (OpenedRecord& r : desk.records) {
+    if (r.verified) verified.push_back(std::move(r));
+  }
+  Stats stats = ComputeStats(verified);
   if (json) {
     nlohmann::ordered_json out;
     out["records"] = stats.records;
@@ -142,7 +163,7 @@ void RegisterReviewCommands(CLI::App& app, CommandContext& ctx) {
   review->add_flag("--offline", a->offline, "do not contact the server");
   auto* list = review->add_subcommand("list",
                                       "one record a line: id, project, received, "
-                                      "incident date, region, acts");
+                                      "incident date, region, acts, verified|UNVERIFIED");
   list->callback([&ctx, &g, a] { ctx.result = ReviewList(g, a->offline); });
   auto* show = review->add_subcommand("show", "one record as JSON");
   show->add_option("ID", a->id, "record id (32 hex)")->required();

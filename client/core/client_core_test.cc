@@ -9,6 +9,7 @@
 #include "client/core/review_desk.h"
 #include "common/vocabulary.h"
 #include "crypto/auth.h"
+#include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 #include "crypto/receipt.h"
@@ -189,7 +190,6 @@ TEST_F(ClientCoreTest, OnlyAVerifiedReceiptPurgesTheSealedCopy) {
   EXPECT_EQ((*counts)["sealed"], 0u);
 }
 
-
 TEST_F(ClientCoreTest, DraftsAreEditableAndSealingOneRemovesItInTheSameCommit) {
   auto vault = MakeMonitor();
   v1::Testimony incomplete;
@@ -266,7 +266,20 @@ class ReviewDeskTest : public ClientCoreTest {
     *record.mutable_envelope() = envelope;
     *record.mutable_receipt() = ReceiptFor(envelope, index, server_);
     record.set_device_signing_key(monitor_key_.public_key());
+    *record.mutable_device_certificate() = MonitorCertificate(monitor_key_);
     return record;
+  }
+
+  // The monitor's certificate under an invite the organisation authorised.
+  v1::DeviceCertificate MonitorCertificate(const crypto::SigningKey& device_key) {
+    crypto::SigningKey invite = crypto::SigningKey::Generate();
+    v1::InviteAuthorisationBody body;
+    body.set_role(v1::ROLE_MONITOR);
+    body.set_project("alpha");
+    body.set_project_id(project_body_.project_id());
+    body.set_invite_public_key(invite.public_key());
+    return crypto::IssueDeviceCertificate(crypto::SignInviteAuthorisation(body, org_), invite,
+                                          device_key, monitor_box_.public_key());
   }
 
   std::unique_ptr<Vault> monitor_, reviewer_;
@@ -288,6 +301,7 @@ TEST_F(ReviewDeskTest, GrantedReviewerOpensRecordsAndOneBadRecordSparesTheRest) 
   ASSERT_TRUE(desk.ok()) << desk.status();
   ASSERT_EQ(desk->records.size(), 1u);
   EXPECT_EQ(desk->records[0].testimony.narrative(), SampleTestimony(0).narrative());
+  EXPECT_TRUE(desk->records[0].verified) << desk->records[0].unverified_reason;
   ASSERT_EQ(desk->failures.size(), 1u);
   EXPECT_EQ(desk->failures[0].record_id, (*sealed)[1].record_id);
 }
@@ -297,7 +311,7 @@ TEST_F(ReviewDeskTest, GrantSignedByAnotherOrganisationIsRefused) {
   EXPECT_EQ(StoreGrant(*reviewer_, GrantFor(rogue)).code(), absl::StatusCode::kUnauthenticated);
 }
 
-TEST_F(ReviewDeskTest, RecordWithAForgedReceiptIsNotOpened) {
+TEST_F(ReviewDeskTest, RecordWithAForgedReceiptIsShownUnverified) {
   ASSERT_TRUE(StoreGrant(*reviewer_, GrantFor(org_)).ok());
   ASSERT_TRUE(SealTestimonies(*monitor_, {SampleTestimony(0)}).ok());
   v1::FetchedRecord record = Fetched(PendingRecords(*monitor_)->at(0).envelope(), 1);
@@ -305,8 +319,35 @@ TEST_F(ReviewDeskTest, RecordWithAForgedReceiptIsNotOpened) {
   ASSERT_TRUE(StoreFetched(*reviewer_, {record}).ok());
   auto desk = OpenDesk(*reviewer_);
   ASSERT_TRUE(desk.ok());
-  EXPECT_TRUE(desk->records.empty());
-  EXPECT_EQ(desk->failures.size(), 1u);
+  ASSERT_EQ(desk->records.size(), 1u);
+  EXPECT_FALSE(desk->records[0].verified);
+  EXPECT_EQ(desk->records[0].unverified_reason, "the server's receipt does not verify");
+}
+
+TEST_F(ReviewDeskTest, RecordSignedByAKeyTheServerMadeForARealDeviceIdIsUnverified) {
+  ASSERT_TRUE(StoreGrant(*reviewer_, GrantFor(org_)).ok());
+  ASSERT_TRUE(SealTestimonies(*monitor_, {SampleTestimony(0)}).ok());
+  v1::FetchedRecord record = Fetched(PendingRecords(*monitor_)->at(0).envelope(), 1);
+  // The server's own key, in a certificate it cannot have the organisation sign.
+  *record.mutable_device_certificate() = MonitorCertificate(crypto::SigningKey::Generate());
+  ASSERT_TRUE(StoreFetched(*reviewer_, {record}).ok());
+  auto desk = OpenDesk(*reviewer_);
+  ASSERT_TRUE(desk.ok());
+  ASSERT_EQ(desk->records.size(), 1u);
+  EXPECT_FALSE(desk->records[0].verified);
+}
+
+TEST_F(ReviewDeskTest, RecordWithoutACertificateIsUnverified) {
+  ASSERT_TRUE(StoreGrant(*reviewer_, GrantFor(org_)).ok());
+  ASSERT_TRUE(SealTestimonies(*monitor_, {SampleTestimony(0)}).ok());
+  v1::FetchedRecord record = Fetched(PendingRecords(*monitor_)->at(0).envelope(), 1);
+  record.clear_device_certificate();
+  ASSERT_TRUE(StoreFetched(*reviewer_, {record}).ok());
+  auto desk = OpenDesk(*reviewer_);
+  ASSERT_TRUE(desk.ok());
+  ASSERT_EQ(desk->records.size(), 1u);
+  EXPECT_FALSE(desk->records[0].verified);
+  EXPECT_EQ(desk->records[0].unverified_reason, "the server sent no certificate for its device");
 }
 
 TEST(ExportTest, CsvQuotesAndDefusesFormulas) {

@@ -27,6 +27,9 @@ absl::StatusOr<ordered_json> ToJson(const OpenedRecord& record) {
   element["device_id"] = ToHex(record.device_id);
   element["device_seq"] = record.device_seq;
   element["received_at"] = FormatRfc3339(record.received_at);
+  // Never silent: a record whose chain of trust fails is exported, marked, with why.
+  element["verified"] = record.verified;
+  element["unverified_reason"] = record.unverified_reason;
   element["testimony"] = ordered_json::parse(testimony_json);
   return element;
 }

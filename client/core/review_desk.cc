@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
+#include "common/encoding.h"
 #include "common/status_macros.h"
+#include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 #include "crypto/receipt.h"
@@ -40,24 +43,89 @@ absl::StatusOr<std::map<std::pair<std::string, uint32_t>, EpochKey>> LoadEpochKe
   return out;
 }
 
-absl::StatusOr<v1::Testimony> OpenOne(
-    const v1::FetchedEntry& entry, const v1::Profile& profile,
-    const std::map<std::pair<std::string, uint32_t>, EpochKey>& keys) {
-  TEMOIN_ASSIGN_OR_RETURN(crypto::VerifiedRecord verified,
-                          crypto::VerifyRecord(entry.envelope(), entry.device_signing_key()));
-  if (verified.header.device_id() != entry.device_id()) {
-    return absl::UnauthenticatedError("record was signed by another device than listed");
+// The chain of trust for one record; fills the signed ids and the receipt's index and
+// time into `out`. Any broken link: kUnauthenticated naming it.
+absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served_id,
+                         const v1::Profile& profile, OpenedRecord& out) {
+  if (!entry.has_device_certificate()) {
+    return absl::UnauthenticatedError("the server sent no certificate for its device");
   }
-  TEMOIN_RETURN_IF_ERROR(crypto::VerifyReceipt(entry.receipt(), profile.server_signing_key(),
-                                               verified.header.record_id(), verified.digest)
-                             .status());
-  for (const v1::RecipientRef& recipient : verified.header.recipients()) {
+  absl::StatusOr<crypto::CertifiedDevice> device =
+      crypto::VerifyDeviceCertificate(entry.device_certificate(), profile.org_public_key());
+  if (!device.ok()) {
+    return absl::UnauthenticatedError(
+        "its device certificate does not verify against the organisation key");
+  }
+  absl::StatusOr<crypto::VerifiedRecord> verified =
+      crypto::VerifyRecord(entry.envelope(), device->signing_public_key);
+  if (!verified.ok()) {
+    return absl::UnauthenticatedError(
+        "the device signature does not verify with the certified key");
+  }
+  if (verified->header.device_id() != device->device_id) {
+    return absl::UnauthenticatedError("it names another device than its certificate");
+  }
+  if (device->role != v1::ROLE_MONITOR || device->project_id != verified->header.project_id()) {
+    return absl::UnauthenticatedError(
+        "its device is not certified as a monitor of the record's project");
+  }
+  if (verified->header.record_id() != served_id) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the server served it under another record id (it is record ",
+                     ToHex(verified->header.record_id()), ")"));
+  }
+  absl::StatusOr<v1::ReceiptBody> receipt =
+      crypto::VerifyReceipt(entry.receipt(), profile.server_signing_key(),
+                            verified->header.record_id(), verified->digest);
+  if (!receipt.ok()) return absl::UnauthenticatedError("the server's receipt does not verify");
+  out.log_index = receipt->log_index();
+  out.received_at = receipt->received_at();
+  return absl::OkStatus();
+}
+
+// Names each field where the server's listing disagrees with the signed values.
+void NoteListingMismatches(const v1::FetchedEntry& entry, const OpenedRecord& record,
+                           std::vector<RecordFailure>& out) {
+  auto note = [&](bool differs, const char* field) {
+    if (differs) {
+      out.push_back(
+          {record.record_id, absl::StrCat("the server listed another ", field,
+                                          " than the record signs; the signed value is shown")});
+    }
+  };
+  note(entry.device_id() != record.device_id, "device_id");
+  note(entry.device_seq() != record.device_seq, "device_seq");
+  if (record.verified) {
+    note(entry.log_index() != record.log_index, "log_index");
+    note(entry.received_at() != record.received_at, "received_at");
+  }
+}
+
+absl::StatusOr<OpenedRecord> OpenOne(
+    const v1::FetchedEntry& entry, absl::string_view served_id, const v1::Profile& profile,
+    const std::map<std::pair<std::string, uint32_t>, EpochKey>& keys) {
+  v1::RecordHeader header;
+  if (!header.ParseFromString(entry.envelope().header())) {
+    return absl::InvalidArgumentError("record header does not parse");
+  }
+  OpenedRecord out;
+  out.record_id = std::string(served_id);
+  out.project = entry.project();
+  out.device_id = header.device_id();
+  out.device_seq = header.device_seq();
+  out.log_index = entry.log_index();
+  out.received_at = entry.received_at();
+  absl::Status chain = VerifyChain(entry, served_id, profile, out);
+  out.verified = chain.ok();
+  if (!chain.ok()) out.unverified_reason = std::string(chain.message());
+  for (const v1::RecipientRef& recipient : header.recipients()) {
     auto it = keys.find({entry.project(), recipient.epoch()});
     if (it == keys.end()) continue;
-    if (it->second.project_id != verified.header.project_id()) {
+    if (it->second.project_id != header.project_id()) {
       return absl::UnauthenticatedError("record header names another project");
     }
-    return crypto::OpenRecord(entry.envelope(), it->second.key);
+    TEMOIN_ASSIGN_OR_RETURN(out.testimony, crypto::OpenRecord(entry.envelope(), it->second.key));
+    return out;
   }
   return absl::NotFoundError("no granted key opens this record");
 }
@@ -88,6 +156,11 @@ absl::Status StoreGrant(Vault& vault, const v1::Grant& grant) {
   return vault.Commit(batch);
 }
 
+size_t OpenedDesk::unverified() const {
+  return static_cast<size_t>(std::count_if(records.begin(), records.end(),
+                                           [](const OpenedRecord& r) { return !r.verified; }));
+}
+
 absl::StatusOr<bool> HasFetched(Vault& vault, absl::string_view record_id) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, vault.Get(kFetchedNs, record_id));
   return value.has_value();
@@ -104,6 +177,9 @@ absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& re
     entry.set_received_at(record.summary().received_at());
     *entry.mutable_envelope() = record.envelope();
     entry.set_device_signing_key(record.device_signing_key());
+    if (record.has_device_certificate()) {
+      *entry.mutable_device_certificate() = record.device_certificate();
+    }
     *entry.mutable_receipt() = record.receipt();
     batch.Put(kFetchedNs, record.summary().record_id(), entry.SerializeAsString());
   }
@@ -121,14 +197,13 @@ absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
       desk.failures.push_back({std::string(id), "stored copy does not parse"});
       return true;
     }
-    absl::StatusOr<v1::Testimony> testimony = OpenOne(entry, profile, keys);
-    if (!testimony.ok()) {
-      desk.failures.push_back({std::string(id), std::string(testimony.status().message())});
+    absl::StatusOr<OpenedRecord> record = OpenOne(entry, id, profile, keys);
+    if (!record.ok()) {
+      desk.failures.push_back({std::string(id), std::string(record.status().message())});
       return true;
     }
-    desk.records.push_back(OpenedRecord{std::string(id), entry.project(), entry.device_id(),
-                                        entry.device_seq(), entry.log_index(), entry.received_at(),
-                                        std::move(*testimony)});
+    NoteListingMismatches(entry, *record, desk.listing_mismatches);
+    desk.records.push_back(std::move(*record));
     return true;
   }));
   std::sort(desk.records.begin(), desk.records.end(),

@@ -25,13 +25,21 @@ absl::Status StoreGrant(Vault& vault, const v1::Grant& grant);
 absl::StatusOr<bool> HasFetched(Vault& vault, absl::string_view record_id);
 absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records);
 
+// What a reviewer is shown of one record. Ids and sequence come from the signed header,
+// log index and time from the verified receipt, never from the server's listing.
 struct OpenedRecord {
-  std::string record_id;  // 16 bytes
+  std::string record_id;  // 16 bytes; the id the server served it under when unverified
   std::string project;
   std::string device_id;
   uint64_t device_seq = 0;
-  uint64_t log_index = 0;
-  int64_t received_at = 0;
+  uint64_t log_index = 0;   // the server's listing when the receipt does not verify
+  int64_t received_at = 0;  // likewise
+  // True when the whole chain verifies: the organisation signed the invite, the invite
+  // key and the device signed the certificate, the certified device (a monitor of this
+  // project) signed the record, the server's receipt names it, and the server served it
+  // under its own id. Otherwise `unverified_reason` says which link failed (no plaintext).
+  bool verified = false;
+  std::string unverified_reason;
   v1::Testimony testimony;
 };
 
@@ -41,13 +49,18 @@ struct RecordFailure {
 };
 
 struct OpenedDesk {
-  std::vector<OpenedRecord> records;  // by log index
-  std::vector<RecordFailure> failures;
+  std::vector<OpenedRecord> records;    // by log index; unverified ones included, marked
+  std::vector<RecordFailure> failures;  // could not be opened at all
+  // Where the server's listing disagreed with what the record and its receipt sign
+  // (reason names the field): the signed value is what `records` shows.
+  std::vector<RecordFailure> listing_mismatches;
+  size_t unverified() const;
 };
 
-// Opens every fetched record: device signature, server receipt, project binding and
-// the body are each checked. One bad record never stops the others (it lands in
-// `failures`). Only vault errors fail the call.
+// Opens every fetched record: device certificate (against the pinned organisation key),
+// device signature, server receipt, project binding and the body are each checked. A
+// record that opens but whose chain fails is kept, marked unverified. One bad record
+// never stops the others. Only vault errors fail the call.
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault);
 
 }  // namespace temoin::client

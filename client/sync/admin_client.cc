@@ -2,11 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
+#include "client/core/grant_book.h"
 #include "client/sync/connection.h"
+#include "common/clock.h"
 #include "common/encoding.h"
 #include "common/enrollment_code.h"
 #include "common/status_macros.h"
 #include "crypto/auth.h"
+#include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 
@@ -60,6 +63,44 @@ absl::StatusOr<std::string> CreateProject(Vault& vault, const std::string& name)
   return response.project_id();
 }
 
+namespace {
+
+// The project's id as the organisation signed it (empty for admins, who have none).
+absl::StatusOr<std::string> SignedProjectId(Vault& vault, const v1::Profile& profile, v1::Role role,
+                                            const std::string& project) {
+  if (role == v1::ROLE_ADMIN) return std::string();
+  TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeys keys, LoadProjectKeys(vault, project));
+  for (const v1::SignedProjectKey& signed_key : keys.epochs()) {
+    absl::StatusOr<v1::ProjectKeyBody> body =
+        crypto::VerifyProjectKey(signed_key, profile.org_public_key());
+    if (body.ok() && body->project_name() == project) return body->project_id();
+  }
+  return absl::FailedPreconditionError(
+      "this device holds no signed key of that project; cannot authorise the invite");
+}
+
+// The organisation's pre-authorisation of one invite, with a fresh invite key whose
+// secret goes only into the code: the enrolling device signs its certificate with it.
+absl::Status AuthoriseInvite(Vault& vault, const v1::Profile& profile, v1::EnrollmentCode& code) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string project_id,
+                          SignedProjectId(vault, profile, code.role(), code.project()));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
+                          crypto::SigningKey::FromSecretKey(profile.org_secret_key()));
+  crypto::SigningKey invite_key = crypto::SigningKey::Generate();
+  v1::InviteAuthorisationBody body;
+  body.set_role(code.role());
+  body.set_project(code.project());
+  body.set_project_id(project_id);
+  body.set_expires_at(code.expires_at());
+  body.set_invite_public_key(invite_key.public_key());
+  body.set_token_hash(crypto::InviteTokenHash(code.token()));
+  *code.mutable_authorisation() = crypto::SignInviteAuthorisation(body, org_key);
+  code.set_invite_secret_key(std::string(invite_key.secret_key().ExposeSecret()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
                                              const std::string& project, int64_t ttl_seconds) {
   TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));
@@ -80,7 +121,10 @@ absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
   code.set_project(project);
   code.set_token(response.token());
   code.set_expires_at(response.expires_at());
-  return EncodeEnrollmentCode(code);
+  TEMOIN_RETURN_IF_ERROR(AuthoriseInvite(vault, session.profile, code));
+  std::string text = EncodeEnrollmentCode(code);
+  crypto::WipeString(*code.mutable_invite_secret_key());
+  return text;
 }
 
 absl::StatusOr<std::vector<v1::DeviceInfo>> ListDevices(Vault& vault) {
@@ -106,25 +150,26 @@ absl::Status GrantProject(Vault& vault, const std::string& project,
     if (device.device_id() == reviewer_id) reviewer = &device;
   }
   if (reviewer == nullptr) return absl::NotFoundError("no such device on the server");
-  if (crypto::DeviceIdFromKeys(reviewer->signing_public_key(), reviewer->box_public_key()) !=
-      reviewer_id) {
-    return absl::UnauthenticatedError(
-        "the server lists keys for this device that do not match its id; not granting");
-  }
+  // Keys come from the device's certificate (organisation -> invite -> device), never
+  // from the server's listing: a device the server made itself has no such chain.
+  TEMOIN_ASSIGN_OR_RETURN(crypto::CertifiedDevice certified,
+                          CertifiedReviewer(session.profile, *reviewer));
   TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeys keys, LoadProjectKeys(vault, project));
   v1::PutGrantRequest request;
   request.set_project(project);
   request.set_reviewer_device_id(reviewer_id);
+  std::string project_id;
   for (const v1::SignedProjectKey& signed_key : keys.epochs()) {
     TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeyBody body,
                             crypto::VerifyProjectKey(signed_key, session.profile.org_public_key()));
+    project_id = body.project_id();
     for (const v1::EpochKeySecret& secret : keys.secrets()) {
       if (secret.epoch() != body.epoch()) continue;
       TEMOIN_ASSIGN_OR_RETURN(crypto::BoxKeyPair epoch_key,
                               crypto::BoxKeyPair::FromSecretKey(secret.secret_key()));
       TEMOIN_ASSIGN_OR_RETURN(std::string sealed,
                               crypto::WrapEpochSecret(epoch_key, body.project_id(), body.epoch(),
-                                                      reviewer->box_public_key()));
+                                                      certified.box_public_key));
       v1::EpochSecret* out = request.add_secrets();
       out->set_epoch(body.epoch());
       out->set_sealed(sealed);
@@ -134,9 +179,37 @@ absl::Status GrantProject(Vault& vault, const std::string& project,
     return absl::FailedPreconditionError("this device holds no secret of that project");
   }
   v1::PutGrantResponse response;
-  return FromGrpc(session.connection->admin().PutGrant(session.connection->NewContext().get(),
-                                                       request, &response),
-                  session.connection->address());
+  TEMOIN_RETURN_IF_ERROR(FromGrpc(session.connection->admin().PutGrant(
+                                      session.connection->NewContext().get(), request, &response),
+                                  session.connection->address()));
+  // The book is what later rotations wrap to: written once the server holds the grant.
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
+                          crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));
+  return RecordGrant(vault, org_key, project, project_id, certified,
+                     SystemClock::Get().NowSeconds());
+}
+
+absl::StatusOr<crypto::CertifiedDevice> CertifiedReviewer(const v1::Profile& profile,
+                                                          const v1::DeviceInfo& device) {
+  const std::string id_hex = ToHex(device.device_id());
+  if (!device.has_certificate()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device ", id_hex,
+        " has no certificate (enrolled before certificates, or made by the server); not "
+        "granting: enrol it again with a new invite"));
+  }
+  absl::StatusOr<crypto::CertifiedDevice> certified =
+      crypto::VerifyDeviceCertificate(device.certificate(), profile.org_public_key());
+  if (!certified.ok() || certified->device_id != device.device_id()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the certificate the server lists for device ", id_hex,
+                     " does not verify against the organisation key; not granting"));
+  }
+  if (certified->role != v1::ROLE_REVIEWER) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device ", id_hex, " is not certified as a reviewer"));
+  }
+  return *certified;
 }
 
 }  // namespace temoin::client

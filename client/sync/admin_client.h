@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "client/sync/connection.h"
 #include "client/vault/vault.h"
+#include "crypto/device_certificate.h"
 #include "temoin/v1/admin.pb.h"
 #include "temoin/v1/client_store.pb.h"
 
@@ -26,9 +27,11 @@ struct AdminSession {
 };
 absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault);
 
-// (key_admin.cc) A new key epoch for `project`: made and org-signed here, kept in the
-// vault first, then registered with every current grant re-wrapped to the reviewer's
-// own key (each reviewer's keys checked against its id). Returns the new epoch.
+// (key_admin.cc) A new key epoch for `project`: made and org-signed here, registered with
+// every grant in this vault's grant book re-wrapped to the reviewer's recorded key, then
+// kept in the vault. The server's list of grantees must match the book exactly, else
+// kFailedPrecondition naming each extra and missing device id (nothing is sent).
+// Returns the new epoch.
 absl::StatusOr<uint32_t> RotateProjectKey(Vault& vault, const std::string& project);
 
 // Removes the reviewer's grant on the server at once, then rotates the project key so
@@ -37,8 +40,10 @@ absl::StatusOr<uint32_t> UngrantProject(Vault& vault, const std::string& project
                                         const std::string& reviewer_hex);
 
 // Revokes a device: signs its wipe order with the organisation key, has the server mark
-// it revoked (its sessions end at their next call), and rotates every project it was
-// granted. Returns the projects rotated.
+// it revoked (its sessions end at their next call), and rotates every project this
+// vault's grant book says it was granted (plus any the server names). When the server
+// left out a project the book names, every rotation is still done and the call fails
+// with kFailedPrecondition naming it. Returns the projects rotated.
 absl::StatusOr<std::vector<std::string>> RevokeDevice(Vault& vault, const std::string& device_hex);
 
 // A one-time enrolment code for `role` in `project`, built here from this device's own
@@ -48,11 +53,18 @@ absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
 
 absl::StatusOr<std::vector<v1::DeviceInfo>> ListDevices(Vault& vault);
 
-// Wraps every epoch secret of `project` to the reviewer's own X25519 key. The reviewer
-// is named by device id (32 hex); the keys the server lists for it must hash to that
-// id, so a server cannot slip in a key of its own.
+// Wraps every epoch secret of `project` to the reviewer's own X25519 key, taken from
+// its certificate (which must chain to the organisation key and name a reviewer: a
+// device the server made has none), and records the grant in this vault's grant book
+// (client/core/grant_book.h). The reviewer is named by device id (32 hex).
 absl::Status GrantProject(Vault& vault, const std::string& project,
                           const std::string& reviewer_hex);
+
+// The reviewer's certificate as the server listed it, verified against the organisation
+// key: kFailedPrecondition when it has none or is no reviewer, kUnauthenticated when it
+// does not verify. Messages name the device.
+absl::StatusOr<crypto::CertifiedDevice> CertifiedReviewer(const v1::Profile& profile,
+                                                          const v1::DeviceInfo& device);
 
 }  // namespace temoin::client
 

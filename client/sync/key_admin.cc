@@ -1,8 +1,12 @@
 // Key epochs, ungrant and revocation, from the admin's device. The organisation key
 // and every epoch secret stay on this device; the server only stores signed keys and
 // wraps it cannot open.
+#include <set>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/core/device_state.h"
+#include "client/core/grant_book.h"
 #include "client/core/wipe_order.h"
 #include "client/sync/admin_client.h"
 #include "common/clock.h"
@@ -50,6 +54,43 @@ absl::StatusOr<v1::PutGrantRequest> WrapAllEpochs(const v1::ProjectKeys& keys,
   return grant;
 }
 
+std::string HexList(const std::set<std::string>& ids) {
+  return absl::StrJoin(
+      ids, ", ", [](std::string* out, const std::string& id) { absl::StrAppend(out, ToHex(id)); });
+}
+
+// The server's grantees must be exactly the book's: an extra one would be handed every
+// epoch secret (a device the server made, or a reviewer ungranted here), a missing one
+// means the server dropped a grant this admin made. Either way nothing is sent.
+absl::Status CheckServerGrantsMatchBook(const std::string& project,
+                                        const v1::ListGrantsResponse& server,
+                                        const std::vector<v1::GrantRecordBody>& book) {
+  std::set<std::string> listed, recorded, extra, missing;
+  for (const v1::GrantInfo& grantee : server.grants()) listed.insert(grantee.reviewer_device_id());
+  for (const v1::GrantRecordBody& grant : book) recorded.insert(grant.reviewer_device_id());
+  for (const std::string& id : listed) {
+    if (!recorded.contains(id)) extra.insert(id);
+  }
+  for (const std::string& id : recorded) {
+    if (!listed.contains(id)) missing.insert(id);
+  }
+  if (extra.empty() && missing.empty()) return absl::OkStatus();
+  std::string message = absl::StrCat("the server's grants of project ", project,
+                                     " differ from this admin's own records:");
+  if (!extra.empty()) {
+    absl::StrAppend(&message, " it lists device(s) ", HexList(extra),
+                    " that this device never granted (or ungranted);");
+  }
+  if (!missing.empty()) {
+    absl::StrAppend(&message, " it leaves out device(s) ", HexList(missing),
+                    " that this device granted;");
+  }
+  absl::StrAppend(&message,
+                  " not rotating: no key was sent (the server may be compromised; a grant "
+                  "made from another admin device is confirmed by running `temoin grant` here)");
+  return absl::FailedPreconditionError(message);
+}
+
 absl::StatusOr<uint32_t> Rotate(Vault& vault, AdminSession& session, const std::string& project) {
   TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeys keys, LoadProjectKeys(vault, project));
   const std::string& org_pk = session.profile.org_public_key();
@@ -70,6 +111,8 @@ absl::StatusOr<uint32_t> Rotate(Vault& vault, AdminSession& session, const std::
       FromGrpc(session.connection->admin().ListGrants(session.connection->NewContext().get(),
                                                       list_request, &grants),
                session.connection->address()));
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::GrantRecordBody> book, GrantsOf(vault, org_pk, project));
+  TEMOIN_RETURN_IF_ERROR(CheckServerGrantsMatchBook(project, grants, book));
 
   crypto::BoxKeyPair epoch_key = crypto::BoxKeyPair::Generate();
   v1::ProjectKeyBody body = newest;
@@ -87,16 +130,16 @@ absl::StatusOr<uint32_t> Rotate(Vault& vault, AdminSession& session, const std::
   secret->set_epoch(body.epoch());
   secret->set_secret_key(std::string(epoch_key.secret_key().ExposeSecret()));
 
-  for (const v1::GrantInfo& grantee : grants.grants()) {
-    if (crypto::DeviceIdFromKeys(grantee.signing_public_key(), grantee.box_public_key()) !=
-        grantee.reviewer_device_id()) {
+  // Wrapped only to the grant book's reviewers, with the keys their certificates gave
+  // when granted: the server's list is only compared, never used.
+  for (const v1::GrantRecordBody& grantee : book) {
+    absl::StatusOr<v1::PutGrantRequest> wrapped = WrapAllEpochs(
+        keys, org_pk, project, grantee.reviewer_device_id(), grantee.box_public_key());
+    if (!wrapped.ok()) {
       crypto::WipeString(*secret->mutable_secret_key());
-      return absl::UnauthenticatedError(
-          "the server lists keys for a granted reviewer that do not match its id; not rotating");
+      return wrapped.status();
     }
-    TEMOIN_ASSIGN_OR_RETURN(*request.add_grants(),
-                            WrapAllEpochs(keys, org_pk, project, grantee.reviewer_device_id(),
-                                          grantee.box_public_key()));
+    *request.add_grants() = std::move(*wrapped);
   }
   // Stored locally only once the server took the epoch, so a refused rotation leaves
   // no orphan epoch behind; should this commit fail, the server still holds the new
@@ -132,6 +175,7 @@ absl::StatusOr<uint32_t> UngrantProject(Vault& vault, const std::string& project
   TEMOIN_RETURN_IF_ERROR(FromGrpc(session.connection->admin().RemoveGrant(
                                       session.connection->NewContext().get(), request, &response),
                                   session.connection->address()));
+  TEMOIN_RETURN_IF_ERROR(ForgetGrant(vault, project, reviewer_id));
   return Rotate(vault, session, project);
 }
 
@@ -149,11 +193,30 @@ absl::StatusOr<std::vector<std::string>> RevokeDevice(Vault& vault, const std::s
                                       session.connection->NewContext().get(), request, &response),
                                   session.connection->address()));
   // A revoked reviewer held epoch secrets: rotate so that what is sealed next is closed
-  // to it.
+  // to it. Which projects is this device's own call (its grant book); the server's list
+  // only adds to it, and a project it left out is named once everything is rotated.
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> booked,
+                          ProjectsGrantedTo(vault, session.profile.org_public_key(), device_id));
+  std::set<std::string> to_rotate(booked.begin(), booked.end());
+  std::set<std::string> named_by_server(response.ungranted_projects().begin(),
+                                        response.ungranted_projects().end());
+  std::set<std::string> left_out;
+  for (const std::string& project : booked) {
+    if (!named_by_server.contains(project)) left_out.insert(project);
+  }
+  to_rotate.insert(named_by_server.begin(), named_by_server.end());
   std::vector<std::string> rotated;
-  for (const std::string& project : response.ungranted_projects()) {
+  for (const std::string& project : to_rotate) {
+    TEMOIN_RETURN_IF_ERROR(ForgetGrant(vault, project, device_id));
     TEMOIN_RETURN_IF_ERROR(Rotate(vault, session, project).status());
     rotated.push_back(project);
+  }
+  if (!left_out.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the server did not name project(s) ", absl::StrJoin(left_out, ", "),
+                     " among those the revoked device was granted; rotated them anyway from this "
+                     "device's own records (rotated: ",
+                     absl::StrJoin(rotated, ", "), "); the server may be compromised"));
   }
   return rotated;
 }

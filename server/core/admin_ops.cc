@@ -78,6 +78,7 @@ absl::StatusOr<v1::ListDevicesResponse> AdminOps::ListDevices(const Session& ses
     info->set_signing_public_key(device.signing_public_key());
     info->set_box_public_key(device.box_public_key());
     info->set_enrolled_at(device.enrolled_at());
+    if (device.has_certificate()) *info->mutable_certificate() = device.certificate();
   }
   return response;
 }

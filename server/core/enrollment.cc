@@ -2,10 +2,36 @@
 
 #include "common/status_macros.h"
 #include "crypto/auth.h"
+#include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
 
 namespace temoin::server {
+namespace {
+
+// The certificate is for reviewers, who check it themselves; the server checks it too
+// only so that a faulty client learns at once, not when its records show as unverified.
+absl::Status CheckCertificate(const v1::EnrollRequest& request, const v1::StoredInvite& invite,
+                              absl::string_view org_public_key) {
+  absl::StatusOr<crypto::CertifiedDevice> certified =
+      crypto::VerifyDeviceCertificate(request.certificate(), org_public_key);
+  if (!certified.ok()) {
+    return absl::InvalidArgumentError("device certificate does not verify");
+  }
+  v1::DeviceCertificateBody body;
+  v1::InviteAuthorisationBody auth;
+  if (!body.ParseFromString(request.certificate().body()) ||
+      !auth.ParseFromString(body.authorisation().body()) ||
+      certified->signing_public_key != request.signing_public_key() ||
+      certified->box_public_key != request.box_public_key() || certified->role != invite.role() ||
+      certified->project != invite.project() ||
+      auth.token_hash() != crypto::InviteTokenHash(request.token())) {
+    return absl::InvalidArgumentError("device certificate does not match this enrolment");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Enrollment::Enrollment(Registry* registry, const Clock* clock,
                        const std::string* server_signing_key, const v1::Vocabulary* vocabulary,
@@ -109,6 +135,9 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
     return absl::InvalidArgumentError("organisation key does not match this server's");
   }
 
+  if (request.has_certificate()) {
+    TEMOIN_RETURN_IF_ERROR(CheckCertificate(request, *invite, config.org_public_key()));
+  }
   v1::StoredDevice device;
   device.set_device_id(
       crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
@@ -121,6 +150,7 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
   device.set_signing_public_key(request.signing_public_key());
   device.set_box_public_key(request.box_public_key());
   device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
+  if (request.has_certificate()) *device.mutable_certificate() = request.certificate();
   std::optional<v1::StoredProject> project;
   if (!invite->project().empty()) {
     TEMOIN_ASSIGN_OR_RETURN(project, registry_->Project(invite->project()));

@@ -86,7 +86,13 @@ absl::StatusOr<std::vector<v1::FetchedRecord>> ReviewOps::FetchRecords(
       *fetched.mutable_summary() = Summarize(id, stored);
       *fetched.mutable_envelope() = std::move(*stored.mutable_envelope());
       *fetched.mutable_receipt() = stored.receipt();
-      if (device.has_value()) fetched.set_device_signing_key(device->signing_public_key());
+      if (device.has_value()) {
+        fetched.set_device_signing_key(device->signing_public_key());
+        // Reviewers trust the certificate (org-signed chain), not the key above.
+        if (device->has_certificate()) {
+          *fetched.mutable_device_certificate() = device->certificate();
+        }
+      }
       out.push_back(std::move(fetched));
     }
     if (!found) {

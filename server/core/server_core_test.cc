@@ -27,6 +27,7 @@
 #include "common/vocabulary.h"
 #include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
+#include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
 #include "crypto/project_keys.h"
@@ -1772,6 +1773,46 @@ TEST_P(CoreTest, RandomisedAccessNeverReturnsForeignRecords) {
     if (HasFatalFailure() || ::testing::Test::HasFailure()) break;  // one clear failure
   }
   EXPECT_EQ(KeysWithPrefix("rec/").size(), records.size());
+}
+
+// The certificate is the reviewers' to check; the server checks it only so that a faulty
+// client hears at once. A matching one is stored and listed; one for another role is not.
+TEST_P(CoreTest, EnrolmentStoresAMatchingCertificateAndRefusesAnotherRolesOne) {
+  BootstrapAdmin();
+  FakeProject project = CreateProject("alpha");
+  auto certified_request = [&](const FakeDevice& device, const std::string& token, v1::Role role) {
+    crypto::SigningKey invite = crypto::SigningKey::Generate();
+    v1::InviteAuthorisationBody body;
+    body.set_role(role);
+    body.set_project("alpha");
+    body.set_project_id(project.id);
+    body.set_invite_public_key(invite.public_key());
+    body.set_token_hash(crypto::InviteTokenHash(token));
+    v1::EnrollRequest request = device.EnrollRequest(token);
+    *request.mutable_certificate() =
+        crypto::IssueDeviceCertificate(crypto::SignInviteAuthorisation(body, *admin_.org), invite,
+                                       device.signing, device.box.public_key());
+    return request;
+  };
+
+  FakeDevice impostor;
+  std::string monitor_token = InviteToken(v1::ROLE_MONITOR, "alpha");
+  absl::StatusOr<v1::EnrollResponse> refused =
+      core_->enrollment().Enroll(certified_request(impostor, monitor_token, v1::ROLE_REVIEWER));
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "device certificate does not match this enrolment");
+
+  FakeDevice monitor;
+  v1::EnrollRequest request = certified_request(monitor, monitor_token, v1::ROLE_MONITOR);
+  ASSERT_TRUE(core_->enrollment().Enroll(request).ok());
+  v1::ListDevicesResponse devices = Must(core_->admin().ListDevices(admin_session_), "list");
+  int certified = 0;
+  for (const v1::DeviceInfo& device : devices.devices()) {
+    if (device.device_id() != monitor.ExpectedId()) continue;
+    EXPECT_EQ(device.certificate().SerializeAsString(), request.certificate().SerializeAsString());
+    ++certified;
+  }
+  EXPECT_EQ(certified, 1);
 }
 
 }  // namespace

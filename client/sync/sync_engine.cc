@@ -357,7 +357,8 @@ absl::Status RelayCarried(Vault& vault, Connection& connection,
     auto context = connection.NewContext(Connection::kTransferDeadline);
     v1::RelayResponse response;
     auto writer = connection.sync().Relay(context.get(), &response);
-    constexpr size_t kPiece = 256 << 10;
+    // 32 KiB: 26 s at 10 kbit/s, well inside the server's first-message deadline.
+    constexpr size_t kPiece = 32 << 10;
     for (size_t at = 0; at < file.size(); at += kPiece) {
       v1::RelayRequest piece;
       piece.set_data(file.substr(at, kPiece));

@@ -52,8 +52,8 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
       ->check(CLI::Range(5, 3600));
   run.add_option_function<int>(
          "--stream-idle-seconds", [&calls](int s) { calls.stream_idle = std::chrono::seconds(s); },
-         "a stream with no message in or out this long is ended (default 600: a 512 KiB "
-         "batch, the largest a device sends, takes 7 minutes at 10 kbit/s)")
+         "a stream with no message in or out this long is ended (default 1200: a batch "
+         "holding one record at the 1 MiB limit takes 14 minutes at 10 kbit/s)")
       ->check(CLI::Range(10, 24 * 3600));
   run.add_option("--max-calls-per-device", calls.max_calls_per_device,
                  "open calls of one device at once (default 8; a sync uses 1 to 3)")

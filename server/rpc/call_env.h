@@ -19,7 +19,7 @@ struct CallLimits {
   int workers = 8;                // threads for the blocking part of calls
   size_t max_queued_jobs = 4096;  // waiting for a worker; beyond: RESOURCE_EXHAUSTED
   std::chrono::seconds first_message{120};
-  std::chrono::seconds stream_idle{600};
+  std::chrono::seconds stream_idle{1200};
   int max_calls_per_device = 8;
   int max_anonymous_calls_per_source = 16;
   double call_rate_per_device = 200;  // new calls a second, sustained

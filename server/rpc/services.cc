@@ -49,6 +49,17 @@ grpc::ServerUnaryReactor* WithSession(grpc::CallbackServerContext* ctx, CallEnv*
   });
 }
 
+// A streaming call of a device: admitted against its open-call cap (the reactor holds the
+// admission until it is done), or refused at once.
+template <typename Reactor, typename Make>
+Reactor* AdmitStream(grpc::CallbackServerContext* ctx, CallEnv* env, Make make) {
+  Admission admission;
+  if (!env->AdmitDeviceCall(*ctx, &admission)) {
+    return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
+  }
+  return make(std::move(admission));
+}
+
 // A unary call open without a session (enrolment, sign-in): counted per source address.
 template <typename Work>
 grpc::ServerUnaryReactor* WithoutSession(grpc::CallbackServerContext* ctx, CallEnv* env,
@@ -315,15 +326,13 @@ grpc::ServerUnaryReactor* SyncService::QueryAttachments(grpc::CallbackServerCont
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::UploadAttachment(
     grpc::CallbackServerContext* ctx) {
   using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
-  Admission admission;
-  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
-    return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
-  }
-  Core* core = &env_->core();
-  return new AnsweringStreamReactor<v1::AttachmentChunk, v1::BlobStatus>(
-      ctx, *env_, std::move(admission), [core](const Session& s, const v1::AttachmentChunk& c) {
-        return core->attachments().UploadChunk(s, c);
-      });
+  return AdmitStream<Reactor>(ctx, env_, [&](Admission admission) {
+    return new AnsweringStreamReactor<v1::AttachmentChunk, v1::BlobStatus>(
+        ctx, *env_, std::move(admission),
+        [core = &env_->core()](const Session& s, const v1::AttachmentChunk& c) {
+          return core->attachments().UploadChunk(s, c);
+        });
+  });
 }
 
 namespace {
@@ -348,11 +357,11 @@ absl::StatusOr<std::vector<v1::AttachmentChunk>> NextAttachmentPage(
   if (!device.ok()) return device.status();
   download.audited = true;
   std::vector<v1::AttachmentChunk> page;
-  absl::Status read = core.attachments().ReadSlices(
-      *device, request, download.next_index, [&](const v1::AttachmentChunk& chunk) {
-        page.push_back(chunk);
-        return page.size() < kSlicesPerPage;
-      });
+  absl::Status read = core.attachments().ReadSlices(*device, request, download.next_index,
+                                                    [&](const v1::AttachmentChunk& chunk) {
+                                                      page.push_back(chunk);
+                                                      return page.size() < kSlicesPerPage;
+                                                    });
   if (!read.ok()) return read;
   if (!page.empty()) download.next_index = page.back().index() + 1;
   return page;
@@ -362,46 +371,43 @@ absl::StatusOr<std::vector<v1::AttachmentChunk>> NextAttachmentPage(
 
 grpc::ServerWriteReactor<v1::AttachmentChunk>* SyncService::FetchAttachment(
     grpc::CallbackServerContext* ctx, const v1::FetchAttachmentRequest* request) {
-  Admission admission;
-  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
-    return new RefusedReactor<grpc::ServerWriteReactor<v1::AttachmentChunk>>(
-        TooManyCallsFromDevice());
-  }
   auto download = std::make_shared<AttachmentDownload>();
   download->next_index = request->from_index();
-  return new PagedWriteReactor<v1::AttachmentChunk>(
-      ctx, *env_, std::move(admission),
-      [core = &env_->core(), request, download](const Session& s) {
-        return NextAttachmentPage(*core, s, *request, *download);
+  return AdmitStream<grpc::ServerWriteReactor<v1::AttachmentChunk>>(
+      ctx, env_, [&](Admission admission) {
+        return new PagedWriteReactor<v1::AttachmentChunk>(
+            ctx, *env_, std::move(admission),
+            [core = &env_->core(), request, download](const Session& s) {
+              return NextAttachmentPage(*core, s, *request, *download);
+            });
       });
 }
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* SyncService::Relay(grpc::CallbackServerContext* ctx,
                                                               grpc::ByteBuffer* response) {
-  Admission admission;
-  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
-    return new RefusedReactor<grpc::ServerReadReactor<grpc::ByteBuffer>>(TooManyCallsFromDevice());
-  }
   auto file = std::make_shared<std::string>();
   Core* core = &env_->core();
-  return new GatheringStreamReactor<v1::RelayRequest, v1::RelayResponse>(
-      ctx, *env_, std::move(admission), response,
-      [file](v1::RelayRequest piece) {
-        if (file->size() + piece.data().size() > kMaxBundleBytes) {
-          return absl::ResourceExhaustedError("bundle is over the size limit");
-        }
-        file->append(piece.data());
-        return absl::OkStatus();
-      },
-      [core, file](const Session& carrier) -> absl::StatusOr<v1::RelayResponse> {
-        // The carrier pays for the bytes it brought; the bundle's device only for its
-        // records that verify.
-        absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file, &carrier);
-        if (!report.ok()) return report.status();
-        v1::RelayResponse answer;
-        answer.set_records(static_cast<uint32_t>(report->records));
-        answer.set_duplicates(static_cast<uint32_t>(report->duplicates));
-        return answer;
+  return AdmitStream<grpc::ServerReadReactor<grpc::ByteBuffer>>(
+      ctx, env_, [&](Admission admission) {
+        return new GatheringStreamReactor<v1::RelayRequest, v1::RelayResponse>(
+            ctx, *env_, std::move(admission), response,
+            [file](v1::RelayRequest piece) {
+              if (file->size() + piece.data().size() > kMaxBundleBytes) {
+                return absl::ResourceExhaustedError("bundle is over the size limit");
+              }
+              file->append(piece.data());
+              return absl::OkStatus();
+            },
+            [core, file](const Session& carrier) -> absl::StatusOr<v1::RelayResponse> {
+              // The carrier pays for the bytes it brought; the bundle's device only for its
+              // records that verify.
+              absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file, &carrier);
+              if (!report.ok()) return report.status();
+              v1::RelayResponse answer;
+              answer.set_records(static_cast<uint32_t>(report->records));
+              answer.set_duplicates(static_cast<uint32_t>(report->duplicates));
+              return answer;
+            });
       });
 }
 
@@ -417,18 +423,16 @@ grpc::ServerUnaryReactor* ReviewService::ListRecords(grpc::CallbackServerContext
 
 grpc::ServerWriteReactor<v1::FetchedRecord>* ReviewService::FetchRecords(
     grpc::CallbackServerContext* ctx, const v1::FetchRecordsRequest* request) {
-  Admission admission;
-  if (!env_->AdmitDeviceCall(*ctx, &admission)) {
-    return new RefusedReactor<grpc::ServerWriteReactor<v1::FetchedRecord>>(
-        TooManyCallsFromDevice());
-  }
   auto fetched = std::make_shared<bool>(false);
-  return new PagedWriteReactor<v1::FetchedRecord>(
-      ctx, *env_, std::move(admission),
-      [core = &env_->core(), request,
-       fetched](const Session& s) -> absl::StatusOr<std::vector<v1::FetchedRecord>> {
-        if (std::exchange(*fetched, true)) return std::vector<v1::FetchedRecord>();
-        return core->review().FetchRecords(s, *request);
+  return AdmitStream<grpc::ServerWriteReactor<v1::FetchedRecord>>(
+      ctx, env_, [&](Admission admission) {
+        return new PagedWriteReactor<v1::FetchedRecord>(
+            ctx, *env_, std::move(admission),
+            [core = &env_->core(), request,
+             fetched](const Session& s) -> absl::StatusOr<std::vector<v1::FetchedRecord>> {
+              if (std::exchange(*fetched, true)) return std::vector<v1::FetchedRecord>();
+              return core->review().FetchRecords(s, *request);
+            });
       });
 }
 

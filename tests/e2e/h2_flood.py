@@ -71,6 +71,32 @@ def drain(sock, conn):
         sock.setblocking(True)
 
 
+def await_end(sock, conn, seconds):
+    """Reads until the stream ends: (grpc-status, grpc-message, reset by the server)."""
+    status, message, reset = None, "", False
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and status is None and not reset:
+        r, _, _ = select.select([sock], [], [], 0.5)
+        if not r:
+            continue
+        data = sock.recv(65536)
+        if not data:
+            break
+        for event in conn.receive_data(data):
+            if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                for k, v in event.headers:
+                    k = k.decode() if isinstance(k, bytes) else k
+                    v = v.decode() if isinstance(v, bytes) else v
+                    if k == "grpc-status":
+                        status = int(v)
+                    if k == "grpc-message":
+                        message = v
+            if isinstance(event, h2.events.StreamReset):
+                reset = True
+        sock.sendall(conn.data_to_send())
+    return status, message, reset
+
+
 def rapid_reset(args):
     conns = [h2_connection(args.port) for _ in range(args.connections)]
     deadline = time.monotonic() + args.seconds
@@ -112,23 +138,7 @@ def half_message(args):
     # A gRPC frame announcing 1000 bytes, of which 10 are sent.
     conn.send_data(sid, b"\x00" + (1000).to_bytes(4, "big") + b"\x0a" * 10)
     sock.sendall(conn.data_to_send())
-    status, reset = None, False
-    deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline and status is None and not reset:
-        r, _, _ = select.select([sock], [], [], 0.5)
-        if not r:
-            continue
-        data = sock.recv(65536)
-        if not data:
-            break
-        for event in conn.receive_data(data):
-            if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
-                for k, v in event.headers:
-                    if k in (b"grpc-status", "grpc-status"):
-                        status = int(v)
-            if isinstance(event, h2.events.StreamReset):
-                reset = True
-        sock.sendall(conn.data_to_send())
+    status, _, reset = await_end(sock, conn, args.seconds)
     sock.close()
     print(json.dumps({"grpc_status": status, "reset": reset}))
 
@@ -154,25 +164,7 @@ def garbage(args):
     junk = b"\xff\xff\xff\xff\x0f" * 8  # a varint that never ends
     conn.send_data(sid, b"\x00" + len(junk).to_bytes(4, "big") + junk, end_stream=True)
     sock.sendall(conn.data_to_send())
-    status, message = None, ""
-    deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline and status is None:
-        r, _, _ = select.select([sock], [], [], 0.5)
-        if not r:
-            continue
-        data = sock.recv(65536)
-        if not data:
-            break
-        for event in conn.receive_data(data):
-            if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
-                for k, v in event.headers:
-                    k = k.decode() if isinstance(k, bytes) else k
-                    v = v.decode() if isinstance(v, bytes) else v
-                    if k == "grpc-status":
-                        status = int(v)
-                    if k == "grpc-message":
-                        message = v
-        sock.sendall(conn.data_to_send())
+    status, message, _ = await_end(sock, conn, args.seconds)
     sock.close()
     print(json.dumps({"grpc_status": status, "grpc_message": message}))
 

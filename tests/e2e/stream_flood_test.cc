@@ -25,6 +25,7 @@
 #include "temoin/v1/enrollment.grpc.pb.h"
 #include "temoin/v1/sync.grpc.pb.h"
 #include "tests/e2e/deployment.h"
+#include "tests/e2e/raw_client.h"
 #include "tests/e2e/synthetic_testimony.h"
 
 namespace temoin::e2e {
@@ -42,29 +43,6 @@ constexpr int kRecordsPerSync = 50;
 // 512 MiB; gRPC 1.51 does not hold its transport to it exactly).
 constexpr int64_t kRapidResetPeakKib = 768 << 10;
 
-struct ProcessUsage {
-  int threads = 0;
-  int64_t rss_kib = 0;
-  int fds = 0;
-};
-
-ProcessUsage UsageOf(pid_t pid) {
-  ProcessUsage usage;
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) usage.threads = std::stoi(line.substr(8));
-    if (line.rfind("VmRSS:", 0) == 0) usage.rss_kib = std::stoll(line.substr(6));
-  }
-  absl::StatusOr<CommandResult> ls = RunCommand({"/bin/ls", absl::StrCat("/proc/", pid, "/fd")});
-  if (ls.ok()) usage.fds = std::count(ls->out.begin(), ls->out.end(), '\n');
-  return usage;
-}
-
-std::string Describe(const ProcessUsage& u) {
-  return absl::StrCat(u.threads, " threads, ", u.rss_kib / 1024, " MiB RSS, ", u.fds, " fds");
-}
-
 class StreamFloodTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -72,74 +50,23 @@ class StreamFloodTest : public ::testing::Test {
         Deployment::Create("temoin-e2e-flood", /*monitors=*/2);
     ASSERT_TRUE(made.ok()) << made.status();
     d_ = made->release();
-    absl::StatusOr<std::string> pem = ReadFile(d_->server_data() + "/tls/cert.pem");
-    ASSERT_TRUE(pem.ok()) << pem.status();
-    cert_pem_ = new std::string(*pem);
-    // The flooding device: enrolled with a raw Enroll call, signed in with raw calls.
-    attacker_ = new Attacker(EnrolRawMonitor());
+    absl::StatusOr<RawClient> raw = RawClient::For(*d_);
+    ASSERT_TRUE(raw.ok()) << raw.status();
+    raw_ = new RawClient(std::move(*raw));
+    // The flooding device: enrolled and signed in with raw calls.
+    absl::Status enrolled = raw_->EnrolMonitor(*d_);
+    ASSERT_TRUE(enrolled.ok()) << enrolled;
   }
   static void TearDownTestSuite() {
-    delete attacker_;
-    delete cert_pem_;
+    delete raw_;
     delete d_;
   }
 
-  struct Attacker {
-    crypto::SigningKey sign;
-    std::string id;
-  };
-
-  static std::shared_ptr<grpc::Channel> NewChannel(int index) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = *cert_pem_;
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("temoin-server");
-    args.SetInt("temoin.flood_channel", index);  // a connection of its own, not shared
-    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", d_->port()),
-                                     grpc::SslCredentials(ssl), args);
-  }
-
-  static Attacker EnrolRawMonitor() {
-    absl::StatusOr<std::string> code_text =
-        d_->Run(d_->admin(), {"invite", "--project", kDeploymentProject, "--role", "monitor"});
-    EXPECT_TRUE(code_text.ok()) << code_text.status();
-    absl::StatusOr<v1::EnrollmentCode> code = DecodeEnrollmentCode(Trim(*code_text));
-    EXPECT_TRUE(code.ok()) << code.status();
-    Attacker a{crypto::SigningKey::Generate(), ""};
-    crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
-    v1::EnrollRequest req;
-    req.set_token(code->token());
-    req.set_signing_public_key(a.sign.public_key());
-    req.set_box_public_key(box.public_key());
-    req.set_proof(
-        a.sign.Sign(crypto::kEnrollContext,
-                    crypto::EnrollProofMessage(req.token(), req.signing_public_key(),
-                                               req.box_public_key(), req.org_public_key())));
-    v1::EnrollResponse resp;
-    grpc::ClientContext ctx;
-    grpc::Status s = v1::Enrollment::NewStub(NewChannel(0))->Enroll(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    a.id = resp.device_id();
-    return a;
-  }
-
+  static std::shared_ptr<grpc::Channel> NewChannel(int index) { return raw_->Channel(index); }
   static std::string AttackerToken() {
-    auto stub = v1::Enrollment::NewStub(NewChannel(0));
-    v1::ChallengeRequest creq;
-    creq.set_device_id(attacker_->id);
-    v1::ChallengeResponse cresp;
-    grpc::ClientContext c1;
-    EXPECT_TRUE(stub->Challenge(&c1, creq, &cresp).ok());
-    v1::AuthenticateRequest areq;
-    areq.set_device_id(attacker_->id);
-    areq.set_nonce(cresp.nonce());
-    areq.set_signature(attacker_->sign.Sign(
-        crypto::kAuthContext, crypto::AuthChallengeMessage(cresp.nonce(), attacker_->id)));
-    v1::AuthenticateResponse aresp;
-    grpc::ClientContext c2;
-    grpc::Status s = stub->Authenticate(&c2, areq, &aresp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return aresp.token();
+    absl::StatusOr<std::string> token = raw_->SignIn();
+    EXPECT_TRUE(token.ok()) << token.status();
+    return token.ok() ? *token : "";
   }
 
   // 50 new records on the legitimate monitor, then its sync (run while a flood goes on).
@@ -181,13 +108,11 @@ class StreamFloodTest : public ::testing::Test {
   }
 
   static Deployment* d_;
-  static std::string* cert_pem_;
-  static Attacker* attacker_;
+  static RawClient* raw_;
 };
 
 Deployment* StreamFloodTest::d_ = nullptr;
-std::string* StreamFloodTest::cert_pem_ = nullptr;
-StreamFloodTest::Attacker* StreamFloodTest::attacker_ = nullptr;
+RawClient* StreamFloodTest::raw_ = nullptr;
 
 using UploadStream = grpc::ClientReaderWriter<v1::UploadRequest, v1::UploadResponse>;
 
@@ -294,13 +219,13 @@ TEST_F(StreamFloodTest, HalfAMessageThenSilenceIsEndedByTheFirstMessageDeadline)
 }
 
 TEST_F(StreamFloodTest, GarbageInAStreamEndsWithInvalidArgument) {
-  for (const char* path : {"/temoin.v1.Sync/Upload", "/temoin.v1.Sync/UploadAttachment",
-                           "/temoin.v1.Sync/Relay"}) {
-    absl::StatusOr<CommandResult> r = RunCommand(
-        {"/usr/bin/python3", std::string(TEMOIN_SOURCE_DIR) + "/tests/e2e/h2_flood.py", "garbage",
-         "--port", std::to_string(d_->port()), "--seconds", "20", "--path", path, "--token",
-         AttackerToken()},
-        {}, seconds(60));
+  for (const char* path :
+       {"/temoin.v1.Sync/Upload", "/temoin.v1.Sync/UploadAttachment", "/temoin.v1.Sync/Relay"}) {
+    absl::StatusOr<CommandResult> r =
+        RunCommand({"/usr/bin/python3", std::string(TEMOIN_SOURCE_DIR) + "/tests/e2e/h2_flood.py",
+                    "garbage", "--port", std::to_string(d_->port()), "--seconds", "20", "--path",
+                    path, "--token", AttackerToken()},
+                   {}, seconds(60));
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->exit_code, 0) << r->err;
     nlohmann::json result = nlohmann::json::parse(r->out);
@@ -367,7 +292,7 @@ TEST_F(StreamFloodTest, StreamFloodRoundsDoNotCrashTheServer) {
     // One unrelated call while they are open.
     auto enrollment = v1::Enrollment::NewStub(NewChannel(999));
     v1::ChallengeRequest creq;
-    creq.set_device_id(attacker_->id);
+    creq.set_device_id(raw_->device_id());
     v1::ChallengeResponse cresp;
     grpc::ClientContext c;
     grpc::Status s = enrollment->Challenge(&c, creq, &cresp);

@@ -59,7 +59,7 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
                  "open calls of one device at once (default 8; a sync uses 1 to 3)")
       ->check(CLI::Range(1, 1000));
   run.add_option("--max-call-rate-per-device", calls.call_rate_per_device,
-                 "new calls a device may open per second, sustained (default 200, bursts of "
+                 "new calls a device may open per second, sustained (default 500, bursts of "
                  "twice that); the excess is refused before any handler runs")
       ->check(CLI::Range(1.0, 100000.0));
   run.add_option("--max-anonymous-calls-per-source", calls.max_anonymous_calls_per_source,

@@ -22,8 +22,8 @@ struct CallLimits {
   std::chrono::seconds stream_idle{1200};
   int max_calls_per_device = 8;
   int max_anonymous_calls_per_source = 16;
-  double call_rate_per_device = 200;  // new calls a second, sustained
-  double call_burst_per_device = 400;
+  double call_rate_per_device = 500;  // new calls a second, sustained
+  double call_burst_per_device = 1000;
   EnrollmentGuardLimits enrollment;
 };
 

@@ -421,17 +421,40 @@ grpc::ServerUnaryReactor* ReviewService::ListRecords(grpc::CallbackServerContext
   });
 }
 
+namespace {
+
+// Records a page of a FetchRecords stream carries: a page is read (and audited) only
+// when the previous one has gone out, so a fetch of 256 records of up to 1 MiB holds at
+// most 16 of them in memory, not all 256 (issue 15, item 10).
+constexpr int kRecordsPerPage = 16;
+
+// The next page of the requested ids from `*next` on, advancing it; empty at the end.
+absl::StatusOr<std::vector<v1::FetchedRecord>> NextRecordPage(
+    Core& core, const Session& session, const v1::FetchRecordsRequest& request, int* next) {
+  // The first page always asks the core, so that an empty or oversized request gets the
+  // core's answer (role check, limit); an empty page ends the stream.
+  if (*next > 0 && *next >= request.record_ids_size()) return std::vector<v1::FetchedRecord>();
+  if (request.record_ids_size() > ReviewOps::kMaxFetchIds) {
+    return core.review().FetchRecords(session, request);
+  }
+  v1::FetchRecordsRequest page;
+  for (; *next < request.record_ids_size() && page.record_ids_size() < kRecordsPerPage; ++*next) {
+    page.add_record_ids(request.record_ids(*next));
+  }
+  return core.review().FetchRecords(session, page);
+}
+
+}  // namespace
+
 grpc::ServerWriteReactor<v1::FetchedRecord>* ReviewService::FetchRecords(
     grpc::CallbackServerContext* ctx, const v1::FetchRecordsRequest* request) {
-  auto fetched = std::make_shared<bool>(false);
+  auto next = std::make_shared<int>(0);
   return AdmitStream<grpc::ServerWriteReactor<v1::FetchedRecord>>(
       ctx, env_, [&](Admission admission) {
         return new PagedWriteReactor<v1::FetchedRecord>(
             ctx, *env_, std::move(admission),
-            [core = &env_->core(), request,
-             fetched](const Session& s) -> absl::StatusOr<std::vector<v1::FetchedRecord>> {
-              if (std::exchange(*fetched, true)) return std::vector<v1::FetchedRecord>();
-              return core->review().FetchRecords(s, *request);
+            [core = &env_->core(), request, next](const Session& s) {
+              return NextRecordPage(*core, s, *request, next.get());
             });
       });
 }

@@ -57,7 +57,7 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
       ->check(CLI::Range(10, 24 * 3600));
   run.add_option("--max-calls-per-device", calls.max_calls_per_device,
                  "open calls of one device at once (default 8; a sync uses 1 to 3)")
-      ->check(CLI::Range(1, 1000));
+      ->check(CLI::Range(1, 1000000));
   run.add_option("--max-call-rate-per-device", calls.call_rate_per_device,
                  "new calls a device may open per second, sustained (default 500, bursts of "
                  "twice that); the excess is refused before any handler runs")

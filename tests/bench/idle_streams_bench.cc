@@ -6,6 +6,8 @@
 //   build/tests/bench/idle_streams_bench --streams 0,1000,10000
 // Prints one tab-separated line per N.
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -40,6 +42,11 @@ double TimedSync(Deployment& d, uint32_t seed) {
 }
 
 int Main(int argc, char** argv) {
+  rlimit files{};  // 10,000 streams are 1,250 connections: more than the usual 1,024
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
   std::vector<int> counts = {0, 1000, 10000};
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--streams") {

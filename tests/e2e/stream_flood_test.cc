@@ -41,6 +41,14 @@ constexpr double kMaxRssGrowth = 1.20;  // issue 16: within 20% of the start
 // lists malloc_trim cannot return), after other floods under 10 MiB.
 constexpr int64_t kRssSlackKib = 32 << 10;
 constexpr int kRecordsPerSync = 50;
+// Under AddressSanitizer (tests/asan/run.sh) freed memory sits in ASan's quarantine and
+// malloc_trim does not reach its allocator, so the memory bounds below say nothing
+// there; that run looks for memory errors, and the bounds are held by the normal build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCheckMemoryBounds = false;
+#else
+constexpr bool kCheckMemoryBounds = true;
+#endif
 // The most the server may hold during a rapid-reset flood (the --memory-mib quota is
 // 512 MiB; gRPC 1.51 does not hold its transport to it exactly).
 constexpr int64_t kRapidResetPeakKib = 768 << 10;
@@ -98,7 +106,7 @@ class StreamFloodTest : public ::testing::Test {
     for (int i = 0; i < 60; ++i) {
       now = UsageOf(d_->server_pid());
       if (now.threads <= before.threads + kMaxExtraThreads &&
-          now.rss_kib <= before.rss_kib * kMaxRssGrowth + kRssSlackKib) {
+          (!kCheckMemoryBounds || now.rss_kib <= before.rss_kib * kMaxRssGrowth + kRssSlackKib)) {
         break;
       }
       std::this_thread::sleep_for(seconds(1));
@@ -106,7 +114,9 @@ class StreamFloodTest : public ::testing::Test {
     std::cerr << "[flood] after " << after << ": " << Describe(now)
               << " (before: " << Describe(before) << ")\n";
     EXPECT_LE(now.threads, before.threads + kMaxExtraThreads) << after;
-    EXPECT_LE(now.rss_kib, before.rss_kib * kMaxRssGrowth + kRssSlackKib) << after;
+    if (kCheckMemoryBounds) {
+      EXPECT_LE(now.rss_kib, before.rss_kib * kMaxRssGrowth + kRssSlackKib) << after;
+    }
   }
 
   static Deployment* d_;
@@ -350,7 +360,9 @@ TEST_F(StreamFloodTest, RapidResetFloodIsBoundedAndGivenBack) {
     flooding = false;
     sampler.join();
     std::cerr << "[flood] rapid reset " << what << ", peak: " << Describe(peak) << "\n";
-    EXPECT_LE(peak.rss_kib, kRapidResetPeakKib) << "peak " << what;
+    if (kCheckMemoryBounds) {
+      EXPECT_LE(peak.rss_kib, kRapidResetPeakKib) << "peak " << what;
+    }
     ExpectUsageBack(before, "a rapid-reset flood " + what);
   }
 }

@@ -90,15 +90,10 @@ Deployment::~Deployment() { StopServer(); }
 
 CommandResult Deployment::Temoin(const std::string& home, const std::vector<std::string>& args,
                                  std::chrono::milliseconds timeout) const {
-  std::vector<std::string> argv = {ClientBinary(), "--home", home};
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<CommandResult> r =
-      RunCommand(argv,
-                 // The vault key's Argon2id cost is calibrated at enrolment to ~1.5 s by
-                 // default; the floor cost keeps hundreds of commands affordable in CI.
-                 {{"TEMOIN_PASSPHRASE", kPassphrase}, {"TEMOIN_VAULT_UNLOCK_MS", "1"}}, timeout);
-  if (!r.ok()) return CommandResult{.exit_code = -1, .err = r.status().ToString()};
-  return *r;
+  // The vault key's Argon2id cost is calibrated at enrolment to ~1.5 s by default; the
+  // floor cost keeps hundreds of commands affordable in CI.
+  return RunTemoin(ClientBinary(), home, args, kPassphrase, {{"TEMOIN_VAULT_UNLOCK_MS", "1"}},
+                   timeout);
 }
 
 absl::StatusOr<std::string> Deployment::Run(const std::string& home,

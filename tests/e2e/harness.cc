@@ -151,6 +151,18 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, c
   return result;
 }
 
+CommandResult RunTemoin(const std::string& client, const std::string& home,
+                        const std::vector<std::string>& args, const std::string& passphrase,
+                        const EnvVars& env, std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {client, "--home", home};
+  argv.insert(argv.end(), args.begin(), args.end());
+  EnvVars vars = {{"TEMOIN_PASSPHRASE", passphrase}};
+  vars.insert(vars.end(), env.begin(), env.end());
+  absl::StatusOr<CommandResult> r = RunCommand(argv, vars, timeout);
+  if (!r.ok()) return CommandResult{.exit_code = -1, .err = r.status().ToString()};
+  return *r;
+}
+
 absl::StatusOr<int> PickFreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError("socket");

@@ -39,6 +39,13 @@ absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv, const EnvVars& env = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// `client --home HOME args...` with TEMOIN_PASSPHRASE set (plus `env`); exit_code -1 and
+// the reason in `err` when it could not be started.
+CommandResult RunTemoin(const std::string& client, const std::string& home,
+                        const std::vector<std::string>& args, const std::string& passphrase,
+                        const EnvVars& env = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 // A loopback TCP port that was free a moment ago (bound to 127.0.0.1:0, then closed).
 // Another process may take it in between; good enough on a test machine.
 absl::StatusOr<int> PickFreeLoopbackPort();

@@ -119,11 +119,7 @@ class LyingServerTest : public ::testing::Test {
   }
 
   CommandResult Temoin(const std::string& home, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {kClient, "--home", home};
-    argv.insert(argv.end(), args.begin(), args.end());
-    absl::StatusOr<CommandResult> r = RunCommand(argv, {{"TEMOIN_PASSPHRASE", kPassphrase}});
-    if (!r.ok()) return CommandResult{.exit_code = -1, .err = r.status().ToString()};
-    return *r;
+    return RunTemoin(kClient, home, args, kPassphrase);
   }
 
   std::string Must(const std::string& home, const std::vector<std::string>& args) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/core/bundle_stream.h"
 #include "server/core/core.h"
 
 // Offline bundles (temoin bundle export): "TEMOINB1" || SealedBundle, whose key is
@@ -26,15 +27,21 @@ struct BundleImportReport {
   std::vector<std::string> refusals;
 };
 
-// `file` untrusted. kInvalidArgument "not a temoin bundle" for a bad magic or layout;
-// kFailedPrecondition when the server has no bundle key; kUnauthenticated "bundle
-// does not open with this server's key" (sealed to another server, or tampered);
-// kPermissionDenied when the originating device is unknown or revoked.
-// `carrier`: the signed-in device that relayed the file (null for `temoin-server
-// import`): charged file.size() bytes of its daily quota first (kResourceExhausted
-// when used up). The named device is charged only for its records that verify.
-absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file,
-                                                const Session* carrier = nullptr);
+// Reads the bundle in two passes over `source`, with constant memory whatever its size
+// (up to kMaxBundleBytes): the first authenticates the whole sealed stream, so a bundle
+// that was cut or altered anywhere stores nothing; the second takes its records (in
+// batches of at most 256 records or 4 MiB) and then its attachments, one 64 KiB piece at
+// a time. The plaintext is expected in the field order protobuf writes (device id,
+// records, blobs; in a blob, ids before pieces).
+// `source` untrusted. kInvalidArgument "not a temoin bundle" for a bad magic, layout or
+// order, or a record over 2 MiB; kFailedPrecondition when the server has no bundle key;
+// kUnauthenticated "bundle does not open with this server's key" (sealed to another
+// server, or tampered); kPermissionDenied when the originating device is unknown or
+// revoked. The named device is charged (daily quota) only for its records that verify;
+// whoever carried the file is charged by the relay (RelaySpool), not here.
+absl::StatusOr<BundleImportReport> ImportBundle(Core& core, const BundleSource& source);
+// The same over a bundle held in memory.
+absl::StatusOr<BundleImportReport> ImportBundle(Core& core, absl::string_view file);
 
 }  // namespace temoin::server
 

@@ -1,13 +1,17 @@
 // temoin-server: init | run. See DESIGN.md "Command line" and docs/architecture.md.
 #include <signal.h>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/cleanup/cleanup.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/sodium_init.h"
@@ -70,6 +74,15 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
                  "refused enrolments from one source address in 10 minutes before its "
                  "attempts are refused outright (default 20; a burst is audited once)")
       ->check(CLI::Range(1, 100000));
+  run.add_option_function<uint64_t>(
+         "--max-relay-spool-mib",
+         [&calls](uint64_t mib) { calls.relay.max_spooled_bytes = mib << 20; },
+         "disk for relayed bundles in flight, all devices together (default 4096); "
+         "beyond it a relay is refused and retried later")
+      ->check(CLI::Range(1, 1 << 24));
+  run.add_option("--max-relays-per-device", calls.relay.max_relays_per_carrier,
+                 "bundles one device may relay at once (default 2)")
+      ->check(CLI::Range(1, 1000));
   run.add_option("--connection-idle-seconds", limits.connection_idle_seconds,
                  "a connection with no open call this long is closed (default 300)")
       ->check(CLI::Range(10, 24 * 3600));
@@ -110,6 +123,7 @@ int RunServe(const std::string& data, RunFlags flags) {
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
   if (!bundle_key.ok()) return Fail(bundle_key.status());
   flags.ingest.max_attachment_bytes = flags.max_attachment_mib << 20;
+  flags.limits.calls.relay.spool_dir = server_data->root + "/spool";
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
@@ -137,8 +151,15 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
   absl::StatusOr<ServerData> server_data = LoadDataDir(data);
   if (!server_data.ok()) return Fail(server_data.status());
   crypto::WipeString(server_data->tls.private_key_pem);
-  absl::StatusOr<std::string> file = ReadFileToString(bundle_path, kMaxBundleBytes);
-  if (!file.ok()) return Fail(file.status());
+  // Read where it lies, in two streaming passes: a bundle of 1 GiB costs no more memory
+  // than a small one.
+  const int fd = open(bundle_path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat file_stat {};
+  if (fd < 0 || fstat(fd, &file_stat) != 0 || !S_ISREG(file_stat.st_mode)) {
+    if (fd >= 0) close(fd);
+    return Fail(absl::NotFoundError("cannot read the bundle file " + bundle_path));
+  }
+  absl::Cleanup close_file = [fd] { close(fd); };
   absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
   if (!store.ok()) {
     return Fail(absl::FailedPreconditionError(
@@ -150,7 +171,8 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
             server_data->vocabulary);
   core.set_bundle_key(std::move(*bundle_key));
-  absl::StatusOr<BundleImportReport> report = ImportBundle(core, *file);
+  absl::StatusOr<BundleImportReport> report =
+      ImportBundle(core, FileBundleSource(fd, static_cast<uint64_t>(file_stat.st_size)));
   if (!report.ok()) return Fail(report.status());
   for (const std::string& refusal : report->refusals) {
     std::cerr << "temoin-server: " << refusal << "\n";

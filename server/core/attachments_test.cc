@@ -27,6 +27,7 @@
 #include "server/core/attachments.h"
 #include "server/core/bundle_import.h"
 #include "server/core/core.h"
+#include "server/core/relay_spool.h"
 #include "server/core/sync_keys.h"
 #include "server/core/testing/fake_device.h"
 #include "server/storage/memory_store.h"
@@ -237,13 +238,22 @@ class UploadPiecesTest : public ::testing::Test {
     v1::Bundle bundle;
     bundle.set_device_id(device.id);
     for (const v1::Envelope& record : records) *bundle.add_records() = record;
+    return SealBundle(bundle, server_public_key);
+  }
+
+  static std::string SealBundle(const v1::Bundle& bundle, const std::string& server_public_key) {
+    return SealPlaintext(bundle.SerializeAsString(), server_public_key);
+  }
+
+  static std::string SealPlaintext(const std::string& plaintext,
+                                   const std::string& server_public_key) {
     crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
     v1::SealedBundle sealed;
     sealed.set_bundle_id(crypto::RandomBytes(16));
     sealed.set_sealed_key(
         Must(crypto::SealToPublicKey(key.ExposeSecret(), server_public_key), "seal key"));
-    sealed.set_stream(Must(
-        crypto::EncryptAttachment(key, sealed.bundle_id(), bundle.SerializeAsString()), "stream"));
+    sealed.set_stream(
+        Must(crypto::EncryptAttachment(key, sealed.bundle_id(), plaintext), "stream"));
     return std::string(kBundleMagic) + sealed.SerializeAsString();
   }
 
@@ -792,14 +802,99 @@ TEST_F(UploadPiecesTest, ForgedBundlesCostTheNamedDeviceNothingAndTheCarrierItsB
   std::vector<v1::RecordResult> results = Upload(session, {Seal(monitor_)});
   EXPECT_TRUE(results[0].has_receipt()) << "forged bundles used up the named device's quota";
 
+  // Relayed by other_: each relay is spooled, and charged to the carrier as it comes.
   Session carrier = SignIn(other_);
+  RelaySpool spool(core_.get(), RelayLimits{.spool_dir = ::testing::TempDir()});
   absl::Status refused = absl::OkStatus();
   for (int i = 0; i < 10 && refused.ok(); ++i) {
-    refused = ImportBundle(*core_, file, &carrier).status();
+    absl::StatusOr<std::unique_ptr<RelayUpload>> relay = spool.Begin(carrier);
+    ASSERT_TRUE(relay.ok()) << relay.status();
+    refused = (*relay)->Append(file);
+    if (refused.ok()) refused = (*relay)->Finish().status();
   }
   EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted) << "the carrier was never charged";
+  EXPECT_EQ(spool.spooled_bytes(), 0u) << "a finished relay kept its spool budget";
   results = Upload(session, {Seal(monitor_)});
   EXPECT_TRUE(results[0].has_receipt()) << results[0].message();
+}
+
+// A bundle larger than one sealed chunk, with more records than one batch and an
+// attachment of several pieces, is read as a stream: everything in it arrives.
+TEST_F(UploadPiecesTest, LargeBundlesAreImportedPieceByPiece) {
+  const std::string server_key(core_->bundle_key()->public_key());
+  std::vector<v1::Envelope> records;
+  for (int i = 0; i < 300; ++i) records.push_back(Seal(monitor_));
+  Blob blob = MakeBlob(3 * crypto::kAttachmentChunkBytes + 100, 'b');
+  records.push_back(Seal(monitor_, {blob.ref}));
+  v1::Bundle bundle;
+  bundle.set_device_id(monitor_.id);
+  for (const v1::Envelope& record : records) *bundle.add_records() = record;
+  v1::BundleBlob* carried = bundle.add_blobs();
+  carried->set_record_id(IdOf(records.back()));
+  carried->set_blob_id(blob.ref.blob_id());
+  for (const std::string& slice : blob.slices) carried->add_chunks(slice);
+  ASSERT_GT(bundle.ByteSizeLong(), 2 * crypto::kAttachmentChunkBytes) << "would prove nothing";
+  const std::string file = SealBundle(bundle, server_key);
+
+  // Cut or altered anywhere (here: in its last sealed chunk): nothing is stored.
+  std::string altered = file;
+  altered[altered.size() - 5] ^= 1;
+  EXPECT_EQ(ImportBundle(*core_, altered).status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(ImportBundle(*core_, file.substr(0, file.size() - 1)).status().code(),
+            StatusCode::kInvalidArgument);
+  for (const v1::Envelope& record : records) ASSERT_FALSE(Stored(IdOf(record)));
+
+  absl::StatusOr<BundleImportReport> r = ImportBundle(*core_, file);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->refused, 0u) << (r->refusals.empty() ? "" : r->refusals[0]);
+  EXPECT_EQ(r->records, records.size());
+  for (const v1::Envelope& record : records) EXPECT_TRUE(Stored(IdOf(record)));
+  Session session = SignIn(monitor_);
+  std::vector<v1::RecordResult> results = Commit(session, {crypto::MakeCommitment(records.back())});
+  EXPECT_TRUE(results[0].has_receipt()) << "the carried attachment did not complete its record";
+}
+
+// Protobuf writes fields in order; a bundle that names its device after its records is
+// not one a device made.
+TEST_F(UploadPiecesTest, BundleFieldsOutOfOrderAreRefused) {
+  const std::string server_key(core_->bundle_key()->public_key());
+  v1::Envelope record = Seal(monitor_);
+  v1::Bundle records_only;
+  *records_only.add_records() = record;
+  v1::Bundle device_only;
+  device_only.set_device_id(monitor_.id);
+  // Concatenated protobuf messages merge: the same Bundle, in the wrong order.
+  const std::string plaintext = records_only.SerializeAsString() + device_only.SerializeAsString();
+  absl::StatusOr<BundleImportReport> r = ImportBundle(*core_, SealPlaintext(plaintext, server_key));
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status();
+  EXPECT_FALSE(Stored(IdOf(record)));
+}
+
+TEST_F(UploadPiecesTest, RelaySpoolHoldsToItsCaps) {
+  Session carrier = SignIn(other_);
+  RelaySpool spool(core_.get(), RelayLimits{.spool_dir = ::testing::TempDir(),
+                                            .max_bytes_per_relay = 1000,
+                                            .max_spooled_bytes = 1500,
+                                            .max_relays_per_carrier = 2});
+  auto first = spool.Begin(carrier);
+  auto second = spool.Begin(carrier);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(spool.Begin(carrier).status().code(), StatusCode::kResourceExhausted)
+      << "a third relay in flight from one device";
+  EXPECT_TRUE(spool.Begin(SignIn(monitor_)).ok()) << "another device was held back";
+
+  EXPECT_TRUE((*first)->Append(std::string(900, 'x')).ok());
+  EXPECT_EQ((*first)->Append(std::string(200, 'x')).code(), StatusCode::kResourceExhausted)
+      << "a relay passed its size limit";
+  EXPECT_EQ((*second)->Append(std::string(700, 'x')).code(), StatusCode::kResourceExhausted)
+      << "the spool passed its limit";
+  EXPECT_EQ(spool.spooled_bytes(), 900u);
+  first->reset();  // the call ended: its bytes come back
+  EXPECT_EQ(spool.spooled_bytes(), 0u);
+  EXPECT_TRUE((*second)->Append(std::string(700, 'x')).ok());
+  EXPECT_EQ((*second)->Finish().status().code(), StatusCode::kInvalidArgument)
+      << "garbage was imported";
+  EXPECT_TRUE(spool.Begin(carrier).ok()) << "an ended relay still counted against its carrier";
 }
 
 TEST_F(UploadPiecesTest, RevokedDeviceStoresNothing) {

@@ -10,6 +10,7 @@ CallEnv::CallEnv(Core* core, const CallLimits& limits)
       anonymous_calls_(limits.max_anonymous_calls_per_source),
       enrollment_guard_(limits.enrollment),
       call_rate_(limits.call_rate_per_device, limits.call_burst_per_device),
+      relay_spool_(core, limits.relay),
       watchdog_(limits.first_message, limits.stream_idle),
       pool_(limits.workers, limits.max_queued_jobs) {
   watchdog_.StartTicking(std::chrono::milliseconds(500));

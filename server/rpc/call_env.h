@@ -5,6 +5,7 @@
 
 #include "grpcpp/server_context.h"
 #include "server/core/core.h"
+#include "server/core/relay_spool.h"
 #include "server/rpc/call_rate_limiter.h"
 #include "server/rpc/enrollment_guard.h"
 #include "server/rpc/open_call_counter.h"
@@ -25,6 +26,7 @@ struct CallLimits {
   double call_rate_per_device = 500;  // new calls a second, sustained
   double call_burst_per_device = 1000;
   EnrollmentGuardLimits enrollment;
+  RelayLimits relay;  // spool_dir set by the server from its data directory
 };
 
 // What every call handler shares: the core, the worker pool, the stream watchdog and
@@ -38,6 +40,7 @@ class CallEnv {
   StreamWatchdog& watchdog() { return watchdog_; }
   EnrollmentGuard& enrollment_guard() { return enrollment_guard_; }
   CallRateLimiter& call_rate() { return call_rate_; }
+  RelaySpool& relay_spool() { return relay_spool_; }
 
   // One more open call for the device whose (already verified) token the call carries;
   // false at the device's cap.
@@ -51,6 +54,7 @@ class CallEnv {
   OpenCallCounter anonymous_calls_;
   EnrollmentGuard enrollment_guard_;
   CallRateLimiter call_rate_;
+  RelaySpool relay_spool_;
   StreamWatchdog watchdog_;
   WorkPool pool_;  // last: destroyed first, so no job outlives what it uses
 };

@@ -7,6 +7,7 @@
 #include "common/vocabulary.h"
 #include "crypto/keys.h"
 #include "server/core/bundle_import.h"
+#include "server/core/relay_spool.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
 #include "server/rpc/stream_reactors.h"
@@ -383,31 +384,49 @@ grpc::ServerWriteReactor<v1::AttachmentChunk>* SyncService::FetchAttachment(
       });
 }
 
+namespace {
+
+// The relay's spool file, begun at the first piece (so that a call refused at sign-in
+// or cut before any byte costs no file). Ends with the call.
+struct RelayInFlight {
+  std::unique_ptr<RelayUpload> upload;
+};
+
+absl::Status TakeRelayPiece(RelaySpool& spool, RelayInFlight& relay, const Session& carrier,
+                            const v1::RelayRequest& piece) {
+  if (relay.upload == nullptr) {
+    absl::StatusOr<std::unique_ptr<RelayUpload>> begun = spool.Begin(carrier);
+    if (!begun.ok()) return begun.status();
+    relay.upload = std::move(*begun);
+  }
+  return relay.upload->Append(piece.data());
+}
+
+absl::StatusOr<v1::RelayResponse> ImportRelay(RelayInFlight& relay) {
+  if (relay.upload == nullptr) return absl::InvalidArgumentError("not a temoin bundle");
+  absl::StatusOr<BundleImportReport> report = relay.upload->Finish();
+  relay.upload.reset();  // the spool file and its budget go now, not when gRPC is done
+  if (!report.ok()) return report.status();
+  v1::RelayResponse answer;
+  answer.set_records(static_cast<uint32_t>(report->records));
+  answer.set_duplicates(static_cast<uint32_t>(report->duplicates));
+  return answer;
+}
+
+}  // namespace
+
 grpc::ServerReadReactor<grpc::ByteBuffer>* SyncService::Relay(grpc::CallbackServerContext* ctx,
                                                               grpc::ByteBuffer* response) {
-  auto file = std::make_shared<std::string>();
-  Core* core = &env_->core();
+  auto relay = std::make_shared<RelayInFlight>();
+  RelaySpool* spool = &env_->relay_spool();
   return AdmitStream<grpc::ServerReadReactor<grpc::ByteBuffer>>(
       ctx, env_, [&](Admission admission) {
         return new GatheringStreamReactor<v1::RelayRequest, v1::RelayResponse>(
             ctx, *env_, std::move(admission), response,
-            [file](v1::RelayRequest piece) {
-              if (file->size() + piece.data().size() > kMaxBundleBytes) {
-                return absl::ResourceExhaustedError("bundle is over the size limit");
-              }
-              file->append(piece.data());
-              return absl::OkStatus();
+            [spool, relay](const Session& carrier, const v1::RelayRequest& piece) {
+              return TakeRelayPiece(*spool, *relay, carrier, piece);
             },
-            [core, file](const Session& carrier) -> absl::StatusOr<v1::RelayResponse> {
-              // The carrier pays for the bytes it brought; the bundle's device only for its
-              // records that verify.
-              absl::StatusOr<BundleImportReport> report = ImportBundle(*core, *file, &carrier);
-              if (!report.ok()) return report.status();
-              v1::RelayResponse answer;
-              answer.set_records(static_cast<uint32_t>(report->records));
-              answer.set_duplicates(static_cast<uint32_t>(report->duplicates));
-              return answer;
-            });
+            [relay](const Session&) { return ImportRelay(*relay); });
       });
 }
 

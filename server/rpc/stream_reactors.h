@@ -67,22 +67,23 @@ class AnsweringStreamReactor final
   grpc::ByteBuffer out_;
 };
 
-// A client stream gathered whole, then answered once: Sync/Relay (a bundle in pieces).
-// `gather` takes each piece as it arrives (on gRPC's thread: it must not block) and may
-// refuse it; `answer` runs on the pool once the client has sent everything.
+// A client stream taken piece by piece, then answered once: Sync/Relay (a bundle in
+// pieces, spooled to disk). `take` runs on the pool for each piece, in order (the next
+// read starts only when it is done), and may refuse it; `answer` runs on the pool once
+// the client has sent everything. The session is checked again for every piece.
 template <typename Piece, typename Response>
 class GatheringStreamReactor final
     : public GuardedReactor<grpc::ServerReadReactor<grpc::ByteBuffer>> {
  public:
-  using Gather = std::function<absl::Status(Piece)>;
+  using Take = std::function<absl::Status(const Session&, const Piece&)>;
   using Answer = std::function<absl::StatusOr<Response>(const Session&)>;
 
   GatheringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
-                         grpc::ByteBuffer* response, Gather gather, Answer answer)
+                         grpc::ByteBuffer* response, Take take, Answer answer)
       : GuardedReactor(env, std::move(admission)),
         ctx_(ctx),
         response_(response),
-        gather_(std::move(gather)),
+        take_(std::move(take)),
         answer_(std::move(answer)) {
     Watch(/*awaiting_first_message=*/true);
     StartRead(&in_);
@@ -95,14 +96,21 @@ class GatheringStreamReactor final
       return;
     }
     Progress();
+    if (!RunOnPool([this] { TakePiece(); })) FinishOnce(ServerBusy());
+  }
+
+ private:
+  void TakePiece() {
     absl::StatusOr<Piece> piece = ParseMessage<Piece>(in_);
-    absl::Status taken = piece.ok() ? gather_(std::move(*piece)) : piece.status();
+    absl::StatusOr<Session> session = SessionFromContext(*ctx_, env().core().sessions());
+    absl::Status taken = !piece.ok()     ? piece.status()
+                         : !session.ok() ? session.status()
+                                         : take_(*session, *piece);
     std::lock_guard lock(mu_);
     if (!taken.ok()) return FinishLocked(ToGrpcStatus(taken));
     if (!finished_) StartRead(&in_);
   }
 
- private:
   void AnswerAll() {
     absl::StatusOr<Session> session = SessionFromContext(*ctx_, env().core().sessions());
     absl::StatusOr<Response> response = session.ok() ? answer_(*session) : session.status();
@@ -113,7 +121,7 @@ class GatheringStreamReactor final
 
   grpc::CallbackServerContext* const ctx_;
   grpc::ByteBuffer* const response_;
-  const Gather gather_;
+  const Take take_;
   const Answer answer_;
   grpc::ByteBuffer in_;
 };

@@ -32,6 +32,7 @@ absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std
   TEMOIN_RETURN_IF_ERROR(
       WriteFileDurably(root + "/keys/receipt.key", receipt_key.secret_key().ExposeSecret(), 0600));
   TEMOIN_RETURN_IF_ERROR(LoadOrCreateBundleKey(root).status());
+  TEMOIN_RETURN_IF_ERROR(LoadOrCreateLogKey(root).status());
   TEMOIN_ASSIGN_OR_RETURN(TlsIdentity tls, GenerateSelfSignedIdentity());
   TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/tls/key.pem", tls.private_key_pem, 0600));
   crypto::WipeString(tls.private_key_pem);
@@ -113,6 +114,20 @@ absl::StatusOr<crypto::BoxKeyPair> LoadOrCreateBundleKey(const std::string& root
   absl::StatusOr<crypto::BoxKeyPair> key = crypto::BoxKeyPair::FromSecretKey(secret);
   crypto::WipeString(secret);
   if (!key.ok()) return absl::DataLossError("keys/bundle.key is damaged");
+  return key;
+}
+
+absl::StatusOr<crypto::SigningKey> LoadOrCreateLogKey(const std::string& root) {
+  const std::string path = root + "/keys/log.key";
+  if (!PathExists(path)) {
+    crypto::SigningKey key = crypto::SigningKey::Generate();
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(path, key.secret_key().ExposeSecret(), 0600));
+    return key;
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string secret, ReadFileToString(path, 4096));
+  absl::StatusOr<crypto::SigningKey> key = crypto::SigningKey::FromSecretKey(secret);
+  crypto::WipeString(secret);
+  if (!key.ok()) return absl::DataLossError("keys/log.key is damaged");
   return key;
 }
 

@@ -13,6 +13,7 @@
 //   vocabulary.json    the vocabulary served to devices (editable; default shipped)
 //   keys/receipt.key   Ed25519 secret that signs receipts (0600)
 //   keys/bundle.key    X25519 secret that opens offline bundles (0600)
+//   keys/log.key       Ed25519 secret that signs transparency-log checkpoints (0600)
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
 //   db/                RocksDB store
@@ -44,6 +45,10 @@ absl::StatusOr<ServerData> LoadDataDir(const std::string& root);
 // Reads keys/bundle.key, making it first when missing (data directories made before
 // bundles existed get one on their next start). kDataLoss when damaged.
 absl::StatusOr<crypto::BoxKeyPair> LoadOrCreateBundleKey(const std::string& root);
+
+// Reads keys/log.key, making it first when missing (data directories made before the
+// transparency log get one on their next start). kDataLoss when damaged.
+absl::StatusOr<crypto::SigningKey> LoadOrCreateLogKey(const std::string& root);
 
 }  // namespace temoin::server
 

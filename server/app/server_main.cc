@@ -12,8 +12,10 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "crypto/checkpoint.h"
 #include "crypto/sodium_init.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
@@ -122,11 +124,14 @@ int RunServe(const std::string& data, RunFlags flags) {
   std::string listen = listen_override.empty() ? server_data->listen : listen_override;
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
   if (!bundle_key.ok()) return Fail(bundle_key.status());
+  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
+  if (!log_key.ok()) return Fail(log_key.status());
   flags.ingest.max_attachment_bytes = flags.max_attachment_mib << 20;
   flags.limits.calls.relay.spool_dir = server_data->root + "/spool";
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
+  core.set_log_key(std::move(*log_key));
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start(&core, server_data->tls, listen, flags.limits);
   crypto::WipeString(server_data->tls.private_key_pem);
@@ -181,6 +186,18 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
             << report->refused << " refused\n";
   std::cerr << "temoin-server: imported; receipts reach the device at its next sync\n";
   return report->refused > 0 ? 1 : 0;
+}
+
+// Reads only keys/log.key, so it works while the server runs.
+int RunLogVkey(const std::string& data) {
+  if (!PathExists(data + "/config.json")) {
+    return Fail(absl::FailedPreconditionError(
+        absl::StrCat(data, " is not a temoin data directory; run temoin-server init first")));
+  }
+  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
+  if (!log_key.ok()) return Fail(log_key.status());
+  std::cout << crypto::FormatVkey(LogOrigin(log_key->public_key()), log_key->public_key()) << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -241,8 +258,14 @@ int main(int argc, char** argv) {
   import->add_option("--data", data, "data directory made by init")->required();
   import->add_option("BUNDLE", bundle, "the bundle file")->required();
 
+  CLI::App* log = app.add_subcommand("log", "the transparency log");
+  log->require_subcommand(1);
+  CLI::App* vkey = log->add_subcommand("vkey", "print the checkpoint verifier key (note vkey)");
+  vkey->add_option("--data", data, "data directory made by init")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (init->parsed()) return temoin::server::RunInit(data, org, listen);
+  if (vkey->parsed()) return temoin::server::RunLogVkey(data);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);
   flags.listen = listen;
   flags.limits.calls.call_burst_per_device = 2 * flags.limits.calls.call_rate_per_device;

@@ -14,6 +14,7 @@
 #include "server/core/registry.h"
 #include "server/core/review_ops.h"
 #include "server/core/sessions.h"
+#include "server/core/transparency_log.h"
 #include "temoin/v1/identity.pb.h"
 #include "temoin/v1/sync.pb.h"
 
@@ -36,7 +37,8 @@ class Core {
         admin_(&registry_, &enrollment_, &audit_),
         ingest_(&registry_, clock, &receipt_key_, limits),
         attachments_(&registry_, &ingest_, clock, &audit_),
-        review_(&registry_, &audit_) {
+        review_(&registry_, &audit_),
+        log_(store) {
     // Revoking a device gives back what its unfinished attachments held at once.
     admin_.set_on_revoke([this](absl::string_view device_id) {
       return attachments_.ReleaseDevice(device_id).status();
@@ -54,6 +56,9 @@ class Core {
   void set_bundle_key(crypto::BoxKeyPair key) { bundle_key_.emplace(std::move(key)); }
   const std::optional<crypto::BoxKeyPair>& bundle_key() const { return bundle_key_; }
   ReviewOps& review() { return review_; }
+  // The transparency log; checkpoints need set_log_key (keys/log.key).
+  TransparencyLog& log() { return log_; }
+  void set_log_key(crypto::SigningKey key) { log_.set_log_key(std::move(key)); }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
   // Settings a device pulls: the vocabulary and its project's recipient keys.
@@ -72,6 +77,7 @@ class Core {
   Attachments attachments_;
   std::optional<crypto::BoxKeyPair> bundle_key_;
   ReviewOps review_;
+  TransparencyLog log_;
 };
 
 }  // namespace temoin::server

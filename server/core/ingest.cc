@@ -12,11 +12,11 @@
 #include "crypto/receipt.h"
 #include "server/core/admin_ops.h"
 #include "server/core/sync_keys.h"
+#include "server/core/transparency_log.h"
 
 namespace temoin::server {
 namespace {
 
-constexpr absl::string_view kLogSizeKey = "meta/log_size";
 constexpr absl::string_view kRecordSignatureContext = "temoin/record/v1";
 constexpr absl::string_view kConflict = "record id already stored with different content";
 // Below this a second thread costs more than it saves (~50 µs a verify).
@@ -135,16 +135,15 @@ Ingest::Ingest(Registry* registry, const Clock* clock, const crypto::SigningKey*
       server_key_id_(crypto::KeyId(receipt_key->public_key())),
       rate_limiter_(clock, limits.rates) {}
 
-absl::Status Ingest::LoadLogSizeLocked() {
-  if (log_size_loaded_) return absl::OkStatus();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, registry_->store().Get(kLogSizeKey));
-  log_size_ = value.has_value() ? DecodeU64BigEndian(*value) : 0;
-  if (log_size_ > 0) {
+absl::Status Ingest::CheckLogFormatLocked() {
+  if (log_format_checked_) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(uint64_t log_size, registry_->store().LogSize());
+  if (log_size > 0) {
     // A store made before per-device record keys is not read as if it were one.
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> first, registry_->store().Get(keys::Log(1)));
     if (first.has_value()) TEMOIN_RETURN_IF_ERROR(DecodeRecordRef(*first).status());
   }
-  log_size_loaded_ = true;
+  log_format_checked_ = true;
   return absl::OkStatus();
 }
 
@@ -211,144 +210,156 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   }
 
   std::lock_guard lock(mu_);
-  TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
-  // Re-read the device under the lock: the session's copy was taken when the token was
-  // checked, and writing it back could undo a revocation or lower highest_seq.
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
-                          registry_->Device(session.device_id()));
-  if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
-  if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  int64_t now = clock_->NowSeconds();
-  int64_t received_at = now - now % 3600;  // to the hour: no finer timing kept
-  // Every lookup is in this device's namespace: what other devices stored never
-  // changes an answer (no squatting, no existence oracle).
-  const std::string& device_id = session.device_id();
-  WriteBatch batch;
-  uint64_t next_index = log_size_;
-  uint64_t highest_seq = current->highest_seq();
-  std::map<std::string, std::string> digest_in_batch;  // record id -> digest
-  std::set<std::string> blobs_in_batch;                // blob ids claimed by this batch
-  std::vector<int> fresh;
-  std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
-  std::vector<std::pair<int, v1::StoredRecord>> rows;  // result index, row
-  for (int i = 0; i < records.size(); ++i) {
-    if (!verified[i].has_value()) continue;
-    const crypto::VerifiedRecord& record = *verified[i];
-    const std::string& id = record.header.record_id();
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored,
-                            registry_->Record(device_id, id));
-    std::optional<std::string> earlier_digest;
-    if (stored.has_value()) earlier_digest = stored->digest();
-    if (auto it = digest_in_batch.find(id); it != digest_in_batch.end()) {
-      earlier_digest = it->second;
-    }
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                            registry_->store().Get(keys::PendingRecord(device_id, id)));
-    if (!earlier_digest.has_value() && pending_row.has_value()) {
-      v1::StoredRecord pending;
-      if (!pending.ParseFromString(*pending_row)) {
-        return absl::DataLossError("stored value does not parse: StoredRecord");
-      }
-      earlier_digest = pending.digest();
-    }
-    if (!earlier_digest.has_value()) {
-      // A body must match what its commitment fixed.
-      TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
-                              registry_->store().Get(keys::Commitment(device_id, id)));
-      v1::StoredCommitment commitment;
-      if (committed.has_value() && commitment.ParseFromString(*committed) &&
-          commitment.commitment().digest() != record.digest) {
-        batch.Put(keys::Conflict(device_id, id, record.digest), records[i].SerializeAsString());
-        SetError(results[i], absl::FailedPreconditionError(kConflict));
-        continue;
-      }
-    }
-    if (earlier_digest.has_value()) {
-      if (*earlier_digest == record.digest) {
-        if (stored.has_value())
-          *results[i].mutable_receipt() = stored->receipt();
-        else if (pending_row.has_value() && !digest_in_batch.count(id))
-          results[i].set_awaiting_attachments(true);
-        else
-          fresh.push_back(i);  // same record twice in one batch: same result below
-        continue;
-      }
-      batch.Put(keys::Conflict(device_id, id, record.digest), records[i].SerializeAsString());
-      SetError(results[i], absl::FailedPreconditionError(kConflict));
-      continue;
-    }
-    v1::StoredRecord row;
-    *row.mutable_envelope() = records[i];
-    row.set_digest(record.digest);
-    row.set_project(project->name());
-    row.set_device_id(device_id);
-    row.set_device_seq(record.header.device_seq());
-    if (record.header.attachments_size() > 0) {
-      // Kept durably now; log index and receipt once every blob is in and verified.
-      absl::Status free =
-          CheckBlobIdsFree(registry_->store(), device_id, record.header, blobs_in_batch);
-      if (!free.ok()) {
-        if (free.code() != absl::StatusCode::kInvalidArgument) return free;  // storage
-        SetError(results[i], free);
-        continue;
-      }
-      for (const v1::AttachmentRef& ref : record.header.attachments()) {
-        blobs_in_batch.insert(ref.blob_id());
-        v1::StoredBlob blob;
-        blob.set_record_id(id);
-        blob.set_device_id(device_id);
-        blob.set_size(ref.size());
-        blob.set_ciphertext_hash(ref.ciphertext_hash());
-        batch.Put(keys::Blob(device_id, ref.blob_id()), blob.SerializeAsString());
-      }
-      batch.Put(keys::PendingRecord(device_id, id), row.SerializeAsString());
-      results[i].set_awaiting_attachments(true);
-      digest_in_batch[id] = record.digest;
-      continue;
-    }
-    v1::ReceiptBody body;
-    body.set_format_version(1);
-    body.set_record_id(id);
-    body.set_digest(record.digest);
-    body.set_log_index(++next_index);
-    body.set_received_at(received_at);
-    body.set_server_key_id(server_key_id_);
-    row.set_log_index(body.log_index());
-    row.set_received_at(received_at);
-    batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, id));
-    batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
-              EncodeRecordRef(device_id, id));
-    bodies.push_back(std::move(body));
-    rows.emplace_back(i, std::move(row));
-    digest_in_batch[id] = record.digest;
-    highest_seq = std::max<uint64_t>(highest_seq, record.header.device_seq());
-    fresh.push_back(i);
-  }
-  // One signature for every record this batch stores (crypto/receipt.h); each row
-  // keeps its own self-contained receipt.
-  if (!bodies.empty()) {
-    std::vector<v1::Receipt> receipts = crypto::SignBatchReceipts(bodies, *receipt_key_);
-    if (receipts.size() != rows.size()) return absl::InternalError("batch receipt failed");
-    for (size_t j = 0; j < rows.size(); ++j) {
-      auto& [i, row] = rows[j];
-      *row.mutable_receipt() = std::move(receipts[j]);
-      batch.Put(keys::Record(device_id, results[i].record_id()), row.SerializeAsString());
-      batch.Put(keys::RecordIdIndex(results[i].record_id(), device_id), "");
-      *results[i].mutable_receipt() = row.receipt();
-    }
-    if (batch_signature != nullptr) *batch_signature = rows.front().second.receipt().signature();
-  }
-  if (batch.empty()) return results;
-  if (next_index != log_size_) {
-    batch.Put(std::string(kLogSizeKey), EncodeU64BigEndian(next_index));
-    current->set_highest_seq(highest_seq);
-    batch.Put(keys::Device(current->device_id()), current->SerializeAsString());
-  }
-  if (absl::Status s = registry_->store().Commit(batch); !s.ok()) {
-    // Nothing of this batch is acknowledged: the client keeps its copies and retries.
-    return s;
-  }
-  log_size_ = next_index;
+  TEMOIN_RETURN_IF_ERROR(CheckLogFormatLocked());
+  std::vector<int> fresh;  // results to complete after the commit
+  // Everything from here to the commit runs under the log's lock (Store::AppendToLog):
+  // the leaves this batch adds take the next indexes, with several front-ends too.
+  absl::StatusOr<uint64_t> appended =
+      registry_->store().AppendToLog([&](uint64_t log_size) -> absl::StatusOr<LogAppend> {
+        // Re-read the device under the lock: the session's copy was taken when the token was
+        // checked, and writing it back could undo a revocation or lower highest_seq.
+        TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
+                                registry_->Device(session.device_id()));
+        if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
+        if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
+        int64_t now = clock_->NowSeconds();
+        int64_t received_at = now - now % 3600;  // to the hour: no finer timing kept
+        // Every lookup is in this device's namespace: what other devices stored never
+        // changes an answer (no squatting, no existence oracle).
+        const std::string& device_id = session.device_id();
+        WriteBatch batch;
+        uint64_t next_index = log_size;
+        std::vector<std::string> leaves;  // of the records logged now, in index order
+        uint64_t highest_seq = current->highest_seq();
+        std::map<std::string, std::string> digest_in_batch;  // record id -> digest
+        std::set<std::string> blobs_in_batch;                // blob ids claimed by this batch
+        std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
+        std::vector<std::pair<int, v1::StoredRecord>> rows;  // result index, row
+        for (int i = 0; i < records.size(); ++i) {
+          if (!verified[i].has_value()) continue;
+          const crypto::VerifiedRecord& record = *verified[i];
+          const std::string& id = record.header.record_id();
+          TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored,
+                                  registry_->Record(device_id, id));
+          std::optional<std::string> earlier_digest;
+          if (stored.has_value()) earlier_digest = stored->digest();
+          if (auto it = digest_in_batch.find(id); it != digest_in_batch.end()) {
+            earlier_digest = it->second;
+          }
+          TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
+                                  registry_->store().Get(keys::PendingRecord(device_id, id)));
+          if (!earlier_digest.has_value() && pending_row.has_value()) {
+            v1::StoredRecord pending;
+            if (!pending.ParseFromString(*pending_row)) {
+              return absl::DataLossError("stored value does not parse: StoredRecord");
+            }
+            earlier_digest = pending.digest();
+          }
+          if (!earlier_digest.has_value()) {
+            // A body must match what its commitment fixed.
+            TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
+                                    registry_->store().Get(keys::Commitment(device_id, id)));
+            v1::StoredCommitment commitment;
+            if (committed.has_value() && commitment.ParseFromString(*committed) &&
+                commitment.commitment().digest() != record.digest) {
+              batch.Put(keys::Conflict(device_id, id, record.digest),
+                        records[i].SerializeAsString());
+              SetError(results[i], absl::FailedPreconditionError(kConflict));
+              continue;
+            }
+          }
+          if (earlier_digest.has_value()) {
+            if (*earlier_digest == record.digest) {
+              if (stored.has_value())
+                *results[i].mutable_receipt() = stored->receipt();
+              else if (pending_row.has_value() && !digest_in_batch.count(id))
+                results[i].set_awaiting_attachments(true);
+              else
+                fresh.push_back(i);  // same record twice in one batch: same result below
+              continue;
+            }
+            batch.Put(keys::Conflict(device_id, id, record.digest), records[i].SerializeAsString());
+            SetError(results[i], absl::FailedPreconditionError(kConflict));
+            continue;
+          }
+          v1::StoredRecord row;
+          *row.mutable_envelope() = records[i];
+          row.set_digest(record.digest);
+          row.set_project(project->name());
+          row.set_device_id(device_id);
+          row.set_device_seq(record.header.device_seq());
+          if (record.header.attachments_size() > 0) {
+            // Kept durably now; log index and receipt once every blob is in and verified.
+            absl::Status free =
+                CheckBlobIdsFree(registry_->store(), device_id, record.header, blobs_in_batch);
+            if (!free.ok()) {
+              if (free.code() != absl::StatusCode::kInvalidArgument) return free;  // storage
+              SetError(results[i], free);
+              continue;
+            }
+            for (const v1::AttachmentRef& ref : record.header.attachments()) {
+              blobs_in_batch.insert(ref.blob_id());
+              v1::StoredBlob blob;
+              blob.set_record_id(id);
+              blob.set_device_id(device_id);
+              blob.set_size(ref.size());
+              blob.set_ciphertext_hash(ref.ciphertext_hash());
+              batch.Put(keys::Blob(device_id, ref.blob_id()), blob.SerializeAsString());
+            }
+            batch.Put(keys::PendingRecord(device_id, id), row.SerializeAsString());
+            results[i].set_awaiting_attachments(true);
+            digest_in_batch[id] = record.digest;
+            continue;
+          }
+          v1::ReceiptBody body;
+          body.set_format_version(1);
+          body.set_record_id(id);
+          body.set_digest(record.digest);
+          body.set_log_index(++next_index);
+          body.set_received_at(received_at);
+          body.set_server_key_id(server_key_id_);
+          row.set_log_index(body.log_index());
+          row.set_received_at(received_at);
+          leaves.push_back(EncodeLogLeaf({.log_index = body.log_index(),
+                                          .record_id = id,
+                                          .digest = record.digest,
+                                          .device_id = device_id,
+                                          .device_seq = record.header.device_seq(),
+                                          .received_hour = received_at}));
+          batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, id));
+          batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
+                    EncodeRecordRef(device_id, id));
+          bodies.push_back(std::move(body));
+          rows.emplace_back(i, std::move(row));
+          digest_in_batch[id] = record.digest;
+          highest_seq = std::max<uint64_t>(highest_seq, record.header.device_seq());
+          fresh.push_back(i);
+        }
+        // One signature for every record this batch stores (crypto/receipt.h); each row
+        // keeps its own self-contained receipt.
+        if (!bodies.empty()) {
+          std::vector<v1::Receipt> receipts = crypto::SignBatchReceipts(bodies, *receipt_key_);
+          if (receipts.size() != rows.size()) return absl::InternalError("batch receipt failed");
+          for (size_t j = 0; j < rows.size(); ++j) {
+            auto& [i, row] = rows[j];
+            *row.mutable_receipt() = std::move(receipts[j]);
+            batch.Put(keys::Record(device_id, results[i].record_id()), row.SerializeAsString());
+            batch.Put(keys::RecordIdIndex(results[i].record_id(), device_id), "");
+            *results[i].mutable_receipt() = row.receipt();
+          }
+          if (batch_signature != nullptr)
+            *batch_signature = rows.front().second.receipt().signature();
+        }
+        if (next_index != log_size) {
+          TEMOIN_RETURN_IF_ERROR(AddLogLeaves(registry_->store(), log_size, leaves, batch));
+          current->set_highest_seq(highest_seq);
+          batch.Put(keys::Device(current->device_id()), current->SerializeAsString());
+        }
+        return LogAppend{std::move(batch), next_index};
+      });
+  // A failed commit acknowledges nothing of this batch: the client keeps its copies
+  // and retries.
+  if (!appended.ok()) return appended.status();
   // Duplicates inside the batch take the result of their first occurrence.
   std::map<std::string, const v1::RecordResult*> first;
   for (int i = 0; i < records.size(); ++i) {
@@ -460,54 +471,70 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
 absl::StatusOr<std::optional<v1::Receipt>> Ingest::PromoteIfComplete(const std::string& device_id,
                                                                      const std::string& record_id) {
   std::lock_guard lock(mu_);
-  TEMOIN_RETURN_IF_ERROR(LoadLogSizeLocked());
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                          registry_->store().Get(keys::PendingRecord(device_id, record_id)));
-  if (!pending_row.has_value()) return std::nullopt;
-  v1::StoredRecord row;
-  v1::RecordHeader header;
-  if (!row.ParseFromString(*pending_row) || !header.ParseFromString(row.envelope().header())) {
-    return absl::DataLossError("stored value does not parse: StoredRecord");
-  }
-  for (const v1::AttachmentRef& ref : header.attachments()) {
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                            registry_->store().Get(keys::Blob(device_id, ref.blob_id())));
-    v1::StoredBlob blob;
-    if (!value.has_value() || !blob.ParseFromString(*value)) {
-      return absl::DataLossError("pending record names a missing attachment");
-    }
-    if (!blob.complete()) return std::nullopt;
-  }
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
-                          registry_->Device(row.device_id()));
-  TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(header.project_id()));
-  if (!device.has_value() || !project.has_value()) {
-    return absl::DataLossError("pending record names a missing device or project");
-  }
-  int64_t now = clock_->NowSeconds();
-  v1::ReceiptBody body;
-  body.set_format_version(1);
-  body.set_record_id(record_id);
-  body.set_digest(row.digest());
-  body.set_log_index(log_size_ + 1);
-  body.set_received_at(now - now % 3600);
-  body.set_server_key_id(server_key_id_);
-  *row.mutable_receipt() = crypto::SignReceipt(body, *receipt_key_);
-  row.set_log_index(body.log_index());
-  row.set_received_at(body.received_at());
-  WriteBatch batch;
-  batch.Put(keys::Record(device_id, record_id), row.SerializeAsString());
-  batch.Put(keys::RecordIdIndex(record_id, device_id), "");
-  batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, record_id));
-  batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
-            EncodeRecordRef(device_id, record_id));
-  batch.Delete(keys::PendingRecord(device_id, record_id));
-  batch.Put(std::string(kLogSizeKey), EncodeU64BigEndian(body.log_index()));
-  device->set_highest_seq(std::max<uint64_t>(device->highest_seq(), header.device_seq()));
-  batch.Put(keys::Device(device->device_id()), device->SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
-  log_size_ = body.log_index();
-  return row.receipt();
+  TEMOIN_RETURN_IF_ERROR(CheckLogFormatLocked());
+  std::optional<v1::Receipt> receipt;
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store()
+          .AppendToLog([&](uint64_t log_size) -> absl::StatusOr<LogAppend> {
+            TEMOIN_ASSIGN_OR_RETURN(
+                std::optional<std::string> pending_row,
+                registry_->store().Get(keys::PendingRecord(device_id, record_id)));
+            if (!pending_row.has_value()) return LogAppend{{}, log_size};
+            v1::StoredRecord row;
+            v1::RecordHeader header;
+            if (!row.ParseFromString(*pending_row) ||
+                !header.ParseFromString(row.envelope().header())) {
+              return absl::DataLossError("stored value does not parse: StoredRecord");
+            }
+            for (const v1::AttachmentRef& ref : header.attachments()) {
+              TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                                      registry_->store().Get(keys::Blob(device_id, ref.blob_id())));
+              v1::StoredBlob blob;
+              if (!value.has_value() || !blob.ParseFromString(*value)) {
+                return absl::DataLossError("pending record names a missing attachment");
+              }
+              if (!blob.complete()) return LogAppend{{}, log_size};
+            }
+            TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
+                                    registry_->Device(row.device_id()));
+            TEMOIN_ASSIGN_OR_RETURN(auto project, registry_->ProjectById(header.project_id()));
+            if (!device.has_value() || !project.has_value()) {
+              return absl::DataLossError("pending record names a missing device or project");
+            }
+            int64_t now = clock_->NowSeconds();
+            v1::ReceiptBody body;
+            body.set_format_version(1);
+            body.set_record_id(record_id);
+            body.set_digest(row.digest());
+            body.set_log_index(log_size + 1);
+            body.set_received_at(now - now % 3600);
+            body.set_server_key_id(server_key_id_);
+            *row.mutable_receipt() = crypto::SignReceipt(body, *receipt_key_);
+            row.set_log_index(body.log_index());
+            row.set_received_at(body.received_at());
+            WriteBatch batch;
+            batch.Put(keys::Record(device_id, record_id), row.SerializeAsString());
+            batch.Put(keys::RecordIdIndex(record_id, device_id), "");
+            batch.Put(keys::Log(body.log_index()), EncodeRecordRef(device_id, record_id));
+            batch.Put(keys::ProjectLog(project->project_id(), body.log_index()),
+                      EncodeRecordRef(device_id, record_id));
+            batch.Delete(keys::PendingRecord(device_id, record_id));
+            TEMOIN_RETURN_IF_ERROR(
+                AddLogLeaves(registry_->store(), log_size,
+                             {EncodeLogLeaf({.log_index = body.log_index(),
+                                             .record_id = record_id,
+                                             .digest = row.digest(),
+                                             .device_id = device_id,
+                                             .device_seq = header.device_seq(),
+                                             .received_hour = body.received_at()})},
+                             batch));
+            device->set_highest_seq(std::max<uint64_t>(device->highest_seq(), header.device_seq()));
+            batch.Put(keys::Device(device->device_id()), device->SerializeAsString());
+            receipt = row.receipt();
+            return LogAppend{std::move(batch), body.log_index()};
+          })
+          .status());
+  return receipt;
 }
 
 v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::RecordResult> results,

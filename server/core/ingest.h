@@ -91,7 +91,8 @@ class Ingest {
                                                                const std::string& record_id);
 
  private:
-  absl::Status LoadLogSizeLocked();
+  // Refuses a store made before per-device record keys (once per process).
+  absl::Status CheckLogFormatLocked();
 
   Registry* const registry_;
   const Clock* const clock_;
@@ -99,8 +100,7 @@ class Ingest {
   const IngestLimits limits_;
   const std::string server_key_id_;
   std::mutex mu_;
-  bool log_size_loaded_ = false;
-  uint64_t log_size_ = 0;
+  bool log_format_checked_ = false;
   RateLimiter rate_limiter_;
 };
 

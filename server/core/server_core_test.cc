@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,9 +28,11 @@
 #include "common/vocabulary.h"
 #include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
+#include "crypto/checkpoint.h"
 #include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
+#include "crypto/merkle.h"
 #include "crypto/project_keys.h"
 #include "crypto/receipt.h"
 #include "crypto/sodium_init.h"
@@ -336,6 +339,94 @@ class CoreTest : public ::testing::TestWithParam<StoreKind> {
 
 INSTANTIATE_TEST_SUITE_P(Stores, CoreTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRocks),
                          StoreName);
+
+// Four uploaders on two devices at once: the log stays dense, every record is the leaf
+// its receipt names (the documented encoding), and every inclusion and consistency
+// proof verifies against a signed checkpoint, also after a restart.
+TEST_P(CoreTest, TransparencyLogStaysProvableUnderConcurrentUploads) {
+  SetUpWorld();
+  crypto::SigningKey log_key = crypto::SigningKey::Generate();
+  core_->set_log_key(
+      Must(crypto::SigningKey::FromSecretKey(log_key.secret_key().ExposeSecret()), "log key"));
+  constexpr int kThreads = 4, kBatches = 6, kPerBatch = 5;
+  std::vector<std::vector<std::vector<v1::Envelope>>> work(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<v1::Envelope> batch;
+      for (int r = 0; r < kPerBatch; ++r) {
+        batch.push_back(t % 2 == 0 ? Seal(monitor_a_, alpha_) : Seal(monitor_b_, beta_));
+      }
+      work[t].push_back(std::move(batch));
+    }
+  }
+  std::vector<uint64_t> sizes_seen(kThreads * kBatches);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const Session& session = t % 2 == 0 ? monitor_a_session_ : monitor_b_session_;
+      for (int b = 0; b < kBatches; ++b) {
+        auto results = Upload(session, work[t][b]);
+        ASSERT_TRUE(results.ok()) << results.status();
+        for (const v1::RecordResult& result : *results) ASSERT_EQ(result.code(), 0);
+        sizes_seen[t * kBatches + b] = *store_->LogSize();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  constexpr uint64_t kTotal = kThreads * kBatches * kPerBatch;
+  ASSERT_EQ(*store_->LogSize(), kTotal);
+
+  crypto::NoteVerifier verifier = Must(crypto::ParseVkey(*core_->log().Vkey()), "vkey");
+  TransparencyLog::Signed checkpoint = Must(core_->log().CheckpointCovering(kTotal), "checkpoint");
+  crypto::Checkpoint parsed = Must(crypto::VerifyCheckpoint(checkpoint.note, verifier), "verify");
+  ASSERT_EQ(parsed.size, kTotal);
+  ASSERT_EQ(parsed.extensions.size(), 1u);
+  EXPECT_EQ(parsed.extensions[0].rfind("temoin-audit ", 0), 0u);
+
+  std::set<uint64_t> indexes;
+  for (int t = 0; t < kThreads; ++t) {
+    const FakeDevice& device = t % 2 == 0 ? monitor_a_ : monitor_b_;
+    for (const auto& batch : work[t]) {
+      for (const v1::Envelope& envelope : batch) {
+        v1::StoredRecord row =
+            *Must(core_->registry().Record(device.id, RecordId(envelope)), "record");
+        indexes.insert(row.log_index());
+        std::string leaf = EncodeLogLeaf({.log_index = row.log_index(),
+                                          .record_id = RecordId(envelope),
+                                          .digest = crypto::RecordDigest(envelope),
+                                          .device_id = device.id,
+                                          .device_seq = row.device_seq(),
+                                          .received_hour = row.received_at()});
+        uint64_t leaf_index = row.log_index() - 1;
+        auto proof = Must(core_->log().InclusionProof(leaf_index, parsed.size), "inclusion");
+        EXPECT_TRUE(crypto::merkle::VerifyInclusion(crypto::merkle::HashLeaf(leaf), leaf_index,
+                                                    parsed.size, proof, parsed.root)
+                        .ok());
+      }
+    }
+  }
+  EXPECT_EQ(indexes.size(), kTotal);
+  EXPECT_EQ(*indexes.begin(), 1u);
+  EXPECT_EQ(*indexes.rbegin(), kTotal);
+  for (uint64_t old_size : sizes_seen) {
+    std::string old_root = Must(core_->log().Root(old_size), "old root");
+    auto proof = Must(core_->log().ConsistencyProof(old_size, kTotal), "consistency");
+    EXPECT_TRUE(
+        crypto::merkle::VerifyConsistency(old_size, kTotal, old_root, parsed.root, proof).ok())
+        << old_size;
+  }
+
+  // After a restart the log goes on from where it was, and the new checkpoint extends
+  // the old one.
+  StartCore();
+  core_->set_log_key(std::move(log_key));
+  UploadOne(monitor_a_session_, Seal(monitor_a_, alpha_));
+  TransparencyLog::Signed next = Must(core_->log().CheckpointCovering(kTotal + 1), "checkpoint 2");
+  EXPECT_EQ(next.size, kTotal + 1);
+  auto proof = Must(core_->log().ConsistencyProof(kTotal, kTotal + 1), "consistency 2");
+  EXPECT_TRUE(
+      crypto::merkle::VerifyConsistency(kTotal, kTotal + 1, parsed.root, next.root, proof).ok());
+}
 
 // ---------------------------------------------------------------- enrolment
 

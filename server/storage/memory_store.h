@@ -13,6 +13,9 @@ class MemoryStore final : public Store {
  public:
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
   absl::Status Commit(const WriteBatch& batch) override;
+  absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) override {
+    return AppendToLogInProcess(*this, log_mu_, build);
+  }
   absl::Status Scan(
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
@@ -22,6 +25,7 @@ class MemoryStore final : public Store {
   size_t size() const;
 
  private:
+  std::mutex log_mu_;  // the log's lock (AppendToLog)
   mutable std::mutex mu_;
   std::map<std::string, std::string, std::less<>> data_;
   bool full_ = false;

@@ -37,11 +37,15 @@ class RocksStore final : public Store {
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
   absl::Status Commit(const WriteBatch& batch) override;
+  absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) override {
+    return AppendToLogInProcess(*this, log_mu_, build);
+  }
   absl::Status Scan(
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
  private:
+  std::mutex log_mu_;  // the log's lock (AppendToLog)
   // A shared hold on db_ for one Get, Scan or write.
   class UsingDb {
    public:

@@ -1,7 +1,9 @@
 #ifndef TEMOIN_SERVER_STORAGE_STORE_H_
 #define TEMOIN_SERVER_STORAGE_STORE_H_
 
+#include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -32,6 +34,21 @@ class WriteBatch {
   std::vector<std::pair<std::string, std::optional<std::string>>> ops_;
 };
 
+// The committed size of the record log (the number of leaves of the transparency log),
+// big-endian u64. Written only by Store::AppendToLog.
+inline constexpr absl::string_view kLogSizeKey = "meta/log_size";
+
+// What one append to the log commits: every write that goes with it (the records, their
+// leaves and tree nodes, anything else of the same request) and the log's new size.
+// `new_size` equals the size given to the builder when nothing is logged.
+struct LogAppend {
+  WriteBatch batch;
+  uint64_t new_size = 0;
+};
+
+// Builds a LogAppend from the committed log size. See Store::AppendToLog.
+using LogAppendBuilder = std::function<absl::StatusOr<LogAppend>(uint64_t log_size)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -44,12 +61,37 @@ class Store {
   // (nothing applied); kDataLoss on corruption.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
+  // The log's sequencer: the only writer of kLogSizeKey, so that log indexes are dense and
+  // ordered even with several front-ends on one store. Contract, for every engine:
+  //  1. Takes the log's lock, held until the commit is done: no other AppendToLog (in
+  //     this process or any other front-end of the same store) builds or commits between.
+  //  2. Reads the committed size (0 when kLogSizeKey is absent) and calls `build(size)`
+  //     exactly once under the lock. `build` may Get and Scan; it must not Commit or call
+  //     AppendToLog. Everything it reads was committed before the lock was taken or by
+  //     itself, so the leaves it numbers from `size` are the next ones.
+  //  3. When `build` fails, commits nothing and returns its status. When it returns an
+  //     empty batch and new_size == size, commits nothing. Otherwise commits its batch
+  //     and kLogSizeKey = new_size in one atomic, durable commit (as Commit). new_size <
+  //     size is kInternal (a log never shrinks).
+  // Returns the committed size after the call. The in-process engines (memory, RocksDB)
+  // lock a mutex; a PostgreSQL store does BEGIN; SELECT size FROM log_head FOR UPDATE;
+  // build; the batch's writes; UPDATE log_head; COMMIT (scale-out.md §4).
+  virtual absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) = 0;
+
+  // The committed log size (reads kLogSizeKey; no lock).
+  absl::StatusOr<uint64_t> LogSize();
+
   // Calls `visit` for each key that starts with `prefix` and sorts after `start_after`
   // (empty: from the first), in key order, until it returns false.
   virtual absl::Status Scan(
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit) = 0;
 };
+
+// AppendToLog for engines whose writers all live in this process: `log_mu` is the
+// log's lock. Shared by MemoryStore and RocksStore.
+absl::StatusOr<uint64_t> AppendToLogInProcess(Store& store, std::mutex& log_mu,
+                                              const LogAppendBuilder& build);
 
 }  // namespace temoin::server
 

@@ -13,6 +13,7 @@
 #include "crypto/sodium_init.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
+#include "server/app/health.h"
 #include "server/app/memory_trimmer.h"
 #include "server/core/bundle_import.h"
 #include "server/storage/rocks_store.h"
@@ -121,10 +122,15 @@ int RunServe(const std::string& data, RunFlags flags) {
             << (*server)->port() << " (TLS); stop with Ctrl-C\n";
 
   MemoryTrimmer trimmer(std::chrono::seconds(2));
+  // SERVING once a durable write to the store succeeds, and while they keep succeeding.
+  HealthReporter health(
+      store->get(), [&server](bool serving) { (*server)->SetServing(serving); },
+      std::chrono::seconds(10));
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     std::cerr << "temoin-server: stopping\n";
+    health.Stop();
     (*server)->Shutdown();
   });
   (*server)->Wait();

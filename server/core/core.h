@@ -54,6 +54,14 @@ class Core {
   void set_bundle_key(crypto::BoxKeyPair key) { bundle_key_.emplace(std::move(key)); }
   const std::optional<crypto::BoxKeyPair>& bundle_key() const { return bundle_key_; }
   ReviewOps& review() { return review_; }
+  // Where the core counts what it does (server/core/metrics.h); NoMetrics() until set.
+  // Not owned; must outlive the core. Set before serving (not synchronised).
+  void set_metrics(Metrics* metrics) {
+    ingest_.set_metrics(metrics);
+    sessions_.set_metrics(metrics);
+    attachments_.set_metrics(metrics);
+    review_.set_metrics(metrics);
+  }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
   // Settings a device pulls: the vocabulary and its project's recipient keys.

@@ -1,5 +1,7 @@
 #include "server/rpc/enrollment_guard.h"
 
+#include "server/log/log.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -54,6 +56,11 @@ bool EnrollmentGuard::RecordFailure(const std::string& source, const std::string
   ++w.failures;
   if (w.reported || w.failures < limits_.max_failures_per_source) return false;
   w.reported = true;
+  // Once per source and window, so a guessing flood cannot flood the log; the address
+  // only when the operator asked for it (--log-peer-addresses).
+  log::Warning("enrolment_guessing", {log::PeerField(source),
+                                      {"failures", w.failures},
+                                      {"window_seconds", limits_.window_seconds}});
   return true;
 }
 

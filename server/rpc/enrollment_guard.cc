@@ -1,11 +1,10 @@
 #include "server/rpc/enrollment_guard.h"
 
-#include "server/log/log.h"
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/keys.h"
+#include "server/log/log.h"
 
 namespace temoin::server {
 namespace {

@@ -26,10 +26,16 @@ export TEMOIN_PASSPHRASE="demo only: use six diceware words"
 say "1. The server: keys, a self-signed TLS certificate, a RocksDB store"
 run temoin-server init --data server --org "Demo human-rights NGO" --listen "127.0.0.1:$port" > admin.code
 echo "first admin's one-time enrolment code: $(cut -c1-40 admin.code)..." >&2
-temoin-server run --data server 2> server.log &
+# The binary itself, not the shell function: `fn &` forks a subshell, $! would be the
+# subshell's pid, and the trap's kill would leave the server running.
+"$bin/server/temoin-server" run --data server 2> server.log &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do grep -q serving server.log && break; sleep 0.1; done
+stop_server() {
+  kill "$server_pid" 2>/dev/null || return 0
+  wait "$server_pid" 2>/dev/null || true  # it finishes calls in flight, then exits
+}
+trap stop_server EXIT
+for _ in $(seq 50); do grep -q event=serving server.log && break; sleep 0.1; done
 cat server.log >&2
 
 say "2. The admin enrols: the organisation key is made on the admin's own device"

@@ -390,5 +390,30 @@ TEST(ExportTest, JsonAndCsvCarryEveryRecordWithTheContractColumns) {
   EXPECT_EQ(rows, 4u);  // header + 3
 }
 
+TEST(ExportTest, CoordinatesNotTakenAreNullNotZero) {
+  OpenedRecord none;
+  none.record_id = std::string(16, '\1');
+  none.testimony = SampleTestimony(0);
+  none.testimony.mutable_incident()->clear_latitude();
+  none.testimony.mutable_incident()->clear_longitude();
+  none.testimony.mutable_incident()->clear_precision_m();
+  OpenedRecord taken = none;
+  taken.record_id = std::string(16, '\2');
+  taken.testimony.mutable_incident()->set_latitude(14.49);
+  taken.testimony.mutable_incident()->set_longitude(-4.19);
+  taken.testimony.mutable_incident()->set_precision_m(20);
+  absl::StatusOr<std::string> json = ExportJson({none, taken});
+  ASSERT_TRUE(json.ok());
+  nlohmann::json parsed = nlohmann::json::parse(*json);
+  EXPECT_TRUE(parsed[0]["testimony"]["incident"]["latitude"].is_null()) << *json;
+  EXPECT_TRUE(parsed[0]["testimony"]["incident"]["longitude"].is_null());
+  EXPECT_TRUE(parsed[0]["testimony"]["incident"]["precision_m"].is_null());
+  EXPECT_EQ(parsed[1]["testimony"]["incident"]["latitude"], 14.49);
+  EXPECT_EQ(parsed[1]["testimony"]["incident"]["precision_m"], 20);
+  absl::StatusOr<std::string> shown = RecordJson(none);
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->find("\"latitude\": 0"), std::string::npos) << *shown;
+}
+
 }  // namespace
 }  // namespace temoin::client

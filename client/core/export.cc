@@ -13,6 +13,19 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// proto3 cannot tell a coordinate of 0 from none, so JSON printed every testimony
+// without coordinates at (0, 0), a point in the Gulf of Guinea that a map would show.
+// The record says none were taken with precision_m 0; then they are null (an empty CSV
+// cell), keeping the keys, and so the CSV columns, the same for every record.
+void ShowAbsentCoordinatesAsAbsent(const v1::Testimony& testimony, ordered_json& json) {
+  const v1::Incident& incident = testimony.incident();
+  if (!json.contains("incident") || incident.precision_m() != 0 || incident.latitude() != 0 ||
+      incident.longitude() != 0) {
+    return;
+  }
+  for (const char* key : {"latitude", "longitude", "precision_m"}) json["incident"][key] = nullptr;
+}
+
 absl::StatusOr<ordered_json> ToJson(const OpenedRecord& record) {
   std::string testimony_json;
   google::protobuf::util::JsonPrintOptions options;
@@ -31,6 +44,7 @@ absl::StatusOr<ordered_json> ToJson(const OpenedRecord& record) {
   element["verified"] = record.verified;
   element["unverified_reason"] = record.unverified_reason;
   element["testimony"] = ordered_json::parse(testimony_json);
+  ShowAbsentCoordinatesAsAbsent(record.testimony, element["testimony"]);
   return element;
 }
 

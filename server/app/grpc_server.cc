@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -26,6 +27,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::SslServerCredentials(ssl_options);
   credentials->SetAuthMetadataProcessor(server->auth_);
 
+  // gRPC's own grpc.health.v1 service; process-wide, read when a server is built.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(listen, credentials, &server->port_);
   builder.RegisterService(server->enrollment_.get());
@@ -59,11 +62,21 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Core* core, const 
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
+  // The built-in service starts out SERVING; the caller says when the store is proven
+  // writable (HealthReporter).
+  server->SetServing(false);
   return server;
 }
 
-void GrpcServer::Shutdown() {
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+void GrpcServer::SetServing(bool serving) {
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
+void GrpcServer::Shutdown(std::chrono::milliseconds grace) {
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
 }
 
 }  // namespace temoin::server

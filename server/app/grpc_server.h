@@ -1,6 +1,7 @@
 #ifndef TEMOIN_SERVER_APP_GRPC_SERVER_H_
 #define TEMOIN_SERVER_APP_GRPC_SERVER_H_
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -36,7 +37,16 @@ class GrpcServer {
                                                            const ServerLimits& limits = {});
   int port() const { return port_; }
   void Wait() { server_->Wait(); }
-  void Shutdown();
+
+  // What gRPC's standard health service (grpc.health.v1.Health/Check, open without a
+  // session) answers: NOT_SERVING from Start() until the first SetServing(true).
+  // Thread-safe.
+  void SetServing(bool serving);
+
+  // Reports NOT_SERVING, stops accepting calls, lets the calls in flight finish (a
+  // commit under way is answered with its receipt) for up to `grace`, then cancels
+  // what remains. Returns when every call is done; Wait() returns then too.
+  void Shutdown(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
  private:
   GrpcServer() = default;

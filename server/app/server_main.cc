@@ -17,10 +17,14 @@
 #include "common/status_macros.h"
 #include "crypto/checkpoint.h"
 #include "crypto/sodium_init.h"
+#include "server/app/config_file.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
+#include "server/app/health.h"
 #include "server/app/memory_trimmer.h"
 #include "server/core/bundle_import.h"
+#include "server/log/log.h"
+#include "server/metrics/prometheus_metrics.h"
 #include "server/storage/rocks_store.h"
 
 namespace temoin::server {
@@ -92,6 +96,10 @@ void AddCallLimitFlags(CLI::App& run, ServerLimits& limits) {
 
 struct RunFlags {
   std::string listen;
+  int shutdown_seconds = 10;  // grace for calls in flight on SIGTERM/SIGINT
+  std::string log_format = "text";
+  bool log_peer_addresses = false;
+  std::string metrics;  // loopback HOST:PORT for Prometheus; empty: no metrics
   ServerLimits limits;
   IngestLimits ingest;
   uint64_t max_attachment_mib = 200;
@@ -107,48 +115,95 @@ void RaiseOpenFileLimit() {
   }
 }
 
-int RunServe(const std::string& data, RunFlags flags) {
-  const std::string& listen_override = flags.listen;
-  // Block the stop signals in every thread; one thread waits for them.
+// `run` reports through the server's log (server/log/log.h); `init` and `import` are
+// commands a person types and reads, so they speak plainly on stderr.
+int FailToServe(const absl::Status& status) {
+  log::Error("startup_failed", {{"reason", status.message()}});
+  return 1;
+}
+
+sigset_t BlockStopSignals() {
+  // Blocked in every thread (threads inherit the mask); one thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
 
+absl::StatusOr<std::unique_ptr<PrometheusMetrics>> StartMetrics(const RunFlags& flags, Core& core,
+                                                                const std::string& store_path,
+                                                                const std::string& data) {
+  if (flags.metrics.empty()) return nullptr;
+  ScrapedGauges gauges{[&core] { return core.sessions().OpenSessions(); }, store_path, data};
+  return PrometheusMetrics::Start(flags.metrics, std::move(gauges));
+}
+
+int RunServe(const std::string& data, RunFlags flags) {
+  sigset_t stop_signals = BlockStopSignals();
+  if (!flags.metrics.empty()) {
+    if (absl::Status s = CheckLoopbackAddress(flags.metrics); !s.ok()) return FailToServe(s);
+  }
   RaiseOpenFileLimit();
   absl::StatusOr<ServerData> server_data = LoadDataDir(data);
-  if (!server_data.ok()) return Fail(server_data.status());
+  if (!server_data.ok()) return FailToServe(server_data.status());
   absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
-  if (!store.ok()) return Fail(store.status());
-  std::string listen = listen_override.empty() ? server_data->listen : listen_override;
+  if (!store.ok()) return FailToServe(store.status());
+  std::string listen = flags.listen.empty() ? server_data->listen : flags.listen;
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
-  if (!bundle_key.ok()) return Fail(bundle_key.status());
+  if (!bundle_key.ok()) return FailToServe(bundle_key.status());
   absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
-  if (!log_key.ok()) return Fail(log_key.status());
+  if (!log_key.ok()) return FailToServe(log_key.status());
   flags.ingest.max_attachment_bytes = flags.max_attachment_mib << 20;
   flags.limits.calls.relay.spool_dir = server_data->root + "/spool";
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
   core.set_log_key(std::move(*log_key));
+  // Declared after the core and before the server: destroyed after the last call ends.
+  absl::StatusOr<std::unique_ptr<PrometheusMetrics>> metrics =
+      StartMetrics(flags, core, server_data->db_path(), data);
+  if (!metrics.ok()) return FailToServe(metrics.status());
+  if (*metrics) core.set_metrics(metrics->get());
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start(&core, server_data->tls, listen, flags.limits);
   crypto::WipeString(server_data->tls.private_key_pem);
-  if (!server.ok()) return Fail(server.status());
-  std::cerr << "temoin-server: serving " << server_data->org_name << " on port "
-            << (*server)->port() << " (TLS); stop with Ctrl-C\n";
+  if (!server.ok()) return FailToServe(server.status());
+  log::Info("serving", {{"org", server_data->org_name},
+                        {"port", (*server)->port()},
+                        {"metrics", flags.metrics.empty() ? "off" : flags.metrics}});
 
   MemoryTrimmer trimmer(std::chrono::seconds(2));
+  // SERVING once a durable write to the store succeeds, and while they keep succeeding.
+  HealthReporter health(
+      store->get(), [&server](bool serving) { (*server)->SetServing(serving); },
+      std::chrono::seconds(10));
   std::thread stopper([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    std::cerr << "temoin-server: stopping\n";
-    (*server)->Shutdown();
+    log::Info("stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+                           {"grace_seconds", flags.shutdown_seconds}});
+    // Health first, so that a load balancer stops sending devices here; then gRPC
+    // refuses new calls, lets the calls in flight end (a batch being committed is
+    // answered with its receipt) and cancels what is left at the deadline.
+    health.Stop();
+    (*server)->Shutdown(std::chrono::seconds(flags.shutdown_seconds));
   });
   (*server)->Wait();
   stopper.join();
+  // Every call has ended: the core and the store close after this (RocksDB's WAL was
+  // fsync'd at each commit, so nothing acknowledged depends on this close).
+  log::Info("stopped");
   return 0;
+}
+
+// DATA/server.toml under the command line (server/app/config_file.h).
+absl::Status ApplyConfigFile(const std::string& data, CLI::App& run) {
+  const std::string path = data + "/" + kConfigFileName;
+  absl::StatusOr<std::vector<ConfigSetting>> settings = ReadConfigFile(path);
+  if (!settings.ok()) return settings.status();
+  return ApplyConfig(*settings, run, path);
 }
 
 // Offline: the store must not be open in a running server (RocksDB's lock says so).
@@ -227,6 +282,19 @@ int main(int argc, char** argv) {
   temoin::server::RunFlags flags;
   run->add_option("--data", data, "data directory made by init")->required();
   run->add_option("--listen", listen, "HOST:PORT (default: the address given at init)");
+  run->add_option("--shutdown-seconds", flags.shutdown_seconds,
+                  "on SIGTERM or SIGINT, how long calls in flight may take to finish before "
+                  "they are cancelled (default 10)")
+      ->check(CLI::Range(1, 600));
+  run->add_option("--log-format", flags.log_format,
+                  "text (key=value, default) or json (one object a line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  run->add_flag("--log-peer-addresses", flags.log_peer_addresses,
+                "put client addresses in log lines (default: never; an address can "
+                "identify a monitor)");
+  run->add_option("--metrics", flags.metrics,
+                  "serve Prometheus metrics at http://HOST:PORT/metrics; loopback only "
+                  "(127.0.0.1:PORT or [::1]:PORT); default: no metrics");
   run->add_option("--max-attachment-mib", flags.max_attachment_mib,
                   "largest attachment accepted, MiB (default 200: 30 minutes of audio or a "
                   "few minutes of phone video)");
@@ -267,6 +335,12 @@ int main(int argc, char** argv) {
   if (init->parsed()) return temoin::server::RunInit(data, org, listen);
   if (vkey->parsed()) return temoin::server::RunLogVkey(data);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);
+  if (absl::Status s = temoin::server::ApplyConfigFile(data, *run); !s.ok()) {
+    return temoin::server::FailToServe(s);
+  }
+  temoin::server::log::Configure(flags.log_format == "json" ? temoin::server::log::Format::kJson
+                                                            : temoin::server::log::Format::kText,
+                                 flags.log_peer_addresses);
   flags.listen = listen;
   flags.limits.calls.call_burst_per_device = 2 * flags.limits.calls.call_rate_per_device;
   return temoin::server::RunServe(data, flags);

@@ -111,6 +111,7 @@ absl::StatusOr<v1::QueryAttachmentsResponse> Attachments::Query(
 
 absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                                                         const v1::AttachmentChunk& chunk) {
+  metrics_->CountBytesIn(chunk.data().size());
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   Store& store = registry_->store();
   std::lock_guard lock(mu_);
@@ -247,6 +248,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   blob->set_bytes_received(blob->bytes_received() + added);
   batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
   TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+  metrics_->CountAttachmentPiece();
   return StatusOf(chunk.blob_id(), *blob);
 }
 
@@ -281,23 +283,26 @@ absl::StatusOr<std::string> Attachments::OpenFetch(const Session& session,
 absl::Status Attachments::ReadSlices(absl::string_view device_id,
                                      const v1::FetchAttachmentRequest& req, uint64_t from_index,
                                      const std::function<bool(const v1::AttachmentChunk&)>& emit) {
-  std::string start =
-      from_index == 0 ? "" : keys::Chunk(device_id, req.blob_id(), from_index - 1);
+  std::string start = from_index == 0 ? "" : keys::Chunk(device_id, req.blob_id(), from_index - 1);
   const std::string prefix = keys::ChunkPrefix(device_id, req.blob_id());
-  return registry_->store().Scan(prefix, start, [&](absl::string_view key, absl::string_view value) {
-    v1::AttachmentChunk chunk;
-    chunk.set_record_id(req.record_id());
-    chunk.set_blob_id(req.blob_id());
-    chunk.set_index(DecodeU64BigEndian(key.substr(prefix.size())));
-    chunk.set_data(std::string(value));
-    return emit(chunk);
-  });
+  return registry_->store().Scan(prefix, start,
+                                 [&](absl::string_view key, absl::string_view value) {
+                                   v1::AttachmentChunk chunk;
+                                   chunk.set_record_id(req.record_id());
+                                   chunk.set_blob_id(req.blob_id());
+                                   chunk.set_index(DecodeU64BigEndian(key.substr(prefix.size())));
+                                   chunk.set_data(std::string(value));
+                                   return emit(chunk);
+                                 });
 }
 
 absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmentRequest& req,
                                 const std::function<bool(const v1::AttachmentChunk&)>& emit) {
   TEMOIN_ASSIGN_OR_RETURN(std::string device_id, OpenFetch(session, req, /*audit=*/true));
-  return ReadSlices(device_id, req, req.from_index(), emit);
+  return ReadSlices(device_id, req, req.from_index(), [&](const v1::AttachmentChunk& chunk) {
+    metrics_->CountBytesOut(chunk.data().size());
+    return emit(chunk);
+  });
 }
 
 absl::StatusOr<uint64_t> Attachments::DropPartialLocked(absl::string_view device_id,

@@ -9,6 +9,7 @@
 #include "crypto/attachment_stream.h"
 #include "server/core/audit_log.h"
 #include "server/core/ingest.h"
+#include "server/core/metrics.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
 #include "temoin/v1/sync.pb.h"
@@ -89,6 +90,9 @@ class Attachments {
   // bytes released.
   absl::StatusOr<uint64_t> ReleaseDevice(absl::string_view device_id);
 
+  // Not owned; must outlive this. Set before the first call (not synchronised).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
   absl::StatusOr<v1::BlobStatus> StatusOf(absl::string_view blob_id, const v1::StoredBlob& blob);
   absl::StatusOr<uint64_t> ExpireStalePartialsLocked(int64_t now);
@@ -102,6 +106,7 @@ class Attachments {
   Ingest* const ingest_;
   const Clock* const clock_;
   AuditLog* const audit_;
+  Metrics* metrics_ = &NoMetrics();
   std::mutex mu_;               // one piece at a time: the partial-bytes counter and blob rows
   int64_t next_expiry_at_ = 0;  // under mu_
 };

@@ -59,6 +59,14 @@ class Core {
   // The transparency log; checkpoints need set_log_key (keys/log.key).
   TransparencyLog& log() { return log_; }
   void set_log_key(crypto::SigningKey key) { log_.set_log_key(std::move(key)); }
+  // Where the core counts what it does (server/core/metrics.h); NoMetrics() until set.
+  // Not owned; must outlive the core. Set before serving (not synchronised).
+  void set_metrics(Metrics* metrics) {
+    ingest_.set_metrics(metrics);
+    sessions_.set_metrics(metrics);
+    attachments_.set_metrics(metrics);
+    review_.set_metrics(metrics);
+  }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
   // Settings a device pulls: the vocabulary and its project's recipient keys.

@@ -1,5 +1,6 @@
 #include "server/core/ingest.h"
 
+#include <chrono>
 #include <map>
 #include <set>
 #include <system_error>
@@ -150,6 +151,42 @@ absl::Status Ingest::CheckLogFormatLocked() {
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
     const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
     std::string* batch_signature, bool relayed) {
+  uint64_t received = 0;
+  for (const v1::Envelope& record : records) received += record.ByteSizeLong();
+  metrics_->CountBytesIn(received);
+  std::vector<bool> stored_now(records.size(), false);
+  absl::StatusOr<std::vector<v1::RecordResult>> results =
+      StoreBatch(session, records, batch_signature, relayed, stored_now);
+  CountOutcomes(results, records.size(), stored_now);
+  return results;
+}
+
+void Ingest::CountOutcomes(const absl::StatusOr<std::vector<v1::RecordResult>>& results,
+                           int records, const std::vector<bool>& stored_now) {
+  if (!results.ok()) {
+    // The batch as a whole was refused (rate, size, revoked, disk full): nothing stored.
+    for (int i = 0; i < records; ++i) {
+      metrics_->CountRecord(RecordOutcome::kRefused, results.status().code());
+    }
+    return;
+  }
+  for (size_t i = 0; i < results->size(); ++i) {
+    const v1::RecordResult& result = (*results)[i];
+    const auto code = static_cast<absl::StatusCode>(result.code());
+    if (code == absl::StatusCode::kOk) {
+      metrics_->CountRecord(stored_now[i] ? RecordOutcome::kAccepted : RecordOutcome::kDuplicate,
+                            code);
+    } else if (code == absl::StatusCode::kFailedPrecondition && result.message() == kConflict) {
+      metrics_->CountRecord(RecordOutcome::kConflicting, code);
+    } else {
+      metrics_->CountRecord(RecordOutcome::kRefused, code);
+    }
+  }
+}
+
+absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
+    const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
+    std::string* batch_signature, bool relayed, std::vector<bool>& stored_now) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
   if (static_cast<size_t>(records.size()) > limits_.max_records_per_batch) {
     return absl::ResourceExhaustedError(
@@ -214,6 +251,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
   std::vector<int> fresh;  // results to complete after the commit
   // Everything from here to the commit runs under the log's lock (Store::AppendToLog):
   // the leaves this batch adds take the next indexes, with several front-ends too.
+  const auto commit_start = std::chrono::steady_clock::now();
   absl::StatusOr<uint64_t> appended =
       registry_->store().AppendToLog([&](uint64_t log_size) -> absl::StatusOr<LogAppend> {
         // Re-read the device under the lock: the session's copy was taken when the token was
@@ -309,6 +347,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
             batch.Put(keys::PendingRecord(device_id, id), row.SerializeAsString());
             results[i].set_awaiting_attachments(true);
             digest_in_batch[id] = record.digest;
+            stored_now[i] = true;
             continue;
           }
           v1::ReceiptBody body;
@@ -331,6 +370,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
                     EncodeRecordRef(device_id, id));
           bodies.push_back(std::move(body));
           rows.emplace_back(i, std::move(row));
+          stored_now[i] = true;
           digest_in_batch[id] = record.digest;
           highest_seq = std::max<uint64_t>(highest_seq, record.header.device_seq());
           fresh.push_back(i);
@@ -357,6 +397,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::UploadBatch(
         }
         return LogAppend{std::move(batch), next_index};
       });
+  metrics_->ObserveCommitSeconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
   // A failed commit acknowledges nothing of this batch: the client keeps its copies
   // and retries.
   if (!appended.ok()) return appended.status();

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "crypto/keys.h"
+#include "server/core/metrics.h"
 #include "server/core/rate_limits.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
@@ -51,6 +52,8 @@ class Ingest {
          IngestLimits limits);
 
   const IngestLimits& limits() const { return limits_; }
+  // Not owned; must outlive this. Set before the first call (not synchronised).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
   RateLimiter& rate_limiter() { return rate_limiter_; }  // also charged by Attachments
 
   // One RecordResult per envelope, in order. A record that fails validation gets its
@@ -93,6 +96,13 @@ class Ingest {
  private:
   // Refuses a store made before per-device record keys (once per process).
   absl::Status CheckLogFormatLocked();
+  // UploadBatch without the counting; `stored_now[i]` is set for each record it stores.
+  absl::StatusOr<std::vector<v1::RecordResult>> StoreBatch(
+      const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
+      std::string* batch_signature, bool relayed, std::vector<bool>& stored_now);
+  // One RecordOutcome per record of a batch, from its answer.
+  void CountOutcomes(const absl::StatusOr<std::vector<v1::RecordResult>>& results, int records,
+                     const std::vector<bool>& stored_now);
 
   Registry* const registry_;
   const Clock* const clock_;
@@ -102,6 +112,7 @@ class Ingest {
   std::mutex mu_;
   bool log_format_checked_ = false;
   RateLimiter rate_limiter_;
+  Metrics* metrics_ = &NoMetrics();
 };
 
 // What goes down the wire for a batch of bodies: the receipts signed by this batch

@@ -106,6 +106,9 @@ absl::StatusOr<std::vector<v1::FetchedRecord>> ReviewOps::FetchRecords(
                       fetched.summary().project()});
   }
   if (!events.empty()) TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(WriteBatch(), events));
+  for (const v1::FetchedRecord& fetched : out) {
+    metrics_->CountBytesOut(fetched.envelope().ByteSizeLong());
+  }
   return out;
 }
 

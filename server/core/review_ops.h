@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/core/audit_log.h"
+#include "server/core/metrics.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
 #include "temoin/v1/review.pb.h"
@@ -35,9 +36,13 @@ class ReviewOps {
                                                               const v1::FetchRecordsRequest& req);
   absl::StatusOr<v1::GetGrantsResponse> GetGrants(const Session& session);
 
+  // Not owned; must outlive this. Set before the first call (not synchronised).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
   Registry* const registry_;
   AuditLog* const audit_;
+  Metrics* metrics_ = &NoMetrics();
 };
 
 }  // namespace temoin::server

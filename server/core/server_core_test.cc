@@ -37,6 +37,7 @@
 #include "crypto/receipt.h"
 #include "crypto/sodium_init.h"
 #include "server/core/core.h"
+#include "server/core/testing/counting_metrics.h"
 #include "server/core/testing/fake_device.h"
 #include "server/storage/memory_store.h"
 #include "server/storage/rocks_store.h"
@@ -1904,6 +1905,49 @@ TEST_P(CoreTest, EnrolmentStoresAMatchingCertificateAndRefusesAnotherRolesOne) {
     ++certified;
   }
   EXPECT_EQ(certified, 1);
+}
+
+// The core counts what it does through Metrics, with labels from fixed sets only.
+TEST_P(CoreTest, MetricsCountEachOutcomeOnceAndSignInsByResult) {
+  SetUpWorld();
+  CountingMetrics metrics;
+  core_->set_metrics(&metrics);
+  v1::Envelope first = Seal(monitor_a_, alpha_);
+  crypto::SealParams params = Params(monitor_a_, alpha_);
+  v1::Envelope second = Seal(params, monitor_a_.signing);
+  v1::Envelope resealed = Seal(params, monitor_a_.signing);  // same id, other digest
+  v1::Envelope forged = Seal(monitor_a_, alpha_);
+  forged.set_signature(Flip(forged.signature(), 0, 1));
+  Must(Upload(monitor_a_session_, {first, second}), "upload");
+  EXPECT_EQ(metrics.records(RecordOutcome::kAccepted), 2);
+  EXPECT_EQ(metrics.commits(), 1);
+  Must(Upload(monitor_a_session_, {first, resealed, forged}), "upload");
+  EXPECT_EQ(metrics.records(RecordOutcome::kAccepted), 2);
+  EXPECT_EQ(metrics.records(RecordOutcome::kDuplicate), 1);
+  EXPECT_EQ(metrics.records(RecordOutcome::kConflicting, StatusCode::kFailedPrecondition), 1);
+  EXPECT_EQ(metrics.records(RecordOutcome::kRefused, StatusCode::kUnauthenticated), 1);
+  EXPECT_EQ(metrics.bytes_in(), 2 * first.ByteSizeLong() + second.ByteSizeLong() +
+                                    resealed.ByteSizeLong() + forged.ByteSizeLong());
+  // A batch refused as a whole counts each of its records as refused, with its reason.
+  EXPECT_FALSE(Upload(reviewer_a_session_, {Seal(monitor_a_, alpha_)}).ok());
+  EXPECT_EQ(metrics.records(RecordOutcome::kRefused, StatusCode::kPermissionDenied), 1);
+
+  v1::FetchRecordsRequest fetch;
+  fetch.add_record_ids(RecordId(first));
+  Must(core_->review().FetchRecords(reviewer_a_session_, fetch), "fetch");
+  EXPECT_EQ(metrics.bytes_out(), first.ByteSizeLong());
+
+  const size_t open_before = core_->sessions().OpenSessions();
+  SignIn(monitor_b_);
+  EXPECT_EQ(metrics.sign_ins(StatusCode::kOk), 1);
+  EXPECT_EQ(core_->sessions().OpenSessions(), open_before + 1);
+  std::string nonce = Must(core_->sessions().IssueChallenge(monitor_b_.id), "challenge");
+  EXPECT_FALSE(core_->sessions()
+                   .Authenticate(monitor_b_.id, nonce, Flip(monitor_b_.SignChallenge(nonce), 0, 1))
+                   .ok());
+  EXPECT_EQ(metrics.sign_ins(StatusCode::kUnauthenticated), 1);
+  clock_.Advance(SessionAuthority::kSessionTtlSeconds);
+  EXPECT_EQ(core_->sessions().OpenSessions(), 0u);
 }
 
 }  // namespace

@@ -123,18 +123,32 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
                                                            absl::string_view signature,
                                                            std::string* next_nonce) {
   int64_t now = clock_->NowSeconds();
-  TEMOIN_RETURN_IF_ERROR(AuthenticateDevice(device_id, nonce, signature, now, next_nonce).status());
+  absl::Status checked = AuthenticateDevice(device_id, nonce, signature, now, next_nonce).status();
+  metrics_->CountSignIn(checked.code());
+  TEMOIN_RETURN_IF_ERROR(checked);
+  {
+    std::lock_guard lock(mu_);
+    token_expiries_.push_back(now + kSessionTtlSeconds);
+  }
   return IssueToken(device_id, now);
+}
+
+size_t SessionAuthority::OpenSessions() {
+  const int64_t now = clock_->NowSeconds();
+  std::lock_guard lock(mu_);
+  while (!token_expiries_.empty() && token_expiries_.front() <= now) token_expiries_.pop_front();
+  return token_expiries_.size();
 }
 
 absl::StatusOr<Session> SessionAuthority::AuthenticateWithoutSession(absl::string_view device_id,
                                                                      absl::string_view nonce,
                                                                      absl::string_view signature,
                                                                      std::string* next_nonce) {
-  TEMOIN_ASSIGN_OR_RETURN(
-      v1::StoredDevice device,
-      AuthenticateDevice(device_id, nonce, signature, clock_->NowSeconds(), next_nonce));
-  return Session{std::move(device)};
+  absl::StatusOr<v1::StoredDevice> device =
+      AuthenticateDevice(device_id, nonce, signature, clock_->NowSeconds(), next_nonce);
+  metrics_->CountSignIn(device.status().code());
+  if (!device.ok()) return device.status();
+  return Session{std::move(*device)};
 }
 
 absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticateDevice(absl::string_view device_id,

@@ -2,6 +2,7 @@
 #define TEMOIN_SERVER_CORE_SESSIONS_H_
 
 #include <array>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
 #include "crypto/secret_buffer.h"
+#include "server/core/metrics.h"
 #include "server/core/registry.h"
 #include "server/core/session.h"
 
@@ -109,6 +111,14 @@ class SessionAuthority {
   // Verify's.
   absl::StatusOr<std::string> DeviceOfToken(absl::string_view token) const;
 
+  // Tokens issued that have not yet expired. A session is never closed, only left to
+  // lapse, so this is an upper bound on devices that may be calling. Kept as a queue of
+  // expiry times only (no device id), one per sign-in of the last kSessionTtlSeconds.
+  size_t OpenSessions();
+
+  // Not owned; must outlive this. Set before the first call (not synchronised).
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
+
  private:
   struct UsedChallenge {
     std::string device_id;
@@ -148,6 +158,8 @@ class SessionAuthority {
   std::map<std::string, UsedChallenge> used_challenges_;  // by nonce
   std::map<std::string, size_t> used_per_device_;
   std::array<std::mutex, 64> device_mu_;
+  std::deque<int64_t> token_expiries_;  // under mu_; in issue order, so in expiry order
+  Metrics* metrics_ = &NoMetrics();
 };
 
 }  // namespace temoin::server

@@ -24,18 +24,23 @@ absl::string_view Find(const grpc::AuthMetadataProcessor::InputMetadata& metadat
   return absl::string_view(it->second.data(), it->second.size());
 }
 
-bool OpenWithoutSession(absl::string_view path) {
+std::optional<CallerNeeds> NeedsOf(absl::string_view path) {
   std::optional<MethodPolicy> policy = PolicyForPath(std::string_view(path.data(), path.size()));
-  return policy.has_value() && policy->needs == CallerNeeds::kNothing;
+  if (!policy.has_value()) return std::nullopt;
+  return policy->needs;
 }
 
 }  // namespace
 
 grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::AuthContext*,
                                     OutputMetadata*, OutputMetadata*) {
+  const std::optional<CallerNeeds> needs = NeedsOf(Find(auth_metadata, ":path"));
+  if (needs == CallerNeeds::kNobody) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "this method is not offered");
+  }
   absl::string_view header = Find(auth_metadata, "authorization");
   if (header.empty()) {
-    if (OpenWithoutSession(Find(auth_metadata, ":path"))) return grpc::Status::OK;
+    if (needs == CallerNeeds::kNothing) return grpc::Status::OK;
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kNeedsSession);
   }
   absl::string_view token = TokenFrom(header);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "crypto/keys.h"
+#include "server/log/log.h"
 
 namespace temoin::server {
 namespace {
@@ -54,6 +55,11 @@ bool EnrollmentGuard::RecordFailure(const std::string& source, const std::string
   ++w.failures;
   if (w.reported || w.failures < limits_.max_failures_per_source) return false;
   w.reported = true;
+  // Once per source and window, so a guessing flood cannot flood the log; the address
+  // only when the operator asked for it (--log-peer-addresses).
+  log::Warning("enrolment_guessing", {log::PeerField(source),
+                                      {"failures", w.failures},
+                                      {"window_seconds", limits_.window_seconds}});
   return true;
 }
 

@@ -24,7 +24,8 @@ struct EnrollmentGuardLimits {
 // Counts refused enrolments per source address and per code, refuses further attempts
 // past the limits until the window ends, and reports a burst once. Codes are 256-bit
 // random tokens, so guessing is hopeless anyway; this makes it noticed and slow.
-// Addresses and codes live only in memory and are never logged. Thread-safe.
+// Addresses and codes live only in memory; a burst is logged once (event
+// enrolment_guessing) without the address unless --log-peer-addresses. Thread-safe.
 class EnrollmentGuard {
  public:
   explicit EnrollmentGuard(EnrollmentGuardLimits limits = {}) : limits_(limits) {}

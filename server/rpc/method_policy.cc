@@ -30,6 +30,13 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"/temoin.v1.Review/ListRecords", kSession, false},
       {"/temoin.v1.Review/FetchRecords", kSession, true},
       {"/temoin.v1.Review/GetGrants", kSession, false},
+      // gRPC's standard health service (grpc.health.v1), served by grpc++ itself. A
+      // probe (load balancer, systemd, Kubernetes) has no session, and Check reveals
+      // only whether the store is open and writable. Watch is refused to everyone: a
+      // stream held open per caller costs memory, escapes the stream watchdog (it is
+      // not our reactor), and no probe needs it.
+      {"/grpc.health.v1.Health/Check", kNothing, false},
+      {"/grpc.health.v1.Health/Watch", kNobody, true},
   };
   return *kPolicies;
 }

@@ -12,8 +12,9 @@
 namespace temoin::server {
 
 enum class CallerNeeds {
-  kNothing,  // enrolment and sign-in: the caller has no session yet
+  kNothing,  // enrolment, sign-in and the health check: the caller has no session
   kSession,  // everything else: a valid session token in "authorization"
+  kNobody,   // served by a library (gRPC's health Watch) but offered to no one
 };
 
 struct MethodPolicy {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "google/protobuf/descriptor.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "temoin/v1/admin.grpc.pb.h"
 #include "temoin/v1/enrollment.grpc.pb.h"
@@ -17,12 +18,14 @@
 namespace temoin::server {
 namespace {
 
-// Every method of every service in the temoin.v1 files that define services.
+// Every method of every service in the temoin.v1 files that define services, and of
+// gRPC's health service (served by grpc++ itself, see GrpcServer).
 std::set<std::string> ServedMethodPaths() {
   std::set<std::string> paths;
   for (const google::protobuf::FileDescriptor* file :
        {v1::EnrollRequest::descriptor()->file(), v1::CreateProjectRequest::descriptor()->file(),
-        v1::UploadRequest::descriptor()->file(), v1::ListRecordsRequest::descriptor()->file()}) {
+        v1::UploadRequest::descriptor()->file(), v1::ListRecordsRequest::descriptor()->file(),
+        grpc::health::v1::HealthCheckRequest::descriptor()->file()}) {
     for (int s = 0; s < file->service_count(); ++s) {
       const google::protobuf::ServiceDescriptor* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {
@@ -61,10 +64,21 @@ TEST(MethodPolicyTest, StreamingFlagMatchesTheProto) {
   }
 }
 
-TEST(MethodPolicyTest, OnlyEnrollmentIsOpenWithoutASession) {
+TEST(MethodPolicyTest, OnlyEnrollmentAndTheHealthCheckAreOpenWithoutASession) {
   for (const MethodPolicy& p : AllMethodPolicies()) {
-    bool enrollment = std::string_view(p.path).starts_with("/temoin.v1.Enrollment/");
-    EXPECT_EQ(p.needs == CallerNeeds::kNothing, enrollment) << p.path;
+    bool open = std::string_view(p.path).starts_with("/temoin.v1.Enrollment/") ||
+                p.path == "/grpc.health.v1.Health/Check";
+    EXPECT_EQ(p.needs == CallerNeeds::kNothing, open) << p.path;
+  }
+}
+
+TEST(MethodPolicyTest, HealthWatchIsOfferedToNoOne) {
+  ASSERT_TRUE(PolicyForPath("/grpc.health.v1.Health/Watch").has_value());
+  EXPECT_EQ(PolicyForPath("/grpc.health.v1.Health/Watch")->needs, CallerNeeds::kNobody);
+  for (const MethodPolicy& p : AllMethodPolicies()) {
+    if (std::string_view(p.path).starts_with("/temoin.v1.")) {
+      EXPECT_NE(p.needs, CallerNeeds::kNobody) << p.path;
+    }
   }
 }
 

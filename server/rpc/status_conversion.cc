@@ -1,7 +1,8 @@
 #include "server/rpc/status_conversion.h"
 
-#include <iostream>
 #include <string>
+
+#include "server/log/log.h"
 
 namespace temoin::server {
 
@@ -9,7 +10,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   if (status.code() == absl::StatusCode::kInternal ||
       status.code() == absl::StatusCode::kDataLoss) {
-    std::cerr << "temoin-server: " << status << "\n";
+    // The detail stays in the local log; the peer learns only that something failed.
+    log::Error("internal_error", {{"code", std::string(absl::StatusCodeToString(status.code()))},
+                                  {"detail", status.message()}});
     return grpc::Status(grpc::StatusCode::INTERNAL, "internal error");
   }
   // absl and gRPC share numeric codes.

@@ -1,15 +1,17 @@
 #include "server/storage/rocks_store.h"
 
+#include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
-#include "common/rocksdb_logger.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "server/log/log.h"
 
 namespace temoin::server {
 namespace {
@@ -40,6 +42,28 @@ class ManualRecoveryEnv : public rocksdb::EnvWrapper {
   const char* Name() const override { return "TemoinManualRecoveryEnv"; }
   rocksdb::Status GetFreeSpace(const std::string&, uint64_t*) override {
     return rocksdb::Status::NotSupported();
+  }
+};
+
+// RocksDB's warnings and errors as events of the server's log (event=rocksdb). Not
+// RocksDB's LOG file: see common/rocksdb_logger.h for why. RocksDB never writes keys or
+// values to its info log.
+class RocksDbServerLogger : public rocksdb::Logger {
+ public:
+  RocksDbServerLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { Emit(log::Level::kWarning, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    Emit(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError : log::Level::kWarning,
+         format, ap);
+  }
+
+ private:
+  static void Emit(log::Level level, const char* format, va_list ap) {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    log::Write(level, "rocksdb", {{"message", line}});
   }
 };
 
@@ -83,8 +107,7 @@ absl::Status RocksStore::Reopen() {
   db_.reset();
   absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenDb(path_, env_.get());
   if (!db.ok()) {
-    std::fprintf(stderr, "temoin-server: reopening the store failed: %s\n",
-                 db.status().ToString().c_str());
+    log::Error("store_reopen_failed", {{"detail", db.status().message()}});
     return Unavailable();  // db_ stays closed; the next Commit tries again
   }
   db_ = std::move(*db);
@@ -118,8 +141,16 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> RocksStore::OpenDb(const std::strin
   options.paranoid_checks = true;
   options.track_and_verify_wals_in_manifest = true;
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  options.info_log = std::make_shared<RocksDbStderrLogger>();  // common/rocksdb_logger.h
+  options.info_log = std::make_shared<RocksDbServerLogger>();
   options.env = env;
+  // RocksDB lists the database directory before creating it and logs a missing one as
+  // an error ("Error when reading ... dir"), which `temoin-server init` printed on every
+  // new data directory. Made here first, private to the server's user.
+  std::error_code made;
+  if (std::filesystem::create_directories(path, made)) {
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, made);
+  }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
   std::unique_ptr<rocksdb::DB> db(raw);

@@ -123,6 +123,14 @@ void Deployment::KillServer() {
   if (pid > 0) kill(pid, SIGKILL);
 }
 
+int Deployment::TerminateServer(std::chrono::milliseconds grace) {
+  server_pid_ = -1;
+  if (server_ == nullptr) return -1;
+  const int code = server_->Terminate(grace);
+  server_.reset();
+  return code;
+}
+
 void Deployment::StopServer() {
   server_pid_ = -1;
   server_.reset();

@@ -62,6 +62,9 @@ class Deployment {
   // SIGKILL; the process is reaped by the next StartServer() or StopServer().
   void KillServer();
   void StopServer();  // SIGTERM, then SIGKILL after a grace period
+  // SIGTERM; ServerProcess::Terminate's answer (the exit code, or -1 when it outlived
+  // `grace` and was SIGKILLed).
+  int TerminateServer(std::chrono::milliseconds grace);
 
   // Records the testimonies with one `record --from` of a JSON array; returns each
   // original under the id `record` printed, in order.

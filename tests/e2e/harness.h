@@ -94,6 +94,11 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   int port() const { return port_; }
 
+  // SIGTERM, then waits up to `grace` for the server to exit: its exit code (128 +
+  // signal when a signal ended it), or -1 when it was still running at `grace` and had
+  // to be SIGKILLed.
+  int Terminate(std::chrono::milliseconds grace);
+
  private:
   ServerProcess(pid_t pid, int port) : pid_(pid), port_(port) {}
   void Stop();

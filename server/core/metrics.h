@@ -1,0 +1,51 @@
+#ifndef TEMOIN_SERVER_CORE_METRICS_H_
+#define TEMOIN_SERVER_CORE_METRICS_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/status/status.h"
+
+// What the protocol core counts, for operators (temoin-server run --metrics). The core
+// calls these; server/metrics/ exposes them to Prometheus, and core tests count them
+// with CountingMetrics (server/core/testing/counting_metrics.h) without any HTTP.
+//
+// Nothing here takes a device id, a project id, a record id or an address: a label
+// comes only from a fixed set (an outcome, a status code's name), so the metrics can
+// never tell who sent what. Implementations must be thread-safe.
+namespace temoin::server {
+
+enum class RecordOutcome {
+  kAccepted,     // stored now (with its receipt, or pending its attachments)
+  kDuplicate,    // stored before with the same digest: the same answer again
+  kConflicting,  // stored before with another digest: refused, kept as evidence
+  kRefused,      // failed a check, or the batch was refused as a whole
+};
+
+class Metrics {
+ public:
+  virtual ~Metrics() = default;
+
+  // One uploaded record body. `reason` is the refusal's code (kOk unless kRefused).
+  virtual void CountRecord(RecordOutcome outcome, absl::StatusCode reason) = 0;
+  // One sign-in; `result` is kOk when it succeeded.
+  virtual void CountSignIn(absl::StatusCode result) = 0;
+  // One attachment piece stored.
+  virtual void CountAttachmentPiece() = 0;
+  // Sealed bytes received (record envelopes, attachment pieces) and sent (records and
+  // attachment pieces to reviewers). Message framing is not included.
+  virtual void CountBytesIn(uint64_t bytes) = 0;
+  virtual void CountBytesOut(uint64_t bytes) = 0;
+  // The time one durable commit of uploaded records took (the fsync included).
+  virtual void ObserveCommitSeconds(double seconds) = 0;
+};
+
+// Counts nothing: the core's default.
+Metrics& NoMetrics();
+
+// "ok", "invalid_argument", "resource_exhausted", ...: a fixed set, usable as a label.
+std::string_view StatusCodeLabel(absl::StatusCode code);
+
+}  // namespace temoin::server
+
+#endif  // TEMOIN_SERVER_CORE_METRICS_H_

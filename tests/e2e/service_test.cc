@@ -1,0 +1,188 @@
+// Issue 12, run it like a service, through the real binaries: SIGTERM during a sync
+// loses no acknowledged record and exits within its deadline; settings come from
+// DATA/server.toml; the metrics port counts what happened, names no device and refuses
+// to open on a public address; the log is JSON lines without client addresses; init is
+// quiet.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/deployment.h"
+#include "tests/e2e/synthetic_testimony.h"
+
+namespace temoin::e2e {
+namespace {
+
+// GET /metrics on 127.0.0.1:port: the body, or "" when nothing answered.
+std::string Scrape(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[8192];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
+  close(fd);
+  return response;
+}
+
+// The value of the sample line that starts with `series` (name and labels), or -1.
+int64_t Sample(const std::string& body, const std::string& series) {
+  const size_t at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  const size_t start = at + series.size() + 2;
+  double value = -1;
+  if (!absl::SimpleAtod(body.substr(start, body.find('\n', start) - start), &value)) return -1;
+  return static_cast<int64_t>(value);
+}
+
+constexpr char kAccepted[] = "temoin_records_total{outcome=\"accepted\",reason=\"ok\"}";
+
+TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
+  absl::StatusOr<std::unique_ptr<Deployment>> made =
+      Deployment::Create("temoin-e2e-service", /*monitors=*/1);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Deployment& d = **made;
+  const std::string& monitor = d.monitors()[0];
+  absl::StatusOr<int> metrics_port = PickFreeLoopbackPort();
+  ASSERT_TRUE(metrics_port.ok());
+  // Settings from the data directory's file, as an operator would write them.
+  ASSERT_TRUE(WriteFile(d.server_data() + "/server.toml",
+                        absl::StrCat("metrics = \"127.0.0.1:", *metrics_port,
+                                     "\"\nlog-format = \"json\"\nshutdown-seconds = 10\n"))
+                  .ok());
+  d.StopServer();
+  ASSERT_TRUE(d.StartServer().ok());
+
+  constexpr int kRecords = 400;
+  TestimonyGenerator generator(20261204);
+  std::vector<v1::Testimony> testimonies;
+  for (int i = 0; i < kRecords; ++i) testimonies.push_back(generator.Next());
+  auto recorded = d.Record(monitor, testimonies);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  std::set<std::string> created;
+  for (const auto& [id, testimony] : *recorded) created.insert(id);
+
+  // SIGTERM as soon as the server has accepted its first records: mid-sync.
+  CommandResult sync;
+  std::thread syncing([&] { sync = d.Temoin(monitor, {"sync"}); });
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int64_t accepted_at_sigterm = 0;
+  while ((accepted_at_sigterm = Sample(Scrape(*metrics_port), kAccepted)) <= 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  const auto sigterm_at = std::chrono::steady_clock::now();
+  const int exit_code = d.TerminateServer(std::chrono::seconds(20));
+  const double stop_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - sigterm_at).count();
+  syncing.join();
+  std::cerr << "service_test: SIGTERM with " << accepted_at_sigterm << " of " << kRecords
+            << " records stored; the server exited " << exit_code << " " << stop_seconds
+            << " s later; the sync exited " << sync.exit_code << "\n";
+  EXPECT_EQ(exit_code, 0) << "a clean stop exits 0, within its deadline (10 s + closing)";
+  EXPECT_LT(stop_seconds, 15);
+
+  // Every record the device was told was received is on the server, once.
+  absl::StatusOr<nlohmann::json> counts = d.RecordCounts(monitor);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  const int64_t acknowledged =
+      counts->value("received", int64_t{0}) + counts->value("purged", int64_t{0});
+  absl::StatusOr<Deployment::ServerListing> listing = d.ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  std::set<std::string> on_server(listing->record_ids.begin(), listing->record_ids.end());
+  EXPECT_EQ(on_server.size(), listing->record_ids.size());
+  EXPECT_GE(static_cast<int64_t>(on_server.size()), acknowledged) << counts->dump();
+  for (const std::string& id : on_server) EXPECT_TRUE(created.count(id)) << id;
+  std::cerr << "service_test: " << acknowledged << " acknowledged, " << on_server.size()
+            << " on the server after the stop\n";
+
+  // After a restart, the device finishes (with a few new records, so that this process
+  // surely stores some); the new process counts only what it stored.
+  ASSERT_TRUE(d.StartServer().ok());
+  constexpr int kLater = 5;
+  std::vector<v1::Testimony> later;
+  for (int i = 0; i < kLater; ++i) later.push_back(generator.Next());
+  ASSERT_TRUE(d.Record(monitor, later).ok());
+  CommandResult finish = d.Temoin(monitor, {"sync", "--until-done", "--max-time", "120"});
+  ASSERT_EQ(finish.exit_code, 0) << finish.err;
+  absl::StatusOr<Deployment::ServerListing> after = d.ListServerRecords();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->record_ids.size(), static_cast<size_t>(kRecords + kLater));
+  const std::string body = Scrape(*metrics_port);
+  EXPECT_EQ(Sample(body, kAccepted), static_cast<int64_t>(kRecords + kLater - on_server.size()))
+      << body;
+  EXPECT_GE(Sample(body, "temoin_sign_ins_total{result=\"ok\"}"), 1) << body;
+  EXPECT_GT(Sample(body, "temoin_received_bytes_total"), 0) << body;
+  EXPECT_GT(Sample(body, "temoin_store_bytes"), 0) << body;
+  EXPECT_GE(Sample(body, "temoin_commit_seconds_count"), 1) << body;
+  for (const std::string& id : d.monitor_ids()) {
+    EXPECT_EQ(body.find(id), std::string::npos) << "a device id in the metrics";
+  }
+  d.StopServer();
+
+  // The logs: JSON lines, the stop announced and finished, no client address, no id.
+  for (int start = 2; start <= 3; ++start) {
+    absl::StatusOr<std::string> log = ReadFile(d.dir().Sub(absl::StrCat("server-", start, ".log")));
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_NE(log->find("\"event\":\"serving\""), std::string::npos) << *log;
+    EXPECT_NE(log->find("\"event\":\"stopped\""), std::string::npos) << *log;
+    EXPECT_EQ(log->find("ipv4:"), std::string::npos) << *log;
+    EXPECT_EQ(log->find("ipv6:"), std::string::npos) << *log;
+    for (const std::string& id : d.monitor_ids()) EXPECT_EQ(log->find(id), std::string::npos);
+    std::istringstream lines(*log);
+    for (std::string line; std::getline(lines, line);) {
+      EXPECT_TRUE(line.starts_with("{\"time\":\"") && line.ends_with("}")) << line;
+    }
+  }
+}
+
+TEST(ServiceTest, RefusesAPublicMetricsAddressAndAnUnknownSetting) {
+  absl::StatusOr<TempDir> dir = TempDir::Create("temoin-e2e-service-flags");
+  ASSERT_TRUE(dir.ok());
+  const std::string data = dir->Sub("server");
+  absl::StatusOr<CommandResult> init = RunCommand({ServerBinary(), "init", "--data", data, "--org",
+                                                   "Synthetic Org", "--listen", "127.0.0.1:1"});
+  ASSERT_TRUE(init.ok());
+  ASSERT_EQ(init->exit_code, 0) << init->err;
+  // A new user's first command says what happened and nothing alarming.
+  EXPECT_EQ(init->err.find("rocksdb"), std::string::npos) << init->err;
+  EXPECT_EQ(init->err.find("ERROR"), std::string::npos) << init->err;
+
+  absl::StatusOr<CommandResult> open_metrics =
+      RunCommand({ServerBinary(), "run", "--data", data, "--metrics", "0.0.0.0:9464"}, {},
+                 std::chrono::seconds(20));
+  ASSERT_TRUE(open_metrics.ok());
+  EXPECT_EQ(open_metrics->exit_code, 1);
+  EXPECT_NE(open_metrics->err.find("loopback"), std::string::npos) << open_metrics->err;
+
+  ASSERT_TRUE(WriteFile(data + "/server.toml", "max-stream = 4\n").ok());
+  absl::StatusOr<CommandResult> unknown =
+      RunCommand({ServerBinary(), "run", "--data", data}, {}, std::chrono::seconds(20));
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->exit_code, 1);
+  EXPECT_NE(unknown->err.find("unknown key 'max-stream'"), std::string::npos) << unknown->err;
+}
+
+}  // namespace
+}  // namespace temoin::e2e

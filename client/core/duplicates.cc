@@ -60,13 +60,13 @@ bool HasCoordinates(const v1::Incident& i) {
 }
 
 std::optional<std::string> SamePlace(const v1::Incident& a, const v1::Incident& b) {
-  if (HasCoordinates(a) && HasCoordinates(b)) {
-    double km = DistanceKm(a.latitude(), a.longitude(), b.latitude(), b.longitude());
-    if (km <= kNearKm) return absl::StrCat(static_cast<int>(std::lround(km)), " km apart");
-  }
   if (!a.region().empty() && a.region() == b.region() && !a.locality().empty() &&
       FoldForSearch(a.locality()) == FoldForSearch(b.locality())) {
     return std::string("same region and locality");
+  }
+  if (HasCoordinates(a) && HasCoordinates(b)) {
+    double km = DistanceKm(a.latitude(), a.longitude(), b.latitude(), b.longitude());
+    if (km <= kNearKm) return absl::StrCat(static_cast<int>(std::lround(km)), " km apart");
   }
   return std::nullopt;
 }

@@ -1,0 +1,175 @@
+#include "client/desk/desk_api.h"
+
+#include "client/core/duplicates.h"
+#include "client/core/export.h"
+#include "client/core/stats.h"
+#include "common/encoding.h"
+#include "nlohmann/json.hpp"
+
+namespace temoin::client::desk {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string Param(const std::multimap<std::string, std::string>& params, const char* name) {
+  auto it = params.find(name);
+  return it == params.end() ? "" : it->second;
+}
+
+ordered_json RowJson(const OpenedRecord& r) {
+  const v1::Testimony& t = r.testimony;
+  ordered_json row;
+  row["id"] = ToHex(r.record_id);
+  row["project"] = r.project;
+  row["device_id"] = ToHex(r.device_id);
+  row["received_at"] = FormatRfc3339(r.received_at);
+  row["date"] = t.incident().date();
+  row["region"] = t.incident().region();
+  row["locality"] = t.incident().locality();
+  ordered_json acts = ordered_json::array();
+  for (const v1::Act& a : t.acts()) acts.push_back(a.type());
+  row["acts"] = acts;
+  row["perpetrators"] =
+      ordered_json(std::vector<std::string>(t.perpetrators().begin(), t.perpetrators().end()));
+  row["victims"] = t.victim_counts().total() > 0 ? t.victim_counts().total()
+                                                 : static_cast<uint32_t>(t.victims_size());
+  row["verified"] = r.verified;
+  row["unverified_reason"] = r.unverified_reason;
+  row["amends"] = t.amends();
+  row["attachments"] = t.attachments_size();
+  return row;
+}
+
+ordered_json Table(const std::map<std::string, uint64_t>& rows) {
+  ordered_json out = ordered_json::array();
+  for (const auto& [key, count] : rows) out.push_back({{"key", key}, {"count", count}});
+  return out;
+}
+
+}  // namespace
+
+RecordFilter FilterFromParams(const std::multimap<std::string, std::string>& params) {
+  RecordFilter f;
+  f.text = Param(params, "q");
+  f.date_from = Param(params, "from");
+  f.date_to = Param(params, "to");
+  f.region = Param(params, "region");
+  f.act = Param(params, "act");
+  f.perpetrator = Param(params, "perpetrator");
+  f.source_type = Param(params, "source_type");
+  f.victim_sex = Param(params, "victim_sex");
+  f.victim_age_group = Param(params, "victim_age_group");
+  f.sensitivity = Param(params, "sensitivity");
+  f.device = Param(params, "device");
+  return f;
+}
+
+std::vector<const OpenedRecord*> Select(const Unlocked& u, const RecordFilter& filter) {
+  std::vector<const OpenedRecord*> out;
+  for (size_t i = 0; i < u.desk.records.size(); ++i) {
+    if (FilterMatches(filter, u.desk.records[i], u.searchable[i])) {
+      out.push_back(&u.desk.records[i]);
+    }
+  }
+  return out;
+}
+
+std::string ListJson(const Unlocked& u, const RecordFilter& filter) {
+  std::vector<const OpenedRecord*> selected = Select(u, filter);
+  ordered_json out;
+  out["count"] = selected.size();
+  out["total"] = u.desk.records.size();
+  out["unverified"] = u.desk.unverified();
+  out["failures"] = u.desk.failures.size();
+  ordered_json rows = ordered_json::array();
+  for (const OpenedRecord* r : selected) rows.push_back(RowJson(*r));
+  out["records"] = std::move(rows);
+  return out.dump();
+}
+
+absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_view id_hex) {
+  for (const OpenedRecord& r : u.desk.records) {
+    if (ToHex(r.record_id) == id_hex) return RecordJson(r);
+  }
+  return absl::NotFoundError("no such record on this desk");
+}
+
+std::string StatsJson(const Unlocked& u, const RecordFilter& filter) {
+  // Statistics end up in reports: only records whose chain verifies count, as in
+  // `temoin review stats`.
+  std::vector<OpenedRecord> verified;
+  uint64_t left_out = 0;
+  for (const OpenedRecord* r : Select(u, filter)) {
+    if (r->verified) {
+      verified.push_back(*r);
+    } else {
+      ++left_out;
+    }
+  }
+  Stats stats = ComputeStats(verified);
+  for (OpenedRecord& r : verified) WipeMessage(r.testimony);
+  ordered_json out;
+  out["records"] = stats.records;
+  out["unverified_left_out"] = left_out;
+  out["victims"] = stats.victims;
+  out["restricted"] = stats.restricted;
+  ordered_json quarters = ordered_json::array();
+  for (const auto& [quarter, count] : stats.quarters) {
+    std::optional<double> change = QuarterChangePercent(stats.quarters, quarter);
+    quarters.push_back({{"key", quarter},
+                        {"count", count},
+                        {"change_percent", change ? ordered_json(*change) : ordered_json()}});
+  }
+  out["quarters"] = quarters;
+  out["acts"] = Table(stats.acts);
+  out["regions"] = Table(stats.regions);
+  out["perpetrators"] = Table(stats.perpetrators);
+  out["victim_groups"] = Table({{"women", stats.women},
+                                {"men", stats.men},
+                                {"girls", stats.girls},
+                                {"boys", stats.boys},
+                                {"unknown", stats.victims_unknown}});
+  out["records_with_child_victims"] = stats.records_with_child_victims;
+  out["child_victim_share_percent"] =
+      stats.records == 0
+          ? ordered_json()
+          : ordered_json(100.0 * static_cast<double>(stats.records_with_child_victims) /
+                         static_cast<double>(stats.records));
+  return out.dump();
+}
+
+std::string DuplicatesJson(const Unlocked& u, const RecordFilter& filter) {
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  std::vector<DuplicateGroup> groups = FindPossibleDuplicates(selected);
+  ordered_json out_groups = ordered_json::array();
+  for (const DuplicateGroup& g : groups) {
+    ordered_json rows = ordered_json::array();
+    for (size_t i : g.members) rows.push_back(RowJson(selected[i]));
+    ordered_json links = ordered_json::array();
+    for (const DuplicateLink& link : g.links) {
+      links.push_back({{"a", ToHex(selected[link.a].record_id)},
+                       {"b", ToHex(selected[link.b].record_id)},
+                       {"reason", link.reason}});
+    }
+    out_groups.push_back({{"records", std::move(rows)}, {"links", std::move(links)}});
+  }
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  ordered_json out;
+  out["groups"] = std::move(out_groups);
+  return out.dump();
+}
+
+absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,
+                                           absl::string_view format) {
+  if (format != "csv" && format != "json") {
+    return absl::InvalidArgumentError("format must be csv or json");
+  }
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  absl::StatusOr<std::string> text = format == "csv" ? ExportCsv(selected) : ExportJson(selected);
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  return text;
+}
+
+}  // namespace temoin::client::desk

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/core/record_filter.h"
+#include "common/status_macros.h"
 
 namespace temoin::client {
 namespace {
@@ -170,6 +171,63 @@ std::vector<DuplicateGroup> FindPossibleDuplicates(const std::vector<OpenedRecor
   std::sort(groups.begin(), groups.end(),
             [](const auto& x, const auto& y) { return x.members.front() < y.members.front(); });
   return groups;
+}
+
+std::string GroupKey(const std::vector<OpenedRecord>& records, const DuplicateGroup& group) {
+  std::vector<std::string> ids;
+  for (size_t i : group.members) ids.push_back(records[i].record_id);
+  std::sort(ids.begin(), ids.end());
+  return absl::StrJoin(ids, "");
+}
+
+absl::Status StoreDuplicateDecision(Vault& vault, const std::string& group_key,
+                                    DuplicateDecision decision) {
+  VaultBatch batch;
+  if (decision == DuplicateDecision::kUndecided) {
+    batch.Delete(kDuplicateDecisionNs, group_key);
+  } else {
+    batch.Put(kDuplicateDecisionNs, group_key,
+              decision == DuplicateDecision::kConfirmed ? "confirmed" : "split");
+  }
+  return vault.Commit(batch);
+}
+
+absl::StatusOr<std::map<std::string, DuplicateDecision>> LoadDuplicateDecisions(Vault& vault) {
+  std::map<std::string, DuplicateDecision> out;
+  bool damaged = false;
+  TEMOIN_RETURN_IF_ERROR(
+      vault.Scan(kDuplicateDecisionNs, [&](absl::string_view key, absl::string_view value) {
+        if (value == "confirmed") {
+          out[std::string(key)] = DuplicateDecision::kConfirmed;
+        } else if (value == "split") {
+          out[std::string(key)] = DuplicateDecision::kSplit;
+        } else {
+          damaged = true;
+        }
+        return true;
+      }));
+  if (damaged) return absl::DataLossError("a duplicate decision in the vault does not parse");
+  return out;
+}
+
+DuplicateDecision DecisionFor(const std::map<std::string, DuplicateDecision>& decisions,
+                              const std::string& group_key) {
+  auto it = decisions.find(group_key);
+  return it == decisions.end() ? DuplicateDecision::kUndecided : it->second;
+}
+
+std::vector<size_t> RepeatsOfConfirmedIncidents(
+    const std::vector<OpenedRecord>& records,
+    const std::map<std::string, DuplicateDecision>& decisions) {
+  std::vector<size_t> repeats;
+  if (decisions.empty()) return repeats;
+  for (const DuplicateGroup& group : FindPossibleDuplicates(records)) {
+    if (DecisionFor(decisions, GroupKey(records, group)) == DuplicateDecision::kConfirmed) {
+      repeats.insert(repeats.end(), group.members.begin() + 1, group.members.end());
+    }
+  }
+  std::sort(repeats.begin(), repeats.end());
+  return repeats;
 }
 
 }  // namespace temoin::client

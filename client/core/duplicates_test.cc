@@ -1,5 +1,8 @@
 #include "client/core/duplicates.h"
 
+#include <filesystem>
+
+#include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
 
 namespace temoin::client {
@@ -67,6 +70,47 @@ TEST(DuplicatesTest, GroupsASeededSetAsExpected) {
   }
   EXPECT_TRUE(explained);
   EXPECT_NE(groups[1].links[0].reason.find("km apart"), std::string::npos);
+}
+
+TEST(DuplicatesTest, DecisionsAreKeptInTheVaultAndConfirmedGroupsCountOnce) {
+  ASSERT_TRUE(crypto::InitializeCrypto().ok());
+  std::vector<OpenedRecord> records = {
+      Incident("2026-03-14", "segou", "Pélengana", "abduction"),
+      Incident("2026-03-15", "segou", "Pélengana", "abduction"),
+      Incident("2026-03-16", "segou", "Pélengana", "abduction"),
+      Incident("2026-04-01", "gao", "Gao", "killing"),
+      Incident("2026-04-01", "gao", "Gao", "killing"),
+  };
+  for (size_t i = 0; i < records.size(); ++i) records[i].record_id = std::string(16, 'a' + i);
+  std::vector<DuplicateGroup> groups = FindPossibleDuplicates(records);
+  ASSERT_EQ(groups.size(), 2u);
+  const std::string home = ::testing::TempDir() + "/duplicates-vault";
+  std::filesystem::remove_all(home);
+  auto vault = Vault::Create(home, "a passphrase for the test");
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  ASSERT_TRUE(
+      StoreDuplicateDecision(**vault, GroupKey(records, groups[0]), DuplicateDecision::kConfirmed)
+          .ok());
+  ASSERT_TRUE(
+      StoreDuplicateDecision(**vault, GroupKey(records, groups[1]), DuplicateDecision::kSplit)
+          .ok());
+  auto decisions = LoadDuplicateDecisions(**vault);
+  ASSERT_TRUE(decisions.ok());
+  EXPECT_EQ(DecisionFor(*decisions, GroupKey(records, groups[0])), DuplicateDecision::kConfirmed);
+  EXPECT_EQ(DecisionFor(*decisions, GroupKey(records, groups[1])), DuplicateDecision::kSplit);
+  EXPECT_EQ(RepeatsOfConfirmedIncidents(records, *decisions), (std::vector<size_t>{1, 2}));
+
+  // A new record joining the confirmed group makes it undecided again.
+  records.push_back(Incident("2026-03-17", "segou", "Pélengana", "abduction"));
+  records.back().record_id = std::string(16, 'z');
+  EXPECT_TRUE(RepeatsOfConfirmedIncidents(records, *decisions).empty());
+
+  ASSERT_TRUE(
+      StoreDuplicateDecision(**vault, GroupKey(records, groups[1]), DuplicateDecision::kUndecided)
+          .ok());
+  decisions = LoadDuplicateDecisions(**vault);
+  ASSERT_TRUE(decisions.ok());
+  EXPECT_EQ(decisions->size(), 1u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "client/core/export.h"
 #include "client/core/stats.h"
 #include "common/encoding.h"
+#include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace temoin::client::desk {
@@ -94,7 +95,7 @@ absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_vie
   return absl::NotFoundError("no such record on this desk");
 }
 
-std::string StatsJson(const Unlocked& u, const RecordFilter& filter) {
+absl::StatusOr<std::string> StatsJson(Unlocked& u, const RecordFilter& filter, bool raw) {
   // Statistics end up in reports: only records whose chain verifies count, as in
   // `temoin review stats`.
   std::vector<OpenedRecord> verified;
@@ -106,10 +107,28 @@ std::string StatsJson(const Unlocked& u, const RecordFilter& filter) {
       ++left_out;
     }
   }
-  Stats stats = ComputeStats(verified);
+  std::vector<size_t> repeats;
+  if (!raw) {
+    absl::StatusOr<std::map<std::string, DuplicateDecision>> decisions =
+        LoadDuplicateDecisions(*u.vault);
+    if (!decisions.ok()) {
+      for (OpenedRecord& r : verified) WipeMessage(r.testimony);
+      return decisions.status();
+    }
+    repeats = RepeatsOfConfirmedIncidents(verified, *decisions);
+  }
+  std::vector<bool> is_repeat(verified.size(), false);
+  for (size_t i : repeats) is_repeat[i] = true;
+  std::vector<OpenedRecord> counted;
+  for (size_t i = 0; i < verified.size(); ++i) {
+    if (!is_repeat[i]) counted.push_back(std::move(verified[i]));
+  }
+  Stats stats = ComputeStats(counted);
+  for (OpenedRecord& r : counted) WipeMessage(r.testimony);
   for (OpenedRecord& r : verified) WipeMessage(r.testimony);
   ordered_json out;
   out["records"] = stats.records;
+  out["confirmed_repeats_left_out"] = repeats.size();
   out["unverified_left_out"] = left_out;
   out["victims"] = stats.victims;
   out["restricted"] = stats.restricted;
@@ -138,7 +157,23 @@ std::string StatsJson(const Unlocked& u, const RecordFilter& filter) {
   return out.dump();
 }
 
-std::string DuplicatesJson(const Unlocked& u, const RecordFilter& filter) {
+namespace {
+
+const char* DecisionName(DuplicateDecision d) {
+  switch (d) {
+    case DuplicateDecision::kConfirmed:
+      return "confirmed";
+    case DuplicateDecision::kSplit:
+      return "split";
+    default:
+      return "undecided";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter) {
+  TEMOIN_ASSIGN_OR_RETURN(auto decisions, LoadDuplicateDecisions(*u.vault));
   std::vector<OpenedRecord> selected;
   for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
   std::vector<DuplicateGroup> groups = FindPossibleDuplicates(selected);
@@ -152,12 +187,40 @@ std::string DuplicatesJson(const Unlocked& u, const RecordFilter& filter) {
                        {"b", ToHex(selected[link.b].record_id)},
                        {"reason", link.reason}});
     }
-    out_groups.push_back({{"records", std::move(rows)}, {"links", std::move(links)}});
+    const std::string key = GroupKey(selected, g);
+    out_groups.push_back({{"key", ToHex(key)},
+                          {"decision", DecisionName(DecisionFor(decisions, key))},
+                          {"records", std::move(rows)},
+                          {"links", std::move(links)}});
   }
   for (OpenedRecord& r : selected) WipeMessage(r.testimony);
   ordered_json out;
   out["groups"] = std::move(out_groups);
   return out.dump();
+}
+
+absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::string_view key_hex,
+                              absl::string_view decision) {
+  DuplicateDecision d;
+  if (decision == "confirmed") {
+    d = DuplicateDecision::kConfirmed;
+  } else if (decision == "split") {
+    d = DuplicateDecision::kSplit;
+  } else if (decision == "undecided") {
+    d = DuplicateDecision::kUndecided;
+  } else {
+    return absl::InvalidArgumentError("decision must be confirmed, split or undecided");
+  }
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  bool found = false;
+  for (const DuplicateGroup& g : FindPossibleDuplicates(selected)) {
+    found |= ToHex(GroupKey(selected, g)) == key_hex;
+  }
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  if (!found) return absl::NotFoundError("no such group of possible duplicates");
+  TEMOIN_ASSIGN_OR_RETURN(std::string key, FromHex(key_hex, "group"));
+  return StoreDuplicateDecision(*u.vault, key, d);
 }
 
 absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,

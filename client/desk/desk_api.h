@@ -31,12 +31,20 @@ std::string ListJson(const Unlocked& u, const RecordFilter& filter);
 absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_view id_hex);
 
 // Statistics of the matching *verified* records (as `review stats`), with quarters and
-// their change in %, victims by group and the share of cases with child victims.
-std::string StatsJson(const Unlocked& u, const RecordFilter& filter);
+// their change in %, victims by group and the share of cases with child victims. Each
+// group of duplicates the reviewer confirmed counts once unless `raw`.
+absl::StatusOr<std::string> StatsJson(Unlocked& u, const RecordFilter& filter, bool raw);
 
 // Possible duplicates among the matching records (client/core/duplicates.h):
-// {"groups": [{"records": [row as in ListJson], "links": [{"a", "b", "reason"}]}]}.
-std::string DuplicatesJson(const Unlocked& u, const RecordFilter& filter);
+// {"groups": [{"key", "decision": "undecided"|"confirmed"|"split", "records": [row as
+// in ListJson], "links": [{"a", "b", "reason"}]}]}.
+absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter);
+
+// Keeps the reviewer's decision on the group whose key (hex) is `key_hex`: the group
+// must be one FindPossibleDuplicates gives over the records of this desk matching
+// `filter` (kNotFound otherwise). `decision`: confirmed, split or undecided.
+absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::string_view key_hex,
+                              absl::string_view decision);
 
 // `review export` of the matching records: the same functions, the same bytes.
 absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,

@@ -280,13 +280,28 @@ void Desk::Routes() {
               });
   server_.Get("/api/duplicates", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
-    SendUnlocked(
-        res, [&](Unlocked& u) -> absl::StatusOr<std::string> { return DuplicatesJson(u, filter); });
+    SendUnlocked(res, [&](Unlocked& u) { return DuplicatesJson(u, filter); });
   });
+  // {"group": key, "decision": "confirmed"|"split"|"undecided"}, with the filter of the
+  // page that showed the group in the query.
+  server_.Post(
+      "/api/duplicates/decision", [this](const httplib::Request& req, httplib::Response& res) {
+        RecordFilter filter = FilterFromParams(req.params);
+        nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+        if (!body.is_object() || !body["group"].is_string() || !body["decision"].is_string()) {
+          SendError(res, 400, R"(expected {"group": "...", "decision": "..."})");
+          return;
+        }
+        const std::string group = body["group"], decision = body["decision"];
+        SendUnlocked(res, [&](Unlocked& u) -> absl::StatusOr<std::string> {
+          TEMOIN_RETURN_IF_ERROR(DecideDuplicates(u, filter, group, decision));
+          return nlohmann::json{{"decision", decision}}.dump();
+        });
+      });
   server_.Get("/api/stats", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
-    SendUnlocked(res,
-                 [&](Unlocked& u) -> absl::StatusOr<std::string> { return StatsJson(u, filter); });
+    const bool raw = req.get_param_value("raw") == "1";
+    SendUnlocked(res, [&](Unlocked& u) { return StatsJson(u, filter, raw); });
   });
   server_.Get(
       R"(/api/export\.(csv|json))", [this](const httplib::Request& req, httplib::Response& res) {

@@ -6,7 +6,8 @@
 // Environment: DESK_URL (the address `temoin desk` printed), DESK_PASSPHRASE,
 // DESK_SEARCH (a word that finds exactly one record), DESK_TOTAL (records on the desk),
 // DESK_REGION (a region code to filter by) and DESK_REGION_COUNT (its records), DESK_SHOTS (directory for screenshots),
-// DESK_PROFILE (a fresh, empty browser profile directory).
+// DESK_PROFILE (a fresh, empty browser profile directory), DESK_DUPLICATE_ID (a record
+// in a group of possible duplicates).
 import { chromium } from 'playwright-core';
 
 const env = (name) => {
@@ -88,14 +89,19 @@ try {
   const href = await page.getByTestId('export-csv').getAttribute('href');
   out.export_csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
 
-  await page.click('a[href="#/stats"]');
-  await page.waitForFunction(
-    () => document.querySelectorAll('[data-testid=stats-table] tbody tr').length > 0);
-  out.stats = await page.$$eval('[data-testid=stats-table] tbody tr', (rows) => rows.map((r) => ({
-    group: r.dataset.group, key: r.dataset.key,
-    count: Number(r.querySelector('td.count').textContent),
-    change: r.querySelector('td.change').textContent,
-  })));
+  // The statistics after `change` (a click) has made the page load them again.
+  const statsAfter = async (change) => {
+    const version = await page.getAttribute('[data-testid=stats-table]', 'data-version');
+    await change();
+    await page.waitForFunction((v) =>
+      document.querySelector('[data-testid=stats-table]').dataset.version !== v, version);
+    return page.$$eval('[data-testid=stats-table] tbody tr', (rows) => rows.map((r) => ({
+      group: r.dataset.group, key: r.dataset.key,
+      count: Number(r.querySelector('td.count').textContent),
+      change: r.querySelector('td.change').textContent,
+    })));
+  };
+  out.stats = await statsAfter(() => page.click('a[href="#/stats"]'));
   out.stats_summary = await page.locator('#stats-summary').textContent();
   out.charts = await page.locator('#charts svg').count();
   await page.screenshot({ path: `${shots}/5-stats.png`, fullPage: true });
@@ -105,6 +111,15 @@ try {
   out.duplicate_groups = await page.$$eval('[data-testid=duplicate-group]',
     (groups) => groups.map((g) => g.dataset.ids));
   await page.screenshot({ path: `${shots}/6-duplicates.png`, fullPage: true });
+
+  // The reviewer confirms the group holding DESK_DUPLICATE_ID: it counts once, unless
+  // raw counts are asked for.
+  const group = page.locator(`[data-testid=duplicate-group][data-ids*="${env('DESK_DUPLICATE_ID')}"]`);
+  await group.locator('button[data-decide=confirmed]').click();
+  await page.locator('[data-testid=duplicate-group] .decision[data-decision=confirmed]').waitFor();
+  out.stats_confirmed = await statsAfter(() => page.click('a[href="#/stats"]'));
+  await page.screenshot({ path: `${shots}/8-stats-confirmed.png`, fullPage: true });
+  out.stats_raw = await statsAfter(() => page.check('#raw'));
 
   await page.click('#lock');
   await page.getByTestId('passphrase').waitFor({ state: 'visible' });

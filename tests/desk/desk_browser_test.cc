@@ -177,6 +177,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
                   {"DESK_REGION_COUNT", std::to_string(in_region)},
                   {"DESK_SHOTS", shots},
                   {"DESK_PROFILE", profile->path()},
+                  {"DESK_DUPLICATE_ID", recorded->back().first},
                   {"NODE_PATH", modules}},
                  std::chrono::seconds(120));
   ASSERT_TRUE(browser.ok());
@@ -223,6 +224,14 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     grouped |= absl::StrContains(group, twin_id) && absl::StrContains(group, photo_id);
   }
   EXPECT_TRUE(grouped) << seen["duplicate_groups"].dump();
+  // Confirmed, the pair counts once (in its region, its quarter and its acts); raw
+  // counts count it twice again.
+  Expected once = Count(std::vector<v1::Testimony>(all.begin(), all.end() - 1));
+  EXPECT_EQ(Shown(seen["stats_confirmed"], "region"), once.regions);
+  EXPECT_EQ(Shown(seen["stats_confirmed"], "quarter"), once.quarters);
+  EXPECT_EQ(Shown(seen["stats_confirmed"], "act"), once.acts);
+  EXPECT_EQ(Shown(seen["stats_raw"], "region"), expected.regions);
+  EXPECT_EQ(Shown(seen["stats_raw"], "act"), expected.acts);
   ASSERT_TRUE(seen["session_cookie"].is_object());
   EXPECT_EQ(seen["session_cookie"]["httpOnly"], true);
   EXPECT_EQ(seen["session_cookie"]["sameSite"], "Strict");

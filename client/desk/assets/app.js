@@ -25,7 +25,10 @@ const TEXT = {
     fetched: 'new records fetched', failed: 'could not be opened',
     duplicates: 'Possible duplicates', noDuplicates: 'No possible duplicates.',
     duplicatesNote: 'Records that probably describe the same incident: same place (or within 10 km), incident dates within 3 days, an act in common and, when both name victims, similar names. Among the records matching the current filter.',
-    group: 'Group',
+    group: 'Group', confirm: 'Same incident', split: 'Different incidents',
+    undecide: 'Undecided', confirmed: 'confirmed: counted once in the statistics',
+    splitDone: 'split: counted separately', undecided: 'not decided yet',
+    raw: 'Raw counts (confirmed duplicates counted each time)',
   },
   fr: {
     records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
@@ -52,7 +55,10 @@ const TEXT = {
     failed: 'ne peuvent pas être ouverts',
     duplicates: 'Doublons possibles', noDuplicates: 'Aucun doublon possible.',
     duplicatesNote: "Témoignages qui décrivent probablement le même incident : même lieu (ou à moins de 10 km), dates à 3 jours au plus, un acte en commun et, si les deux nomment des victimes, des noms proches. Parmi les témoignages du filtre en cours.",
-    group: 'Groupe',
+    group: 'Groupe', confirm: 'Même incident', split: 'Incidents distincts',
+    undecide: 'Non décidé', confirmed: 'confirmé : compté une fois dans les statistiques',
+    splitDone: 'séparé : comptés séparément', undecided: 'pas encore décidé',
+    raw: 'Chiffres bruts (doublons confirmés comptés à chaque fois)',
   },
 };
 
@@ -287,7 +293,8 @@ function barChart(title, rows) {
 }
 
 async function loadStats() {
-  const query = filterQuery();
+  let query = filterQuery();
+  if ($('raw').checked) query += (query ? '&' : '') + 'raw=1';
   const s = await (await api('/api/stats' + (query ? '?' + query : ''))).json();
   const groups = [
     ['quarter', t('quarter'), s.quarters, (k) => k],
@@ -316,6 +323,8 @@ async function loadStats() {
     if (rows.length) charts.append(barChart(title, rows.map((r) => ({ label: name(r.key), count: r.count }))));
   }
   const share = s.child_victim_share_percent;
+  // Tests wait for this to change rather than for time to pass.
+  $('stats-table').dataset.version = String(Number($('stats-table').dataset.version || 0) + 1);
   $('stats-summary').textContent = s.records + ' ' + t('recordsLabel') + ' · ' + t('childShare') + ': ' +
       s.records_with_child_victims + (share === null ? '' : ' (' + share.toFixed(1) + ' %)');
 }
@@ -353,6 +362,23 @@ async function loadDuplicates() {
       why.append(li);
     }
     section.append(why);
+    const status = document.createElement('p');
+    status.className = 'decision';
+    status.dataset.decision = g.decision;
+    status.textContent = t({ confirmed: 'confirmed', split: 'splitDone' }[g.decision] || 'undecided');
+    section.append(status);
+    for (const [decision, key] of [['confirmed', 'confirm'], ['split', 'split'], ['undecided', 'undecide']]) {
+      if (decision === g.decision) continue;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.decide = decision;
+      button.textContent = t(key);
+      button.addEventListener('click', async () => {
+        await post('/api/duplicates/decision' + (query ? '?' + query : ''), { group: g.key, decision });
+        await loadDuplicates();
+      });
+      section.append(button, ' ');
+    }
     box.append(section);
   });
 }
@@ -401,6 +427,7 @@ async function start() {
     }
   });
   $('filters').addEventListener('input', () => route());
+  $('raw').addEventListener('change', () => route());
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('lock').addEventListener('click', async () => { await post('/api/lock'); showUnlock(t('locked')); });
   $('close').addEventListener('click', async () => {

@@ -1,10 +1,14 @@
 #include "client/desk/desk_api.h"
 
+#include "client/core/device_state.h"
+#include "client/core/drafts.h"
 #include "client/core/duplicates.h"
 #include "client/core/export.h"
+#include "client/core/outbox.h"
 #include "client/core/stats.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
+#include "common/vocabulary.h"
 #include "nlohmann/json.hpp"
 
 namespace temoin::client::desk {
@@ -233,6 +237,50 @@ absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter
   absl::StatusOr<std::string> text = format == "csv" ? ExportCsv(selected) : ExportJson(selected);
   for (OpenedRecord& r : selected) WipeMessage(r.testimony);
   return text;
+}
+
+absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
+  absl::StatusOr<v1::Vocabulary> vocabulary = LoadVocabulary(*u.vault);
+  absl::Status s =
+      vocabulary.ok() ? ValidateTestimony(testimony, *vocabulary) : vocabulary.status();
+  WipeMessage(testimony);
+  return s;
+}
+
+absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
+                                            bool as_draft) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
+  ordered_json out;
+  if (as_draft) {
+    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony);
+    WipeMessage(testimony);
+    TEMOIN_RETURN_IF_ERROR(id.status());
+    out["id"] = *id;
+    out["state"] = "draft";
+    return out.dump();
+  }
+  absl::StatusOr<std::vector<SealedRecord>> sealed = SealTestimonies(*u.vault, {testimony});
+  WipeMessage(testimony);
+  TEMOIN_RETURN_IF_ERROR(sealed.status());
+  out["id"] = ToHex(sealed->front().record_id);
+  out["state"] = "sealed";
+  return out.dump();
+}
+
+absl::StatusOr<std::string> OutboxJson(Unlocked& u) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*u.vault));
+  TEMOIN_ASSIGN_OR_RETURN(auto counts, CountByState(*u.vault));
+  ordered_json out;
+  out["role"] = profile.role() == v1::ROLE_MONITOR    ? "monitor"
+                : profile.role() == v1::ROLE_REVIEWER ? "reviewer"
+                                                      : "admin";
+  out["project"] = profile.project();
+  out["records"] = ordered_json::object();
+  for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
+    out["records"][state] = counts[state];
+  }
+  return out.dump();
 }
 
 }  // namespace temoin::client::desk

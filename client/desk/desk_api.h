@@ -50,6 +50,22 @@ absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::str
 absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,
                                            absl::string_view format);
 
+// The monitor's side. The testimony is the proto3 JSON `temoin record --from` reads;
+// parsing and validation are the same functions (ParseTestimonyJson, ValidateTestimony
+// against the vault's vocabulary), so the form refuses exactly what `record` refuses.
+// kInvalidArgument with record's message when it does not validate.
+absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json);
+
+// Seals the testimony for the project's reviewers (SealTestimonies, as `record`), or
+// saves it as a draft (SaveDraft, as `record --draft`). {"id": hex, "state": "sealed" |
+// "draft"}.
+absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
+                                            bool as_draft);
+
+// {"role", "project", "records": {"draft", "sealed", "committed", "received", "purged"}}
+// as `temoin status --json` counts them.
+absl::StatusOr<std::string> OutboxJson(Unlocked& u);
+
 }  // namespace temoin::client::desk
 
 #endif  // TEMOIN_CLIENT_DESK_DESK_API_H_

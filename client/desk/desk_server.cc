@@ -298,6 +298,22 @@ void Desk::Routes() {
           return nlohmann::json{{"decision", decision}}.dump();
         });
       });
+  server_.Get("/api/outbox", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return OutboxJson(u); });
+  });
+  // The body is the testimony itself (record --from's JSON); ?draft=1 saves a draft.
+  server_.Post("/api/testimony/check", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) -> absl::StatusOr<std::string> {
+      TEMOIN_RETURN_IF_ERROR(CheckTestimony(u, req.body));
+      return std::string(R"({"ok":true})");
+    });
+    crypto::WipeString(const_cast<std::string&>(req.body));
+  });
+  server_.Post("/api/testimony", [this](const httplib::Request& req, httplib::Response& res) {
+    const bool draft = req.get_param_value("draft") == "1";
+    SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, req.body, draft); });
+    crypto::WipeString(const_cast<std::string&>(req.body));
+  });
   server_.Get("/api/stats", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
     const bool raw = req.get_param_value("raw") == "1";

@@ -29,6 +29,13 @@ const TEXT = {
     undecide: 'Undecided', confirmed: 'confirmed: counted once in the statistics',
     splitDone: 'split: counted separately', undecided: 'not decided yet',
     raw: 'Raw counts (confirmed duplicates counted each time)',
+    newTestimony: 'New testimony', incidentDate: 'Incident date (YYYY, YYYY-MM or YYYY-MM-DD)',
+    endDate: 'End date (if several days)', anonymous: 'The source asks to stay anonymous',
+    informed: 'Informed consent given', courts: 'May be shared with courts',
+    publish: 'May be published anonymised', testimonyLanguage: 'Language of the testimony (e.g. fr, bm, ff)',
+    saveDraft: 'Save as draft', seal: 'Seal for the reviewers', sealedOk: 'Sealed: only the project\'s reviewers can open it now.',
+    draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
+    draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
   },
   fr: {
     records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
@@ -59,10 +66,18 @@ const TEXT = {
     undecide: 'Non décidé', confirmed: 'confirmé : compté une fois dans les statistiques',
     splitDone: 'séparé : comptés séparément', undecided: 'pas encore décidé',
     raw: 'Chiffres bruts (doublons confirmés comptés à chaque fois)',
+    newTestimony: 'Nouveau témoignage', incidentDate: "Date de l'incident (AAAA, AAAA-MM ou AAAA-MM-JJ)",
+    endDate: 'Date de fin (sur plusieurs jours)', anonymous: 'La source demande à rester anonyme',
+    informed: 'Consentement éclairé donné', courts: 'Peut être transmis à la justice',
+    publish: 'Peut être publié anonymisé', testimonyLanguage: 'Langue du témoignage (ex. fr, bm, ff)',
+    saveDraft: 'Enregistrer le brouillon', seal: 'Sceller pour les relecteurs',
+    sealedOk: 'Scellé : seuls les relecteurs du projet peuvent l\'ouvrir désormais.',
+    draftOk: 'Brouillon enregistré sur cet appareil.', outboxLabel: 'Sur cet appareil',
+    draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
   },
 };
 
-const state = { lang: 'en', vocab: null, query: '', seq: 0 };
+const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '' };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
 
@@ -94,7 +109,7 @@ function post(path, body) {
 }
 
 function show(view) {
-  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view']) {
+  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view']) {
     $(id).hidden = id !== view;
   }
   const inside = view !== 'unlock-view';
@@ -109,10 +124,85 @@ function showUnlock(message) {
   $('passphrase').focus();
 }
 
+function fillChecks(box) {
+  const chosen = new Set([...box.querySelectorAll('input:checked')].map((i) => i.value));
+  box.textContent = '';
+  for (const term of (state.vocab && state.vocab[box.dataset.checks]) || []) {
+    const id = box.id + '-' + term.code;
+    const div = document.createElement('div');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.id = id;
+    input.value = term.code;
+    input.checked = chosen.has(term.code);
+    const lab = document.createElement('label');
+    lab.htmlFor = id;
+    lab.className = 'inline';
+    lab.textContent = state.lang === 'fr' ? term.labelFr : term.labelEn;
+    div.append(input, ' ', lab);
+    box.append(div);
+  }
+}
+
+// The form as `temoin record --from` reads it (proto3 JSON, the proto's field names).
+function formTestimony() {
+  const v = (id) => $(id).value.trim();
+  const n = (id) => Math.max(0, parseInt($(id).value, 10) || 0);
+  const checked = (id) => [...$(id).querySelectorAll('input:checked')].map((i) => i.value);
+  const counts = { women: n('t-women'), men: n('t-men'), girls: n('t-girls'), boys: n('t-boys'), unknown: n('t-unknown') };
+  counts.total = counts.women + counts.men + counts.girls + counts.boys + counts.unknown;
+  return {
+    narrative: $('t-narrative').value,
+    language: v('t-language'),
+    incident: { date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+    acts: checked('t-acts').map((type) => ({ type })),
+    perpetrators: checked('t-perpetrators'),
+    victim_counts: counts,
+    source: { type: v('t-source'), anonymous: $('t-anonymous').checked },
+    consent: { informed: $('t-informed').checked, share_with_courts: $('t-courts').checked,
+      publish_anonymised: $('t-publish').checked },
+    sensitivity: v('t-sensitivity'),
+  };
+}
+
+async function checkTestimony() {
+  const seq = ++state.checkSeq;
+  try {
+    await post('/api/testimony/check', formTestimony());
+    if (seq === state.checkSeq) $('t-error').textContent = '';
+  } catch (e) {
+    if (seq === state.checkSeq) $('t-error').textContent = e.message;
+  }
+  if (seq === state.checkSeq) $('t-error').dataset.checked = String(seq);
+}
+
+async function saveTestimony(draft) {
+  $('t-result').textContent = '';
+  try {
+    const r = await (await post('/api/testimony' + (draft ? '?draft=1' : ''), formTestimony())).json();
+    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id + ')';
+    $('t-result').dataset.id = r.id;
+    $('t-error').textContent = '';
+    if (!draft) $('testimony-form').reset();
+    await loadOutbox();
+  } catch (e) {
+    $('t-error').textContent = e.message;
+  }
+}
+
+async function loadOutbox() {
+  const o = await (await api('/api/outbox')).json();
+  state.role = o.role;
+  $('outbox').textContent = t('outboxLabel') + ' (' + o.project + '): ' +
+      ['draft', 'sealed', 'committed', 'received'].map((s) => o.records[s] + ' ' + t(s)).join(' · ');
+  for (const [key, count] of Object.entries(o.records)) $('outbox').dataset[key] = String(count);
+}
+
 function translatePage() {
   document.documentElement.lang = state.lang;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const select of document.querySelectorAll('select[data-vocab]')) fillSelect(select);
+  for (const box of document.querySelectorAll('[data-checks]')) fillChecks(box);
 }
 
 function fillSelect(select) {
@@ -383,12 +473,29 @@ async function loadDuplicates() {
   });
 }
 
+// Monitors record; reviewers read. Each sees its own pages (the server decides what
+// either may do: a monitor's vault holds no record to read, a reviewer's seal refused).
+async function learnRole() {
+  if (state.role) return;
+  await loadOutbox();
+  for (const el of document.querySelectorAll('.monitor-only')) el.hidden = state.role !== 'monitor';
+  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role === 'monitor';
+}
+
 async function route() {
-  const hash = location.hash || '#/records';
+  try {
+    await learnRole();
+  } catch (e) {
+    return;  // locked: the unlock form is showing
+  }
+  const hash = location.hash || (state.role === 'monitor' ? '#/new' : '#/records');
   try {
     if (hash.startsWith('#/record/')) {
       show('record-view');
       await loadRecord(hash.slice('#/record/'.length));
+    } else if (hash === '#/new') {
+      show('new-view');
+      await loadOutbox();
     } else if (hash === '#/duplicates') {
       show('duplicates-view');
       await loadDuplicates();
@@ -428,8 +535,17 @@ async function start() {
   });
   $('filters').addEventListener('input', () => route());
   $('raw').addEventListener('change', () => route());
+  // Validated as it is typed, by the rules `temoin record` applies (the server's check).
+  $('testimony-form').addEventListener('input', () => checkTestimony());
+  $('testimony-form').addEventListener('change', () => checkTestimony());
+  $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
+  $('t-draft').addEventListener('click', () => saveTestimony(true));
   $('filters').addEventListener('submit', (e) => e.preventDefault());
-  $('lock').addEventListener('click', async () => { await post('/api/lock'); showUnlock(t('locked')); });
+  $('lock').addEventListener('click', async () => {
+    await post('/api/lock');
+    state.role = '';
+    showUnlock(t('locked'));
+  });
   $('close').addEventListener('click', async () => {
     await post('/api/close');
     document.body.textContent = 'Closed.';

@@ -65,14 +65,19 @@ absl::Status Reopen(Unlocked& u) {
   return absl::OkStatus();
 }
 
-absl::Status DeskState::Unlock(absl::string_view passphrase, Clock::time_point now) {
-  std::lock_guard<std::mutex> lock(mu_);
-  LockHeld();
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, Vault::Open(home_, passphrase));
+absl::StatusOr<std::unique_ptr<Unlocked>> OpenUnlocked(const std::string& home,
+                                                       absl::string_view passphrase) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, Vault::Open(home, passphrase));
   auto opened = std::make_unique<Unlocked>();
   opened->vault = std::move(vault);
   TEMOIN_RETURN_IF_ERROR(Reopen(*opened));
-  unlocked_ = std::move(opened);
+  return opened;
+}
+
+absl::Status DeskState::Unlock(absl::string_view passphrase, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  LockHeld();
+  TEMOIN_ASSIGN_OR_RETURN(unlocked_, opener_(passphrase));
   last_activity_ = now;
   return absl::OkStatus();
 }

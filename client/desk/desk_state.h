@@ -30,10 +30,23 @@ struct Unlocked {
 // Re-reads every fetched record (after a pull), wiping the previous ones first.
 absl::Status Reopen(Unlocked& u);
 
+// Opens the vault and reads the desk from it (OpenUnlocked below, in production).
+using Opener =
+    std::function<absl::StatusOr<std::unique_ptr<Unlocked>>(absl::string_view passphrase)>;
+
+// Vault::Open under `home`, then Reopen.
+absl::StatusOr<std::unique_ptr<Unlocked>> OpenUnlocked(const std::string& home,
+                                                       absl::string_view passphrase);
+
 class DeskState {
  public:
   DeskState(std::string home, Clock::duration idle_limit)
-      : home_(std::move(home)), idle_limit_(idle_limit) {}
+      : DeskState(idle_limit, [home = std::move(home)](absl::string_view passphrase) {
+          return OpenUnlocked(home, passphrase);
+        }) {}
+  // Tests give their own opener.
+  DeskState(Clock::duration idle_limit, Opener opener)
+      : opener_(std::move(opener)), idle_limit_(idle_limit) {}
   ~DeskState() { Lock(); }
   DeskState(const DeskState&) = delete;
   DeskState& operator=(const DeskState&) = delete;
@@ -62,7 +75,7 @@ class DeskState {
  private:
   void LockHeld();
 
-  const std::string home_;
+  const Opener opener_;
   const Clock::duration idle_limit_;
   mutable std::mutex mu_;
   std::unique_ptr<Unlocked> unlocked_;

@@ -71,6 +71,43 @@ TEST_F(DeskTest, LockedDeskRefusesAndUnlockFailsWithoutAVault) {
   EXPECT_TRUE(state.LockIfIdle(Clock::now()));
 }
 
+TEST_F(DeskTest, IdleDeskLocksItselfAndActivityPostponesIt) {
+  int opened = 0;
+  DeskState state(std::chrono::minutes(15),
+                  [&](absl::string_view passphrase) -> absl::StatusOr<std::unique_ptr<Unlocked>> {
+                    if (passphrase != "right")
+                      return absl::UnauthenticatedError("wrong passphrase");
+                    ++opened;
+                    auto u = std::make_unique<Unlocked>();
+                    u->desk.records.emplace_back();
+                    u->desk.records.back().testimony.set_narrative("decrypted");
+                    u->searchable.push_back("decrypted");
+                    return u;
+                  });
+  const Clock::time_point t0 = Clock::now();
+  EXPECT_EQ(state.Unlock("wrong", t0).code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_FALSE(state.unlocked());
+  ASSERT_TRUE(state.Unlock("right", t0).ok());
+  EXPECT_EQ(state.lock_due(), t0 + std::chrono::minutes(15));
+  auto read = [&](Clock::time_point now) {
+    return state.WithUnlocked(now, [](Unlocked& u) {
+      return u.desk.records[0].testimony.narrative() == "decrypted"
+                 ? absl::OkStatus()
+                 : absl::InternalError("not the record");
+    });
+  };
+  EXPECT_TRUE(read(t0 + std::chrono::minutes(14)).ok());
+  EXPECT_FALSE(state.LockIfIdle(t0 + std::chrono::minutes(28)));  // 14 min since the read
+  EXPECT_TRUE(state.LockIfIdle(t0 + std::chrono::minutes(29)));
+  EXPECT_FALSE(state.unlocked());
+  EXPECT_EQ(read(t0 + std::chrono::minutes(29)).code(), absl::StatusCode::kFailedPrecondition);
+  // A request after the limit finds the desk locked even before the timer fires.
+  ASSERT_TRUE(state.Unlock("right", t0).ok());
+  EXPECT_EQ(read(t0 + std::chrono::minutes(15)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(state.unlocked());
+  EXPECT_EQ(opened, 2);
+}
+
 TEST_F(DeskTest, WipeMessageZeroesEveryNestedStringBeforeClearing) {
   v1::Testimony t;
   t.set_narrative(std::string(100, 'n'));

@@ -10,7 +10,8 @@ void RegisterDeskCommand(CLI::App& app, CommandContext& ctx) {
   auto* no_open = ctx.Keep<bool>();
   auto* cmd = app.add_subcommand(
       "desk",
-      "serve the reviewer's desk on 127.0.0.1 and open it in the browser; prints its "
+      "serve this device's desk (a reviewer's pages, a monitor's form) on 127.0.0.1 and open it "
+      "in the browser; prints its "
       "one-time address. The passphrase is asked for by the page.");
   cmd->add_option("--port", options->port, "port on 127.0.0.1 (default: any free port)");
   cmd->add_flag("--no-open", *no_open, "print the address only; do not start a browser");

@@ -101,6 +101,7 @@ class Desk {
                     const std::function<absl::StatusOr<std::string>(Unlocked&)>& make,
                     const char* media_type = "application/json");
   void SendAttachment(const std::string& id_hex, int index, httplib::Response& res);
+  void Sync(httplib::Response& res);
   void IdleWatcher();
   void Stop();
 
@@ -112,7 +113,32 @@ class Desk {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  // The running sync's progress: counts only, no plaintext, so the page may read it
+  // while the sync holds the desk.
+  std::mutex progress_mu_;
+  SyncProgress progress_;
+  bool syncing_ = false;
+  Clock::time_point sync_started_;
 };
+
+// What a person can act on, from a sync's status (the status message stays in the
+// details for whoever helps them).
+std::string SyncAdvice(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      return "The server cannot be reached now. Your testimonies are safe on this device; "
+             "try again when there is a connection.";
+    case absl::StatusCode::kResourceExhausted:
+      return "The server is full or this device sent too much today. Your testimonies are "
+             "safe on this device; try again later.";
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+      return "The server refused this device. Ask your coordinator before trying again.";
+    default:
+      return "The sync did not finish. Your testimonies are safe on this device.";
+  }
+}
 
 httplib::Server::HandlerResponse Desk::Guard(const httplib::Request& req, httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
@@ -298,6 +324,23 @@ void Desk::Routes() {
           return nlohmann::json{{"decision", decision}}.dump();
         });
       });
+  server_.Post("/api/sync", [this](const httplib::Request&, httplib::Response& res) { Sync(res); });
+  server_.Get("/api/sync/progress", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    const double seconds = std::chrono::duration<double>(Clock::now() - sync_started_).count();
+    const double rate = syncing_ && seconds > 0 ? progress_.bytes_sent / seconds : 0;
+    nlohmann::json out = {{"syncing", syncing_},
+                          {"records_done", progress_.records_done},
+                          {"records_total", progress_.records_total},
+                          {"bytes_done", progress_.bytes_done},
+                          {"bytes_total", progress_.bytes_total},
+                          {"bytes_per_second", rate}};
+    out["seconds_left"] =
+        rate > 0 && progress_.bytes_total > progress_.bytes_done
+            ? nlohmann::json((progress_.bytes_total - progress_.bytes_done) / rate)
+            : nlohmann::json();
+    res.set_content(out.dump(), "application/json");
+  });
   server_.Get("/api/outbox", [this](const httplib::Request&, httplib::Response& res) {
     SendUnlocked(res, [&](Unlocked& u) { return OutboxJson(u); });
   });
@@ -331,6 +374,44 @@ void Desk::Routes() {
                          absl::StrCat("attachment; filename=\"temoin-export.", format, "\""));
         }
       });
+}
+
+void Desk::Sync(httplib::Response& res) {
+  {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    progress_ = SyncProgress{};
+    syncing_ = true;
+    sync_started_ = Clock::now();
+  }
+  SyncOptions options;
+  options.on_progress = [this](const SyncProgress& p) {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    progress_ = p;
+  };
+  absl::Status s = state_.WithUnlocked(Clock::now(), [&](Unlocked& u) -> absl::Status {
+    absl::StatusOr<SyncReport> report = SyncDevice(*u.vault, options);
+    if (!report.ok()) return report.status();
+    res.set_content(nlohmann::json{{"receipted", report->receipted},
+                                   {"committed", report->committed},
+                                   {"attachment_bytes", report->attachment_bytes},
+                                   {"refused", report->refused},
+                                   {"fetched", report->fetched}}
+                        .dump(),
+                    "application/json");
+    return absl::OkStatus();
+  });
+  {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    syncing_ = false;
+  }
+  if (s.code() == absl::StatusCode::kFailedPrecondition && s.message() == "locked") {
+    SendError(res, 401, "locked");
+  } else if (!s.ok()) {
+    res.status = 502;
+    res.set_content(
+        nlohmann::json{{"error", SyncAdvice(s)}, {"details", std::string(s.message())}}.dump(),
+        "application/json");
+  }
 }
 
 void Desk::IdleWatcher() {

@@ -205,6 +205,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     EXPECT_EQ(typed_seen["error_before_seal"], "");
     EXPECT_EQ(typed_seen["reviewer_tabs_visible"], 0);
     EXPECT_EQ(typed_seen["outbox_sealed"], 1);
+    EXPECT_EQ(typed_seen["sync_result"], "ok") << typed_seen["sync_text"];
     EXPECT_EQ(typed_seen["closed"], 200);
     EXPECT_EQ(monitor_desk.Wait(), 0);
     for (const nlohmann::json& u : typed_seen["urls"]) {
@@ -212,7 +213,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     }
     EXPECT_TRUE(FindInTree(monitor, {typed.narrative(), kPassphrase}).empty());
   }
-  ASSERT_TRUE(d.Run(monitor, {"sync"}).ok());
+  // The monitor's "Sync now" sent it: the reviewer pulls it.
   ASSERT_TRUE(d.Run(d.reviewer(), {"sync"}).ok());
   const std::string cli_csv_path = d.dir().Sub("cli.csv");
   ASSERT_TRUE(d.Run(d.reviewer(),

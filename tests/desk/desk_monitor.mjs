@@ -68,6 +68,12 @@ try {
   await page.waitForFunction(() => document.getElementById('outbox').dataset.sealed === '1');
   out.outbox_sealed = 1;
   await page.screenshot({ path: `${shots}/0-monitor-sealed.png`, fullPage: true });
+  await page.getByTestId('sync').click();
+  await page.locator('[data-testid=sync-status][data-done]').waitFor();
+  out.sync_result = await page.getAttribute('[data-testid=sync-status]', 'data-done');
+  out.sync_text = await page.getByTestId('sync-status').textContent();
+  await page.waitForFunction(() => document.getElementById('outbox').dataset.sealed === '0');
+  await page.screenshot({ path: `${shots}/0-monitor-synced.png`, fullPage: true });
   out.closed = await page.evaluate(async () =>
     (await fetch('/api/close', { method: 'POST' })).status);
 } finally {

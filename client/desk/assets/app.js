@@ -36,6 +36,7 @@ const TEXT = {
     saveDraft: 'Save as draft', seal: 'Seal for the reviewers', sealedOk: 'Sealed: only the project\'s reviewers can open it now.',
     draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
     draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
+    syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
   },
   fr: {
     records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
@@ -74,6 +75,8 @@ const TEXT = {
     sealedOk: 'Scellé : seuls les relecteurs du projet peuvent l\'ouvrir désormais.',
     draftOk: 'Brouillon enregistré sur cet appareil.', outboxLabel: 'Sur cet appareil',
     draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
+    syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
+    recordsWord: 'témoignages',
   },
 };
 
@@ -187,6 +190,40 @@ async function saveTestimony(draft) {
     await loadOutbox();
   } catch (e) {
     $('t-error').textContent = e.message;
+  }
+}
+
+function describeProgress(p) {
+  const kb = (n) => Math.round(n / 1024) + ' KiB';
+  let text = t('syncing') + ': ' + p.records_done + '/' + p.records_total + ' ' + t('recordsWord') +
+      ', ' + kb(p.bytes_done) + '/' + kb(p.bytes_total);
+  if (p.bytes_per_second > 0) text += ', ' + kb(p.bytes_per_second) + '/s';
+  if (p.seconds_left !== null) text += ', ~' + Math.ceil(p.seconds_left) + ' s ' + t('left');
+  return text;
+}
+
+async function syncNow() {
+  $('sync').disabled = true;
+  $('sync-status').textContent = t('syncing') + '…';
+  delete $('sync-status').dataset.done;
+  // Progress is pushed by the sync into the desk and read here while the sync runs.
+  const timer = setInterval(async () => {
+    try {
+      const p = await (await api('/api/sync/progress')).json();
+      if (p.syncing) $('sync-status').textContent = describeProgress(p);
+    } catch (e) { /* the final answer below says what happened */ }
+  }, 500);
+  try {
+    const r = await (await post('/api/sync')).json();
+    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord');
+    $('sync-status').dataset.done = 'ok';
+  } catch (e) {
+    $('sync-status').textContent = e.message;
+    $('sync-status').dataset.done = 'error';
+  } finally {
+    clearInterval(timer);
+    $('sync').disabled = false;
+    await loadOutbox();
   }
 }
 
@@ -540,6 +577,7 @@ async function start() {
   $('testimony-form').addEventListener('change', () => checkTestimony());
   $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
   $('t-draft').addEventListener('click', () => saveTestimony(true));
+  $('sync').addEventListener('click', () => syncNow());
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('lock').addEventListener('click', async () => {
     await post('/api/lock');

@@ -14,8 +14,10 @@ packages=(
   clang-format tmux openssl
   python3-h2 python3-nacl
   libcpp-httplib-dev prometheus-cpp-dev libtomlplusplus-dev
-  clang-14 libfuzzer-14-dev chromium
+  clang-14 libfuzzer-14-dev chromium nodejs
 )
+# npm: Debian's package, unless the installed nodejs (e.g. NodeSource's) brings its own.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,6 +31,10 @@ if ((${#missing[@]})); then
 else
   echo "setup: all packages present" >&2
 fi
+
+# The desk's browser test (tests/desk/): playwright-core from npm, pinned by the lock
+# file, driving Debian's chromium (Playwright's own browser download is not used).
+(cd tests/desk && npm ci --no-audit --no-fund --loglevel=error) >&2
 
 # Two cores on the reference machines: -j2 keeps memory and time predictable.
 jobs="${TEMOIN_JOBS:-2}"

@@ -67,6 +67,7 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx);  // admin spl
 // vault is crypto-shredded. Returns the status to report.
 absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused);
 void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);  // passphrase, duress, wipe
+void RegisterDeskCommand(CLI::App& app, CommandContext& ctx);    // desk (client/desk/)
 
 }  // namespace temoin::client::cli
 

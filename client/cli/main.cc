@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   cli::RegisterAccessCommands(app, ctx);
   cli::RegisterRecoveryCommands(app, ctx);
   cli::RegisterVaultCommands(app, ctx);
+  cli::RegisterDeskCommand(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
   if (!ctx.result.ok()) {

@@ -49,4 +49,45 @@ TEST(StatsTest, NoRecordsGiveZeroes) {
 }
 
 }  // namespace
+TEST(StatsTest, QuartersAndTheirChangeAsTheReportsGiveThem) {
+  std::vector<OpenedRecord> records;
+  for (int i = 0; i < 4; ++i) records.push_back(Record("2025-11-02", "gao", {}, {}, 0));
+  for (int i = 0; i < 6; ++i) records.push_back(Record("2026-02", "gao", {}, {}, 0));
+  records.push_back(Record("2026", "gao", {}, {}, 0));
+  Stats stats = ComputeStats(records);
+  EXPECT_EQ(stats.quarters["2025-Q4"], 4u);
+  EXPECT_EQ(stats.quarters["2026-Q1"], 6u);
+  EXPECT_EQ(stats.quarters["unknown"], 1u);
+  EXPECT_DOUBLE_EQ(*QuarterChangePercent(stats.quarters, "2026-Q1"), 50.0);
+  EXPECT_FALSE(QuarterChangePercent(stats.quarters, "2025-Q4").has_value());
+  EXPECT_FALSE(QuarterChangePercent(stats.quarters, "unknown").has_value());
+}
+
+TEST(StatsTest, VictimsByGroupFromCountsOrFromTheListedVictims) {
+  OpenedRecord counted = Record("2026-03-01", "gao", {}, {}, 7);
+  v1::VictimCounts* c = counted.testimony.mutable_victim_counts();
+  c->set_women(1);
+  c->set_men(2);
+  c->set_girls(3);
+  OpenedRecord listed = Record("2026-03-01", "gao", {}, {}, 0);
+  auto add = [&](const char* sex, const char* group, uint32_t age) {
+    v1::Victim* v = listed.testimony.add_victims();
+    v->set_sex(sex);
+    v->set_age_group(group);
+    v->set_age(age);
+  };
+  add("male", "", 12);  // a boy by age
+  add("female", "adult", 0);
+  add("unknown", "child", 0);
+  OpenedRecord grown = Record("2026-03-01", "gao", {}, {}, 0);
+  grown.testimony.add_victims()->set_sex("male");  // age unknown
+  Stats stats = ComputeStats({counted, listed, grown});
+  EXPECT_EQ(stats.women, 2u);
+  EXPECT_EQ(stats.men, 2u);
+  EXPECT_EQ(stats.girls, 3u);
+  EXPECT_EQ(stats.boys, 1u);
+  EXPECT_EQ(stats.victims_unknown, 1u + 2u);  // counted: 7 - 6 known; listed: 1; grown: 1
+  EXPECT_EQ(stats.records_with_child_victims, 2u);
+}
+
 }  // namespace temoin::client

@@ -221,19 +221,12 @@ absl::Status UploadAttachments(
   return FromGrpc(status, connection.address());
 }
 
-absl::Status DownloadAttachment(Connection& connection, const std::string& record_id,
-                                const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
-                                const std::string& path) {
+absl::Status DownloadAttachmentTo(Connection& connection, const std::string& record_id,
+                                  const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
+                                  const std::function<absl::Status(absl::string_view)>& sink) {
   if (info.key().size() != 32) return absl::DataLossError("attachment key has wrong length");
   crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
   std::memcpy(key.data(), info.key().data(), 32);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", path));
-  auto fail = [&](absl::Status status) {
-    ::close(fd);
-    ::unlink(path.c_str());
-    return status;
-  };
   v1::FetchAttachmentRequest request;
   request.set_record_id(record_id);
   request.set_blob_id(ref.blob_id());
@@ -260,10 +253,9 @@ absl::Status DownloadAttachment(Connection& connection, const std::string& recor
       size_t take = std::min(buffer.size(), kPiece);
       TEMOIN_ASSIGN_OR_RETURN(std::string plain, stream->Pull(buffer.substr(0, take)));
       buffer.erase(0, take);
-      if (::write(fd, plain.data(), plain.size()) != static_cast<ssize_t>(plain.size())) {
-        return absl::InternalError(absl::StrCat("cannot write ", path));
-      }
+      absl::Status written = sink(plain);
       sodium_memzero(plain.data(), plain.size());
+      TEMOIN_RETURN_IF_ERROR(written);
     }
     return absl::OkStatus();
   };
@@ -282,21 +274,37 @@ absl::Status DownloadAttachment(Connection& connection, const std::string& recor
   if (!error.ok()) {
     context->TryCancel();
     reader->Finish().ok();
-    return fail(error);
+    return error;
   }
-  if (absl::Status s = FromGrpc(reader->Finish(), connection.address()); !s.ok()) return fail(s);
+  if (absl::Status s = FromGrpc(reader->Finish(), connection.address()); !s.ok()) return s;
   std::string digest(crypto_generichash_BYTES, '\0');
   crypto_generichash_final(&hash, reinterpret_cast<unsigned char*>(digest.data()), digest.size());
   if (received != ref.size() || digest != ref.ciphertext_hash()) {
-    return fail(absl::DataLossError("attachment does not match the hash in its record"));
+    return absl::DataLossError("attachment does not match the hash in its record");
   }
-  if (absl::Status s = drain(true); !s.ok()) return fail(s);
+  if (absl::Status s = drain(true); !s.ok()) return s;
   if (!stream.has_value() || !stream->Finish().ok()) {
-    return fail(absl::DataLossError("attachment stream truncated"));
+    return absl::DataLossError("attachment stream truncated");
   }
-  if (::fsync(fd) != 0) return fail(absl::InternalError(absl::StrCat("cannot write ", path)));
-  ::close(fd);
   return absl::OkStatus();
+}
+
+absl::Status DownloadAttachment(Connection& connection, const std::string& record_id,
+                                const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
+                                const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", path));
+  absl::Status s = DownloadAttachmentTo(
+      connection, record_id, ref, info, [&](absl::string_view plain) -> absl::Status {
+        if (::write(fd, plain.data(), plain.size()) != static_cast<ssize_t>(plain.size())) {
+          return absl::InternalError(absl::StrCat("cannot write ", path));
+        }
+        return absl::OkStatus();
+      });
+  if (s.ok() && ::fsync(fd) != 0) s = absl::InternalError(absl::StrCat("cannot write ", path));
+  ::close(fd);
+  if (!s.ok()) ::unlink(path.c_str());
+  return s;
 }
 
 }  // namespace temoin::client

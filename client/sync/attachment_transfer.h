@@ -43,6 +43,13 @@ absl::Status DownloadAttachment(Connection& connection, const std::string& recor
                                 const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
                                 const std::string& path);
 
+// The same, handing each decrypted piece to `sink` (which must not keep it: the piece is
+// wiped when `sink` returns). The pieces are handed over before the whole stream's hash
+// is checked: a caller that keeps them drops them all on an error.
+absl::Status DownloadAttachmentTo(Connection& connection, const std::string& record_id,
+                                  const v1::AttachmentRef& ref, const v1::AttachmentInfo& info,
+                                  const std::function<absl::Status(absl::string_view)>& sink);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_

@@ -542,4 +542,44 @@ absl::StatusOr<uint64_t> ExportAttachments(Vault& vault, const SyncOptions& opti
   return written;
 }
 
+absl::StatusOr<std::string> FetchAttachmentPlaintext(Vault& vault, const SyncOptions& options,
+                                                     const OpenedRecord& record, int index) {
+  if (index < 0 || index >= record.testimony.attachments_size()) {
+    return absl::NotFoundError("no such attachment");
+  }
+  const v1::AttachmentInfo& info = record.testimony.attachments(index);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                          vault.Get(kFetchedNs, record.record_id));
+  v1::FetchedEntry entry;
+  v1::RecordHeader header;
+  if (!bytes.has_value() || !entry.ParseFromString(*bytes) ||
+      !header.ParseFromString(entry.envelope().header())) {
+    return absl::DataLossError("fetched record is damaged");
+  }
+  const v1::AttachmentRef* ref = nullptr;
+  for (const v1::AttachmentRef& candidate : header.attachments()) {
+    if (candidate.blob_id() == info.blob_id()) ref = &candidate;
+  }
+  if (ref == nullptr) return absl::DataLossError("attachment is not in the signed header");
+  if (info.size() > ref->size()) return absl::DataLossError("attachment size is implausible");
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          SignedIn(profile, options, vault));
+  std::string plaintext;
+  plaintext.reserve(info.size());  // no reallocation: no unwiped copy left behind
+  absl::Status s = DownloadAttachmentTo(
+      *connection, record.record_id, *ref, info, [&](absl::string_view piece) -> absl::Status {
+        if (plaintext.size() + piece.size() > info.size()) {
+          return absl::DataLossError("attachment is larger than its record says");
+        }
+        plaintext.append(piece.data(), piece.size());
+        return absl::OkStatus();
+      });
+  if (!s.ok()) {
+    crypto::WipeString(plaintext);
+    return s;
+  }
+  return plaintext;
+}
+
 }  // namespace temoin::client

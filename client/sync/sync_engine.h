@@ -77,6 +77,13 @@ absl::StatusOr<uint64_t> ExportAttachments(Vault& vault, const SyncOptions& opti
                                            const std::string& dir,
                                            std::vector<RecordFailure>& failures);
 
+// Reviewers: attachment `index` of `record`, downloaded, checked against the
+// device-signed header and decrypted in memory only (nothing is written). The caller
+// wipes the result. kNotFound for a bad index; kDataLoss / kUnauthenticated when the
+// blob does not match; kUnavailable when the server cannot be reached.
+absl::StatusOr<std::string> FetchAttachmentPlaintext(Vault& vault, const SyncOptions& options,
+                                                     const OpenedRecord& record, int index);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_

@@ -1,0 +1,606 @@
+// The Temoin desk page. Plain JavaScript, no framework, no external resource: the
+// Content-Security-Policy allows nothing but this origin. Every decrypted value comes
+// from /api/ and is put into the page as text (textContent), never as HTML.
+'use strict';
+
+const TEXT = {
+  en: {
+    records: 'Records', statistics: 'Statistics', language: 'Language', lock: 'Lock',
+    close: 'Close the desk', unlockTitle: 'Unlock the desk', passphrase: 'Vault passphrase',
+    unlock: 'Unlock', search: 'Search (narrative, locality, names)', from: 'Incident from',
+    to: 'to', region: 'Region', act: 'Act', perpetrator: 'Alleged perpetrator',
+    source: 'Source type', victimSex: "Victims' sex", victimAge: "Victims' age group",
+    sensitivity: 'Sensitivity', device: 'Device', matching: 'matching records',
+    exportCsv: 'Export CSV', exportJson: 'Export JSON', pull: 'Fetch new records',
+    date: 'Date', locality: 'Locality', acts: 'Acts', victims: 'Victims', status: 'Status',
+    back: '← Back to the list', narrative: 'Narrative', attachments: 'Attachments',
+    statsNote: 'Verified records matching the current filter; unverified records are left out.',
+    category: 'Category', value: 'Value', count: 'Count', change: 'Change on previous quarter',
+    quarter: 'Quarter', victimGroup: 'Victims', verified: 'verified', unverified: 'UNVERIFIED',
+    childShare: 'Cases with child victims', recordsLabel: 'records', none: 'none',
+    locked: 'The desk is locked.', wrong: 'Wrong passphrase.', any: '(any)',
+    women: 'Women', men: 'Men', girls: 'Girls', boys: 'Boys', unknown: 'Unknown',
+    amends: 'Amends record', project: 'Project', received: 'Received', incident: 'Incident',
+    perpetrators: 'Alleged perpetrators', sourceLabel: 'Source', consent: 'Consent',
+    fetched: 'new records fetched', failed: 'could not be opened',
+    duplicates: 'Possible duplicates', noDuplicates: 'No possible duplicates.',
+    duplicatesNote: 'Records that probably describe the same incident: same place (or within 10 km), incident dates within 3 days, an act in common and, when both name victims, similar names. Among the records matching the current filter.',
+    group: 'Group', confirm: 'Same incident', split: 'Different incidents',
+    undecide: 'Undecided', confirmed: 'confirmed: counted once in the statistics',
+    splitDone: 'split: counted separately', undecided: 'not decided yet',
+    raw: 'Raw counts (confirmed duplicates counted each time)',
+    newTestimony: 'New testimony', incidentDate: 'Incident date (YYYY, YYYY-MM or YYYY-MM-DD)',
+    endDate: 'End date (if several days)', anonymous: 'The source asks to stay anonymous',
+    informed: 'Informed consent given', courts: 'May be shared with courts',
+    publish: 'May be published anonymised', testimonyLanguage: 'Language of the testimony (e.g. fr, bm, ff)',
+    saveDraft: 'Save as draft', seal: 'Seal for the reviewers', sealedOk: 'Sealed: only the project\'s reviewers can open it now.',
+    draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
+    draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
+    syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
+  },
+  fr: {
+    records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
+    close: 'Fermer le bureau', unlockTitle: 'Déverrouiller le bureau',
+    passphrase: 'Phrase secrète du coffre', unlock: 'Déverrouiller',
+    search: 'Rechercher (récit, localité, noms)', from: 'Incident du', to: 'au',
+    region: 'Région', act: 'Acte', perpetrator: 'Auteur présumé', source: 'Type de source',
+    victimSex: 'Sexe des victimes', victimAge: "Tranche d'âge des victimes",
+    sensitivity: 'Sensibilité', device: 'Appareil', matching: 'témoignages correspondants',
+    exportCsv: 'Exporter en CSV', exportJson: 'Exporter en JSON',
+    pull: 'Récupérer les nouveaux témoignages', date: 'Date', locality: 'Localité',
+    acts: 'Actes', victims: 'Victimes', status: 'État', back: '← Retour à la liste',
+    narrative: 'Récit', attachments: 'Pièces jointes',
+    statsNote: 'Témoignages vérifiés correspondant au filtre ; les non vérifiés sont exclus.',
+    category: 'Catégorie', value: 'Valeur', count: 'Nombre',
+    change: 'Variation sur le trimestre précédent', quarter: 'Trimestre',
+    victimGroup: 'Victimes', verified: 'vérifié', unverified: 'NON VÉRIFIÉ',
+    childShare: 'Cas avec des victimes mineures', recordsLabel: 'témoignages', none: 'aucun',
+    locked: 'Le bureau est verrouillé.', wrong: 'Phrase secrète incorrecte.', any: '(tous)',
+    women: 'Femmes', men: 'Hommes', girls: 'Filles', boys: 'Garçons', unknown: 'Inconnu',
+    amends: 'Corrige le témoignage', project: 'Projet', received: 'Reçu',
+    incident: 'Incident', perpetrators: 'Auteurs présumés', sourceLabel: 'Source',
+    consent: 'Consentement', fetched: 'nouveaux témoignages récupérés',
+    failed: 'ne peuvent pas être ouverts',
+    duplicates: 'Doublons possibles', noDuplicates: 'Aucun doublon possible.',
+    duplicatesNote: "Témoignages qui décrivent probablement le même incident : même lieu (ou à moins de 10 km), dates à 3 jours au plus, un acte en commun et, si les deux nomment des victimes, des noms proches. Parmi les témoignages du filtre en cours.",
+    group: 'Groupe', confirm: 'Même incident', split: 'Incidents distincts',
+    undecide: 'Non décidé', confirmed: 'confirmé : compté une fois dans les statistiques',
+    splitDone: 'séparé : comptés séparément', undecided: 'pas encore décidé',
+    raw: 'Chiffres bruts (doublons confirmés comptés à chaque fois)',
+    newTestimony: 'Nouveau témoignage', incidentDate: "Date de l'incident (AAAA, AAAA-MM ou AAAA-MM-JJ)",
+    endDate: 'Date de fin (sur plusieurs jours)', anonymous: 'La source demande à rester anonyme',
+    informed: 'Consentement éclairé donné', courts: 'Peut être transmis à la justice',
+    publish: 'Peut être publié anonymisé', testimonyLanguage: 'Langue du témoignage (ex. fr, bm, ff)',
+    saveDraft: 'Enregistrer le brouillon', seal: 'Sceller pour les relecteurs',
+    sealedOk: 'Scellé : seuls les relecteurs du projet peuvent l\'ouvrir désormais.',
+    draftOk: 'Brouillon enregistré sur cet appareil.', outboxLabel: 'Sur cet appareil',
+    draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
+    syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
+    recordsWord: 'témoignages',
+  },
+};
+
+const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '' };
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
+
+function label(list, code) {
+  if (!state.vocab || !code) return code || '';
+  const term = (state.vocab[list] || []).find((x) => x.code === code);
+  if (!term) return code;
+  return state.lang === 'fr' ? term.labelFr : term.labelEn;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, Object.assign({ credentials: 'same-origin' }, options));
+  if (response.ok) return response;
+  let message = response.statusText;
+  try { message = (await response.json()).error; } catch (e) { /* not JSON */ }
+  if (response.status === 401 && message === 'locked') {
+    showUnlock(t('locked'));
+    throw new Error('locked');
+  }
+  throw new Error(message);
+}
+
+function post(path, body) {
+  return api(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body || {}),
+  });
+}
+
+function show(view) {
+  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view']) {
+    $(id).hidden = id !== view;
+  }
+  const inside = view !== 'unlock-view';
+  $('nav').hidden = !inside;
+  $('lock').hidden = !inside;
+  $('close').hidden = false;
+}
+
+function showUnlock(message) {
+  show('unlock-view');
+  $('unlock-error').textContent = message || '';
+  $('passphrase').focus();
+}
+
+function fillChecks(box) {
+  const chosen = new Set([...box.querySelectorAll('input:checked')].map((i) => i.value));
+  box.textContent = '';
+  for (const term of (state.vocab && state.vocab[box.dataset.checks]) || []) {
+    const id = box.id + '-' + term.code;
+    const div = document.createElement('div');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.id = id;
+    input.value = term.code;
+    input.checked = chosen.has(term.code);
+    const lab = document.createElement('label');
+    lab.htmlFor = id;
+    lab.className = 'inline';
+    lab.textContent = state.lang === 'fr' ? term.labelFr : term.labelEn;
+    div.append(input, ' ', lab);
+    box.append(div);
+  }
+}
+
+// The form as `temoin record --from` reads it (proto3 JSON, the proto's field names).
+function formTestimony() {
+  const v = (id) => $(id).value.trim();
+  const n = (id) => Math.max(0, parseInt($(id).value, 10) || 0);
+  const checked = (id) => [...$(id).querySelectorAll('input:checked')].map((i) => i.value);
+  const counts = { women: n('t-women'), men: n('t-men'), girls: n('t-girls'), boys: n('t-boys'), unknown: n('t-unknown') };
+  counts.total = counts.women + counts.men + counts.girls + counts.boys + counts.unknown;
+  return {
+    narrative: $('t-narrative').value,
+    language: v('t-language'),
+    incident: { date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+    acts: checked('t-acts').map((type) => ({ type })),
+    perpetrators: checked('t-perpetrators'),
+    victim_counts: counts,
+    source: { type: v('t-source'), anonymous: $('t-anonymous').checked },
+    consent: { informed: $('t-informed').checked, share_with_courts: $('t-courts').checked,
+      publish_anonymised: $('t-publish').checked },
+    sensitivity: v('t-sensitivity'),
+  };
+}
+
+async function checkTestimony() {
+  const seq = ++state.checkSeq;
+  try {
+    await post('/api/testimony/check', formTestimony());
+    if (seq === state.checkSeq) $('t-error').textContent = '';
+  } catch (e) {
+    if (seq === state.checkSeq) $('t-error').textContent = e.message;
+  }
+  if (seq === state.checkSeq) $('t-error').dataset.checked = String(seq);
+}
+
+async function saveTestimony(draft) {
+  $('t-result').textContent = '';
+  try {
+    const r = await (await post('/api/testimony' + (draft ? '?draft=1' : ''), formTestimony())).json();
+    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id + ')';
+    $('t-result').dataset.id = r.id;
+    $('t-error').textContent = '';
+    if (!draft) $('testimony-form').reset();
+    await loadOutbox();
+  } catch (e) {
+    $('t-error').textContent = e.message;
+  }
+}
+
+function describeProgress(p) {
+  const kb = (n) => Math.round(n / 1024) + ' KiB';
+  let text = t('syncing') + ': ' + p.records_done + '/' + p.records_total + ' ' + t('recordsWord') +
+      ', ' + kb(p.bytes_done) + '/' + kb(p.bytes_total);
+  if (p.bytes_per_second > 0) text += ', ' + kb(p.bytes_per_second) + '/s';
+  if (p.seconds_left !== null) text += ', ~' + Math.ceil(p.seconds_left) + ' s ' + t('left');
+  return text;
+}
+
+async function syncNow() {
+  $('sync').disabled = true;
+  $('sync-status').textContent = t('syncing') + '…';
+  delete $('sync-status').dataset.done;
+  // Progress is pushed by the sync into the desk and read here while the sync runs.
+  const timer = setInterval(async () => {
+    try {
+      const p = await (await api('/api/sync/progress')).json();
+      if (p.syncing) $('sync-status').textContent = describeProgress(p);
+    } catch (e) { /* the final answer below says what happened */ }
+  }, 500);
+  try {
+    const r = await (await post('/api/sync')).json();
+    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord');
+    $('sync-status').dataset.done = 'ok';
+  } catch (e) {
+    $('sync-status').textContent = e.message;
+    $('sync-status').dataset.done = 'error';
+  } finally {
+    clearInterval(timer);
+    $('sync').disabled = false;
+    await loadOutbox();
+  }
+}
+
+async function loadOutbox() {
+  const o = await (await api('/api/outbox')).json();
+  state.role = o.role;
+  $('outbox').textContent = t('outboxLabel') + ' (' + o.project + '): ' +
+      ['draft', 'sealed', 'committed', 'received'].map((s) => o.records[s] + ' ' + t(s)).join(' · ');
+  for (const [key, count] of Object.entries(o.records)) $('outbox').dataset[key] = String(count);
+}
+
+function translatePage() {
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const select of document.querySelectorAll('select[data-vocab]')) fillSelect(select);
+  for (const box of document.querySelectorAll('[data-checks]')) fillChecks(box);
+}
+
+function fillSelect(select) {
+  const chosen = select.value;
+  select.textContent = '';
+  const any = document.createElement('option');
+  any.value = '';
+  any.textContent = t('any');
+  select.append(any);
+  for (const term of (state.vocab && state.vocab[select.dataset.vocab]) || []) {
+    const option = document.createElement('option');
+    option.value = term.code;
+    option.textContent = state.lang === 'fr' ? term.labelFr : term.labelEn;
+    select.append(option);
+  }
+  select.value = chosen;
+}
+
+function filterQuery() {
+  const params = new URLSearchParams();
+  for (const el of $('filters').elements) {
+    if (el.name && el.value.trim() !== '') params.set(el.name, el.value.trim());
+  }
+  return params.toString();
+}
+
+function cell(row, text) {
+  const td = document.createElement('td');
+  td.textContent = text;
+  row.append(td);
+  return td;
+}
+
+async function loadRecords() {
+  const query = filterQuery();
+  const seq = ++state.seq;
+  const data = await (await api('/api/records' + (query ? '?' + query : ''))).json();
+  if (seq !== state.seq) return;  // a newer search has been sent
+  state.query = query;
+  const suffix = query ? '?' + query : '';
+  $('export-csv').href = '/api/export.csv' + suffix;
+  $('export-json').href = '/api/export.json' + suffix;
+  const rows = $('record-rows');
+  rows.textContent = '';
+  for (const r of data.records) {
+    const tr = document.createElement('tr');
+    tr.dataset.testid = 'record-row';
+    tr.setAttribute('data-testid', 'record-row');
+    tr.dataset.id = r.id;
+    tr.tabIndex = 0;
+    if (!r.verified) tr.className = 'unverified';
+    cell(tr, r.date || '—');
+    cell(tr, label('regions', r.region));
+    cell(tr, r.locality);
+    cell(tr, r.acts.map((a) => label('acts', a)).join(', '));
+    cell(tr, String(r.victims));
+    cell(tr, r.verified ? t('verified') : t('unverified'));
+    const open = () => { location.hash = '#/record/' + r.id; };
+    tr.addEventListener('click', open);
+    tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+    rows.append(tr);
+  }
+  $('record-count').textContent = String(data.count);
+  const warnings = [];
+  if (data.unverified > 0) warnings.push(data.unverified + ' ' + t('unverified'));
+  if (data.failures > 0) warnings.push(data.failures + ' ' + t('failed'));
+  $('warnings').textContent = warnings.join(' · ');
+}
+
+function field(list, name, value) {
+  if (value === undefined || value === null || value === '' || value === 0) return;
+  const dt = document.createElement('dt');
+  dt.textContent = name;
+  const dd = document.createElement('dd');
+  if (value instanceof Node) dd.append(value); else dd.textContent = String(value);
+  list.append(dt, dd);
+}
+
+async function loadRecord(id) {
+  const r = await (await api('/api/records/' + encodeURIComponent(id))).json();
+  const x = r.testimony;
+  $('record-title').textContent = (x.incident.date || '—') + ' · ' +
+      label('regions', x.incident.region) + ' · ' + x.incident.locality;
+  $('record-warning').textContent = r.verified ? '' : t('unverified') + ': ' + r.unverified_reason;
+  const dl = $('record-fields');
+  dl.textContent = '';
+  field(dl, 'ID', r.record_id);
+  field(dl, t('project'), r.project);
+  field(dl, t('device'), r.device_id + ' #' + r.device_seq);
+  field(dl, t('received'), r.received_at);
+  field(dl, t('incident'), [x.incident.date, x.incident.end_date].filter(Boolean).join(' → '));
+  field(dl, t('region'), label('regions', x.incident.region));
+  field(dl, t('locality'), x.incident.locality);
+  if (x.incident.precision_m) {
+    field(dl, 'GPS', x.incident.latitude + ', ' + x.incident.longitude + ' (±' + x.incident.precision_m + ' m)');
+  }
+  field(dl, t('acts'), x.acts.map((a) => label('acts', a.type) + (a.count ? ' × ' + a.count : '')).join(', '));
+  field(dl, t('perpetrators'), x.perpetrators.map((p) => label('perpetrators', p)).join(', '));
+  for (const v of x.victims) {
+    field(dl, t('victims'), [v.name, label('sexes', v.sex), v.age || '', label('ageGroups', v.age_group), v.community]
+        .filter(Boolean).join(' · '));
+  }
+  const c = x.victim_counts;
+  if (c.total) {
+    field(dl, t('victimGroup'), c.total + ' (' + ['women', 'men', 'girls', 'boys', 'unknown']
+        .map((k) => t(k) + ' ' + c[k]).join(', ') + ')');
+  }
+  field(dl, t('sourceLabel'), label('sourceTypes', x.source.type) + (x.source.anonymous ? ' (anonymous)' : ''));
+  field(dl, t('consent'), Object.entries(x.consent).filter(([, v]) => v).map(([k]) => k).join(', '));
+  field(dl, t('sensitivity'), x.sensitivity);
+  field(dl, 'Language', x.language);
+  if (x.amends) {
+    const link = document.createElement('a');
+    link.href = '#/record/' + x.amends;
+    link.textContent = x.amends;
+    field(dl, t('amends'), link);
+  }
+  $('record-narrative').textContent = x.narrative;
+  const box = $('record-attachments');
+  box.textContent = x.attachments.length ? '' : t('none');
+  x.attachments.forEach((a, index) => {
+    const url = '/api/records/' + r.record_id + '/attachments/' + index;
+    const p = document.createElement('p');
+    const link = document.createElement('a');
+    link.href = url;
+    link.textContent = a.file_name + ' (' + a.media_type + ', ' + a.size + ' B)';
+    link.setAttribute('download', a.file_name);
+    p.append(link);
+    if (a.media_type.startsWith('image/')) {
+      const img = document.createElement('img');
+      img.src = url;
+      img.alt = a.file_name;
+      p.append(img);
+    } else if (a.media_type.startsWith('audio/') || a.media_type.startsWith('video/')) {
+      const media = document.createElement(a.media_type.startsWith('audio/') ? 'audio' : 'video');
+      media.controls = true;
+      media.src = url;
+      p.append(media);
+    }
+    box.append(p);
+  });
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+
+function barChart(title, rows) {
+  const figure = document.createElement('figure');
+  figure.className = 'chart';
+  const h = document.createElement('h3');
+  h.textContent = title;
+  figure.append(h);
+  const max = Math.max(1, ...rows.map((r) => r.count));
+  const barHeight = 18, labelWidth = 170, width = 420;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('width', width);
+  svg.setAttribute('height', rows.length * (barHeight + 4) + 4);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', title);
+  rows.forEach((r, i) => {
+    const y = i * (barHeight + 4) + 2;
+    const name = document.createElementNS(SVG, 'text');
+    name.setAttribute('x', 0);
+    name.setAttribute('y', y + 13);
+    name.textContent = r.label.length > 26 ? r.label.slice(0, 25) + '…' : r.label;
+    const bar = document.createElementNS(SVG, 'rect');
+    bar.setAttribute('x', labelWidth);
+    bar.setAttribute('y', y);
+    bar.setAttribute('height', barHeight);
+    bar.setAttribute('width', Math.max(1, (width - labelWidth - 40) * r.count / max));
+    const value = document.createElementNS(SVG, 'text');
+    value.setAttribute('x', labelWidth + (width - labelWidth - 40) * r.count / max + 4);
+    value.setAttribute('y', y + 13);
+    value.textContent = String(r.count);
+    svg.append(name, bar, value);
+  });
+  figure.append(svg);
+  return figure;
+}
+
+async function loadStats() {
+  let query = filterQuery();
+  if ($('raw').checked) query += (query ? '&' : '') + 'raw=1';
+  const s = await (await api('/api/stats' + (query ? '?' + query : ''))).json();
+  const groups = [
+    ['quarter', t('quarter'), s.quarters, (k) => k],
+    ['act', t('acts'), s.acts, (k) => label('acts', k)],
+    ['region', t('region'), s.regions, (k) => label('regions', k)],
+    ['perpetrator', t('perpetrators'), s.perpetrators, (k) => label('perpetrators', k)],
+    ['victim_group', t('victimGroup'), s.victim_groups, (k) => t(k)],
+  ];
+  const body = $('stats-rows');
+  body.textContent = '';
+  const charts = $('charts');
+  charts.textContent = '';
+  for (const [group, title, rows, name] of groups) {
+    for (const r of rows) {
+      const tr = document.createElement('tr');
+      tr.dataset.group = group;
+      tr.dataset.key = r.key;
+      cell(tr, title);
+      cell(tr, name(r.key));
+      cell(tr, String(r.count)).className = 'count';
+      const change = r.change_percent;
+      cell(tr, change === undefined || change === null ? '' :
+          (change > 0 ? '+' : '') + change.toFixed(2) + ' %').className = 'change';
+      body.append(tr);
+    }
+    if (rows.length) charts.append(barChart(title, rows.map((r) => ({ label: name(r.key), count: r.count }))));
+  }
+  const share = s.child_victim_share_percent;
+  // Tests wait for this to change rather than for time to pass.
+  $('stats-table').dataset.version = String(Number($('stats-table').dataset.version || 0) + 1);
+  $('stats-summary').textContent = s.records + ' ' + t('recordsLabel') + ' · ' + t('childShare') + ': ' +
+      s.records_with_child_victims + (share === null ? '' : ' (' + share.toFixed(1) + ' %)');
+}
+
+async function loadDuplicates() {
+  const query = filterQuery();
+  const data = await (await api('/api/duplicates' + (query ? '?' + query : ''))).json();
+  const box = $('duplicate-groups');
+  box.textContent = '';
+  if (!data.groups.length) box.textContent = t('noDuplicates');
+  data.groups.forEach((g, n) => {
+    const section = document.createElement('section');
+    section.setAttribute('data-testid', 'duplicate-group');
+    section.className = 'duplicate-group';
+    section.dataset.ids = g.records.map((r) => r.id).join(',');
+    const h = document.createElement('h3');
+    h.textContent = t('group') + ' ' + (n + 1) + ' (' + g.records.length + ')';
+    section.append(h);
+    const list = document.createElement('ul');
+    for (const r of g.records) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '#/record/' + r.id;
+      a.textContent = [r.date, label('regions', r.region), r.locality,
+        r.acts.map((x) => label('acts', x)).join(', ')].join(' · ');
+      li.append(a);
+      list.append(li);
+    }
+    section.append(list);
+    const why = document.createElement('ul');
+    why.className = 'reasons';
+    for (const link of g.links) {
+      const li = document.createElement('li');
+      li.textContent = link.a.slice(0, 8) + ' ↔ ' + link.b.slice(0, 8) + ': ' + link.reason;
+      why.append(li);
+    }
+    section.append(why);
+    const status = document.createElement('p');
+    status.className = 'decision';
+    status.dataset.decision = g.decision;
+    status.textContent = t({ confirmed: 'confirmed', split: 'splitDone' }[g.decision] || 'undecided');
+    section.append(status);
+    for (const [decision, key] of [['confirmed', 'confirm'], ['split', 'split'], ['undecided', 'undecide']]) {
+      if (decision === g.decision) continue;
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.decide = decision;
+      button.textContent = t(key);
+      button.addEventListener('click', async () => {
+        await post('/api/duplicates/decision' + (query ? '?' + query : ''), { group: g.key, decision });
+        await loadDuplicates();
+      });
+      section.append(button, ' ');
+    }
+    box.append(section);
+  });
+}
+
+// Monitors record; reviewers read. Each sees its own pages (the server decides what
+// either may do: a monitor's vault holds no record to read, a reviewer's seal refused).
+async function learnRole() {
+  if (state.role) return;
+  await loadOutbox();
+  for (const el of document.querySelectorAll('.monitor-only')) el.hidden = state.role !== 'monitor';
+  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role === 'monitor';
+}
+
+async function route() {
+  try {
+    await learnRole();
+  } catch (e) {
+    return;  // locked: the unlock form is showing
+  }
+  const hash = location.hash || (state.role === 'monitor' ? '#/new' : '#/records');
+  try {
+    if (hash.startsWith('#/record/')) {
+      show('record-view');
+      await loadRecord(hash.slice('#/record/'.length));
+    } else if (hash === '#/new') {
+      show('new-view');
+      await loadOutbox();
+    } else if (hash === '#/duplicates') {
+      show('duplicates-view');
+      await loadDuplicates();
+    } else if (hash === '#/stats') {
+      show('stats-view');
+      await loadStats();
+    } else {
+      show('records-view');
+      await loadRecords();
+    }
+  } catch (e) {
+    if (e.message !== 'locked') $('warnings').textContent = e.message;
+  }
+}
+
+async function start() {
+  state.lang = (navigator.language || 'en').startsWith('fr') ? 'fr' : 'en';
+  $('lang').value = state.lang;
+  state.vocab = await (await fetch('/api/vocabulary')).json();
+  translatePage();
+  $('lang').addEventListener('change', () => { state.lang = $('lang').value; translatePage(); route(); });
+  $('unlock-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const input = $('passphrase');
+    const passphrase = input.value;
+    input.value = '';
+    $('unlock').disabled = true;
+    try {
+      await post('/api/unlock', { passphrase });
+      $('unlock-error').textContent = '';
+      await route();
+    } catch (err) {
+      $('unlock-error').textContent = err.message === 'wrong passphrase' ? t('wrong') : err.message;
+    } finally {
+      $('unlock').disabled = false;
+    }
+  });
+  $('filters').addEventListener('input', () => route());
+  $('raw').addEventListener('change', () => route());
+  // Validated as it is typed, by the rules `temoin record` applies (the server's check).
+  $('testimony-form').addEventListener('input', () => checkTestimony());
+  $('testimony-form').addEventListener('change', () => checkTestimony());
+  $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
+  $('t-draft').addEventListener('click', () => saveTestimony(true));
+  $('sync').addEventListener('click', () => syncNow());
+  $('filters').addEventListener('submit', (e) => e.preventDefault());
+  $('lock').addEventListener('click', async () => {
+    await post('/api/lock');
+    state.role = '';
+    showUnlock(t('locked'));
+  });
+  $('close').addEventListener('click', async () => {
+    await post('/api/close');
+    document.body.textContent = 'Closed.';
+  });
+  $('pull').addEventListener('click', async () => {
+    $('pull-status').textContent = '…';
+    try {
+      const r = await (await post('/api/pull')).json();
+      $('pull-status').textContent = r.fetched + ' ' + t('fetched');
+      await loadRecords();
+    } catch (err) {
+      $('pull-status').textContent = err.message;
+    }
+  });
+  window.addEventListener('hashchange', route);
+  const s = await (await fetch('/api/state')).json();
+  if (s.unlocked) await route(); else showUnlock('');
+}
+
+start();

@@ -1,0 +1,286 @@
+#include "client/desk/desk_api.h"
+
+#include "client/core/device_state.h"
+#include "client/core/drafts.h"
+#include "client/core/duplicates.h"
+#include "client/core/export.h"
+#include "client/core/outbox.h"
+#include "client/core/stats.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "common/vocabulary.h"
+#include "nlohmann/json.hpp"
+
+namespace temoin::client::desk {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string Param(const std::multimap<std::string, std::string>& params, const char* name) {
+  auto it = params.find(name);
+  return it == params.end() ? "" : it->second;
+}
+
+ordered_json RowJson(const OpenedRecord& r) {
+  const v1::Testimony& t = r.testimony;
+  ordered_json row;
+  row["id"] = ToHex(r.record_id);
+  row["project"] = r.project;
+  row["device_id"] = ToHex(r.device_id);
+  row["received_at"] = FormatRfc3339(r.received_at);
+  row["date"] = t.incident().date();
+  row["region"] = t.incident().region();
+  row["locality"] = t.incident().locality();
+  ordered_json acts = ordered_json::array();
+  for (const v1::Act& a : t.acts()) acts.push_back(a.type());
+  row["acts"] = acts;
+  row["perpetrators"] =
+      ordered_json(std::vector<std::string>(t.perpetrators().begin(), t.perpetrators().end()));
+  row["victims"] = t.victim_counts().total() > 0 ? t.victim_counts().total()
+                                                 : static_cast<uint32_t>(t.victims_size());
+  row["verified"] = r.verified;
+  row["unverified_reason"] = r.unverified_reason;
+  row["amends"] = t.amends();
+  row["attachments"] = t.attachments_size();
+  return row;
+}
+
+ordered_json Table(const std::map<std::string, uint64_t>& rows) {
+  ordered_json out = ordered_json::array();
+  for (const auto& [key, count] : rows) out.push_back({{"key", key}, {"count", count}});
+  return out;
+}
+
+}  // namespace
+
+RecordFilter FilterFromParams(const std::multimap<std::string, std::string>& params) {
+  RecordFilter f;
+  f.text = Param(params, "q");
+  f.date_from = Param(params, "from");
+  f.date_to = Param(params, "to");
+  f.region = Param(params, "region");
+  f.act = Param(params, "act");
+  f.perpetrator = Param(params, "perpetrator");
+  f.source_type = Param(params, "source_type");
+  f.victim_sex = Param(params, "victim_sex");
+  f.victim_age_group = Param(params, "victim_age_group");
+  f.sensitivity = Param(params, "sensitivity");
+  f.device = Param(params, "device");
+  return f;
+}
+
+std::vector<const OpenedRecord*> Select(const Unlocked& u, const RecordFilter& filter) {
+  std::vector<const OpenedRecord*> out;
+  for (size_t i = 0; i < u.desk.records.size(); ++i) {
+    if (FilterMatches(filter, u.desk.records[i], u.searchable[i])) {
+      out.push_back(&u.desk.records[i]);
+    }
+  }
+  return out;
+}
+
+std::string ListJson(const Unlocked& u, const RecordFilter& filter) {
+  std::vector<const OpenedRecord*> selected = Select(u, filter);
+  ordered_json out;
+  out["count"] = selected.size();
+  out["total"] = u.desk.records.size();
+  out["unverified"] = u.desk.unverified();
+  out["failures"] = u.desk.failures.size();
+  ordered_json rows = ordered_json::array();
+  for (const OpenedRecord* r : selected) rows.push_back(RowJson(*r));
+  out["records"] = std::move(rows);
+  return out.dump();
+}
+
+absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_view id_hex) {
+  for (const OpenedRecord& r : u.desk.records) {
+    if (ToHex(r.record_id) == id_hex) return RecordJson(r);
+  }
+  return absl::NotFoundError("no such record on this desk");
+}
+
+absl::StatusOr<std::string> StatsJson(Unlocked& u, const RecordFilter& filter, bool raw) {
+  // Statistics end up in reports: only records whose chain verifies count, as in
+  // `temoin review stats`.
+  std::vector<OpenedRecord> verified;
+  uint64_t left_out = 0;
+  for (const OpenedRecord* r : Select(u, filter)) {
+    if (r->verified) {
+      verified.push_back(*r);
+    } else {
+      ++left_out;
+    }
+  }
+  std::vector<size_t> repeats;
+  if (!raw) {
+    absl::StatusOr<std::map<std::string, DuplicateDecision>> decisions =
+        LoadDuplicateDecisions(*u.vault);
+    if (!decisions.ok()) {
+      for (OpenedRecord& r : verified) WipeMessage(r.testimony);
+      return decisions.status();
+    }
+    repeats = RepeatsOfConfirmedIncidents(verified, *decisions);
+  }
+  std::vector<bool> is_repeat(verified.size(), false);
+  for (size_t i : repeats) is_repeat[i] = true;
+  std::vector<OpenedRecord> counted;
+  for (size_t i = 0; i < verified.size(); ++i) {
+    if (!is_repeat[i]) counted.push_back(std::move(verified[i]));
+  }
+  Stats stats = ComputeStats(counted);
+  for (OpenedRecord& r : counted) WipeMessage(r.testimony);
+  for (OpenedRecord& r : verified) WipeMessage(r.testimony);
+  ordered_json out;
+  out["records"] = stats.records;
+  out["confirmed_repeats_left_out"] = repeats.size();
+  out["unverified_left_out"] = left_out;
+  out["victims"] = stats.victims;
+  out["restricted"] = stats.restricted;
+  ordered_json quarters = ordered_json::array();
+  for (const auto& [quarter, count] : stats.quarters) {
+    std::optional<double> change = QuarterChangePercent(stats.quarters, quarter);
+    quarters.push_back({{"key", quarter},
+                        {"count", count},
+                        {"change_percent", change ? ordered_json(*change) : ordered_json()}});
+  }
+  out["quarters"] = quarters;
+  out["acts"] = Table(stats.acts);
+  out["regions"] = Table(stats.regions);
+  out["perpetrators"] = Table(stats.perpetrators);
+  out["victim_groups"] = Table({{"women", stats.women},
+                                {"men", stats.men},
+                                {"girls", stats.girls},
+                                {"boys", stats.boys},
+                                {"unknown", stats.victims_unknown}});
+  out["records_with_child_victims"] = stats.records_with_child_victims;
+  out["child_victim_share_percent"] =
+      stats.records == 0
+          ? ordered_json()
+          : ordered_json(100.0 * static_cast<double>(stats.records_with_child_victims) /
+                         static_cast<double>(stats.records));
+  return out.dump();
+}
+
+namespace {
+
+const char* DecisionName(DuplicateDecision d) {
+  switch (d) {
+    case DuplicateDecision::kConfirmed:
+      return "confirmed";
+    case DuplicateDecision::kSplit:
+      return "split";
+    default:
+      return "undecided";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter) {
+  TEMOIN_ASSIGN_OR_RETURN(auto decisions, LoadDuplicateDecisions(*u.vault));
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  std::vector<DuplicateGroup> groups = FindPossibleDuplicates(selected);
+  ordered_json out_groups = ordered_json::array();
+  for (const DuplicateGroup& g : groups) {
+    ordered_json rows = ordered_json::array();
+    for (size_t i : g.members) rows.push_back(RowJson(selected[i]));
+    ordered_json links = ordered_json::array();
+    for (const DuplicateLink& link : g.links) {
+      links.push_back({{"a", ToHex(selected[link.a].record_id)},
+                       {"b", ToHex(selected[link.b].record_id)},
+                       {"reason", link.reason}});
+    }
+    const std::string key = GroupKey(selected, g);
+    out_groups.push_back({{"key", ToHex(key)},
+                          {"decision", DecisionName(DecisionFor(decisions, key))},
+                          {"records", std::move(rows)},
+                          {"links", std::move(links)}});
+  }
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  ordered_json out;
+  out["groups"] = std::move(out_groups);
+  return out.dump();
+}
+
+absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::string_view key_hex,
+                              absl::string_view decision) {
+  DuplicateDecision d;
+  if (decision == "confirmed") {
+    d = DuplicateDecision::kConfirmed;
+  } else if (decision == "split") {
+    d = DuplicateDecision::kSplit;
+  } else if (decision == "undecided") {
+    d = DuplicateDecision::kUndecided;
+  } else {
+    return absl::InvalidArgumentError("decision must be confirmed, split or undecided");
+  }
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  bool found = false;
+  for (const DuplicateGroup& g : FindPossibleDuplicates(selected)) {
+    found |= ToHex(GroupKey(selected, g)) == key_hex;
+  }
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  if (!found) return absl::NotFoundError("no such group of possible duplicates");
+  TEMOIN_ASSIGN_OR_RETURN(std::string key, FromHex(key_hex, "group"));
+  return StoreDuplicateDecision(*u.vault, key, d);
+}
+
+absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,
+                                           absl::string_view format) {
+  if (format != "csv" && format != "json") {
+    return absl::InvalidArgumentError("format must be csv or json");
+  }
+  std::vector<OpenedRecord> selected;
+  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  absl::StatusOr<std::string> text = format == "csv" ? ExportCsv(selected) : ExportJson(selected);
+  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
+  return text;
+}
+
+absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
+  absl::StatusOr<v1::Vocabulary> vocabulary = LoadVocabulary(*u.vault);
+  absl::Status s =
+      vocabulary.ok() ? ValidateTestimony(testimony, *vocabulary) : vocabulary.status();
+  WipeMessage(testimony);
+  return s;
+}
+
+absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
+                                            bool as_draft) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
+  ordered_json out;
+  if (as_draft) {
+    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony);
+    WipeMessage(testimony);
+    TEMOIN_RETURN_IF_ERROR(id.status());
+    out["id"] = *id;
+    out["state"] = "draft";
+    return out.dump();
+  }
+  absl::StatusOr<std::vector<SealedRecord>> sealed = SealTestimonies(*u.vault, {testimony});
+  WipeMessage(testimony);
+  TEMOIN_RETURN_IF_ERROR(sealed.status());
+  out["id"] = ToHex(sealed->front().record_id);
+  out["state"] = "sealed";
+  return out.dump();
+}
+
+absl::StatusOr<std::string> OutboxJson(Unlocked& u) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*u.vault));
+  TEMOIN_ASSIGN_OR_RETURN(auto counts, CountByState(*u.vault));
+  ordered_json out;
+  out["role"] = profile.role() == v1::ROLE_MONITOR    ? "monitor"
+                : profile.role() == v1::ROLE_REVIEWER ? "reviewer"
+                                                      : "admin";
+  out["project"] = profile.project();
+  out["records"] = ordered_json::object();
+  for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
+    out["records"][state] = counts[state];
+  }
+  return out.dump();
+}
+
+}  // namespace temoin::client::desk

@@ -1,0 +1,71 @@
+#ifndef TEMOIN_CLIENT_DESK_DESK_API_H_
+#define TEMOIN_CLIENT_DESK_DESK_API_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/core/record_filter.h"
+#include "client/desk/desk_state.h"
+
+// The JSON API of docs/desk-api.md, as functions of the unlocked desk: no HTTP here
+// (desk_server.cc adapts them), and no rule either: selection, statistics and exports
+// are client/core's, the same the `temoin review` commands use.
+namespace temoin::client::desk {
+
+// A RecordFilter from query parameters (q, from, to, region, act, perpetrator,
+// source_type, victim_sex, victim_age_group, sensitivity, device). Unknown parameters
+// are ignored; values are untrusted and only compared.
+RecordFilter FilterFromParams(const std::multimap<std::string, std::string>& params);
+
+// The records that match, in log order (unverified ones included, marked).
+std::vector<const OpenedRecord*> Select(const Unlocked& u, const RecordFilter& filter);
+
+// {"count", "total", "unverified", "failures", "records": [{id, project, device_id,
+// received_at, date, region, locality, acts, perpetrators, victims, verified,
+// attachments}]}
+std::string ListJson(const Unlocked& u, const RecordFilter& filter);
+
+// One record as `temoin review show` prints it. kNotFound for an unknown id.
+absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_view id_hex);
+
+// Statistics of the matching *verified* records (as `review stats`), with quarters and
+// their change in %, victims by group and the share of cases with child victims. Each
+// group of duplicates the reviewer confirmed counts once unless `raw`.
+absl::StatusOr<std::string> StatsJson(Unlocked& u, const RecordFilter& filter, bool raw);
+
+// Possible duplicates among the matching records (client/core/duplicates.h):
+// {"groups": [{"key", "decision": "undecided"|"confirmed"|"split", "records": [row as
+// in ListJson], "links": [{"a", "b", "reason"}]}]}.
+absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter);
+
+// Keeps the reviewer's decision on the group whose key (hex) is `key_hex`: the group
+// must be one FindPossibleDuplicates gives over the records of this desk matching
+// `filter` (kNotFound otherwise). `decision`: confirmed, split or undecided.
+absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::string_view key_hex,
+                              absl::string_view decision);
+
+// `review export` of the matching records: the same functions, the same bytes.
+absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter& filter,
+                                           absl::string_view format);
+
+// The monitor's side. The testimony is the proto3 JSON `temoin record --from` reads;
+// parsing and validation are the same functions (ParseTestimonyJson, ValidateTestimony
+// against the vault's vocabulary), so the form refuses exactly what `record` refuses.
+// kInvalidArgument with record's message when it does not validate.
+absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json);
+
+// Seals the testimony for the project's reviewers (SealTestimonies, as `record`), or
+// saves it as a draft (SaveDraft, as `record --draft`). {"id": hex, "state": "sealed" |
+// "draft"}.
+absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
+                                            bool as_draft);
+
+// {"role", "project", "records": {"draft", "sealed", "committed", "received", "purged"}}
+// as `temoin status --json` counts them.
+absl::StatusOr<std::string> OutboxJson(Unlocked& u);
+
+}  // namespace temoin::client::desk
+
+#endif  // TEMOIN_CLIENT_DESK_DESK_API_H_

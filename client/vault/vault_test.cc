@@ -176,6 +176,63 @@ TEST_F(VaultTest, TamperedValueIsDataLoss) {
   EXPECT_EQ((*vault)->Get("outbox", "a").status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(VaultTest, CheckCountsEveryValueOfAWholeVault) {
+  auto vault = MustCreate();
+  ASSERT_TRUE(vault->Put("outbox", "a", "alpha").ok());
+  ASSERT_TRUE(vault->Put("drafts", "b", "bravo").ok());
+  absl::StatusOr<Vault::CheckReport> report = vault->Check();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->values, 2u);
+}
+
+TEST_F(VaultTest, CheckFindsATamperedValueInAnyNamespace) {
+  {
+    auto vault = MustCreate();
+    ASSERT_TRUE(vault->Put("outbox", "a", "alpha").ok());
+    ASSERT_TRUE(vault->Put("drafts", "b", "bravo").ok());
+  }
+  TamperRaw([](rocksdb::DB* db) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    it->Next();  // the second value, whichever namespace it is in
+    ASSERT_TRUE(it->Valid());
+    std::string value = it->value().ToString();
+    value[value.size() / 2] ^= 0x01;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), it->key(), value).ok());
+  });
+  auto vault = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(vault.ok());
+  absl::Status status = (*vault)->Check().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find("value 2 "), std::string::npos) << status;
+  EXPECT_NE(status.message().find("failed authentication"), std::string::npos) << status;
+}
+
+TEST_F(VaultTest, CheckFindsADamagedBlockThatNoLookupReads) {
+  {
+    auto vault = MustCreate();
+    ASSERT_TRUE(vault->Put("outbox", "a", std::string(10000, 'x')).ok());
+  }
+  TamperRaw([](rocksdb::DB* db) {
+    ASSERT_TRUE(db->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+  });
+  std::string table;
+  for (const auto& entry : fs::directory_iterator(home_ + "/store")) {
+    if (entry.path().extension() == ".sst") table = entry.path().string();
+  }
+  ASSERT_FALSE(table.empty());
+  absl::StatusOr<std::string> bytes = ReadFileToString(table);
+  ASSERT_TRUE(bytes.ok());
+  (*bytes)[32] ^= 0x5a;  // the first data block, which opening the vault does not read
+  ASSERT_TRUE(WriteFileDurably(table, *bytes, 0600).ok());
+  auto vault = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  absl::Status status = (*vault)->Check().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_NE(status.message().find(fs::path(table).filename().string()), std::string::npos)
+      << status;
+}
+
 TEST_F(VaultTest, ValueMovedToAnotherKeyIsDataLoss) {
   {
     auto vault = MustCreate();

@@ -5,6 +5,7 @@
 #include "server/app/health.h"
 
 #include <atomic>
+#include <mutex>
 #include <chrono>
 #include <thread>
 
@@ -38,10 +39,15 @@ class FillableStore final : public Store {
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override {
     return inner_.Scan(prefix, start_after, visit);
   }
+  // Through this store's own Commit, so that a full disk refuses log appends too.
+  absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) override {
+    return AppendToLogInProcess(*this, log_mu_, build);
+  }
   std::atomic<bool> full{false};
 
  private:
   MemoryStore inner_;
+  std::mutex log_mu_;
 };
 
 class HealthTest : public ::testing::Test {

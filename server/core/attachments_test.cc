@@ -897,6 +897,24 @@ TEST_F(UploadPiecesTest, RelaySpoolHoldsToItsCaps) {
   EXPECT_TRUE(spool.Begin(carrier).ok()) << "an ended relay still counted against its carrier";
 }
 
+// Fuzzing finding 1 (docs/fuzzing.md, bundle_fuzz): a record whose attachments have
+// not all arrived is pending, and importing the same bundle again counted it as a new
+// record again (the report, and a relaying device's RelayResponse.records, said so
+// though nothing new was stored). A pending record is "known" as a stored one is.
+TEST_F(UploadPiecesTest, ReimportedPendingRecordIsADuplicateNotANewRecord) {
+  core_->set_bundle_key(crypto::BoxKeyPair::Generate());
+  Blob blob = MakeBlob(1000, 'g');
+  const std::string file = BundleFile(monitor_, {Seal(monitor_, {blob.ref})},
+                                      std::string(core_->bundle_key()->public_key()));
+  absl::StatusOr<BundleImportReport> first = ImportBundle(*core_, file);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->records, 1u);
+  absl::StatusOr<BundleImportReport> again = ImportBundle(*core_, file);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->records, 0u) << "nothing new was stored";
+  EXPECT_EQ(again->duplicates, 1u);
+}
+
 TEST_F(UploadPiecesTest, RevokedDeviceStoresNothing) {
   Session session = SignIn(monitor_);
   Blob blob = MakeBlob(1000, 'f');

@@ -140,7 +140,11 @@ class BundleImporter {
       if (!header.ParseFromString(records[i].header())) continue;
       TEMOIN_ASSIGN_OR_RETURN(auto stored,
                               core_.registry().Record(session_->device_id(), header.record_id()));
-      known[i] = stored.has_value();
+      // A record still waiting for its attachments is known too (fuzzing, finding 1).
+      TEMOIN_ASSIGN_OR_RETURN(
+          auto pending, core_.registry().store().Get(
+                            keys::PendingRecord(session_->device_id(), header.record_id())));
+      known[i] = stored.has_value() || pending.has_value();
     }
     return known;
   }

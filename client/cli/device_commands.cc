@@ -11,6 +11,7 @@
 #include "client/cli/cli_context.h"
 #include "client/cli/passphrase.h"
 #include "client/core/device_state.h"
+#include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/sync/enroll.h"
 #include "client/sync/sync_engine.h"
@@ -117,6 +118,7 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
       if (report->pending == 0 && report->fetched == 0) std::cerr << ", nothing to upload";
       if (report->fetched > 0) std::cerr << ", " << report->fetched << " records fetched";
       if (report->refused > 0) std::cerr << ", " << report->refused << " refused";
+      if (report->proven > 0) std::cerr << ", " << report->proven << " shown in the log";
       std::cerr << "\n";
       if (report->refused > 0) {
         return absl::FailedPreconditionError(
@@ -172,6 +174,20 @@ absl::Status Status(const Globals& g, bool json) {
   return absl::OkStatus();
 }
 
+// The last checkpoint of the server's transparency log this device verified, as the
+// signed note it received (c2sp.org/tlog-checkpoint); no network.
+absl::Status PrintCheckpoint(const Globals& g) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(*vault));
+  if (!held.has_value()) {
+    return absl::NotFoundError("this device has verified no checkpoint yet: sync first");
+  }
+  std::cout << held->note;
+  std::cerr << "checkpoint: tree of " << held->checkpoint.size << " leaves, log key " << held->vkey
+            << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
@@ -203,6 +219,12 @@ void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
   auto* json = ctx.Keep<bool>();
   status->add_flag("--json", *json, "one JSON object; records holds the count per state");
   status->callback([&ctx, &g, json] { ctx.result = Status(g, *json); });
+
+  auto* checkpoint = app.add_subcommand(
+      "checkpoint",
+      "print the last transparency-log checkpoint this device verified (signed note); "
+      "no network");
+  checkpoint->callback([&ctx, &g] { ctx.result = PrintCheckpoint(g); });
 }
 
 }  // namespace temoin::client::cli

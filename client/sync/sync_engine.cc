@@ -12,6 +12,7 @@
 #include "client/core/attachments.h"
 #include "client/core/bundle.h"
 #include "client/core/device_state.h"
+#include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
 #include "client/sync/attachment_transfer.h"
@@ -372,6 +373,71 @@ absl::Status RelayCarried(Vault& vault, Connection& connection,
   return absl::OkStatus();
 }
 
+// The transparency log (client/core/log_state.h): asks for the newest checkpoint with a
+// consistency proof from the one held and an inclusion proof for each of `leaves`,
+// checks them, and only then stores the checkpoint. A rollback, a fork or a leaf
+// missing from the tree keeps both checkpoints as evidence and fails with kDataLoss,
+// which no retry hides (device_commands.cc Retryable).
+absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& profile,
+                      const std::vector<crypto::LogLeaf>& leaves = {}) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  constexpr size_t kMaxIndexes = 1024;  // the server's limit per request
+  size_t at = 0;
+  do {
+    const size_t end = std::min(leaves.size(), at + kMaxIndexes);
+    std::vector<crypto::LogLeaf> chunk(leaves.begin() + at, leaves.begin() + end);
+    v1::GetLogProofsRequest request;
+    if (held.has_value()) request.set_old_size(held->checkpoint.size);
+    for (const crypto::LogLeaf& leaf : chunk) request.add_log_indexes(leaf.log_index);
+    v1::GetLogProofsResponse answer;
+    TEMOIN_RETURN_IF_ERROR(
+        FromGrpc(connection.sync().GetLogProofs(connection.NewContext().get(), request, &answer),
+                 connection.address()));
+    absl::StatusOr<VerifiedCheckpoint> verified =
+        VerifyLogAnswer(answer, profile.server_signing_key(), held);
+    absl::Status checked = verified.status();
+    if (checked.ok()) checked = VerifyInclusions(*verified, chunk, answer);
+    if (!checked.ok()) {
+      if (checked.code() == absl::StatusCode::kDataLoss) {
+        TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
+      }
+      return checked;
+    }
+    TEMOIN_RETURN_IF_ERROR(StoreCheckpoint(vault, *verified));
+    held = *std::move(verified);
+    at = end;
+  } while (at < leaves.size());
+  return absl::OkStatus();
+}
+
+// The log leaves of the `pending` records that now hold a full receipt, rebuilt from
+// the receipt and the device's own data (what the server's leaf commits to).
+absl::StatusOr<std::vector<crypto::LogLeaf>> ReceiptedLeaves(
+    Vault& vault, const v1::Profile& profile, const std::vector<v1::OutboxEntry>& pending) {
+  std::vector<crypto::LogLeaf> leaves;
+  for (const v1::OutboxEntry& before : pending) {
+    v1::RecordHeader header;
+    if (!header.ParseFromString(before.envelope().header())) continue;
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                            vault.Get(kOutboxNs, header.record_id()));
+    v1::OutboxEntry now;
+    v1::ReceiptBody body;
+    if (!bytes.has_value() || !now.ParseFromString(*bytes) || !now.has_receipt() ||
+        !body.ParseFromString(now.receipt().body()) || body.log_index() == 0) {
+      continue;
+    }
+    leaves.push_back({.log_index = body.log_index(),
+                      .record_id = body.record_id(),
+                      .digest = body.digest(),
+                      .device_id = profile.device_id(),
+                      .device_seq = now.device_seq(),
+                      .received_hour = body.received_at()});
+  }
+  std::sort(leaves.begin(), leaves.end(),
+            [](const auto& a, const auto& b) { return a.log_index < b.log_index; });
+  return leaves;
+}
+
 absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& report) {
   v1::GetGrantsResponse grants;
   TEMOIN_RETURN_IF_ERROR(FromGrpc(
@@ -452,6 +518,7 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           SignedIn(profile, options, vault));
+  TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   return report;
@@ -471,10 +538,27 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty();
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           SignedIn(profile, options, vault, /*pull_settings=*/true, no_session));
+  // Before anything goes up or is purged: the server's log must extend the checkpoint
+  // this device holds. A no-op sync (no session) sends and purges nothing, and so
+  // skips it: the next sync with something to send checks first.
+  if (!no_session) {
+    absl::Status checked = CheckLog(vault, *connection, profile);
+    if (checked.code() == absl::StatusCode::kDataLoss) {
+      return absl::DataLossError(
+          absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+    }
+    TEMOIN_RETURN_IF_ERROR(checked);
+  }
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, bundles, report));
   if (profile.role() == v1::ROLE_MONITOR) {
     TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, pending, report));
+    // Receipts purged the sealed copies as they came (each one is the server's
+    // signature already); the proofs now show each receipted record is in the log.
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<crypto::LogLeaf> leaves,
+                            ReceiptedLeaves(vault, profile, pending));
+    if (!leaves.empty()) TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile, leaves));
+    report.proven = leaves.size();
   } else if (profile.role() == v1::ROLE_REVIEWER) {
     TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   }

@@ -54,6 +54,7 @@ struct SyncReport {
   std::vector<std::string> refusals;  // "record <id>: <reason>", no plaintext
   uint64_t grants = 0;                // reviewers: project epochs readable
   uint64_t fetched = 0;               // reviewers: new sealed records fetched
+  uint64_t proven = 0;                // receipted records shown in the log (inclusion)
 };
 
 // One sync: sign in, pull settings and org-signed project keys, then by role: monitors

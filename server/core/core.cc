@@ -1,5 +1,9 @@
 #include "server/core/core.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace temoin::server {
@@ -11,6 +15,43 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
   if (!session.device.project_id().empty()) {
     TEMOIN_ASSIGN_OR_RETURN(auto project, registry_.ProjectById(session.device.project_id()));
     if (project.has_value()) *response.mutable_project_keys() = project->keys();
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
+    const Session& session, const v1::GetLogProofsRequest& request) {
+  constexpr int kMaxIndexes = 1024;
+  if (request.log_indexes_size() > kMaxIndexes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxIndexes, " log indexes in one request"));
+  }
+  uint64_t needed = 0;
+  for (uint64_t index : request.log_indexes()) {
+    if (index == 0) return absl::InvalidArgumentError("log indexes start at 1");
+    needed = std::max(needed, index);
+  }
+  // The checkpoint must also cover the one the device holds (when the log has that many
+  // leaves): a cached checkpoint older than the device's would look like a rollback.
+  TEMOIN_ASSIGN_OR_RETURN(uint64_t log_size, log_.Size());
+  needed = std::max(needed, std::min(request.old_size(), log_size));
+  TEMOIN_ASSIGN_OR_RETURN(TransparencyLog::Signed checkpoint, log_.CheckpointCovering(needed));
+  v1::GetLogProofsResponse response;
+  response.set_checkpoint(checkpoint.note);
+  TEMOIN_ASSIGN_OR_RETURN(std::string vkey, log_.Vkey());
+  response.set_log_vkey_signature(receipt_key_.Sign(kLogKeyContext, vkey));
+  response.set_log_vkey(std::move(vkey));
+  for (uint64_t index : request.log_indexes()) {
+    v1::LogInclusionProof* proof = response.add_inclusion();
+    proof->set_log_index(index);
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
+                            log_.InclusionProof(index - 1, checkpoint.size));
+    for (std::string& hash : hashes) proof->add_hashes(std::move(hash));
+  }
+  if (request.old_size() > 0 && request.old_size() < checkpoint.size) {
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
+                            log_.ConsistencyProof(request.old_size(), checkpoint.size));
+    for (std::string& hash : hashes) response.add_consistency(std::move(hash));
   }
   return response;
 }

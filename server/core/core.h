@@ -72,6 +72,14 @@ class Core {
   // Settings a device pulls: the vocabulary and its project's recipient keys.
   absl::StatusOr<v1::GetSettingsResponse> GetSettings(const Session& session);
 
+  // The transparency log's checkpoint (covering every index asked for), an inclusion
+  // proof per index and a consistency proof from `old_size` (none when it is 0, equal
+  // or larger: a device holding a larger checkpoint refuses the smaller one). Any
+  // signed-in device may ask: leaf hashes reveal nothing of a record. kInvalidArgument
+  // for an index outside the log or more than 1024 of them.
+  absl::StatusOr<v1::GetLogProofsResponse> GetLogProofs(const Session& session,
+                                                        const v1::GetLogProofsRequest& request);
+
  private:
   const crypto::SigningKey receipt_key_;
   const std::string receipt_public_key_;

@@ -15,15 +15,8 @@ namespace {
 
 namespace merkle = crypto::merkle;
 
-constexpr absl::string_view kLeafDomain = "temoin-log-leaf/v1";
 constexpr absl::string_view kAuditHeadKey = "audh";  // AuditLog's head: size be64 || hash
 constexpr auto kMinCheckpointInterval = std::chrono::seconds(1);
-
-void AppendLengthPrefixed(std::string& out, absl::string_view field) {
-  out.push_back(static_cast<char>(field.size() >> 8));
-  out.push_back(static_cast<char>(field.size() & 0xff));
-  out.append(field.data(), field.size());
-}
 
 merkle::NodeReader StoreReader(Store& store) {
   return [&store](int level, uint64_t index) -> absl::StatusOr<std::string> {
@@ -45,18 +38,6 @@ std::string LogNode(int level, uint64_t index) {
                       EncodeU64BigEndian(index));
 }
 }  // namespace keys
-
-std::string EncodeLogLeaf(const LogLeaf& leaf) {
-  std::string out(kLeafDomain.data(), kLeafDomain.size());
-  out.push_back('\0');
-  out += EncodeU64BigEndian(leaf.log_index);
-  AppendLengthPrefixed(out, leaf.record_id);
-  AppendLengthPrefixed(out, leaf.digest);
-  AppendLengthPrefixed(out, leaf.device_id);
-  out += EncodeU64BigEndian(leaf.device_seq);
-  out += EncodeU64BigEndian(static_cast<uint64_t>(leaf.received_hour));
-  return out;
-}
 
 absl::Status AddLogLeaves(Store& store, uint64_t log_size, const std::vector<std::string>& leaves,
                           WriteBatch& batch) {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/checkpoint.h"
 #include "crypto/keys.h"
+#include "crypto/log_leaf.h"
 #include "server/storage/store.h"
 
 // The server's transparency log: one RFC 9162 Merkle tree over every accepted record, in
@@ -24,29 +25,15 @@
 //   meta/log_size                   the tree size (Store::AppendToLog)
 namespace temoin::server {
 
-// Signing context of the receipt key's signature over the log's vkey (GetLogProofs).
-inline constexpr char kLogKeyContext[] = "temoin/log-key/v1";
+using crypto::kLogKeyContext;
 
 namespace keys {
 std::string LogNode(int level, uint64_t index);
 }  // namespace keys
 
-// What a leaf commits to. Encoded canonically (EncodeLogLeaf) and hashed as an RFC 9162
-// leaf: H(0x00 || encoding).
-struct LogLeaf {
-  uint64_t log_index = 0;     // 1-based, as in receipts
-  std::string record_id;      // 16 bytes
-  std::string digest;         // the record's digest, 32 bytes
-  std::string device_id;      // the device that signed it
-  uint64_t device_seq = 0;    // its per-device sequence number
-  int64_t received_hour = 0;  // unix seconds at the start of the receiving hour
-};
-
-// The leaf bytes, version 1 (docs/architecture.md "Transparency log"):
-//   "temoin-log-leaf/v1" 0x00
-//   log_index u64be || u16be len || record_id || u16be len || digest ||
-//   u16be len || device_id || device_seq u64be || received_hour i64be (two's complement)
-std::string EncodeLogLeaf(const LogLeaf& leaf);
+// The leaf and its encoding (crypto/log_leaf.h): devices rebuild it to check proofs.
+using crypto::EncodeLogLeaf;
+using crypto::LogLeaf;
 
 // Adds to `batch` the leaf hashes of `leaves` (taking indexes log_size, log_size + 1, ...)
 // and every complete subtree they complete; reads earlier nodes from `store`. Called
@@ -78,6 +65,8 @@ class TransparencyLog {
   };
   absl::StatusOr<Signed> CheckpointCovering(uint64_t min_size);
 
+  // The committed tree size.
+  absl::StatusOr<uint64_t> Size() { return store_->LogSize(); }
   absl::StatusOr<std::string> Root(uint64_t size);
   absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t leaf_index, uint64_t size);
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t old_size, uint64_t new_size);

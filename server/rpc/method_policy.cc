@@ -27,6 +27,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"/temoin.v1.Sync/UploadAttachment", kSession, true},
       {"/temoin.v1.Sync/FetchAttachment", kSession, true},
       {"/temoin.v1.Sync/Relay", kSession, true},
+      {"/temoin.v1.Sync/GetLogProofs", kSession, false},
       {"/temoin.v1.Review/ListRecords", kSession, false},
       {"/temoin.v1.Review/FetchRecords", kSession, true},
       {"/temoin.v1.Review/GetGrants", kSession, false},

@@ -324,6 +324,14 @@ grpc::ServerUnaryReactor* SyncService::QueryAttachments(grpc::CallbackServerCont
   });
 }
 
+grpc::ServerUnaryReactor* SyncService::GetLogProofs(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetLogProofsRequest* request,
+                                                    v1::GetLogProofsResponse* response) {
+  return WithSession(ctx, env_, response, [core = &env_->core(), request](const Session& s) {
+    return core->GetLogProofs(s, *request);
+  });
+}
+
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::UploadAttachment(
     grpc::CallbackServerContext* ctx) {
   using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;

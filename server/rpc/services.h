@@ -69,7 +69,8 @@ using SyncServiceBase = v1::Sync::WithCallbackMethod_GetSettings<
     v1::Sync::WithRawCallbackMethod_Upload<v1::Sync::WithCallbackMethod_QueryAttachments<
         v1::Sync::WithRawCallbackMethod_UploadAttachment<
             v1::Sync::WithCallbackMethod_FetchAttachment<
-                v1::Sync::WithRawCallbackMethod_Relay<v1::Sync::Service>>>>>>;
+                v1::Sync::WithRawCallbackMethod_Relay<
+                    v1::Sync::WithCallbackMethod_GetLogProofs<v1::Sync::Service>>>>>>>;
 
 class SyncService final : public SyncServiceBase {
  public:
@@ -87,6 +88,9 @@ class SyncService final : public SyncServiceBase {
       grpc::CallbackServerContext*, const v1::FetchAttachmentRequest*) override;
   grpc::ServerReadReactor<grpc::ByteBuffer>* Relay(grpc::CallbackServerContext*,
                                                    grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetLogProofs(grpc::CallbackServerContext*,
+                                         const v1::GetLogProofsRequest*,
+                                         v1::GetLogProofsResponse*) override;
 
  private:
   CallEnv* const env_;

@@ -1,0 +1,125 @@
+#include "client/core/log_state.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "crypto/keys.h"
+#include "crypto/merkle.h"
+
+namespace temoin::client {
+namespace {
+
+namespace merkle = crypto::merkle;
+
+constexpr char kCheckpointKey[] = "checkpoint";
+constexpr char kVkeyKey[] = "vkey";
+
+std::vector<std::string> Hashes(const google::protobuf::RepeatedPtrField<std::string>& field) {
+  return {field.begin(), field.end()};
+}
+
+absl::Status Rollback(uint64_t held_size, uint64_t shown_size) {
+  return absl::DataLossError(absl::StrCat(
+      "the server's transparency log went backwards (a rollback, e.g. a restored old copy): "
+      "it shows a tree of ",
+      shown_size, " leaves, this device holds a checkpoint of ", held_size,
+      " leaves; both checkpoints are kept as evidence"));
+}
+
+absl::Status Fork(uint64_t held_size, uint64_t shown_size, absl::string_view why) {
+  return absl::DataLossError(absl::StrCat("the server's transparency log forked: its tree of ",
+                                          shown_size, " leaves does not extend the checkpoint of ",
+                                          held_size, " leaves this device holds (", why,
+                                          "); both checkpoints are kept as evidence"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<VerifiedCheckpoint>> HeldCheckpoint(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> note, vault.Get(kLogNs, kCheckpointKey));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> vkey, vault.Get(kLogNs, kVkeyKey));
+  if (!note.has_value() || !vkey.has_value()) return std::nullopt;
+  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(*vkey));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Checkpoint checkpoint, crypto::VerifyCheckpoint(*note, verifier));
+  return VerifiedCheckpoint{std::move(checkpoint), *std::move(note), *std::move(vkey)};
+}
+
+absl::Status StoreCheckpoint(Vault& vault, const VerifiedCheckpoint& verified) {
+  VaultBatch batch;
+  batch.Put(kLogNs, kCheckpointKey, verified.note);
+  batch.Put(kLogNs, kVkeyKey, verified.vkey);
+  return vault.Commit(batch);
+}
+
+absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsResponse& answer,
+                                                   absl::string_view receipt_public_key,
+                                                   const std::optional<VerifiedCheckpoint>& held) {
+  if (absl::Status tied = crypto::VerifySignature(receipt_public_key, crypto::kLogKeyContext,
+                                                  answer.log_vkey(), answer.log_vkey_signature());
+      !tied.ok()) {
+    return absl::UnauthenticatedError(
+        "the log key is not signed by the server's receipt key pinned at enrolment");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(answer.log_vkey()));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::Checkpoint checkpoint,
+                          crypto::VerifyCheckpoint(answer.checkpoint(), verifier));
+  VerifiedCheckpoint verified{std::move(checkpoint), answer.checkpoint(), answer.log_vkey()};
+  if (!held.has_value()) return verified;
+  const uint64_t held_size = held->checkpoint.size, shown_size = verified.checkpoint.size;
+  // Another log key is another log: its tree cannot be checked against the one held.
+  if (verified.vkey != held->vkey) return Fork(held_size, shown_size, "the log key changed");
+  if (shown_size < held_size) return Rollback(held_size, shown_size);
+  // Every tree extends the empty one (RFC 9162 has no proof from size 0).
+  if (held_size == 0) return verified;
+  absl::Status consistent =
+      merkle::VerifyConsistency(held_size, shown_size, held->checkpoint.root,
+                                verified.checkpoint.root, Hashes(answer.consistency()));
+  if (!consistent.ok()) return Fork(held_size, shown_size, consistent.message());
+  return verified;
+}
+
+absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
+                              const std::vector<crypto::LogLeaf>& leaves,
+                              const v1::GetLogProofsResponse& answer) {
+  if (static_cast<size_t>(answer.inclusion_size()) != leaves.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("the server sent ", answer.inclusion_size(),
+                                                   " inclusion proofs for ", leaves.size(),
+                                                   " records"));
+  }
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    const crypto::LogLeaf& leaf = leaves[i];
+    const v1::LogInclusionProof& proof = answer.inclusion(static_cast<int>(i));
+    if (proof.log_index() != leaf.log_index || leaf.log_index == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("inclusion proof ", i, " is for log index ",
+                                                     proof.log_index(), ", not ", leaf.log_index));
+    }
+    absl::Status included = merkle::VerifyInclusion(
+        merkle::HashLeaf(crypto::EncodeLogLeaf(leaf)), leaf.log_index - 1,
+        checkpoint.checkpoint.size, Hashes(proof.hashes()), checkpoint.checkpoint.root);
+    if (!included.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "the record at log index ", leaf.log_index, " is not in the server's checkpoint of ",
+          checkpoint.checkpoint.size, " leaves as its receipt says (", included.message(), ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KeepLogEvidence(Vault& vault, const std::optional<VerifiedCheckpoint>& held,
+                             const v1::GetLogProofsResponse& answer) {
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  const std::string name = absl::StrCat(ms);
+  VaultBatch batch;
+  if (held.has_value()) {
+    batch.Put(kLogNs, absl::StrCat("evidence/", name, "-held"),
+              absl::StrCat(held->vkey, "\n", held->note));
+  }
+  batch.Put(kLogNs, absl::StrCat("evidence/", name, "-received"),
+            absl::StrCat(answer.log_vkey(), "\n", answer.checkpoint()));
+  return vault.Commit(batch);
+}
+
+}  // namespace temoin::client

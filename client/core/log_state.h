@@ -1,0 +1,62 @@
+#ifndef TEMOIN_CLIENT_CORE_LOG_STATE_H_
+#define TEMOIN_CLIENT_CORE_LOG_STATE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client/vault/vault.h"
+#include "crypto/checkpoint.h"
+#include "crypto/log_leaf.h"
+#include "temoin/v1/sync.pb.h"
+
+// What a device knows of the server's transparency log (issue 9), with no network: the
+// last checkpoint it verified, and the checks of a GetLogProofs answer against it.
+//   tlog/checkpoint              the last verified checkpoint (signed note text)
+//   tlog/vkey                    the log's note verifier key it was verified with
+//   tlog/evidence/<ms>-held      on a fork, a rollback or a failed inclusion proof: the
+//   tlog/evidence/<ms>-received  checkpoint held then, and the one the server showed
+//                                (the signed note, with its vkey on the first line)
+// A checkpoint is stored only after it verified and extended the one held, so the held
+// one never moves backwards or sideways.
+namespace temoin::client {
+
+inline constexpr char kLogNs[] = "tlog";
+
+struct VerifiedCheckpoint {
+  crypto::Checkpoint checkpoint;
+  std::string note;  // the signed note, as received
+  std::string vkey;  // the log's verifier key
+};
+
+// The checkpoint held (verified again against the stored vkey), or none yet.
+absl::StatusOr<std::optional<VerifiedCheckpoint>> HeldCheckpoint(Vault& vault);
+absl::Status StoreCheckpoint(Vault& vault, const VerifiedCheckpoint& verified);
+
+// Checks an answer (untrusted) against the receipt key pinned at enrolment and the
+// checkpoint held: the log vkey must carry the receipt key's signature (context
+// temoin/log-key/v1) and, once a checkpoint is held, be the same key; the checkpoint
+// must be signed by it; its tree must extend the held one (RFC 9162 consistency).
+// kUnauthenticated for a bad signature; kDataLoss, naming both tree sizes, for a
+// rollback (a smaller tree), a fork (not consistent) or a changed log key.
+absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsResponse& answer,
+                                                   absl::string_view receipt_public_key,
+                                                   const std::optional<VerifiedCheckpoint>& held);
+
+// Checks answer.inclusion (one proof per leaf, in order) against `checkpoint`: each
+// leaf, rebuilt from its receipt, is in the tree. kDataLoss naming the log index when
+// a proof does not lead to the root, kInvalidArgument for a malformed answer.
+absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
+                              const std::vector<crypto::LogLeaf>& leaves,
+                              const v1::GetLogProofsResponse& answer);
+
+// Keeps the held checkpoint and the one received as evidence (durably), under one
+// timestamped name; the held checkpoint stays the device's checkpoint.
+absl::Status KeepLogEvidence(Vault& vault, const std::optional<VerifiedCheckpoint>& held,
+                             const v1::GetLogProofsResponse& answer);
+
+}  // namespace temoin::client
+
+#endif  // TEMOIN_CLIENT_CORE_LOG_STATE_H_

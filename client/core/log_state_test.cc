@@ -1,0 +1,191 @@
+// VerifyLogAnswer and VerifyInclusions against trees built here with the shared Merkle
+// code and checkpoints signed with a fresh log key: a device accepts a tree that
+// extends its checkpoint and refuses a rollback, a fork, a changed log key, a log key
+// the receipt key did not sign, and a proof of a leaf that is not in the tree.
+
+#include "client/core/log_state.h"
+
+#include <iostream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/merkle.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace temoin::client {
+namespace {
+
+namespace merkle = crypto::merkle;
+using ::testing::HasSubstr;
+
+crypto::LogLeaf Leaf(uint64_t log_index, char salt = 'a') {
+  return {.log_index = log_index,
+          .record_id = std::string(16, salt),
+          .digest = std::string(32, static_cast<char>(log_index)),
+          .device_id = std::string(16, 'd'),
+          .device_seq = log_index,
+          .received_hour = 3600};
+}
+
+// A log of leaves [first, ...) with stored complete subtrees, as the server keeps it.
+class Tree {
+ public:
+  void Append(const crypto::LogLeaf& leaf) {
+    auto nodes =
+        merkle::NodesCompletedBy(Reader(), size_, merkle::HashLeaf(crypto::EncodeLogLeaf(leaf)));
+    ASSERT_TRUE(nodes.ok()) << nodes.status();
+    for (const merkle::Node& node : *nodes) nodes_[{node.level, node.index}] = node.hash;
+    ++size_;
+  }
+  merkle::NodeReader Reader() const {
+    return [this](int level, uint64_t index) -> absl::StatusOr<std::string> {
+      auto it = nodes_.find({level, index});
+      if (it == nodes_.end()) return absl::NotFoundError("node");
+      return it->second;
+    };
+  }
+  uint64_t size() const { return size_; }
+
+ private:
+  std::map<std::pair<int, uint64_t>, std::string> nodes_;
+  uint64_t size_ = 0;
+};
+
+class LogStateTest : public ::testing::Test {
+ protected:
+  // The server's answer for `tree` to a device holding `old_size`.
+  v1::GetLogProofsResponse Answer(const Tree& tree, uint64_t old_size,
+                                  const std::vector<uint64_t>& indexes = {},
+                                  const crypto::SigningKey* log_key = nullptr) {
+    const crypto::SigningKey& key = log_key != nullptr ? *log_key : log_key_;
+    const std::string origin = absl::StrCat("temoin.log/test", log_key != nullptr ? "2" : "");
+    v1::GetLogProofsResponse answer;
+    auto root = merkle::Root(tree.Reader(), tree.size());
+    EXPECT_TRUE(root.ok());
+    auto note = crypto::SignCheckpoint({origin, tree.size(), *root, {}}, key);
+    EXPECT_TRUE(note.ok()) << note.status();
+    answer.set_checkpoint(*note);
+    answer.set_log_vkey(crypto::FormatVkey(origin, key.public_key()));
+    answer.set_log_vkey_signature(receipt_key_.Sign(crypto::kLogKeyContext, answer.log_vkey()));
+    if (old_size > 0 && old_size < tree.size()) {
+      auto proof = merkle::ConsistencyProof(tree.Reader(), old_size, tree.size());
+      EXPECT_TRUE(proof.ok());
+      for (const std::string& hash : *proof) answer.add_consistency(hash);
+    }
+    for (uint64_t index : indexes) {
+      v1::LogInclusionProof* proof = answer.add_inclusion();
+      proof->set_log_index(index);
+      auto path = merkle::InclusionProof(tree.Reader(), index - 1, tree.size());
+      EXPECT_TRUE(path.ok());
+      for (const std::string& hash : *path) proof->add_hashes(hash);
+    }
+    return answer;
+  }
+
+  crypto::SigningKey receipt_key_ = crypto::SigningKey::Generate();
+  crypto::SigningKey log_key_ = crypto::SigningKey::Generate();
+};
+
+TEST_F(LogStateTest, AcceptsAnExtensionWithItsInclusionProofs) {
+  Tree tree;
+  for (uint64_t i = 1; i <= 5; ++i) tree.Append(Leaf(i));
+  auto first = VerifyLogAnswer(Answer(tree, 0), receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(first.ok()) << first.status();
+  for (uint64_t i = 6; i <= 13; ++i) tree.Append(Leaf(i));
+  v1::GetLogProofsResponse answer = Answer(tree, 5, {6, 13});
+  auto next = VerifyLogAnswer(answer, receipt_key_.public_key(), *first);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->checkpoint.size, 13u);
+  EXPECT_TRUE(VerifyInclusions(*next, {Leaf(6), Leaf(13)}, answer).ok());
+  // A leaf that differs from what the tree holds (another digest) is refused.
+  crypto::LogLeaf changed = Leaf(13);
+  changed.digest[0] ^= 1;
+  absl::Status refused = VerifyInclusions(*next, {Leaf(6), changed}, answer);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("log index 13"));
+}
+
+TEST_F(LogStateTest, RefusesARollbackNamingBothSizes) {
+  Tree tree;
+  for (uint64_t i = 1; i <= 7; ++i) tree.Append(Leaf(i));
+  auto held = VerifyLogAnswer(Answer(tree, 0), receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(held.ok());
+  Tree older;
+  for (uint64_t i = 1; i <= 4; ++i) older.Append(Leaf(i));
+  auto shown = VerifyLogAnswer(Answer(older, 7), receipt_key_.public_key(), *held);
+  ASSERT_EQ(shown.status().code(), absl::StatusCode::kDataLoss) << shown.status();
+  EXPECT_THAT(shown.status().message(), HasSubstr("tree of 4 leaves"));
+  EXPECT_THAT(shown.status().message(), HasSubstr("checkpoint of 7 leaves"));
+}
+
+TEST_F(LogStateTest, RefusesAForkAndAnotherLogKey) {
+  Tree tree, fork;
+  for (uint64_t i = 1; i <= 6; ++i) {
+    tree.Append(Leaf(i));
+    fork.Append(Leaf(i, i == 3 ? 'z' : 'a'));  // leaf 3 rewritten
+  }
+  auto held = VerifyLogAnswer(Answer(tree, 0), receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(held.ok());
+  for (uint64_t i = 7; i <= 9; ++i) fork.Append(Leaf(i));
+  auto forked = VerifyLogAnswer(Answer(fork, 6), receipt_key_.public_key(), *held);
+  ASSERT_EQ(forked.status().code(), absl::StatusCode::kDataLoss) << forked.status();
+  EXPECT_THAT(forked.status().message(), HasSubstr("forked"));
+  EXPECT_THAT(forked.status().message(), HasSubstr("tree of 9 leaves"));
+  EXPECT_THAT(forked.status().message(), HasSubstr("checkpoint of 6 leaves"));
+  // The same size with another root is a fork too.
+  Tree same_size_fork;
+  for (uint64_t i = 1; i <= 6; ++i) same_size_fork.Append(Leaf(i, i == 6 ? 'z' : 'a'));
+  EXPECT_EQ(
+      VerifyLogAnswer(Answer(same_size_fork, 6), receipt_key_.public_key(), *held).status().code(),
+      absl::StatusCode::kDataLoss);
+
+  crypto::SigningKey other = crypto::SigningKey::Generate();
+  for (uint64_t i = 7; i <= 9; ++i) tree.Append(Leaf(i));
+  auto rekeyed = VerifyLogAnswer(Answer(tree, 6, {}, &other), receipt_key_.public_key(), *held);
+  EXPECT_EQ(rekeyed.status().code(), absl::StatusCode::kDataLoss) << rekeyed.status();
+  EXPECT_TRUE(VerifyLogAnswer(Answer(tree, 6), receipt_key_.public_key(), *held).ok());
+}
+
+TEST_F(LogStateTest, RefusesALogKeyTheReceiptKeyDidNotSign) {
+  Tree tree;
+  tree.Append(Leaf(1));
+  crypto::SigningKey stranger = crypto::SigningKey::Generate();
+  auto shown = VerifyLogAnswer(Answer(tree, 0), stranger.public_key(), std::nullopt);
+  EXPECT_EQ(shown.status().code(), absl::StatusCode::kUnauthenticated) << shown.status();
+  // A checkpoint whose signature does not verify.
+  v1::GetLogProofsResponse answer = Answer(tree, 0);
+  std::string note = answer.checkpoint();
+  note[note.size() - 5] ^= 1;
+  answer.set_checkpoint(note);
+  EXPECT_FALSE(VerifyLogAnswer(answer, receipt_key_.public_key(), std::nullopt).ok());
+}
+
+// The figure of docs/BENCHMARKS.md: the answer a device gets after sending 300 records
+// into a log that held 10,000 (proofs for all 300, consistency from 10,000).
+TEST_F(LogStateTest, ProofBytesForThreeHundredRecords) {
+  Tree tree;
+  for (uint64_t i = 1; i <= 10'300; ++i) tree.Append(Leaf(i));
+  std::vector<uint64_t> indexes;
+  std::vector<crypto::LogLeaf> leaves;
+  for (uint64_t i = 10'001; i <= 10'300; ++i) {
+    indexes.push_back(i);
+    leaves.push_back(Leaf(i));
+  }
+  v1::GetLogProofsResponse answer = Answer(tree, 10'000, indexes);
+  auto checked = VerifyLogAnswer(answer, receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  ASSERT_TRUE(VerifyInclusions(*checked, leaves, answer).ok());
+  v1::GetLogProofsResponse bare;
+  bare.set_checkpoint(answer.checkpoint());
+  bare.set_log_vkey(answer.log_vkey());
+  bare.set_log_vkey_signature(answer.log_vkey_signature());
+  std::cerr << "log proofs: checkpoint note " << answer.checkpoint().size()
+            << " B; answer without proofs " << bare.ByteSizeLong() << " B; with 300 inclusion "
+            << "proofs and a consistency proof " << answer.ByteSizeLong() << " B\n";
+  // 300 paths of 14 hashes (a tree of 10,300 leaves) are ~135 KB at most.
+  EXPECT_LT(answer.ByteSizeLong(), 150'000u);
+}
+
+}  // namespace
+}  // namespace temoin::client

@@ -15,6 +15,7 @@ packages=(
   python3-h2 python3-nacl
   libcpp-httplib-dev prometheus-cpp-dev libtomlplusplus-dev
   clang-14 libfuzzer-14-dev chromium
+  postgresql-15 libpq-dev
 )
 
 missing=()

@@ -19,6 +19,8 @@ class PgCluster {
 
   // libpq conninfo: both nodes, target_session_attrs=read-write.
   const std::string& conninfo() const { return conninfo_; }
+  // The folder holding both nodes' data directories (owned by postgres).
+  const std::string& dir() const { return dir_; }
   // The primary alone.
   std::string primary_conninfo() const;
   // Stops / starts the synchronous standby (writes then wait for it).

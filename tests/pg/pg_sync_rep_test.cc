@@ -133,5 +133,16 @@ TEST_F(PgSyncRepTest, ReconnectsAfterTheConnectionIsKilled) {
   ASSERT_TRUE(AppendOne(*store, "leaf/after-kill").ok());
 }
 
+// One `run` at a time on a database (the core's in-process state; see pg_store.h).
+TEST_F(PgSyncRepTest, OnlyOneServerProcessPerDatabase) {
+  auto first = PgStore::Open(cluster_->conninfo(), {.single_process = true});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = PgStore::Open(cluster_->conninfo(), {.single_process = true});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
+  first->reset();  // its guard connection closes, and the lock with it
+  auto third = PgStore::Open(cluster_->conninfo(), {.single_process = true});
+  EXPECT_TRUE(third.ok()) << third.status();
+}
+
 }  // namespace
 }  // namespace temoin::server

@@ -20,6 +20,8 @@ namespace {
 constexpr Oid kByteaOid = 17;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kByteaArrayOid = 1001;
+// pg_try_advisory_lock key of Options::single_process: "temoin01" as a big-endian int8.
+constexpr uint64_t kGuardLock = 0x74656d6f696e3031;
 constexpr int kScanPageRows = 32;  // values may be attachment pieces: bound the memory
 
 struct ResultDeleter {
@@ -258,6 +260,17 @@ PgStore::~PgStore() = default;
 absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo,
                                                        const Options& options) {
   auto store = absl::WrapUnique(new PgStore(conninfo, options));
+  if (options.single_process) {
+    TEMOIN_ASSIGN_OR_RETURN(store->guard_, PgConnection::Connect(conninfo, options.deadline));
+    TEMOIN_ASSIGN_OR_RETURN(
+        Result locked, store->guard_->Exec("SELECT pg_try_advisory_lock($1)", {Int8(kGuardLock)}));
+    if (PQntuples(locked.get()) != 1 || PQgetlength(locked.get(), 0, 0) != 1 ||
+        *PQgetvalue(locked.get(), 0, 0) == 0) {
+      return absl::FailedPreconditionError(
+          "another temoin-server process is using this PostgreSQL database; one process at "
+          "a time is supported (docs/admin-guide.md, \"PostgreSQL\")");
+    }
+  }
   Lease lease(*store);
   TEMOIN_RETURN_IF_ERROR(lease.status());
   TEMOIN_ASSIGN_OR_RETURN(Result head,

@@ -35,6 +35,13 @@ class PgStore final : public Store {
     // commit's wait for a synchronous standby (scale-out.md §4, trap 1).
     std::chrono::milliseconds deadline{10000};
     int max_connections = 8;  // the server's --workers default
+    // Hold a session-level advisory lock on a connection of its own for the store's
+    // lifetime, and refuse to open (kFailedPrecondition) while another process holds it.
+    // The server core still keeps counters and read-modify-write steps (audit head,
+    // one-time codes, nonces, partial uploads) under in-process mutexes, so two
+    // `temoin-server run` on one database are not safe yet: this stops the mistake.
+    // It is a guard, not a fence: if the primary fails over, the lock is gone with it.
+    bool single_process = false;
   };
 
   // Connects (one connection, to fail early) and checks that the schema exists.
@@ -73,6 +80,7 @@ class PgStore final : public Store {
 
   const std::string conninfo_;
   const Options options_;
+  std::unique_ptr<PgConnection> guard_;  // holds the single_process lock
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;

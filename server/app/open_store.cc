@@ -1,5 +1,8 @@
 #include "server/app/open_store.h"
 
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_util.h"
@@ -37,8 +40,17 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& root) {
     return std::unique_ptr<Store>(std::move(rocks));
   }
   // One process at a time (PgStore::Options::single_process says why).
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<PgStore> pg,
-                          PgStore::Open(conninfo, {.single_process = true}));
+  PgStore::Options options{.single_process = true};
+  // How long a write may wait for the database and its synchronous standby before the
+  // call fails with UNAVAILABLE (docs/admin-guide.md, 2d).
+  if (const char* ms = std::getenv("TEMOIN_PG_DEADLINE_MS"); ms != nullptr) {
+    int value = 0;
+    if (!absl::SimpleAtoi(ms, &value) || value < 100 || value > 600000) {
+      return absl::InvalidArgumentError("TEMOIN_PG_DEADLINE_MS must be 100 to 600000");
+    }
+    options.deadline = std::chrono::milliseconds(value);
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<PgStore> pg, PgStore::Open(conninfo, options));
   return std::unique_ptr<Store>(std::move(pg));
 }
 

@@ -74,7 +74,11 @@ TEST_F(PgSyncRepTest, StandbyDownFailsWithinTheDeadline) {
 
   // Trap 3: the cancelled append is committed on the primary alone. A retry that finds
   // nothing to add (a "duplicate") must still not succeed before the standby has it.
-  EXPECT_EQ(*store->Get("leaf/b"), EncodeU64BigEndian(1)) << "committed locally, as PG does";
+  EXPECT_EQ(cluster_->Sql("SELECT count(*) FROM kv WHERE key = 'leaf/b'"), "1")
+      << "committed locally, as PostgreSQL does";
+  // A plain read must not hand it out either (a stored receipt would be read this way).
+  absl::StatusOr<std::optional<std::string>> read = store->Get("leaf/b");
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kUnavailable) << "read unreplicated data";
   absl::StatusOr<uint64_t> duplicate = store->AppendToLog(
       [](uint64_t size) -> absl::StatusOr<LogAppend> { return LogAppend{.new_size = size}; });
   EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kUnavailable) << duplicate.status();
@@ -85,6 +89,9 @@ TEST_F(PgSyncRepTest, StandbyDownFailsWithinTheDeadline) {
   absl::StatusOr<uint64_t> after = AppendOne(*store, "leaf/c");
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_EQ(*after, 3u);
+  read = store->Get("leaf/b");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, EncodeU64BigEndian(1));
   EXPECT_EQ(cluster_->Sql("SELECT tree_size FROM log_head"), "3");
 }
 
@@ -113,6 +120,10 @@ TEST_F(PgSyncRepTest, CancelledWaitIsAFailureNotASuccess) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(30));  // not our own 60 s deadline
   EXPECT_EQ(cluster_->Sql("SELECT count(*) FROM kv WHERE key = 'cancelled'"), "1")
       << "PostgreSQL kept it locally: exactly what must not be acknowledged";
+  // Nor read back, even by another process (a restarted server starts in doubt).
+  std::unique_ptr<PgStore> restarted = Open(std::chrono::milliseconds(1000));
+  ASSERT_NE(restarted, nullptr);
+  EXPECT_EQ(restarted->Get("cancelled").status().code(), absl::StatusCode::kUnavailable);
 }
 
 // A connection killed under the store (a restart, a failover) is dropped; the call that

@@ -120,6 +120,19 @@ class PgConnection {
   // wait was cancelled: committed here, maybe not replicated) is a failure too.
   absl::StatusOr<Result> Exec(const char* sql, const std::vector<Param>& params,
                               bool commit = false) {
+    commit_running_ = commit;
+    absl::StatusOr<Result> result = ExecOnce(sql, params, commit);
+    commit_running_ = false;
+    if (commit && !result.ok()) Doubt();
+    return result;
+  }
+
+  bool broken() const { return broken_; }
+  // Counted up whenever a COMMIT's replication became unknown (PgStore's read barrier).
+  void set_doubts(std::atomic<uint64_t>* doubts) { doubts_ = doubts; }
+
+ private:
+  absl::StatusOr<Result> ExecOnce(const char* sql, const std::vector<Param>& params, bool commit) {
     if (broken_) return absl::UnavailableError("PostgreSQL connection lost");
     std::vector<Oid> types;
     std::vector<const char*> values;
@@ -159,9 +172,10 @@ class PgConnection {
     return last;
   }
 
-  bool broken() const { return broken_; }
+  void Doubt() {
+    if (doubts_ != nullptr) doubts_->fetch_add(1);
+  }
 
- private:
   explicit PgConnection(std::chrono::milliseconds deadline) : deadline_(deadline) {}
 
   absl::Status Broken(absl::string_view why) {
@@ -189,6 +203,7 @@ class PgConnection {
   // The backend is told to stop (a COMMIT waiting for the standby then ends "committed
   // locally"); either way this call reports failure, and the connection is dropped.
   absl::Status CancelAtDeadline(bool commit) {
+    if (commit) Doubt();  // before the cancel can make the commit visible
     if (PGcancel* cancel = PQgetCancel(conn_.get())) {
       char error[256];
       PQcancel(cancel, error, sizeof error);
@@ -207,12 +222,15 @@ class PgConnection {
     if (severity == nullptr || std::strcmp(severity, "WARNING") != 0) return;
     const char* text = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
     self->warning_ = text != nullptr && *text != '\0' ? text : "warning";
+    if (self->commit_running_) self->Doubt();
   }
 
   const std::chrono::milliseconds deadline_;
   std::unique_ptr<PGconn, ConnDeleter> conn_;
   std::string warning_;  // the last WARNING of the running statement
   bool broken_ = false;
+  bool commit_running_ = false;
+  std::atomic<uint64_t>* doubts_ = nullptr;
 };
 
 namespace {
@@ -315,6 +333,7 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgStore::Acquire() {
   }
   absl::StatusOr<std::unique_ptr<PgConnection>> connection =
       PgConnection::Connect(conninfo_, options_.deadline);
+  if (connection.ok()) (*connection)->set_doubts(&doubts_);
   if (!connection.ok()) {
     std::lock_guard lock(pool_mu_);
     --open_connections_;
@@ -342,9 +361,47 @@ absl::StatusOr<std::optional<std::string>> PgStore::GetOn(PgConnection& connecti
 }
 
 absl::StatusOr<std::optional<std::string>> PgStore::Get(absl::string_view key) {
+  std::optional<std::string> value;
+  TEMOIN_RETURN_IF_ERROR(ReadConfirmed([&]() -> absl::Status {
+    Lease lease(*this);
+    TEMOIN_RETURN_IF_ERROR(lease.status());
+    TEMOIN_ASSIGN_OR_RETURN(value, GetOn(*lease, key));
+    return absl::OkStatus();
+  }));
+  return value;
+}
+
+// A commit whose wait for the standby was cancelled is committed here, replicated or
+// not, and visible to every later read; a caller must not answer from it (e.g. hand out
+// a stored receipt). So while such a doubt is open, reads first wait for a commit the
+// standby confirms, which covers all WAL before it (scale-out.md §4, trap 3). A store
+// starts in doubt: the previous process may have left one behind.
+absl::Status PgStore::ConfirmReplicated() {
+  const uint64_t doubts = doubts_.load();
+  if (confirmed_.load() >= doubts) return absl::OkStatus();
   Lease lease(*this);
   TEMOIN_RETURN_IF_ERROR(lease.status());
-  return GetOn(*lease, key);
+  TEMOIN_RETURN_IF_ERROR((*lease).Exec("BEGIN", {}).status());
+  // The row lock gives the transaction an id, so its COMMIT writes WAL and waits.
+  TEMOIN_RETURN_IF_ERROR(
+      (*lease).Exec("SELECT 1 FROM log_head WHERE log_id = 0 FOR UPDATE", {}).status());
+  TEMOIN_RETURN_IF_ERROR((*lease).Exec("COMMIT", {}, /*commit=*/true).status());
+  uint64_t confirmed = confirmed_.load();
+  while (confirmed < doubts && !confirmed_.compare_exchange_weak(confirmed, doubts)) {
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PgStore::ReadConfirmed(const std::function<absl::Status()>& read) {
+  // Inside an AppendToLog builder the transaction's own COMMIT waits for the standby.
+  if (open_transaction.store == this) return read();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const uint64_t doubts = doubts_.load();
+    TEMOIN_RETURN_IF_ERROR(ConfirmReplicated());
+    TEMOIN_RETURN_IF_ERROR(read());
+    if (doubts_.load() == doubts) return absl::OkStatus();  // no doubt arose meanwhile
+  }
+  return absl::UnavailableError("the database's standby has not confirmed recent commits");
 }
 
 // The batch's final state per key (a later op on a key replaces an earlier one, as
@@ -447,7 +504,8 @@ absl::Status PgStore::Scan(absl::string_view prefix, absl::string_view start_aft
   if (inclusive) after = std::string(prefix);
   while (true) {
     std::vector<std::pair<std::string, std::string>> rows;
-    {
+    TEMOIN_RETURN_IF_ERROR(ReadConfirmed([&]() -> absl::Status {
+      rows.clear();
       Lease lease(*this);
       TEMOIN_RETURN_IF_ERROR(lease.status());
       const std::string sql =
@@ -457,7 +515,8 @@ absl::Status PgStore::Scan(absl::string_view prefix, absl::string_view start_aft
       for (int row = 0; row < PQntuples(result.get()); ++row) {
         rows.emplace_back(Field(result.get(), row, 0), Field(result.get(), row, 1));
       }
-    }
+      return absl::OkStatus();
+    }));
     for (const auto& [key, value] : rows) {
       if (!absl::StartsWith(key, prefix)) return absl::OkStatus();
       if (!visit(key, value)) return absl::OkStatus();

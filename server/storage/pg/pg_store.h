@@ -1,6 +1,7 @@
 #ifndef TEMOIN_SERVER_STORAGE_PG_PG_STORE_H_
 #define TEMOIN_SERVER_STORAGE_PG_PG_STORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -26,7 +27,9 @@ class PgConnection;  // pg_store.cc: one libpq connection and its notice flag
 // database's disk is full; kUnavailable when it cannot be reached or is read-only (a
 // standby); a broken connection is dropped and the next call reconnects (a multi-host
 // conninfo with target_session_attrs=read-write finds the new primary). Thread-safe: a
-// small pool of connections.
+// small pool of connections. After a commit whose replication is unknown, reads wait for
+// a confirmed commit before answering (ConfirmReplicated), so nothing read from this
+// store names data the standby may lack.
 class PgStore final : public Store {
  public:
   struct Options {
@@ -78,7 +81,16 @@ class PgStore final : public Store {
   absl::StatusOr<std::optional<std::string>> GetOn(PgConnection& connection, absl::string_view key);
   absl::Status WriteOn(PgConnection& connection, const WriteBatch& batch);
 
+  absl::Status ConfirmReplicated();
+  // Runs `read` once no commit of this store is in doubt, again if one fell in doubt
+  // meanwhile (pg_store.cc says why).
+  absl::Status ReadConfirmed(const std::function<absl::Status()>& read);
+
   const std::string conninfo_;
+  // Commits whose replication became unknown, counted; confirmed_: the count a later
+  // confirmed commit covers. It starts in doubt (1 > 0).
+  std::atomic<uint64_t> doubts_{1};
+  std::atomic<uint64_t> confirmed_{0};
   const Options options_;
   std::unique_ptr<PgConnection> guard_;  // holds the single_process lock
   std::mutex pool_mu_;

@@ -15,6 +15,7 @@ packages=(
   python3-h2 python3-nacl
   libcpp-httplib-dev prometheus-cpp-dev libtomlplusplus-dev
   clang-14 libfuzzer-14-dev chromium nodejs
+  postgresql-15 libpq-dev
 )
 # npm: Debian's package, unless the installed nodejs (e.g. NodeSource's) brings its own.
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -7,8 +7,8 @@
 #include "common/tls_pin.h"
 #include "common/vocabulary.h"
 #include "nlohmann/json.hpp"
+#include "server/app/open_store.h"
 #include "server/core/core.h"
-#include "server/storage/rocks_store.h"
 
 namespace temoin::server {
 namespace {
@@ -18,7 +18,8 @@ std::string ConfigPath(const std::string& root) { return root + "/config.json"; 
 }  // namespace
 
 absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
-                                              const std::string& listen) {
+                                              const std::string& listen,
+                                              const std::string& store_conninfo) {
   if (org_name.empty() || org_name.size() > 200) {
     return absl::InvalidArgumentError("organisation name must be 1 to 200 characters");
   }
@@ -43,7 +44,8 @@ absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std
   TEMOIN_ASSIGN_OR_RETURN(std::string pin, SpkiSha256FromPem(tls.certificate_pem));
 
   {
-    TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksStore> store, RocksStore::Open(root + "/db"));
+    if (!store_conninfo.empty()) TEMOIN_RETURN_IF_ERROR(SetUpPostgresStore(root, store_conninfo));
+    TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(root));
     v1::ServerConfig config;
     config.set_org_name(org_name);
     config.set_listen(listen);

@@ -16,7 +16,9 @@
 //   keys/log.key       Ed25519 secret that signs transparency-log checkpoints (0600)
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
-//   db/                RocksDB store
+//   db/                RocksDB store (the default), or
+//   store.conninfo     the PostgreSQL database holding the store instead (0600; see
+//                      server/app/open_store.h)
 namespace temoin::server {
 
 inline constexpr char kDefaultListen[] = "127.0.0.1:7443";
@@ -33,9 +35,11 @@ struct ServerData {
 };
 
 // Creates every file above and the store, and returns the first admin's enrolment code
-// (single use, 24 h). kAlreadyExists when `root` already holds a server.
+// (single use, 24 h). kAlreadyExists when `root` already holds a server. A non-empty
+// `store_conninfo` puts the store in that PostgreSQL database (schema created here).
 absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
-                                              const std::string& listen);
+                                              const std::string& listen,
+                                              const std::string& store_conninfo = "");
 
 // Reads the files above. kFailedPrecondition "not a temoin data directory; run
 // temoin-server init first" when config.json is missing; kDataLoss when a file is

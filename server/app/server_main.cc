@@ -22,6 +22,8 @@
 #include "server/app/grpc_server.h"
 #include "server/app/health.h"
 #include "server/app/memory_trimmer.h"
+#include "server/app/migrate_store.h"
+#include "server/app/open_store.h"
 #include "server/core/bundle_import.h"
 #include "server/log/log.h"
 #include "server/metrics/prometheus_metrics.h"
@@ -35,9 +37,10 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
-int RunInit(const std::string& data, const std::string& org, const std::string& listen) {
+int RunInit(const std::string& data, const std::string& org, const std::string& listen,
+            const std::string& store) {
   absl::StatusOr<std::string> code =
-      InitializeDataDir(data, org, listen.empty() ? kDefaultListen : listen);
+      InitializeDataDir(data, org, listen.empty() ? kDefaultListen : listen, store);
   if (!code.ok()) return Fail(code.status());
   std::cout << *code << "\n";
   std::cerr << "temoin-server: initialised " << data
@@ -148,7 +151,7 @@ int RunServe(const std::string& data, RunFlags flags) {
   RaiseOpenFileLimit();
   absl::StatusOr<ServerData> server_data = LoadDataDir(data);
   if (!server_data.ok()) return FailToServe(server_data.status());
-  absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(data);
   if (!store.ok()) return FailToServe(store.status());
   std::string listen = flags.listen.empty() ? server_data->listen : flags.listen;
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
@@ -220,7 +223,7 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
     return Fail(absl::NotFoundError("cannot read the bundle file " + bundle_path));
   }
   absl::Cleanup close_file = [fd] { close(fd); };
-  absl::StatusOr<std::unique_ptr<RocksStore>> store = RocksStore::Open(server_data->db_path());
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(data);
   if (!store.ok()) {
     return Fail(absl::FailedPreconditionError(
         "the store is in use (is temoin-server run still running on this data directory?); "
@@ -241,6 +244,19 @@ int RunImport(const std::string& data, const std::string& bundle_path) {
             << report->refused << " refused\n";
   std::cerr << "temoin-server: imported; receipts reach the device at its next sync\n";
   return report->refused > 0 ? 1 : 0;
+}
+
+// Offline, like import: RocksDB's lock refuses while `run` holds the store.
+int RunMigrate(const std::string& data, const std::string& to) {
+  absl::StatusOr<MigrationReport> report = MigrateToPostgres(data, to);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << report->keys << " keys (" << report->bytes << " bytes): " << report->records
+            << " records, " << report->audit_entries << " audit entries, log size "
+            << report->log_size << "\n";
+  std::cerr << "temoin-server: copied and verified (every key and value, the log size); " << data
+            << " now uses PostgreSQL. " << data
+            << "/db is left as it was: remove it once you are satisfied\n";
+  return 0;
 }
 
 // Reads only keys/log.key, so it works while the server runs.
@@ -267,7 +283,7 @@ int main(int argc, char** argv) {
       "temoin-server: keeps sealed testimonies it cannot read, proves what it received, "
       "and enforces who may fetch what."};
   app.require_subcommand(1);
-  std::string data, org, listen;
+  std::string data, org, listen, store;
 
   CLI::App* init = app.add_subcommand("init",
                                       "create a data directory: keys, TLS certificate, "
@@ -277,6 +293,10 @@ int main(int argc, char** argv) {
   init->add_option("--listen", listen,
                    "HOST:PORT to serve on (default 127.0.0.1:7443); also "
                    "the address written into enrolment codes");
+  init->add_option("--store", store,
+                   "keep the store in PostgreSQL instead of RocksDB: a libpq connection "
+                   "string, e.g. 'postgresql://temoin@db1,db2/temoin?"
+                   "target_session_attrs=read-write' (kept in DIR/store.conninfo, 0600)");
 
   CLI::App* run = app.add_subcommand("run", "serve devices over gRPC/TLS");
   temoin::server::RunFlags flags;
@@ -326,15 +346,22 @@ int main(int argc, char** argv) {
   import->add_option("--data", data, "data directory made by init")->required();
   import->add_option("BUNDLE", bundle, "the bundle file")->required();
 
+  std::string migrate_to;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "copy the embedded store into an empty PostgreSQL database (server stopped)");
+  migrate->add_option("--data", data, "data directory made by init")->required();
+  migrate->add_option("--to", migrate_to, "libpq connection string of the database")->required();
+
   CLI::App* log = app.add_subcommand("log", "the transparency log");
   log->require_subcommand(1);
   CLI::App* vkey = log->add_subcommand("vkey", "print the checkpoint verifier key (note vkey)");
   vkey->add_option("--data", data, "data directory made by init")->required();
 
   CLI11_PARSE(app, argc, argv);
-  if (init->parsed()) return temoin::server::RunInit(data, org, listen);
+  if (init->parsed()) return temoin::server::RunInit(data, org, listen, store);
   if (vkey->parsed()) return temoin::server::RunLogVkey(data);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);
+  if (migrate->parsed()) return temoin::server::RunMigrate(data, migrate_to);
   if (absl::Status s = temoin::server::ApplyConfigFile(data, *run); !s.ok()) {
     return temoin::server::FailToServe(s);
   }

@@ -40,8 +40,8 @@ std::string Trim(const std::string& s) {
   return end == std::string::npos ? "" : s.substr(0, end + 1);
 }
 
-absl::StatusOr<std::unique_ptr<Deployment>> Deployment::Create(const std::string& prefix,
-                                                               int monitors) {
+absl::StatusOr<std::unique_ptr<Deployment>> Deployment::Create(
+    const std::string& prefix, int monitors, const std::vector<std::string>& init_args) {
   std::unique_ptr<Deployment> d(new Deployment);
   absl::StatusOr<TempDir> dir = TempDir::Create(prefix);
   if (!dir.ok()) return dir.status();
@@ -52,9 +52,11 @@ absl::StatusOr<std::unique_ptr<Deployment>> Deployment::Create(const std::string
   absl::StatusOr<int> port = PickFreeLoopbackPort();
   if (!port.ok()) return port.status();
   d->port_ = *port;
-  absl::StatusOr<CommandResult> init =
-      RunCommand({ServerBinary(), "init", "--data", d->server_data_, "--org", "Field NGO",
-                  "--listen", absl::StrCat("127.0.0.1:", d->port_)});
+  std::vector<std::string> init_argv = {ServerBinary(), "init", "--data", d->server_data_,
+                                        "--org", "Field NGO", "--listen",
+                                        absl::StrCat("127.0.0.1:", d->port_)};
+  init_argv.insert(init_argv.end(), init_args.begin(), init_args.end());
+  absl::StatusOr<CommandResult> init = RunCommand(init_argv);
   if (!init.ok()) return init.status();
   if (init->exit_code != 0) return absl::InternalError("temoin-server init: " + init->err);
   if (absl::Status s = d->StartServer(); !s.ok()) return s;

@@ -35,9 +35,10 @@ std::string Trim(const std::string& s);
 class Deployment {
  public:
   // Initialises and starts a server, enrols the admin, creates the project, enrols
-  // `monitors` monitors and one reviewer granted the project.
-  static absl::StatusOr<std::unique_ptr<Deployment>> Create(const std::string& prefix,
-                                                            int monitors);
+  // `monitors` monitors and one reviewer granted the project. `init_args` go to
+  // `temoin-server init` (e.g. --store CONNINFO).
+  static absl::StatusOr<std::unique_ptr<Deployment>> Create(
+      const std::string& prefix, int monitors, const std::vector<std::string>& init_args = {});
   ~Deployment();
 
   const TempDir& dir() const { return *dir_; }

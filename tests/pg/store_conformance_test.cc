@@ -1,0 +1,230 @@
+// One suite, three engines: MemoryStore, RocksStore and PgStore must give the same
+// answers (order of binary keys, atomic batches, the log's sequencer), so that the core,
+// tested on MemoryStore, behaves the same on each. PgStore runs against a real primary +
+// synchronous standby (tests/pg/pg-up.sh); it is skipped, saying why, where PostgreSQL
+// cannot run.
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "gtest/gtest.h"
+#include "server/storage/memory_store.h"
+#include "server/storage/pg/pg_store.h"
+#include "server/storage/rocks_store.h"
+#include "tests/pg/pg_cluster.h"
+
+namespace temoin::server {
+namespace {
+
+using ::temoin::testing::PgCluster;
+
+std::vector<std::pair<std::string, std::string>> ScanAll(Store& store, absl::string_view prefix,
+                                                         absl::string_view start_after = "") {
+  std::vector<std::pair<std::string, std::string>> out;
+  absl::Status status =
+      store.Scan(prefix, start_after, [&](absl::string_view k, absl::string_view v) {
+        out.emplace_back(k, v);
+        return true;
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+class StoreConformanceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const std::string& engine = GetParam();
+    if (engine == "memory") {
+      store_ = std::make_unique<MemoryStore>();
+    } else if (engine == "rocks") {
+      dir_ = std::filesystem::temp_directory_path() /
+             ("temoin-conformance-" + std::to_string(getpid()));
+      std::filesystem::remove_all(dir_);
+      auto store = RocksStore::Open(dir_.string());
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+    } else {
+      PgCluster* cluster = PgCluster::Get();
+      if (cluster == nullptr) GTEST_SKIP() << "PostgreSQL: " << PgCluster::SkipReason();
+      cluster->Reset();
+      ASSERT_TRUE(PgStore::CreateSchema(cluster->conninfo()).ok());
+      auto store = PgStore::Open(cluster->conninfo());
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+    }
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  // A second handle on the same data: another front-end for PostgreSQL, the same object
+  // for the in-process engines (whose writers all live in one process).
+  std::unique_ptr<Store> SecondFrontEnd() {
+    if (GetParam() != "pg") return nullptr;
+    auto store = PgStore::Open(PgCluster::Get()->conninfo());
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  std::unique_ptr<Store> store_;
+  std::filesystem::path dir_;
+};
+
+TEST_P(StoreConformanceTest, GetCommitDelete) {
+  EXPECT_EQ(*store_->Get("absent"), std::nullopt);
+  WriteBatch batch;
+  batch.Put("a", std::string("\0\1\xff", 3));
+  batch.Put("b", "");
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  EXPECT_EQ(*store_->Get("a"), std::string("\0\1\xff", 3));
+  EXPECT_EQ(*store_->Get("b"), "");  // present and empty is not absent
+
+  WriteBatch later_wins;  // ops apply in order within a batch
+  later_wins.Put("a", "1");
+  later_wins.Delete("a");
+  later_wins.Delete("b");
+  later_wins.Put("b", "2");
+  ASSERT_TRUE(store_->Commit(later_wins).ok());
+  EXPECT_EQ(*store_->Get("a"), std::nullopt);
+  EXPECT_EQ(*store_->Get("b"), "2");
+  EXPECT_TRUE(store_->Commit(WriteBatch()).ok());
+}
+
+TEST_P(StoreConformanceTest, ScanIsInByteOrderWithBinaryKeys) {
+  // memcmp order: 0x00 < 'A' < 'a' < 0x7f < 0x80 < 0xff, and a prefix sorts first.
+  const std::vector<std::string> keys = {
+      std::string("p/\0", 3),     "p/A", "p/a", "p/\x7f", "p/\x80", "p/\xff",
+      std::string("p/\xff\0", 4), "p",   "q/0", "o/9"};
+  WriteBatch batch;
+  for (const std::string& key : keys) batch.Put(key, "v" + key);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  const auto rows = ScanAll(*store_, "p/");
+  std::vector<std::string> got;
+  for (const auto& [key, value] : rows) {
+    got.push_back(key);
+    EXPECT_EQ(value, "v" + key);
+  }
+  const std::vector<std::string> want = {
+      std::string("p/\0", 3),    "p/A", "p/a", "p/\x7f", "p/\x80", "p/\xff",
+      std::string("p/\xff\0", 4)};
+  EXPECT_EQ(got, want);
+  // start_after: strictly after, inside the prefix; before the prefix starts at it.
+  EXPECT_EQ(ScanAll(*store_, "p/", "p/a").size(), 4u);
+  EXPECT_EQ(ScanAll(*store_, "p/", "a").size(), 7u);
+  EXPECT_EQ(ScanAll(*store_, "p/", "z").size(), 0u);
+  EXPECT_EQ(ScanAll(*store_, "").size(), keys.size());
+}
+
+TEST_P(StoreConformanceTest, ScanPagesAndStops) {
+  WriteBatch batch;
+  for (uint64_t i = 0; i < 300; ++i) batch.Put("n/" + EncodeU64BigEndian(i), std::to_string(i));
+  batch.Put("n0", "outside");
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  const auto rows = ScanAll(*store_, "n/");
+  ASSERT_EQ(rows.size(), 300u);
+  for (uint64_t i = 0; i < 300; ++i) EXPECT_EQ(rows[i].second, std::to_string(i));
+  int seen = 0;
+  ASSERT_TRUE(
+      store_->Scan("n/", "", [&](absl::string_view, absl::string_view) { return ++seen < 40; })
+          .ok());
+  EXPECT_EQ(seen, 40);
+  // A visitor may write to the store (the pooled connection is not held meanwhile).
+  ASSERT_TRUE(store_
+                  ->Scan("n/", "",
+                         [&](absl::string_view key, absl::string_view) {
+                           WriteBatch mark;
+                           mark.Put(absl::StrCat("m/", key), "");
+                           return store_->Commit(mark).ok();
+                         })
+                  .ok());
+  EXPECT_EQ(ScanAll(*store_, "m/").size(), 300u);
+}
+
+TEST_P(StoreConformanceTest, AppendToLogContract) {
+  EXPECT_EQ(*store_->LogSize(), 0u);
+  WriteBatch seed;
+  seed.Put("seen", "before");
+  ASSERT_TRUE(store_->Commit(seed).ok());
+  // The builder reads committed data and numbers from the committed size.
+  auto appended = store_->AppendToLog([&](uint64_t size) -> absl::StatusOr<LogAppend> {
+    EXPECT_EQ(size, 0u);
+    EXPECT_EQ(*store_->Get("seen"), "before");
+    LogAppend append;
+    append.batch.Put("leaf/0", "x");
+    append.new_size = 1;
+    return append;
+  });
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(*appended, 1u);
+  EXPECT_EQ(*store_->LogSize(), 1u);
+  EXPECT_EQ(*store_->Get("leaf/0"), "x");
+  // Nothing logged: the size stays.
+  auto same = store_->AppendToLog(
+      [](uint64_t size) -> absl::StatusOr<LogAppend> { return LogAppend{.new_size = size}; });
+  EXPECT_EQ(*same, 1u);
+  // A failing builder commits nothing.
+  auto failed = store_->AppendToLog([](uint64_t size) -> absl::StatusOr<LogAppend> {
+    return absl::InvalidArgumentError("refused");
+  });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument);
+  // A log never shrinks, and that attempt commits nothing either.
+  auto shrink = store_->AppendToLog([](uint64_t) -> absl::StatusOr<LogAppend> {
+    LogAppend append;
+    append.batch.Put("should-not", "exist");
+    append.new_size = 0;
+    return append;
+  });
+  EXPECT_EQ(shrink.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(*store_->Get("should-not"), std::nullopt);
+  EXPECT_EQ(*store_->LogSize(), 1u);
+}
+
+// The sequencer under load: 4 appenders (two per front-end for PostgreSQL) each append
+// 25 leaves. Every index 0..99 is taken exactly once and the log says 100.
+TEST_P(StoreConformanceTest, ConcurrentAppendersKeepTheLogDense) {
+  std::unique_ptr<Store> second = SecondFrontEnd();
+  std::vector<Store*> front_ends = {store_.get(), second ? second.get() : store_.get()};
+  constexpr int kThreads = 4, kPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = *front_ends[t % 2];
+      for (int i = 0; i < kPerThread; ++i) {
+        auto size = store.AppendToLog([&](uint64_t size) -> absl::StatusOr<LogAppend> {
+          // The leaf must be new: had another appender numbered it, it would be here.
+          TEMOIN_ASSIGN_OR_RETURN(auto existing, store.Get("leaf/" + EncodeU64BigEndian(size)));
+          if (existing.has_value()) return absl::InternalError("index handed out twice");
+          LogAppend append;
+          append.batch.Put("leaf/" + EncodeU64BigEndian(size), absl::StrCat(t, "/", i));
+          append.new_size = size + 1;
+          return append;
+        });
+        if (!size.ok()) {
+          ADD_FAILURE() << size.status();
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(*store_->LogSize(), kThreads * kPerThread);
+  const auto leaves = ScanAll(*store_, "leaf/");
+  ASSERT_EQ(leaves.size(), static_cast<size_t>(kThreads * kPerThread));
+  std::set<std::string> owners;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    EXPECT_EQ(leaves[i].first, "leaf/" + EncodeU64BigEndian(i));  // dense: no gap
+    owners.insert(leaves[i].second);
+  }
+  EXPECT_EQ(owners.size(), leaves.size());  // no append overwrote another
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest, ::testing::Values("memory", "rocks", "pg"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace temoin::server

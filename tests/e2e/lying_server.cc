@@ -112,6 +112,11 @@ class LyingSync final : public v1::Sync::Service {
                            v1::GetSettingsResponse* out) override {
     return liar_->backend().sync().GetSettings(liar_->Forward(c).get(), *r, out);
   }
+  // The log is told truthfully: these lies are about records, grants and devices.
+  grpc::Status GetLogProofs(grpc::ServerContext* c, const v1::GetLogProofsRequest* r,
+                            v1::GetLogProofsResponse* out) override {
+    return liar_->backend().sync().GetLogProofs(liar_->Forward(c).get(), *r, out);
+  }
 
  private:
   Liar* const liar_;

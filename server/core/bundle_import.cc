@@ -89,7 +89,7 @@ class BundleImporter {
       return absl::PermissionDeniedError("bundle comes from a device this server does not know");
     }
     if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-    session_.emplace(*device);
+    session_ = Session{*device};
     return absl::OkStatus();
   }
 

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -101,9 +102,12 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     *bytes_sent = std::max(*bytes_sent, p.bytes_sent);
     (*printer)(p);
   };
+  // Attempts after the first reuse its session (SyncCarry): a cut then costs a TLS
+  // handshake and the calls that move data, not a sign-in, a log check and commitments.
+  options.carry = std::make_shared<SyncCarry>();
   auto start = std::chrono::steady_clock::now();
   std::mt19937_64 rng(std::random_device{}());
-  double backoff = 1.0;
+  double backoff = 0;
   for (;;) {
     *bytes_sent = 0;
     printer->NewAttempt();
@@ -132,18 +136,22 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
         (max_time_seconds > 0 && elapsed + backoff > max_time_seconds)) {
       return report.status();
     }
-    // An attempt that moved anything forward before the link dropped starts the
-    // backoff again: on a link that cuts every few seconds each attempt makes some
-    // progress, and waiting a minute between them would waste the signal.
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(*vault));
-    if (settled_after > settled_before || *bytes_sent > 0) backoff = 1.0;
-    // Exponential backoff with full jitter, so that many devices regaining a link at
+    // After an attempt that moved anything forward, reconnect at once, as tus and
+    // PouchDB do: on a link that cuts every few seconds each attempt makes some progress,
+    // and every second spent waiting is signal lost. Only attempts that achieved nothing
+    // back off: 1, 2, 4 … 60 s with full jitter, so that many devices regaining a link at
     // once do not retry in lockstep.
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(*vault));
+    const bool progressed = settled_after > settled_before || *bytes_sent > 0;
+    backoff = progressed ? 0 : std::clamp(backoff * 2, 1.0, 60.0);
     double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;
-    std::cerr << "sync: " << report.status().message() << "; retrying in "
-              << static_cast<int>(wait + 0.5) << " s\n";
+    std::cerr << "sync: " << report.status().message();
+    if (wait > 0) {
+      std::cerr << "; retrying in " << static_cast<int>(wait + 0.5) << " s\n";
+    } else {
+      std::cerr << "; progress made, reconnecting now\n";
+    }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    backoff = std::min(backoff * 2, 60.0);
   }
 }
 

@@ -23,13 +23,15 @@ inline constexpr char kAttachNs[] = "attach";
 inline constexpr char kAttachPendingNs[] = "attachpending";
 inline constexpr uint64_t kUploadChunkBytes =
     crypto::kAttachmentChunkBytes + crypto::kAttachmentChunkOverhead;
-// The upload unit: an eighth of a slice (8 KiB + 3 B; a slice's last piece 8,188 B).
+// The upload unit: a sixteenth of a slice (4 KiB + 2 B; a slice's last piece 4,083 B).
 // A slice is 52 s of air time at 10 kbit/s and a 2G connection rarely carries one
-// whole after its handshake; the server keeps each acknowledged piece, so a cut costs
-// at most the piece on the air plus those queued behind it (~6.5 s at 10 kbit/s, 1 s
-// at 64 kbit/s). Per piece: ~90 B of framing up (~1%), a ~40 B acknowledgement down
-// and one synced write on the server.
-inline constexpr uint64_t kUploadPieceBytes = (kUploadChunkBytes + 7) / 8;
+// whole after its handshake; the server keeps each acknowledged piece, and a gRPC
+// message lands only whole, so a cut wastes the part of the piece already on the air
+// (half a piece on average). Per piece: ~22 B of framing up (its ids go only with a
+// blob's first piece in a stream), an answer down only every few pieces, and one
+// synced write on the server. Eighths (8 KiB) wasted ~1 KB more air time per cut at
+// 256 kbit/s; the framing of sixteenths costs 0.5%.
+inline constexpr uint64_t kUploadPieceBytes = (kUploadChunkBytes + 15) / 16;
 
 struct PreparedAttachment {
   v1::AttachmentInfo info;  // holds the key: wipe once sealed

@@ -32,8 +32,11 @@ struct BlobJob {
   uint64_t from_offset = 0;  // within it
 };
 
+// A piece written and not yet covered by an answer.
 struct InFlight {
   uint64_t bytes;
+  bool answered;    // not quiet: its answer acknowledges it and every piece before it
+  bool ends_slice;  // the slice is whole on the server once this piece is acknowledged
   Clock::time_point sent;
 };
 
@@ -50,14 +53,19 @@ uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
 // queueing (TCP Vegas): from the shortest acknowledgement time seen, the bytes that
 // queue in front of the link (a modem's buffer, lost at a cut) are estimated as
 // window × (1 − shortest / latest). Under half a piece queued the window grows by a
-// piece, over one piece it shrinks by one; between two pieces and `max_bytes`. On a
-// 2G link it stays at two pieces (one on the air, one waiting); on a fast one it grows
-// to fill the bandwidth-delay product.
+// piece, over one piece it shrinks by one; between two pieces (16 KiB at least) and
+// `max_bytes`. On a 2G link it stays near its floor; on a fast one it grows to fill
+// the bandwidth-delay product.
 class PieceWindow {
  public:
-  explicit PieceWindow(uint64_t max_bytes)
-      : max_(std::max<uint64_t>(max_bytes, kUploadPieceBytes)),
-        min_(std::min<uint64_t>(2 * kUploadPieceBytes, max_)),
+  // Never less: with small pieces, two in flight leave the link idle whenever the
+  // server's synced write of one takes longer than the other's air time.
+  static constexpr uint64_t kMinWindowBytes = 16 << 10;
+
+  PieceWindow(uint64_t max_bytes, uint64_t piece_bytes)
+      : piece_(piece_bytes),
+        max_(std::max(max_bytes, piece_bytes)),
+        min_(std::min(std::max(2 * piece_bytes, kMinWindowBytes), max_)),
         bytes_(min_) {}
 
   uint64_t bytes() const { return bytes_; }
@@ -66,25 +74,26 @@ class PieceWindow {
     double sample = std::max(std::chrono::duration<double>(took).count(), 1e-6);
     shortest_ = std::min(shortest_, sample);
     double queued = static_cast<double>(bytes_) * (1 - shortest_ / sample);
-    if (queued < kUploadPieceBytes / 2.0) {
-      bytes_ = std::min(bytes_ + kUploadPieceBytes, max_);
-    } else if (queued > static_cast<double>(kUploadPieceBytes)) {
-      bytes_ = std::max(bytes_ - std::min(bytes_, kUploadPieceBytes), min_);
+    if (queued < piece_ / 2.0) {
+      bytes_ = std::min(bytes_ + piece_, max_);
+    } else if (queued > static_cast<double>(piece_)) {
+      bytes_ = std::max(bytes_ - std::min(bytes_, piece_), min_);
     }
   }
 
  private:
+  const uint64_t piece_;
   const uint64_t max_;
   const uint64_t min_;
   uint64_t bytes_;
   double shortest_ = 1e9;
 };
 
-}  // namespace
-
-absl::Status UploadAttachments(
+// Where each blob resumes, from one QueryAttachments call: the blobs still to send (in
+// `todo`) and the receipts of records already complete (applied to the vault).
+absl::StatusOr<std::vector<BlobJob>> ResumePoints(
     Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
-    uint64_t window_bytes, const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
     AttachmentUploadStats& stats) {
   std::vector<BlobJob> jobs;
   v1::QueryAttachmentsRequest query;
@@ -96,7 +105,7 @@ absl::Status UploadAttachments(
       query.add_blob_ids(ref.blob_id());
     }
   }
-  if (jobs.empty()) return absl::OkStatus();
+  if (jobs.empty()) return jobs;
   v1::QueryAttachmentsResponse where;
   TEMOIN_RETURN_IF_ERROR(
       FromGrpc(connection.sync().QueryAttachments(connection.NewContext().get(), query, &where),
@@ -129,96 +138,177 @@ absl::Status UploadAttachments(
   }
   TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
   stats.receipted += receipts.size();
-  if (todo.empty()) return absl::OkStatus();
+  return todo;
+}
 
-  auto context = connection.NewContext(Connection::kTransferDeadline);
-  auto stream = connection.sync().UploadAttachment(context.get());
-  std::mutex mu;
-  std::condition_variable window_open;
-  PieceWindow window(window_bytes);
-  std::deque<InFlight> in_flight;  // in the order written; acks come back in that order
-  uint64_t bytes_in_flight = 0;
-  bool reader_done = false;
-  absl::Status read_error;
-  // Pipelining: pieces stream without waiting for each ack, within a byte window. At a
-  // cut what was unacknowledged is sent again (the server keeps what it had taken), so
-  // the window bounds what a cut costs, and it is kept small on a slow link.
-  std::thread writer([&] {
+// One UploadAttachment stream: a writer thread sends the pieces of every blob within
+// the window while this thread reads the answers. Pipelining: pieces stream without
+// waiting for each answer. At a cut what was unacknowledged is sent again (the server
+// keeps what it had taken), so the window bounds what a cut costs, and it is kept
+// small on a slow link. Only some pieces ask for an answer (server/core/
+// piece_stream.h): one answer covers every piece before it.
+class PieceUpload {
+ public:
+  PieceUpload(Vault& vault, Connection& connection, const AttachmentUploadOptions& options,
+              const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+              AttachmentUploadStats& stats)
+      : vault_(vault),
+        connection_(connection),
+        piece_bytes_(std::clamp<uint64_t>(options.piece_bytes, 1024, kUploadChunkBytes)),
+        window_(options.window_bytes, piece_bytes_),
+        on_bytes_(on_bytes),
+        stats_(stats),
+        context_(connection.NewContext(Connection::kTransferDeadline)),
+        stream_(connection.sync().UploadAttachment(context_.get())) {}
+
+  absl::Status Run(const std::vector<BlobJob>& todo) {
+    std::thread writer([&] { SendBlobs(todo); });
+    ReadAnswers();
+    {
+      std::lock_guard lock(mu_);
+      reader_done_ = true;
+    }
+    window_open_.notify_all();
+    if (!apply_error_.ok()) context_->TryCancel();
+    writer.join();
+    grpc::Status status = stream_->Finish();
+    TEMOIN_RETURN_IF_ERROR(apply_error_);
+    TEMOIN_RETURN_IF_ERROR(read_error_);
+    return FromGrpc(status, connection_.address());
+  }
+
+ private:
+  void SendBlobs(const std::vector<BlobJob>& todo) {
     for (const BlobJob& job : todo) {
-      for (uint64_t i = job.from; i < SliceCount(job.ref.size()); ++i) {
-        absl::StatusOr<std::optional<std::string>> slice = LoadSlice(vault, job.ref.blob_id(), i);
-        if (!slice.ok() || !slice->has_value()) {
-          std::lock_guard lock(mu);
-          read_error = absl::DataLossError("attachment slice missing from the vault");
-          context->TryCancel();
-          return;
-        }
-        const std::string& bytes = **slice;
-        for (uint64_t at = i == job.from ? job.from_offset : 0; at < bytes.size();
-             at += kUploadPieceBytes) {
-          v1::AttachmentChunk chunk;
+      if (!SendBlob(job)) return;
+    }
+    stream_->WritesDone();
+  }
+
+  // False when the stream is over (the reader stopped, or a write failed).
+  bool SendBlob(const BlobJob& job) {
+    const uint64_t slices = SliceCount(job.ref.size());
+    bool first = true;  // of this blob in this stream: the ids go with it
+    for (uint64_t i = job.from; i < slices; ++i) {
+      absl::StatusOr<std::optional<std::string>> slice = LoadSlice(vault_, job.ref.blob_id(), i);
+      if (!slice.ok() || !slice->has_value()) {
+        std::lock_guard lock(mu_);
+        read_error_ = absl::DataLossError("attachment slice missing from the vault");
+        context_->TryCancel();
+        return false;
+      }
+      const std::string& bytes = **slice;
+      for (uint64_t at = i == job.from ? job.from_offset : 0; at < bytes.size();
+           at += piece_bytes_) {
+        v1::AttachmentChunk chunk;
+        if (first) {
           chunk.set_record_id(job.record_id);
           chunk.set_blob_id(job.ref.blob_id());
-          chunk.set_index(i);
-          chunk.set_offset(static_cast<uint32_t>(at));
-          chunk.set_data(bytes.substr(at, kUploadPieceBytes));
-          {
-            std::unique_lock lock(mu);
-            window_open.wait(lock, [&] {
-              return reader_done || bytes_in_flight == 0 ||
-                     bytes_in_flight + chunk.data().size() <= window.bytes();
-            });
-            if (reader_done) return;
-            bytes_in_flight += chunk.data().size();
-            in_flight.push_back({chunk.data().size(), Clock::now()});
-          }
-          if (!stream->Write(chunk)) return;
+          first = false;
         }
+        chunk.set_index(i);
+        chunk.set_offset(static_cast<uint32_t>(at));
+        chunk.set_data(bytes.substr(at, piece_bytes_));
+        const bool ends_slice = at + chunk.data().size() == bytes.size();
+        if (!SendPiece(chunk, ends_slice, ends_slice && i + 1 == slices)) return false;
       }
+      sodium_memzero((*slice)->data(), (*slice)->size());  // ciphertext, but no copies kept
     }
-    stream->WritesDone();
-  });
+    return true;
+  }
 
-  const uint64_t stop_after = StopAfterFromEnv();
-  absl::Status apply_error;
-  v1::BlobStatus ack;
-  while (stream->Read(&ack)) {
-    uint64_t bytes = 0;
+  // Waits for room in the window, then writes `chunk`, asking for an answer when the
+  // window would otherwise fill with quiet pieces, every half window, and at a blob's
+  // end (whose answer carries the receipt).
+  bool SendPiece(v1::AttachmentChunk& chunk, bool ends_slice, bool ends_blob) {
+    const uint64_t size = chunk.data().size();
     {
-      std::lock_guard lock(mu);
-      if (!in_flight.empty()) {
-        bytes = in_flight.front().bytes;
-        window.OnAck(Clock::now() - in_flight.front().sent);
-        bytes_in_flight -= bytes;
-        in_flight.pop_front();
+      std::unique_lock lock(mu_);
+      window_open_.wait(lock, [&] {
+        return reader_done_ || bytes_in_flight_ == 0 || bytes_in_flight_ + size <= window_.bytes();
+      });
+      if (reader_done_) return false;
+      bytes_in_flight_ += size;
+      unanswered_ += size;
+      const bool answered = ends_blob || unanswered_ >= window_.bytes() / 2 ||
+                            bytes_in_flight_ + piece_bytes_ > window_.bytes();
+      if (answered) unanswered_ = 0;
+      chunk.set_quiet(!answered);
+      in_flight_.push_back({size, answered, ends_slice, Clock::now()});
+    }
+    return stream_->Write(chunk);
+  }
+
+  void ReadAnswers() {
+    const uint64_t stop_after = StopAfterFromEnv();
+    v1::BlobStatus answer;
+    while (stream_->Read(&answer)) {
+      const uint64_t bytes = Acknowledge();
+      window_open_.notify_all();
+      ++stats_.pieces_acked;
+      stats_.bytes_sent += bytes;
+      if (on_bytes_) on_bytes_(bytes, false);
+      if (answer.has_receipt()) {
+        apply_error_ = ApplyReceipts(vault_, {{answer.record_id(), answer.receipt()}});
+        if (!apply_error_.ok()) break;
+        ++stats_.receipted;
+      }
+      if (stop_after > 0 && stats_.slices_done >= stop_after) {
+        std::cerr << "sync: stopping after " << stats_.slices_done << " slices (test hook)\n";
+        std::_Exit(75);
       }
     }
-    window_open.notify_all();
-    ++stats.pieces_acked;
-    stats.bytes_sent += bytes;
-    if (on_bytes) on_bytes(bytes, false);
-    if (ack.next_offset() == 0) ++stats.slices_done;
-    if (ack.has_receipt()) {
-      apply_error = ApplyReceipts(vault, {{ack.record_id(), ack.receipt()}});
-      if (!apply_error.ok()) break;
-      ++stats.receipted;
-    }
-    if (stop_after > 0 && stats.slices_done >= stop_after) {
-      std::cerr << "sync: stopping after " << stats.slices_done << " slices (test hook)\n";
-      std::_Exit(75);
-    }
   }
-  {
-    std::lock_guard lock(mu);
-    reader_done = true;
+
+  // One answer: every piece up to the first that asked for it is acknowledged. Returns
+  // their bytes.
+  uint64_t Acknowledge() {
+    std::lock_guard lock(mu_);
+    uint64_t bytes = 0;
+    while (!in_flight_.empty()) {
+      const InFlight piece = in_flight_.front();
+      in_flight_.pop_front();
+      bytes += piece.bytes;
+      if (piece.ends_slice) ++stats_.slices_done;
+      if (piece.answered) {
+        window_.OnAck(Clock::now() - piece.sent);
+        break;
+      }
+    }
+    bytes_in_flight_ -= std::min(bytes_in_flight_, bytes);
+    return bytes;
   }
-  window_open.notify_all();
-  if (!apply_error.ok()) context->TryCancel();
-  writer.join();
-  grpc::Status status = stream->Finish();
-  TEMOIN_RETURN_IF_ERROR(apply_error);
-  TEMOIN_RETURN_IF_ERROR(read_error);
-  return FromGrpc(status, connection.address());
+
+  Vault& vault_;
+  Connection& connection_;
+  const uint64_t piece_bytes_;
+  PieceWindow window_;
+  const std::function<void(uint64_t, bool)>& on_bytes_;
+  AttachmentUploadStats& stats_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AttachmentChunk, v1::BlobStatus>> stream_;
+
+  std::mutex mu_;
+  std::condition_variable window_open_;
+  std::deque<InFlight> in_flight_;  // in the order written; answers come in that order
+  uint64_t bytes_in_flight_ = 0;
+  uint64_t unanswered_ = 0;  // bytes written since the last piece that asked for an answer
+  bool reader_done_ = false;
+  absl::Status read_error_;   // the writer's, under mu_
+  absl::Status apply_error_;  // the reader's
+};
+
+}  // namespace
+
+absl::Status UploadAttachments(
+    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
+    const AttachmentUploadOptions& options,
+    const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    AttachmentUploadStats& stats) {
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<BlobJob> todo,
+                          ResumePoints(vault, connection, entries, on_bytes, stats));
+  if (todo.empty()) return absl::OkStatus();
+  return PieceUpload(vault, connection, options, on_bytes, stats).Run(todo);
 }
 
 absl::Status DownloadAttachmentTo(Connection& connection, const std::string& record_id,

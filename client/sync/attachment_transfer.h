@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "client/core/attachments.h"
 #include "client/sync/connection.h"
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
@@ -20,19 +21,31 @@ struct AttachmentUploadStats {
   uint64_t receipted = 0;
 };
 
+struct AttachmentUploadOptions {
+  // Unacknowledged bytes, at most (the window starts at two pieces and grows only while
+  // no queue builds in front of the link).
+  uint64_t window_bytes = 64 << 10;
+  // The upload unit, 1 KiB to a slice. At a cut the piece on the air is lost whole (a
+  // gRPC message lands only whole), so smaller pieces waste less air time per cut;
+  // each costs ~35 B of framing up (its ids go only with a blob's first piece) and
+  // only every few get an answer.
+  uint64_t piece_bytes = kUploadPieceBytes;
+};
+
 // Uploads the attachments of `entries` (pending records whose bodies the server holds):
 // one QueryAttachments call says where each blob resumes (slice and byte offset), then
-// one stream carries every missing piece (kUploadPieceBytes, a slice's last shorter),
-// pipelined with at most `window_bytes` unacknowledged (less on a slow link, where
-// bytes queued in front of the link are lost at a cut). Receipts that come back (a
-// record whose last blob completed) are verified and applied at once. `on_bytes` is
-// told, once per blob, of the bytes the server already held when this call began
-// (`already_held` true), then of each acknowledged piece's size. Test hook: with
-// TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits abruptly
-// after N slices are made whole, as a phone dying mid-upload would.
+// one stream carries every missing piece, pipelined within the window; a piece asks
+// for an answer only every half window and at a blob's end, and each answer
+// acknowledges every piece before it (server/core/piece_stream.h). Receipts that come
+// back (a record whose last blob completed) are verified and applied at once.
+// `on_bytes` is told, once per blob, of the bytes the server already held when this
+// call began (`already_held` true), then of the bytes each answer acknowledges. Test
+// hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits
+// abruptly after N slices are made whole, as a phone dying mid-upload would.
 absl::Status UploadAttachments(
     Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
-    uint64_t window_bytes, const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    const AttachmentUploadOptions& options,
+    const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
     AttachmentUploadStats& stats);
 
 // Reviewers: streams blob `info.blob_id()` of `record_id` from the server, checks size

@@ -62,6 +62,12 @@ class Connection {
                       v1::GetSettingsResponse* settings = nullptr,
                       std::string* next_nonce = nullptr, bool no_session = false);
 
+  // The session token SignIn got (empty before), and one carried from an earlier
+  // connection to the same server (SyncCarry), used instead of signing in.
+  const std::string& token() const { return token_; }
+  void AdoptToken(std::string token) { token_ = std::move(token); }
+  bool signed_in() const { return !token_.empty(); }
+
   // A context with a deadline and, after SignIn, the session token.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds deadline = kControlDeadline);
 

@@ -26,6 +26,7 @@
 #include "common/vocabulary.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
+#include "crypto/secret_buffer.h"
 
 namespace temoin::client {
 namespace {
@@ -175,177 +176,232 @@ constexpr char kUploadCutKey[] = "upload_cut";
 // without attachments skip the commitment: the body's full receipt fixes the record
 // as well, and a second pass would double the server's verifies and the bytes.
 // `pending` is PendingRecords, read before signing in.
-absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
-                    const std::vector<v1::OutboxEntry>& pending, SyncReport& report) {
-  report.pending = pending.size();
-  if (pending.empty()) return absl::OkStatus();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> cut_mark,
-                          vault.Get(kSettingsNs, kUploadCutKey));
-  const bool previous_cut = cut_mark.has_value();
-  if (!previous_cut) TEMOIN_RETURN_IF_ERROR(vault.Put(kSettingsNs, kUploadCutKey, "1"));
-  SyncProgress progress{.records_total = pending.size()};
-  std::map<std::string, const v1::OutboxEntry*> by_id;
-  for (const auto& entry : pending) {
-    progress.bytes_total += entry.envelope().ByteSizeLong();
-    v1::RecordHeader header;
-    header.ParseFromString(entry.envelope().header());
-    for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_total += ref.size();
-    by_id[header.record_id()] = &entry;
+// One monitor's upload, in the protocol's three steps. State shared by the steps:
+// which records are done (full receipt), have their body on the server, or were
+// refused, and the progress shown to the person.
+class RecordUpload {
+ public:
+  RecordUpload(Vault& vault, Connection& connection, const SyncOptions& options,
+               const std::vector<v1::OutboxEntry>& pending, SyncReport& report)
+      : vault_(vault),
+        connection_(connection),
+        options_(options),
+        pending_(pending),
+        report_(report),
+        progress_{.records_total = pending.size()} {
+    for (const auto& entry : pending) {
+      progress_.bytes_total += entry.envelope().ByteSizeLong();
+      v1::RecordHeader header;
+      header.ParseFromString(entry.envelope().header());
+      for (const v1::AttachmentRef& ref : header.attachments()) progress_.bytes_total += ref.size();
+      by_id_[header.record_id()] = &entry;
+    }
   }
-  auto report_progress = [&] {
-    if (options.on_progress) options.on_progress(progress);
-  };
-  report_progress();
-  std::set<std::string> done, body_in, refused;
-  auto record_done = [&](const std::string& id) {
-    if (!done.insert(id).second) return;
-    ++progress.records_done;
-    auto it = by_id.find(id);
-    if (it == by_id.end()) return;
+
+  absl::Status Run() {
+    report_.pending = pending_.size();
+    if (pending_.empty()) return absl::OkStatus();
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> cut_mark,
+                            vault_.Get(kSettingsNs, kUploadCutKey));
+    const bool previous_cut = cut_mark.has_value();
+    if (!previous_cut) TEMOIN_RETURN_IF_ERROR(vault_.Put(kSettingsNs, kUploadCutKey, "1"));
+    ReportProgress();
+    TEMOIN_RETURN_IF_ERROR(SendCommitments(previous_cut));
+    TEMOIN_RETURN_IF_ERROR(SendBodies());
+    TEMOIN_RETURN_IF_ERROR(SendAttachments());
+    VaultBatch clean;
+    clean.Delete(kSettingsNs, kUploadCutKey);
+    return vault_.Commit(clean);
+  }
+
+ private:
+  void ReportProgress() {
+    if (options_.on_progress) options_.on_progress(progress_);
+  }
+
+  uint64_t EnvelopeBytes(const std::string& id) const {
+    auto it = by_id_.find(id);
+    return it == by_id_.end() ? 0 : it->second->envelope().ByteSizeLong();
+  }
+
+  void RecordDone(const std::string& id) {
+    if (!done_.insert(id).second) return;
+    ++progress_.records_done;
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return;
     v1::RecordHeader header;
     header.ParseFromString(it->second->envelope().header());
-    progress.bytes_done += it->second->envelope().ByteSizeLong();
-    progress.bytes_sent += it->second->envelope().ByteSizeLong();
-    for (const v1::AttachmentRef& ref : header.attachments()) progress.bytes_done += ref.size();
-  };
+    progress_.bytes_done += it->second->envelope().ByteSizeLong();
+    progress_.bytes_sent += it->second->envelope().ByteSizeLong();
+    for (const v1::AttachmentRef& ref : header.attachments()) progress_.bytes_done += ref.size();
+  }
+
+  // The server holds the body (awaiting its attachments): done, though maybe not sent now.
+  void BodyIn(const std::string& id, bool sent_now) {
+    if (!body_in_.insert(id).second) return;
+    progress_.bytes_done += EnvelopeBytes(id);
+    if (sent_now) progress_.bytes_sent += EnvelopeBytes(id);
+  }
 
   // 1. Commitments of records with attachments (the answer says whether the body is
   // in), and, after a cut, of records not yet committed (a committed record's
   // commitment is durable on the server already). Resending all of them after every
-  // cut would cost ~200 B a record per connection.
-  std::vector<v1::Commitment> commitments;
-  for (const v1::OutboxEntry& entry : pending) {
-    v1::RecordHeader header;
-    header.ParseFromString(entry.envelope().header());
-    if (header.attachments().empty() &&
-        (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED)) {
-      continue;
+  // cut would cost ~200 B a record per connection. A body that an earlier attempt of
+  // this run saw arrive needs no commitment to say so again (SyncCarry: the same
+  // server process still holds it).
+  absl::Status SendCommitments(bool previous_cut) {
+    SyncCarry* carry = options_.carry.get();
+    std::vector<v1::Commitment> commitments;
+    for (const v1::OutboxEntry& entry : pending_) {
+      v1::RecordHeader header;
+      header.ParseFromString(entry.envelope().header());
+      if (header.attachments().empty() &&
+          (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED)) {
+        continue;
+      }
+      if (carry != nullptr && carry->bodies_in.count(header.record_id())) {
+        BodyIn(header.record_id(), /*sent_now=*/false);
+        continue;
+      }
+      commitments.push_back(crypto::MakeCommitment(entry.envelope()));
     }
-    commitments.push_back(crypto::MakeCommitment(entry.envelope()));
-  }
-  size_t next_commitment = 0;
-  auto next_commitments = [&](size_t max_bytes, v1::UploadRequest& request) {
-    size_t bytes = 0;
-    while (next_commitment < commitments.size() && request.commitments_size() < 1000) {
-      size_t size = commitments[next_commitment].ByteSizeLong();
-      if (request.commitments_size() > 0 && bytes + size > max_bytes) break;
-      *request.add_commitments() = commitments[next_commitment++];
-      bytes += size;
-    }
-    return request.commitments_size() > 0;
-  };
-  if (!commitments.empty()) {
-    TEMOIN_RETURN_IF_ERROR(StreamBatches(
-        connection, options, next_commitments, [&](const v1::UploadResponse& response) {
-          std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
-          for (const v1::RecordResult& result : response.results()) {
-            if (result.code() != 0) {
-              NoteRefusal(result, report);
-              refused.insert(result.record_id());
-            } else if (result.has_receipt()) {
-              receipts.emplace_back(result.record_id(), result.receipt());
-            } else if (result.has_commitment_receipt()) {
-              committed.emplace_back(result.record_id(), result.commitment_receipt());
-            }
-            if (result.awaiting_attachments() && body_in.insert(result.record_id()).second) {
-              // The server holds the body already: done, though not sent now.
-              auto it = by_id.find(result.record_id());
-              if (it != by_id.end()) progress.bytes_done += it->second->envelope().ByteSizeLong();
-            }
-          }
-          TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault, committed));
-          TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
-          report.committed += committed.size();
-          report.receipted += receipts.size();
-          for (const auto& [id, receipt] : receipts) record_done(id);
-          report_progress();
-          return absl::OkStatus();
-        }));
+    if (commitments.empty()) return absl::OkStatus();
+    size_t next = 0;
+    auto next_commitments = [&](size_t max_bytes, v1::UploadRequest& request) {
+      size_t bytes = 0;
+      while (next < commitments.size() && request.commitments_size() < 1000) {
+        size_t size = commitments[next].ByteSizeLong();
+        if (request.commitments_size() > 0 && bytes + size > max_bytes) break;
+        *request.add_commitments() = commitments[next++];
+        bytes += size;
+      }
+      return request.commitments_size() > 0;
+    };
+    return StreamBatches(
+        connection_, options_, next_commitments,
+        [&](const v1::UploadResponse& response) { return TakeCommitmentAnswers(response); });
   }
 
-  // 2. Bodies the server does not hold yet.
-  std::vector<std::pair<const std::string*, const v1::OutboxEntry*>> bodies;  // id, entry
-  for (const auto& [id, entry] : by_id) {
-    if (!done.count(id) && !body_in.count(id) && !refused.count(id))
-      bodies.emplace_back(&id, entry);
-  }
-  std::sort(bodies.begin(), bodies.end(), [](const auto& a, const auto& b) {
-    return a.second->device_seq() < b.second->device_seq();
-  });
-  size_t next_body = 0;
-  PositionalAnswers sent;  // which record sits where in each batch, for the answers
-  auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
-    size_t bytes = 0;
-    std::vector<std::string> ids;
-    while (next_body < bodies.size() &&
-           static_cast<size_t>(request.records_size()) < options.max_batch_records) {
-      const auto& [id, entry] = bodies[next_body];
-      size_t size = entry->envelope().ByteSizeLong();
-      if (request.records_size() > 0 && bytes + size > max_bytes) break;
-      *request.add_records() = entry->envelope();
-      ids.push_back(*id);
-      ++next_body;
-      bytes += size;
+  absl::Status TakeCommitmentAnswers(const v1::UploadResponse& response) {
+    std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
+    for (const v1::RecordResult& result : response.results()) {
+      if (result.code() != 0) {
+        NoteRefusal(result, report_);
+        refused_.insert(result.record_id());
+      } else if (result.has_receipt()) {
+        receipts.emplace_back(result.record_id(), result.receipt());
+      } else if (result.has_commitment_receipt()) {
+        committed.emplace_back(result.record_id(), result.commitment_receipt());
+      }
+      if (result.awaiting_attachments()) BodyIn(result.record_id(), /*sent_now=*/false);
     }
-    request.set_positional_results(true);
-    sent.Remember(request.batch_id(), std::move(ids));
-    return request.records_size() > 0;
-  };
-  if (!bodies.empty()) {
-    TEMOIN_RETURN_IF_ERROR(
-        StreamBatches(connection, options, next_bodies, [&](const v1::UploadResponse& response) {
-          TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results, sent.Expand(response));
-          std::vector<std::pair<std::string, v1::Receipt>> receipts;
-          std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
-          for (const v1::RecordResult& result : results) {
-            if (result.code() != 0) {
-              NoteRefusal(result, report);
-              refused.insert(result.record_id());
-            } else if (result.has_receipt()) {
-              receipts.emplace_back(result.record_id(), result.receipt());
-            } else if (result.log_index() != 0) {
-              leaves.emplace_back(result.record_id(), result.log_index());
-            } else if (result.awaiting_attachments()) {
-              body_in.insert(result.record_id());
-              auto it = by_id.find(result.record_id());
-              if (it != by_id.end()) {
-                progress.bytes_done += it->second->envelope().ByteSizeLong();
-                progress.bytes_sent += it->second->envelope().ByteSizeLong();
-              }
-            }
-          }
-          TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault, response.batch_receipt(), leaves));
-          TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
-          report.receipted += receipts.size() + leaves.size();
-          for (const auto& [id, receipt] : receipts) record_done(id);
-          for (const auto& [id, index] : leaves) record_done(id);
-          report_progress();
-          return absl::OkStatus();
-        }));
+    TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault_, committed));
+    TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
+    report_.committed += committed.size();
+    report_.receipted += receipts.size();
+    for (const auto& [id, receipt] : receipts) RecordDone(id);
+    ReportProgress();
+    return absl::OkStatus();
+  }
+
+  // 2. Bodies the server does not hold yet, oldest first.
+  absl::Status SendBodies() {
+    std::vector<std::pair<const std::string*, const v1::OutboxEntry*>> bodies;  // id, entry
+    for (const auto& [id, entry] : by_id_) {
+      if (!done_.count(id) && !body_in_.count(id) && !refused_.count(id))
+        bodies.emplace_back(&id, entry);
+    }
+    if (bodies.empty()) return absl::OkStatus();
+    std::sort(bodies.begin(), bodies.end(), [](const auto& a, const auto& b) {
+      return a.second->device_seq() < b.second->device_seq();
+    });
+    size_t next = 0;
+    auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
+      size_t bytes = 0;
+      std::vector<std::string> ids;
+      while (next < bodies.size() &&
+             static_cast<size_t>(request.records_size()) < options_.max_batch_records) {
+        const auto& [id, entry] = bodies[next];
+        size_t size = entry->envelope().ByteSizeLong();
+        if (request.records_size() > 0 && bytes + size > max_bytes) break;
+        *request.add_records() = entry->envelope();
+        ids.push_back(*id);
+        ++next;
+        bytes += size;
+      }
+      request.set_positional_results(true);
+      sent_.Remember(request.batch_id(), std::move(ids));
+      return request.records_size() > 0;
+    };
+    return StreamBatches(
+        connection_, options_, next_bodies,
+        [&](const v1::UploadResponse& response) { return TakeBodyAnswers(response); });
+  }
+
+  absl::Status TakeBodyAnswers(const v1::UploadResponse& response) {
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results, sent_.Expand(response));
+    std::vector<std::pair<std::string, v1::Receipt>> receipts;
+    std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
+    for (const v1::RecordResult& result : results) {
+      if (result.code() != 0) {
+        NoteRefusal(result, report_);
+        refused_.insert(result.record_id());
+      } else if (result.has_receipt()) {
+        receipts.emplace_back(result.record_id(), result.receipt());
+      } else if (result.log_index() != 0) {
+        leaves.emplace_back(result.record_id(), result.log_index());
+      } else if (result.awaiting_attachments()) {
+        BodyIn(result.record_id(), /*sent_now=*/true);
+      }
+    }
+    TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault_, response.batch_receipt(), leaves));
+    TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
+    report_.receipted += receipts.size() + leaves.size();
+    for (const auto& [id, receipt] : receipts) RecordDone(id);
+    for (const auto& [id, index] : leaves) RecordDone(id);
+    ReportProgress();
+    return absl::OkStatus();
   }
 
   // 3. Attachments of records whose body is in.
-  std::vector<v1::OutboxEntry> with_attachments;
-  for (const std::string& id : body_in) {
-    if (!done.count(id)) with_attachments.push_back(*by_id[id]);
+  absl::Status SendAttachments() {
+    if (options_.carry != nullptr) {
+      options_.carry->bodies_in.insert(body_in_.begin(), body_in_.end());
+    }
+    std::vector<v1::OutboxEntry> with_attachments;
+    for (const std::string& id : body_in_) {
+      if (!done_.count(id)) with_attachments.push_back(*by_id_[id]);
+    }
+    AttachmentUploadStats stats;
+    absl::Status uploaded = UploadAttachments(
+        vault_, connection_, with_attachments, options_.attachments,
+        [&](uint64_t bytes, bool already_held) {
+          progress_.bytes_done += bytes;
+          if (!already_held) progress_.bytes_sent += bytes;
+          ReportProgress();
+        },
+        stats);
+    report_.receipted += stats.receipted;
+    report_.attachment_bytes += stats.bytes_sent;
+    progress_.records_done += stats.receipted;
+    ReportProgress();
+    return uploaded;
   }
-  AttachmentUploadStats stats;
-  absl::Status uploaded = UploadAttachments(
-      vault, connection, with_attachments, options.attachment_window_bytes,
-      [&](uint64_t bytes, bool already_held) {
-        progress.bytes_done += bytes;
-        if (!already_held) progress.bytes_sent += bytes;
-        report_progress();
-      },
-      stats);
-  report.receipted += stats.receipted;
-  report.attachment_bytes += stats.bytes_sent;
-  progress.records_done += stats.receipted;
-  report_progress();
-  TEMOIN_RETURN_IF_ERROR(uploaded);
-  VaultBatch clean;
-  clean.Delete(kSettingsNs, kUploadCutKey);
-  return vault.Commit(clean);
+
+  Vault& vault_;
+  Connection& connection_;
+  const SyncOptions& options_;
+  const std::vector<v1::OutboxEntry>& pending_;
+  SyncReport& report_;
+  SyncProgress progress_;
+  std::map<std::string, const v1::OutboxEntry*> by_id_;
+  std::set<std::string> done_, body_in_, refused_;
+  PositionalAnswers sent_;  // which record sits where in each batch, for the answers
+};
+
+absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
+                    const std::vector<v1::OutboxEntry>& pending, SyncReport& report) {
+  return RecordUpload(vault, connection, options, pending, report).Run();
 }
 
 // Bundles this device carries for others (RelayBundles, read before signing in) go up
@@ -514,6 +570,15 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
 
 }  // namespace
 
+SyncCarry::~SyncCarry() { crypto::WipeString(token); }
+
+void SyncCarry::Forget() {
+  crypto::WipeString(token);
+  token.clear();
+  log_checked = false;
+  bodies_in.clear();
+}
+
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
@@ -524,8 +589,48 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
   return report;
 }
 
-absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
-  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+namespace {
+
+// A connection for this attempt: the carried session when there is one (no sign-in
+// call; settings were pulled by the attempt that signed in), otherwise a sign-in that
+// pulls settings. `no_session` as for SignedIn.
+absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile& profile,
+                                                              const SyncOptions& options,
+                                                              Vault& vault, bool no_session) {
+  SyncCarry* carry = options.carry.get();
+  if (carry != nullptr && !carry->token.empty() && !no_session) {
+    std::string address =
+        options.server_override.empty() ? profile.server_address() : options.server_override;
+    TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                            Connection::Create(address, profile.tls_spki_sha256(),
+                                               profile.role() == v1::ROLE_REVIEWER));
+    connection->AdoptToken(carry->token);
+    return connection;
+  }
+  if (carry != nullptr) carry->Forget();
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          SignedIn(profile, options, vault, /*pull_settings=*/true, no_session));
+  if (carry != nullptr && !no_session) carry->token = connection->token();
+  return connection;
+}
+
+// Before anything goes up or is purged: the server's log must extend the checkpoint
+// this device holds. Once per carried session (see SyncCarry).
+absl::Status CheckLogBeforeUpload(Vault& vault, Connection& connection, const v1::Profile& profile,
+                                  SyncCarry* carry) {
+  if (carry != nullptr && carry->log_checked) return absl::OkStatus();
+  absl::Status checked = CheckLog(vault, connection, profile);
+  if (checked.code() == absl::StatusCode::kDataLoss) {
+    return absl::DataLossError(
+        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+  }
+  TEMOIN_RETURN_IF_ERROR(checked);
+  if (carry != nullptr) carry->log_checked = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
+                                       v1::Profile profile) {
   // What there is to send, read before signing in (Upload and RelayCarried would read
   // it anyway): a device with nothing to send and nothing to pull makes no call after
   // signing in, so it asks for no session token (~70 B less down a no-op sync).
@@ -537,17 +642,11 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
   const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty();
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          SignedIn(profile, options, vault, /*pull_settings=*/true, no_session));
-  // Before anything goes up or is purged: the server's log must extend the checkpoint
-  // this device holds. A no-op sync (no session) sends and purges nothing, and so
-  // skips it: the next sync with something to send checks first.
+                          AttemptConnection(profile, options, vault, no_session));
+  // A no-op sync (no session) sends and purges nothing, and so skips the log check:
+  // the next sync with something to send checks first.
   if (!no_session) {
-    absl::Status checked = CheckLog(vault, *connection, profile);
-    if (checked.code() == absl::StatusCode::kDataLoss) {
-      return absl::DataLossError(
-          absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
-    }
-    TEMOIN_RETURN_IF_ERROR(checked);
+    TEMOIN_RETURN_IF_ERROR(CheckLogBeforeUpload(vault, *connection, profile, options.carry.get()));
   }
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, bundles, report));
@@ -562,6 +661,22 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   } else if (profile.role() == v1::ROLE_REVIEWER) {
     TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   }
+  return report;
+}
+
+}  // namespace
+
+absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  const bool carried = options.carry != nullptr && !options.carry->token.empty();
+  absl::StatusOr<SyncReport> report = SyncAttempt(vault, options, profile);
+  if (!report.ok() && carried && report.status().code() == absl::StatusCode::kUnauthenticated) {
+    // The carried session is gone (expired, or a restarted server): sign in again at
+    // once, and check everything a fresh sign-in checks.
+    options.carry->Forget();
+    report = SyncAttempt(vault, options, profile);
+  }
+  TEMOIN_RETURN_IF_ERROR(report.status());
   // Reload: receipts changed the vault, and the profile must not roll anything back.
   TEMOIN_ASSIGN_OR_RETURN(profile, LoadProfile(vault));
   profile.set_last_sync(SystemClock::Get().NowSeconds());

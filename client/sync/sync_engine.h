@@ -3,11 +3,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "client/core/review_desk.h"
+#include "client/sync/attachment_transfer.h"
 #include "client/vault/vault.h"
 
 namespace temoin::client {
@@ -21,6 +24,25 @@ struct SyncProgress {
   uint64_t bytes_done = 0;
   uint64_t bytes_total = 0;
   uint64_t bytes_sent = 0;
+};
+
+// What one attempt of a sync leaves to the next in the same process (`sync
+// --until-done`, the desk's retries), so that an attempt after a cut costs a TLS
+// handshake and the calls that move data, not a whole sign-in. A carried session token
+// proves that the same server process still holds this device's session: no restart,
+// no restore from an old copy in between. So while it is accepted, the settings pulled,
+// the log checked and the bodies known to be in stay true; when the server refuses it
+// (expired, restarted), the attempt signs in again and checks everything anew.
+struct SyncCarry {
+  SyncCarry() = default;
+  SyncCarry(const SyncCarry&) = delete;
+  SyncCarry& operator=(const SyncCarry&) = delete;
+  ~SyncCarry();
+  void Forget();  // after the server refused the token: start over
+
+  std::string token;                // bearer secret, wiped by Forget and the destructor
+  bool log_checked = false;         // this server's log extends the held checkpoint
+  std::set<std::string> bodies_in;  // record ids whose sealed body the server holds
 };
 
 struct SyncOptions {
@@ -37,11 +59,11 @@ struct SyncOptions {
   int window = 4;  // batches in flight before the first receipt comes back
   // Unanswered bytes: at most twice the current batch size, and never above this.
   size_t max_window_bytes = 2 << 20;
-  // Attachment bytes sent ahead of their acknowledgement, at most: the window starts at
-  // two pieces (16 KiB) and grows only while no queue builds in front of the link
-  // (client/sync/attachment_transfer.cc), so on 2G it stays near two pieces.
-  uint64_t attachment_window_bytes = 64 << 10;
+  // Attachment pieces and window (client/sync/attachment_transfer.h).
+  AttachmentUploadOptions attachments;
   std::function<void(const SyncProgress&)> on_progress;
+  // Null: every attempt starts from scratch (one-shot `sync`).
+  std::shared_ptr<SyncCarry> carry;
 };
 
 struct SyncReport {

@@ -27,6 +27,7 @@
 #include "server/core/attachments.h"
 #include "server/core/bundle_import.h"
 #include "server/core/core.h"
+#include "server/core/piece_stream.h"
 #include "server/core/relay_spool.h"
 #include "server/core/sync_keys.h"
 #include "server/core/testing/fake_device.h"
@@ -366,6 +367,62 @@ TEST_F(UploadPiecesTest, PiecesInOrderAreKeptAndPromotedToWholeSlices) {
                         })
                   .ok());
   EXPECT_TRUE(rows == blob.slices);
+}
+
+TEST_F(UploadPiecesTest, AStreamCarriesIdsOnceAndAnswersOnlyWhatIsAskedOrFinal) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 's');  // two slices
+  ASSERT_EQ(blob.slices.size(), 2u);
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+  constexpr uint64_t kSmall = 4096;
+  auto piece = [&](uint64_t index, uint64_t at, bool with_ids, bool quiet) {
+    v1::AttachmentChunk chunk;
+    if (with_ids) {
+      chunk.set_record_id(IdOf(record));
+      chunk.set_blob_id(blob.ref.blob_id());
+    }
+    chunk.set_index(index);
+    chunk.set_offset(static_cast<uint32_t>(at));
+    chunk.set_data(blob.slices[index].substr(at, kSmall));
+    chunk.set_quiet(quiet);
+    return chunk;
+  };
+  {
+    // A stream's first piece must name its blob.
+    PieceStream fresh(core_->attachments());
+    absl::StatusOr<v1::BlobStatus> s = fresh.Take(session, piece(0, 0, false, false));
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound) << s.status();
+    EXPECT_EQ(Query(session, blob).next_offset(), 0u) << "a refused piece stored something";
+  }
+  PieceStream stream(core_->attachments());
+  absl::StatusOr<v1::BlobStatus> s = stream.Take(session, piece(0, 0, true, true));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->ByteSizeLong(), 0u) << "a quiet piece was answered";
+  EXPECT_EQ(Query(session, blob).next_offset(), kSmall) << "a quiet piece was not kept";
+  // Without ids: the previous piece's blob. Answered: cumulative, and without ids.
+  s = stream.Take(session, piece(0, kSmall, false, false));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->next_offset(), 2 * kSmall);
+  EXPECT_TRUE(s->blob_id().empty());
+  EXPECT_TRUE(s->record_id().empty());
+  // A quiet piece that differs from held bytes is still refused (and stores nothing).
+  v1::AttachmentChunk forged = piece(0, 0, false, true);
+  forged.mutable_data()->at(7) ^= 1;
+  EXPECT_EQ(stream.Take(session, forged).status().code(), absl::StatusCode::kFailedPrecondition);
+  // Every other piece quiet: the one completing the blob is answered with the receipt.
+  v1::BlobStatus last;
+  for (uint64_t index = 0; index < 2; ++index) {
+    for (uint64_t at = index == 0 ? 2 * kSmall : 0; at < blob.slices[index].size(); at += kSmall) {
+      s = stream.Take(session, piece(index, at, false, true));
+      ASSERT_TRUE(s.ok()) << s.status();
+      if (s->ByteSizeLong() > 0) last = *s;
+    }
+  }
+  EXPECT_TRUE(last.complete());
+  ASSERT_TRUE(last.has_receipt()) << "the completing piece must carry the receipt";
+  EXPECT_EQ(last.record_id(), IdOf(record)) << "a receipt names its record";
+  EXPECT_TRUE(Stored(IdOf(record)));
 }
 
 TEST_F(UploadPiecesTest, ARestartMidSliceResumesAtTheHeldOffset) {

@@ -7,6 +7,7 @@
 #include "common/vocabulary.h"
 #include "crypto/keys.h"
 #include "server/core/bundle_import.h"
+#include "server/core/piece_stream.h"
 #include "server/core/relay_spool.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
@@ -336,11 +337,13 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload
     grpc::CallbackServerContext* ctx) {
   using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
   return AdmitStream<Reactor>(ctx, env_, [&](Admission admission) {
+    // One PieceStream per call: pieces after the first may omit their ids, and quiet
+    // ones get no answer (an empty one, which the reactor does not write).
+    auto pieces = std::make_shared<PieceStream>(env_->core().attachments());
     return new AnsweringStreamReactor<v1::AttachmentChunk, v1::BlobStatus>(
         ctx, *env_, std::move(admission),
-        [core = &env_->core()](const Session& s, const v1::AttachmentChunk& c) {
-          return core->attachments().UploadChunk(s, c);
-        });
+        [pieces](const Session& s, const v1::AttachmentChunk& c) { return pieces->Take(s, c); },
+        /*answer_empty=*/false);
   });
 }
 

@@ -17,6 +17,8 @@ namespace temoin::server {
 // (on the pool) is done: Sync/Upload (batches) and Sync/UploadAttachment (pieces). The
 // session is checked again for every request, so a revocation cuts a long upload
 // short. A step's error ends the stream with it; the device closing its side ends it OK.
+// Without `answer_empty`, a response that serialises to nothing is not written (a quiet
+// attachment piece: server/core/piece_stream.h) and the next request is read at once.
 template <typename Request, typename Response>
 class AnsweringStreamReactor final
     : public GuardedReactor<grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
@@ -24,8 +26,11 @@ class AnsweringStreamReactor final
   using Answer = std::function<absl::StatusOr<Response>(const Session&, const Request&)>;
 
   AnsweringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
-                         Answer answer)
-      : GuardedReactor(env, std::move(admission)), ctx_(ctx), answer_(std::move(answer)) {
+                         Answer answer, bool answer_empty = true)
+      : GuardedReactor(env, std::move(admission)),
+        ctx_(ctx),
+        answer_(std::move(answer)),
+        answer_empty_(answer_empty) {
     Watch(/*awaiting_first_message=*/true);
     StartRead(&in_);
   }
@@ -49,6 +54,7 @@ class AnsweringStreamReactor final
     std::lock_guard lock(mu_);
     if (finished_) return;
     if (!response.ok()) return FinishLocked(ToGrpcStatus(response.status()));
+    if (!answer_empty_ && response->ByteSizeLong() == 0) return StartRead(&in_);
     out_ = SerializeMessage(*response);
     StartWrite(&out_);
   }
@@ -63,6 +69,7 @@ class AnsweringStreamReactor final
 
   grpc::CallbackServerContext* const ctx_;
   const Answer answer_;
+  const bool answer_empty_;
   grpc::ByteBuffer in_;
   grpc::ByteBuffer out_;
 };

@@ -52,6 +52,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -575,13 +576,17 @@ class ProgressLog {
 struct LinkRun {
   double seconds = 0;  // `sync --until-done`, whole command
   netsim::LinkCounters counters;
-  int retries = 0;          // the client's "retrying in N s" lines
+  int retries = 0;          // the client's "retrying in N s" / "reconnecting now" lines
   double retry_wait_s = 0;  // the waits they announce (whole seconds, as printed)
 };
 
 void CountRetries(const std::string& err, LinkRun& run) {
   constexpr absl::string_view kMarker = "retrying in ";
   for (absl::string_view line : absl::StrSplit(err, '\n')) {
+    if (absl::StrContains(line, "reconnecting now")) {  // after progress: no wait
+      ++run.retries;
+      continue;
+    }
     const size_t at = line.find(kMarker);
     if (at == absl::string_view::npos) continue;
     absl::string_view rest = line.substr(at + kMarker.size());

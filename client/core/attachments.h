@@ -23,15 +23,17 @@ inline constexpr char kAttachNs[] = "attach";
 inline constexpr char kAttachPendingNs[] = "attachpending";
 inline constexpr uint64_t kUploadChunkBytes =
     crypto::kAttachmentChunkBytes + crypto::kAttachmentChunkOverhead;
-// The upload unit: a sixteenth of a slice (4 KiB + 2 B; a slice's last piece 4,083 B).
+// The upload unit: an eighth of a slice (8 KiB + 3 B; a slice's last piece 8,188 B).
 // A slice is 52 s of air time at 10 kbit/s and a 2G connection rarely carries one
 // whole after its handshake; the server keeps each acknowledged piece, and a gRPC
 // message lands only whole, so a cut wastes the part of the piece already on the air
-// (half a piece on average). Per piece: ~22 B of framing up (its ids go only with a
+// (half a piece on average). Per piece: ~90 B of framing up as measured on the wire
+// (TLS record, HTTP/2 frame, gRPC prefix, index and offset; the ids go only with a
 // blob's first piece in a stream), an answer down only every few pieces, and one
-// synced write on the server. Eighths (8 KiB) wasted ~1 KB more air time per cut at
-// 256 kbit/s; the framing of sixteenths costs 0.5%.
-inline constexpr uint64_t kUploadPieceBytes = (kUploadChunkBytes + 15) / 16;
+// synced write on the server. Sixteenths (4 KiB) measured no faster at 256 kbit/s with
+// a cut every ~64 KiB (0.89 against 0.885-0.92 of the link), with 40 KB more framing up
+// and 33 KB more answers down for 5 MB (docs/BENCHMARKS.md).
+inline constexpr uint64_t kUploadPieceBytes = (kUploadChunkBytes + 7) / 8;
 
 struct PreparedAttachment {
   v1::AttachmentInfo info;  // holds the key: wipe once sealed

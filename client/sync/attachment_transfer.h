@@ -25,10 +25,9 @@ struct AttachmentUploadOptions {
   // Unacknowledged bytes, at most (the window starts at two pieces and grows only while
   // no queue builds in front of the link).
   uint64_t window_bytes = 64 << 10;
-  // The upload unit, 1 KiB to a slice. At a cut the piece on the air is lost whole (a
-  // gRPC message lands only whole), so smaller pieces waste less air time per cut;
-  // each costs ~35 B of framing up (its ids go only with a blob's first piece) and
-  // only every few get an answer.
+  // The upload unit, 1 KiB to a slice (client/core/attachments.h). At a cut the piece
+  // on the air is lost whole (a gRPC message lands only whole); each piece costs
+  // framing up, and only every few get an answer.
   uint64_t piece_bytes = kUploadPieceBytes;
 };
 

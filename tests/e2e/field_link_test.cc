@@ -215,10 +215,10 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   const int64_t kRate = full ? kLinkBitsPerS : 1'000'000;
   const int64_t kCutMean = full ? kCutMeanBytes : 256 * 1024;
   const std::chrono::milliseconds latency = full ? kLatency : std::chrono::milliseconds(100);
-  // The upload unit (client/core/attachments.h kUploadPieceBytes: a sixteenth of a slice
+  // The upload unit (client/core/attachments.h kUploadPieceBytes: an eighth of a slice
   // of 64 KiB of plaintext + 17 B of secretstream), and client/sync/sync_engine.h
   // AttachmentUploadOptions::window_bytes, the most sent ahead of acknowledgements.
-  constexpr int64_t kPiece = (64 * 1024 + 17 + 15) / 16;
+  constexpr int64_t kPiece = (64 * 1024 + 17 + 7) / 8;
   constexpr int64_t kAttachmentWindow = 64 * 1024;
   std::cerr << "field_link_test: seed " << seed << " (TEMOIN_NETSIM_SEED to replay), 3 MB at "
             << kRate << " bit/s, " << latency.count() << " ms, cut mean " << kCutMean << " B\n";

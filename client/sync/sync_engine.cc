@@ -13,6 +13,7 @@
 #include "client/core/bundle.h"
 #include "client/core/device_state.h"
 #include "client/core/log_state.h"
+#include "client/core/witness_policy.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
 #include "client/sync/attachment_transfer.h"
@@ -381,6 +382,7 @@ absl::Status RelayCarried(Vault& vault, Connection& connection,
 absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& profile,
                       const std::vector<crypto::LogLeaf>& leaves = {}) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
   constexpr size_t kMaxIndexes = 1024;  // the server's limit per request
   size_t at = 0;
   do {
@@ -397,6 +399,8 @@ absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& p
         VerifyLogAnswer(answer, profile.server_signing_key(), held);
     absl::Status checked = verified.status();
     if (checked.ok()) checked = VerifyInclusions(*verified, chunk, answer);
+    // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).
+    if (checked.ok()) checked = CheckWitnessQuorum(*verified, witnesses);
     if (!checked.ok()) {
       if (checked.code() == absl::StatusCode::kDataLoss) {
         TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
@@ -543,9 +547,10 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   // skips it: the next sync with something to send checks first.
   if (!no_session) {
     absl::Status checked = CheckLog(vault, *connection, profile);
-    if (checked.code() == absl::StatusCode::kDataLoss) {
-      return absl::DataLossError(
-          absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+    if (checked.code() == absl::StatusCode::kDataLoss ||
+        checked.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::Status(checked.code(),
+                          absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
     }
     TEMOIN_RETURN_IF_ERROR(checked);
   }

@@ -71,7 +71,8 @@ absl::Status ApplyConfig(const std::vector<ConfigSetting>& settings, CLI::App& r
   // its first value must still take the file's next ones.
   std::set<std::string> from_command_line;
   for (const CLI::Option* option : run.get_options()) {
-    if (option->count() > 0) from_command_line.insert(option->get_name(/*positional=*/false, /*all_options=*/false));
+    if (option->count() == 0) continue;
+    from_command_line.insert(option->get_name(/*positional=*/false, /*all_options=*/false));
   }
   for (const auto& [key, value] : settings) {
     CLI::Option* option = key == "data" || key == "help" || key.starts_with("-")
@@ -83,7 +84,8 @@ absl::Status ApplyConfig(const std::vector<ConfigSetting>& settings, CLI::App& r
                        "' (keys are `temoin-server run` flags without "
                        "their dashes; see temoin-server run --help)"));
     }
-    if (from_command_line.count(option->get_name(false, false)) > 0) continue;  // the command line wins
+    // The command line wins.
+    if (from_command_line.count(option->get_name(false, false)) > 0) continue;
     try {
       // CLI11 checks and converts the value as if it came on the command line.
       option->add_result(value);

@@ -156,15 +156,15 @@ absl::StatusOr<std::unique_ptr<WitnessPool>> StartWitnesses(const RunFlags& flag
   if (configs.empty()) return nullptr;
   TEMOIN_ASSIGN_OR_RETURN(
       std::unique_ptr<WitnessPool> pool,
-      WitnessPool::Create(std::move(configs), &core.log(), MakeHttpWitnessTransport(),
-                          [](const std::string& url, const absl::Status& status) {
-                            if (status.ok()) {
-                              log::Info("witness_cosigning", {{"witness", url}});
-                            } else {
-                              log::Warning("witness_failed",
-                                           {{"witness", url}, {"reason", status.message()}});
-                            }
-                          }));
+      WitnessPool::Create(
+          std::move(configs), &core.log(), MakeHttpWitnessTransport(),
+          [](const std::string& url, const absl::Status& status) {
+            if (status.ok()) {
+              log::Info("witness_cosigning", {{"witness", url}});
+            } else {
+              log::Warning("witness_failed", {{"witness", url}, {"reason", status.message()}});
+            }
+          }));
   core.set_witnesses(pool.get());
   pool->Start();
   log::Info("witnesses", {{"count", static_cast<int>(pool->size())}});

@@ -49,9 +49,9 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   if (witnesses_ != nullptr && witnesses_->size() > 0) {
     cosigned = witnesses_->Cosigned(needed, kWitnessWait);
   }
-  TEMOIN_ASSIGN_OR_RETURN(TransparencyLog::Signed checkpoint,
-                          cosigned.has_value() ? *std::move(cosigned)
-                                               : log_.CheckpointCovering(needed));
+  TEMOIN_ASSIGN_OR_RETURN(
+      TransparencyLog::Signed checkpoint,
+      cosigned.has_value() ? *std::move(cosigned) : log_.CheckpointCovering(needed));
   v1::GetLogProofsResponse response;
   response.set_checkpoint(checkpoint.note);
   TEMOIN_ASSIGN_OR_RETURN(std::string vkey, log_.Vkey());

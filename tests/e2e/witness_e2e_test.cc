@@ -4,7 +4,9 @@
 // none; a checkpoint shown to the witness that contradicts one it cosigned (a fork, a
 // rollback) is refused and the witness keeps both notes.
 
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -106,7 +108,15 @@ TEST_F(WitnessE2eTest, CosignedSyncsAndAForkOrRollbackShownToTheWitness) {
   EXPECT_TRUE(d_->ListServerRecords()->record_ids.empty());
 
   RestartServerWithWitness();
+  const auto started = std::chrono::steady_clock::now();
   CommandResult synced = d_->Temoin(monitor, {"sync"});
+  // A figure, not a check (timing must not decide a test): the sync's wait for the
+  // witness round that covers its records.
+  std::cerr << "sync of 2 records with a cosigned checkpoint: "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count()
+            << " ms\n";
   ASSERT_EQ(synced.exit_code, 0) << synced.err;
   EXPECT_THAT(synced.err, HasSubstr("2 shown in the log")) << synced.err;
   counts = d_->RecordCounts(monitor);

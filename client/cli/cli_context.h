@@ -68,6 +68,7 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx);  // admin spl
 absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused);
 void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);  // passphrase, duress, wipe
 void RegisterDeskCommand(CLI::App& app, CommandContext& ctx);    // desk (client/desk/)
+void RegisterLogCommands(CLI::App& app, CommandContext& ctx);    // log require-witness|witnesses
 
 }  // namespace temoin::client::cli
 

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   cli::RegisterRecoveryCommands(app, ctx);
   cli::RegisterVaultCommands(app, ctx);
   cli::RegisterDeskCommand(app, ctx);
+  cli::RegisterLogCommands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
   if (!ctx.result.ok()) {

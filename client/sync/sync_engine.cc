@@ -15,6 +15,7 @@
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
+#include "client/core/witness_policy.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/batch_sizer.h"
 #include "client/sync/connection.h"
@@ -437,6 +438,7 @@ absl::Status RelayCarried(Vault& vault, Connection& connection,
 absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& profile,
                       const std::vector<crypto::LogLeaf>& leaves = {}) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
   constexpr size_t kMaxIndexes = 1024;  // the server's limit per request
   size_t at = 0;
   do {
@@ -453,6 +455,8 @@ absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& p
         VerifyLogAnswer(answer, profile.server_signing_key(), held);
     absl::Status checked = verified.status();
     if (checked.ok()) checked = VerifyInclusions(*verified, chunk, answer);
+    // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).
+    if (checked.ok()) checked = CheckWitnessQuorum(*verified, witnesses);
     if (!checked.ok()) {
       if (checked.code() == absl::StatusCode::kDataLoss) {
         TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
@@ -620,9 +624,11 @@ absl::Status CheckLogBeforeUpload(Vault& vault, Connection& connection, const v1
                                   SyncCarry* carry) {
   if (carry != nullptr && carry->log_checked) return absl::OkStatus();
   absl::Status checked = CheckLog(vault, connection, profile);
-  if (checked.code() == absl::StatusCode::kDataLoss) {
-    return absl::DataLossError(
-        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+  // A fork or rollback (kDataLoss), or too few witness cosignatures (kFailedPrecondition).
+  if (checked.code() == absl::StatusCode::kDataLoss ||
+      checked.code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::Status(checked.code(),
+                        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
   }
   TEMOIN_RETURN_IF_ERROR(checked);
   if (carry != nullptr) carry->log_checked = true;

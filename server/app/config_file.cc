@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,19 @@ absl::StatusOr<std::vector<ConfigSetting>> ReadConfigFile(const std::string& pat
   }
   std::vector<ConfigSetting> settings;
   for (const auto& [key, node] : table) {
+    // An array gives a repeatable flag (`witness = ["URL=VKEY", ...]`) one value each.
+    if (const toml::array* array = node.as_array()) {
+      for (const toml::node& element : *array) {
+        std::optional<std::string> value = AsFlagValue(element);
+        if (!value.has_value()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, ":", static_cast<uint64_t>(element.source().begin.line), ": ",
+                           std::string(key.str()), ": expected an array of plain values"));
+        }
+        settings.emplace_back(std::string(key.str()), std::move(*value));
+      }
+      continue;
+    }
     std::optional<std::string> value = AsFlagValue(node);
     if (!value.has_value()) {
       return absl::InvalidArgumentError(
@@ -53,6 +67,13 @@ absl::StatusOr<std::vector<ConfigSetting>> ReadConfigFile(const std::string& pat
 
 absl::Status ApplyConfig(const std::vector<ConfigSetting>& settings, CLI::App& run,
                          const std::string& file_name) {
+  // Read before any value of the file is added: a repeatable flag set by the file for
+  // its first value must still take the file's next ones.
+  std::set<std::string> from_command_line;
+  for (const CLI::Option* option : run.get_options()) {
+    if (option->count() == 0) continue;
+    from_command_line.insert(option->get_name(/*positional=*/false, /*all_options=*/false));
+  }
   for (const auto& [key, value] : settings) {
     CLI::Option* option = key == "data" || key == "help" || key.starts_with("-")
                               ? nullptr
@@ -63,7 +84,8 @@ absl::Status ApplyConfig(const std::vector<ConfigSetting>& settings, CLI::App& r
                        "' (keys are `temoin-server run` flags without "
                        "their dashes; see temoin-server run --help)"));
     }
-    if (option->count() > 0) continue;  // the command line wins
+    // The command line wins.
+    if (from_command_line.count(option->get_name(false, false)) > 0) continue;
     try {
       // CLI11 checks and converts the value as if it came on the command line.
       option->add_result(value);

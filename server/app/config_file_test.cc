@@ -28,6 +28,7 @@ struct RunCommandLine {
     app.add_option("--max-streams", streams)->check(CLI::Range(1, 100));
     app.add_flag("--log-peer-addresses", peers);
     app.add_option("--log-format", format)->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--witness", witnesses)->allow_extra_args(false);
   }
   absl::Status Parse(std::vector<std::string> args, const std::string& toml) {
     std::vector<const char*> argv{"run"};
@@ -41,7 +42,21 @@ struct RunCommandLine {
   std::string data, listen, format = "text";
   int streams = 8;
   bool peers = false;
+  std::vector<std::string> witnesses;
 };
+
+// A repeatable flag takes a TOML array, one value each; the command line replaces it.
+TEST(ConfigFileTest, AnArrayGivesARepeatableFlagEachValue) {
+  RunCommandLine run;
+  ASSERT_TRUE(run.Parse({"--data", "/d"}, "witness = [\"a=1\", \"b=2\"]\n").ok());
+  EXPECT_EQ(run.witnesses, (std::vector<std::string>{"a=1", "b=2"}));
+  RunCommandLine over;
+  ASSERT_TRUE(
+      over.Parse({"--data", "/d", "--witness", "c=3"}, "witness = [\"a=1\", \"b=2\"]\n").ok());
+  EXPECT_EQ(over.witnesses, (std::vector<std::string>{"c=3"}));
+  RunCommandLine bad;
+  EXPECT_FALSE(bad.Parse({"--data", "/d"}, "witness = [[\"a\"]]\n").ok());
+}
 
 TEST(ConfigFileTest, EveryKindOfFlagCanBeSet) {
   RunCommandLine run;

@@ -24,6 +24,7 @@
 #include "server/app/memory_trimmer.h"
 #include "server/app/migrate_store.h"
 #include "server/app/open_store.h"
+#include "server/app/witness_transport.h"
 #include "server/core/bundle_import.h"
 #include "server/log/log.h"
 #include "server/metrics/prometheus_metrics.h"
@@ -106,6 +107,7 @@ struct RunFlags {
   ServerLimits limits;
   IngestLimits ingest;
   uint64_t max_attachment_mib = 200;
+  std::vector<std::string> witnesses;  // URL=VKEY
 };
 
 // Each connection is a descriptor; the usual soft limit of 1024 would let a few hundred
@@ -143,6 +145,32 @@ absl::StatusOr<std::unique_ptr<PrometheusMetrics>> StartMetrics(const RunFlags& 
   return PrometheusMetrics::Start(flags.metrics, std::move(gauges));
 }
 
+// The witnesses of --witness (server/core/witness_pool.h): submitted to from a thread of
+// their own; a witness that refuses or cannot be reached is logged when that changes.
+absl::StatusOr<std::unique_ptr<WitnessPool>> StartWitnesses(const RunFlags& flags, Core& core) {
+  std::vector<WitnessConfig> configs;
+  for (const std::string& flag : flags.witnesses) {
+    TEMOIN_ASSIGN_OR_RETURN(WitnessConfig config, ParseWitnessFlag(flag));
+    configs.push_back(std::move(config));
+  }
+  if (configs.empty()) return nullptr;
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<WitnessPool> pool,
+      WitnessPool::Create(
+          std::move(configs), &core.log(), MakeHttpWitnessTransport(),
+          [](const std::string& url, const absl::Status& status) {
+            if (status.ok()) {
+              log::Info("witness_cosigning", {{"witness", url}});
+            } else {
+              log::Warning("witness_failed", {{"witness", url}, {"reason", status.message()}});
+            }
+          }));
+  core.set_witnesses(pool.get());
+  pool->Start();
+  log::Info("witnesses", {{"count", static_cast<int>(pool->size())}});
+  return pool;
+}
+
 int RunServe(const std::string& data, RunFlags flags) {
   sigset_t stop_signals = BlockStopSignals();
   if (!flags.metrics.empty()) {
@@ -164,6 +192,8 @@ int RunServe(const std::string& data, RunFlags flags) {
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
   core.set_log_key(std::move(*log_key));
+  absl::StatusOr<std::unique_ptr<WitnessPool>> witnesses = StartWitnesses(flags, core);
+  if (!witnesses.ok()) return FailToServe(witnesses.status());
   // Declared after the core and before the server: destroyed after the last call ends.
   absl::StatusOr<std::unique_ptr<PrometheusMetrics>> metrics =
       StartMetrics(flags, core, server_data->db_path(), data);
@@ -339,6 +369,12 @@ int main(int argc, char** argv) {
   run->add_option("--max-partial-mib", flags.ingest.max_partial_bytes,
                   "bytes kept for unfinished attachment uploads, MiB (default 4096)")
       ->transform([](std::string v) { return std::to_string(std::stoull(v) << 20); });
+
+  run->add_option("--witness", flags.witnesses,
+                  "a witness to submit each new checkpoint to, URL=VKEY (repeatable; VKEY "
+                  "as `temoin-witness vkey` prints it); GetLogProofs then serves checkpoints "
+                  "with their cosignatures")
+      ->allow_extra_args(false);
 
   std::string bundle;
   CLI::App* import = app.add_subcommand(

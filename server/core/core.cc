@@ -1,12 +1,20 @@
 #include "server/core/core.h"
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace temoin::server {
+namespace {
+
+// Long enough for a round (signing waits up to 1 s, then a round trip per witness), short
+// enough that a slow witness costs a device little: it then gets fewer cosignatures.
+constexpr std::chrono::milliseconds kWitnessWait{3000};
+
+}  // namespace
 
 absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session) {
   v1::GetSettingsResponse response;
@@ -35,7 +43,15 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   // leaves): a cached checkpoint older than the device's would look like a rollback.
   TEMOIN_ASSIGN_OR_RETURN(uint64_t log_size, log_.Size());
   needed = std::max(needed, std::min(request.old_size(), log_size));
-  TEMOIN_ASSIGN_OR_RETURN(TransparencyLog::Signed checkpoint, log_.CheckpointCovering(needed));
+  // With witnesses, the newest checkpoint they cosigned that covers the request (waiting
+  // a little for the round under way); without, or if none came in time, an uncosigned one.
+  std::optional<TransparencyLog::Signed> cosigned;
+  if (witnesses_ != nullptr && witnesses_->size() > 0) {
+    cosigned = witnesses_->Cosigned(needed, kWitnessWait);
+  }
+  TEMOIN_ASSIGN_OR_RETURN(
+      TransparencyLog::Signed checkpoint,
+      cosigned.has_value() ? *std::move(cosigned) : log_.CheckpointCovering(needed));
   v1::GetLogProofsResponse response;
   response.set_checkpoint(checkpoint.note);
   TEMOIN_ASSIGN_OR_RETURN(std::string vkey, log_.Vkey());

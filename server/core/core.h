@@ -15,6 +15,7 @@
 #include "server/core/review_ops.h"
 #include "server/core/sessions.h"
 #include "server/core/transparency_log.h"
+#include "server/core/witness_pool.h"
 #include "temoin/v1/identity.pb.h"
 #include "temoin/v1/sync.pb.h"
 
@@ -59,6 +60,9 @@ class Core {
   // The transparency log; checkpoints need set_log_key (keys/log.key).
   TransparencyLog& log() { return log_; }
   void set_log_key(crypto::SigningKey key) { log_.set_log_key(std::move(key)); }
+  // Witnesses whose cosignatures GetLogProofs appends to the checkpoint
+  // (server/core/witness_pool.h). Not owned; must outlive every call. Set before serving.
+  void set_witnesses(WitnessPool* witnesses) { witnesses_ = witnesses; }
   // Where the core counts what it does (server/core/metrics.h); NoMetrics() until set.
   // Not owned; must outlive the core. Set before serving (not synchronised).
   void set_metrics(Metrics* metrics) {
@@ -94,6 +98,7 @@ class Core {
   std::optional<crypto::BoxKeyPair> bundle_key_;
   ReviewOps review_;
   TransparencyLog log_;
+  WitnessPool* witnesses_ = nullptr;
 };
 
 }  // namespace temoin::server

@@ -34,6 +34,7 @@ std::string BinaryDir() {
 
 std::string ClientBinary() { return BinaryDir() + "/client/temoin"; }
 std::string ServerBinary() { return BinaryDir() + "/server/temoin-server"; }
+std::string WitnessBinary() { return BinaryDir() + "/witness/temoin-witness"; }
 
 std::string Trim(const std::string& s) {
   size_t end = s.find_last_not_of(" \r\n");

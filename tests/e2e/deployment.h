@@ -28,6 +28,7 @@ namespace temoin::e2e {
 // under a running test.
 std::string ClientBinary();
 std::string ServerBinary();
+std::string WitnessBinary();  // witness/temoin-witness
 inline constexpr char kDeploymentProject[] = "gao-2026";
 
 std::string Trim(const std::string& s);

@@ -31,7 +31,7 @@ inline constexpr uint64_t kUploadChunkBytes =
 // (TLS record, HTTP/2 frame, gRPC prefix, index and offset; the ids go only with a
 // blob's first piece in a stream), an answer down only every few pieces, and one
 // synced write on the server. Sixteenths (4 KiB) measured no faster at 256 kbit/s with
-// a cut every ~64 KiB (0.89 against 0.885-0.92 of the link), with 40 KB more framing up
+// a cut every ~64 KiB (0.89 against 0.885 of the link), with 40 KB more framing up
 // and 33 KB more answers down for 5 MB (docs/BENCHMARKS.md).
 inline constexpr uint64_t kUploadPieceBytes = (kUploadChunkBytes + 7) / 8;
 

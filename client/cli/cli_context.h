@@ -68,6 +68,8 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx);  // admin spl
 absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused);
 void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);  // passphrase, duress, wipe
 void RegisterDeskCommand(CLI::App& app, CommandContext& ctx);    // desk (client/desk/)
+// review evidence, verify; after RegisterReviewCommands (it adds to `review`).
+void RegisterEvidenceCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace temoin::client::cli
 

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/vault/vault.h"
+#include "crypto/secret_buffer.h"
 #include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/review.pb.h"
 #include "temoin/v1/testimony.pb.h"
@@ -62,6 +63,16 @@ struct OpenedDesk {
 // record that opens but whose chain fails is kept, marked unverified. One bad record
 // never stops the others. Only vault errors fail the call.
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault);
+
+// A fetched record (untrusted, as stored) and its own data key, unwrapped with the
+// granted epoch key: what `review evidence --disclose` hands a court so that it can open
+// this record and no other. kNotFound when the record was not fetched or no granted key
+// opens it; kUnauthenticated when its wrapped key does not open.
+struct FetchedWithKey {
+  v1::FetchedEntry entry;
+  crypto::SecretBuffer data_key;
+};
+absl::StatusOr<FetchedWithKey> FetchedRecordWithDataKey(Vault& vault, absl::string_view record_id);
 
 }  // namespace temoin::client
 

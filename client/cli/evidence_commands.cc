@@ -8,6 +8,7 @@
 #include "client/core/device_state.h"
 #include "client/core/evidence_package.h"
 #include "client/core/evidence_verify.h"
+#include "client/core/gaps.h"
 #include "client/core/review_desk.h"
 #include "client/sync/evidence_fetch.h"
 #include "client/sync/sync_engine.h"
@@ -15,6 +16,7 @@
 #include "common/status_macros.h"
 #include "crypto/envelope.h"
 #include "crypto/log_leaf.h"
+#include "nlohmann/json.hpp"
 #include "temoin/v1/testimony.pb.h"
 
 namespace temoin::client::cli {
@@ -136,6 +138,52 @@ absl::Status Verify(const EvidenceArgs& a) {
   return absl::OkStatus();
 }
 
+std::string RangesText(const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
+  if (ranges.empty()) return "none";
+  std::vector<std::string> parts;
+  for (const auto& [low, high] : ranges) {
+    parts.push_back(low == high ? absl::StrCat(low) : absl::StrCat(low, "-", high));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+absl::Status ReviewGaps(const Globals& g, bool offline, bool json) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  if (!offline) {
+    TEMOIN_ASSIGN_OR_RETURN(SyncReport pulled, PullForReview(*vault, SyncOptions{}));
+    if (pulled.fetched > 0) std::cerr << "review: fetched " << pulled.fetched << " new records\n";
+  }
+  TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, OpenDesk(*vault));
+  std::vector<DeviceGaps> gaps = FindGaps(desk.records);
+  for (OpenedRecord& record : desk.records) record.testimony.Clear();
+  if (desk.unverified() > 0) {
+    std::cerr << "review: " << desk.unverified()
+              << " unverified records are not counted (their headers could claim any number)\n";
+  }
+  if (json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const DeviceGaps& device : gaps) {
+      nlohmann::ordered_json missing = nlohmann::ordered_json::array();
+      for (const auto& [low, high] : device.missing) missing.push_back({low, high});
+      out.push_back({{"device_id", ToHex(device.device_id)},
+                     {"project", device.project},
+                     {"received", device.received},
+                     {"highest", device.highest},
+                     {"missing", missing}});
+    }
+    std::cout << out.dump() << "\n";
+    return absl::OkStatus();
+  }
+  for (const DeviceGaps& device : gaps) {
+    std::cout << ToHex(device.device_id) << "\t" << device.project << "\treceived "
+              << device.received << "\thighest " << device.highest << "\tmissing "
+              << RangesText(device.missing) << "\n";
+  }
+  std::cerr << "review: " << gaps.size()
+            << " devices; numbers after a device's highest cannot be known\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterEvidenceCommands(CLI::App& app, CommandContext& ctx) {
@@ -153,6 +201,15 @@ void RegisterEvidenceCommands(CLI::App& app, CommandContext& ctx) {
   evidence->callback([&ctx, &g, a, review, offline] {
     *offline = review->get_option("--offline")->as<bool>();
     ctx.result = ReviewEvidence(g, *a, *offline);
+  });
+  auto* gaps_json = ctx.Keep<bool>();
+  auto* gaps = review->add_subcommand(
+      "gaps",
+      "per device, the device_seq ranges no record on this desk covers: one device a line "
+      "(id, project, received, highest, missing ranges)");
+  gaps->add_flag("--json", *gaps_json, "one JSON array");
+  gaps->callback([&ctx, &g, review, gaps_json] {
+    ctx.result = ReviewGaps(g, review->get_option("--offline")->as<bool>(), *gaps_json);
   });
   auto* verify = app.add_subcommand(
       "verify",

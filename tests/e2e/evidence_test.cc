@@ -134,6 +134,16 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
   EXPECT_THAT(text.out, HasSubstr("\"photo.jpg\""));
   EXPECT_THAT(text.out, HasSubstr("byte for byte what was sealed"));
 
+  // The reviewer's desk holds both records of the one monitor: no number is missing.
+  absl::StatusOr<std::string> gaps =
+      d_->Run(d_->reviewer(), {"review", "--offline", "gaps", "--json"});
+  ASSERT_TRUE(gaps.ok()) << gaps.status();
+  nlohmann::json devices = nlohmann::json::parse(*gaps, nullptr, false);
+  ASSERT_TRUE(devices.is_array() && devices.size() == 1) << *gaps;
+  EXPECT_EQ(devices[0]["received"], 2) << *gaps;
+  EXPECT_EQ(devices[0]["highest"], 2) << *gaps;
+  EXPECT_TRUE(devices[0]["missing"].empty()) << *gaps;
+
   std::string blob;
   for (const auto& entry : std::filesystem::directory_iterator(package + "/attachments")) {
     std::string name = entry.path().filename().string();

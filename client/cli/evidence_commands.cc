@@ -29,9 +29,9 @@ struct EvidenceArgs {
 
 // The disclosed part: the sealed testimony bytes and each attachment's key, from the
 // body the record's own data key opens.
-absl::Status AddDisclosure(const FetchedWithKey& fetched, EvidenceInput& input) {
-  TEMOIN_ASSIGN_OR_RETURN(input.testimony,
-                          crypto::OpenBodyWithDataKey(fetched.entry.envelope(), fetched.data_key));
+absl::Status AddDisclosure(Vault& vault, const v1::FetchedEntry& entry, EvidenceInput& input) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SecretBuffer data_key, FetchedDataKey(vault, entry));
+  TEMOIN_ASSIGN_OR_RETURN(input.testimony, crypto::OpenBodyWithDataKey(entry.envelope(), data_key));
   v1::Testimony testimony;
   if (!testimony.ParseFromString(input.testimony)) {
     return absl::DataLossError("record body does not decode");
@@ -46,7 +46,7 @@ absl::Status AddDisclosure(const FetchedWithKey& fetched, EvidenceInput& input) 
   }
   testimony.Clear();
   input.disclose = true;
-  input.data_key = std::string(fetched.data_key.ExposeSecret());
+  input.data_key = std::string(data_key.ExposeSecret());
   return absl::OkStatus();
 }
 
@@ -65,9 +65,8 @@ absl::Status ReviewEvidence(const Globals& g, const EvidenceArgs& a, bool offlin
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   TEMOIN_ASSIGN_OR_RETURN(SyncReport pulled, PullForReview(*vault, SyncOptions{}));
   if (pulled.fetched > 0) std::cerr << "review: fetched " << pulled.fetched << " new records\n";
-  TEMOIN_ASSIGN_OR_RETURN(FetchedWithKey fetched, FetchedRecordWithDataKey(*vault, record_id));
+  TEMOIN_ASSIGN_OR_RETURN(const v1::FetchedEntry entry, LoadFetched(*vault, record_id));
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*vault));
-  const v1::FetchedEntry& entry = fetched.entry;
   v1::RecordHeader header;
   v1::ReceiptBody receipt;
   if (!header.ParseFromString(entry.envelope().header()) ||
@@ -99,7 +98,7 @@ absl::Status ReviewEvidence(const Globals& g, const EvidenceArgs& a, bool offlin
   for (ServerEvidence::Blob& blob : server.attachments) {
     input.attachments.push_back({std::move(blob.blob_id), std::move(blob.ciphertext), {}});
   }
-  absl::Status written = a.disclose ? AddDisclosure(fetched, input) : absl::OkStatus();
+  absl::Status written = a.disclose ? AddDisclosure(*vault, entry, input) : absl::OkStatus();
   if (written.ok()) written = WriteEvidencePackage(a.out, input);
   WipeDisclosure(input);
   TEMOIN_RETURN_IF_ERROR(written);

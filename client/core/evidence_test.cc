@@ -294,6 +294,20 @@ TEST_F(EvidenceTest, AnotherOrganisationKeyIsRefused) {
   EXPECT_THAT(report.failed(), Contains("checkpoint-signature"));
 }
 
+TEST_F(EvidenceTest, AHostileFolderGivesFailedChecksNotACrash) {
+  std::filesystem::create_directories(dir_);
+  WriteAll(dir_ + "/manifest.json", R"({"format": 7, "files": "x", "disclosed": "yes"})");
+  WriteAll(dir_ + "/envelope.pb", "\xff\xff\xff");
+  WriteAll(dir_ + "/testimony.json", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+  EvidenceReport report = Verify();
+  EXPECT_FALSE(report.ok());
+  EXPECT_THAT(report.failed(), Contains("manifest"));
+  EXPECT_THAT(report.failed(), Contains("record-signature"));
+  EXPECT_THAT(report.failed(), Contains("inclusion-proof"));
+  EXPECT_EQ(VerifyEvidencePackage(dir_ + "/nothing-here", {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(EvidenceTest, WritingIntoAFolderThatHoldsFilesIsRefused) {
   std::filesystem::create_directories(dir_);
   WriteAll(dir_ + "/other", "x");

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -142,14 +143,15 @@ EvidenceCheck CheckManifest(const Package& p, EvidenceReport& report) {
   std::optional<std::string> text = p.Read(files::kManifest);
   if (!text.has_value()) return Fail(name, "manifest.json is missing");
   nlohmann::json manifest = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (!manifest.is_object() || manifest.value("format", "") != kEvidenceFormat ||
-      !manifest.contains("files") || !manifest["files"].is_array()) {
+  // Untrusted JSON: every type is checked before it is read (nlohmann throws otherwise).
+  if (!manifest.is_object() || !manifest.contains("format") || !manifest["format"].is_string() ||
+      manifest["format"].get<std::string>() != kEvidenceFormat || !manifest.contains("files") ||
+      !manifest["files"].is_array()) {
     return Fail(name, absl::StrCat("manifest.json is not a ", kEvidenceFormat, " manifest"));
   }
   if (manifest.contains("record_id") && manifest["record_id"].is_string()) {
     report.record_id_hex = manifest["record_id"].get<std::string>();
   }
-  report.disclosed = manifest.value("disclosed", false);
   std::set<std::string> listed;
   for (const nlohmann::json& entry : manifest["files"]) {
     if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
@@ -315,8 +317,14 @@ bool ParseCheckpointBody(absl::string_view note, uint64_t& size, std::string& ro
   size_t split = note.rfind("\n\n");
   if (split == absl::string_view::npos) return false;
   std::vector<absl::string_view> lines = absl::StrSplit(note.substr(0, split), '\n');
-  return lines.size() >= 3 && absl::SimpleAtoi(lines[1], &size) &&
-         absl::Base64Unescape(lines[2], &root) && root.size() == crypto::merkle::kHashBytes;
+  // As strict as the checkpoint format: a decimal without sign, space or leading zero, and
+  // the canonical base64 of 32 bytes (so that every verifier reads the same numbers).
+  if (lines.size() < 3 || lines[1].empty() || (lines[1].size() > 1 && lines[1][0] == '0') ||
+      !std::all_of(lines[1].begin(), lines[1].end(), absl::ascii_isdigit)) {
+    return false;
+  }
+  return absl::SimpleAtoi(lines[1], &size) && absl::Base64Unescape(lines[2], &root) &&
+         root.size() == crypto::merkle::kHashBytes && absl::Base64Escape(root) == lines[2];
 }
 
 EvidenceCheck CheckInclusionProof(const Package& p) {

@@ -64,15 +64,14 @@ struct OpenedDesk {
 // never stops the others. Only vault errors fail the call.
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault);
 
-// A fetched record (untrusted, as stored) and its own data key, unwrapped with the
-// granted epoch key: what `review evidence --disclose` hands a court so that it can open
-// this record and no other. kNotFound when the record was not fetched or no granted key
-// opens it; kUnauthenticated when its wrapped key does not open.
-struct FetchedWithKey {
-  v1::FetchedEntry entry;
-  crypto::SecretBuffer data_key;
-};
-absl::StatusOr<FetchedWithKey> FetchedRecordWithDataKey(Vault& vault, absl::string_view record_id);
+// A fetched record as stored (untrusted). kNotFound when this desk has not fetched it,
+// kDataLoss when it does not parse.
+absl::StatusOr<v1::FetchedEntry> LoadFetched(Vault& vault, absl::string_view record_id);
+
+// The record's own data key, unwrapped with the granted epoch key: what `review evidence
+// --disclose` hands a court so that it can open this record and no other. kNotFound when
+// no granted key opens it; kUnauthenticated when its wrapped key does not open.
+absl::StatusOr<crypto::SecretBuffer> FetchedDataKey(Vault& vault, const v1::FetchedEntry& entry);
 
 }  // namespace temoin::client
 

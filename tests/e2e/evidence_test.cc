@@ -134,6 +134,16 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
   EXPECT_THAT(text.out, HasSubstr("\"photo.jpg\""));
   EXPECT_THAT(text.out, HasSubstr("byte for byte what was sealed"));
 
+  // Without --disclose nothing in the folder can be read, and it still verifies.
+  const std::string sealed = d_->dir().Sub("sealed");
+  written = d_->Temoin(d_->reviewer(), {"review", "evidence", record_id, "--out", sealed});
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  EXPECT_FALSE(std::filesystem::exists(sealed + "/data-key.hex"));
+  EXPECT_FALSE(std::filesystem::exists(sealed + "/testimony.json"));
+  Verdicts closed = VerifyBoth(sealed, {"--org-key", org_key});
+  EXPECT_EQ(closed.temoin.exit_code, 0) << closed.temoin.out;
+  EXPECT_EQ(closed.python.exit_code, 0) << closed.python.out;
+
   // The reviewer's desk holds both records of the one monitor: no number is missing.
   absl::StatusOr<std::string> gaps =
       d_->Run(d_->reviewer(), {"review", "--offline", "gaps", "--json"});

@@ -425,8 +425,8 @@ def checkpoint_body(text):
         root = base64.b64decode(lines[2], validate=True)
     except ValueError:
         raise Bad("the checkpoint root is not base64")
-    if len(root) != 32:
-        raise Bad("the checkpoint root is not 32 bytes")
+    if len(root) != 32 or base64.b64encode(root) != lines[2]:
+        raise Bad("the checkpoint root is not the base64 of 32 bytes")
     return lines, int(size_line), root
 
 
@@ -788,7 +788,13 @@ def main():
     if not os.path.isdir(args.dir):
         print("verify_evidence: not a directory: " + args.dir, file=sys.stderr)
         return 2
-    org_key = bytes.fromhex(args.org_key) if args.org_key else None
+    try:
+        org_key = bytes.fromhex(args.org_key) if args.org_key else None
+    except ValueError:
+        org_key = None
+    if args.org_key and (org_key is None or len(org_key) != 32):
+        print("verify_evidence: --org-key must be 32 bytes in hex", file=sys.stderr)
+        return 2
     p = Package(args.dir, org_key, args.log_key)
     checks = run_checks(p)
     failed = [c["name"] for c in checks if not c["ok"]]

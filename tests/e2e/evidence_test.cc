@@ -117,7 +117,12 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
       d_->Temoin(d_->reviewer(), {"review", "evidence", record_id, "--out", package, "--disclose"});
   ASSERT_EQ(written.exit_code, 0) << written.err;
   EXPECT_THAT(written.err, HasSubstr("VERIFIED: every check passed"));
-  const std::string org_key = Trim(ReadText(package + "/org-public-key.hex"));
+  // The court gets the organisation key from the organisation, not from the folder.
+  absl::StatusOr<std::string> admin_status = d_->Run(d_->admin(), {"status", "--json"});
+  ASSERT_TRUE(admin_status.ok()) << admin_status.status();
+  const std::string org_key =
+      nlohmann::json::parse(*admin_status, nullptr, false).value("org_public_key", "");
+  EXPECT_EQ(org_key, Trim(ReadText(package + "/org-public-key.hex")));
   absl::StatusOr<CommandResult> vkey =
       RunCommand({ServerBinary(), "log", "vkey", "--data", d_->server_data()});
   ASSERT_TRUE(vkey.ok() && vkey->exit_code == 0);

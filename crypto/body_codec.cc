@@ -87,6 +87,11 @@ absl::string_view FrameMagic() { return absl::string_view(kFrameMagic, kFrameMag
 
 }  // namespace
 
+absl::string_view BodyDictionaryBytes(uint32_t id) {
+  if (id != kCurrentBodyDictionary) return {};
+  return absl::string_view(reinterpret_cast<const char*>(kBodyDictionaryV1), kBodyDictionaryV1Size);
+}
+
 bool IsKnownBodyDictionary(uint32_t id) {
   return id == kNoBodyDictionary || id == kCurrentBodyDictionary;
 }

@@ -20,6 +20,8 @@ namespace temoin::crypto::internal {
 inline constexpr uint32_t kNoBodyDictionary = 0;
 inline constexpr uint32_t kCurrentBodyDictionary = 1;
 bool IsKnownBodyDictionary(uint32_t id);
+// The bytes of dictionary `id`; empty for none or an unknown id.
+absl::string_view BodyDictionaryBytes(uint32_t id);
 
 // One zstd frame (level 6, see body_codec.cc) with dictionary `dictionary` (known), with
 // the content size in the frame header (DecompressBody needs it), no dictionary id (the

@@ -301,8 +301,10 @@ v1::Commitment MakeCommitment(const v1::Envelope& envelope) {
   return commitment;
 }
 
-absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
-                                         const BoxKeyPair& recipient) {
+absl::string_view BodyDictionary(uint32_t id) { return internal::BodyDictionaryBytes(id); }
+
+absl::StatusOr<SecretBuffer> UnwrapDataKey(const v1::Envelope& envelope,
+                                           const BoxKeyPair& recipient) {
   TEMOIN_ASSIGN_OR_RETURN(v1::RecordHeader header, ValidateStructure(envelope));
   const std::string key_id = KeyId(recipient.public_key());
   int index = -1;
@@ -319,7 +321,17 @@ absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
                                     header.record_id())) {
     return failed;
   }
+  SecretBuffer data_key = SecretBuffer::Allocate(kDataKeyBytes);
+  std::memcpy(data_key.data(), unwrapped->data(), kDataKeyBytes);
+  return data_key;
+}
 
+absl::StatusOr<std::string> OpenBodyWithDataKey(const v1::Envelope& envelope,
+                                                const SecretBuffer& data_key) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::RecordHeader header, ValidateStructure(envelope));
+  if (data_key.size() != kDataKeyBytes) {
+    return absl::InvalidArgumentError("data key has wrong length");
+  }
   std::string padded(header.padded_body_length(), '\0');
   auto wipe_padded = absl::MakeCleanup([&] { WipeString(padded); });
   const std::string ad = AssociatedData(envelope.header());
@@ -327,14 +339,18 @@ absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(MutableBytes(padded), &written, nullptr,
                                                  Bytes(envelope.ciphertext()),
                                                  envelope.ciphertext().size(), Bytes(ad), ad.size(),
-                                                 Bytes(envelope.nonce()), unwrapped->data()) != 0) {
-    return failed;
+                                                 Bytes(envelope.nonce()), data_key.data()) != 0) {
+    return absl::UnauthenticatedError("authentication failed");
   }
   TEMOIN_ASSIGN_OR_RETURN(size_t compressed_length, internal::PadmeUnpaddedLength(padded));
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::string serialized,
-      internal::DecompressBody(absl::string_view(padded).substr(0, compressed_length),
-                               kMaxBodyBytes, header.body_dictionary()));
+  return internal::DecompressBody(absl::string_view(padded).substr(0, compressed_length),
+                                  kMaxBodyBytes, header.body_dictionary());
+}
+
+absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
+                                         const BoxKeyPair& recipient) {
+  TEMOIN_ASSIGN_OR_RETURN(SecretBuffer data_key, UnwrapDataKey(envelope, recipient));
+  TEMOIN_ASSIGN_OR_RETURN(std::string serialized, OpenBodyWithDataKey(envelope, data_key));
   auto wipe_serialized = absl::MakeCleanup([&] { WipeString(serialized); });
   v1::Testimony testimony;
   if (!testimony.ParseFromString(serialized)) {

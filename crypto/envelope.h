@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "crypto/keys.h"
+#include "crypto/secret_buffer.h"
 #include "temoin/v1/record.pb.h"
 #include "temoin/v1/testimony.pb.h"
 
@@ -85,6 +86,25 @@ v1::Commitment MakeCommitment(const v1::Envelope& envelope);
 // wrapped key or the body does not open, or the wrapped key names another record;
 // kDataLoss when the opened body does not decode.
 absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope, const BoxKeyPair& recipient);
+
+// The record's own data key (32 bytes), unwrapped with `recipient`: what a reviewer
+// discloses so that a court can open this record and no other (evidence packages).
+// Errors as OpenRecord's.
+absl::StatusOr<SecretBuffer> UnwrapDataKey(const v1::Envelope& envelope,
+                                           const BoxKeyPair& recipient);
+
+// The serialized Testimony sealed in the body, exactly as sealed (decrypted with
+// `data_key`, unpadded, decompressed). Does not check the signature. `envelope` and
+// `data_key` untrusted. kInvalidArgument for a malformed envelope or key length;
+// kUnauthenticated "authentication failed" when the key does not open the body; kDataLoss
+// when the body does not decode. The caller wipes the result.
+absl::StatusOr<std::string> OpenBodyWithDataKey(const v1::Envelope& envelope,
+                                                const SecretBuffer& data_key);
+
+// The zstd dictionary RecordHeader.body_dictionary `id` names (data/body-dictionary-v1.zdict
+// for 1), as built in; empty for 0 (none) or an unknown id. Public data: evidence packages
+// carry it so that third-party verifiers can decompress a disclosed body.
+absl::string_view BodyDictionary(uint32_t id);
 
 // Padmé length for `length` bytes (Nikitin et al.): at most ~12% overhead, leaks
 // O(log log L) bits of the length. Exposed for tests and size estimates.

@@ -12,7 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libqrencode-dev libgfshare-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format tmux openssl
-  python3-h2 python3-nacl
+  python3-h2 python3-nacl zstd
   libcpp-httplib-dev prometheus-cpp-dev libtomlplusplus-dev
   clang-14 libfuzzer-14-dev chromium nodejs
   postgresql-15 libpq-dev

@@ -69,6 +69,8 @@ absl::Status ObeyWipeOrder(const Globals& g, const absl::Status& refused);
 void RegisterVaultCommands(CLI::App& app, CommandContext& ctx);  // passphrase, duress, wipe
 void RegisterDeskCommand(CLI::App& app, CommandContext& ctx);    // desk (client/desk/)
 void RegisterLogCommands(CLI::App& app, CommandContext& ctx);    // log require-witness|witnesses
+// review evidence, verify; after RegisterReviewCommands (it adds to `review`).
+void RegisterEvidenceCommands(CLI::App& app, CommandContext& ctx);
 
 }  // namespace temoin::client::cli
 

@@ -165,6 +165,8 @@ absl::Status Status(const Globals& g, bool json) {
     out["device_id"] = ToHex(profile.device_id());
     out["role"] = RoleName(profile.role());
     out["project"] = profile.project();
+    // What a court is given apart from an evidence package (docs/admin-guide.md, 7b).
+    out["org_public_key"] = ToHex(profile.org_public_key());
     out["records"] = nlohmann::ordered_json::object();
     for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
       out["records"][state] = counts[state];

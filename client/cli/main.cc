@@ -1,5 +1,6 @@
 // temoin: the device command line. See DESIGN.md "Command line" and docs/architecture.md.
 #include <iostream>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "client/cli/cli_context.h"
@@ -17,9 +18,11 @@ int main(int argc, char** argv) {
       "or TEMOIN_PASSPHRASE."};
   app.require_subcommand(1);
   cli::CommandContext ctx;
-  app.add_option("--home", ctx.globals.home, "this device's profile and vault directory")
-      ->required()
-      ->envname("TEMOIN_HOME");
+  CLI::Option* home =
+      app.add_option("--home", ctx.globals.home, "this device's profile and vault directory")
+          ->envname("TEMOIN_HOME");
+  // `temoin verify DIR` is for someone with no Temoin device at all (a court): no home.
+  if (argc < 2 || std::string(argv[1]) != "verify") home->required();
   app.add_option("--passphrase-file", ctx.globals.passphrase_file,
                  "read the vault passphrase from FILE");
   cli::RegisterDeviceCommands(app, ctx);
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
   cli::RegisterVaultCommands(app, ctx);
   cli::RegisterDeskCommand(app, ctx);
   cli::RegisterLogCommands(app, ctx);
+  cli::RegisterEvidenceCommands(app, ctx);
 
   CLI11_PARSE(app, argc, argv);
   if (!ctx.result.ok()) {

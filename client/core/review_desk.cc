@@ -211,4 +211,27 @@ absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
   return desk;
 }
 
+absl::StatusOr<v1::FetchedEntry> LoadFetched(Vault& vault, absl::string_view record_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kFetchedNs, record_id));
+  if (!bytes.has_value()) return absl::NotFoundError("no such record on this reviewer's desk");
+  v1::FetchedEntry entry;
+  if (!entry.ParseFromString(*bytes)) return absl::DataLossError("fetched record is damaged");
+  return entry;
+}
+
+absl::StatusOr<crypto::SecretBuffer> FetchedDataKey(Vault& vault, const v1::FetchedEntry& entry) {
+  v1::RecordHeader header;
+  if (!header.ParseFromString(entry.envelope().header())) {
+    return absl::DataLossError("fetched record is damaged");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(auto keys, LoadEpochKeys(vault, profile));
+  for (const v1::RecipientRef& recipient : header.recipients()) {
+    auto it = keys.find({entry.project(), recipient.epoch()});
+    if (it == keys.end() || it->second.project_id != header.project_id()) continue;
+    return crypto::UnwrapDataKey(entry.envelope(), it->second.key);
+  }
+  return absl::NotFoundError("no granted key opens this record");
+}
+
 }  // namespace temoin::client

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/vault/vault.h"
+#include "crypto/secret_buffer.h"
 #include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/review.pb.h"
 #include "temoin/v1/testimony.pb.h"
@@ -62,6 +63,15 @@ struct OpenedDesk {
 // record that opens but whose chain fails is kept, marked unverified. One bad record
 // never stops the others. Only vault errors fail the call.
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault);
+
+// A fetched record as stored (untrusted). kNotFound when this desk has not fetched it,
+// kDataLoss when it does not parse.
+absl::StatusOr<v1::FetchedEntry> LoadFetched(Vault& vault, absl::string_view record_id);
+
+// The record's own data key, unwrapped with the granted epoch key: what `review evidence
+// --disclose` hands a court so that it can open this record and no other. kNotFound when
+// no granted key opens it; kUnauthenticated when its wrapped key does not open.
+absl::StatusOr<crypto::SecretBuffer> FetchedDataKey(Vault& vault, const v1::FetchedEntry& entry);
 
 }  // namespace temoin::client
 

@@ -1,0 +1,97 @@
+#include "client/sync/evidence_fetch.h"
+
+#include <sodium.h>
+
+#include "client/core/device_state.h"
+#include "client/core/log_state.h"
+#include "client/sync/connection.h"
+#include "common/status_macros.h"
+#include "temoin/v1/sync.grpc.pb.h"
+
+namespace temoin::client {
+namespace {
+
+absl::StatusOr<v1::GetLogProofsResponse> FetchInclusion(Vault& vault, Connection& connection,
+                                                        const v1::Profile& profile,
+                                                        const crypto::LogLeaf& leaf) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  v1::GetLogProofsRequest request;
+  if (held.has_value()) request.set_old_size(held->checkpoint.size);
+  request.add_log_indexes(leaf.log_index);
+  v1::GetLogProofsResponse answer;
+  TEMOIN_RETURN_IF_ERROR(
+      FromGrpc(connection.sync().GetLogProofs(connection.NewContext().get(), request, &answer),
+               connection.address()));
+  absl::StatusOr<VerifiedCheckpoint> verified =
+      VerifyLogAnswer(answer, profile.server_signing_key(), held);
+  absl::Status checked = verified.status();
+  if (checked.ok()) checked = VerifyInclusions(*verified, {leaf}, answer);
+  if (!checked.ok()) {
+    if (checked.code() == absl::StatusCode::kDataLoss) {
+      TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
+    }
+    return checked;
+  }
+  TEMOIN_RETURN_IF_ERROR(StoreCheckpoint(vault, *verified));
+  return answer;
+}
+
+// The blob exactly as the server stores it; its size and hash are the device-signed ones.
+absl::StatusOr<std::string> FetchCiphertext(Connection& connection, const std::string& record_id,
+                                            const v1::AttachmentRef& ref) {
+  v1::FetchAttachmentRequest request;
+  request.set_record_id(record_id);
+  request.set_blob_id(ref.blob_id());
+  auto context = connection.NewContext(Connection::kTransferDeadline);
+  auto reader = connection.sync().FetchAttachment(context.get(), request);
+  std::string ciphertext;
+  v1::AttachmentChunk chunk;
+  bool too_large = false;
+  while (reader->Read(&chunk)) {
+    if (ciphertext.size() + chunk.data().size() > ref.size()) {
+      too_large = true;
+      context->TryCancel();
+      break;
+    }
+    ciphertext += chunk.data();
+  }
+  absl::Status finished = FromGrpc(reader->Finish(), connection.address());
+  if (too_large) return absl::DataLossError("attachment is larger than its header says");
+  TEMOIN_RETURN_IF_ERROR(finished);
+  std::string digest(crypto_generichash_BYTES, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(digest.data()), digest.size(),
+                     reinterpret_cast<const unsigned char*>(ciphertext.data()), ciphertext.size(),
+                     nullptr, 0);
+  if (ciphertext.size() != ref.size() || digest != ref.ciphertext_hash()) {
+    return absl::DataLossError("attachment does not match the hash in its record");
+  }
+  return ciphertext;
+}
+
+}  // namespace
+
+absl::StatusOr<ServerEvidence> FetchServerEvidence(Vault& vault, const SyncOptions& options,
+                                                   const v1::FetchedEntry& entry,
+                                                   const crypto::LogLeaf& leaf) {
+  v1::RecordHeader header;
+  if (!header.ParseFromString(entry.envelope().header())) {
+    return absl::DataLossError("fetched record is damaged");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  const std::string& address =
+      options.server_override.empty() ? profile.server_address() : options.server_override;
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Create(address, profile.tls_spki_sha256(),
+                                             /*bulk_downloads=*/true));
+  TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
+  ServerEvidence out;
+  TEMOIN_ASSIGN_OR_RETURN(out.log, FetchInclusion(vault, *connection, profile, leaf));
+  for (const v1::AttachmentRef& ref : header.attachments()) {
+    TEMOIN_ASSIGN_OR_RETURN(std::string ciphertext,
+                            FetchCiphertext(*connection, header.record_id(), ref));
+    out.attachments.push_back({ref.blob_id(), std::move(ciphertext)});
+  }
+  return out;
+}
+
+}  // namespace temoin::client

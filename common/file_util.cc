@@ -194,4 +194,58 @@ absl::Status WriteInPlaceDurably(const std::string& path, uint64_t offset,
   return absl::OkStatus();
 }
 
+namespace {
+absl::Status SyncOne(const std::string& path, bool directory) {
+  Fd fd(::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("cannot open", path, errno);
+  if (::fsync(fd.get()) != 0) return ErrnoStatus("cannot fsync", path, errno);
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status SyncTree(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status top = fs::symlink_status(path, error);
+  if (error) return ErrnoStatus("cannot stat", path, error.value());
+  if (!fs::is_directory(top)) return SyncOne(path, /*directory=*/false);
+  for (fs::recursive_directory_iterator it(path, error), end; !error && it != end;
+       it.increment(error)) {
+    const fs::file_status status = it->symlink_status(error);
+    if (error) break;
+    if (fs::is_regular_file(status) || fs::is_directory(status)) {
+      TEMOIN_RETURN_IF_ERROR(SyncOne(it->path().string(), fs::is_directory(status)));
+    }
+  }
+  if (error) return ErrnoStatus("cannot list", path, error.value());
+  // Children first, then the directory that names them.
+  return SyncOne(path, /*directory=*/true);
+}
+
+absl::Status CopyTreeDurably(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (fs::exists(fs::symlink_status(to, error))) {
+    return absl::AlreadyExistsError(absl::StrCat(to, " already exists"));
+  }
+  if (::mkdir(to.c_str(), 0700) != 0) return ErrnoStatus("cannot create", to, errno);
+  for (fs::recursive_directory_iterator it(from, error), end; !error && it != end;
+       it.increment(error)) {
+    const fs::file_status status = it->symlink_status(error);
+    if (error) break;
+    const std::string target = (fs::path(to) / fs::relative(it->path(), from)).string();
+    if (fs::is_directory(status)) {
+      if (::mkdir(target.c_str(), 0700) != 0) return ErrnoStatus("cannot create", target, errno);
+    } else if (fs::is_regular_file(status)) {
+      fs::copy_file(it->path(), target, error);
+      if (error) return ErrnoStatus("cannot copy to", target, error.value());
+    } else {
+      return absl::FailedPreconditionError(
+          absl::StrCat(it->path().string(), " is not a regular file or directory"));
+    }
+  }
+  if (error) return ErrnoStatus("cannot list", from, error.value());
+  return SyncTree(to);
+}
+
 }  // namespace temoin

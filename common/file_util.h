@@ -43,6 +43,16 @@ absl::Status ShredFile(const std::string& path);
 // kNotFound when missing; kResourceExhausted when the disk is full.
 absl::Status WriteInPlaceDurably(const std::string& path, uint64_t offset, absl::string_view bytes);
 
+// fsync of every regular file and directory under `path` (and of `path` itself), so
+// that a tree written with ordinary writes, hard links or renames is on disk. Does not
+// follow symbolic links.
+absl::Status SyncTree(const std::string& path);
+
+// Copies the tree `from` into `to` (created with mode 0700; it must not exist), files
+// keeping their permission bits, then SyncTree(to). Symbolic links are refused
+// (kFailedPrecondition): a backup holds files, not pointers elsewhere.
+absl::Status CopyTreeDurably(const std::string& from, const std::string& to);
+
 }  // namespace temoin
 
 #endif  // TEMOIN_COMMON_FILE_UTIL_H_

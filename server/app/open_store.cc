@@ -39,8 +39,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& root) {
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<RocksStore> rocks, RocksStore::Open(root + "/db"));
     return std::unique_ptr<Store>(std::move(rocks));
   }
-  // One process at a time (PgStore::Options::single_process says why).
-  PgStore::Options options{.single_process = true};
+  // Any number of `run` processes may share the database: what they share lives in it
+  // (docs/operations.md, "Several front-ends").
+  PgStore::Options options;
   // How long a write may wait for the database and its synchronous standby before the
   // call fails with UNAVAILABLE (docs/admin-guide.md, 2d).
   if (const char* ms = std::getenv("TEMOIN_PG_DEADLINE_MS"); ms != nullptr) {

@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "crypto/checkpoint.h"
 #include "crypto/sodium_init.h"
+#include "server/app/backup.h"
 #include "server/app/config_file.h"
 #include "server/app/data_dir.h"
 #include "server/app/grpc_server.h"
@@ -181,6 +182,13 @@ int RunServe(const std::string& data, RunFlags flags) {
   if (!server_data.ok()) return FailToServe(server_data.status());
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(data);
   if (!store.ok()) return FailToServe(store.status());
+  // `temoin-server backup` asks this process for a checkpoint of the embedded store.
+  std::unique_ptr<BackupListener> backups;
+  if (auto* rocks = dynamic_cast<RocksStore*>(store->get()); rocks != nullptr) {
+    absl::StatusOr<std::unique_ptr<BackupListener>> started = BackupListener::Start(data, rocks);
+    if (!started.ok()) return FailToServe(started.status());
+    backups = std::move(*started);
+  }
   std::string listen = flags.listen.empty() ? server_data->listen : flags.listen;
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
   if (!bundle_key.ok()) return FailToServe(bundle_key.status());
@@ -289,6 +297,28 @@ int RunMigrate(const std::string& data, const std::string& to) {
   return 0;
 }
 
+int RunBackup(const std::string& data, const std::string& out) {
+  absl::StatusOr<BackupReport> report = BackupDataDir(data, out);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << report->records << " records, " << report->blobs << " attachments, log size "
+            << report->log_size << "\n";
+  std::cerr << "temoin-server: backed up " << data << " to " << out
+            << (report->from_running_server ? " (taken by the running server)" : "")
+            << ". It holds the server's secret keys: keep it as safe as the server\n";
+  return 0;
+}
+
+int RunRestore(const std::string& from, const std::string& data, bool force) {
+  absl::StatusOr<BackupReport> report = RestoreDataDir(from, data, force);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << report->records << " records, " << report->blobs << " attachments, log size "
+            << report->log_size << "\n";
+  std::cerr << "temoin-server: restored " << from << " into " << data
+            << ". Devices that synced after this backup was taken hold a longer log and will "
+               "refuse to sync with this server (docs/operations.md, \"After a restore\")\n";
+  return 0;
+}
+
 // Reads only keys/log.key, so it works while the server runs.
 int RunLogVkey(const std::string& data) {
   if (!PathExists(data + "/config.json")) {
@@ -388,6 +418,20 @@ int main(int argc, char** argv) {
   migrate->add_option("--data", data, "data directory made by init")->required();
   migrate->add_option("--to", migrate_to, "libpq connection string of the database")->required();
 
+  std::string backup_out;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "copy the embedded store and the server's keys, while the server runs or not");
+  backup->add_option("--data", data, "data directory made by init")->required();
+  backup->add_option("--out", backup_out, "a new or empty directory for the backup")->required();
+  std::string restore_from;
+  bool restore_force = false;
+  CLI::App* restore =
+      app.add_subcommand("restore", "put a backup back into a data directory (server stopped)");
+  restore->add_option("--from", restore_from, "a directory made by backup")->required();
+  restore->add_option("--data", data, "data directory to restore into")->required();
+  restore->add_flag("--force", restore_force,
+                    "replace a store that is not empty (it is moved aside, not deleted)");
+
   CLI::App* log = app.add_subcommand("log", "the transparency log");
   log->require_subcommand(1);
   CLI::App* vkey = log->add_subcommand("vkey", "print the checkpoint verifier key (note vkey)");
@@ -398,6 +442,8 @@ int main(int argc, char** argv) {
   if (vkey->parsed()) return temoin::server::RunLogVkey(data);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);
   if (migrate->parsed()) return temoin::server::RunMigrate(data, migrate_to);
+  if (backup->parsed()) return temoin::server::RunBackup(data, backup_out);
+  if (restore->parsed()) return temoin::server::RunRestore(restore_from, data, restore_force);
   if (absl::Status s = temoin::server::ApplyConfigFile(data, *run); !s.ok()) {
     return temoin::server::FailToServe(s);
   }

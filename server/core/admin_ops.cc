@@ -35,24 +35,26 @@ absl::StatusOr<v1::CreateProjectResponse> AdminOps::CreateProject(
   if (req.admin_wrapped_secret().size() != kWrappedEpochSecretBytes) {
     return absl::InvalidArgumentError("admin wrapped secret has wrong length");
   }
-  std::lock_guard lock(mu_);
-  TEMOIN_ASSIGN_OR_RETURN(auto existing, registry_->Project(body.project_name()));
-  if (existing.has_value()) return absl::AlreadyExistsError("project already exists");
-  TEMOIN_ASSIGN_OR_RETURN(auto same_id, registry_->ProjectById(body.project_id()));
-  if (same_id.has_value()) return absl::AlreadyExistsError("project id already in use");
-
   v1::StoredProject project;
   project.set_project_id(body.project_id());
   project.set_name(body.project_name());
   *project.add_keys() = req.key();
   project.set_admin_wrapped_secret(req.admin_wrapped_secret());
   project.set_admin_epoch(1);
-  WriteBatch batch;
-  batch.Put(keys::Project(project.name()), project.SerializeAsString());
-  batch.Put(keys::ProjectId(project.project_id()), project.name());
-  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
-      std::move(batch),
-      {{session.device_id(), "project.create", project.project_id(), project.name()}}));
+  // The name checks and the create are one step under the audit chain's store lock, on
+  // every front-end.
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitChecked([&](WriteBatch& batch,
+                                                   std::vector<AuditEvent>& events)
+                                                   -> absl::Status {
+    TEMOIN_ASSIGN_OR_RETURN(auto existing, registry_->Project(body.project_name()));
+    if (existing.has_value()) return absl::AlreadyExistsError("project already exists");
+    TEMOIN_ASSIGN_OR_RETURN(auto same_id, registry_->ProjectById(body.project_id()));
+    if (same_id.has_value()) return absl::AlreadyExistsError("project id already in use");
+    batch.Put(keys::Project(project.name()), project.SerializeAsString());
+    batch.Put(keys::ProjectId(project.project_id()), project.name());
+    events.push_back({session.device_id(), "project.create", project.project_id(), project.name()});
+    return absl::OkStatus();
+  }));
   v1::CreateProjectResponse response;
   response.set_project_id(project.project_id());
   return response;

@@ -27,57 +27,59 @@ std::string AuditHeadMessage(uint64_t size, absl::string_view hash) {
 AuditLog::AuditLog(Store* store, const Clock* clock, const crypto::SigningKey* head_key)
     : store_(store), clock_(clock), head_key_(head_key) {}
 
-absl::Status AuditLog::LoadHeadLocked() {
-  if (loaded_) return absl::OkStatus();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> head, store_->Get(kHeadKey));
-  if (!head.has_value()) {
-    size_ = 0;
-    hash_ = std::string(kHashBytes, '\0');
-  } else if (head->size() != 8 + kHashBytes) {
+absl::StatusOr<AuditLog::Head> AuditLog::LoadHead() {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->Get(kHeadKey));
+  Head head;
+  if (!stored.has_value()) {
+    head.hash = std::string(kHashBytes, '\0');
+  } else if (stored->size() != 8 + kHashBytes) {
     return absl::DataLossError("audit head is damaged");
   } else {
-    size_ = DecodeU64BigEndian(absl::string_view(*head).substr(0, 8));
-    hash_ = head->substr(8);
+    head.size = DecodeU64BigEndian(absl::string_view(*stored).substr(0, 8));
+    head.hash = stored->substr(8);
   }
-  loaded_ = true;
-  return absl::OkStatus();
+  return head;
 }
 
 absl::Status AuditLog::CommitWith(WriteBatch batch, const std::vector<AuditEvent>& events) {
-  std::lock_guard lock(mu_);
-  TEMOIN_RETURN_IF_ERROR(LoadHeadLocked());
-  int64_t now = clock_->NowSeconds();
-  uint64_t size = size_;
-  std::string hash = hash_;
-  for (const AuditEvent& event : events) {
-    v1::AuditEntry entry;
-    entry.set_index(++size);
-    entry.set_time(now - now % 60);  // to the minute: no finer timing kept
-    entry.set_actor_device_id(event.actor_device_id);
-    entry.set_action(event.action);
-    entry.set_object(event.object);
-    entry.set_project(event.project);
-    std::string bytes = entry.SerializeAsString();
-    hash = AuditChainHash(hash, bytes);
-    batch.Put(EntryKey(size), bytes);
-  }
-  batch.Put(kHeadKey, AuditHeadMessage(size, hash));
-  TEMOIN_RETURN_IF_ERROR(store_->Commit(batch));
-  size_ = size;
-  hash_ = std::move(hash);
-  return absl::OkStatus();
+  return CommitChecked([&](WriteBatch& out, std::vector<AuditEvent>& out_events) {
+    out = std::move(batch);
+    out_events = events;
+    return absl::OkStatus();
+  });
+}
+
+absl::Status AuditLog::CommitChecked(const AuditedBuilder& build) {
+  return store_->CommitLocked(kLock, [&]() -> absl::StatusOr<WriteBatch> {
+    WriteBatch batch;
+    std::vector<AuditEvent> events;
+    TEMOIN_RETURN_IF_ERROR(build(batch, events));
+    TEMOIN_ASSIGN_OR_RETURN(Head head, LoadHead());
+    const int64_t now = clock_->NowSeconds();
+    for (const AuditEvent& event : events) {
+      v1::AuditEntry entry;
+      entry.set_index(++head.size);
+      entry.set_time(now - now % 60);  // to the minute: no finer timing kept
+      entry.set_actor_device_id(event.actor_device_id);
+      entry.set_action(event.action);
+      entry.set_object(event.object);
+      entry.set_project(event.project);
+      std::string bytes = entry.SerializeAsString();
+      head.hash = AuditChainHash(head.hash, bytes);
+      batch.Put(EntryKey(head.size), bytes);
+    }
+    batch.Put(kHeadKey, AuditHeadMessage(head.size, head.hash));
+    return batch;
+  });
 }
 
 absl::StatusOr<v1::GetAuditLogResponse> AuditLog::Read(uint64_t after_index, uint32_t limit) {
   if (limit == 0) limit = kDefaultPage;
   limit = std::min(limit, kDefaultPage);
   v1::GetAuditLogResponse response;
-  {
-    std::lock_guard lock(mu_);
-    TEMOIN_RETURN_IF_ERROR(LoadHeadLocked());
-    response.set_head_size(size_);
-    response.set_head_hash(hash_);
-  }
+  TEMOIN_ASSIGN_OR_RETURN(Head head, LoadHead());
+  response.set_head_size(head.size);
+  response.set_head_hash(head.hash);
   // The hash before the page: recomputed by the client from earlier pages; here the
   // server states what its own chain says so a client reading from the middle can start.
   std::string previous(kHashBytes, '\0');

@@ -40,6 +40,8 @@ class Core {
         attachments_(&registry_, &ingest_, clock, &audit_),
         review_(&registry_, &audit_),
         log_(store) {
+    // The daily upload quota is counted in the store, once for every front-end.
+    ingest_.rate_limiter().ShareDailyQuota(store);
     // Revoking a device gives back what its unfinished attachments held at once.
     admin_.set_on_revoke([this](absl::string_view device_id) {
       return attachments_.ReleaseDevice(device_id).status();

@@ -108,61 +108,65 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
     return absl::UnauthenticatedError("enrolment code is not valid");
   }
 
-  std::lock_guard lock(mu_);
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite,
-                          registry_->Invite(request.token()));
-  if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
-  if (invite->used()) {
-    return absl::FailedPreconditionError("enrolment code has already been used");
-  }
-  int64_t now = clock_->NowSeconds();
-  if (invite->expires_at() < now) {
-    return absl::FailedPreconditionError("enrolment code has expired; ask for a new one");
-  }
-  TEMOIN_ASSIGN_OR_RETURN(v1::ServerConfig config, registry_->Config());
-  WriteBatch batch;
-  if (invite->bootstrap()) {
-    if (request.org_public_key().empty()) {
-      return absl::InvalidArgumentError("the first admin must bring the organisation key");
-    }
-    if (!config.org_public_key().empty()) {
-      return absl::FailedPreconditionError("organisation key is already set");
-    }
-    config.set_org_public_key(request.org_public_key());
-    batch.Put(keys::Config(), config.SerializeAsString());
-  } else if (!request.org_public_key().empty() &&
-             request.org_public_key() != config.org_public_key()) {
-    return absl::InvalidArgumentError("organisation key does not match this server's");
-  }
-
-  if (request.has_certificate()) {
-    TEMOIN_RETURN_IF_ERROR(CheckCertificate(request, *invite, config.org_public_key()));
-  }
+  // Checked and consumed under the audit chain's lock (Store::CommitLocked): of two
+  // redemptions of one code, on any front-ends, exactly one succeeds.
+  v1::ServerConfig config;
   v1::StoredDevice device;
-  device.set_device_id(
-      crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
-  TEMOIN_ASSIGN_OR_RETURN(auto same_keys, registry_->Device(device.device_id()));
-  if (same_keys.has_value()) {
-    return absl::AlreadyExistsError("a device with these keys is already enrolled");
-  }
-  device.set_role(invite->role());
-  device.set_project(invite->project());
-  device.set_signing_public_key(request.signing_public_key());
-  device.set_box_public_key(request.box_public_key());
-  device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
-  if (request.has_certificate()) *device.mutable_certificate() = request.certificate();
   std::optional<v1::StoredProject> project;
-  if (!invite->project().empty()) {
-    TEMOIN_ASSIGN_OR_RETURN(project, registry_->Project(invite->project()));
-    if (!project.has_value()) return absl::NotFoundError("project does not exist");
-    device.set_project_id(project->project_id());
-  }
-  invite->set_used(true);
-  batch.Put(keys::Invite(request.token()), invite->SerializeAsString());
-  batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
-      std::move(batch),
-      {{device.device_id(), "device.enroll", device.device_id(), device.project()}}));
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitChecked([&](WriteBatch& batch,
+                                                   std::vector<AuditEvent>& events)
+                                                   -> absl::Status {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite,
+                            registry_->Invite(request.token()));
+    if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
+    if (invite->used()) {
+      return absl::FailedPreconditionError("enrolment code has already been used");
+    }
+    int64_t now = clock_->NowSeconds();
+    if (invite->expires_at() < now) {
+      return absl::FailedPreconditionError("enrolment code has expired; ask for a new one");
+    }
+    TEMOIN_ASSIGN_OR_RETURN(config, registry_->Config());
+    if (invite->bootstrap()) {
+      if (request.org_public_key().empty()) {
+        return absl::InvalidArgumentError("the first admin must bring the organisation key");
+      }
+      if (!config.org_public_key().empty()) {
+        return absl::FailedPreconditionError("organisation key is already set");
+      }
+      config.set_org_public_key(request.org_public_key());
+      batch.Put(keys::Config(), config.SerializeAsString());
+    } else if (!request.org_public_key().empty() &&
+               request.org_public_key() != config.org_public_key()) {
+      return absl::InvalidArgumentError("organisation key does not match this server's");
+    }
+
+    if (request.has_certificate()) {
+      TEMOIN_RETURN_IF_ERROR(CheckCertificate(request, *invite, config.org_public_key()));
+    }
+    device.set_device_id(
+        crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
+    TEMOIN_ASSIGN_OR_RETURN(auto same_keys, registry_->Device(device.device_id()));
+    if (same_keys.has_value()) {
+      return absl::AlreadyExistsError("a device with these keys is already enrolled");
+    }
+    device.set_role(invite->role());
+    device.set_project(invite->project());
+    device.set_signing_public_key(request.signing_public_key());
+    device.set_box_public_key(request.box_public_key());
+    device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
+    if (request.has_certificate()) *device.mutable_certificate() = request.certificate();
+    if (!invite->project().empty()) {
+      TEMOIN_ASSIGN_OR_RETURN(project, registry_->Project(invite->project()));
+      if (!project.has_value()) return absl::NotFoundError("project does not exist");
+      device.set_project_id(project->project_id());
+    }
+    invite->set_used(true);
+    batch.Put(keys::Invite(request.token()), invite->SerializeAsString());
+    batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
+    events.push_back({device.device_id(), "device.enroll", device.device_id(), device.project()});
+    return absl::OkStatus();
+  }));
 
   v1::EnrollResponse response;
   response.set_device_id(device.device_id());

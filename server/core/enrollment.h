@@ -1,7 +1,6 @@
 #ifndef TEMOIN_SERVER_CORE_ENROLLMENT_H_
 #define TEMOIN_SERVER_CORE_ENROLLMENT_H_
 
-#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -15,7 +14,8 @@
 namespace temoin::server {
 
 // One-time enrolment codes: issuing them (bootstrap and admin invites) and redeeming
-// them. Thread-safe: redemption is serialised so that a code works exactly once.
+// them. Thread-safe: redemption holds the audit chain's store lock, so that a code
+// works exactly once even with several front-ends on one store.
 class Enrollment {
  public:
   static constexpr int64_t kDefaultCodeTtlSeconds = 24 * 3600;
@@ -47,7 +47,6 @@ class Enrollment {
   const std::string* const server_signing_key_;
   const v1::Vocabulary* const vocabulary_;
   AuditLog* const audit_;
-  std::mutex mu_;
 };
 
 }  // namespace temoin::server

@@ -1,8 +1,10 @@
 #include "server/core/rate_limits.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace temoin::server {
 namespace {
@@ -28,12 +30,12 @@ size_t RateLimiter::TrackedDevices() const {
   return devices_.size();
 }
 
-absl::Status RateLimiter::Admit(absl::string_view device_id, bool batch, uint64_t bytes) {
-  const int64_t now = clock_->NowSeconds();
-  std::lock_guard lock(mu_);
-  if (now - last_sweep_ >= kSweepEverySeconds) SweepLocked(now);
-  DeviceState& state = StateLocked(device_id, now);
+absl::Status RateLimiter::QuotaReached() const {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "daily upload quota of ", limits_.bytes_per_day >> 20, " MiB reached for this device"));
+}
 
+absl::Status RateLimiter::TakeBatchLocked(DeviceState& state, int64_t now) {
   // Integer token bucket: capacity N*60 units, N units a second, 60 units a batch.
   const int64_t per_minute = limits_.batches_per_minute;
   const int64_t capacity = per_minute * 60;
@@ -41,26 +43,57 @@ absl::Status RateLimiter::Admit(absl::string_view device_id, bool batch, uint64_
     state.tokens = std::min(capacity, state.tokens + (now - state.refilled_at) * per_minute);
     state.refilled_at = now;
   }
+  if (state.tokens < 60) {
+    int64_t retry = per_minute == 0 ? 60 : (60 - state.tokens + per_minute - 1) / per_minute;
+    return absl::ResourceExhaustedError(absl::StrCat("upload rate limit reached: at most ",
+                                                     per_minute, " batches per minute; retry in ",
+                                                     std::max<int64_t>(retry, 1), " s"));
+  }
+  state.tokens -= 60;
+  return absl::OkStatus();
+}
+
+absl::Status RateLimiter::Admit(absl::string_view device_id, bool batch, uint64_t bytes) {
+  if (shared_ != nullptr) return AdmitShared(device_id, batch, bytes);
+  const int64_t now = clock_->NowSeconds();
+  std::lock_guard lock(mu_);
+  if (now - last_sweep_ >= kSweepEverySeconds) SweepLocked(now);
+  DeviceState& state = StateLocked(device_id, now);
   if (now / kSecondsPerDay != state.day) {
     state.day = now / kSecondsPerDay;
     state.bytes_today = 0;
   }
-
-  if (state.bytes_today >= limits_.bytes_per_day) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "daily upload quota of ", limits_.bytes_per_day >> 20, " MiB reached for this device"));
-  }
-  if (batch) {
-    if (state.tokens < 60) {
-      int64_t retry = per_minute == 0 ? 60 : (60 - state.tokens + per_minute - 1) / per_minute;
-      return absl::ResourceExhaustedError(absl::StrCat("upload rate limit reached: at most ",
-                                                       per_minute, " batches per minute; retry in ",
-                                                       std::max<int64_t>(retry, 1), " s"));
-    }
-    state.tokens -= 60;
-  }
+  if (state.bytes_today >= limits_.bytes_per_day) return QuotaReached();
+  if (batch) TEMOIN_RETURN_IF_ERROR(TakeBatchLocked(state, now));
   state.bytes_today += bytes;
   return absl::OkStatus();
+}
+
+// The quota first (as above), in the store; given back when the batch rate refuses, so
+// that a refusal counts nothing.
+absl::Status RateLimiter::AdmitShared(absl::string_view device_id, bool batch, uint64_t bytes) {
+  const int64_t now = clock_->NowSeconds();
+  const std::string counter = absl::StrCat("quota/", device_id);
+  const int64_t day = now / kSecondsPerDay;
+  absl::StatusOr<uint64_t> counted = shared_->AddToCounter(
+      counter, day, static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX)),
+      limits_.bytes_per_day);
+  if (absl::IsResourceExhausted(counted.status())) return QuotaReached();
+  TEMOIN_RETURN_IF_ERROR(counted.status());
+  if (!batch) return absl::OkStatus();
+  absl::Status taken;
+  {
+    std::lock_guard lock(mu_);
+    if (now - last_sweep_ >= kSweepEverySeconds) SweepLocked(now);
+    taken = TakeBatchLocked(StateLocked(device_id, now), now);
+  }
+  if (!taken.ok() && bytes > 0) {
+    shared_
+        ->AddToCounter(counter, day, -static_cast<int64_t>(std::min<uint64_t>(bytes, INT64_MAX)),
+                       limits_.bytes_per_day)
+        .IgnoreError();
+  }
+  return taken;
 }
 
 RateLimiter::DeviceState& RateLimiter::StateLocked(absl::string_view device_id, int64_t now) {

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "common/clock.h"
+#include "server/storage/store.h"
 
 namespace temoin::server {
 
@@ -49,6 +50,12 @@ class RateLimiter {
   // Bytes outside a batch (attachment slices, commitments): the daily quota only.
   absl::Status AdmitBytes(absl::string_view device_id, uint64_t bytes);
 
+  // Counts the daily byte quota in `store` (Store::AddToCounter) instead of this
+  // process's memory, so that every front-end of a shared store draws on one quota. The
+  // batch rate stays per process: with N front-ends a device may reach N times the
+  // burst, which bounds nothing a quota does not. Not owned; set before the first call.
+  void ShareDailyQuota(Store* store) { shared_ = store; }
+
   const RateLimits& limits() const { return limits_; }
   size_t TrackedDevices() const;
 
@@ -62,6 +69,10 @@ class RateLimiter {
   };
 
   absl::Status Admit(absl::string_view device_id, bool batch, uint64_t bytes);
+  absl::Status AdmitShared(absl::string_view device_id, bool batch, uint64_t bytes);
+  // Takes one batch's tokens from the device's bucket, or says when to retry.
+  absl::Status TakeBatchLocked(DeviceState& state, int64_t now);
+  absl::Status QuotaReached() const;
   DeviceState& StateLocked(absl::string_view device_id, int64_t now);
   void SweepLocked(int64_t now);
   bool IdleLocked(const DeviceState& state, int64_t now) const;
@@ -71,6 +82,7 @@ class RateLimiter {
   mutable std::mutex mu_;
   std::unordered_map<std::string, DeviceState> devices_;
   int64_t last_sweep_ = 0;
+  Store* shared_ = nullptr;
 };
 
 // Serialized size of a batch's messages, what the daily quota counts.

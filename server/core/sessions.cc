@@ -92,17 +92,19 @@ absl::Status SessionAuthority::MarkChallengeUsed(absl::string_view device_id,
   return absl::OkStatus();
 }
 
-std::mutex& SessionAuthority::DeviceMutex(absl::string_view device_id) {
-  size_t index = device_id.empty() ? 0 : static_cast<uint8_t>(device_id[0]);
-  return device_mu_[index % device_mu_.size()];
+std::string SessionAuthority::NonceLock(absl::string_view device_id) {
+  return absl::StrCat("nonce/", device_id);
 }
 
-absl::StatusOr<std::string> SessionAuthority::IssueNextNonceLocked(absl::string_view device_id,
-                                                                   int64_t now) {
+absl::StatusOr<std::string> SessionAuthority::IssueNextNonce(absl::string_view device_id,
+                                                             int64_t now) {
   std::string nonce = crypto::RandomBytes(kNextNonceBytes);
-  WriteBatch batch;
-  batch.Put(keys::NextNonce(device_id), StoredNextNonce(nonce, now + kNextNonceTtlSeconds));
-  TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  TEMOIN_RETURN_IF_ERROR(
+      registry_->store().CommitLocked(NonceLock(device_id), [&]() -> absl::StatusOr<WriteBatch> {
+        WriteBatch batch;
+        batch.Put(keys::NextNonce(device_id), StoredNextNonce(nonce, now + kNextNonceTtlSeconds));
+        return batch;
+      }));
   return nonce;
 }
 
@@ -175,9 +177,8 @@ absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticateDevice(absl::stri
   TEMOIN_RETURN_IF_ERROR(MarkChallengeUsed(device_id, nonce, *expires_at, now));
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
   if (next_nonce != nullptr) {
-    std::lock_guard lock(DeviceMutex(device_id));
     // A store that cannot take it (disk full) costs the device a Challenge next time.
-    absl::StatusOr<std::string> next = IssueNextNonceLocked(device_id, now);
+    absl::StatusOr<std::string> next = IssueNextNonce(device_id, now);
     if (next.ok()) *next_nonce = std::move(*next);
   }
   return std::move(*device);
@@ -192,46 +193,49 @@ absl::StatusOr<v1::StoredDevice> SessionAuthority::AuthenticatePreIssued(
       (nonce.size() != kNextNonceBytes && nonce.size() != crypto::kChallengeBytes)) {
     return AuthenticationFailed();
   }
-  // Held from the check to the replacement: two sign-ins with one nonce, one winner.
-  std::lock_guard lock(DeviceMutex(device_id));
+  // Checked and replaced under the device's store lock (Store::CommitLocked): two
+  // sign-ins with one nonce, on any front-ends, one winner.
   const std::string key = keys::NextNonce(device_id);
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored, registry_->store().Get(key));
-  // Unknown devices have none, like known ones that never signed in: no oracle.
-  if (!stored.has_value() || stored->size() != kNextNonceHashBytes + 8) {
-    return AuthenticationFailed();
-  }
-  std::string hash = crypto::Hash256(kNextNonceContext, nonce);
-  if (sodium_memcmp(stored->data(), hash.data(), kNextNonceHashBytes) != 0) {
-    return AuthenticationFailed();
-  }
-  int64_t expires_at = static_cast<int64_t>(
-      DecodeU64BigEndian(absl::string_view(*stored).substr(kNextNonceHashBytes)));
-  if (expires_at < now) return AuthenticationFailed();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
-  if (!device.has_value()) return AuthenticationFailed();
-  if (!crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,
-                               crypto::AuthChallengeMessage(nonce, device_id), signature)
-           .ok()) {
-    return AuthenticationFailed();  // left unused: only its device can sign over it
-  }
-  if (device->revoked()) {
-    WriteBatch consume;
-    consume.Delete(key);
-    // Best effort: revocation refuses the device anyway.
-    registry_->store().Commit(consume).IgnoreError();
-    return absl::PermissionDeniedError("device has been revoked");
-  }
-  // Consumed by its replacement (or removal), durably, before any token is issued. A
-  // store that cannot take the write refuses the nonce: the device falls back to a
-  // challenge, which needs no write.
+  std::optional<v1::StoredDevice> device;
+  bool checked = false;  // every check passed: a failure after this is the commit's
   std::string next = crypto::RandomBytes(kNextNonceBytes);
-  WriteBatch batch;
-  if (next_nonce != nullptr) {
-    batch.Put(key, StoredNextNonce(next, now + kNextNonceTtlSeconds));
-  } else {
-    batch.Delete(key);
-  }
-  if (!registry_->store().Commit(batch).ok()) return AuthenticationFailed();
+  absl::Status consumed =
+      registry_->store().CommitLocked(NonceLock(device_id), [&]() -> absl::StatusOr<WriteBatch> {
+        TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored, registry_->store().Get(key));
+        // Unknown devices have none, like known ones that never signed in: no oracle.
+        if (!stored.has_value() || stored->size() != kNextNonceHashBytes + 8) {
+          return AuthenticationFailed();
+        }
+        std::string hash = crypto::Hash256(kNextNonceContext, nonce);
+        if (sodium_memcmp(stored->data(), hash.data(), kNextNonceHashBytes) != 0) {
+          return AuthenticationFailed();
+        }
+        int64_t expires_at = static_cast<int64_t>(
+            DecodeU64BigEndian(absl::string_view(*stored).substr(kNextNonceHashBytes)));
+        if (expires_at < now) return AuthenticationFailed();
+        TEMOIN_ASSIGN_OR_RETURN(device, registry_->Device(device_id));
+        if (!device.has_value()) return AuthenticationFailed();
+        if (!crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,
+                                     crypto::AuthChallengeMessage(nonce, device_id), signature)
+                 .ok()) {
+          return AuthenticationFailed();  // left unused: only its device can sign over it
+        }
+        checked = true;
+        // Consumed by its replacement (or removal), durably, before any token is issued.
+        WriteBatch batch;
+        if (next_nonce != nullptr && !device->revoked()) {
+          batch.Put(key, StoredNextNonce(next, now + kNextNonceTtlSeconds));
+        } else {
+          batch.Delete(key);
+        }
+        return batch;
+      });
+  if (!checked) return consumed;
+  // Revocation refuses the device whether or not its nonce's removal was stored.
+  if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  // A store that cannot take the write refuses the nonce: the device falls back to a
+  // challenge, which needs no write.
+  if (!consumed.ok()) return AuthenticationFailed();
   if (next_nonce != nullptr) *next_nonce = std::move(next);
   return std::move(*device);
 }

@@ -1,7 +1,6 @@
 #ifndef TEMOIN_SERVER_CORE_SESSIONS_H_
 #define TEMOIN_SERVER_CORE_SESSIONS_H_
 
-#include <array>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -135,10 +134,11 @@ class SessionAuthority {
   // kResourceExhausted when the device is over kMaxUsedChallengesPerDevice.
   absl::Status MarkChallengeUsed(absl::string_view device_id, absl::string_view nonce,
                                  int64_t expires_at, int64_t now);
-  // Pre-issued nonces are checked and replaced under the lock of the device's stripe.
-  std::mutex& DeviceMutex(absl::string_view device_id);
-  // Under DeviceMutex: a new next nonce stored for `device_id`, or the store's error.
-  absl::StatusOr<std::string> IssueNextNonceLocked(absl::string_view device_id, int64_t now);
+  // The Store::CommitLocked lock under which a device's pre-issued nonce is checked and
+  // replaced, by every front-end of the store.
+  static std::string NonceLock(absl::string_view device_id);
+  // A new next nonce stored for `device_id` (under NonceLock), or the store's error.
+  absl::StatusOr<std::string> IssueNextNonce(absl::string_view device_id, int64_t now);
   // Every check of Authenticate; the authenticated (not revoked) device.
   absl::StatusOr<v1::StoredDevice> AuthenticateDevice(absl::string_view device_id,
                                                       absl::string_view nonce,
@@ -157,7 +157,6 @@ class SessionAuthority {
   std::mutex mu_;
   std::map<std::string, UsedChallenge> used_challenges_;  // by nonce
   std::map<std::string, size_t> used_per_device_;
-  std::array<std::mutex, 64> device_mu_;
   std::deque<int64_t> token_expiries_;  // under mu_; in issue order, so in expiry order
   Metrics* metrics_ = &NoMetrics();
 };

@@ -6,10 +6,12 @@
 
 #include "absl/memory/memory.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/options.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "server/log/log.h"
 
@@ -216,6 +218,21 @@ absl::Status RocksStore::Scan(
     if (!visit(key, View(it->value()))) break;
   }
   return FromRocks(it->status());
+}
+
+absl::Status RocksStore::Checkpoint(const std::string& dir) {
+  if (PathExists(dir)) return absl::AlreadyExistsError(absl::StrCat(dir, " already exists"));
+  UsingDb using_db(*this);
+  if (db_ == nullptr) return Unavailable();
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return FromRocks(s);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: always flush, so the copy is table files and a MANIFEST only.
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!s.ok()) return FromRocks(s);
+  // RocksDB syncs what it copies; hard links and the directory entries are ours to sync.
+  return SyncTree(dir);
 }
 
 }  // namespace temoin::server

@@ -44,6 +44,13 @@ class RocksStore final : public Store {
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;
 
+  // A consistent copy of the store in `dir`, which must not exist yet (RocksDB's
+  // Checkpoint, taken while commits go on): the memtable is flushed first, so the copy
+  // needs no WAL of ours; table files are hard-linked when `dir` is on the same file
+  // system (they are immutable) and copied otherwise. Every file of the copy and `dir`
+  // itself are fsync'd before this returns. kAlreadyExists when `dir` exists.
+  absl::Status Checkpoint(const std::string& dir);
+
  private:
   std::mutex log_mu_;  // the log's lock (AppendToLog)
   // A shared hold on db_ for one Get, Scan or write.

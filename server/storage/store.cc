@@ -1,5 +1,7 @@
 #include "server/storage/store.h"
 
+#include <string_view>
+
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
@@ -11,6 +13,39 @@ absl::StatusOr<uint64_t> Store::LogSize() {
   if (!value.has_value()) return 0;
   if (value->size() != 8) return absl::DataLossError("stored log size is damaged");
   return DecodeU64BigEndian(*value);
+}
+
+absl::Status Store::CommitLocked(absl::string_view lock, const LockedBuilder& build) {
+  std::lock_guard guard(
+      lock_stripes_[std::hash<std::string_view>()(std::string_view(lock.data(), lock.size())) %
+                    lock_stripes_.size()]);
+  TEMOIN_ASSIGN_OR_RETURN(WriteBatch batch, build());
+  if (batch.empty()) return absl::OkStatus();
+  return Commit(batch);
+}
+
+absl::StatusOr<uint64_t> Store::AddToCounter(absl::string_view name, int64_t window, int64_t delta,
+                                             uint64_t limit) {
+  // Bounds the map: past windows carry nothing once their window is over.
+  constexpr size_t kSweepAbove = 100'000;
+  std::lock_guard guard(counters_mu_);
+  if (counters_.size() > kSweepAbove) {
+    std::erase_if(counters_, [window](const auto& entry) { return entry.second.window < window; });
+  }
+  auto it = counters_.find(name);
+  if (it == counters_.end()) it = counters_.emplace(std::string(name), Counter{window, 0}).first;
+  Counter& counter = it->second;
+  if (counter.window != window) counter = Counter{window, 0};
+  if (delta < 0) {
+    const uint64_t back = static_cast<uint64_t>(-delta);
+    counter.value = counter.value > back ? counter.value - back : 0;
+    return counter.value;
+  }
+  if (counter.value >= limit) {
+    return absl::ResourceExhaustedError(absl::StrCat("counter is at its limit of ", limit));
+  }
+  counter.value += static_cast<uint64_t>(delta);
+  return counter.value;
 }
 
 absl::StatusOr<uint64_t> AppendToLogInProcess(Store& store, std::mutex& log_mu,

@@ -1,8 +1,10 @@
 #ifndef TEMOIN_SERVER_STORAGE_STORE_H_
 #define TEMOIN_SERVER_STORAGE_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -49,6 +51,9 @@ struct LogAppend {
 // Builds a LogAppend from the committed log size. See Store::AppendToLog.
 using LogAppendBuilder = std::function<absl::StatusOr<LogAppend>(uint64_t log_size)>;
 
+// Builds the writes of one read-modify-write under a lock. See Store::CommitLocked.
+using LockedBuilder = std::function<absl::StatusOr<WriteBatch>()>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -81,11 +86,47 @@ class Store {
   // The committed log size (reads kLogSizeKey; no lock).
   absl::StatusOr<uint64_t> LogSize();
 
+  // A read-modify-write of state that every front-end of the store shares (the audit
+  // chain's head, one-time enrolment codes, sign-in nonces). Contract, for every engine:
+  //  1. Takes the lock named `lock`, held until the commit is done: no other
+  //     CommitLocked of the same name, in this process or any other front-end of the
+  //     same store, builds or commits between. (Engines may let two names share a lock.)
+  //  2. Calls `build` exactly once under it. `build` may Get and Scan and sees every
+  //     commit made under the same lock before; it must not Commit, CommitLocked or
+  //     AppendToLog (locks are never nested, so there is no deadlock).
+  //  3. When `build` fails, commits nothing and returns its status. An empty batch
+  //     commits nothing. Otherwise the batch is committed atomically and durably, as
+  //     Commit (PostgreSQL: after the synchronous standby confirmed it).
+  // The default serves engines whose writers all live in this process (memory,
+  // RocksDB): striped in-process mutexes. PgStore holds pg_advisory_xact_lock instead.
+  virtual absl::Status CommitLocked(absl::string_view lock, const LockedBuilder& build);
+
+  // An abuse budget shared by every front-end (a device's upload bytes per day): adds
+  // `delta` to counter `name` and returns its new value, unless the counter already is
+  // at or above `limit` in `window` (kResourceExhausted, nothing added). A counter last
+  // touched in another window starts again from 0 (one row per name, not per window).
+  // A negative `delta` gives back (never below 0; `limit` is not checked). Soft state:
+  // it may be lost on a crash or a failover (the budget then starts afresh) and never
+  // waits for a standby. The default keeps counters in this process's memory (forgets
+  // those of past windows once there are many), which is right for an engine used by
+  // one process at a time; PgStore keeps them in a table.
+  virtual absl::StatusOr<uint64_t> AddToCounter(absl::string_view name, int64_t window,
+                                                int64_t delta, uint64_t limit);
+
   // Calls `visit` for each key that starts with `prefix` and sorts after `start_after`
   // (empty: from the first), in key order, until it returns false.
   virtual absl::Status Scan(
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view key, absl::string_view value)>& visit) = 0;
+
+ private:
+  struct Counter {
+    int64_t window = 0;
+    uint64_t value = 0;
+  };
+  std::array<std::mutex, 16> lock_stripes_;  // the default CommitLocked's locks
+  std::mutex counters_mu_;
+  std::map<std::string, Counter, std::less<>> counters_;  // the default AddToCounter's
 };
 
 // AppendToLog for engines whose writers all live in this process: `log_mu` is the

@@ -131,6 +131,6 @@ std::string PgCluster::Sql(const std::string& sql) const {
   return code == 0 ? out : "ERROR: " + out;
 }
 
-void PgCluster::Reset() const { Sql("DROP TABLE IF EXISTS kv, log_head"); }
+void PgCluster::Reset() const { Sql("DROP TABLE IF EXISTS kv, log_head, counters"); }
 
 }  // namespace temoin::testing

@@ -223,6 +223,156 @@ TEST_P(StoreConformanceTest, ConcurrentAppendersKeepTheLogDense) {
   EXPECT_EQ(owners.size(), leaves.size());  // no append overwrote another
 }
 
+TEST_P(StoreConformanceTest, CommitLockedCommitsTheBuiltBatchOrNothing) {
+  ASSERT_TRUE(store_
+                  ->CommitLocked("lock/a",
+                                 []() -> absl::StatusOr<WriteBatch> {
+                                   WriteBatch batch;
+                                   batch.Put("x", "1");
+                                   batch.Put(std::string("\0\xff", 2), "2");
+                                   return batch;
+                                 })
+                  .ok());
+  EXPECT_EQ(*store_->Get("x"), "1");
+  EXPECT_EQ(*store_->Get(std::string("\0\xff", 2)), "2");
+  // A failing builder commits nothing and its status comes back unchanged.
+  absl::Status refused = store_->CommitLocked("lock/a", []() -> absl::StatusOr<WriteBatch> {
+    return absl::FailedPreconditionError("code already used");
+  });
+  EXPECT_EQ(refused, absl::FailedPreconditionError("code already used"));
+  EXPECT_TRUE(
+      store_->CommitLocked("", []() -> absl::StatusOr<WriteBatch> { return WriteBatch(); }).ok());
+  // The builder reads what earlier commits under the lock wrote, and the store works
+  // after a refusal (no lock left held, no transaction left open).
+  int calls = 0;
+  ASSERT_TRUE(store_
+                  ->CommitLocked("lock/a",
+                                 [&]() -> absl::StatusOr<WriteBatch> {
+                                   ++calls;
+                                   TEMOIN_ASSIGN_OR_RETURN(auto x, store_->Get("x"));
+                                   WriteBatch batch;
+                                   batch.Put("x", *x + "+");
+                                   return batch;
+                                 })
+                  .ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(*store_->Get("x"), "1+");
+}
+
+// One-time codes and sign-in nonces: of many attempts to consume one, on every
+// front-end at once, exactly one wins.
+TEST_P(StoreConformanceTest, CommitLockedConsumesOnceAcrossFrontEnds) {
+  std::unique_ptr<Store> second = SecondFrontEnd();
+  std::vector<Store*> front_ends = {store_.get(), second ? second.get() : store_.get()};
+  constexpr int kCodes = 5, kThreads = 6;
+  WriteBatch codes;
+  for (int c = 0; c < kCodes; ++c) codes.Put(absl::StrCat("code/", c), "fresh");
+  ASSERT_TRUE(store_->Commit(codes).ok());
+  std::atomic<int> won{0}, lost{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = *front_ends[t % 2];
+      for (int c = 0; c < kCodes; ++c) {
+        const std::string key = absl::StrCat("code/", c);
+        absl::Status s = store.CommitLocked(key, [&]() -> absl::StatusOr<WriteBatch> {
+          TEMOIN_ASSIGN_OR_RETURN(auto value, store.Get(key));
+          if (value != "fresh") return absl::FailedPreconditionError("already used");
+          WriteBatch batch;
+          batch.Put(key, absl::StrCat("used by ", t));
+          return batch;
+        });
+        if (s.ok()) {
+          ++won;
+        } else if (absl::IsFailedPrecondition(s)) {
+          ++lost;
+        } else {
+          ADD_FAILURE() << s;
+          ++failed;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(won.load(), kCodes);
+  EXPECT_EQ(lost.load(), kCodes * (kThreads - 1));
+}
+
+// The audit chain's pattern: read the head, append after it, move it, under one lock.
+TEST_P(StoreConformanceTest, CommitLockedKeepsAChainLinearAcrossFrontEnds) {
+  std::unique_ptr<Store> second = SecondFrontEnd();
+  std::vector<Store*> front_ends = {store_.get(), second ? second.get() : store_.get()};
+  constexpr int kThreads = 4, kPerThread = 20;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = *front_ends[t % 2];
+      for (int i = 0; i < kPerThread; ++i) {
+        absl::Status s = store.CommitLocked("chain", [&]() -> absl::StatusOr<WriteBatch> {
+          TEMOIN_ASSIGN_OR_RETURN(auto head, store.Get("chain/head"));
+          const uint64_t size = head.has_value() ? DecodeU64BigEndian(*head) : 0;
+          WriteBatch batch;
+          batch.Put("chain/e/" + EncodeU64BigEndian(size + 1), absl::StrCat(t, "/", i));
+          batch.Put("chain/head", EncodeU64BigEndian(size + 1));
+          return batch;
+        });
+        EXPECT_TRUE(s.ok()) << s;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(DecodeU64BigEndian(**store_->Get("chain/head")), kThreads * kPerThread);
+  const auto entries = ScanAll(*store_, "chain/e/");
+  ASSERT_EQ(entries.size(), static_cast<size_t>(kThreads * kPerThread));
+  std::set<std::string> owners;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i].first, "chain/e/" + EncodeU64BigEndian(i + 1));
+    owners.insert(entries[i].second);
+  }
+  EXPECT_EQ(owners.size(), entries.size());  // no entry overwrote another
+}
+
+TEST_P(StoreConformanceTest, CountersStopAtTheirLimitAndRestartEachWindow) {
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 7, 40, 100), 40u);
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 7, 70, 100), 110u);  // below the limit: taken
+  EXPECT_TRUE(absl::IsResourceExhausted(store_->AddToCounter("quota/a", 7, 1, 100).status()));
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 7, -30, 100), 80u);  // given back
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 7, -500, 100), 0u);  // never below zero
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 7, 100, 100), 100u);
+  EXPECT_EQ(*store_->AddToCounter("quota/a", 8, 5, 100), 5u);  // a new day starts at 0
+  // Names are bytes; each is its own counter.
+  const std::string binary("q\0\xff", 3);
+  EXPECT_EQ(*store_->AddToCounter(binary, 8, 1, 100), 1u);
+  EXPECT_EQ(*store_->AddToCounter("quota/b", 8, 1, 100), 1u);
+  // Counters are not keys of the store.
+  EXPECT_TRUE(ScanAll(*store_, "").empty());
+}
+
+TEST_P(StoreConformanceTest, ConcurrentCountersTakeExactlyTheBudget) {
+  std::unique_ptr<Store> second = SecondFrontEnd();
+  std::vector<Store*> front_ends = {store_.get(), second ? second.get() : store_.get()};
+  constexpr int kThreads = 4, kPerThread = 25, kLimit = 50;
+  std::atomic<int> taken{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto value = front_ends[t % 2]->AddToCounter("quota/shared", 1, 1, kLimit);
+        if (value.ok()) {
+          ++taken;
+        } else {
+          EXPECT_TRUE(absl::IsResourceExhausted(value.status())) << value.status();
+          ++refused;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(taken.load(), kLimit);
+  EXPECT_EQ(refused.load(), kThreads * kPerThread - kLimit);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreConformanceTest, ::testing::Values("memory", "rocks", "pg"),
                          [](const auto& info) { return info.param; });
 

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -297,6 +299,17 @@ absl::StatusOr<std::unique_ptr<PgStore>> PgStore::Open(const std::string& connin
     return absl::FailedPreconditionError(
         "the PostgreSQL database has no log head; run temoin-server init --store");
   }
+  // Databases made before counters existed get the table now (IF NOT EXISTS).
+  TEMOIN_ASSIGN_OR_RETURN(Result counters,
+                          (*lease).Exec("SELECT to_regclass('counters') IS NULL", {}));
+  if (PQntuples(counters.get()) == 1 && *PQgetvalue(counters.get(), 0, 0) != 0) {
+    TEMOIN_RETURN_IF_ERROR(
+        (*lease)
+            .Exec("CREATE TABLE IF NOT EXISTS counters (name bytea PRIMARY KEY, "
+                  "win bigint NOT NULL, value bigint NOT NULL CHECK (value >= 0))",
+                  {})
+            .status());
+  }
   return store;
 }
 
@@ -310,6 +323,9 @@ absl::Status PgStore::CreateSchema(const std::string& conninfo) {
            "CREATE TABLE IF NOT EXISTS log_head (log_id int PRIMARY KEY, "
            "tree_size bigint NOT NULL CHECK (tree_size >= 0))",
            "INSERT INTO log_head VALUES (0, 0) ON CONFLICT DO NOTHING",
+           // Store::AddToCounter: one row per counter, reset when its window changes.
+           "CREATE TABLE IF NOT EXISTS counters (name bytea PRIMARY KEY, "
+           "win bigint NOT NULL, value bigint NOT NULL CHECK (value >= 0))",
        }) {
     TEMOIN_RETURN_IF_ERROR(connection->Exec(sql, {}).status());
   }
@@ -492,6 +508,68 @@ absl::StatusOr<uint64_t> PgStore::AppendToLog(const LogAppendBuilder& build) {
   // replicated commit (trap 3).
   TEMOIN_RETURN_IF_ERROR(connection.Exec("COMMIT", {}, /*commit=*/true).status());
   return append->new_size;
+}
+
+namespace {
+// pg_advisory_xact_lock's key for a CommitLocked name: FNV-1a 64 of it, so that every
+// front-end computes the same key (std::hash need not agree across builds).
+uint64_t AdvisoryKey(absl::string_view lock) {
+  uint64_t hash = 0xcbf29ce484222325;
+  for (char c : absl::StrCat("temoin/lock/", lock)) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3;
+  }
+  return hash == kGuardLock ? hash + 1 : hash;
+}
+}  // namespace
+
+absl::Status PgStore::CommitLocked(absl::string_view lock, const LockedBuilder& build) {
+  Lease lease(*this);
+  TEMOIN_RETURN_IF_ERROR(lease.status());
+  if (lease.in_transaction()) {
+    return absl::InternalError("Store::CommitLocked called from inside a locked builder");
+  }
+  PgConnection& connection = *lease;
+  TEMOIN_RETURN_IF_ERROR(connection.Exec("BEGIN", {}).status());
+  TEMOIN_RETURN_IF_ERROR(
+      connection.Exec("SELECT pg_advisory_xact_lock($1)", {Int8(AdvisoryKey(lock))}).status());
+  open_transaction = {this, &connection};
+  absl::StatusOr<WriteBatch> batch = build();
+  open_transaction = {};
+  if (!batch.ok() || batch->empty()) {
+    if (!connection.broken()) connection.Exec("ROLLBACK", {}).IgnoreError();
+    return batch.status();
+  }
+  TEMOIN_RETURN_IF_ERROR(WriteOn(connection, *batch));
+  return connection.Exec("COMMIT", {}, /*commit=*/true).status();
+}
+
+absl::StatusOr<uint64_t> PgStore::AddToCounter(absl::string_view name, int64_t window,
+                                               int64_t delta, uint64_t limit) {
+  Lease lease(*this);
+  TEMOIN_RETURN_IF_ERROR(lease.status());
+  if (lease.in_transaction()) {
+    return absl::InternalError("Store::AddToCounter called from inside a locked builder");
+  }
+  // One autocommit statement. set_config(..., true) lasts until the end of this
+  // statement's transaction, so its commit does not wait for the standby. No row
+  // comes back when the counter is at its limit in this window.
+  constexpr char kAdd[] =
+      "INSERT INTO counters AS c (name, win, value) "
+      "SELECT $1, $2, greatest($3, 0) FROM (SELECT set_config('synchronous_commit', 'local', "
+      "true)) AS local_commit "
+      "ON CONFLICT (name) DO UPDATE SET win = $2, value = greatest(0, CASE WHEN c.win = $2 "
+      "THEN c.value + $3 ELSE greatest($3, 0) END) "
+      "WHERE c.win <> $2 OR $3 < 0 OR c.value < $4 RETURNING value";
+  const uint64_t bounded_limit = std::min<uint64_t>(limit, INT64_MAX);
+  TEMOIN_ASSIGN_OR_RETURN(
+      Result result,
+      (*lease).Exec(kAdd, {Bytes(name), Int8(static_cast<uint64_t>(window)),
+                           Int8(static_cast<uint64_t>(delta)), Int8(bounded_limit)}));
+  if (PQntuples(result.get()) != 1) {
+    return absl::ResourceExhaustedError(absl::StrCat("counter is at its limit of ", limit));
+  }
+  return DecodeU64BigEndian(Field(result.get(), 0, 0));
 }
 
 absl::Status PgStore::Scan(absl::string_view prefix, absl::string_view start_after,

@@ -40,10 +40,9 @@ class PgStore final : public Store {
     int max_connections = 8;  // the server's --workers default
     // Hold a session-level advisory lock on a connection of its own for the store's
     // lifetime, and refuse to open (kFailedPrecondition) while another process holds it.
-    // The server core still keeps counters and read-modify-write steps (audit head,
-    // one-time codes, nonces, partial uploads) under in-process mutexes, so two
-    // `temoin-server run` on one database are not safe yet: this stops the mistake.
-    // It is a guard, not a fence: if the primary fails over, the lock is gone with it.
+    // For offline commands that must have the database to themselves (migrate); `run`
+    // does not set it since the state front-ends share lives in the store
+    // (CommitLocked, AddToCounter). A guard, not a fence: a failover drops it.
     bool single_process = false;
   };
 
@@ -66,6 +65,14 @@ class PgStore final : public Store {
   // holds a row lock, so it has written WAL and waits for the standby): a "duplicate"
   // answer then follows a replicated commit too (scale-out.md §4, trap 3).
   absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) override;
+  // BEGIN; pg_advisory_xact_lock(a hash of `lock`); build; the batch; COMMIT. The lock
+  // is the transaction's, so a front-end that dies mid-way releases it with its
+  // connection. An empty batch is ROLLed BACK (it wrote nothing).
+  absl::Status CommitLocked(absl::string_view lock, const LockedBuilder& build) override;
+  // One statement on counters(name, win, value), committed with synchronous_commit =
+  // local: a budget is not evidence and must not wait for the standby.
+  absl::StatusOr<uint64_t> AddToCounter(absl::string_view name, int64_t window, int64_t delta,
+                                        uint64_t limit) override;
   absl::Status Scan(
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view, absl::string_view)>& visit) override;

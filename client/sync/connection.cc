@@ -88,13 +88,22 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
   if (status.ok()) return absl::OkStatus();
   absl::StatusCode code = static_cast<absl::StatusCode>(status.error_code());
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    // The same code comes from a link that failed and from a server that refuses for
+    // now (e.g. its synchronous standby is down): name both, the server's words first.
     return absl::UnavailableError(absl::StrCat(
-        "cannot reach the server at ", address, " (", status.error_message(),
-        "); check the link, or whether the server's key still matches this device's pin"));
+        "cannot reach the server at ", address, ", or it is unavailable (",
+        status.error_message(),
+        "); try again later, and if it persists check the link, or whether the server's "
+        "key still matches this device's pin"));
   }
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::DeadlineExceededError(
         absl::StrCat("the server at ", address, " did not answer in time; try again"));
+  }
+  if (status.error_message().empty()) {
+    // gRPC's own refusals (e.g. a method an older server does not have) carry no text.
+    return absl::Status(code, absl::StrCat("the server at ", address, " refused the call (",
+                                           absl::StatusCodeToString(code), ")"));
   }
   return absl::Status(code, status.error_message());
 }

@@ -66,6 +66,32 @@ absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testi
 // as `temoin status --json` counts them.
 absl::StatusOr<std::string> OutboxJson(Unlocked& u);
 
+// The admin's side: each adapts the client/sync call its `temoin` command uses.
+
+// `temoin devices`: {"self": hex, "devices": [{"id", "role", "project", "state",
+// "enrolled_at"}]}. The server keeps no last-seen time (only the enrolment hour), so
+// the desk shows none.
+absl::StatusOr<std::string> DevicesJson(Unlocked& u);
+
+// `temoin invite` (IssueInvite): body {"role", "project", "ttl_hours"}. {"code", "role",
+// "project", "ttl_hours", "qr_png_base64url", "qr_side_px"}: the one-time code and its QR
+// code (client/core/qr_png.h), shown on screen and written nowhere.
+absl::StatusOr<std::string> InviteJson(Unlocked& u, absl::string_view body);
+
+// `temoin grant` / `temoin ungrant`: body {"project", "reviewer"}. {"granted": true} or
+// {"ungranted": true, "epoch": n} (the project's new key epoch).
+absl::StatusOr<std::string> GrantJson(Unlocked& u, absl::string_view body, bool grant);
+
+// `temoin revoke` (RevokeDevice): body {"device", "confirm"}; `confirm` must repeat the
+// device id, so that no script or stray click revokes by accident (kInvalidArgument).
+// {"revoked": id, "rotated": [project]}.
+absl::StatusOr<std::string> RevokeJson(Unlocked& u, absl::string_view body);
+
+// `temoin audit --verify`: {"verified": bool, "problem": why not (or ""), "entries":
+// [{"index", "time", "actor", "action", "object", "project"}]}. When the chain does not
+// verify the entries are still listed (read without the check), marked unverified.
+absl::StatusOr<std::string> AuditJson(Unlocked& u);
+
 }  // namespace temoin::client::desk
 
 #endif  // TEMOIN_CLIENT_DESK_DESK_API_H_

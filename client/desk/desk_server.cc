@@ -357,6 +357,25 @@ void Desk::Routes() {
     SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, req.body, draft); });
     crypto::WipeString(const_cast<std::string&>(req.body));
   });
+  // The admin's pages: each call is the client/sync function its `temoin` command uses.
+  server_.Get("/api/devices", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return DevicesJson(u); });
+  });
+  server_.Post("/api/invites", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return InviteJson(u, req.body); });
+  });
+  server_.Post("/api/grants", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return GrantJson(u, req.body, /*grant=*/true); });
+  });
+  server_.Post("/api/ungrant", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return GrantJson(u, req.body, /*grant=*/false); });
+  });
+  server_.Post("/api/revoke", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return RevokeJson(u, req.body); });
+  });
+  server_.Get("/api/audit", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return AuditJson(u); });
+  });
   server_.Get("/api/stats", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
     const bool raw = req.get_param_value("raw") == "1";

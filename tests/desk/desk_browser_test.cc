@@ -17,7 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli/qr_png.h"
+#include "absl/strings/str_split.h"
+#include "client/core/qr_png.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -357,6 +358,97 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_TRUE(FindInTree(d.reviewer(), secrets).empty());
   EXPECT_TRUE(FindInTree(desk_err, secrets).empty());
   EXPECT_TRUE(FindInTree(desk_out, secrets).empty());
+
+  // The admin's desk: what it shows is what `temoin devices` and `temoin audit` say, and
+  // what it does (ungrant, grant, revoke, invite) is done.
+  absl::StatusOr<std::string> cli_devices = d.Run(d.admin(), {"devices"});
+  ASSERT_TRUE(cli_devices.ok()) << cli_devices.status();
+  std::set<std::string> listed_ids;
+  std::string reviewer_id;
+  for (absl::string_view line : absl::StrSplit(*cli_devices, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    listed_ids.insert(cols[0]);
+    if (cols[1] == "reviewer") reviewer_id = cols[0];
+  }
+  const std::string revoked_id = d.monitor_ids()[0];
+  const std::string admin_out = d.dir().Sub("admin-desk.out"),
+                    admin_err = d.dir().Sub("admin-desk.err");
+  DeskProcess admin_desk(d.admin(), admin_out, admin_err);
+  const std::string admin_url = WaitForUrl(admin_out, admin_desk.pid());
+  ASSERT_TRUE(absl::StartsWith(admin_url, "http://127.0.0.1:")) << ReadFile(admin_err).value_or("");
+  absl::StatusOr<TempDir> admin_profile = TempDir::Create("temoin-desk-chromium");
+  ASSERT_TRUE(admin_profile.ok());
+  absl::StatusOr<CommandResult> admin_run =
+      RunCommand({"/usr/bin/node", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/desk_admin.mjs"},
+                 {{"DESK_URL", admin_url},
+                  {"DESK_PASSPHRASE", kPassphrase},
+                  {"DESK_SHOTS", shots},
+                  {"DESK_PROFILE", admin_profile->path()},
+                  {"DESK_PROJECT", kDeploymentProject},
+                  {"DESK_REVIEWER", reviewer_id},
+                  {"DESK_REVOKE", revoked_id},
+                  {"NODE_PATH", modules}},
+                 std::chrono::seconds(120));
+  ASSERT_TRUE(admin_run.ok());
+  ASSERT_EQ(admin_run->exit_code, 0) << admin_run->err;
+  nlohmann::json admin = nlohmann::json::parse(admin_run->out, nullptr, false);
+  ASSERT_TRUE(admin.is_object()) << admin_run->out;
+  EXPECT_TRUE(admin["errors"].empty()) << admin["errors"].dump();
+  EXPECT_EQ(admin["visible_nav"],
+            nlohmann::json::array({"#/devices", "#/invite", "#/audit"}));  // no reviewer page
+  std::set<std::string> shown_ids;
+  for (const nlohmann::json& device : admin["devices"]) {
+    shown_ids.insert(device["id"].get<std::string>());
+    EXPECT_EQ(device["state"], "active");
+  }
+  EXPECT_EQ(shown_ids, listed_ids);
+  EXPECT_EQ(admin["ungrant"]["done"], "ok") << admin["ungrant"]["text"];
+  EXPECT_EQ(admin["grant"]["done"], "ok") << admin["grant"]["text"];
+  EXPECT_TRUE(absl::StrContains(admin["confirm_text"].get<std::string>(), revoked_id));
+  EXPECT_EQ(admin["confirm_focused"], "revoke-no");  // the safe answer has the focus
+  EXPECT_EQ(admin["state_after_cancel"], "active");
+  EXPECT_EQ(admin["revoke"]["done"], "ok") << admin["revoke"]["text"];
+  EXPECT_EQ(admin["state_after_revoke"], "revoked");
+  EXPECT_EQ(admin["qr"]["src"], "blob:");
+  EXPECT_GT(admin["qr"]["natural"].get<int>(), 0);
+  EXPECT_EQ(admin["qr"]["natural"], admin["qr"]["width"]);
+  EXPECT_TRUE(absl::StrContains(admin["bad_ttl_error"].get<std::string>(), "720"))
+      << admin["bad_ttl_error"];
+  EXPECT_EQ(admin["invite_hidden_after_error"], true);
+  EXPECT_EQ(admin["audit_verified"], "true");
+  EXPECT_EQ(admin["closed"], 200);
+  EXPECT_EQ(admin_desk.Wait(), 0);
+  for (const nlohmann::json& u : admin["urls"]) {
+    EXPECT_FALSE(absl::StrContains(u.get<std::string>(), "horse")) << u;
+  }
+  // The audit log the page showed is the CLI's, line for line (the CLI's may have more:
+  // its own read comes after).
+  absl::StatusOr<std::string> cli_audit = d.Run(d.admin(), {"audit", "--verify"});
+  ASSERT_TRUE(cli_audit.ok()) << cli_audit.status();
+  std::vector<std::string> audit_lines = absl::StrSplit(*cli_audit, '\n', absl::SkipEmpty());
+  ASSERT_LE(admin["audit"].size(), audit_lines.size());
+  std::set<std::string> actions;
+  for (size_t i = 0; i < admin["audit"].size(); ++i) {
+    std::vector<std::string> cols = absl::StrSplit(audit_lines[i], '\t');
+    const nlohmann::json& row = admin["audit"][i];
+    EXPECT_EQ(row[0], cols[0]);
+    EXPECT_EQ(row[3], cols[3]);
+    actions.insert(cols[3]);
+  }
+  for (const char* expected : {"grant.remove", "grant.put", "device.revoke", "invite.create"}) {
+    EXPECT_TRUE(actions.count(expected)) << expected;
+  }
+  // The CLI agrees the monitor is revoked, and the code on screen enrols a new device.
+  cli_devices = d.Run(d.admin(), {"devices"});
+  ASSERT_TRUE(cli_devices.ok());
+  EXPECT_TRUE(absl::StrContains(*cli_devices,
+                                revoked_id + "\tmonitor\t" + kDeploymentProject + "\trevoked"))
+      << *cli_devices;
+  absl::StatusOr<std::string> enrolled =
+      d.Run(d.dir().Sub("invited"), {"enroll", admin["invite_code"].get<std::string>()});
+  EXPECT_TRUE(enrolled.ok()) << enrolled.status();
+  EXPECT_TRUE(
+      FindInTree(d.admin(), {kPassphrase, admin["invite_code"].get<std::string>()}).empty());
 }
 
 }  // namespace

@@ -37,6 +37,20 @@ const TEXT = {
     draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
     draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
     syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
+    devices: 'Devices', invite: 'Invite', audit: 'Audit log', role: 'Role', enrolled: 'Enrolled',
+    state: 'State', actions: 'Actions', access: "Reviewers' access", reviewer: 'Reviewer',
+    grant: 'Grant access', ungrant: 'Remove access (rotates the project key)',
+    devicesNote: 'Every device enrolled in the organisation. The server keeps no last-seen time, only the hour of enrolment.',
+    revoke: 'Revoke…', revokeYes: 'Revoke it', cancel: 'Cancel', active: 'active', revoked: 'revoked',
+    revokeQuestion: 'Revoke device {id} ({role}{project})? Its sessions end now, it is ordered to wipe itself at its next call, and the keys of the projects it could read are rotated. This cannot be undone.',
+    revokedOk: 'Revoked {id}.', rotatedKeys: 'Keys rotated', grantedOk: 'Access to {project} granted to {id}.',
+    ungrantedOk: 'Access to {project} removed from {id}; the project key is now at epoch {epoch}.',
+    monitor: 'monitor', reviewerRole: 'reviewer', adminRole: 'admin', thisDevice: '(this desk)',
+    ttl: 'Valid for (hours, at most 720)', issue: 'Issue a one-time code',
+    inviteNote: 'Scan this code with the new device, or type the code below into `temoin enroll`. It works once; it is kept nowhere on this desk: leaving this page forgets it.',
+    qrAlt: 'QR code of the one-time enrolment code', time: 'Time (UTC)', actor: 'Actor',
+    action: 'Action', object: 'Object', auditOk: 'Verified: {n} entries; the hash chain matches the head the server signed, and extends the one this device saw last time.',
+    auditBad: 'NOT VERIFIED: {problem}. The entries below are what the server claims; do not trust them.',
   },
   fr: {
     records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
@@ -77,12 +91,28 @@ const TEXT = {
     draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
     syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
     recordsWord: 'témoignages',
+    devices: 'Appareils', invite: 'Inviter', audit: "Journal d'audit", role: 'Rôle', enrolled: 'Enrôlé',
+    state: 'État', actions: 'Actions', access: 'Accès des relecteurs', reviewer: 'Relecteur',
+    grant: "Donner l'accès", ungrant: "Retirer l'accès (renouvelle la clé du projet)",
+    devicesNote: "Tous les appareils enrôlés dans l'organisation. Le serveur ne garde pas la dernière connexion, seulement l'heure d'enrôlement.",
+    revoke: 'Révoquer…', revokeYes: 'Le révoquer', cancel: 'Annuler', active: 'actif', revoked: 'révoqué',
+    revokeQuestion: "Révoquer l'appareil {id} ({role}{project}) ? Ses sessions prennent fin, il reçoit l'ordre de s'effacer à son prochain appel, et les clés des projets qu'il pouvait lire sont renouvelées. C'est irréversible.",
+    revokedOk: '{id} révoqué.', rotatedKeys: 'Clés renouvelées', grantedOk: 'Accès à {project} donné à {id}.',
+    ungrantedOk: "Accès à {project} retiré à {id} ; la clé du projet est maintenant à l'époque {epoch}.",
+    monitor: 'moniteur', reviewerRole: 'relecteur', adminRole: 'administrateur', thisDevice: '(ce bureau)',
+    ttl: 'Valable (heures, 720 au plus)', issue: 'Émettre un code à usage unique',
+    inviteNote: "Scannez ce code avec le nouvel appareil, ou saisissez le code ci-dessous dans `temoin enroll`. Il ne sert qu'une fois ; ce bureau ne le garde nulle part : quitter cette page l'oublie.",
+    qrAlt: "QR code du code d'enrôlement à usage unique", time: 'Heure (UTC)', actor: 'Auteur',
+    action: 'Action', object: 'Objet', auditOk: "Vérifié : {n} entrées ; la chaîne de hachage correspond à la tête signée par le serveur et prolonge celle vue la dernière fois.",
+    auditBad: 'NON VÉRIFIÉ : {problem}. Les entrées ci-dessous sont ce que le serveur affirme ; ne vous y fiez pas.',
   },
 };
 
 const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '' };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
+// A sentence with {name} slots filled (as text: the page never builds HTML from data).
+const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (m, name) => String(values[name] ?? ''));
 
 function label(list, code) {
   if (!state.vocab || !code) return code || '';
@@ -112,7 +142,8 @@ function post(path, body) {
 }
 
 function show(view) {
-  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view']) {
+  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view',
+    'devices-view', 'invite-view', 'audit-view']) {
     $(id).hidden = id !== view;
   }
   const inside = view !== 'unlock-view';
@@ -516,7 +547,158 @@ async function learnRole() {
   if (state.role) return;
   await loadOutbox();
   for (const el of document.querySelectorAll('.monitor-only')) el.hidden = state.role !== 'monitor';
-  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role === 'monitor';
+  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role !== 'reviewer';
+  for (const el of document.querySelectorAll('.admin-only')) el.hidden = state.role !== 'admin';
+}
+
+// The admin's pages. Each call is the client/sync function of the matching `temoin`
+// command (devices, invite, grant, ungrant, revoke, audit --verify).
+const roleLabel = (role) => t({ monitor: 'monitor', reviewer: 'reviewerRole', admin: 'adminRole' }[role] || role);
+
+async function loadDevices() {
+  const data = await (await api('/api/devices')).json();
+  const rows = $('device-rows');
+  rows.textContent = '';
+  const reviewers = $('g-reviewer');
+  const chosen = reviewers.value;
+  reviewers.textContent = '';
+  for (const d of data.devices) {
+    const tr = document.createElement('tr');
+    tr.setAttribute('data-testid', 'device-row');
+    tr.dataset.id = d.id;
+    tr.dataset.state = d.state;
+    tr.dataset.role = d.role;
+    if (d.state === 'revoked') tr.className = 'revoked';
+    cell(tr, d.id + (d.id === data.self ? ' ' + t('thisDevice') : '')).className = 'id';
+    cell(tr, roleLabel(d.role));
+    cell(tr, d.project);
+    cell(tr, d.enrolled_at || '');
+    cell(tr, t(d.state));
+    const actions = cell(tr, '');
+    if (d.state === 'active' && d.id !== data.self) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = t('revoke');
+      button.setAttribute('data-testid', 'revoke');
+      button.addEventListener('click', () => askRevoke(d, button));
+      actions.append(button);
+    }
+    rows.append(tr);
+    if (d.role === 'reviewer' && d.state === 'active') {
+      const option = document.createElement('option');
+      option.value = d.id;
+      option.textContent = d.id + (d.project ? ' (' + d.project + ')' : '');
+      reviewers.append(option);
+    }
+  }
+  if (chosen) reviewers.value = chosen;
+  $('device-rows').dataset.loaded = String(Number($('device-rows').dataset.loaded || 0) + 1);
+}
+
+// Revoking cannot be undone: the page asks first, naming the device and what follows,
+// and the API wants the id twice.
+function askRevoke(device, opener) {
+  const box = $('revoke-confirm');
+  $('revoke-question').textContent = tf('revokeQuestion',
+      { id: device.id, role: roleLabel(device.role), project: device.project ? ', ' + device.project : '' });
+  box.hidden = false;
+  const close = () => {
+    box.hidden = true;
+    $('revoke-yes').onclick = null;
+    $('revoke-no').onclick = null;
+    box.onkeydown = null;
+    opener.focus();
+  };
+  $('revoke-no').onclick = close;
+  box.onkeydown = (e) => { if (e.key === 'Escape') close(); };
+  $('revoke-yes').onclick = async () => {
+    close();
+    await adminAction(async () => {
+      const r = await (await post('/api/revoke', { device: device.id, confirm: device.id })).json();
+      return tf('revokedOk', { id: r.revoked }) + (r.rotated.length ? ' ' + t('rotatedKeys') + ': ' + r.rotated.join(', ') : '');
+    });
+  };
+  $('revoke-no').focus();
+}
+
+async function adminAction(act) {
+  const status = $('admin-status');
+  status.textContent = '…';
+  delete status.dataset.done;
+  try {
+    status.textContent = await act();
+    status.className = '';
+    status.dataset.done = 'ok';
+  } catch (e) {
+    status.textContent = e.message;
+    status.className = 'error';
+    status.dataset.done = 'error';
+  }
+  await loadDevices();
+}
+
+async function grantAccess(grant) {
+  const project = $('g-project').value.trim(), reviewer = $('g-reviewer').value;
+  await adminAction(async () => {
+    if (grant) {
+      await post('/api/grants', { project, reviewer });
+      return tf('grantedOk', { project, id: reviewer });
+    }
+    const r = await (await post('/api/ungrant', { project, reviewer })).json();
+    return tf('ungrantedOk', { project, id: reviewer, epoch: r.epoch });
+  });
+}
+
+function forgetInvite() {
+  const img = $('invite-qr');
+  if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+  img.removeAttribute('src');
+  $('invite-code').textContent = '';
+  $('invite-result').hidden = true;
+}
+
+async function issueInvite() {
+  forgetInvite();
+  $('invite-error').textContent = '';
+  try {
+    const r = await (await post('/api/invites', {
+      role: $('i-role').value, project: $('i-project').value.trim(), ttl_hours: Number($('i-ttl').value),
+    })).json();
+    // base64url PNG -> a blob: URL (the page's policy allows no data: image).
+    const b64 = r.qr_png_base64url.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
+    const img = $('invite-qr');
+    img.alt = t('qrAlt');
+    img.width = r.qr_side_px;
+    img.height = r.qr_side_px;
+    img.src = URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+    $('invite-code').textContent = r.code;
+    $('invite-result').hidden = false;
+  } catch (e) {
+    $('invite-error').textContent = e.message;
+  }
+}
+
+async function loadAudit() {
+  $('audit-status').textContent = '…';
+  delete $('audit-status').dataset.verified;
+  const a = await (await api('/api/audit')).json();
+  const rows = $('audit-rows');
+  rows.textContent = '';
+  for (const e of a.entries) {
+    const tr = document.createElement('tr');
+    tr.setAttribute('data-testid', 'audit-row');
+    cell(tr, String(e.index));
+    cell(tr, e.time);
+    cell(tr, e.actor).className = 'id';
+    cell(tr, e.action);
+    cell(tr, e.object).className = 'id';
+    cell(tr, e.project);
+    rows.append(tr);
+  }
+  $('audit-status').textContent = a.verified ? tf('auditOk', { n: a.entries.length }) : tf('auditBad', { problem: a.problem });
+  $('audit-status').className = a.verified ? 'verified' : 'error';
+  $('audit-status').dataset.verified = String(a.verified);
 }
 
 async function route() {
@@ -525,9 +707,21 @@ async function route() {
   } catch (e) {
     return;  // locked: the unlock form is showing
   }
-  const hash = location.hash || (state.role === 'monitor' ? '#/new' : '#/records');
+  const home = { monitor: '#/new', admin: '#/devices' }[state.role] || '#/records';
+  const hash = location.hash || home;
+  if (hash !== '#/invite') forgetInvite();
   try {
-    if (hash.startsWith('#/record/')) {
+    if (hash === '#/devices') {
+      show('devices-view');
+      await loadDevices();
+    } else if (hash === '#/invite') {
+      show('invite-view');
+    } else if (hash === '#/audit') {
+      show('audit-view');
+      await loadAudit();
+    } else if (state.role === 'admin') {
+      location.hash = home;
+    } else if (hash.startsWith('#/record/')) {
       show('record-view');
       await loadRecord(hash.slice('#/record/'.length));
     } else if (hash === '#/new') {
@@ -544,7 +738,10 @@ async function route() {
       await loadRecords();
     }
   } catch (e) {
-    if (e.message !== 'locked') $('warnings').textContent = e.message;
+    if (e.message !== 'locked') {
+      $('warnings').textContent = e.message;
+      if (state.role === 'admin') $(hash === '#/audit' ? 'audit-status' : 'admin-status').textContent = e.message;
+    }
   }
 }
 
@@ -578,9 +775,13 @@ async function start() {
   $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
   $('t-draft').addEventListener('click', () => saveTestimony(true));
   $('sync').addEventListener('click', () => syncNow());
+  $('grant-form').addEventListener('submit', (e) => { e.preventDefault(); grantAccess(true); });
+  $('ungrant').addEventListener('click', () => grantAccess(false));
+  $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); issueInvite(); });
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('lock').addEventListener('click', async () => {
     await post('/api/lock');
+    forgetInvite();
     state.role = '';
     showUnlock(t('locked'));
   });

@@ -13,6 +13,7 @@
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"
+#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
 namespace temoin::client::desk {
@@ -253,23 +254,76 @@ absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json) {
 }
 
 absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
-                                            bool as_draft) {
+                                            const TestimonyRequest& how) {
+  const bool with_files = how.attachments != nullptr && !how.attachments->empty();
+  if (how.as_draft && with_files) {
+    return absl::InvalidArgumentError(
+        "attachments go with sealing: attach when you seal the draft");
+  }
+  if (!how.draft_id.empty()) {
+    // Refused before anything is sealed when the draft is gone (as `draft seal`).
+    TEMOIN_ASSIGN_OR_RETURN(v1::Testimony stored, LoadDraft(*u.vault, how.draft_id));
+    WipeMessage(stored);
+  }
   TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
   ordered_json out;
-  if (as_draft) {
-    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony);
+  if (how.as_draft) {
+    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony, how.draft_id);
     WipeMessage(testimony);
     TEMOIN_RETURN_IF_ERROR(id.status());
     out["id"] = *id;
     out["state"] = "draft";
+    out["attachments"] = 0;
     return out.dump();
   }
-  absl::StatusOr<std::vector<SealedRecord>> sealed = SealTestimonies(*u.vault, {testimony});
+  SealOptions options;
+  options.attach_in_memory = how.attachments;
+  if (!how.draft_id.empty()) options.consumed_drafts = {how.draft_id};
+  absl::StatusOr<std::vector<SealedRecord>> sealed =
+      SealTestimonies(*u.vault, {testimony}, options);
   WipeMessage(testimony);
   TEMOIN_RETURN_IF_ERROR(sealed.status());
   out["id"] = ToHex(sealed->front().record_id);
   out["state"] = "sealed";
+  out["attachments"] = with_files ? how.attachments->size() : 0;
   return out.dump();
+}
+
+absl::StatusOr<std::string> DraftsJson(Unlocked& u) {
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> ids, ListDrafts(*u.vault));
+  ordered_json out;
+  out["drafts"] = ordered_json::array();
+  for (const std::string& id : ids) {
+    TEMOIN_ASSIGN_OR_RETURN(v1::Testimony t, LoadDraft(*u.vault, id));
+    ordered_json row;
+    row["id"] = id;
+    row["date"] = t.incident().date();
+    row["region"] = t.incident().region();
+    row["locality"] = t.incident().locality();
+    // Whole UTF-8 characters only: cut before a continuation byte.
+    size_t cut = std::min<size_t>(t.narrative().size(), 80);
+    while (cut > 0 && cut < t.narrative().size() &&
+           (static_cast<unsigned char>(t.narrative()[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    row["narrative_start"] = t.narrative().substr(0, cut);
+    WipeMessage(t);
+    out["drafts"].push_back(std::move(row));
+  }
+  return out.dump();
+}
+
+absl::StatusOr<std::string> DraftJson(Unlocked& u, const std::string& id) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, LoadDraft(*u.vault, id));
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  const bool converted =
+      google::protobuf::util::MessageToJsonString(testimony, &json, options).ok();
+  WipeMessage(testimony);
+  if (!converted) return absl::InternalError("draft does not convert to JSON");
+  return json;
 }
 
 absl::StatusOr<std::string> OutboxJson(Unlocked& u) {

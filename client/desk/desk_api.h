@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/core/attachments.h"
 #include "client/core/record_filter.h"
 #include "client/desk/desk_state.h"
 
@@ -56,11 +57,27 @@ absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter
 // kInvalidArgument with record's message when it does not validate.
 absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json);
 
-// Seals the testimony for the project's reviewers (SealTestimonies, as `record`), or
-// saves it as a draft (SaveDraft, as `record --draft`). {"id": hex, "state": "sealed" |
-// "draft"}.
+// How the form's testimony is kept: a new or existing draft, or sealed (a sealed draft is
+// deleted in the same commit, as `draft seal`), with the files picked in the page.
+struct TestimonyRequest {
+  bool as_draft = false;
+  std::string draft_id;  // the draft being edited, or ""
+  const std::vector<InMemoryAttachment>* attachments = nullptr;
+};
+
+// Seals the testimony for the project's reviewers (SealTestimonies, as `record`, the
+// files through StoreAttachmentBytes: JPEG metadata stripped in memory), or saves it as
+// a draft (SaveDraft, as `record --draft` and `draft edit`). {"id": hex, "state":
+// "sealed" | "draft", "attachments": n}. Files go with sealing only, as in the CLI.
 absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
-                                            bool as_draft);
+                                            const TestimonyRequest& how);
+
+// `draft list`, with what the page needs to tell them apart: {"drafts": [{"id", "date",
+// "region", "locality", "narrative_start"}]}.
+absl::StatusOr<std::string> DraftsJson(Unlocked& u);
+
+// `draft show`: the draft as the proto3 JSON the form reads back. kNotFound.
+absl::StatusOr<std::string> DraftJson(Unlocked& u, const std::string& id);
 
 // {"role", "project", "records": {"draft", "sealed", "committed", "received", "purged"}}
 // as `temoin status --json` counts them.

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
 #include "client/desk/desk_api.h"
@@ -36,6 +37,24 @@ constexpr char kContentSecurityPolicy[] =
     "media-src 'self' blob:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; "
     "base-uri 'none'";
 constexpr size_t kMaxRequestBytes = 64 << 10;
+// A testimony with the files picked in the form (multipart): the only larger body. The
+// files are held in memory until sealed, so the cap is well under the CLI's 200 MiB a
+// file (bigger files: `temoin record --attach`).
+constexpr size_t kMaxTestimonyWithFilesBytes = 64 << 20;
+
+bool MayCarryFiles(const httplib::Request& req) {
+  return req.method == "POST" && req.path == "/api/testimony";
+}
+
+// Checked on the headers, before cpp-httplib reads a body: every call but a testimony
+// with files keeps the 64 KiB cap.
+bool BodyTooLarge(const httplib::Request& req) {
+  if (MayCarryFiles(req)) return false;
+  if (req.has_header("Transfer-Encoding")) return true;  // no length to check first
+  const std::string length = req.get_header_value("Content-Length");
+  uint64_t bytes = 0;
+  return !length.empty() && (!absl::SimpleAtoi(length, &bytes) || bytes > kMaxRequestBytes);
+}
 
 void SendError(httplib::Response& res, int http_status, absl::string_view message) {
   res.status = http_status;
@@ -156,6 +175,10 @@ httplib::Server::HandlerResponse Desk::Guard(const httplib::Request& req, httpli
   }
   if (ChangesState(req.method) && !OriginAllowed(req.get_header_value("Origin"), port_)) {
     SendError(res, 403, "cross-origin request refused");
+    return R::Handled;
+  }
+  if (BodyTooLarge(req)) {
+    SendError(res, 413, "request body too large");
     return R::Handled;
   }
   return R::Unhandled;
@@ -352,11 +375,45 @@ void Desk::Routes() {
     });
     crypto::WipeString(const_cast<std::string&>(req.body));
   });
+  // The body is the testimony itself (record --from's JSON), or multipart: a part named
+  // "testimony" and one part "attachment" per file. ?draft=1 saves a draft; &draft_id=ID
+  // edits (or, sealing, consumes) that draft.
   server_.Post("/api/testimony", [this](const httplib::Request& req, httplib::Response& res) {
-    const bool draft = req.get_param_value("draft") == "1";
-    SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, req.body, draft); });
+    TestimonyRequest how;
+    how.as_draft = req.get_param_value("draft") == "1";
+    how.draft_id = req.get_param_value("draft_id");
+    std::vector<InMemoryAttachment> files;
+    std::string* testimony = &const_cast<std::string&>(req.body);
+    if (req.is_multipart_form_data()) {
+      auto& parts = const_cast<httplib::MultipartFormDataMap&>(req.files);
+      auto it = parts.find("testimony");
+      if (it == parts.end()) {
+        SendError(res, 400, "multipart testimony without a part named testimony");
+        return;
+      }
+      testimony = &it->second.content;
+      for (auto [file, end] = parts.equal_range("attachment"); file != end; ++file) {
+        files.push_back({file->second.filename, std::move(file->second.content)});
+      }
+      how.attachments = &files;
+    }
+    SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, *testimony, how); });
+    // Every plaintext copy this handler can reach is wiped (cpp-httplib's own buffers
+    // are freed, not wiped: README, "not yet built").
     crypto::WipeString(const_cast<std::string&>(req.body));
+    for (auto& [name, part] : const_cast<httplib::MultipartFormDataMap&>(req.files)) {
+      crypto::WipeString(part.content);
+    }
+    for (InMemoryAttachment& file : files) crypto::WipeString(file.bytes);
   });
+  server_.Get("/api/drafts", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return DraftsJson(u); });
+  });
+  server_.Get(R"(/api/drafts/([0-9a-f]{16}))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                std::string id = req.matches[1];
+                SendUnlocked(res, [&](Unlocked& u) { return DraftJson(u, id); });
+              });
   // The admin's pages: each call is the client/sync function its `temoin` command uses.
   server_.Get("/api/devices", [this](const httplib::Request&, httplib::Response& res) {
     SendUnlocked(res, [](Unlocked& u) { return DevicesJson(u); });
@@ -458,7 +515,7 @@ void Desk::Stop() {
 }
 
 absl::Status Desk::Serve() {
-  server_.set_payload_max_length(kMaxRequestBytes);
+  server_.set_payload_max_length(kMaxTestimonyWithFilesBytes);  // see BodyTooLarge
   server_.set_default_headers({
       {"Cache-Control", "no-store"},
       {"Pragma", "no-cache"},

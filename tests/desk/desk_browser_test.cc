@@ -81,6 +81,30 @@ std::string WaitForUrl(const std::string& out_path, pid_t pid) {
   return "";
 }
 
+constexpr char kPhotoSecret[] = "GPSLatitude 16.27 N SERIAL-DESK-7";
+
+std::string Segment(uint8_t marker, const std::string& payload) {
+  std::string s = {'\xFF', static_cast<char>(marker)};
+  const size_t length = payload.size() + 2;
+  s += static_cast<char>(length >> 8);
+  s += static_cast<char>(length & 0xFF);
+  return s + payload;
+}
+
+// A structurally valid JPEG (as client/core/jpeg_metadata_test.cc builds one) whose EXIF
+// holds kPhotoSecret.
+std::string PhoneJpeg() {
+  std::string jpeg = "\xFF\xD8";
+  jpeg += Segment(0xE0, std::string("JFIF\0\1\1\0\0\1\0\1\0\0", 14));
+  jpeg += Segment(0xE1, std::string("Exif\0\0", 6) + kPhotoSecret);
+  jpeg += Segment(0xDB, std::string(65, '\x01'));
+  jpeg += Segment(0xC0, std::string("\x08\x00\x10\x00\x10\x01\x01\x11\x00", 9));
+  jpeg += Segment(0xDA, std::string("\x01\x01\x00\x00\x3F\x00", 6));
+  jpeg += std::string("\x12\x34\xFF\x00\x56\xFF\xD0\x78\x9A", 9);
+  jpeg += "\xFF\xD9";
+  return jpeg;
+}
+
 struct Expected {
   std::map<std::string, uint64_t> acts, regions, perpetrators, quarters;
   uint64_t victims = 0;
@@ -153,6 +177,13 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   typed.add_acts()->set_type("killing");
   typed.add_acts()->set_type("looting");
   typed.add_perpetrators("unknown");
+  v1::Victim* named = typed.add_victims();
+  named->set_name("Aïssata Maïga");
+  named->set_sex("female");
+  named->set_age_group("child");
+  typed.mutable_incident()->set_latitude(15.9);
+  typed.mutable_incident()->set_longitude(0.4);
+  typed.mutable_incident()->set_precision_m(50);
   typed.mutable_victim_counts()->set_total(3);
   typed.mutable_victim_counts()->set_women(1);
   typed.mutable_victim_counts()->set_girls(2);
@@ -160,6 +191,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   typed.mutable_consent()->set_informed(true);
   typed.set_sensitivity(v1::SENSITIVITY_NORMAL);
   const char* kBadDate = "2026-13-01";
+  const std::string photo_jpeg = d.dir().Sub("phone.jpg");
   v1::Testimony bad = typed;
   bad.mutable_incident()->set_date(kBadDate);
   const std::string bad_path = d.dir().Sub("bad.json");
@@ -174,15 +206,22 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     ASSERT_TRUE(absl::StartsWith(monitor_url, "http://127.0.0.1:")) << ReadFile(err).value_or("");
     absl::StatusOr<TempDir> monitor_profile = TempDir::Create("temoin-desk-chromium");
     ASSERT_TRUE(monitor_profile.ok());
-    nlohmann::json form = {{"date", typed.incident().date()},
-                           {"region", "gao"},
-                           {"locality", typed.incident().locality()},
-                           {"acts", {"killing", "looting"}},
-                           {"perpetrators", {"unknown"}},
-                           {"women", 1},
-                           {"girls", 2},
-                           {"source", "eyewitness"},
-                           {"narrative", typed.narrative()}};
+    nlohmann::json form = {
+        {"date", typed.incident().date()},
+        {"region", "gao"},
+        {"locality", typed.incident().locality()},
+        {"acts", {"killing", "looting"}},
+        {"perpetrators", {"unknown"}},
+        {"women", 1},
+        {"girls", 2},
+        {"source", "eyewitness"},
+        {"narrative", typed.narrative()},
+        {"victim", {{"name", named->name()}, {"sex", "female"}, {"age_group", "child"}}},
+        {"latitude", 15.9},
+        {"longitude", 0.4},
+        {"precision_m", 50}};
+    // A phone's photo: its EXIF names a place and a camera, which must not leave the device.
+    ASSERT_TRUE(WriteFile(photo_jpeg, PhoneJpeg()).ok());
     std::filesystem::create_directories(std::string(TEMOIN_BINARY_DIR) + "/tests/desk/screenshots");
     absl::StatusOr<CommandResult> monitor_run = RunCommand(
         {"/usr/bin/node", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/desk_monitor.mjs"},
@@ -190,6 +229,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
          {"DESK_PASSPHRASE", kPassphrase},
          {"DESK_TESTIMONY", form.dump()},
          {"DESK_BAD_DATE", kBadDate},
+         {"DESK_PHOTO", photo_jpeg},
          {"DESK_SHOTS", std::string(TEMOIN_BINARY_DIR) + "/tests/desk/screenshots"},
          {"DESK_PROFILE", monitor_profile->path()},
          {"NODE_PATH", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/node_modules"}},
@@ -204,6 +244,17 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     EXPECT_FALSE(form_error.empty());
     EXPECT_TRUE(absl::StrContains(refused.err, form_error)) << refused.err << " vs " << form_error;
     EXPECT_EQ(typed_seen["error_before_seal"], "");
+    EXPECT_EQ(typed_seen["error_with_victim"], "");
+    EXPECT_EQ(typed_seen["locality_after_blank"], "");
+    EXPECT_EQ(typed_seen["reopened"]["locality"], typed.incident().locality());
+    EXPECT_EQ(typed_seen["reopened"]["narrative"], typed.narrative());
+    EXPECT_EQ(typed_seen["reopened"]["victim"], named->name());
+    EXPECT_EQ(typed_seen["reopened"]["victim_sex"], "female");
+    EXPECT_EQ(typed_seen["reopened"]["latitude"], 15.9);
+    EXPECT_EQ(typed_seen["reopened"]["acts"], nlohmann::json::array({"killing", "looting"}));
+    EXPECT_EQ(typed_seen["reopened"]["girls"], 2);
+    EXPECT_TRUE(absl::StrContains(typed_seen["seal_text"].get<std::string>(), "1 "))
+        << typed_seen["seal_text"];
     EXPECT_EQ(typed_seen["reviewer_tabs_visible"], 0);
     EXPECT_EQ(typed_seen["outbox_sealed"], 1);
     EXPECT_EQ(typed_seen["sync_result"], "ok") << typed_seen["sync_text"];
@@ -212,7 +263,8 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     for (const nlohmann::json& u : typed_seen["urls"]) {
       EXPECT_FALSE(absl::StrContains(u.get<std::string>(), "horse")) << u;
     }
-    EXPECT_TRUE(FindInTree(monitor, {typed.narrative(), kPassphrase}).empty());
+    EXPECT_TRUE(
+        FindInTree(monitor, {typed.narrative(), kPassphrase, named->name(), kPhotoSecret}).empty());
   }
   // The monitor's "Sync now" sent it: the reviewer pulls it.
   ASSERT_TRUE(d.Run(d.reviewer(), {"sync"}).ok());
@@ -337,6 +389,12 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   };
   EXPECT_EQ(unlock("http://evil.example"), 403);              // cross-origin
   EXPECT_EQ(get("/api/records", {{"Cookie", cookie}}), 401);  // still locked
+  // Over 64 KiB is refused on the headers, before the body is read; only a testimony
+  // with files may be larger.
+  auto big = http.Post("/api/lock", {{"Cookie", cookie}, {"Origin", origin}},
+                       std::string(70 << 10, 'x'), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
   EXPECT_EQ(unlock(origin), 200);
   auto listed = http.Get("/api/records", {{"Cookie", cookie}});
   ASSERT_TRUE(listed);
@@ -344,6 +402,23 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_EQ(listed->get_header_value("Cache-Control"), "no-store");
   EXPECT_TRUE(
       absl::StrContains(listed->get_header_value("Content-Security-Policy"), "default-src 'none'"));
+  // The photo the monitor picked in the form reached the reviewer without its EXIF.
+  auto found = http.Get("/api/records?q=formulaire", {{"Cookie", cookie}});
+  ASSERT_TRUE(found);
+  nlohmann::json typed_rows = nlohmann::json::parse(found->body, nullptr, false);
+  ASSERT_EQ(typed_rows["count"], 1) << found->body;
+  EXPECT_EQ(typed_rows["records"][0]["attachments"], 1) << found->body;
+  auto photo_back =
+      http.Get(absl::StrCat("/api/records/", typed_rows["records"][0]["id"].get<std::string>(),
+                            "/attachments/0"),
+               {{"Cookie", cookie}});
+  ASSERT_TRUE(photo_back);
+  EXPECT_EQ(photo_back->status, 200);
+  EXPECT_EQ(photo_back->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_TRUE(absl::StartsWith(photo_back->body, "\xFF\xD8"));
+  EXPECT_FALSE(absl::StrContains(photo_back->body, "SERIAL-DESK-7"));
+  EXPECT_FALSE(absl::StrContains(photo_back->body, "Exif"));
+  EXPECT_TRUE(absl::StrContains(photo_back->body, std::string("\x12\x34\xFF\x00\x56", 5)));
   auto page = http.Get("/", {{"Cookie", cookie}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");

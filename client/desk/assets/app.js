@@ -37,6 +37,15 @@ const TEXT = {
     draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
     draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
     syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
+    drafts: 'Drafts on this device', noDrafts: 'No draft.', open: 'Open', startNew: 'Start a new testimony',
+    editingDraft: 'Editing draft {id}: saving replaces it, sealing seals it and deletes the draft.',
+    coordinates: 'Coordinates (optional)', latitude: 'Latitude (−90 to 90)', longitude: 'Longitude (−180 to 180)',
+    precision: 'Precision (metres)', namedVictims: 'Named victims (optional)', addVictim: 'Add a victim',
+    victimName: 'Name', victimSexLabel: 'Sex', victimAgeGroup: 'Age group', victimAgeYears: 'Age (years)',
+    removeVictim: 'Remove this victim', victimN: 'Victim {n}',
+    attachFiles: 'Attachments (photos, sound, video, documents; sent when sealing)',
+    jpegNote: 'Photos (JPEG) lose their hidden metadata (GPS position, camera, time) before they are stored.',
+    attached: 'attachments',
     devices: 'Devices', invite: 'Invite', audit: 'Audit log', role: 'Role', enrolled: 'Enrolled',
     state: 'State', actions: 'Actions', access: "Reviewers' access", reviewer: 'Reviewer',
     grant: 'Grant access', ungrant: 'Remove access (rotates the project key)',
@@ -91,6 +100,16 @@ const TEXT = {
     draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
     syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
     recordsWord: 'témoignages',
+    drafts: 'Brouillons sur cet appareil', noDrafts: 'Aucun brouillon.', open: 'Ouvrir',
+    startNew: 'Commencer un nouveau témoignage',
+    editingDraft: 'Modification du brouillon {id} : enregistrer le remplace, sceller le scelle et supprime le brouillon.',
+    coordinates: 'Coordonnées (facultatif)', latitude: 'Latitude (−90 à 90)', longitude: 'Longitude (−180 à 180)',
+    precision: 'Précision (mètres)', namedVictims: 'Victimes nommées (facultatif)', addVictim: 'Ajouter une victime',
+    victimName: 'Nom', victimSexLabel: 'Sexe', victimAgeGroup: "Tranche d'âge", victimAgeYears: 'Âge (ans)',
+    removeVictim: 'Retirer cette victime', victimN: 'Victime {n}',
+    attachFiles: 'Pièces jointes (photos, son, vidéo, documents ; envoyées au scellement)',
+    jpegNote: 'Les photos (JPEG) perdent leurs métadonnées cachées (position GPS, appareil, heure) avant d\'être enregistrées.',
+    attached: 'pièces jointes',
     devices: 'Appareils', invite: 'Inviter', audit: "Journal d'audit", role: 'Rôle', enrolled: 'Enrôlé',
     state: 'État', actions: 'Actions', access: 'Accès des relecteurs', reviewer: 'Relecteur',
     grant: "Donner l'accès", ungrant: "Retirer l'accès (renouvelle la clé du projet)",
@@ -108,7 +127,7 @@ const TEXT = {
   },
 };
 
-const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '' };
+const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '', draftId: '' };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
 // A sentence with {name} slots filled (as text: the page never builds HTML from data).
@@ -178,6 +197,61 @@ function fillChecks(box) {
   }
 }
 
+// One named victim's row: every input labelled, ids unique to the row.
+function addVictimRow(v = {}) {
+  const box = $('t-victims');
+  const n = (Number(box.dataset.next || 0)) + 1;
+  box.dataset.next = String(n);
+  const row = document.createElement('div');
+  row.className = 'victim';
+  row.setAttribute('data-testid', 't-victim');
+  row.setAttribute('role', 'group');
+  row.setAttribute('aria-label', tf('victimN', { n }));
+  const add = (labelKey, element, field) => {
+    element.id = 't-victim-' + n + '-' + field;
+    element.dataset.field = field;
+    const lab = document.createElement('label');
+    lab.htmlFor = element.id;
+    lab.textContent = t(labelKey);
+    const div = document.createElement('div');
+    div.append(lab, element);
+    row.append(div);
+    return element;
+  };
+  const name = add('victimName', document.createElement('input'), 'name');
+  name.value = v.name || '';
+  const sex = add('victimSexLabel', document.createElement('select'), 'sex');
+  sex.dataset.vocab = 'sexes';
+  fillSelect(sex);
+  sex.value = v.sex || '';
+  const group = add('victimAgeGroup', document.createElement('select'), 'age_group');
+  group.dataset.vocab = 'ageGroups';
+  fillSelect(group);
+  group.value = v.age_group || '';
+  const age = add('victimAgeYears', document.createElement('input'), 'age');
+  age.type = 'number';
+  age.min = '0';
+  age.max = '130';
+  age.value = v.age ? String(v.age) : '';
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = t('removeVictim');
+  remove.addEventListener('click', () => { row.remove(); checkTestimony(); });
+  row.append(remove);
+  box.append(row);
+  return row;
+}
+
+function formVictims() {
+  return [...$('t-victims').querySelectorAll('.victim')].map((row) => {
+    const get = (field) => row.querySelector(`[data-field=${field}]`).value.trim();
+    const victim = { name: get('name'), sex: get('sex'), age_group: get('age_group') };
+    const age = parseInt(get('age'), 10);
+    if (age > 0) victim.age = age;
+    return victim;
+  });
+}
+
 // The form as `temoin record --from` reads it (proto3 JSON, the proto's field names).
 function formTestimony() {
   const v = (id) => $(id).value.trim();
@@ -188,7 +262,9 @@ function formTestimony() {
   return {
     narrative: $('t-narrative').value,
     language: v('t-language'),
-    incident: { date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+    incident: Object.assign({ date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+        coordinates()),
+    victims: formVictims(),
     acts: checked('t-acts').map((type) => ({ type })),
     perpetrators: checked('t-perpetrators'),
     victim_counts: counts,
@@ -197,6 +273,95 @@ function formTestimony() {
       publish_anonymised: $('t-publish').checked },
     sensitivity: v('t-sensitivity'),
   };
+}
+
+// Latitude and longitude only when both are given; a number the page cannot read is
+// sent as it is typed, so that `record`'s rules say what is wrong with it.
+function coordinates() {
+  const lat = $('t-lat').value.trim(), lon = $('t-lon').value.trim(), p = $('t-precision').value.trim();
+  if (lat === '' && lon === '' && p === '') return {};
+  const num = (x) => (x === '' ? 0 : Number(x));
+  return { latitude: num(lat), longitude: num(lon), precision_m: Math.max(0, Math.round(num(p))) };
+}
+
+// The form filled from a stored draft (the inverse of formTestimony).
+function fillForm(x) {
+  $('testimony-form').reset();
+  const inc = x.incident || {};
+  $('t-date').value = inc.date || '';
+  $('t-end').value = inc.end_date || '';
+  $('t-region').value = inc.region || '';
+  $('t-locality').value = inc.locality || '';
+  $('t-lat').value = inc.precision_m || inc.latitude ? String(inc.latitude || 0) : '';
+  $('t-lon').value = inc.precision_m || inc.longitude ? String(inc.longitude || 0) : '';
+  $('t-precision').value = inc.precision_m ? String(inc.precision_m) : '';
+  const acts = new Set((x.acts || []).map((a) => a.type));
+  for (const box of $('t-acts').querySelectorAll('input')) box.checked = acts.has(box.value);
+  const perps = new Set(x.perpetrators || []);
+  for (const box of $('t-perpetrators').querySelectorAll('input')) box.checked = perps.has(box.value);
+  const c = x.victim_counts || {};
+  for (const k of ['women', 'men', 'girls', 'boys', 'unknown']) $('t-' + k).value = String(c[k] || 0);
+  $('t-victims').textContent = '';
+  for (const victim of x.victims || []) addVictimRow(victim);
+  const src = x.source || {};
+  $('t-source').value = src.type || '';
+  $('t-anonymous').checked = !!src.anonymous;
+  const consent = x.consent || {};
+  $('t-informed').checked = !!consent.informed;
+  $('t-courts').checked = !!consent.share_with_courts;
+  $('t-publish').checked = !!consent.publish_anonymised;
+  $('t-sensitivity').value = x.sensitivity === 'SENSITIVITY_RESTRICTED' ? 'SENSITIVITY_RESTRICTED' : 'SENSITIVITY_NORMAL';
+  $('t-language').value = x.language || '';
+  $('t-narrative').value = x.narrative || '';
+}
+
+function setEditing(id) {
+  state.draftId = id || '';
+  $('editing').hidden = !id;
+  $('editing-text').textContent = id ? tf('editingDraft', { id }) : '';
+  $('editing').dataset.id = state.draftId;
+}
+
+function startBlank() {
+  $('testimony-form').reset();
+  $('t-victims').textContent = '';
+  setEditing('');
+  $('t-result').textContent = '';
+  delete $('t-result').dataset.id;
+}
+
+async function openDraft(id) {
+  const x = await (await api('/api/drafts/' + encodeURIComponent(id))).json();
+  fillForm(x);
+  setEditing(id);
+  $('t-result').textContent = '';
+  await checkTestimony();
+  $('t-date').focus();
+}
+
+async function loadDrafts() {
+  const data = await (await api('/api/drafts')).json();
+  const list = $('draft-list');
+  list.textContent = '';
+  if (!data.drafts.length) {
+    const li = document.createElement('li');
+    li.textContent = t('noDrafts');
+    list.append(li);
+  }
+  for (const d of data.drafts) {
+    const li = document.createElement('li');
+    li.setAttribute('data-testid', 'draft');
+    li.dataset.id = d.id;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = t('open');
+    button.setAttribute('aria-label', t('open') + ' ' + d.id);
+    button.addEventListener('click', () => openDraft(d.id));
+    li.append(button, ' ' + [d.date || '—', label('regions', d.region), d.locality, d.narrative_start]
+        .filter(Boolean).join(' · '));
+    list.append(li);
+  }
+  list.dataset.count = String(data.drafts.length);
 }
 
 async function checkTestimony() {
@@ -212,13 +377,38 @@ async function checkTestimony() {
 
 async function saveTestimony(draft) {
   $('t-result').textContent = '';
+  delete $('t-result').dataset.id;
+  const params = new URLSearchParams();
+  if (draft) params.set('draft', '1');
+  if (state.draftId) params.set('draft_id', state.draftId);
+  const path = '/api/testimony' + (params.toString() ? '?' + params : '');
+  const files = draft ? [] : [...$('t-files').files];
   try {
-    const r = await (await post('/api/testimony' + (draft ? '?draft=1' : ''), formTestimony())).json();
-    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id + ')';
+    let response;
+    if (files.length) {
+      // The testimony and the picked files in one request; the desk seals them together.
+      const body = new FormData();
+      body.append('testimony', new Blob([JSON.stringify(formTestimony())], { type: 'application/json' }), 'testimony.json');
+      for (const f of files) body.append('attachment', f, f.name);
+      response = await api(path, { method: 'POST', body });
+    } else {
+      response = await post(path, formTestimony());
+    }
+    const r = await response.json();
+    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id +
+        (r.attachments ? ', ' + r.attachments + ' ' + t('attached') : '') + ')';
     $('t-result').dataset.id = r.id;
+    $('t-result').dataset.state = r.state;
     $('t-error').textContent = '';
-    if (!draft) $('testimony-form').reset();
+    if (draft) {
+      setEditing(r.id);
+    } else {
+      $('testimony-form').reset();
+      $('t-victims').textContent = '';
+      setEditing('');
+    }
     await loadOutbox();
+    await loadDrafts();
   } catch (e) {
     $('t-error').textContent = e.message;
   }
@@ -271,6 +461,10 @@ function translatePage() {
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const select of document.querySelectorAll('select[data-vocab]')) fillSelect(select);
   for (const box of document.querySelectorAll('[data-checks]')) fillChecks(box);
+  // The victims' rows are built by the page: rebuilt in the new language, values kept.
+  const victims = formVictims();
+  $('t-victims').textContent = '';
+  for (const v of victims) addVictimRow(v);
 }
 
 function fillSelect(select) {
@@ -727,6 +921,7 @@ async function route() {
     } else if (hash === '#/new') {
       show('new-view');
       await loadOutbox();
+      await loadDrafts();
     } else if (hash === '#/duplicates') {
       show('duplicates-view');
       await loadDuplicates();
@@ -774,6 +969,10 @@ async function start() {
   $('testimony-form').addEventListener('change', () => checkTestimony());
   $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
   $('t-draft').addEventListener('click', () => saveTestimony(true));
+  $('t-add-victim').addEventListener('click', () => {
+    addVictimRow().querySelector('input').focus();
+  });
+  $('new-blank').addEventListener('click', () => startBlank());
   $('sync').addEventListener('click', () => syncNow());
   $('grant-form').addEventListener('submit', (e) => { e.preventDefault(); grantAccess(true); });
   $('ungrant').addEventListener('click', () => grantAccess(false));

@@ -258,6 +258,8 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     EXPECT_EQ(typed_seen["reviewer_tabs_visible"], 0);
     EXPECT_EQ(typed_seen["outbox_sealed"], 1);
     EXPECT_EQ(typed_seen["sync_result"], "ok") << typed_seen["sync_text"];
+    EXPECT_GE(typed_seen["sync_events"], 1);  // pushed, not polled
+    EXPECT_EQ(typed_seen["polled"], 0);
     EXPECT_EQ(typed_seen["closed"], 200);
     EXPECT_EQ(monitor_desk.Wait(), 0);
     for (const nlohmann::json& u : typed_seen["urls"]) {

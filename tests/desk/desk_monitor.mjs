@@ -112,6 +112,11 @@ try {
   await page.locator('[data-testid=sync-status][data-done]').waitFor();
   out.sync_result = await page.getAttribute('[data-testid=sync-status]', 'data-done');
   out.sync_text = await page.getByTestId('sync-status').textContent();
+  // The progress came as Server-Sent Events: the first (the state before the sync) and
+  // the "end" event after it.
+  await page.locator('[data-testid=sync-status][data-ended]').waitFor();
+  out.sync_events = Number(await page.getAttribute('[data-testid=sync-status]', 'data-events'));
+  out.polled = out.urls.filter((u) => u.endsWith('/api/sync/progress')).length;
   await page.waitForFunction(() => document.getElementById('outbox').dataset.sealed === '0');
   await page.screenshot({ path: `${shots}/0-monitor-synced.png`, fullPage: true });
   out.closed = await page.evaluate(async () =>

@@ -423,26 +423,56 @@ function describeProgress(p) {
   return text;
 }
 
+// The sync's progress is pushed by the desk (Server-Sent Events, /api/sync/events): the
+// page opens the stream, waits for its first event (the state now), then starts the
+// sync. Only when the stream cannot be opened does the page poll /api/sync/progress.
+function followSync() {
+  return new Promise((ready) => {
+    const status = $('sync-status');
+    status.dataset.events = '0';
+    let opened = false;
+    let poller = null;
+    const stop = () => { source.close(); if (poller) clearInterval(poller); };
+    const source = new EventSource('/api/sync/events');
+    source.onmessage = (e) => {
+      status.dataset.events = String(Number(status.dataset.events) + 1);
+      const p = JSON.parse(e.data);
+      if (!opened) { opened = true; ready(stop); return; }
+      if (p.syncing) status.textContent = describeProgress(p);
+    };
+    source.addEventListener('end', () => { status.dataset.ended = '1'; stop(); });
+    source.onerror = () => {
+      source.close();
+      if (opened) return;
+      opened = true;
+      poller = setInterval(async () => {
+        try {
+          const p = await (await api('/api/sync/progress')).json();
+          if (p.syncing) status.textContent = describeProgress(p);
+        } catch (err) { /* the sync's own answer says what happened */ }
+      }, 500);
+      ready(stop);
+    };
+  });
+}
+
 async function syncNow() {
   $('sync').disabled = true;
   $('sync-status').textContent = t('syncing') + '…';
   delete $('sync-status').dataset.done;
-  // Progress is pushed by the sync into the desk and read here while the sync runs.
-  const timer = setInterval(async () => {
-    try {
-      const p = await (await api('/api/sync/progress')).json();
-      if (p.syncing) $('sync-status').textContent = describeProgress(p);
-    } catch (e) { /* the final answer below says what happened */ }
-  }, 500);
+  delete $('sync-status').dataset.ended;
+  const stop = await followSync();
   try {
     const r = await (await post('/api/sync')).json();
-    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord');
+    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord') +
+        (r.attachment_bytes ? ', ' + Math.round(r.attachment_bytes / 1024) + ' KiB' : '');
     $('sync-status').dataset.done = 'ok';
   } catch (e) {
     $('sync-status').textContent = e.message;
     $('sync-status').dataset.done = 'error';
   } finally {
-    clearInterval(timer);
+    // The stream ends by itself after the sync's last event; this covers a failed start.
+    setTimeout(stop, 2000);
     $('sync').disabled = false;
     await loadOutbox();
   }

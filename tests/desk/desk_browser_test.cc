@@ -336,6 +336,17 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   for (const auto& [group, n] : Shown(seen["stats"], "victim_group")) victims += n;
   EXPECT_EQ(victims, expected.victims);
   EXPECT_GE(seen["charts"].get<int>(), 4);
+  // The print view: no navigation or buttons, a heading, every row, and a PDF.
+  EXPECT_EQ(seen["print"]["nav_visible"], false);
+  EXPECT_EQ(seen["print"]["button_visible"], false);
+  EXPECT_TRUE(absl::StrContains(seen["print"]["heading"].get<std::string>(), "Temoin"))
+      << seen["print"];
+  size_t stat_rows = 0;
+  for (const nlohmann::json& row : seen["stats"]) stat_rows += row.is_object();
+  EXPECT_EQ(seen["print"]["table_rows"], stat_rows);
+  EXPECT_EQ(seen["print"]["pdf_magic"], "%PDF-");
+  EXPECT_GE(seen["print"]["pdf_pages"].get<int>(), 1);
+  EXPECT_TRUE(absl::StrContains(seen["counting_rule"].get<std::string>(), "per victim"));
   // The CSV export is the CLI's, byte for byte; filtered, it keeps the header and the
   // region's rows.
   EXPECT_EQ(seen["export_csv"].get<std::string>(), *cli_csv);

@@ -15,6 +15,8 @@ const TEXT = {
     date: 'Date', locality: 'Locality', acts: 'Acts', victims: 'Victims', status: 'Status',
     back: '← Back to the list', narrative: 'Narrative', attachments: 'Attachments',
     statsNote: 'Verified records matching the current filter; unverified records are left out.',
+    countingRule: 'How things are counted: acts are counted per victim (an act recorded with a count of 3 victims counts 3; with no count it counts 1), so the acts can add up to more than the records. Quarters, regions and perpetrators count records (a record naming two perpetrators counts once for each). Victim groups count people.',
+    print: 'Print or save as PDF', printedOn: 'Temoin statistics, printed {date}', filterLabel: 'Filter', noFilter: 'all records', rawNote: 'raw counts',
     category: 'Category', value: 'Value', count: 'Count', change: 'Change on previous quarter',
     quarter: 'Quarter', victimGroup: 'Victims', verified: 'verified', unverified: 'UNVERIFIED',
     childShare: 'Cases with child victims', recordsLabel: 'records', none: 'none',
@@ -74,6 +76,8 @@ const TEXT = {
     acts: 'Actes', victims: 'Victimes', status: 'État', back: '← Retour à la liste',
     narrative: 'Récit', attachments: 'Pièces jointes',
     statsNote: 'Témoignages vérifiés correspondant au filtre ; les non vérifiés sont exclus.',
+    countingRule: "Mode de comptage : les actes sont comptés par victime (un acte noté pour 3 victimes compte 3 ; sans nombre il compte 1), si bien que les actes peuvent dépasser le nombre de témoignages. Les trimestres, régions et auteurs comptent des témoignages (un témoignage qui nomme deux auteurs compte une fois pour chacun). Les groupes de victimes comptent des personnes.",
+    print: 'Imprimer ou enregistrer en PDF', printedOn: 'Statistiques Temoin, imprimées le {date}', filterLabel: 'Filtre', noFilter: 'tous les témoignages', rawNote: 'chiffres bruts',
     category: 'Catégorie', value: 'Valeur', count: 'Nombre',
     change: 'Variation sur le trimestre précédent', quarter: 'Trimestre',
     victimGroup: 'Victimes', verified: 'vérifié', unverified: 'NON VÉRIFIÉ',
@@ -704,6 +708,11 @@ async function loadStats() {
     }
     if (rows.length) charts.append(barChart(title, rows.map((r) => ({ label: name(r.key), count: r.count }))));
   }
+  // What the printed page says about itself: when, and which records.
+  const filter = filterQuery();
+  $('print-heading').textContent = tf('printedOn', { date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC' }) +
+      ' · ' + t('filterLabel') + ': ' + (filter ? decodeURIComponent(filter.replace(/\+/g, ' ')).replace(/&/g, ', ') : t('noFilter')) +
+      ($('raw').checked ? ' · ' + t('rawNote') : '');
   const share = s.child_victim_share_percent;
   // Tests wait for this to change rather than for time to pass.
   $('stats-table').dataset.version = String(Number($('stats-table').dataset.version || 0) + 1);
@@ -994,6 +1003,7 @@ async function start() {
   });
   $('filters').addEventListener('input', () => route());
   $('raw').addEventListener('change', () => route());
+  $('print').addEventListener('click', () => window.print());
   // Validated as it is typed, by the rules `temoin record` applies (the server's check).
   $('testimony-form').addEventListener('input', () => checkTestimony());
   $('testimony-form').addEventListener('change', () => checkTestimony());

@@ -74,8 +74,10 @@ try {
   await page.getByTestId('issue-invite').click();
   await page.waitForFunction(() => {
     const img = document.getElementById('invite-qr');
-    return img.complete && img.naturalWidth > 0 && document.getElementById('invite-code').textContent;
+    return (img.complete && img.naturalWidth > 0 && document.getElementById('invite-code').textContent) ||
+        document.getElementById('invite-error').textContent;
   });
+  out.invite_error = await page.locator('#invite-error').textContent();
   out.invite_code = await page.getByTestId('invite-code').textContent();
   out.qr = await page.evaluate(() => {
     const img = document.getElementById('invite-qr');

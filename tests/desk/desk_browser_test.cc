@@ -497,6 +497,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_EQ(admin["state_after_cancel"], "active");
   EXPECT_EQ(admin["revoke"]["done"], "ok") << admin["revoke"]["text"];
   EXPECT_EQ(admin["state_after_revoke"], "revoked");
+  EXPECT_EQ(admin["invite_error"], "");
   EXPECT_EQ(admin["qr"]["src"], "blob:");
   EXPECT_GT(admin["qr"]["natural"].get<int>(), 0);
   EXPECT_EQ(admin["qr"]["natural"], admin["qr"]["width"]);

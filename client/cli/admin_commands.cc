@@ -3,9 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/cli/cli_context.h"
-#include "client/cli/qr_png.h"
 #include "client/cli/qr_terminal.h"
 #include "client/core/device_state.h"
+#include "client/core/qr_png.h"
 #include "client/sync/admin_client.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -13,13 +13,6 @@
 
 namespace temoin::client::cli {
 namespace {
-
-absl::StatusOr<v1::Role> ParseRole(const std::string& role) {
-  if (role == "monitor") return v1::ROLE_MONITOR;
-  if (role == "reviewer") return v1::ROLE_REVIEWER;
-  if (role == "admin") return v1::ROLE_ADMIN;
-  return absl::InvalidArgumentError("--role must be monitor, reviewer or admin");
-}
 
 absl::Status ProjectCreate(const Globals& g, const std::string& name) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
@@ -40,14 +33,10 @@ absl::Status ProjectRotate(const Globals& g, const std::string& name) {
 
 absl::Status Invite(const Globals& g, const std::string& project, const std::string& role,
                     double ttl_hours, bool qr, const std::string& qr_png) {
-  TEMOIN_ASSIGN_OR_RETURN(v1::Role parsed_role, ParseRole(role));
-  if (ttl_hours <= 0 || ttl_hours > 30 * 24) {
-    return absl::InvalidArgumentError("--ttl-hours must be between 0 and 720");
-  }
+  // Checked before the passphrase is asked for (IssueInvite checks again, for the desk).
+  TEMOIN_RETURN_IF_ERROR(RoleFromName(role).status());
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::string code,
-      CreateInviteCode(*vault, parsed_role, project, static_cast<int64_t>(ttl_hours * 3600)));
+  TEMOIN_ASSIGN_OR_RETURN(std::string code, IssueInvite(*vault, role, project, ttl_hours));
   if (qr) {
     TEMOIN_ASSIGN_OR_RETURN(std::string picture, RenderQrForTerminal(code));
     std::cerr << picture;

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -30,47 +32,21 @@ std::string SliceName(absl::string_view blob_id, uint64_t index) {
   return absl::StrCat(blob_id, EncodeU64BigEndian(index));
 }
 
-absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
-                                                       uint64_t max_bytes, bool keep_metadata) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) return absl::NotFoundError(absl::StrCat("--attach: cannot read ", path));
-  uint64_t size = static_cast<uint64_t>(file.tellg());
-  if (size > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--attach: ", path, " is over the attachment limit (", max_bytes, " bytes)"));
-  }
-  file.seekg(0);
-  // A JPEG is read whole and stripped of its metadata in memory (never on disk); any
-  // other file streams straight from disk.
-  std::istringstream stripped_stream;
-  std::istream* source = &file;
-  char magic[3] = {0, 0, 0};
-  file.read(magic, 3);
-  file.seekg(0);
-  if (!keep_metadata && LooksLikeJpeg(absl::string_view(magic, 3))) {
-    std::string whole(size, '\0');
-    file.read(whole.data(), static_cast<std::streamsize>(size));
-    absl::StatusOr<std::string> stripped = StripJpegMetadata(whole);
-    sodium_memzero(whole.data(), whole.size());
-    if (!stripped.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--attach: ", path,
-          " is not a well-formed JPEG, so its metadata (GPS position, "
-          "camera, time) cannot be removed; give --keep-metadata to attach it as it is"));
-    }
-    size = stripped->size();
-    stripped_stream.str(std::move(*stripped));
-    source = &stripped_stream;
-  }
-  std::istream& in = *source;
+namespace {
+
+// Encrypts `size` bytes that `read` hands over in order (read(buffer, n) fills n bytes,
+// false when it cannot) into the vault under a fresh blob id and key. `file_name` is
+// the name as the person gave it (sanitised here); `what` names the file in errors.
+absl::StatusOr<PreparedAttachment> EncryptIntoVault(
+    Vault& vault, absl::string_view file_name, uint64_t size,
+    const std::function<bool(char*, uint64_t)>& read, absl::string_view what) {
   PreparedAttachment prepared;
   const std::string blob_id = crypto::RandomBytes(16);
   crypto::SecretBuffer key = crypto::SecretBuffer::Random(32);
   prepared.info.set_blob_id(blob_id);
   prepared.info.set_key(std::string(key.ExposeSecret()));
-  std::string base = path.substr(path.find_last_of('/') + 1);
-  prepared.info.set_file_name(SanitizeFileName(base));
-  prepared.info.set_media_type(GuessMediaType(base));
+  prepared.info.set_file_name(SanitizeFileName(file_name));
+  prepared.info.set_media_type(GuessMediaType(file_name));
   prepared.info.set_size(size);
   TEMOIN_ASSIGN_OR_RETURN(crypto::AttachmentWriter writer,
                           crypto::AttachmentWriter::Create(std::move(key), blob_id));
@@ -103,13 +79,17 @@ absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::
   for (uint64_t i = 0; i < chunks; ++i) {
     uint64_t want =
         std::min<uint64_t>(crypto::kAttachmentChunkBytes, size - i * crypto::kAttachmentChunkBytes);
-    in.read(plain.data(), static_cast<std::streamsize>(want));
-    if (static_cast<uint64_t>(in.gcount()) != want) {
-      return absl::DataLossError(absl::StrCat("--attach: ", path, " changed while reading"));
+    if (!read(plain.data(), want)) {
+      sodium_memzero(plain.data(), plain.size());
+      return absl::DataLossError(absl::StrCat(what, " changed while reading"));
     }
-    TEMOIN_ASSIGN_OR_RETURN(std::string ct,
-                            writer.Push(absl::string_view(plain.data(), want), i + 1 == chunks));
-    pending += ct;
+    absl::StatusOr<std::string> ct =
+        writer.Push(absl::string_view(plain.data(), want), i + 1 == chunks);
+    if (!ct.ok()) {
+      sodium_memzero(plain.data(), plain.size());
+      return ct.status();
+    }
+    pending += *ct;
     while (pending.size() >= kUploadChunkBytes) {
       TEMOIN_RETURN_IF_ERROR(emit(pending.substr(0, kUploadChunkBytes)));
       pending.erase(0, kUploadChunkBytes);
@@ -123,6 +103,82 @@ absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::
   prepared.ref.set_blob_id(blob_id);
   prepared.ref.set_size(ciphertext_size);
   prepared.ref.set_ciphertext_hash(digest);
+  return prepared;
+}
+
+}  // namespace
+
+absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
+                                                       uint64_t max_bytes, bool keep_metadata) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return absl::NotFoundError(absl::StrCat("--attach: cannot read ", path));
+  uint64_t size = static_cast<uint64_t>(file.tellg());
+  if (size > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--attach: ", path, " is over the attachment limit (", max_bytes, " bytes)"));
+  }
+  file.seekg(0);
+  char magic[3] = {0, 0, 0};
+  file.read(magic, 3);
+  file.seekg(0);
+  const std::string base = path.substr(path.find_last_of('/') + 1);
+  // A JPEG is read whole and stripped of its metadata in memory (never on disk); any
+  // other file streams straight from disk.
+  if (!keep_metadata && LooksLikeJpeg(absl::string_view(magic, 3))) {
+    InMemoryAttachment whole{base, std::string(size, '\0')};
+    file.read(whole.bytes.data(), static_cast<std::streamsize>(size));
+    absl::StatusOr<PreparedAttachment> stored =
+        StoreAttachmentBytes(vault, whole, max_bytes, keep_metadata);
+    sodium_memzero(whole.bytes.data(), whole.bytes.size());
+    if (stored.status().code() == absl::StatusCode::kInvalidArgument) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--attach: ", path,
+          " is not a well-formed JPEG, so its metadata (GPS position, "
+          "camera, time) cannot be removed; give --keep-metadata to attach it as it is"));
+    }
+    return stored;
+  }
+  return EncryptIntoVault(
+      vault, base, size,
+      [&file](char* buffer, uint64_t n) {
+        file.read(buffer, static_cast<std::streamsize>(n));
+        return static_cast<uint64_t>(file.gcount()) == n;
+      },
+      absl::StrCat("--attach: ", path));
+}
+
+absl::StatusOr<PreparedAttachment> StoreAttachmentBytes(Vault& vault,
+                                                        const InMemoryAttachment& attachment,
+                                                        uint64_t max_bytes, bool keep_metadata) {
+  const std::string what = absl::StrCat("attachment ", SanitizeFileName(attachment.file_name));
+  if (attachment.bytes.size() > max_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is over the attachment limit (", max_bytes, " bytes)"));
+  }
+  absl::string_view source = attachment.bytes;
+  std::string stripped;
+  if (!keep_metadata && LooksLikeJpeg(source.substr(0, 3))) {
+    absl::StatusOr<std::string> without = StripJpegMetadata(source);
+    if (!without.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what,
+          " is not a well-formed JPEG, so its metadata (GPS position, camera, time) cannot be "
+          "removed"));
+    }
+    stripped = std::move(*without);
+    source = stripped;
+  }
+  uint64_t offset = 0;
+  absl::StatusOr<PreparedAttachment> prepared = EncryptIntoVault(
+      vault, attachment.file_name, source.size(),
+      [&](char* buffer, uint64_t n) {
+        if (offset + n > source.size()) return false;
+        memcpy(buffer, source.data() + offset, n);
+        offset += n;
+        return true;
+      },
+      what);
+  sodium_memzero(stripped.data(), stripped.size());
   return prepared;
 }
 

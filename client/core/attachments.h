@@ -52,6 +52,19 @@ std::string SliceName(absl::string_view blob_id, uint64_t index);
 absl::StatusOr<PreparedAttachment> StoreAttachmentFile(Vault& vault, const std::string& path,
                                                        uint64_t max_bytes, bool keep_metadata);
 
+// A file the person picked, already in memory (the desk's file picker): no copy of it
+// is ever written to disk in clear.
+struct InMemoryAttachment {
+  std::string file_name;  // as given; sanitised when stored
+  std::string bytes;      // the caller wipes it
+};
+
+// StoreAttachmentFile for bytes in memory: the same limit, the same JPEG stripping (in
+// memory), the same encryption into the vault. The stripped copy is wiped here.
+absl::StatusOr<PreparedAttachment> StoreAttachmentBytes(Vault& vault,
+                                                        const InMemoryAttachment& attachment,
+                                                        uint64_t max_bytes, bool keep_metadata);
+
 // Slice `index` of blob `blob_id`; std::nullopt when absent.
 absl::StatusOr<std::optional<std::string>> LoadSlice(Vault& vault, absl::string_view blob_id,
                                                      uint64_t index);

@@ -63,7 +63,8 @@ void SettleInBatch(VaultBatch& batch, const std::string& record_id, v1::OutboxEn
 absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
     Vault& vault, const std::vector<v1::Testimony>& testimonies, const SealOptions& options) {
   const std::vector<std::string>& attach_paths = options.attach_paths;
-  if (!attach_paths.empty() && testimonies.size() != 1) {
+  const bool in_memory = options.attach_in_memory != nullptr && !options.attach_in_memory->empty();
+  if ((!attach_paths.empty() || in_memory) && testimonies.size() != 1) {
     return absl::InvalidArgumentError(
         "--attach needs exactly one testimony (not an array in --from)");
   }
@@ -94,6 +95,15 @@ absl::StatusOr<std::vector<SealedRecord>> SealTestimonies(
         StoreAttachmentFile(vault, path, options.max_attachment_bytes, options.keep_metadata));
     batch.Delete(kAttachPendingNs, attachment.ref.blob_id());
     prepared.push_back(std::move(attachment));
+  }
+  if (in_memory) {
+    for (const InMemoryAttachment& file : *options.attach_in_memory) {
+      TEMOIN_ASSIGN_OR_RETURN(
+          PreparedAttachment attachment,
+          StoreAttachmentBytes(vault, file, options.max_attachment_bytes, options.keep_metadata));
+      batch.Delete(kAttachPendingNs, attachment.ref.blob_id());
+      prepared.push_back(std::move(attachment));
+    }
   }
   for (const v1::Testimony& original : testimonies) {
     crypto::SealParams params;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/core/attachments.h"
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
 #include "temoin/v1/record.pb.h"
@@ -35,6 +36,9 @@ struct SealOptions {
   // Files attached to the one testimony (refused with several); each is encrypted into
   // the vault (client/core/attachments.h), after which the original may be deleted.
   std::vector<std::string> attach_paths;
+  // Files already in memory (the desk's file picker), attached after those above; the
+  // caller keeps and wipes them.
+  const std::vector<InMemoryAttachment>* attach_in_memory = nullptr;
   uint64_t max_attachment_bytes = 200ull << 20;
   // JPEG EXIF/XMP/IPTC (GPS position, camera serial, time) is stripped unless set.
   bool keep_metadata = false;

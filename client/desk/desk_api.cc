@@ -1,14 +1,19 @@
 #include "client/desk/desk_api.h"
 
+#include "absl/time/time.h"
 #include "client/core/device_state.h"
 #include "client/core/drafts.h"
 #include "client/core/duplicates.h"
 #include "client/core/export.h"
 #include "client/core/outbox.h"
+#include "client/core/qr_png.h"
 #include "client/core/stats.h"
+#include "client/sync/admin_client.h"
+#include "client/sync/audit_client.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"
+#include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
 namespace temoin::client::desk {
@@ -249,23 +254,76 @@ absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json) {
 }
 
 absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
-                                            bool as_draft) {
+                                            const TestimonyRequest& how) {
+  const bool with_files = how.attachments != nullptr && !how.attachments->empty();
+  if (how.as_draft && with_files) {
+    return absl::InvalidArgumentError(
+        "attachments go with sealing: attach when you seal the draft");
+  }
+  if (!how.draft_id.empty()) {
+    // Refused before anything is sealed when the draft is gone (as `draft seal`).
+    TEMOIN_ASSIGN_OR_RETURN(v1::Testimony stored, LoadDraft(*u.vault, how.draft_id));
+    WipeMessage(stored);
+  }
   TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, ParseTestimonyJson(testimony_json));
   ordered_json out;
-  if (as_draft) {
-    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony);
+  if (how.as_draft) {
+    absl::StatusOr<std::string> id = SaveDraft(*u.vault, testimony, how.draft_id);
     WipeMessage(testimony);
     TEMOIN_RETURN_IF_ERROR(id.status());
     out["id"] = *id;
     out["state"] = "draft";
+    out["attachments"] = 0;
     return out.dump();
   }
-  absl::StatusOr<std::vector<SealedRecord>> sealed = SealTestimonies(*u.vault, {testimony});
+  SealOptions options;
+  options.attach_in_memory = how.attachments;
+  if (!how.draft_id.empty()) options.consumed_drafts = {how.draft_id};
+  absl::StatusOr<std::vector<SealedRecord>> sealed =
+      SealTestimonies(*u.vault, {testimony}, options);
   WipeMessage(testimony);
   TEMOIN_RETURN_IF_ERROR(sealed.status());
   out["id"] = ToHex(sealed->front().record_id);
   out["state"] = "sealed";
+  out["attachments"] = with_files ? how.attachments->size() : 0;
   return out.dump();
+}
+
+absl::StatusOr<std::string> DraftsJson(Unlocked& u) {
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> ids, ListDrafts(*u.vault));
+  ordered_json out;
+  out["drafts"] = ordered_json::array();
+  for (const std::string& id : ids) {
+    TEMOIN_ASSIGN_OR_RETURN(v1::Testimony t, LoadDraft(*u.vault, id));
+    ordered_json row;
+    row["id"] = id;
+    row["date"] = t.incident().date();
+    row["region"] = t.incident().region();
+    row["locality"] = t.incident().locality();
+    // Whole UTF-8 characters only: cut before a continuation byte.
+    size_t cut = std::min<size_t>(t.narrative().size(), 80);
+    while (cut > 0 && cut < t.narrative().size() &&
+           (static_cast<unsigned char>(t.narrative()[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    row["narrative_start"] = t.narrative().substr(0, cut);
+    WipeMessage(t);
+    out["drafts"].push_back(std::move(row));
+  }
+  return out.dump();
+}
+
+absl::StatusOr<std::string> DraftJson(Unlocked& u, const std::string& id) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Testimony testimony, LoadDraft(*u.vault, id));
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  const bool converted =
+      google::protobuf::util::MessageToJsonString(testimony, &json, options).ok();
+  WipeMessage(testimony);
+  if (!converted) return absl::InternalError("draft does not convert to JSON");
+  return json;
 }
 
 absl::StatusOr<std::string> OutboxJson(Unlocked& u) {
@@ -279,6 +337,111 @@ absl::StatusOr<std::string> OutboxJson(Unlocked& u) {
   out["records"] = ordered_json::object();
   for (const char* state : {"draft", "sealed", "committed", "received", "purged"}) {
     out["records"][state] = counts[state];
+  }
+  return out.dump();
+}
+
+namespace {
+
+// The body's string field `name`, or "" (an absent or non-string field).
+std::string StringField(const nlohmann::json& body, const char* name) {
+  auto it = body.find(name);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+absl::StatusOr<nlohmann::json> ParseObject(absl::string_view body) {
+  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object()) return absl::InvalidArgumentError("expected a JSON object");
+  return parsed;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> DevicesJson(Unlocked& u) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(*u.vault));
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::DeviceInfo> devices, ListDevices(*u.vault));
+  ordered_json out;
+  out["self"] = ToHex(profile.device_id());
+  out["devices"] = ordered_json::array();
+  for (const v1::DeviceInfo& d : devices) {
+    ordered_json row;
+    row["id"] = ToHex(d.device_id());
+    row["role"] = RoleName(d.role());
+    row["project"] = d.project();
+    row["state"] = d.state();
+    row["enrolled_at"] = d.enrolled_at() ? ordered_json(FormatRfc3339(d.enrolled_at())) : nullptr;
+    out["devices"].push_back(std::move(row));
+  }
+  return out.dump();
+}
+
+absl::StatusOr<std::string> InviteJson(Unlocked& u, absl::string_view body) {
+  TEMOIN_ASSIGN_OR_RETURN(nlohmann::json in, ParseObject(body));
+  const std::string role = StringField(in, "role"), project = StringField(in, "project");
+  auto ttl = in.find("ttl_hours");
+  const double ttl_hours = ttl == in.end() ? 24 : ttl->is_number() ? ttl->get<double>() : -1;
+  TEMOIN_ASSIGN_OR_RETURN(std::string code, IssueInvite(*u.vault, role, project, ttl_hours));
+  constexpr int kScale = 6;
+  TEMOIN_ASSIGN_OR_RETURN(QrPng png, RenderQrPng(code, kScale));
+  ordered_json out;
+  out["code"] = code;
+  out["role"] = role;
+  out["project"] = project;
+  out["ttl_hours"] = ttl_hours;
+  out["qr_png_base64url"] = ToBase64Url(png.png);
+  out["qr_side_px"] = (png.modules + 2 * kQrPngQuietModules) * kScale;
+  return out.dump();
+}
+
+absl::StatusOr<std::string> GrantJson(Unlocked& u, absl::string_view body, bool grant) {
+  TEMOIN_ASSIGN_OR_RETURN(nlohmann::json in, ParseObject(body));
+  const std::string project = StringField(in, "project"), reviewer = StringField(in, "reviewer");
+  if (project.empty() || reviewer.empty()) {
+    return absl::InvalidArgumentError(R"(expected {"project": "...", "reviewer": "32 hex"})");
+  }
+  if (grant) {
+    TEMOIN_RETURN_IF_ERROR(GrantProject(*u.vault, project, reviewer));
+    return ordered_json{{"granted", true}}.dump();
+  }
+  TEMOIN_ASSIGN_OR_RETURN(uint32_t epoch, UngrantProject(*u.vault, project, reviewer));
+  return ordered_json{{"ungranted", true}, {"epoch", epoch}}.dump();
+}
+
+absl::StatusOr<std::string> RevokeJson(Unlocked& u, absl::string_view body) {
+  TEMOIN_ASSIGN_OR_RETURN(nlohmann::json in, ParseObject(body));
+  const std::string device = StringField(in, "device");
+  if (device.empty() || StringField(in, "confirm") != device) {
+    return absl::InvalidArgumentError(
+        R"(revoking needs confirmation: send {"device": id, "confirm": the same id})");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> rotated, RevokeDevice(*u.vault, device));
+  return ordered_json{{"revoked", device}, {"rotated", rotated}}.dump();
+}
+
+absl::StatusOr<std::string> AuditJson(Unlocked& u) {
+  ordered_json out;
+  absl::StatusOr<AuditTrail> trail = FetchAuditTrail(*u.vault, /*verify=*/true);
+  out["verified"] = trail.ok() && trail->verified;
+  out["problem"] = "";
+  if (!trail.ok()) {
+    // A log that does not verify is still shown, marked, so the admin sees what the
+    // server claims; any other failure (network, rights) is the answer.
+    if (trail.status().code() != absl::StatusCode::kDataLoss) return trail.status();
+    out["problem"] = std::string(trail.status().message());
+    trail = FetchAuditTrail(*u.vault, /*verify=*/false);
+    if (!trail.ok()) return trail.status();
+  }
+  out["entries"] = ordered_json::array();
+  for (const v1::AuditEntry& e : trail->entries) {
+    ordered_json row;
+    row["index"] = e.index();
+    row["time"] =
+        absl::FormatTime("%Y-%m-%dT%H:%MZ", absl::FromUnixSeconds(e.time()), absl::UTCTimeZone());
+    row["actor"] = e.actor_device_id().empty() ? "server" : ToHex(e.actor_device_id());
+    row["action"] = e.action();
+    row["object"] = e.object().empty() ? "" : ToHex(e.object());
+    row["project"] = e.project();
+    out["entries"].push_back(std::move(row));
   }
   return out.dump();
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/core/attachments.h"
 #include "client/core/record_filter.h"
 #include "client/desk/desk_state.h"
 
@@ -56,15 +57,57 @@ absl::StatusOr<std::string> ExportFiltered(const Unlocked& u, const RecordFilter
 // kInvalidArgument with record's message when it does not validate.
 absl::Status CheckTestimony(Unlocked& u, absl::string_view testimony_json);
 
-// Seals the testimony for the project's reviewers (SealTestimonies, as `record`), or
-// saves it as a draft (SaveDraft, as `record --draft`). {"id": hex, "state": "sealed" |
-// "draft"}.
+// How the form's testimony is kept: a new or existing draft, or sealed (a sealed draft is
+// deleted in the same commit, as `draft seal`), with the files picked in the page.
+struct TestimonyRequest {
+  bool as_draft = false;
+  std::string draft_id;  // the draft being edited, or ""
+  const std::vector<InMemoryAttachment>* attachments = nullptr;
+};
+
+// Seals the testimony for the project's reviewers (SealTestimonies, as `record`, the
+// files through StoreAttachmentBytes: JPEG metadata stripped in memory), or saves it as
+// a draft (SaveDraft, as `record --draft` and `draft edit`). {"id": hex, "state":
+// "sealed" | "draft", "attachments": n}. Files go with sealing only, as in the CLI.
 absl::StatusOr<std::string> RecordTestimony(Unlocked& u, absl::string_view testimony_json,
-                                            bool as_draft);
+                                            const TestimonyRequest& how);
+
+// `draft list`, with what the page needs to tell them apart: {"drafts": [{"id", "date",
+// "region", "locality", "narrative_start"}]}.
+absl::StatusOr<std::string> DraftsJson(Unlocked& u);
+
+// `draft show`: the draft as the proto3 JSON the form reads back. kNotFound.
+absl::StatusOr<std::string> DraftJson(Unlocked& u, const std::string& id);
 
 // {"role", "project", "records": {"draft", "sealed", "committed", "received", "purged"}}
 // as `temoin status --json` counts them.
 absl::StatusOr<std::string> OutboxJson(Unlocked& u);
+
+// The admin's side: each adapts the client/sync call its `temoin` command uses.
+
+// `temoin devices`: {"self": hex, "devices": [{"id", "role", "project", "state",
+// "enrolled_at"}]}. The server keeps no last-seen time (only the enrolment hour), so
+// the desk shows none.
+absl::StatusOr<std::string> DevicesJson(Unlocked& u);
+
+// `temoin invite` (IssueInvite): body {"role", "project", "ttl_hours"}. {"code", "role",
+// "project", "ttl_hours", "qr_png_base64url", "qr_side_px"}: the one-time code and its QR
+// code (client/core/qr_png.h), shown on screen and written nowhere.
+absl::StatusOr<std::string> InviteJson(Unlocked& u, absl::string_view body);
+
+// `temoin grant` / `temoin ungrant`: body {"project", "reviewer"}. {"granted": true} or
+// {"ungranted": true, "epoch": n} (the project's new key epoch).
+absl::StatusOr<std::string> GrantJson(Unlocked& u, absl::string_view body, bool grant);
+
+// `temoin revoke` (RevokeDevice): body {"device", "confirm"}; `confirm` must repeat the
+// device id, so that no script or stray click revokes by accident (kInvalidArgument).
+// {"revoked": id, "rotated": [project]}.
+absl::StatusOr<std::string> RevokeJson(Unlocked& u, absl::string_view body);
+
+// `temoin audit --verify`: {"verified": bool, "problem": why not (or ""), "entries":
+// [{"index", "time", "actor", "action", "object", "project"}]}. When the chain does not
+// verify the entries are still listed (read without the check), marked unverified.
+absl::StatusOr<std::string> AuditJson(Unlocked& u);
 
 }  // namespace temoin::client::desk
 

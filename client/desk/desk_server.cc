@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
 #include "client/desk/desk_api.h"
@@ -36,6 +37,24 @@ constexpr char kContentSecurityPolicy[] =
     "media-src 'self' blob:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; "
     "base-uri 'none'";
 constexpr size_t kMaxRequestBytes = 64 << 10;
+// A testimony with the files picked in the form (multipart): the only larger body. The
+// files are held in memory until sealed, so the cap is well under the CLI's 200 MiB a
+// file (bigger files: `temoin record --attach`).
+constexpr size_t kMaxTestimonyWithFilesBytes = 64 << 20;
+
+bool MayCarryFiles(const httplib::Request& req) {
+  return req.method == "POST" && req.path == "/api/testimony";
+}
+
+// Checked on the headers, before cpp-httplib reads a body: every call but a testimony
+// with files keeps the 64 KiB cap.
+bool BodyTooLarge(const httplib::Request& req) {
+  if (MayCarryFiles(req)) return false;
+  if (req.has_header("Transfer-Encoding")) return true;  // no length to check first
+  const std::string length = req.get_header_value("Content-Length");
+  uint64_t bytes = 0;
+  return !length.empty() && (!absl::SimpleAtoi(length, &bytes) || bytes > kMaxRequestBytes);
+}
 
 void SendError(httplib::Response& res, int http_status, absl::string_view message) {
   res.status = http_status;
@@ -102,6 +121,9 @@ class Desk {
                     const char* media_type = "application/json");
   void SendAttachment(const std::string& id_hex, int index, httplib::Response& res);
   void Sync(httplib::Response& res);
+  // The progress as /api/sync/progress and the event stream send it; progress_mu_ held.
+  nlohmann::json ProgressJsonHeld() const;
+  void SyncEvents(httplib::Response& res);
   void IdleWatcher();
   void Stop();
 
@@ -116,8 +138,12 @@ class Desk {
   // The running sync's progress: counts only, no plaintext, so the page may read it
   // while the sync holds the desk.
   std::mutex progress_mu_;
+  std::condition_variable progress_changed_;
   SyncProgress progress_;
   bool syncing_ = false;
+  uint64_t sync_generation_ = 0;   // syncs started so far
+  uint64_t progress_version_ = 0;  // changes of the above, for the event stream
+  std::string last_sync_error_;    // advice of the last sync that failed, or ""
   Clock::time_point sync_started_;
 };
 
@@ -156,6 +182,10 @@ httplib::Server::HandlerResponse Desk::Guard(const httplib::Request& req, httpli
   }
   if (ChangesState(req.method) && !OriginAllowed(req.get_header_value("Origin"), port_)) {
     SendError(res, 403, "cross-origin request refused");
+    return R::Handled;
+  }
+  if (BodyTooLarge(req)) {
+    SendError(res, 413, "request body too large");
     return R::Handled;
   }
   return R::Unhandled;
@@ -327,20 +357,10 @@ void Desk::Routes() {
   server_.Post("/api/sync", [this](const httplib::Request&, httplib::Response& res) { Sync(res); });
   server_.Get("/api/sync/progress", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(progress_mu_);
-    const double seconds = std::chrono::duration<double>(Clock::now() - sync_started_).count();
-    const double rate = syncing_ && seconds > 0 ? progress_.bytes_sent / seconds : 0;
-    nlohmann::json out = {{"syncing", syncing_},
-                          {"records_done", progress_.records_done},
-                          {"records_total", progress_.records_total},
-                          {"bytes_done", progress_.bytes_done},
-                          {"bytes_total", progress_.bytes_total},
-                          {"bytes_per_second", rate}};
-    out["seconds_left"] =
-        rate > 0 && progress_.bytes_total > progress_.bytes_done
-            ? nlohmann::json((progress_.bytes_total - progress_.bytes_done) / rate)
-            : nlohmann::json();
-    res.set_content(out.dump(), "application/json");
+    res.set_content(ProgressJsonHeld().dump(), "application/json");
   });
+  server_.Get("/api/sync/events",
+              [this](const httplib::Request&, httplib::Response& res) { SyncEvents(res); });
   server_.Get("/api/outbox", [this](const httplib::Request&, httplib::Response& res) {
     SendUnlocked(res, [&](Unlocked& u) { return OutboxJson(u); });
   });
@@ -352,10 +372,63 @@ void Desk::Routes() {
     });
     crypto::WipeString(const_cast<std::string&>(req.body));
   });
+  // The body is the testimony itself (record --from's JSON), or multipart: a part named
+  // "testimony" and one part "attachment" per file. ?draft=1 saves a draft; &draft_id=ID
+  // edits (or, sealing, consumes) that draft.
   server_.Post("/api/testimony", [this](const httplib::Request& req, httplib::Response& res) {
-    const bool draft = req.get_param_value("draft") == "1";
-    SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, req.body, draft); });
+    TestimonyRequest how;
+    how.as_draft = req.get_param_value("draft") == "1";
+    how.draft_id = req.get_param_value("draft_id");
+    std::vector<InMemoryAttachment> files;
+    std::string* testimony = &const_cast<std::string&>(req.body);
+    if (req.is_multipart_form_data()) {
+      auto& parts = const_cast<httplib::MultipartFormDataMap&>(req.files);
+      auto it = parts.find("testimony");
+      if (it == parts.end()) {
+        SendError(res, 400, "multipart testimony without a part named testimony");
+        return;
+      }
+      testimony = &it->second.content;
+      for (auto [file, end] = parts.equal_range("attachment"); file != end; ++file) {
+        files.push_back({file->second.filename, std::move(file->second.content)});
+      }
+      how.attachments = &files;
+    }
+    SendUnlocked(res, [&](Unlocked& u) { return RecordTestimony(u, *testimony, how); });
+    // Every plaintext copy this handler can reach is wiped (cpp-httplib's own buffers
+    // are freed, not wiped: README, "not yet built").
     crypto::WipeString(const_cast<std::string&>(req.body));
+    for (auto& [name, part] : const_cast<httplib::MultipartFormDataMap&>(req.files)) {
+      crypto::WipeString(part.content);
+    }
+    for (InMemoryAttachment& file : files) crypto::WipeString(file.bytes);
+  });
+  server_.Get("/api/drafts", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return DraftsJson(u); });
+  });
+  server_.Get(R"(/api/drafts/([0-9a-f]{16}))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                std::string id = req.matches[1];
+                SendUnlocked(res, [&](Unlocked& u) { return DraftJson(u, id); });
+              });
+  // The admin's pages: each call is the client/sync function its `temoin` command uses.
+  server_.Get("/api/devices", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return DevicesJson(u); });
+  });
+  server_.Post("/api/invites", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return InviteJson(u, req.body); });
+  });
+  server_.Post("/api/grants", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return GrantJson(u, req.body, /*grant=*/true); });
+  });
+  server_.Post("/api/ungrant", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return GrantJson(u, req.body, /*grant=*/false); });
+  });
+  server_.Post("/api/revoke", [this](const httplib::Request& req, httplib::Response& res) {
+    SendUnlocked(res, [&](Unlocked& u) { return RevokeJson(u, req.body); });
+  });
+  server_.Get("/api/audit", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) { return AuditJson(u); });
   });
   server_.Get("/api/stats", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
@@ -381,12 +454,20 @@ void Desk::Sync(httplib::Response& res) {
     std::lock_guard<std::mutex> lock(progress_mu_);
     progress_ = SyncProgress{};
     syncing_ = true;
+    ++sync_generation_;
+    ++progress_version_;
+    last_sync_error_.clear();
     sync_started_ = Clock::now();
   }
+  progress_changed_.notify_all();
   SyncOptions options;
   options.on_progress = [this](const SyncProgress& p) {
-    std::lock_guard<std::mutex> lock(progress_mu_);
-    progress_ = p;
+    {
+      std::lock_guard<std::mutex> lock(progress_mu_);
+      progress_ = p;
+      ++progress_version_;
+    }
+    progress_changed_.notify_all();
   };
   absl::Status s = state_.WithUnlocked(Clock::now(), [&](Unlocked& u) -> absl::Status {
     absl::StatusOr<SyncReport> report = SyncDevice(*u.vault, options);
@@ -403,7 +484,10 @@ void Desk::Sync(httplib::Response& res) {
   {
     std::lock_guard<std::mutex> lock(progress_mu_);
     syncing_ = false;
+    ++progress_version_;
+    if (!s.ok()) last_sync_error_ = SyncAdvice(s);
   }
+  progress_changed_.notify_all();
   if (s.code() == absl::StatusCode::kFailedPrecondition && s.message() == "locked") {
     SendError(res, 401, "locked");
   } else if (!s.ok()) {
@@ -412,6 +496,79 @@ void Desk::Sync(httplib::Response& res) {
         nlohmann::json{{"error", SyncAdvice(s)}, {"details", std::string(s.message())}}.dump(),
         "application/json");
   }
+}
+
+nlohmann::json Desk::ProgressJsonHeld() const {
+  const double seconds = std::chrono::duration<double>(Clock::now() - sync_started_).count();
+  const double rate = syncing_ && seconds > 0 ? progress_.bytes_sent / seconds : 0;
+  nlohmann::json out = {{"syncing", syncing_},
+                        {"generation", sync_generation_},
+                        {"records_done", progress_.records_done},
+                        {"records_total", progress_.records_total},
+                        {"bytes_done", progress_.bytes_done},
+                        {"bytes_total", progress_.bytes_total},
+                        {"bytes_per_second", rate}};
+  out["seconds_left"] = rate > 0 && progress_.bytes_total > progress_.bytes_done
+                            ? nlohmann::json((progress_.bytes_total - progress_.bytes_done) / rate)
+                            : nlohmann::json();
+  return out;
+}
+
+// Server-Sent Events: the state now (the page starts its sync once it has this), then one
+// event per change of the running sync (at most one a 200 ms; counts only, no
+// plaintext), then an "end" event when the sync it follows (the running one, else the
+// next) has finished, with its advice when it failed, and the stream closes. It also
+// closes when no sync starts within a minute, or when the desk stops.
+void Desk::SyncEvents(httplib::Response& res) {
+  struct Stream {
+    bool first = true;
+    uint64_t seen_version = 0;
+    uint64_t follow_generation = 0;  // the sync to follow: the next one, or the running one
+    Clock::time_point opened = Clock::now();
+  };
+  auto stream = std::make_shared<Stream>();
+  {
+    std::lock_guard<std::mutex> lock(progress_mu_);
+    stream->follow_generation = syncing_ ? sync_generation_ : sync_generation_ + 1;
+  }
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_chunked_content_provider(
+      "text/event-stream", [this, stream](size_t, httplib::DataSink& sink) {
+        std::unique_lock<std::mutex> lock(progress_mu_);
+        if (!stream->first) {
+          progress_changed_.wait_for(lock, std::chrono::seconds(1),
+                                     [&] { return progress_version_ != stream->seen_version; });
+        }
+        {
+          std::lock_guard<std::mutex> stop_lock(mu_);
+          if (stopping_) return false;
+        }
+        const bool followed_ended = sync_generation_ >= stream->follow_generation && !syncing_;
+        const bool never_started = sync_generation_ < stream->follow_generation;
+        const bool changed = stream->first || progress_version_ != stream->seen_version;
+        stream->first = false;
+        stream->seen_version = progress_version_;
+        nlohmann::json event = ProgressJsonHeld();
+        if (followed_ended) event["error"] = last_sync_error_;
+        lock.unlock();
+        std::string text;
+        if (followed_ended) {
+          text = "event: end\ndata: " + event.dump() + "\n\n";
+        } else if (changed) {
+          text = "data: " + event.dump() + "\n\n";
+        } else {
+          text = ": idle\n\n";  // a comment: notices a page that went away
+        }
+        if (!sink.write(text.data(), text.size())) return false;
+        if (followed_ended ||
+            (never_started && Clock::now() - stream->opened > std::chrono::minutes(1))) {
+          sink.done();
+          return true;
+        }
+        // Coalesces a burst of progress into one event a 200 ms.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        return true;
+      });
 }
 
 void Desk::IdleWatcher() {
@@ -439,7 +596,7 @@ void Desk::Stop() {
 }
 
 absl::Status Desk::Serve() {
-  server_.set_payload_max_length(kMaxRequestBytes);
+  server_.set_payload_max_length(kMaxTestimonyWithFilesBytes);  // see BodyTooLarge
   server_.set_default_headers({
       {"Cache-Control", "no-store"},
       {"Pragma", "no-cache"},

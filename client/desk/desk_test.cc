@@ -1,8 +1,10 @@
 #include <string>
 
+#include "client/desk/desk_api.h"
 #include "client/desk/desk_assets.h"
 #include "client/desk/desk_guard.h"
 #include "client/desk/desk_state.h"
+#include "client/sync/admin_client.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
 
@@ -123,6 +125,27 @@ TEST_F(DeskTest, WipeMessageZeroesEveryNestedStringBeforeClearing) {
   for (const char* buffer : buffers) {
     EXPECT_EQ(std::string(buffer, 100), std::string(100, '\0'));
   }
+}
+
+// Refused before any vault or server is touched (u holds no vault here).
+TEST_F(DeskTest, RevokeWantsTheDeviceIdRepeated) {
+  Unlocked u;
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  for (const std::string& body :
+       {std::string(R"({"device":")") + id + R"("})",
+        std::string(R"({"device":")") + id + R"(","confirm":"0123"})",
+        std::string(R"({"confirm":")") + id + R"("})", std::string("[]"), std::string("no")}) {
+    absl::StatusOr<std::string> answer = RevokeJson(u, body);
+    EXPECT_EQ(answer.status().code(), absl::StatusCode::kInvalidArgument) << body;
+  }
+}
+
+TEST_F(DeskTest, InviteRolesAreTheCliOnes) {
+  EXPECT_EQ(*RoleFromName("monitor"), v1::ROLE_MONITOR);
+  EXPECT_EQ(*RoleFromName("reviewer"), v1::ROLE_REVIEWER);
+  EXPECT_EQ(*RoleFromName("admin"), v1::ROLE_ADMIN);
+  EXPECT_EQ(RoleFromName("chief").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RoleFromName("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(DeskTest, PagesAreBuiltIn) {

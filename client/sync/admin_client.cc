@@ -101,6 +101,25 @@ absl::Status AuthoriseInvite(Vault& vault, const v1::Profile& profile, v1::Enrol
 
 }  // namespace
 
+absl::StatusOr<v1::Role> RoleFromName(absl::string_view name) {
+  if (name == "monitor") return v1::ROLE_MONITOR;
+  if (name == "reviewer") return v1::ROLE_REVIEWER;
+  if (name == "admin") return v1::ROLE_ADMIN;
+  return absl::InvalidArgumentError("role must be monitor, reviewer or admin");
+}
+
+absl::StatusOr<std::string> IssueInvite(Vault& vault, absl::string_view role_name,
+                                        const std::string& project, double ttl_hours) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Role role, RoleFromName(role_name));
+  // !(a && b) rather than (a || b): NaN fails both comparisons and is refused too.
+  if (!(ttl_hours > 0 && ttl_hours <= 30 * 24)) {
+    return absl::InvalidArgumentError(
+        "the invite's lifetime must be more than 0 and at most "
+        "720 hours");
+  }
+  return CreateInviteCode(vault, role, project, static_cast<int64_t>(ttl_hours * 3600));
+}
+
 absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
                                              const std::string& project, int64_t ttl_seconds) {
   TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));

@@ -51,6 +51,14 @@ absl::StatusOr<std::vector<std::string>> RevokeDevice(Vault& vault, const std::s
 absl::StatusOr<std::string> CreateInviteCode(Vault& vault, v1::Role role,
                                              const std::string& project, int64_t ttl_seconds);
 
+// The role a person names ("monitor", "reviewer", "admin"); kInvalidArgument otherwise.
+absl::StatusOr<v1::Role> RoleFromName(absl::string_view name);
+
+// An invite as `temoin invite` and the desk's admin page issue it: the role by name,
+// a lifetime in hours (more than 0, at most 720), then CreateInviteCode.
+absl::StatusOr<std::string> IssueInvite(Vault& vault, absl::string_view role_name,
+                                        const std::string& project, double ttl_hours);
+
 absl::StatusOr<std::vector<v1::DeviceInfo>> ListDevices(Vault& vault);
 
 // Wraps every epoch secret of `project` to the reviewer's own X25519 key, taken from

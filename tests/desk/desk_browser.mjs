@@ -105,6 +105,22 @@ try {
   out.stats_summary = await page.locator('#stats-summary').textContent();
   out.charts = await page.locator('#charts svg').count();
   await page.screenshot({ path: `${shots}/5-stats.png`, fullPage: true });
+  out.counting_rule = await page.getByTestId('counting-rule').textContent();
+  // The print view: under print media the navigation and buttons are gone, the heading
+  // and every row of the table are there, and chromium makes a PDF of it.
+  await page.emulateMedia({ media: 'print' });
+  out.print = {
+    nav_visible: await page.locator('header').isVisible(),
+    button_visible: await page.getByTestId('print').isVisible(),
+    heading: await page.getByTestId('print-heading').isVisible() ? await page.getByTestId('print-heading').textContent() : '',
+    table_rows: await page.locator('[data-testid=stats-table] tbody tr:visible').count(),
+  };
+  const pdf = await page.pdf({ path: `${shots}/5-stats.pdf`, format: 'A4', printBackground: false });
+  out.print.pdf_magic = pdf.subarray(0, 5).toString('latin1');
+  out.print.pdf_bytes = pdf.length;
+  out.print.pdf_pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  await page.screenshot({ path: `${shots}/5-stats-print.png`, fullPage: true });
+  await page.emulateMedia({ media: 'screen' });
 
   await page.click('a[href="#/duplicates"]');
   await page.getByTestId('duplicate-group').first().waitFor({ state: 'visible' });

@@ -17,7 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli/qr_png.h"
+#include "absl/strings/str_split.h"
+#include "client/core/qr_png.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -78,6 +79,30 @@ std::string WaitForUrl(const std::string& out_path, pid_t pid) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return "";
+}
+
+constexpr char kPhotoSecret[] = "GPSLatitude 16.27 N SERIAL-DESK-7";
+
+std::string Segment(uint8_t marker, const std::string& payload) {
+  std::string s = {'\xFF', static_cast<char>(marker)};
+  const size_t length = payload.size() + 2;
+  s += static_cast<char>(length >> 8);
+  s += static_cast<char>(length & 0xFF);
+  return s + payload;
+}
+
+// A structurally valid JPEG (as client/core/jpeg_metadata_test.cc builds one) whose EXIF
+// holds kPhotoSecret.
+std::string PhoneJpeg() {
+  std::string jpeg = "\xFF\xD8";
+  jpeg += Segment(0xE0, std::string("JFIF\0\1\1\0\0\1\0\1\0\0", 14));
+  jpeg += Segment(0xE1, std::string("Exif\0\0", 6) + kPhotoSecret);
+  jpeg += Segment(0xDB, std::string(65, '\x01'));
+  jpeg += Segment(0xC0, std::string("\x08\x00\x10\x00\x10\x01\x01\x11\x00", 9));
+  jpeg += Segment(0xDA, std::string("\x01\x01\x00\x00\x3F\x00", 6));
+  jpeg += std::string("\x12\x34\xFF\x00\x56\xFF\xD0\x78\x9A", 9);
+  jpeg += "\xFF\xD9";
+  return jpeg;
 }
 
 struct Expected {
@@ -152,6 +177,13 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   typed.add_acts()->set_type("killing");
   typed.add_acts()->set_type("looting");
   typed.add_perpetrators("unknown");
+  v1::Victim* named = typed.add_victims();
+  named->set_name("Aïssata Maïga");
+  named->set_sex("female");
+  named->set_age_group("child");
+  typed.mutable_incident()->set_latitude(15.9);
+  typed.mutable_incident()->set_longitude(0.4);
+  typed.mutable_incident()->set_precision_m(50);
   typed.mutable_victim_counts()->set_total(3);
   typed.mutable_victim_counts()->set_women(1);
   typed.mutable_victim_counts()->set_girls(2);
@@ -159,6 +191,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   typed.mutable_consent()->set_informed(true);
   typed.set_sensitivity(v1::SENSITIVITY_NORMAL);
   const char* kBadDate = "2026-13-01";
+  const std::string photo_jpeg = d.dir().Sub("phone.jpg");
   v1::Testimony bad = typed;
   bad.mutable_incident()->set_date(kBadDate);
   const std::string bad_path = d.dir().Sub("bad.json");
@@ -173,15 +206,22 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     ASSERT_TRUE(absl::StartsWith(monitor_url, "http://127.0.0.1:")) << ReadFile(err).value_or("");
     absl::StatusOr<TempDir> monitor_profile = TempDir::Create("temoin-desk-chromium");
     ASSERT_TRUE(monitor_profile.ok());
-    nlohmann::json form = {{"date", typed.incident().date()},
-                           {"region", "gao"},
-                           {"locality", typed.incident().locality()},
-                           {"acts", {"killing", "looting"}},
-                           {"perpetrators", {"unknown"}},
-                           {"women", 1},
-                           {"girls", 2},
-                           {"source", "eyewitness"},
-                           {"narrative", typed.narrative()}};
+    nlohmann::json form = {
+        {"date", typed.incident().date()},
+        {"region", "gao"},
+        {"locality", typed.incident().locality()},
+        {"acts", {"killing", "looting"}},
+        {"perpetrators", {"unknown"}},
+        {"women", 1},
+        {"girls", 2},
+        {"source", "eyewitness"},
+        {"narrative", typed.narrative()},
+        {"victim", {{"name", named->name()}, {"sex", "female"}, {"age_group", "child"}}},
+        {"latitude", 15.9},
+        {"longitude", 0.4},
+        {"precision_m", 50}};
+    // A phone's photo: its EXIF names a place and a camera, which must not leave the device.
+    ASSERT_TRUE(WriteFile(photo_jpeg, PhoneJpeg()).ok());
     std::filesystem::create_directories(std::string(TEMOIN_BINARY_DIR) + "/tests/desk/screenshots");
     absl::StatusOr<CommandResult> monitor_run = RunCommand(
         {"/usr/bin/node", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/desk_monitor.mjs"},
@@ -189,6 +229,7 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
          {"DESK_PASSPHRASE", kPassphrase},
          {"DESK_TESTIMONY", form.dump()},
          {"DESK_BAD_DATE", kBadDate},
+         {"DESK_PHOTO", photo_jpeg},
          {"DESK_SHOTS", std::string(TEMOIN_BINARY_DIR) + "/tests/desk/screenshots"},
          {"DESK_PROFILE", monitor_profile->path()},
          {"NODE_PATH", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/node_modules"}},
@@ -203,15 +244,29 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     EXPECT_FALSE(form_error.empty());
     EXPECT_TRUE(absl::StrContains(refused.err, form_error)) << refused.err << " vs " << form_error;
     EXPECT_EQ(typed_seen["error_before_seal"], "");
+    EXPECT_EQ(typed_seen["error_with_victim"], "");
+    EXPECT_EQ(typed_seen["locality_after_blank"], "");
+    EXPECT_EQ(typed_seen["reopened"]["locality"], typed.incident().locality());
+    EXPECT_EQ(typed_seen["reopened"]["narrative"], typed.narrative());
+    EXPECT_EQ(typed_seen["reopened"]["victim"], named->name());
+    EXPECT_EQ(typed_seen["reopened"]["victim_sex"], "female");
+    EXPECT_EQ(typed_seen["reopened"]["latitude"], 15.9);
+    EXPECT_EQ(typed_seen["reopened"]["acts"], nlohmann::json::array({"killing", "looting"}));
+    EXPECT_EQ(typed_seen["reopened"]["girls"], 2);
+    EXPECT_TRUE(absl::StrContains(typed_seen["seal_text"].get<std::string>(), "1 "))
+        << typed_seen["seal_text"];
     EXPECT_EQ(typed_seen["reviewer_tabs_visible"], 0);
     EXPECT_EQ(typed_seen["outbox_sealed"], 1);
     EXPECT_EQ(typed_seen["sync_result"], "ok") << typed_seen["sync_text"];
+    EXPECT_GE(typed_seen["sync_events"], 1);  // pushed, not polled
+    EXPECT_EQ(typed_seen["polled"], 0);
     EXPECT_EQ(typed_seen["closed"], 200);
     EXPECT_EQ(monitor_desk.Wait(), 0);
     for (const nlohmann::json& u : typed_seen["urls"]) {
       EXPECT_FALSE(absl::StrContains(u.get<std::string>(), "horse")) << u;
     }
-    EXPECT_TRUE(FindInTree(monitor, {typed.narrative(), kPassphrase}).empty());
+    EXPECT_TRUE(
+        FindInTree(monitor, {typed.narrative(), kPassphrase, named->name(), kPhotoSecret}).empty());
   }
   // The monitor's "Sync now" sent it: the reviewer pulls it.
   ASSERT_TRUE(d.Run(d.reviewer(), {"sync"}).ok());
@@ -281,6 +336,17 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   for (const auto& [group, n] : Shown(seen["stats"], "victim_group")) victims += n;
   EXPECT_EQ(victims, expected.victims);
   EXPECT_GE(seen["charts"].get<int>(), 4);
+  // The print view: no navigation or buttons, a heading, every row, and a PDF.
+  EXPECT_EQ(seen["print"]["nav_visible"], false);
+  EXPECT_EQ(seen["print"]["button_visible"], false);
+  EXPECT_TRUE(absl::StrContains(seen["print"]["heading"].get<std::string>(), "Temoin"))
+      << seen["print"];
+  size_t stat_rows = 0;
+  for (const nlohmann::json& row : seen["stats"]) stat_rows += row.is_object();
+  EXPECT_EQ(seen["print"]["table_rows"], stat_rows);
+  EXPECT_EQ(seen["print"]["pdf_magic"], "%PDF-");
+  EXPECT_GE(seen["print"]["pdf_pages"].get<int>(), 1);
+  EXPECT_TRUE(absl::StrContains(seen["counting_rule"].get<std::string>(), "per victim"));
   // The CSV export is the CLI's, byte for byte; filtered, it keeps the header and the
   // region's rows.
   EXPECT_EQ(seen["export_csv"].get<std::string>(), *cli_csv);
@@ -336,6 +402,12 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   };
   EXPECT_EQ(unlock("http://evil.example"), 403);              // cross-origin
   EXPECT_EQ(get("/api/records", {{"Cookie", cookie}}), 401);  // still locked
+  // Over 64 KiB is refused on the headers, before the body is read; only a testimony
+  // with files may be larger.
+  auto big = http.Post("/api/lock", {{"Cookie", cookie}, {"Origin", origin}},
+                       std::string(70 << 10, 'x'), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
   EXPECT_EQ(unlock(origin), 200);
   auto listed = http.Get("/api/records", {{"Cookie", cookie}});
   ASSERT_TRUE(listed);
@@ -343,6 +415,23 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_EQ(listed->get_header_value("Cache-Control"), "no-store");
   EXPECT_TRUE(
       absl::StrContains(listed->get_header_value("Content-Security-Policy"), "default-src 'none'"));
+  // The photo the monitor picked in the form reached the reviewer without its EXIF.
+  auto found = http.Get("/api/records?q=formulaire", {{"Cookie", cookie}});
+  ASSERT_TRUE(found);
+  nlohmann::json typed_rows = nlohmann::json::parse(found->body, nullptr, false);
+  ASSERT_EQ(typed_rows["count"], 1) << found->body;
+  EXPECT_EQ(typed_rows["records"][0]["attachments"], 1) << found->body;
+  auto photo_back =
+      http.Get(absl::StrCat("/api/records/", typed_rows["records"][0]["id"].get<std::string>(),
+                            "/attachments/0"),
+               {{"Cookie", cookie}});
+  ASSERT_TRUE(photo_back);
+  EXPECT_EQ(photo_back->status, 200);
+  EXPECT_EQ(photo_back->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_TRUE(absl::StartsWith(photo_back->body, "\xFF\xD8"));
+  EXPECT_FALSE(absl::StrContains(photo_back->body, "SERIAL-DESK-7"));
+  EXPECT_FALSE(absl::StrContains(photo_back->body, "Exif"));
+  EXPECT_TRUE(absl::StrContains(photo_back->body, std::string("\x12\x34\xFF\x00\x56", 5)));
   auto page = http.Get("/", {{"Cookie", cookie}});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
@@ -357,6 +446,98 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_TRUE(FindInTree(d.reviewer(), secrets).empty());
   EXPECT_TRUE(FindInTree(desk_err, secrets).empty());
   EXPECT_TRUE(FindInTree(desk_out, secrets).empty());
+
+  // The admin's desk: what it shows is what `temoin devices` and `temoin audit` say, and
+  // what it does (ungrant, grant, revoke, invite) is done.
+  absl::StatusOr<std::string> cli_devices = d.Run(d.admin(), {"devices"});
+  ASSERT_TRUE(cli_devices.ok()) << cli_devices.status();
+  std::set<std::string> listed_ids;
+  std::string reviewer_id;
+  for (absl::string_view line : absl::StrSplit(*cli_devices, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    listed_ids.insert(cols[0]);
+    if (cols[1] == "reviewer") reviewer_id = cols[0];
+  }
+  const std::string revoked_id = d.monitor_ids()[0];
+  const std::string admin_out = d.dir().Sub("admin-desk.out"),
+                    admin_err = d.dir().Sub("admin-desk.err");
+  DeskProcess admin_desk(d.admin(), admin_out, admin_err);
+  const std::string admin_url = WaitForUrl(admin_out, admin_desk.pid());
+  ASSERT_TRUE(absl::StartsWith(admin_url, "http://127.0.0.1:")) << ReadFile(admin_err).value_or("");
+  absl::StatusOr<TempDir> admin_profile = TempDir::Create("temoin-desk-chromium");
+  ASSERT_TRUE(admin_profile.ok());
+  absl::StatusOr<CommandResult> admin_run =
+      RunCommand({"/usr/bin/node", std::string(TEMOIN_SOURCE_DIR) + "/tests/desk/desk_admin.mjs"},
+                 {{"DESK_URL", admin_url},
+                  {"DESK_PASSPHRASE", kPassphrase},
+                  {"DESK_SHOTS", shots},
+                  {"DESK_PROFILE", admin_profile->path()},
+                  {"DESK_PROJECT", kDeploymentProject},
+                  {"DESK_REVIEWER", reviewer_id},
+                  {"DESK_REVOKE", revoked_id},
+                  {"NODE_PATH", modules}},
+                 std::chrono::seconds(120));
+  ASSERT_TRUE(admin_run.ok());
+  ASSERT_EQ(admin_run->exit_code, 0) << admin_run->err;
+  nlohmann::json admin = nlohmann::json::parse(admin_run->out, nullptr, false);
+  ASSERT_TRUE(admin.is_object()) << admin_run->out;
+  EXPECT_TRUE(admin["errors"].empty()) << admin["errors"].dump();
+  EXPECT_EQ(admin["visible_nav"],
+            nlohmann::json::array({"#/devices", "#/invite", "#/audit"}));  // no reviewer page
+  std::set<std::string> shown_ids;
+  for (const nlohmann::json& device : admin["devices"]) {
+    shown_ids.insert(device["id"].get<std::string>());
+    EXPECT_EQ(device["state"], "active");
+  }
+  EXPECT_EQ(shown_ids, listed_ids);
+  EXPECT_EQ(admin["ungrant"]["done"], "ok") << admin["ungrant"]["text"];
+  EXPECT_EQ(admin["grant"]["done"], "ok") << admin["grant"]["text"];
+  EXPECT_TRUE(absl::StrContains(admin["confirm_text"].get<std::string>(), revoked_id));
+  EXPECT_EQ(admin["confirm_focused"], "revoke-no");  // the safe answer has the focus
+  EXPECT_EQ(admin["state_after_cancel"], "active");
+  EXPECT_EQ(admin["revoke"]["done"], "ok") << admin["revoke"]["text"];
+  EXPECT_EQ(admin["state_after_revoke"], "revoked");
+  EXPECT_EQ(admin["invite_error"], "");
+  EXPECT_EQ(admin["qr"]["src"], "blob:");
+  EXPECT_GT(admin["qr"]["natural"].get<int>(), 0);
+  EXPECT_EQ(admin["qr"]["natural"], admin["qr"]["width"]);
+  EXPECT_TRUE(absl::StrContains(admin["bad_ttl_error"].get<std::string>(), "720"))
+      << admin["bad_ttl_error"];
+  EXPECT_EQ(admin["invite_hidden_after_error"], true);
+  EXPECT_EQ(admin["audit_verified"], "true");
+  EXPECT_EQ(admin["closed"], 200);
+  EXPECT_EQ(admin_desk.Wait(), 0);
+  for (const nlohmann::json& u : admin["urls"]) {
+    EXPECT_FALSE(absl::StrContains(u.get<std::string>(), "horse")) << u;
+  }
+  // The audit log the page showed is the CLI's, line for line (the CLI's may have more:
+  // its own read comes after).
+  absl::StatusOr<std::string> cli_audit = d.Run(d.admin(), {"audit", "--verify"});
+  ASSERT_TRUE(cli_audit.ok()) << cli_audit.status();
+  std::vector<std::string> audit_lines = absl::StrSplit(*cli_audit, '\n', absl::SkipEmpty());
+  ASSERT_LE(admin["audit"].size(), audit_lines.size());
+  std::set<std::string> actions;
+  for (size_t i = 0; i < admin["audit"].size(); ++i) {
+    std::vector<std::string> cols = absl::StrSplit(audit_lines[i], '\t');
+    const nlohmann::json& row = admin["audit"][i];
+    EXPECT_EQ(row[0], cols[0]);
+    EXPECT_EQ(row[3], cols[3]);
+    actions.insert(cols[3]);
+  }
+  for (const char* expected : {"grant.remove", "grant.put", "device.revoke", "invite.create"}) {
+    EXPECT_TRUE(actions.count(expected)) << expected;
+  }
+  // The CLI agrees the monitor is revoked, and the code on screen enrols a new device.
+  cli_devices = d.Run(d.admin(), {"devices"});
+  ASSERT_TRUE(cli_devices.ok());
+  EXPECT_TRUE(absl::StrContains(*cli_devices,
+                                revoked_id + "\tmonitor\t" + kDeploymentProject + "\trevoked"))
+      << *cli_devices;
+  absl::StatusOr<std::string> enrolled =
+      d.Run(d.dir().Sub("invited"), {"enroll", admin["invite_code"].get<std::string>()});
+  EXPECT_TRUE(enrolled.ok()) << enrolled.status();
+  EXPECT_TRUE(
+      FindInTree(d.admin(), {kPassphrase, admin["invite_code"].get<std::string>()}).empty());
 }
 
 }  // namespace

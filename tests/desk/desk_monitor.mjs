@@ -1,9 +1,11 @@
 // Drives a monitor's `temoin desk` in Debian's chromium: unlock, type a testimony into
-// the form (an invalid date first, which the form must refuse as `record` does), seal
-// it, read the outbox. Prints what it saw as one JSON object; desk_browser_test.cc
+// the form (an invalid date first, which the form must refuse as `record` does), with a
+// named victim and coordinates; save it as a draft, start afresh, reopen the draft,
+// attach a photo from the file picker, seal it, read the outbox, sync. Prints what it saw as one JSON object; desk_browser_test.cc
 // checks it. Environment: DESK_URL, DESK_PASSPHRASE, DESK_SHOTS, DESK_PROFILE,
-// DESK_BAD_DATE, and DESK_TESTIMONY: {date, region, locality, acts: [code],
-// perpetrators: [code], women, girls, source, narrative}.
+// DESK_BAD_DATE, DESK_PHOTO (a JPEG to attach), and DESK_TESTIMONY: {date, region,
+// locality, acts: [code], perpetrators: [code], women, girls, source, narrative,
+// victim: {name, sex, age_group}, latitude, longitude, precision_m}.
 import { chromium } from 'playwright-core';
 
 const env = (name) => {
@@ -60,10 +62,48 @@ try {
   await page.getByTestId('t-date').fill(t.date);
   await done();
   out.error_before_seal = await page.getByTestId('t-error').textContent();
+
+  // A named victim (with the keyboard: the button, then the new row's name field has
+  // the focus) and the coordinates.
+  await page.getByTestId('t-add-victim').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type(t.victim.name);
+  await page.selectOption('[data-testid=t-victim] [data-field=sex]', t.victim.sex);
+  await page.selectOption('[data-testid=t-victim] [data-field=age_group]', t.victim.age_group);
+  await page.getByTestId('t-lat').fill(String(t.latitude));
+  await page.getByTestId('t-lon').fill(String(t.longitude));
+  done = await checked();
+  await page.getByTestId('t-precision').fill(String(t.precision_m));
+  await done();
+  out.error_with_victim = await page.getByTestId('t-error').textContent();
   await page.screenshot({ path: `${shots}/0-monitor-form.png`, fullPage: true });
 
+  // Saved as a draft, the form cleared, the draft opened again: every field is back.
+  await page.click('#t-draft');
+  await page.locator('[data-testid=t-result][data-state=draft]').waitFor();
+  const draftId = await page.getAttribute('[data-testid=t-result]', 'data-id');
+  await page.waitForFunction(() => document.getElementById('draft-list').dataset.count === '1');
+  await page.click('#new-blank');
+  out.locality_after_blank = await page.getByTestId('t-locality').inputValue();
+  await page.click(`[data-testid=draft][data-id="${draftId}"] button`);
+  await page.locator(`[data-testid=editing][data-id="${draftId}"]`).waitFor();
+  out.reopened = {
+    locality: await page.getByTestId('t-locality').inputValue(),
+    narrative: await page.getByTestId('t-narrative').inputValue(),
+    victim: await page.inputValue('[data-testid=t-victim] [data-field=name]'),
+    victim_sex: await page.inputValue('[data-testid=t-victim] [data-field=sex]'),
+    latitude: Number(await page.getByTestId('t-lat').inputValue()),
+    acts: await page.locator('#t-acts input:checked').evaluateAll((xs) => xs.map((x) => x.value)),
+    girls: Number(await page.inputValue('#t-girls')),
+  };
+  await page.screenshot({ path: `${shots}/0-monitor-draft-open.png`, fullPage: true });
+  await page.getByTestId('t-files').setInputFiles(env('DESK_PHOTO'));
+
   await page.getByTestId('seal').click();
-  await page.locator('[data-testid=t-result][data-id]').waitFor();
+  await page.locator('[data-testid=t-result][data-state=sealed]').waitFor();
+  out.seal_text = await page.getByTestId('t-result').textContent();
+  await page.waitForFunction(() => document.getElementById('draft-list').dataset.count === '0');
+  out.drafts_after_seal = 0;
   out.sealed_id = await page.getAttribute('[data-testid=t-result]', 'data-id');
   await page.waitForFunction(() => document.getElementById('outbox').dataset.sealed === '1');
   out.outbox_sealed = 1;
@@ -72,6 +112,11 @@ try {
   await page.locator('[data-testid=sync-status][data-done]').waitFor();
   out.sync_result = await page.getAttribute('[data-testid=sync-status]', 'data-done');
   out.sync_text = await page.getByTestId('sync-status').textContent();
+  // The progress came as Server-Sent Events: the first (the state before the sync) and
+  // the "end" event after it.
+  await page.locator('[data-testid=sync-status][data-ended]').waitFor();
+  out.sync_events = Number(await page.getAttribute('[data-testid=sync-status]', 'data-events'));
+  out.polled = out.urls.filter((u) => u.endsWith('/api/sync/progress')).length;
   await page.waitForFunction(() => document.getElementById('outbox').dataset.sealed === '0');
   await page.screenshot({ path: `${shots}/0-monitor-synced.png`, fullPage: true });
   out.closed = await page.evaluate(async () =>

@@ -15,6 +15,8 @@ const TEXT = {
     date: 'Date', locality: 'Locality', acts: 'Acts', victims: 'Victims', status: 'Status',
     back: '← Back to the list', narrative: 'Narrative', attachments: 'Attachments',
     statsNote: 'Verified records matching the current filter; unverified records are left out.',
+    countingRule: 'How things are counted: acts are counted per victim (an act recorded with a count of 3 victims counts 3; with no count it counts 1), so the acts can add up to more than the records. Quarters, regions and perpetrators count records (a record naming two perpetrators counts once for each). Victim groups count people.',
+    print: 'Print or save as PDF', printedOn: 'Temoin statistics, printed {date}', filterLabel: 'Filter', noFilter: 'all records', rawNote: 'raw counts',
     category: 'Category', value: 'Value', count: 'Count', change: 'Change on previous quarter',
     quarter: 'Quarter', victimGroup: 'Victims', verified: 'verified', unverified: 'UNVERIFIED',
     childShare: 'Cases with child victims', recordsLabel: 'records', none: 'none',
@@ -37,6 +39,29 @@ const TEXT = {
     draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
     draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
     syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
+    drafts: 'Drafts on this device', noDrafts: 'No draft.', open: 'Open', startNew: 'Start a new testimony',
+    editingDraft: 'Editing draft {id}: saving replaces it, sealing seals it and deletes the draft.',
+    coordinates: 'Coordinates (optional)', latitude: 'Latitude (−90 to 90)', longitude: 'Longitude (−180 to 180)',
+    precision: 'Precision (metres)', namedVictims: 'Named victims (optional)', addVictim: 'Add a victim',
+    victimName: 'Name', victimSexLabel: 'Sex', victimAgeGroup: 'Age group', victimAgeYears: 'Age (years)',
+    removeVictim: 'Remove this victim', victimN: 'Victim {n}',
+    attachFiles: 'Attachments (photos, sound, video, documents; sent when sealing)',
+    jpegNote: 'Photos (JPEG) lose their hidden metadata (GPS position, camera, time) before they are stored.',
+    attached: 'attachments',
+    devices: 'Devices', invite: 'Invite', audit: 'Audit log', role: 'Role', enrolled: 'Enrolled',
+    state: 'State', actions: 'Actions', access: "Reviewers' access", reviewer: 'Reviewer',
+    grant: 'Grant access', ungrant: 'Remove access (rotates the project key)',
+    devicesNote: 'Every device enrolled in the organisation. The server keeps no last-seen time, only the hour of enrolment.',
+    revoke: 'Revoke…', revokeYes: 'Revoke it', cancel: 'Cancel', active: 'active', revoked: 'revoked',
+    revokeQuestion: 'Revoke device {id} ({role}{project})? Its sessions end now, it is ordered to wipe itself at its next call, and the keys of the projects it could read are rotated. This cannot be undone.',
+    revokedOk: 'Revoked {id}.', rotatedKeys: 'Keys rotated', grantedOk: 'Access to {project} granted to {id}.',
+    ungrantedOk: 'Access to {project} removed from {id}; the project key is now at epoch {epoch}.',
+    monitor: 'monitor', reviewerRole: 'reviewer', adminRole: 'admin', thisDevice: '(this desk)',
+    ttl: 'Valid for (hours, at most 720)', issue: 'Issue a one-time code',
+    inviteNote: 'Scan this code with the new device, or type the code below into `temoin enroll`. It works once; it is kept nowhere on this desk: leaving this page forgets it.',
+    qrAlt: 'QR code of the one-time enrolment code', time: 'Time (UTC)', actor: 'Actor',
+    action: 'Action', object: 'Object', auditOk: 'Verified: {n} entries; the hash chain matches the head the server signed, and extends the one this device saw last time.',
+    auditBad: 'NOT VERIFIED: {problem}. The entries below are what the server claims; do not trust them.',
   },
   fr: {
     records: 'Témoignages', statistics: 'Statistiques', language: 'Langue', lock: 'Verrouiller',
@@ -51,6 +76,8 @@ const TEXT = {
     acts: 'Actes', victims: 'Victimes', status: 'État', back: '← Retour à la liste',
     narrative: 'Récit', attachments: 'Pièces jointes',
     statsNote: 'Témoignages vérifiés correspondant au filtre ; les non vérifiés sont exclus.',
+    countingRule: "Mode de comptage : les actes sont comptés par victime (un acte noté pour 3 victimes compte 3 ; sans nombre il compte 1), si bien que les actes peuvent dépasser le nombre de témoignages. Les trimestres, régions et auteurs comptent des témoignages (un témoignage qui nomme deux auteurs compte une fois pour chacun). Les groupes de victimes comptent des personnes.",
+    print: 'Imprimer ou enregistrer en PDF', printedOn: 'Statistiques Temoin, imprimées le {date}', filterLabel: 'Filtre', noFilter: 'tous les témoignages', rawNote: 'chiffres bruts',
     category: 'Catégorie', value: 'Valeur', count: 'Nombre',
     change: 'Variation sur le trimestre précédent', quarter: 'Trimestre',
     victimGroup: 'Victimes', verified: 'vérifié', unverified: 'NON VÉRIFIÉ',
@@ -77,12 +104,38 @@ const TEXT = {
     draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
     syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
     recordsWord: 'témoignages',
+    drafts: 'Brouillons sur cet appareil', noDrafts: 'Aucun brouillon.', open: 'Ouvrir',
+    startNew: 'Commencer un nouveau témoignage',
+    editingDraft: 'Modification du brouillon {id} : enregistrer le remplace, sceller le scelle et supprime le brouillon.',
+    coordinates: 'Coordonnées (facultatif)', latitude: 'Latitude (−90 à 90)', longitude: 'Longitude (−180 à 180)',
+    precision: 'Précision (mètres)', namedVictims: 'Victimes nommées (facultatif)', addVictim: 'Ajouter une victime',
+    victimName: 'Nom', victimSexLabel: 'Sexe', victimAgeGroup: "Tranche d'âge", victimAgeYears: 'Âge (ans)',
+    removeVictim: 'Retirer cette victime', victimN: 'Victime {n}',
+    attachFiles: 'Pièces jointes (photos, son, vidéo, documents ; envoyées au scellement)',
+    jpegNote: 'Les photos (JPEG) perdent leurs métadonnées cachées (position GPS, appareil, heure) avant d\'être enregistrées.',
+    attached: 'pièces jointes',
+    devices: 'Appareils', invite: 'Inviter', audit: "Journal d'audit", role: 'Rôle', enrolled: 'Enrôlé',
+    state: 'État', actions: 'Actions', access: 'Accès des relecteurs', reviewer: 'Relecteur',
+    grant: "Donner l'accès", ungrant: "Retirer l'accès (renouvelle la clé du projet)",
+    devicesNote: "Tous les appareils enrôlés dans l'organisation. Le serveur ne garde pas la dernière connexion, seulement l'heure d'enrôlement.",
+    revoke: 'Révoquer…', revokeYes: 'Le révoquer', cancel: 'Annuler', active: 'actif', revoked: 'révoqué',
+    revokeQuestion: "Révoquer l'appareil {id} ({role}{project}) ? Ses sessions prennent fin, il reçoit l'ordre de s'effacer à son prochain appel, et les clés des projets qu'il pouvait lire sont renouvelées. C'est irréversible.",
+    revokedOk: '{id} révoqué.', rotatedKeys: 'Clés renouvelées', grantedOk: 'Accès à {project} donné à {id}.',
+    ungrantedOk: "Accès à {project} retiré à {id} ; la clé du projet est maintenant à l'époque {epoch}.",
+    monitor: 'moniteur', reviewerRole: 'relecteur', adminRole: 'administrateur', thisDevice: '(ce bureau)',
+    ttl: 'Valable (heures, 720 au plus)', issue: 'Émettre un code à usage unique',
+    inviteNote: "Scannez ce code avec le nouvel appareil, ou saisissez le code ci-dessous dans `temoin enroll`. Il ne sert qu'une fois ; ce bureau ne le garde nulle part : quitter cette page l'oublie.",
+    qrAlt: "QR code du code d'enrôlement à usage unique", time: 'Heure (UTC)', actor: 'Auteur',
+    action: 'Action', object: 'Objet', auditOk: "Vérifié : {n} entrées ; la chaîne de hachage correspond à la tête signée par le serveur et prolonge celle vue la dernière fois.",
+    auditBad: 'NON VÉRIFIÉ : {problem}. Les entrées ci-dessous sont ce que le serveur affirme ; ne vous y fiez pas.',
   },
 };
 
-const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '' };
+const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '', draftId: '' };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
+// A sentence with {name} slots filled (as text: the page never builds HTML from data).
+const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (m, name) => String(values[name] ?? ''));
 
 function label(list, code) {
   if (!state.vocab || !code) return code || '';
@@ -112,7 +165,8 @@ function post(path, body) {
 }
 
 function show(view) {
-  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view']) {
+  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view',
+    'devices-view', 'invite-view', 'audit-view']) {
     $(id).hidden = id !== view;
   }
   const inside = view !== 'unlock-view';
@@ -147,6 +201,61 @@ function fillChecks(box) {
   }
 }
 
+// One named victim's row: every input labelled, ids unique to the row.
+function addVictimRow(v = {}) {
+  const box = $('t-victims');
+  const n = (Number(box.dataset.next || 0)) + 1;
+  box.dataset.next = String(n);
+  const row = document.createElement('div');
+  row.className = 'victim';
+  row.setAttribute('data-testid', 't-victim');
+  row.setAttribute('role', 'group');
+  row.setAttribute('aria-label', tf('victimN', { n }));
+  const add = (labelKey, element, field) => {
+    element.id = 't-victim-' + n + '-' + field;
+    element.dataset.field = field;
+    const lab = document.createElement('label');
+    lab.htmlFor = element.id;
+    lab.textContent = t(labelKey);
+    const div = document.createElement('div');
+    div.append(lab, element);
+    row.append(div);
+    return element;
+  };
+  const name = add('victimName', document.createElement('input'), 'name');
+  name.value = v.name || '';
+  const sex = add('victimSexLabel', document.createElement('select'), 'sex');
+  sex.dataset.vocab = 'sexes';
+  fillSelect(sex);
+  sex.value = v.sex || '';
+  const group = add('victimAgeGroup', document.createElement('select'), 'age_group');
+  group.dataset.vocab = 'ageGroups';
+  fillSelect(group);
+  group.value = v.age_group || '';
+  const age = add('victimAgeYears', document.createElement('input'), 'age');
+  age.type = 'number';
+  age.min = '0';
+  age.max = '130';
+  age.value = v.age ? String(v.age) : '';
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = t('removeVictim');
+  remove.addEventListener('click', () => { row.remove(); checkTestimony(); });
+  row.append(remove);
+  box.append(row);
+  return row;
+}
+
+function formVictims() {
+  return [...$('t-victims').querySelectorAll('.victim')].map((row) => {
+    const get = (field) => row.querySelector(`[data-field=${field}]`).value.trim();
+    const victim = { name: get('name'), sex: get('sex'), age_group: get('age_group') };
+    const age = parseInt(get('age'), 10);
+    if (age > 0) victim.age = age;
+    return victim;
+  });
+}
+
 // The form as `temoin record --from` reads it (proto3 JSON, the proto's field names).
 function formTestimony() {
   const v = (id) => $(id).value.trim();
@@ -157,7 +266,9 @@ function formTestimony() {
   return {
     narrative: $('t-narrative').value,
     language: v('t-language'),
-    incident: { date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+    incident: Object.assign({ date: v('t-date'), end_date: v('t-end'), region: v('t-region'), locality: v('t-locality') },
+        coordinates()),
+    victims: formVictims(),
     acts: checked('t-acts').map((type) => ({ type })),
     perpetrators: checked('t-perpetrators'),
     victim_counts: counts,
@@ -166,6 +277,95 @@ function formTestimony() {
       publish_anonymised: $('t-publish').checked },
     sensitivity: v('t-sensitivity'),
   };
+}
+
+// Latitude and longitude only when both are given; a number the page cannot read is
+// sent as it is typed, so that `record`'s rules say what is wrong with it.
+function coordinates() {
+  const lat = $('t-lat').value.trim(), lon = $('t-lon').value.trim(), p = $('t-precision').value.trim();
+  if (lat === '' && lon === '' && p === '') return {};
+  const num = (x) => (x === '' ? 0 : Number(x));
+  return { latitude: num(lat), longitude: num(lon), precision_m: Math.max(0, Math.round(num(p))) };
+}
+
+// The form filled from a stored draft (the inverse of formTestimony).
+function fillForm(x) {
+  $('testimony-form').reset();
+  const inc = x.incident || {};
+  $('t-date').value = inc.date || '';
+  $('t-end').value = inc.end_date || '';
+  $('t-region').value = inc.region || '';
+  $('t-locality').value = inc.locality || '';
+  $('t-lat').value = inc.precision_m || inc.latitude ? String(inc.latitude || 0) : '';
+  $('t-lon').value = inc.precision_m || inc.longitude ? String(inc.longitude || 0) : '';
+  $('t-precision').value = inc.precision_m ? String(inc.precision_m) : '';
+  const acts = new Set((x.acts || []).map((a) => a.type));
+  for (const box of $('t-acts').querySelectorAll('input')) box.checked = acts.has(box.value);
+  const perps = new Set(x.perpetrators || []);
+  for (const box of $('t-perpetrators').querySelectorAll('input')) box.checked = perps.has(box.value);
+  const c = x.victim_counts || {};
+  for (const k of ['women', 'men', 'girls', 'boys', 'unknown']) $('t-' + k).value = String(c[k] || 0);
+  $('t-victims').textContent = '';
+  for (const victim of x.victims || []) addVictimRow(victim);
+  const src = x.source || {};
+  $('t-source').value = src.type || '';
+  $('t-anonymous').checked = !!src.anonymous;
+  const consent = x.consent || {};
+  $('t-informed').checked = !!consent.informed;
+  $('t-courts').checked = !!consent.share_with_courts;
+  $('t-publish').checked = !!consent.publish_anonymised;
+  $('t-sensitivity').value = x.sensitivity === 'SENSITIVITY_RESTRICTED' ? 'SENSITIVITY_RESTRICTED' : 'SENSITIVITY_NORMAL';
+  $('t-language').value = x.language || '';
+  $('t-narrative').value = x.narrative || '';
+}
+
+function setEditing(id) {
+  state.draftId = id || '';
+  $('editing').hidden = !id;
+  $('editing-text').textContent = id ? tf('editingDraft', { id }) : '';
+  $('editing').dataset.id = state.draftId;
+}
+
+function startBlank() {
+  $('testimony-form').reset();
+  $('t-victims').textContent = '';
+  setEditing('');
+  $('t-result').textContent = '';
+  delete $('t-result').dataset.id;
+}
+
+async function openDraft(id) {
+  const x = await (await api('/api/drafts/' + encodeURIComponent(id))).json();
+  fillForm(x);
+  setEditing(id);
+  $('t-result').textContent = '';
+  await checkTestimony();
+  $('t-date').focus();
+}
+
+async function loadDrafts() {
+  const data = await (await api('/api/drafts')).json();
+  const list = $('draft-list');
+  list.textContent = '';
+  if (!data.drafts.length) {
+    const li = document.createElement('li');
+    li.textContent = t('noDrafts');
+    list.append(li);
+  }
+  for (const d of data.drafts) {
+    const li = document.createElement('li');
+    li.setAttribute('data-testid', 'draft');
+    li.dataset.id = d.id;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = t('open');
+    button.setAttribute('aria-label', t('open') + ' ' + d.id);
+    button.addEventListener('click', () => openDraft(d.id));
+    li.append(button, ' ' + [d.date || '—', label('regions', d.region), d.locality, d.narrative_start]
+        .filter(Boolean).join(' · '));
+    list.append(li);
+  }
+  list.dataset.count = String(data.drafts.length);
 }
 
 async function checkTestimony() {
@@ -181,13 +381,38 @@ async function checkTestimony() {
 
 async function saveTestimony(draft) {
   $('t-result').textContent = '';
+  delete $('t-result').dataset.id;
+  const params = new URLSearchParams();
+  if (draft) params.set('draft', '1');
+  if (state.draftId) params.set('draft_id', state.draftId);
+  const path = '/api/testimony' + (params.toString() ? '?' + params : '');
+  const files = draft ? [] : [...$('t-files').files];
   try {
-    const r = await (await post('/api/testimony' + (draft ? '?draft=1' : ''), formTestimony())).json();
-    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id + ')';
+    let response;
+    if (files.length) {
+      // The testimony and the picked files in one request; the desk seals them together.
+      const body = new FormData();
+      body.append('testimony', new Blob([JSON.stringify(formTestimony())], { type: 'application/json' }), 'testimony.json');
+      for (const f of files) body.append('attachment', f, f.name);
+      response = await api(path, { method: 'POST', body });
+    } else {
+      response = await post(path, formTestimony());
+    }
+    const r = await response.json();
+    $('t-result').textContent = t(draft ? 'draftOk' : 'sealedOk') + ' (' + r.id +
+        (r.attachments ? ', ' + r.attachments + ' ' + t('attached') : '') + ')';
     $('t-result').dataset.id = r.id;
+    $('t-result').dataset.state = r.state;
     $('t-error').textContent = '';
-    if (!draft) $('testimony-form').reset();
+    if (draft) {
+      setEditing(r.id);
+    } else {
+      $('testimony-form').reset();
+      $('t-victims').textContent = '';
+      setEditing('');
+    }
     await loadOutbox();
+    await loadDrafts();
   } catch (e) {
     $('t-error').textContent = e.message;
   }
@@ -202,26 +427,56 @@ function describeProgress(p) {
   return text;
 }
 
+// The sync's progress is pushed by the desk (Server-Sent Events, /api/sync/events): the
+// page opens the stream, waits for its first event (the state now), then starts the
+// sync. Only when the stream cannot be opened does the page poll /api/sync/progress.
+function followSync() {
+  return new Promise((ready) => {
+    const status = $('sync-status');
+    status.dataset.events = '0';
+    let opened = false;
+    let poller = null;
+    const stop = () => { source.close(); if (poller) clearInterval(poller); };
+    const source = new EventSource('/api/sync/events');
+    source.onmessage = (e) => {
+      status.dataset.events = String(Number(status.dataset.events) + 1);
+      const p = JSON.parse(e.data);
+      if (!opened) { opened = true; ready(stop); return; }
+      if (p.syncing) status.textContent = describeProgress(p);
+    };
+    source.addEventListener('end', () => { status.dataset.ended = '1'; stop(); });
+    source.onerror = () => {
+      source.close();
+      if (opened) return;
+      opened = true;
+      poller = setInterval(async () => {
+        try {
+          const p = await (await api('/api/sync/progress')).json();
+          if (p.syncing) status.textContent = describeProgress(p);
+        } catch (err) { /* the sync's own answer says what happened */ }
+      }, 500);
+      ready(stop);
+    };
+  });
+}
+
 async function syncNow() {
   $('sync').disabled = true;
   $('sync-status').textContent = t('syncing') + '…';
   delete $('sync-status').dataset.done;
-  // Progress is pushed by the sync into the desk and read here while the sync runs.
-  const timer = setInterval(async () => {
-    try {
-      const p = await (await api('/api/sync/progress')).json();
-      if (p.syncing) $('sync-status').textContent = describeProgress(p);
-    } catch (e) { /* the final answer below says what happened */ }
-  }, 500);
+  delete $('sync-status').dataset.ended;
+  const stop = await followSync();
   try {
     const r = await (await post('/api/sync')).json();
-    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord');
+    $('sync-status').textContent = t('synced') + ': ' + r.receipted + ' ' + t('recordsWord') +
+        (r.attachment_bytes ? ', ' + Math.round(r.attachment_bytes / 1024) + ' KiB' : '');
     $('sync-status').dataset.done = 'ok';
   } catch (e) {
     $('sync-status').textContent = e.message;
     $('sync-status').dataset.done = 'error';
   } finally {
-    clearInterval(timer);
+    // The stream ends by itself after the sync's last event; this covers a failed start.
+    setTimeout(stop, 2000);
     $('sync').disabled = false;
     await loadOutbox();
   }
@@ -240,6 +495,10 @@ function translatePage() {
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const select of document.querySelectorAll('select[data-vocab]')) fillSelect(select);
   for (const box of document.querySelectorAll('[data-checks]')) fillChecks(box);
+  // The victims' rows are built by the page: rebuilt in the new language, values kept.
+  const victims = formVictims();
+  $('t-victims').textContent = '';
+  for (const v of victims) addVictimRow(v);
 }
 
 function fillSelect(select) {
@@ -449,6 +708,11 @@ async function loadStats() {
     }
     if (rows.length) charts.append(barChart(title, rows.map((r) => ({ label: name(r.key), count: r.count }))));
   }
+  // What the printed page says about itself: when, and which records.
+  const filter = filterQuery();
+  $('print-heading').textContent = tf('printedOn', { date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC' }) +
+      ' · ' + t('filterLabel') + ': ' + (filter ? decodeURIComponent(filter.replace(/\+/g, ' ')).replace(/&/g, ', ') : t('noFilter')) +
+      ($('raw').checked ? ' · ' + t('rawNote') : '');
   const share = s.child_victim_share_percent;
   // Tests wait for this to change rather than for time to pass.
   $('stats-table').dataset.version = String(Number($('stats-table').dataset.version || 0) + 1);
@@ -516,7 +780,158 @@ async function learnRole() {
   if (state.role) return;
   await loadOutbox();
   for (const el of document.querySelectorAll('.monitor-only')) el.hidden = state.role !== 'monitor';
-  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role === 'monitor';
+  for (const el of document.querySelectorAll('.reviewer-only')) el.hidden = state.role !== 'reviewer';
+  for (const el of document.querySelectorAll('.admin-only')) el.hidden = state.role !== 'admin';
+}
+
+// The admin's pages. Each call is the client/sync function of the matching `temoin`
+// command (devices, invite, grant, ungrant, revoke, audit --verify).
+const roleLabel = (role) => t({ monitor: 'monitor', reviewer: 'reviewerRole', admin: 'adminRole' }[role] || role);
+
+async function loadDevices() {
+  const data = await (await api('/api/devices')).json();
+  const rows = $('device-rows');
+  rows.textContent = '';
+  const reviewers = $('g-reviewer');
+  const chosen = reviewers.value;
+  reviewers.textContent = '';
+  for (const d of data.devices) {
+    const tr = document.createElement('tr');
+    tr.setAttribute('data-testid', 'device-row');
+    tr.dataset.id = d.id;
+    tr.dataset.state = d.state;
+    tr.dataset.role = d.role;
+    if (d.state === 'revoked') tr.className = 'revoked';
+    cell(tr, d.id + (d.id === data.self ? ' ' + t('thisDevice') : '')).className = 'id';
+    cell(tr, roleLabel(d.role));
+    cell(tr, d.project);
+    cell(tr, d.enrolled_at || '');
+    cell(tr, t(d.state));
+    const actions = cell(tr, '');
+    if (d.state === 'active' && d.id !== data.self) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = t('revoke');
+      button.setAttribute('data-testid', 'revoke');
+      button.addEventListener('click', () => askRevoke(d, button));
+      actions.append(button);
+    }
+    rows.append(tr);
+    if (d.role === 'reviewer' && d.state === 'active') {
+      const option = document.createElement('option');
+      option.value = d.id;
+      option.textContent = d.id + (d.project ? ' (' + d.project + ')' : '');
+      reviewers.append(option);
+    }
+  }
+  if (chosen) reviewers.value = chosen;
+  $('device-rows').dataset.loaded = String(Number($('device-rows').dataset.loaded || 0) + 1);
+}
+
+// Revoking cannot be undone: the page asks first, naming the device and what follows,
+// and the API wants the id twice.
+function askRevoke(device, opener) {
+  const box = $('revoke-confirm');
+  $('revoke-question').textContent = tf('revokeQuestion',
+      { id: device.id, role: roleLabel(device.role), project: device.project ? ', ' + device.project : '' });
+  box.hidden = false;
+  const close = () => {
+    box.hidden = true;
+    $('revoke-yes').onclick = null;
+    $('revoke-no').onclick = null;
+    box.onkeydown = null;
+    opener.focus();
+  };
+  $('revoke-no').onclick = close;
+  box.onkeydown = (e) => { if (e.key === 'Escape') close(); };
+  $('revoke-yes').onclick = async () => {
+    close();
+    await adminAction(async () => {
+      const r = await (await post('/api/revoke', { device: device.id, confirm: device.id })).json();
+      return tf('revokedOk', { id: r.revoked }) + (r.rotated.length ? ' ' + t('rotatedKeys') + ': ' + r.rotated.join(', ') : '');
+    });
+  };
+  $('revoke-no').focus();
+}
+
+async function adminAction(act) {
+  const status = $('admin-status');
+  status.textContent = '…';
+  delete status.dataset.done;
+  try {
+    status.textContent = await act();
+    status.className = '';
+    status.dataset.done = 'ok';
+  } catch (e) {
+    status.textContent = e.message;
+    status.className = 'error';
+    status.dataset.done = 'error';
+  }
+  await loadDevices();
+}
+
+async function grantAccess(grant) {
+  const project = $('g-project').value.trim(), reviewer = $('g-reviewer').value;
+  await adminAction(async () => {
+    if (grant) {
+      await post('/api/grants', { project, reviewer });
+      return tf('grantedOk', { project, id: reviewer });
+    }
+    const r = await (await post('/api/ungrant', { project, reviewer })).json();
+    return tf('ungrantedOk', { project, id: reviewer, epoch: r.epoch });
+  });
+}
+
+function forgetInvite() {
+  const img = $('invite-qr');
+  if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
+  img.removeAttribute('src');
+  $('invite-code').textContent = '';
+  $('invite-result').hidden = true;
+}
+
+async function issueInvite() {
+  forgetInvite();
+  $('invite-error').textContent = '';
+  try {
+    const r = await (await post('/api/invites', {
+      role: $('i-role').value, project: $('i-project').value.trim(), ttl_hours: Number($('i-ttl').value),
+    })).json();
+    // base64url PNG -> a blob: URL (the page's policy allows no data: image).
+    const b64 = r.qr_png_base64url.replace(/-/g, '+').replace(/_/g, '/');
+    const bytes = Uint8Array.from(atob(b64 + '==='.slice((b64.length + 3) % 4)), (c) => c.charCodeAt(0));
+    const img = $('invite-qr');
+    img.alt = t('qrAlt');
+    img.width = r.qr_side_px;
+    img.height = r.qr_side_px;
+    img.src = URL.createObjectURL(new Blob([bytes], { type: 'image/png' }));
+    $('invite-code').textContent = r.code;
+    $('invite-result').hidden = false;
+  } catch (e) {
+    $('invite-error').textContent = e.message;
+  }
+}
+
+async function loadAudit() {
+  $('audit-status').textContent = '…';
+  delete $('audit-status').dataset.verified;
+  const a = await (await api('/api/audit')).json();
+  const rows = $('audit-rows');
+  rows.textContent = '';
+  for (const e of a.entries) {
+    const tr = document.createElement('tr');
+    tr.setAttribute('data-testid', 'audit-row');
+    cell(tr, String(e.index));
+    cell(tr, e.time);
+    cell(tr, e.actor).className = 'id';
+    cell(tr, e.action);
+    cell(tr, e.object).className = 'id';
+    cell(tr, e.project);
+    rows.append(tr);
+  }
+  $('audit-status').textContent = a.verified ? tf('auditOk', { n: a.entries.length }) : tf('auditBad', { problem: a.problem });
+  $('audit-status').className = a.verified ? 'verified' : 'error';
+  $('audit-status').dataset.verified = String(a.verified);
 }
 
 async function route() {
@@ -525,14 +940,27 @@ async function route() {
   } catch (e) {
     return;  // locked: the unlock form is showing
   }
-  const hash = location.hash || (state.role === 'monitor' ? '#/new' : '#/records');
+  const home = { monitor: '#/new', admin: '#/devices' }[state.role] || '#/records';
+  const hash = location.hash || home;
+  if (hash !== '#/invite') forgetInvite();
   try {
-    if (hash.startsWith('#/record/')) {
+    if (hash === '#/devices') {
+      show('devices-view');
+      await loadDevices();
+    } else if (hash === '#/invite') {
+      show('invite-view');
+    } else if (hash === '#/audit') {
+      show('audit-view');
+      await loadAudit();
+    } else if (state.role === 'admin') {
+      location.hash = home;
+    } else if (hash.startsWith('#/record/')) {
       show('record-view');
       await loadRecord(hash.slice('#/record/'.length));
     } else if (hash === '#/new') {
       show('new-view');
       await loadOutbox();
+      await loadDrafts();
     } else if (hash === '#/duplicates') {
       show('duplicates-view');
       await loadDuplicates();
@@ -544,7 +972,10 @@ async function route() {
       await loadRecords();
     }
   } catch (e) {
-    if (e.message !== 'locked') $('warnings').textContent = e.message;
+    if (e.message !== 'locked') {
+      $('warnings').textContent = e.message;
+      if (state.role === 'admin') $(hash === '#/audit' ? 'audit-status' : 'admin-status').textContent = e.message;
+    }
   }
 }
 
@@ -572,15 +1003,24 @@ async function start() {
   });
   $('filters').addEventListener('input', () => route());
   $('raw').addEventListener('change', () => route());
+  $('print').addEventListener('click', () => window.print());
   // Validated as it is typed, by the rules `temoin record` applies (the server's check).
   $('testimony-form').addEventListener('input', () => checkTestimony());
   $('testimony-form').addEventListener('change', () => checkTestimony());
   $('testimony-form').addEventListener('submit', (e) => { e.preventDefault(); saveTestimony(false); });
   $('t-draft').addEventListener('click', () => saveTestimony(true));
+  $('t-add-victim').addEventListener('click', () => {
+    addVictimRow().querySelector('input').focus();
+  });
+  $('new-blank').addEventListener('click', () => startBlank());
   $('sync').addEventListener('click', () => syncNow());
+  $('grant-form').addEventListener('submit', (e) => { e.preventDefault(); grantAccess(true); });
+  $('ungrant').addEventListener('click', () => grantAccess(false));
+  $('invite-form').addEventListener('submit', (e) => { e.preventDefault(); issueInvite(); });
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   $('lock').addEventListener('click', async () => {
     await post('/api/lock');
+    forgetInvite();
     state.role = '';
     showUnlock(t('locked'));
   });

@@ -1,4 +1,4 @@
-#include "client/cli/qr_png.h"
+#include "client/core/qr_png.h"
 
 #include <qrencode.h>
 #include <zlib.h>

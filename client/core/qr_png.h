@@ -1,5 +1,5 @@
-#ifndef TEMOIN_CLIENT_CLI_QR_PNG_H_
-#define TEMOIN_CLIENT_CLI_QR_PNG_H_
+#ifndef TEMOIN_CLIENT_CORE_QR_PNG_H_
+#define TEMOIN_CLIENT_CORE_QR_PNG_H_
 
 #include <string>
 
@@ -24,4 +24,4 @@ absl::StatusOr<QrPng> RenderQrPng(const std::string& text, int scale = 8);
 
 }  // namespace temoin::client
 
-#endif  // TEMOIN_CLIENT_CLI_QR_PNG_H_
+#endif  // TEMOIN_CLIENT_CORE_QR_PNG_H_

@@ -1,6 +1,6 @@
 // The invite QR code as a PNG: signature, chunk CRCs, header size, and pixels that
 // decode (with zlib) back to the QR modules of the same text.
-#include "client/cli/qr_png.h"
+#include "client/core/qr_png.h"
 
 #include <gtest/gtest.h>
 #include <qrencode.h>

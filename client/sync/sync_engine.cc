@@ -55,6 +55,9 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
                            const v1::Profile& profile) {
+  if (settings.has_next_tls_key()) {
+    TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
+  }
   if (!settings.vocabulary_unchanged()) {
     TEMOIN_RETURN_IF_ERROR(
         vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
@@ -490,10 +493,10 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                                                      bool no_session = false) {
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::unique_ptr<Connection> connection,
-      Connection::Create(address, profile.tls_spki_sha256(),
-                         /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Create(address, profile.tls_spki_sha256(),
+                                             /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER,
+                                             profile.next_tls_spki_sha256()));
   if (!pull_settings) {
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;

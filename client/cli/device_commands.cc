@@ -198,6 +198,14 @@ absl::Status PrintCheckpoint(const Globals& g) {
   return absl::OkStatus();
 }
 
+absl::Status Repin(const Globals& g, const std::string& pin_hex) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string pin, FromHex(pin_hex, "TLS pin"));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_RETURN_IF_ERROR(RepinServer(*vault, pin));
+  std::cerr << "this device now trusts the server's TLS key " << pin_hex << " and no other\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
@@ -235,6 +243,15 @@ void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
       "print the last transparency-log checkpoint this device verified (signed note); "
       "no network");
   checkpoint->callback([&ctx, &g] { ctx.result = PrintCheckpoint(g); });
+
+  auto* repin = app.add_subcommand(
+      "repin",
+      "trust the server's new TLS key, for a device that missed the announcement of a key "
+      "rotation; only with the key your admin confirmed");
+  auto* pin = ctx.Keep<std::string>();
+  repin->add_option("--pin", *pin, "the server's new TLS key (64 hex), as the admin gave it")
+      ->required();
+  repin->callback([&ctx, &g, pin] { ctx.result = Repin(g, *pin); });
 }
 
 }  // namespace temoin::client::cli

@@ -8,6 +8,7 @@
 #include "client/cli/cli_context.h"
 #include "client/core/device_state.h"
 #include "client/core/key_shares.h"
+#include "client/sync/admin_client.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 
@@ -63,6 +64,15 @@ absl::Status Recover(const Globals& g, const std::vector<std::string>& paths) {
   return absl::OkStatus();
 }
 
+absl::Status RotateTls(const Globals& g, const std::string& pin_hex) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_RETURN_IF_ERROR(AnnounceNextTlsKey(*vault, pin_hex));
+  std::cerr << "announced TLS key " << pin_hex
+            << "; devices accept it from their next sync. When they have synced, stop the "
+               "server, run temoin-server tls switch and start it again\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
@@ -87,6 +97,13 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
                                         "and install it on this admin device");
   recover->add_option("SHARE_FILE", a->files, "share files")->required();
   recover->callback([&ctx, &g, a] { ctx.result = Recover(g, a->files); });
+  auto* rotate_tls = admin->add_subcommand(
+      "rotate-tls",
+      "announce the server's next TLS key, signed with the organisation key: devices accept "
+      "it from their next sync on, so temoin-server tls switch breaks no pin");
+  rotate_tls->add_option("--pin", a->out, "the pin temoin-server tls next printed (64 hex)")
+      ->required();
+  rotate_tls->callback([&ctx, &g, a] { ctx.result = RotateTls(g, a->out); });
 }
 
 }  // namespace temoin::client::cli

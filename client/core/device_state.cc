@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/status_macros.h"
+#include "crypto/keys.h"
 #include "crypto/project_keys.h"
 
 namespace temoin::client {
@@ -118,6 +119,39 @@ absl::StatusOr<crypto::SigningKey> DeviceSigningKey(const v1::Profile& profile) 
 
 absl::StatusOr<crypto::BoxKeyPair> DeviceBoxKey(const v1::Profile& profile) {
   return crypto::BoxKeyPair::FromSecretKey(profile.box_secret_key());
+}
+
+absl::Status StoreTlsKeyAnnouncement(Vault& vault, const v1::TlsKeyAnnouncement& announcement) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  v1::TlsKeyAnnouncementBody body;
+  if (!body.ParseFromString(announcement.body()) || body.next_spki_sha256().size() != 32 ||
+      !crypto::VerifySignature(profile.org_public_key(), kTlsAnnouncementContext,
+                               announcement.body(), announcement.org_signature())
+           .ok()) {
+    return absl::UnauthenticatedError(
+        "the server sent a TLS key announcement the organisation did not sign; nothing was "
+        "changed (tell your admin)");
+  }
+  if (body.next_spki_sha256() == profile.tls_spki_sha256() ||
+      body.next_spki_sha256() == profile.next_tls_spki_sha256()) {
+    return absl::OkStatus();
+  }
+  profile.set_next_tls_spki_sha256(body.next_spki_sha256());
+  VaultBatch batch;
+  PutProfile(batch, profile);
+  return vault.Commit(batch);
+}
+
+absl::Status RepinServer(Vault& vault, absl::string_view spki_sha256) {
+  if (spki_sha256.size() != 32) {
+    return absl::InvalidArgumentError("a TLS pin is 64 hex characters");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  profile.set_tls_spki_sha256(std::string(spki_sha256));
+  profile.clear_next_tls_spki_sha256();
+  VaultBatch batch;
+  PutProfile(batch, profile);
+  return vault.Commit(batch);
 }
 
 }  // namespace temoin::client

@@ -40,6 +40,17 @@ absl::StatusOr<std::vector<v1::ProjectKeys>> LoadAllProjectKeys(Vault& vault);
 absl::StatusOr<std::string> StoreSignedProjectKey(Vault& vault, const v1::SignedProjectKey& key,
                                                   absl::string_view org_public_key);
 
+inline constexpr absl::string_view kTlsAnnouncementContext = "temoin/tls-next/v1";
+
+// Keeps the announced next TLS pin in the profile (durably) when the organisation key
+// signed it (kUnauthenticated otherwise: a server cannot make devices trust a key of
+// its own choosing). An announcement of the pin already held changes nothing.
+absl::Status StoreTlsKeyAnnouncement(Vault& vault, const v1::TlsKeyAnnouncement& announcement);
+
+// Replaces the TLS pin with `spki_sha256` (32 bytes), for a device that missed the
+// announcement of a rotation (temoin repin), and drops any announced next pin.
+absl::Status RepinServer(Vault& vault, absl::string_view spki_sha256);
+
 // The nonce the last sign-in got for the next one; empty when there is none.
 absl::StatusOr<std::string> LoadSignInNonce(Vault& vault);
 // Stores `nonce` (durably) for the next sign-in; an empty one removes the stored one.

@@ -21,8 +21,10 @@ absl::StatusOr<AdminSession> SignInAsAdmin(Vault& vault) {
         absl::StrCat("this needs an admin device holding the organisation key; this device is a ",
                      RoleName(profile.role())));
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          Connection::Create(profile.server_address(), profile.tls_spki_sha256()));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<Connection> connection,
+      Connection::Create(profile.server_address(), profile.tls_spki_sha256(),
+                         /*bulk_downloads=*/false, profile.next_tls_spki_sha256()));
   TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
   return AdminSession{std::move(profile), std::move(connection)};
 }
@@ -229,6 +231,29 @@ absl::StatusOr<crypto::CertifiedDevice> CertifiedReviewer(const v1::Profile& pro
         absl::StrCat("device ", id_hex, " is not certified as a reviewer"));
   }
   return *certified;
+}
+
+absl::Status AnnounceNextTlsKey(Vault& vault, const std::string& pin_hex) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string pin, FromHex(pin_hex, "TLS pin"));
+  if (pin.size() != 32) return absl::InvalidArgumentError("a TLS pin is 64 hex characters");
+  TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));
+  if (pin == session.profile.tls_spki_sha256()) {
+    return absl::InvalidArgumentError("that is the key the server serves now, not its next one");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
+                          crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));
+  v1::TlsKeyAnnouncementBody body;
+  body.set_next_spki_sha256(pin);
+  body.set_issued_at(SystemClock::Get().NowSeconds() / 60 * 60);
+  v1::AnnounceTlsKeyRequest request;
+  request.mutable_announcement()->set_body(body.SerializeAsString());
+  request.mutable_announcement()->set_org_signature(
+      org_key.Sign(kTlsAnnouncementContext, request.announcement().body()));
+  v1::AnnounceTlsKeyResponse response;
+  TEMOIN_RETURN_IF_ERROR(FromGrpc(session.connection->admin().AnnounceTlsKey(
+                                      session.connection->NewContext().get(), request, &response),
+                                  session.connection->address()));
+  return StoreTlsKeyAnnouncement(vault, request.announcement());
 }
 
 }  // namespace temoin::client

@@ -61,6 +61,11 @@ absl::StatusOr<std::string> IssueInvite(Vault& vault, absl::string_view role_nam
 
 absl::StatusOr<std::vector<v1::DeviceInfo>> ListDevices(Vault& vault);
 
+// Signs the announcement of the server's next TLS key (`pin_hex`: the 64 hex characters
+// `temoin-server tls next` printed) with the organisation key and has the server hand it
+// to every device at its next sync. This admin device learns it at once.
+absl::Status AnnounceNextTlsKey(Vault& vault, const std::string& pin_hex);
+
 // Wraps every epoch secret of `project` to the reviewer's own X25519 key, taken from
 // its certificate (which must chain to the organisation key and name a reviewer: a
 // device the server made has none), and records the grant in this vault's grant book

@@ -10,6 +10,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
+#include "common/encoding.h"
 #include "common/status_macros.h"
 #include "common/tls_pin.h"
 #include "crypto/auth.h"
@@ -22,30 +23,75 @@
 namespace temoin::client {
 namespace {
 
-// Accepts the server only if its leaf key matches the pin. Runs synchronously inside
-// the TLS handshake.
+bool SamePin(const std::string& a, const std::string& b) {
+  return a.size() == 32 && b.size() == 32 && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+// Accepts the server only if its leaf key matches the pin, or the announced next pin
+// during a TLS key rotation. Runs synchronously inside the TLS handshake; remembers
+// which pin matched, or which key a refused server presented (so the device can say
+// what to do instead of a bare TLS error).
 class SpkiPinVerifier final : public grpc::experimental::ExternalCertificateVerifier {
  public:
-  explicit SpkiPinVerifier(std::string pin) : pin_(std::move(pin)) {}
+  SpkiPinVerifier(std::string pin, std::string next_pin)
+      : pin_(std::move(pin)), next_pin_(std::move(next_pin)) {}
 
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
     grpc::string_ref cert = request->peer_cert();
     absl::StatusOr<std::string> spki =
         SpkiSha256FromPem(absl::string_view(cert.data(), cert.size()));
-    if (!spki.ok() || spki->size() != pin_.size() ||
-        sodium_memcmp(spki->data(), pin_.data(), pin_.size()) != 0) {
+    std::lock_guard lock(mu_);
+    if (spki.ok() && SamePin(*spki, pin_)) {
+      *sync_status = grpc::Status::OK;
+    } else if (spki.ok() && SamePin(*spki, next_pin_)) {
+      matched_next_ = true;
+      *sync_status = grpc::Status::OK;
+    } else {
+      refused_pin_ = spki.ok() ? *spki : "";
       *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                   "server certificate does not match the pinned key");
-    } else {
-      *sync_status = grpc::Status::OK;
     }
     return true;  // synchronous
   }
   void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
 
+  bool matched_next() {
+    std::lock_guard lock(mu_);
+    return matched_next_;
+  }
+  std::string refused_pin() {
+    std::lock_guard lock(mu_);
+    return refused_pin_;
+  }
+
  private:
   const std::string pin_;
+  const std::string next_pin_;
+  std::mutex mu_;
+  bool matched_next_ = false;
+  std::string refused_pin_;  // the SPKI SHA-256 of the last refused server key
+};
+
+namespace {
+
+// gRPC owns the verifier it creates; this forwards to one the Connection shares, so the
+// Connection can ask afterwards which key the server presented.
+class SharedPinVerifier final : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit SharedPinVerifier(std::shared_ptr<SpkiPinVerifier> inner) : inner_(std::move(inner)) {}
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)> callback, grpc::Status* sync_status) override {
+    return inner_->Verify(request, std::move(callback), sync_status);
+  }
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest* request) override {
+    inner_->Cancel(request);
+  }
+
+ private:
+  std::shared_ptr<SpkiPinVerifier> inner_;
 };
 
 // Trims the ClientHello (306 -> ~210 bytes on every connection) with an in-memory
@@ -108,14 +154,15 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
   return absl::Status(code, status.error_message());
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const std::string& address,
-                                                               const std::string& spki_sha256,
-                                                               bool bulk_downloads) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
+    const std::string& address, const std::string& spki_sha256, bool bulk_downloads,
+    const std::string& next_spki_sha256) {
   if (spki_sha256.size() != 32) return absl::InvalidArgumentError("TLS pin has wrong length");
   static std::once_flag trimmed;
   std::call_once(trimmed, TrimClientHello);
+  auto pin_verifier = std::make_shared<SpkiPinVerifier>(spki_sha256, next_spki_sha256);
   auto verifier =
-      grpc::experimental::ExternalCertificateVerifier::Create<SpkiPinVerifier>(spki_sha256);
+      grpc::experimental::ExternalCertificateVerifier::Create<SharedPinVerifier>(pin_verifier);
   grpc::experimental::TlsChannelCredentialsOptions options;
   options.set_verify_server_certs(false);  // no CA: the pin above is the whole of trust
   options.set_check_call_host(false);
@@ -150,12 +197,30 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(const std::string
 
   std::unique_ptr<Connection> connection(new Connection());
   connection->address_ = address;
+  connection->pin_ = spki_sha256;
+  connection->pin_verifier_ = std::move(pin_verifier);
   connection->channel_ = grpc::CreateCustomChannel(address, credentials, args);
   connection->enrollment_ = v1::Enrollment::NewStub(connection->channel_);
   connection->admin_ = v1::Admin::NewStub(connection->channel_);
   connection->sync_ = v1::Sync::NewStub(connection->channel_);
   connection->review_ = v1::Review::NewStub(connection->channel_);
   return connection;
+}
+
+bool Connection::server_presented_next_pin() const { return pin_verifier_->matched_next(); }
+
+absl::Status Connection::ExplainRefusedKey(absl::Status status) const {
+  if (status.code() != absl::StatusCode::kUnavailable) return status;
+  std::string presented = pin_verifier_->refused_pin();
+  if (presented.size() != 32) return status;
+  const std::string key = ToHex(presented);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the server at ", address_, " presents TLS key ", key, ", not the key this device pinned (",
+      ToHex(pin_),
+      "). If your organisation rotated the server's TLS key while this device was away, ask "
+      "your admin to confirm that key (temoin-server tls next printed it; temoin admin "
+      "rotate-tls announced it), then run: temoin repin --pin ",
+      key, "  If nobody rotated it, do not sync: someone may be intercepting the connection."));
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::NewContext(std::chrono::seconds deadline) {
@@ -199,8 +264,8 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
     v1::ChallengeRequest challenge_request;
     challenge_request.set_device_id(device_id);
     v1::ChallengeResponse challenge;
-    TEMOIN_RETURN_IF_ERROR(FromGrpc(
-        enrollment_->Challenge(NewContext().get(), challenge_request, &challenge), address_));
+    TEMOIN_RETURN_IF_ERROR(ExplainRefusedKey(FromGrpc(
+        enrollment_->Challenge(NewContext().get(), challenge_request, &challenge), address_)));
     auth.Clear();
     status = Authenticate(device_id, device_key, challenge.nonce(), settings_request, no_session,
                           context, auth);
@@ -217,7 +282,7 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
     }
     return refused;
   }
-  TEMOIN_RETURN_IF_ERROR(FromGrpc(status, address_));
+  TEMOIN_RETURN_IF_ERROR(ExplainRefusedKey(FromGrpc(status, address_)));
   token_ = auth.token();
   if (settings != nullptr && auth.has_settings()) *settings = std::move(*auth.mutable_settings());
   if (next_nonce != nullptr) *next_nonce = auth.next_nonce();
@@ -234,6 +299,17 @@ absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profil
   TEMOIN_RETURN_IF_ERROR(connection.SignIn(profile.device_id(), device_key, settings_request,
                                            settings, &nonce, no_session));
   if (nonce != used) StoreSignInNonce(vault, nonce).IgnoreError();  // see the header
+  if (connection.server_presented_next_pin()) {
+    // The server switched to the key the organisation announced: pin it alone now.
+    TEMOIN_ASSIGN_OR_RETURN(v1::Profile stored, LoadProfile(vault));
+    if (stored.next_tls_spki_sha256().size() == 32) {
+      stored.set_tls_spki_sha256(stored.next_tls_spki_sha256());
+      stored.clear_next_tls_spki_sha256();
+      VaultBatch batch;
+      PutProfile(batch, stored);
+      TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -24,6 +24,8 @@ namespace temoin::client {
 inline constexpr char kWipeOrderPayload[] = "temoin/wipe-order";
 inline constexpr char kWipeOrderTrailer[] = "temoin-wipe-order-bin";
 
+class SpkiPinVerifier;  // connection.cc
+
 // One gRPC channel over TLS to the server, for one command. Trust is the pin only: the
 // server's certificate must carry the public key whose SPKI SHA-256 the device got in
 // its enrolment code; no CA is consulted, so a certificate that chains to a trusted CA
@@ -40,12 +42,15 @@ class Connection {
   // probes stay on to grow the receive window on fast links; otherwise they are off and
   // the window stays at HTTP/2's 64 KiB, plenty for what comes down to other devices,
   // and no probe PING (78 B each way with TLS) costs a 2G sync.
-  static absl::StatusOr<std::unique_ptr<Connection>> Create(const std::string& address,
-                                                            const std::string& spki_sha256,
-                                                            bool bulk_downloads = false);
+  // During a TLS key rotation `next_spki_sha256` (the org-announced next pin, 32 bytes)
+  // is accepted too; empty otherwise.
+  static absl::StatusOr<std::unique_ptr<Connection>> Create(
+      const std::string& address, const std::string& spki_sha256, bool bulk_downloads = false,
+      const std::string& next_spki_sha256 = "");
 
-  // Challenge, sign, token. Later contexts carry the token. A revoked device gets
-  // kPermissionDenied "device has been revoked", with kWipeOrderPayload when the admin
+  // Challenge, sign, token. Later contexts carry the token. A server presenting neither
+  // pinned key gets kFailedPrecondition naming the key it presented and `temoin repin`. A revoked
+  // device gets kPermissionDenied "device has been revoked", with kWipeOrderPayload when the admin
   // left a wipe order.
   // With `settings_request`, the server's settings come back in `settings` (unset when
   // the server is too old to give them: call Sync.GetSettings then).
@@ -76,6 +81,9 @@ class Connection {
   v1::Sync::Stub& sync() { return *sync_; }
   v1::Review::Stub& review() { return *review_; }
   const std::string& address() const { return address_; }
+  // Whether the server presented the next pin (it has switched keys): the caller
+  // promotes the next pin to the pin.
+  bool server_presented_next_pin() const;
 
  private:
   Connection() = default;
@@ -85,7 +93,11 @@ class Connection {
                             const v1::GetSettingsRequest* settings_request, bool no_session,
                             std::unique_ptr<grpc::ClientContext>& context,
                             v1::AuthenticateResponse& response);
+  // A transport failure because the server presented an unpinned key, explained.
+  absl::Status ExplainRefusedKey(absl::Status status) const;
   std::string address_;
+  std::string pin_;
+  std::shared_ptr<SpkiPinVerifier> pin_verifier_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Enrollment::Stub> enrollment_;
   std::unique_ptr<v1::Admin::Stub> admin_;
@@ -97,6 +109,7 @@ class Connection {
 // SignIn as the device of `profile`, with the next-sign-in nonce kept in `vault` (so a
 // sync's sign-in is one call), storing the new one it gets. Failing to store it costs
 // only a Challenge call next time, so that is not an error. `no_session` as for SignIn.
+// A device whose connection saw the next pin promotes it to the pin, in the vault.
 absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profile& profile,
                           const v1::GetSettingsRequest* settings_request = nullptr,
                           v1::GetSettingsResponse* settings = nullptr, bool no_session = false);

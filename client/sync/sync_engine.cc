@@ -57,6 +57,9 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
                            const v1::Profile& profile) {
+  if (settings.has_next_tls_key()) {
+    TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
+  }
   if (!settings.vocabulary_unchanged()) {
     TEMOIN_RETURN_IF_ERROR(
         vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
@@ -544,16 +547,23 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
 // settings pull rides on sign-in (Sync.GetSettings for a server that does not answer it
 // there) and its answer is stored. With `no_session` (only with `pull_settings`) the
 // server issues no token: the connection can make no further call.
+// Not connected yet: to the enrolled address (or the override), accepting the pinned key
+// and, during a TLS key rotation, the announced next one.
+absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& profile,
+                                                          const SyncOptions& options) {
+  std::string address =
+      options.server_override.empty() ? profile.server_address() : options.server_override;
+  return Connection::Create(address, profile.tls_spki_sha256(),
+                            /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER,
+                            profile.next_tls_spki_sha256());
+}
+
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
                                                      bool pull_settings = false,
                                                      bool no_session = false) {
-  std::string address =
-      options.server_override.empty() ? profile.server_address() : options.server_override;
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::unique_ptr<Connection> connection,
-      Connection::Create(address, profile.tls_spki_sha256(),
-                         /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          NewConnection(profile, options));
   if (!pull_settings) {
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;
@@ -603,11 +613,8 @@ absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile&
                                                               Vault& vault, bool no_session) {
   SyncCarry* carry = options.carry.get();
   if (carry != nullptr && !carry->token.empty() && !no_session) {
-    std::string address =
-        options.server_override.empty() ? profile.server_address() : options.server_override;
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                            Connection::Create(address, profile.tls_spki_sha256(),
-                                               profile.role() == v1::ROLE_REVIEWER));
+                            NewConnection(profile, options));
     connection->AdoptToken(carry->token);
     return connection;
   }

@@ -1,6 +1,7 @@
 #include "server/app/data_dir.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/enrollment_code.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -15,7 +16,54 @@ namespace {
 
 std::string ConfigPath(const std::string& root) { return root + "/config.json"; }
 
+std::string NextCertPath(const std::string& root) { return root + "/tls/next-cert.pem"; }
+std::string NextKeyPath(const std::string& root) { return root + "/tls/next-key.pem"; }
+
 }  // namespace
+
+absl::StatusOr<std::string> PrepareNextTlsKey(const std::string& root) {
+  if (!PathExists(ConfigPath(root))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
+  }
+  if (!PathExists(NextCertPath(root)) || !PathExists(NextKeyPath(root))) {
+    TEMOIN_ASSIGN_OR_RETURN(TlsIdentity next, GenerateSelfSignedIdentity());
+    // The key first: a cert without its key is never left looking complete.
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(NextKeyPath(root), next.private_key_pem, 0600));
+    crypto::WipeString(next.private_key_pem);
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(NextCertPath(root), next.certificate_pem, 0644));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(NextCertPath(root), 1 << 20));
+  return SpkiSha256FromPem(cert);
+}
+
+absl::StatusOr<std::string> SwitchToNextTlsKey(const std::string& root) {
+  if (!PathExists(NextCertPath(root)) || !PathExists(NextKeyPath(root))) {
+    return absl::FailedPreconditionError(
+        "no next TLS key to switch to; run temoin-server tls next first, and announce it "
+        "with temoin admin rotate-tls");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string next_cert, ReadFileToString(NextCertPath(root), 1 << 20));
+  TEMOIN_ASSIGN_OR_RETURN(std::string next_key, ReadFileToString(NextKeyPath(root), 1 << 20));
+  TEMOIN_ASSIGN_OR_RETURN(std::string next_pin, SpkiSha256FromPem(next_cert));
+  TEMOIN_ASSIGN_OR_RETURN(std::string cert, ReadFileToString(root + "/tls/cert.pem", 1 << 20));
+  absl::StatusOr<std::string> pin = SpkiSha256FromPem(cert);
+  if (pin.ok() && *pin != next_pin) {  // a rerun after an interrupted switch skips this
+    TEMOIN_RETURN_IF_ERROR(MakeDirectories(root + "/tls/retired", 0700));
+    TEMOIN_RETURN_IF_ERROR(
+        WriteFileDurably(absl::StrCat(root, "/tls/retired/", ToHex(*pin), ".pem"), cert, 0644));
+    // Whoever may have copied the old key must not find it on this disk too.
+    absl::Status shredded = OverwriteInPlace(root + "/tls/key.pem");
+    if (!shredded.ok() && !absl::IsNotFound(shredded)) return shredded;
+  }
+  absl::Status written = WriteFileDurably(root + "/tls/key.pem", next_key, 0600);
+  crypto::WipeString(next_key);
+  TEMOIN_RETURN_IF_ERROR(written);
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(root + "/tls/cert.pem", next_cert, 0644));
+  TEMOIN_RETURN_IF_ERROR(ShredFile(NextKeyPath(root)));
+  TEMOIN_RETURN_IF_ERROR(ShredFile(NextCertPath(root)));
+  return next_pin;
+}
 
 absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
                                               const std::string& listen,

@@ -16,6 +16,9 @@
 //   keys/log.key       Ed25519 secret that signs transparency-log checkpoints (0600)
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
+//   tls/next-cert.pem, tls/next-key.pem  the next TLS identity while a rotation is
+//                      under way (temoin-server tls next / tls switch)
+//   tls/retired/<pin hex>.pem  certificates of earlier TLS keys (their keys shredded)
 //   db/                RocksDB store (the default), or
 //   store.conninfo     the PostgreSQL database holding the store instead (0600; see
 //                      server/app/open_store.h)
@@ -53,6 +56,16 @@ absl::StatusOr<crypto::BoxKeyPair> LoadOrCreateBundleKey(const std::string& root
 // Reads keys/log.key, making it first when missing (data directories made before the
 // transparency log get one on their next start). kDataLoss when damaged.
 absl::StatusOr<crypto::SigningKey> LoadOrCreateLogKey(const std::string& root);
+
+// TLS key rotation, step 1: makes tls/next-*.pem when absent (keeps them when present,
+// so running it twice announces one key) and returns the next key's pin (SPKI SHA-256).
+absl::StatusOr<std::string> PrepareNextTlsKey(const std::string& root);
+
+// TLS key rotation, last step: the next identity becomes the current one (at the next
+// start of the server), the current certificate is kept under tls/retired/ and its key
+// shredded. Returns the new pin. kFailedPrecondition when there is no next key.
+// Interrupted, it can be run again: the next files go only once the switch is whole.
+absl::StatusOr<std::string> SwitchToNextTlsKey(const std::string& root);
 
 }  // namespace temoin::server
 

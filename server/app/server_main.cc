@@ -13,6 +13,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/checkpoint.h"
@@ -331,6 +332,27 @@ int RunLogVkey(const std::string& data) {
   return 0;
 }
 
+int RunTlsNext(const std::string& data) {
+  absl::StatusOr<std::string> pin = PrepareNextTlsKey(data);
+  if (!pin.ok()) return Fail(pin.status());
+  std::cout << ToHex(*pin) << "\n";
+  std::cerr << "next TLS key ready (not served yet). On an admin device: temoin admin rotate-tls "
+               "--pin "
+            << ToHex(*pin)
+            << "; let devices sync, then stop the server, run temoin-server tls switch and "
+               "start it again\n";
+  return 0;
+}
+
+int RunTlsSwitch(const std::string& data) {
+  absl::StatusOr<std::string> pin = SwitchToNextTlsKey(data);
+  if (!pin.ok()) return Fail(pin.status());
+  std::cout << ToHex(*pin) << "\n";
+  std::cerr << "switched: the server serves this key from its next start; the old key is "
+               "shredded and its certificate kept in tls/retired/\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace temoin::server
 
@@ -437,7 +459,18 @@ int main(int argc, char** argv) {
   CLI::App* vkey = log->add_subcommand("vkey", "print the checkpoint verifier key (note vkey)");
   vkey->add_option("--data", data, "data directory made by init")->required();
 
+  CLI::App* tls = app.add_subcommand("tls", "rotate the TLS key without breaking device pins");
+  tls->require_subcommand(1);
+  CLI::App* tls_next = tls->add_subcommand(
+      "next", "make the next TLS key (kept aside) and print its pin for temoin admin rotate-tls");
+  tls_next->add_option("--data", data, "data directory made by init")->required();
+  CLI::App* tls_switch = tls->add_subcommand(
+      "switch", "serve the next TLS key from the next start; shred the current one");
+  tls_switch->add_option("--data", data, "data directory made by init")->required();
+
   CLI11_PARSE(app, argc, argv);
+  if (tls_next->parsed()) return temoin::server::RunTlsNext(data);
+  if (tls_switch->parsed()) return temoin::server::RunTlsSwitch(data);
   if (init->parsed()) return temoin::server::RunInit(data, org, listen, store);
   if (vkey->parsed()) return temoin::server::RunLogVkey(data);
   if (import->parsed()) return temoin::server::RunImport(data, bundle);

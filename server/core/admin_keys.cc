@@ -158,6 +158,25 @@ absl::StatusOr<v1::RevokeDeviceResponse> AdminOps::RevokeDevice(
   return response;
 }
 
+absl::StatusOr<v1::AnnounceTlsKeyResponse> AdminOps::AnnounceTlsKey(
+    const Session& session, const v1::AnnounceTlsKeyRequest& req) {
+  TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_ADMIN));
+  TEMOIN_ASSIGN_OR_RETURN(v1::ServerConfig config, registry_->Config());
+  v1::TlsKeyAnnouncementBody body;
+  if (!body.ParseFromString(req.announcement().body()) || body.next_spki_sha256().size() != 32 ||
+      !crypto::VerifySignature(config.org_public_key(), kTlsAnnouncementContext,
+                               req.announcement().body(), req.announcement().org_signature())
+           .ok()) {
+    return absl::UnauthenticatedError(
+        "TLS key announcement is not signed by the organisation key or names no 32-byte pin");
+  }
+  WriteBatch batch;
+  batch.Put(keys::NextTlsKey(), req.announcement().SerializeAsString());
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitWith(
+      std::move(batch), {{session.device_id(), "tls.announce", body.next_spki_sha256(), ""}}));
+  return v1::AnnounceTlsKeyResponse();
+}
+
 absl::StatusOr<v1::GetAuditLogResponse> AdminOps::GetAuditLog(const Session& session,
                                                               const v1::GetAuditLogRequest& req) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_ADMIN));

@@ -61,6 +61,12 @@ class AdminOps {
                                                         const v1::RevokeDeviceRequest& req);
   absl::StatusOr<v1::GetAuditLogResponse> GetAuditLog(const Session& session,
                                                       const v1::GetAuditLogRequest& req);
+  // Stores the announcement of the server's next TLS key (replacing any earlier one),
+  // which must be signed by the organisation key (kUnauthenticated otherwise) and name
+  // a 32-byte pin. The server does not check that it holds that key: a wrong pin only
+  // makes devices accept a key nobody serves, and the admin sees the pin it signed.
+  absl::StatusOr<v1::AnnounceTlsKeyResponse> AnnounceTlsKey(const Session& session,
+                                                            const v1::AnnounceTlsKeyRequest& req);
 
  private:
   Registry* const registry_;
@@ -76,6 +82,7 @@ absl::Status RequireRole(const Session& session, v1::Role role);
 // A grant's epoch secret as sent by an admin: kWrappedEpochSecretBytes long.
 inline constexpr size_t kWrappedEpochSecretBytes = 48 + 32 + 16 + 4;
 inline constexpr absl::string_view kWipeOrderContext = "temoin/wipe-order/v1";
+inline constexpr absl::string_view kTlsAnnouncementContext = "temoin/tls-next/v1";
 
 }  // namespace temoin::server
 

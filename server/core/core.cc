@@ -24,6 +24,8 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
     TEMOIN_ASSIGN_OR_RETURN(auto project, registry_.ProjectById(session.device.project_id()));
     if (project.has_value()) *response.mutable_project_keys() = project->keys();
   }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::TlsKeyAnnouncement> next_tls, registry_.NextTlsKey());
+  if (next_tls.has_value()) *response.mutable_next_tls_key() = *std::move(next_tls);
   return response;
 }
 

@@ -29,6 +29,7 @@
 //   wip/<device_id>              WipeOrder for a revoked device (org-signed)
 //   nxn/<device_id>              the device's next sign-in nonce: Hash256 || expiry be64
 //   asc/<name>/<epoch be32>      epoch secret sealed to the admin (epochs after 1)
+//   tln                          TlsKeyAnnouncement of the next TLS key (org-signed)
 //   aud/..., audh                the audit log (server/core/audit_log.h)
 namespace temoin::server {
 
@@ -50,6 +51,7 @@ std::string Conflict(absl::string_view device_id, absl::string_view record_id,
                      absl::string_view digest);
 std::string WipeOrder(absl::string_view device_id);
 std::string NextNonce(absl::string_view device_id);
+std::string NextTlsKey();
 std::string AdminSecretPrefix(absl::string_view project);
 std::string AdminSecret(absl::string_view project, uint32_t epoch);
 }  // namespace keys
@@ -89,6 +91,8 @@ class Registry {
   absl::StatusOr<std::vector<std::string>> GranteesOf(absl::string_view project);
   // The stored wipe order of a revoked device, as bytes (a serialized WipeOrder).
   absl::StatusOr<std::optional<std::string>> WipeOrder(absl::string_view device_id);
+  // The stored announcement of the server's next TLS key, when an admin made one.
+  absl::StatusOr<std::optional<v1::TlsKeyAnnouncement>> NextTlsKey();
 
  private:
   template <typename Message>

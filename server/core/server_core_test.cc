@@ -1009,6 +1009,30 @@ TEST_P(CoreTest, SettingsGiveMonitorItsProjectKeys) {
   EXPECT_GT(settings.vocabulary().ByteSizeLong(), 0u);
 }
 
+TEST_P(CoreTest, OnlyAnOrgSignedTlsAnnouncementReachesDevices) {
+  SetUpWorld();
+  v1::TlsKeyAnnouncementBody body;
+  body.set_next_spki_sha256(std::string(32, 'n'));
+  v1::AnnounceTlsKeyRequest request;
+  request.mutable_announcement()->set_body(body.SerializeAsString());
+  // Signed by a key that is not the organisation's: refused, and nothing is handed out.
+  crypto::SigningKey stranger = crypto::SigningKey::Generate();
+  request.mutable_announcement()->set_org_signature(
+      stranger.Sign(kTlsAnnouncementContext, request.announcement().body()));
+  EXPECT_EQ(core_->admin().AnnounceTlsKey(admin_session_, request).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_FALSE(Must(core_->GetSettings(monitor_b_session_), "settings").has_next_tls_key());
+  // Signed by the organisation key: a monitor may not store it, the admin may.
+  request.mutable_announcement()->set_org_signature(
+      admin_.org->Sign(kTlsAnnouncementContext, request.announcement().body()));
+  EXPECT_EQ(core_->admin().AnnounceTlsKey(monitor_b_session_, request).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  Must(core_->admin().AnnounceTlsKey(admin_session_, request), "announce");
+  auto settings = Must(core_->GetSettings(monitor_b_session_), "settings");
+  EXPECT_EQ(settings.next_tls_key().SerializeAsString(),
+            request.announcement().SerializeAsString());
+}
+
 // ---------------------------------------------------------------- ingest
 
 TEST_P(CoreTest, UploadGivesVerifiableReceiptsWithDenseLogIndexes) {

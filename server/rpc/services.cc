@@ -290,6 +290,8 @@ TEMOIN_ADMIN_CALL(RevokeDevice, RevokeDeviceRequest, RevokeDeviceResponse,
                   core->admin().RevokeDevice(s, *request))
 TEMOIN_ADMIN_CALL(GetAuditLog, GetAuditLogRequest, GetAuditLogResponse,
                   core->admin().GetAuditLog(s, *request))
+TEMOIN_ADMIN_CALL(AnnounceTlsKey, AnnounceTlsKeyRequest, AnnounceTlsKeyResponse,
+                  core->admin().AnnounceTlsKey(s, *request))
 
 #undef TEMOIN_ADMIN_CALL
 

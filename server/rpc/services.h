@@ -57,6 +57,9 @@ class AdminService final : public v1::Admin::CallbackService {
                                          v1::RevokeDeviceResponse*) override;
   grpc::ServerUnaryReactor* GetAuditLog(grpc::CallbackServerContext*, const v1::GetAuditLogRequest*,
                                         v1::GetAuditLogResponse*) override;
+  grpc::ServerUnaryReactor* AnnounceTlsKey(grpc::CallbackServerContext*,
+                                           const v1::AnnounceTlsKeyRequest*,
+                                           v1::AnnounceTlsKeyResponse*) override;
 
  private:
   CallEnv* const env_;
@@ -68,9 +71,8 @@ class AdminService final : public v1::Admin::CallbackService {
 using SyncServiceBase = v1::Sync::WithCallbackMethod_GetSettings<
     v1::Sync::WithRawCallbackMethod_Upload<v1::Sync::WithCallbackMethod_QueryAttachments<
         v1::Sync::WithRawCallbackMethod_UploadAttachment<
-            v1::Sync::WithCallbackMethod_FetchAttachment<
-                v1::Sync::WithRawCallbackMethod_Relay<
-                    v1::Sync::WithCallbackMethod_GetLogProofs<v1::Sync::Service>>>>>>>;
+            v1::Sync::WithCallbackMethod_FetchAttachment<v1::Sync::WithRawCallbackMethod_Relay<
+                v1::Sync::WithCallbackMethod_GetLogProofs<v1::Sync::Service>>>>>>>;
 
 class SyncService final : public SyncServiceBase {
  public:

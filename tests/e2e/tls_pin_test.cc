@@ -145,8 +145,11 @@ TEST_F(TlsPinTest, RefusesCaSignedServerWithAnotherKeyAndSendsItNothing) {
   ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
   CommandResult sync = d_->Temoin(monitor, {"sync", "--server", absl::StrCat("127.0.0.1:", *port)});
   EXPECT_NE(sync.exit_code, 0);
-  EXPECT_THAT(sync.err, HasSubstr("cannot reach the server at 127.0.0.1:")) << sync.err;
-  EXPECT_THAT(sync.err, HasSubstr("matches this device's pin")) << sync.err;
+  // The refusal names the key presented and says what to do (tls_rotation_test covers
+  // the rotation side of the same message).
+  EXPECT_THAT(sync.err, HasSubstr("the server at 127.0.0.1:")) << sync.err;
+  EXPECT_THAT(sync.err, HasSubstr("presents TLS key ")) << sync.err;
+  EXPECT_THAT(sync.err, HasSubstr("someone may be intercepting")) << sync.err;
 
   absl::StatusOr<nlohmann::json> counts = d_->RecordCounts(monitor);
   ASSERT_TRUE(counts.ok());

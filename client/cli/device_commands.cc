@@ -145,11 +145,17 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     const bool progressed = settled_after > settled_before || *bytes_sent > 0;
     backoff = progressed ? 0 : std::clamp(backoff * 2, 1.0, 60.0);
     double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;
-    std::cerr << "sync: " << report.status().message();
     if (wait > 0) {
-      std::cerr << "; retrying in " << static_cast<int>(wait + 0.5) << " s\n";
+      std::cerr << "sync: " << report.status().message() << "; retrying in "
+                << static_cast<int>(wait + 0.5) << " s\n";
     } else {
-      std::cerr << "; progress made, reconnecting now\n";
+      // What the attempt carried is kept; for a lost link, the long advice of a
+      // connection that never worked would only mislead.
+      std::cerr << "sync: "
+                << (report.status().code() == absl::StatusCode::kUnavailable
+                        ? "connection lost"
+                        : std::string(report.status().message()))
+                << " after progress (what arrived is kept); reconnecting now\n";
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait));
   }

@@ -137,8 +137,7 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
     // The same code comes from a link that failed and from a server that refuses for
     // now (e.g. its synchronous standby is down): name both, the server's words first.
     return absl::UnavailableError(absl::StrCat(
-        "cannot reach the server at ", address, ", or it is unavailable (",
-        status.error_message(),
+        "cannot reach the server at ", address, ", or it is unavailable (", status.error_message(),
         "); try again later, and if it persists check the link, or whether the server's "
         "key still matches this device's pin"));
   }

@@ -80,10 +80,10 @@ absl::StatusOr<ServerEvidence> FetchServerEvidence(Vault& vault, const SyncOptio
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   const std::string& address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          Connection::Create(address, profile.tls_spki_sha256(),
-                                             /*bulk_downloads=*/true,
-                                             profile.next_tls_spki_sha256()));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<Connection> connection,
+      Connection::Create(address, profile.tls_spki_sha256(),
+                         /*bulk_downloads=*/true, profile.next_tls_spki_sha256()));
   TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
   ServerEvidence out;
   TEMOIN_ASSIGN_OR_RETURN(out.log, FetchInclusion(vault, *connection, profile, leaf));

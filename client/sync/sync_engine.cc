@@ -562,8 +562,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
                                                      bool pull_settings = false,
                                                      bool no_session = false) {
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          NewConnection(profile, options));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, NewConnection(profile, options));
   if (!pull_settings) {
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;

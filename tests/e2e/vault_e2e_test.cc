@@ -1,6 +1,7 @@
 // The monitor's vault through the real binary (issue 5): passphrase change, duress,
 // the failed-unlock limit, panic wipe and a corrupt store, on a device enrolled with a
 // real server.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -148,31 +149,37 @@ void Compact(const std::string& home) {
 // Which blocks `status` reads depends on the table layout, so it may never meet a
 // damaged one; `check` reads them all. The store is compacted first, so every value
 // sits in a table file whose first data block starts at offset 0: one flipped byte
-// there is always in a block that `check` reads and whose checksum fails.
+// there is always in a block that `check` reads and whose checksum fails. Every table
+// file is damaged so, not only "the" one: unlocking (the `check` of the whole vault
+// included) writes, and whether that leaves a second table file depends on when
+// RocksDB flushes, which a test must not assume.
 TEST_F(VaultE2eTest, CorruptTableFileIsATypedError) {
   auto dir = TempDir::Create("vault-e2e-sst");
   ASSERT_TRUE(dir.ok());
   std::string copy = dir->Sub("admin");
   fs::copy(deployment_->admin(), copy, fs::copy_options::recursive);
-  Compact(copy);
   CommandResult whole = Run(copy, {"check"}, kPassphrase);
   ASSERT_EQ(whole.exit_code, 0) << whole.err;
   EXPECT_TRUE(absl::StartsWith(whole.out, "vault is whole: ")) << whole.out;
+  Compact(copy);
 
-  std::vector<std::string> tables;
+  std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(copy + "/store")) {
-    if (entry.path().extension() == ".sst") tables.push_back(entry.path().string());
+    if (entry.path().extension() != ".sst") continue;
+    std::string bytes = *ReadFile(entry.path().string());
+    ASSERT_GT(bytes.size(), 64u);
+    bytes[32] ^= 0x5a;  // inside the first data block
+    ASSERT_TRUE(WriteFile(entry.path().string(), bytes).ok());
+    names.push_back(entry.path().filename().string());
   }
-  ASSERT_EQ(tables.size(), 1u) << "a full compaction leaves one table file";
-  std::string bytes = *ReadFile(tables[0]);
-  ASSERT_GT(bytes.size(), 64u);
-  bytes[32] ^= 0x5a;  // inside the first data block
-  ASSERT_TRUE(WriteFile(tables[0], bytes).ok());
+  ASSERT_FALSE(names.empty()) << "a full compaction leaves a table file";
 
   CommandResult r = Run(copy, {"check"}, kPassphrase);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(absl::StartsWith(r.err, "temoin: vault store is damaged")) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.err, fs::path(tables[0]).filename().string())) << r.err;
+  EXPECT_TRUE(std::any_of(names.begin(), names.end(),
+                          [&](const std::string& name) { return absl::StrContains(r.err, name); }))
+      << "the error names no damaged table file: " << r.err;
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 

@@ -16,6 +16,8 @@
 //
 // Not a test (not registered with ctest). Run from anywhere:
 //   build/tests/bench/sync_bench [--records N] [--seed S] [--verify-seconds S]
+//   build/tests/bench/sync_bench --records 300 --link-records 300 --incompressible
+//       --link-rate 64000 --link-latency-ms 0 --link-cut-mean 65536
 //   build/tests/bench/sync_bench --records 20 --attach-bytes 3000000 --link-rate 64000
 //       --link-latency-ms 300 --link-cut-mean 65536
 // --bin-dir DIR runs DIR/client/temoin and DIR/server/temoin-server instead of the
@@ -353,6 +355,13 @@ class Relay {
 
 // ---------------------------------------------------------------------------------------
 
+// `n` characters drawn uniformly from printable ASCII (space to '~').
+std::string RandomText(std::mt19937_64& rng, size_t n) {
+  std::string text(n, ' ');
+  for (char& c : text) c = static_cast<char>(' ' + rng() % 95);
+  return text;
+}
+
 struct Options {
   int records = 10000;
   uint32_t seed = 20261127;
@@ -370,6 +379,9 @@ struct Options {
   // each over its own 64 kbit/s connection (0: skip).
   int slow_uploads = 0;
   int slow_records = 20;
+  // Narratives of random printable ASCII instead of prose: the "1 KB of incompressible
+  // text" of issue 13's record rows (zstd gains only what 95 symbols in 8 bits allow).
+  bool incompressible = false;
 };
 
 absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
@@ -408,6 +420,8 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       if (arg == "--slow-uploads") o.slow_uploads = static_cast<int>(n);
       if (arg == "--slow-records") o.slow_records = static_cast<int>(n);
       if (arg == "--attach-bytes") o.attach_bytes = n;
+    } else if (arg == "--incompressible") {
+      o.incompressible = true;
     } else if (arg == "--bin-dir") {
       if (!(v = value()).ok()) return v.status();
       BinDir() = *v;
@@ -416,7 +430,7 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
           "unknown argument ", arg, "; usage: sync_bench [--records N] [--seed S] ",
           "[--verify-seconds S] [--link-records N [--link-rate BITS] [--link-latency-ms MS] ",
           "[--link-cut-mean BYTES]] [--attach-bytes N] [--slow-uploads K [--slow-records N]] ",
-          "[--bin-dir DIR]"));
+          "[--incompressible] [--bin-dir DIR]"));
     }
   }
   return o;
@@ -864,12 +878,13 @@ absl::Status Run(const Options& o, const std::string& command_line) {
   std::cerr << "sync_bench: generating " << o.records << " testimonies...\n";
   e2e::TestimonyGenerator generator(o.seed);
   ProseGenerator prose(o.seed ^ 0x9e3779b9u);
+  std::mt19937_64 noise(o.seed ^ 0x7f4a7c15u);
   int64_t proto_bytes = 0, json_bytes = 0, narrative_bytes = 0, link_proto_bytes = 0;
   std::string array = "[";
   std::vector<std::string> jsons;  // the first few, for the link and slow-upload phases
   for (int i = 0; i < o.records; ++i) {
     v1::Testimony t = generator.Next();
-    t.set_narrative(prose.Narrative(900, 1100));
+    t.set_narrative(o.incompressible ? RandomText(noise, 1000) : prose.Narrative(900, 1100));
     narrative_bytes += static_cast<int64_t>(t.narrative().size());
     proto_bytes += static_cast<int64_t>(t.ByteSizeLong());
     if (i < o.link_records) link_proto_bytes += static_cast<int64_t>(t.ByteSizeLong());

@@ -68,6 +68,17 @@ uint64_t SeedFromEnv(uint64_t fallback) {
   return seed;
 }
 
+// CI's 120 power cuts, or TEMOIN_CRASH_ROUNDS of them (tests/soak/run.sh runs 1,000).
+int RoundsFromEnv(int fallback) {
+  int rounds = fallback;
+  if (const char* env = std::getenv("TEMOIN_CRASH_ROUNDS");
+      env && (!absl::SimpleAtoi(env, &rounds) || rounds < 1)) {
+    ADD_FAILURE() << "TEMOIN_CRASH_ROUNDS is not a positive number";
+    rounds = fallback;
+  }
+  return rounds;
+}
+
 std::string RecordId(const v1::Envelope& envelope) {
   v1::RecordHeader header;
   header.ParseFromString(envelope.header());
@@ -257,16 +268,16 @@ class StoreCrashTest : public ::testing::Test {
 
 TEST_F(StoreCrashTest, NothingAcknowledgedIsLostAcrossPowerCutsAtRandomMoments) {
   const uint64_t seed = SeedFromEnv(20260808);
-  constexpr int kCrashes = 120;
-  std::cerr << "store_crash_test: seed " << seed << ", " << kCrashes
-            << " power cuts (TEMOIN_CRASH_SEED to replay)\n";
+  const int crashes = RoundsFromEnv(120);
+  std::cerr << "store_crash_test: seed " << seed << ", " << crashes
+            << " power cuts (TEMOIN_CRASH_SEED to replay, TEMOIN_CRASH_ROUNDS for more)\n";
   std::mt19937_64 rng(seed);
   auto uniform = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
   std::map<std::string, Acknowledged> acked;
   std::vector<v1::Envelope> pending;  // sealed, no receipt yet: the device keeps them
   int64_t cut_mid_commit = 0, dropped_bytes = 0, dropped_files = 0;
-  for (int crash = 0; crash < kCrashes; ++crash) {
+  for (int crash = 0; crash < crashes; ++crash) {
     SCOPED_TRACE(absl::StrCat("power cut ", crash, ", seed ", seed));
     Session session = SignIn(monitor_);
     // The power goes off after 0..40 more file operations (a commit is a few: WAL append
@@ -297,7 +308,7 @@ TEST_F(StoreCrashTest, NothingAcknowledgedIsLostAcrossPowerCutsAtRandomMoments) 
   std::cerr << "store_crash_test: " << acked.size() << " records acknowledged, " << cut_mid_commit
             << " cuts during a commit, " << dropped_bytes << " unsynced bytes and " << dropped_files
             << " files dropped\n";
-  EXPECT_GT(cut_mid_commit, kCrashes / 4) << "too few cuts landed inside a commit";
+  EXPECT_GT(cut_mid_commit, crashes / 4) << "too few cuts landed inside a commit";
   EXPECT_GT(dropped_bytes, 0) << "no cut dropped anything: the simulation is not biting";
 
   // With the power on for good, the device's retries all get receipts.

@@ -225,19 +225,16 @@ class RecordUpload {
     return vault_.Commit(clean);
   }
 
-  // What a later attempt of this run needs: which bodies are still unanswered, and,
-  // after a cut, how many bytes this connection carried.
+  // After a cut, what a later attempt of this run needs: how many bytes a connection
+  // carried. (Which bodies went unanswered is not enough to skip commitments: after a
+  // cut every record not yet committed is committed first, so that a minute of signal
+  // fixes what exists, DESIGN.md "Sync".)
   void LearnFromAttempt(SyncCarry& carry, bool completed) {
-    if (bodies_sent_bytes_ == 0 && !carry.bodies_sent_before) return;
-    carry.bodies_sent_before = true;
-    carry.bodies_unanswered.insert(sent_ids_.begin(), sent_ids_.end());
-    std::erase_if(carry.bodies_unanswered, [&](const std::string& id) {
-      return done_.count(id) || body_in_.count(id) || refused_.count(id);
-    });
-    if (completed) return;
+    if (completed || bodies_sent_bytes_ + commitment_bytes_ == 0) return;
     const double bytes = static_cast<double>(bodies_sent_bytes_ + commitment_bytes_);
-    carry.bytes_per_connection =
-        carry.bytes_per_connection == 0 ? bytes : (carry.bytes_per_connection + bytes) / 2;
+    carry.bytes_per_connection = carry.bytes_per_connection == 0
+                                     ? bytes
+                                     : (carry.bytes_per_connection + bytes) / 2;
   }
 
   // Batch sizes for this attempt: after a cut, at most 1/16 of what a connection has
@@ -295,9 +292,7 @@ class RecordUpload {
       v1::RecordHeader header;
       header.ParseFromString(entry.envelope().header());
       if (header.attachments().empty() &&
-          (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED ||
-           (carry != nullptr && carry->bodies_sent_before &&
-            !carry->bodies_unanswered.count(header.record_id())))) {
+          (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED)) {
         continue;
       }
       if (carry != nullptr && carry->bodies_in.count(header.record_id())) {
@@ -368,7 +363,6 @@ class RecordUpload {
         if (request.records_size() > 0 && bytes + size > max_bytes) break;
         *request.add_records() = entry->envelope();
         ids.push_back(*id);
-        sent_ids_.insert(*id);
         ++next;
         bytes += size;
       }
@@ -440,7 +434,6 @@ class RecordUpload {
   SyncProgress progress_;
   std::map<std::string, const v1::OutboxEntry*> by_id_;
   std::set<std::string> done_, body_in_, refused_;
-  std::set<std::string> sent_ids_;  // bodies put on the wire in this attempt
   size_t bodies_sent_bytes_ = 0, commitment_bytes_ = 0;
   PositionalAnswers sent_;  // which record sits where in each batch, for the answers
 };

@@ -44,15 +44,9 @@ struct SyncCarry {
   bool log_checked = false;         // this server's log extends the held checkpoint
   std::set<std::string> bodies_in;  // record ids whose sealed body the server holds
 
-  // What this run's earlier attempts taught about the link (kept by Forget: they are
-  // facts about this device's sends, not about the server's session).
-  // Bodies that went out and got no answer before the link dropped: only these can be
-  // on the server without this device knowing, so only these need a commitment to
-  // find out (rather than every record not yet receipted, ~200 B each per connection).
-  bool bodies_sent_before = false;
-  std::set<std::string> bodies_unanswered;
-  // Upload bytes a connection carried before it dropped, a moving average (0: no cut
-  // seen). A batch is stored only whole, so batches are kept to a small fraction of it.
+  // Upload bytes a connection of this run carried before it dropped, a moving average
+  // (0: no cut seen; kept by Forget, being about the link, not the session). A batch is
+  // stored only whole, so batches are kept to a small fraction of it.
   double bytes_per_connection = 0;
 };
 

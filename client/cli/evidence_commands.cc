@@ -10,6 +10,7 @@
 #include "client/core/evidence_verify.h"
 #include "client/core/gaps.h"
 #include "client/core/review_desk.h"
+#include "client/core/server_keys_state.h"
 #include "client/sync/evidence_fetch.h"
 #include "client/sync/sync_engine.h"
 #include "common/encoding.h"
@@ -90,6 +91,16 @@ absl::Status ReviewEvidence(const Globals& g, const EvidenceArgs& a, bool offlin
   input.log_vkey = server.log.log_vkey();
   input.log_vkey_signature = server.log.log_vkey_signature();
   input.checkpoint_note = server.log.checkpoint();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> server_keys,
+                          LoadServerKeys(*vault, profile.org_public_key()));
+  if (!server_keys.has_value()) {
+    return absl::FailedPreconditionError(
+        "the organisation has not certified the server's receipt and log keys yet, and a "
+        "package without that statement does not verify: an admin runs temoin-server keys "
+        "show on the server's machine, then temoin admin certify-server-keys");
+  }
+  input.server_keys_body = server_keys->statement.body();
+  input.server_keys_signature = server_keys->statement.org_signature();
   if (server.log.inclusion_size() == 1) {
     for (const std::string& hash : server.log.inclusion(0).hashes()) {
       input.inclusion_proof.push_back(hash);

@@ -9,8 +9,10 @@
 #include "client/core/device_state.h"
 #include "client/core/key_shares.h"
 #include "client/sync/admin_client.h"
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
+#include "crypto/server_keys.h"
 
 namespace temoin::client::cli {
 namespace {
@@ -73,6 +75,20 @@ absl::Status RotateTls(const Globals& g, const std::string& pin_hex) {
   return absl::OkStatus();
 }
 
+absl::Status CertifyKeys(const Globals& g, const std::string& receipt_key_hex,
+                         const std::string& log_vkey) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  TEMOIN_ASSIGN_OR_RETURN(std::string body, CertifyServerKeys(*vault, receipt_key_hex, log_vkey));
+  TEMOIN_ASSIGN_OR_RETURN(std::string raw_receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
+  std::cout << body;
+  std::cerr << "certified receipt key " << receipt_key_hex << " (fingerprint "
+            << crypto::KeyFingerprint(raw_receipt_key) << ") and log key " << log_vkey
+            << " (fingerprint " << crypto::KeyFingerprint(log_vkey)
+            << "), signed with the organisation key; devices accept receipts and checkpoints "
+               "only under the keys above from their next sync\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
@@ -81,6 +97,7 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
     int shares = 0, threshold = 0;
     std::string out;
     std::vector<std::string> files;
+    std::string receipt_key, log_key;
   };
   auto* a = ctx.Keep<Args>();
   auto* admin = app.add_subcommand("admin", "organisation key custody (admin)");
@@ -104,6 +121,15 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
   rotate_tls->add_option("--pin", a->out, "the pin temoin-server tls next printed (64 hex)")
       ->required();
   rotate_tls->callback([&ctx, &g, a] { ctx.result = RotateTls(g, a->out); });
+  auto* certify = admin->add_subcommand(
+      "certify-server-keys",
+      "sign, with the organisation key, which receipt key and log key are the server's "
+      "(as temoin-server keys show prints them on the server's machine); stdout: the "
+      "statement signed");
+  certify->add_option("--receipt-key", a->receipt_key, "the server's receipt key (64 hex)")
+      ->required();
+  certify->add_option("--log-key", a->log_key, "the server's log key (note vkey)")->required();
+  certify->callback([&ctx, &g, a] { ctx.result = CertifyKeys(g, a->receipt_key, a->log_key); });
 }
 
 }  // namespace temoin::client::cli

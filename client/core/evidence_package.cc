@@ -132,6 +132,11 @@ absl::Status WriteEvidencePackage(const std::string& dir, const EvidenceInput& i
   std::string proof;
   for (const std::string& hash : input.inclusion_proof) absl::StrAppend(&proof, ToHex(hash), "\n");
   TEMOIN_RETURN_IF_ERROR(writer.Add(files::kInclusionProof, proof));
+  if (!input.server_keys_body.empty()) {
+    TEMOIN_RETURN_IF_ERROR(writer.Add(files::kServerKeys, input.server_keys_body));
+    TEMOIN_RETURN_IF_ERROR(
+        writer.Add(files::kServerKeysSignature, ToHex(input.server_keys_signature) + "\n"));
+  }
   for (const EvidenceInput::Attachment& attachment : input.attachments) {
     TEMOIN_RETURN_IF_ERROR(
         writer.Add(absl::StrCat(files::kAttachmentsDir, "/", ToHex(attachment.blob_id), ".enc"),

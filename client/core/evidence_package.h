@@ -35,6 +35,9 @@ inline constexpr char kTestimonyJson[] = "testimony.json";
 inline constexpr char kDataKey[] = "data-key.hex";
 inline constexpr char kDictionary[] = "body-dictionary-v1.zdict";
 inline constexpr char kAttachmentsDir[] = "attachments";
+// The organisation's server-key statement (crypto/server_keys.h) and its signature.
+inline constexpr char kServerKeys[] = "server-keys.txt";
+inline constexpr char kServerKeysSignature[] = "server-keys-signature.hex";
 }  // namespace evidence_files
 
 // Everything a package holds, as the reviewer's vault and the server's GetLogProofs
@@ -49,6 +52,10 @@ struct EvidenceInput {
   std::string log_vkey_signature;            // receipt key over log_vkey, "temoin/log-key/v1"
   std::string checkpoint_note;               // the whole signed note (any cosignature lines kept)
   std::vector<std::string> inclusion_proof;  // RFC 9162 PATH, deepest first
+  // The org-signed server-key statement the reviewer's device holds; left out when it
+  // holds none (the package then fails the server-keys check, by name).
+  std::string server_keys_body;
+  std::string server_keys_signature;  // 64 bytes
   struct Attachment {
     std::string blob_id;     // 16 bytes
     std::string ciphertext;  // the whole secretstream as stored on the server

@@ -24,6 +24,7 @@
 #include "crypto/merkle.h"
 #include "crypto/receipt.h"
 #include "crypto/secret_buffer.h"
+#include "crypto/server_keys.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
@@ -357,6 +358,67 @@ EvidenceCheck CheckInclusionProof(const Package& p) {
                                  " leaves (", proof.size(), " hashes)"));
 }
 
+// The organisation's server-key statement, once its signature checks against the
+// package's organisation key (which org-key compares with --org-key).
+absl::StatusOr<crypto::ServerKeys> CertifiedServerKeys(const Package& p) {
+  std::optional<std::string> body = p.Read(files::kServerKeys);
+  std::optional<std::string> signature =
+      p.ReadHex(files::kServerKeysSignature, crypto::kSignatureBytes);
+  if (!body.has_value() || !signature.has_value() || !p.org_key.has_value()) {
+    return absl::NotFoundError(
+        "server-keys.txt, its signature or the organisation key is missing or malformed");
+  }
+  return crypto::VerifyServerKeys(*body, *signature, *p.org_key);
+}
+
+std::string ValidityText(const crypto::CertifiedKey& key) {
+  return key.current() ? absl::StrCat("valid from ", HourText(key.from), " on (current)")
+                       : absl::StrCat("valid from ", HourText(key.from), " until ",
+                                      HourText(*key.until), " (retired)");
+}
+
+EvidenceCheck CheckServerKeys(const Package& p) {
+  const char* name = "server-keys";
+  absl::StatusOr<crypto::ServerKeys> keys = CertifiedServerKeys(p);
+  if (!keys.ok()) return Fail(name, std::string(keys.status().message()));
+  return Pass(name, absl::StrCat("the organisation key certified ", keys->receipt_keys.size(),
+                                 " receipt key(s) and ", keys->log_keys.size(),
+                                 " log key(s) of the server on ", HourText(keys->issued)));
+}
+
+EvidenceCheck CheckReceiptKeyCertified(const Package& p) {
+  const char* name = "receipt-key-certified";
+  absl::StatusOr<crypto::ServerKeys> keys = CertifiedServerKeys(p);
+  std::optional<std::string> receipt_key =
+      p.ReadHex(files::kReceiptKey, crypto::kSigningPublicKeyBytes);
+  if (!keys.ok() || !receipt_key.has_value() || !p.receipt_body.has_value()) {
+    return Fail(name, "no verified server-key statement, receipt key or receipt to check");
+  }
+  const crypto::CertifiedKey* key = keys->FindReceiptKey(*receipt_key);
+  if (key == nullptr) {
+    return Fail(name, "the receipt key is not in the organisation's server-key statement");
+  }
+  if (!key->CoversHour(p.receipt_body->received_at())) {
+    return Fail(name, "the receipt's hour is outside the receipt key's certified validity");
+  }
+  return Pass(name, absl::StrCat("receipt key ", ToHex(*receipt_key),
+                                 " is certified by the organisation, ", ValidityText(*key)));
+}
+
+EvidenceCheck CheckLogKeyCertified(const Package& p) {
+  const char* name = "log-key-certified";
+  absl::StatusOr<crypto::ServerKeys> keys = CertifiedServerKeys(p);
+  if (!keys.ok() || !p.log_vkey.has_value()) {
+    return Fail(name, "no verified server-key statement or log key to check");
+  }
+  const crypto::CertifiedKey* key = keys->FindLogKey(*p.log_vkey);
+  if (key == nullptr) {
+    return Fail(name, "the log key is not in the organisation's server-key statement");
+  }
+  return Pass(name, absl::StrCat("log key ", *p.log_vkey, " is certified by the organisation, ",
+                                 ValidityText(*key)));
+}
+
 EvidenceCheck CheckTestimony(const Package& p) {
   const char* name = "testimony";
   std::optional<std::string> key_bytes = p.ReadHex(files::kDataKey, 32);
@@ -488,6 +550,9 @@ absl::StatusOr<EvidenceReport> VerifyEvidencePackage(const std::string& dir,
   report.checks.push_back(CheckCheckpointSignature(p));
   report.checks.push_back(CheckLogLeaf(p));
   report.checks.push_back(CheckInclusionProof(p));
+  report.checks.push_back(CheckServerKeys(p));
+  report.checks.push_back(CheckReceiptKeyCertified(p));
+  report.checks.push_back(CheckLogKeyCertified(p));
   if (p.disclosed) report.checks.push_back(CheckTestimony(p));
   if (p.header.has_value()) {
     for (const v1::AttachmentRef& ref : p.header->attachments()) {

@@ -15,6 +15,7 @@
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
+#include "client/core/server_keys_state.h"
 #include "client/core/witness_policy.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/batch_sizer.h"
@@ -28,6 +29,7 @@
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
 #include "crypto/secret_buffer.h"
+#include "crypto/server_keys.h"
 
 namespace temoin::client {
 namespace {
@@ -52,6 +54,13 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> keys_hash,
                           vault.Get(kSettingsNs, kKeysHashKey));
   if (keys_hash.has_value()) request.set_keys_hash(keys_hash->substr(0, kSettingsHashBytes));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> server_keys,
+                          vault.Get(kSettingsNs, kServerKeysName));
+  v1::ServerKeyStatement statement;
+  if (server_keys.has_value() && statement.ParseFromString(*server_keys)) {
+    request.set_server_keys_hash(crypto::Hash256(crypto::kServerKeysHashContext, statement.body())
+                                     .substr(0, kSettingsHashBytes));
+  }
   return request;
 }
 
@@ -60,6 +69,13 @@ absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings
   if (settings.has_next_tls_key()) {
     TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
   }
+  if (settings.has_server_keys()) {
+    TEMOIN_RETURN_IF_ERROR(
+        StoreServerKeyStatement(vault, settings.server_keys(), profile.org_public_key()));
+  }
+  // Before anything is sent: receipts must come under a key the organisation certified.
+  TEMOIN_RETURN_IF_ERROR(
+      CheckReceiptKeyCertified(vault, profile.org_public_key(), profile.server_signing_key()));
   if (!settings.vocabulary_unchanged()) {
     TEMOIN_RETURN_IF_ERROR(
         vault.Put(kSettingsNs, "vocabulary", settings.vocabulary().SerializeAsString()));
@@ -492,6 +508,9 @@ absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& p
     absl::StatusOr<VerifiedCheckpoint> verified =
         VerifyLogAnswer(answer, profile.server_signing_key(), held);
     absl::Status checked = verified.status();
+    if (checked.ok()) {
+      checked = CheckLogKeyCertified(vault, profile.org_public_key(), verified->vkey);
+    }
     if (checked.ok()) checked = VerifyInclusions(*verified, chunk, answer);
     // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).
     if (checked.ok()) checked = CheckWitnessQuorum(*verified, witnesses);
@@ -629,8 +648,10 @@ void SyncCarry::Forget() {
 
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  // Settings too: the reviewer needs the org-signed server-key statement for its checks
+  // and its evidence packages.
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          SignedIn(profile, options, vault));
+                          SignedIn(profile, options, vault, /*pull_settings=*/true));
   TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));

@@ -17,6 +17,8 @@
 #include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/checkpoint.h"
+#include "crypto/secret_buffer.h"
+#include "crypto/server_keys.h"
 #include "crypto/sodium_init.h"
 #include "server/app/backup.h"
 #include "server/app/config_file.h"
@@ -332,6 +334,32 @@ int RunLogVkey(const std::string& data) {
   return 0;
 }
 
+// Reads only the key files, so it works while the server runs. What the admin reads here,
+// on the server's own machine, is what they certify from their device: a server (or a
+// network) that lies to the admin's device cannot make them sign a key of its own.
+int RunKeysShow(const std::string& data) {
+  if (!PathExists(data + "/config.json")) {
+    return Fail(absl::FailedPreconditionError(
+        absl::StrCat(data, " is not a temoin data directory; run temoin-server init first")));
+  }
+  absl::StatusOr<std::string> secret = ReadFileToString(data + "/keys/receipt.key", 4096);
+  if (!secret.ok()) return Fail(secret.status());
+  absl::StatusOr<crypto::SigningKey> receipt_key = crypto::SigningKey::FromSecretKey(*secret);
+  crypto::WipeString(*secret);
+  if (!receipt_key.ok()) return Fail(absl::DataLossError("keys/receipt.key is damaged"));
+  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
+  if (!log_key.ok()) return Fail(log_key.status());
+  const std::string receipt_hex = ToHex(receipt_key->public_key());
+  const std::string vkey =
+      crypto::FormatVkey(LogOrigin(log_key->public_key()), log_key->public_key());
+  std::cout << "receipt " << receipt_hex << "\nlog " << vkey << "\n";
+  std::cerr << "receipt key fingerprint " << crypto::KeyFingerprint(receipt_key->public_key())
+            << ", log key fingerprint " << crypto::KeyFingerprint(vkey)
+            << "\nOn an admin device: temoin admin certify-server-keys --receipt-key "
+            << receipt_hex << " --log-key " << vkey << "\n";
+  return 0;
+}
+
 int RunTlsNext(const std::string& data) {
   absl::StatusOr<std::string> pin = PrepareNextTlsKey(data);
   if (!pin.ok()) return Fail(pin.status());
@@ -459,6 +487,12 @@ int main(int argc, char** argv) {
   CLI::App* vkey = log->add_subcommand("vkey", "print the checkpoint verifier key (note vkey)");
   vkey->add_option("--data", data, "data directory made by init")->required();
 
+  CLI::App* keys_cmd = app.add_subcommand("keys", "the server's receipt and log keys");
+  keys_cmd->require_subcommand(1);
+  CLI::App* keys_show = keys_cmd->add_subcommand(
+      "show", "print the receipt key and log key for temoin admin certify-server-keys");
+  keys_show->add_option("--data", data, "data directory made by init")->required();
+
   CLI::App* tls = app.add_subcommand("tls", "rotate the TLS key without breaking device pins");
   tls->require_subcommand(1);
   CLI::App* tls_next = tls->add_subcommand(
@@ -469,6 +503,7 @@ int main(int argc, char** argv) {
   tls_switch->add_option("--data", data, "data directory made by init")->required();
 
   CLI11_PARSE(app, argc, argv);
+  if (keys_show->parsed()) return temoin::server::RunKeysShow(data);
   if (tls_next->parsed()) return temoin::server::RunTlsNext(data);
   if (tls_switch->parsed()) return temoin::server::RunTlsSwitch(data);
   if (init->parsed()) return temoin::server::RunInit(data, org, listen, store);

@@ -26,6 +26,9 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::TlsKeyAnnouncement> next_tls, registry_.NextTlsKey());
   if (next_tls.has_value()) *response.mutable_next_tls_key() = *std::move(next_tls);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::ServerKeyStatement> server_keys,
+                          registry_.ServerKeyStatement());
+  if (server_keys.has_value()) *response.mutable_server_keys() = *std::move(server_keys);
   return response;
 }
 

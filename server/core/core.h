@@ -86,6 +86,14 @@ class Core {
   absl::StatusOr<v1::GetLogProofsResponse> GetLogProofs(const Session& session,
                                                         const v1::GetLogProofsRequest& request);
 
+  // (server_keys_ops.cc) Stores the org-signed server-key statement (admins only). It
+  // must verify against the organisation key (kUnauthenticated), list this server's
+  // current receipt key and log key as current (kFailedPrecondition: certifying keys
+  // the server does not use would cut every device off), and be no older than the
+  // one held (kFailedPrecondition). Audited as "server-keys.certify".
+  absl::StatusOr<v1::CertifyServerKeysResponse> CertifyServerKeys(
+      const Session& session, const v1::CertifyServerKeysRequest& request);
+
  private:
   const crypto::SigningKey receipt_key_;
   const std::string receipt_public_key_;

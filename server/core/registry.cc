@@ -45,6 +45,7 @@ std::string Conflict(absl::string_view device_id, absl::string_view record_id,
 std::string WipeOrder(absl::string_view device_id) { return absl::StrCat("wip/", device_id); }
 std::string NextNonce(absl::string_view device_id) { return absl::StrCat("nxn/", device_id); }
 std::string NextTlsKey() { return "tln"; }
+std::string ServerKeyStatement() { return "sks"; }
 std::string AdminSecretPrefix(absl::string_view project) {
   return absl::StrCat("asc/", project, "/");  // '/' cannot occur in a project name
 }
@@ -174,6 +175,10 @@ absl::StatusOr<std::vector<std::string>> Registry::GranteesOf(absl::string_view 
 
 absl::StatusOr<std::optional<std::string>> Registry::WipeOrder(absl::string_view device_id) {
   return store_->Get(keys::WipeOrder(device_id));
+}
+
+absl::StatusOr<std::optional<v1::ServerKeyStatement>> Registry::ServerKeyStatement() {
+  return GetMessage<v1::ServerKeyStatement>(keys::ServerKeyStatement());
 }
 
 absl::StatusOr<std::optional<v1::TlsKeyAnnouncement>> Registry::NextTlsKey() {

@@ -52,6 +52,7 @@ std::string Conflict(absl::string_view device_id, absl::string_view record_id,
 std::string WipeOrder(absl::string_view device_id);
 std::string NextNonce(absl::string_view device_id);
 std::string NextTlsKey();
+std::string ServerKeyStatement();  // the org-signed server-key statement
 std::string AdminSecretPrefix(absl::string_view project);
 std::string AdminSecret(absl::string_view project, uint32_t epoch);
 }  // namespace keys
@@ -93,6 +94,8 @@ class Registry {
   absl::StatusOr<std::optional<std::string>> WipeOrder(absl::string_view device_id);
   // The stored announcement of the server's next TLS key, when an admin made one.
   absl::StatusOr<std::optional<v1::TlsKeyAnnouncement>> NextTlsKey();
+  // The org-signed server-key statement, once an admin certified the server's keys.
+  absl::StatusOr<std::optional<v1::ServerKeyStatement>> ServerKeyStatement();
 
  private:
   template <typename Message>

@@ -35,6 +35,7 @@
 #include "crypto/merkle.h"
 #include "crypto/project_keys.h"
 #include "crypto/receipt.h"
+#include "crypto/server_keys.h"
 #include "crypto/sodium_init.h"
 #include "server/core/core.h"
 #include "server/core/testing/counting_metrics.h"
@@ -1031,6 +1032,49 @@ TEST_P(CoreTest, OnlyAnOrgSignedTlsAnnouncementReachesDevices) {
   auto settings = Must(core_->GetSettings(monitor_b_session_), "settings");
   EXPECT_EQ(settings.next_tls_key().SerializeAsString(),
             request.announcement().SerializeAsString());
+}
+
+TEST_P(CoreTest, OnlyAnOrgSignedStatementOfTheServersOwnKeysReachesDevices) {
+  SetUpWorld();
+  core_->set_log_key(crypto::SigningKey::Generate());
+  const std::string vkey = Must(core_->log().Vkey(), "vkey");
+  auto statement = [&](int64_t issued, std::string receipt_key, const crypto::SigningKey& by) {
+    crypto::ServerKeys keys;
+    keys.issued = issued;
+    keys.receipt_keys.push_back({std::move(receipt_key), 0, std::nullopt});
+    keys.log_keys.push_back({vkey, 0, std::nullopt});
+    v1::CertifyServerKeysRequest request;
+    request.mutable_statement()->set_body(Must(crypto::FormatServerKeys(keys), "format"));
+    request.mutable_statement()->set_org_signature(
+        by.Sign(crypto::kServerKeysContext, request.statement().body()));
+    return request;
+  };
+  crypto::SigningKey stranger = crypto::SigningKey::Generate();
+  EXPECT_EQ(
+      core_->CertifyServerKeys(admin_session_, statement(100, receipt_key_.public_key(), stranger))
+          .status()
+          .code(),
+      absl::StatusCode::kUnauthenticated);
+  // Keys the server does not use would cut every device off: refused.
+  EXPECT_EQ(
+      core_->CertifyServerKeys(admin_session_, statement(100, std::string(32, 'x'), *admin_.org))
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  const v1::CertifyServerKeysRequest good = statement(200, receipt_key_.public_key(), *admin_.org);
+  EXPECT_EQ(core_->CertifyServerKeys(monitor_b_session_, good).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(Must(core_->GetSettings(monitor_b_session_), "settings").has_server_keys());
+  Must(core_->CertifyServerKeys(admin_session_, good), "certify");
+  // An older statement cannot replace the newer one.
+  EXPECT_EQ(core_
+                ->CertifyServerKeys(admin_session_,
+                                    statement(100, receipt_key_.public_key(), *admin_.org))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto settings = Must(core_->GetSettings(monitor_b_session_), "settings");
+  EXPECT_EQ(settings.server_keys().SerializeAsString(), good.statement().SerializeAsString());
 }
 
 // ---------------------------------------------------------------- ingest

@@ -22,6 +22,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"/temoin.v1.Admin/RevokeDevice", kSession, false},
       {"/temoin.v1.Admin/GetAuditLog", kSession, false},
       {"/temoin.v1.Admin/AnnounceTlsKey", kSession, false},
+      {"/temoin.v1.Admin/CertifyServerKeys", kSession, false},
       {"/temoin.v1.Sync/GetSettings", kSession, false},
       {"/temoin.v1.Sync/Upload", kSession, true},
       {"/temoin.v1.Sync/QueryAttachments", kSession, false},

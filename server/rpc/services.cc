@@ -6,6 +6,7 @@
 
 #include "common/vocabulary.h"
 #include "crypto/keys.h"
+#include "crypto/server_keys.h"
 #include "server/core/bundle_import.h"
 #include "server/core/piece_stream.h"
 #include "server/core/relay_spool.h"
@@ -104,6 +105,12 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
       settings->clear_bundle_public_key();
       settings->set_keys_unchanged(true);
     }
+  }
+  if (settings->has_server_keys() && !request.server_keys_hash().empty() &&
+      SettingsHashNames(
+          request.server_keys_hash(),
+          crypto::Hash256(crypto::kServerKeysHashContext, settings->server_keys().body()))) {
+    settings->clear_server_keys();
   }
   return settings;
 }
@@ -292,6 +299,8 @@ TEMOIN_ADMIN_CALL(GetAuditLog, GetAuditLogRequest, GetAuditLogResponse,
                   core->admin().GetAuditLog(s, *request))
 TEMOIN_ADMIN_CALL(AnnounceTlsKey, AnnounceTlsKeyRequest, AnnounceTlsKeyResponse,
                   core->admin().AnnounceTlsKey(s, *request))
+TEMOIN_ADMIN_CALL(CertifyServerKeys, CertifyServerKeysRequest, CertifyServerKeysResponse,
+                  core->CertifyServerKeys(s, *request))
 
 #undef TEMOIN_ADMIN_CALL
 

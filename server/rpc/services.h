@@ -60,6 +60,9 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* AnnounceTlsKey(grpc::CallbackServerContext*,
                                            const v1::AnnounceTlsKeyRequest*,
                                            v1::AnnounceTlsKeyResponse*) override;
+  grpc::ServerUnaryReactor* CertifyServerKeys(grpc::CallbackServerContext*,
+                                              const v1::CertifyServerKeysRequest*,
+                                              v1::CertifyServerKeysResponse*) override;
 
  private:
   CallEnv* const env_;

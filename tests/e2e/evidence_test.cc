@@ -10,6 +10,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -61,6 +63,31 @@ class EvidenceE2eTest : public ::testing::Test {
     return v;
   }
 
+  // The admin certifies the keys `temoin-server keys show` prints on the server's
+  // machine; keys nobody read there (a lying server's) are refused on the admin's device.
+  void CertifyServerKeys() {
+    absl::StatusOr<CommandResult> shown =
+        RunCommand({ServerBinary(), "keys", "show", "--data", d_->server_data()});
+    ASSERT_TRUE(shown.ok() && shown->exit_code == 0);
+    std::string receipt_key, log_key;
+    for (absl::string_view line : absl::StrSplit(shown->out, '\n', absl::SkipEmpty())) {
+      if (absl::ConsumePrefix(&line, "receipt ")) receipt_key = std::string(line);
+      if (absl::ConsumePrefix(&line, "log ")) log_key = std::string(line);
+    }
+    ASSERT_EQ(receipt_key.size(), 64u) << shown->out;
+    CommandResult invented =
+        d_->Temoin(d_->admin(), {"admin", "certify-server-keys", "--receipt-key",
+                                 std::string(64, 'a'), "--log-key", log_key});
+    EXPECT_NE(invented.exit_code, 0);
+    EXPECT_THAT(invented.err, HasSubstr("not the key this device pinned at enrolment"));
+    CommandResult certified = d_->Temoin(
+        d_->admin(),
+        {"admin", "certify-server-keys", "--receipt-key", receipt_key, "--log-key", log_key});
+    ASSERT_EQ(certified.exit_code, 0) << certified.err;
+    EXPECT_THAT(certified.out, HasSubstr("receipt " + receipt_key + " 0 -\n"));
+    EXPECT_THAT(certified.err, HasSubstr("fingerprint"));
+  }
+
   std::unique_ptr<Deployment> d_;
 };
 
@@ -91,8 +118,21 @@ void FlipByte(const std::string& dir, const std::string& name, size_t from_end) 
   Replace(dir, name, bytes);
 }
 
+// Takes a file out of the package and out of its manifest, as a forger would.
+void Remove(const std::string& dir, const std::string& name) {
+  std::filesystem::remove(dir + "/" + name);
+  nlohmann::json manifest = nlohmann::json::parse(ReadText(dir + "/manifest.json"));
+  nlohmann::json kept = nlohmann::json::array();
+  for (const auto& entry : manifest["files"]) {
+    if (entry["name"] != name) kept.push_back(entry);
+  }
+  manifest["files"] = kept;
+  ASSERT_TRUE(WriteFile(dir + "/manifest.json", manifest.dump(2)).ok());
+}
+
 TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
   const std::string& monitor = d_->monitors()[0];
+  CertifyServerKeys();
   TestimonyGenerator generator(/*seed=*/909);
   // A record with a two-chunk attachment, synced over TLS.
   const std::string testimony = d_->dir().Sub("testimony.json");
@@ -138,6 +178,10 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
   EXPECT_THAT(text.out, HasSubstr("PASS inclusion-proof: leaf 0 is in the checkpoint's tree of 2"));
   EXPECT_THAT(text.out, HasSubstr("\"photo.jpg\""));
   EXPECT_THAT(text.out, HasSubstr("byte for byte what was sealed"));
+  // With no --log-key, the organisation's statement says which log key is the server's.
+  EXPECT_THAT(text.out, HasSubstr("PASS log-key-certified: log key " + Trim(vkey->out) +
+                                  " is certified by the organisation"));
+  EXPECT_THAT(text.out, HasSubstr("PASS receipt-key-certified"));
 
   // Without --disclose nothing in the folder can be read, and it still verifies.
   const std::string sealed = d_->dir().Sub("sealed");
@@ -191,6 +235,23 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
       {"the enrolment certificate",
        [](const std::string& dir) { FlipByte(dir, "device-certificate.pb", 5); },
        "device-certificate"},
+      {"a byte of the organisation's server-key statement",
+       [](const std::string& dir) {
+         std::string text = ReadText(dir + "/server-keys.txt");
+         size_t at = text.find("\nlog ") - 3;  // a digit of the receipt key's validity
+         text[at] = text[at] == '1' ? '2' : '1';
+         Replace(dir, "server-keys.txt", text);
+       },
+       "server-keys"},
+      {"the server-key statement's signature",
+       [](const std::string& dir) { FlipByte(dir, "server-keys-signature.hex", 4); },
+       "server-keys"},
+      {"no server-key statement at all",
+       [](const std::string& dir) {
+         Remove(dir, "server-keys.txt");
+         Remove(dir, "server-keys-signature.hex");
+       },
+       "receipt-key-certified"},
       {"an older checkpoint in place of the newer one",
        [&](const std::string& dir) { Replace(dir, "checkpoint.note", *older); }, "inclusion-proof"},
   };

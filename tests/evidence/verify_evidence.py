@@ -9,6 +9,8 @@ since neither hashlib nor PyNaCl decompress zstd.
 
     verify_evidence.py DIR [--org-key HEX] [--log-key VKEY] [--json]
 
+--log-key is optional: the organisation's server-key statement certifies the log key.
+
 Prints one line per check (or one JSON object) and exits 0 only when every check passes.
 """
 
@@ -748,6 +750,92 @@ def check_attachment(p, ref):
         info.get("file_name", ""), blob, sha256(ciphertext).hex())
 
 
+# --- server-key statement (section 9) -------------------------------------------------------
+
+def decimal(text):
+    if not text.isdigit() or not text.isascii() or len(text) > 18 or \
+            (len(text) > 1 and text[0] == "0"):
+        raise Bad("the server-key statement has a malformed number")
+    return int(text)
+
+
+def server_keys(p):
+    """The statement's body, once its organisation signature checks: (issued, receipt, log),
+    each list of (key, from, until or None)."""
+    body = p.read("server-keys.txt")
+    signature = p.hex("server-keys-signature.hex", 64)
+    if not signed_ok(p.org_key(), "temoin/server-keys/v1", body, signature):
+        raise Bad("the server-key statement is not signed by the organisation key")
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise Bad("the server-key statement is not ASCII")
+    if not text.endswith("\n"):
+        raise Bad("the server-key statement does not end in a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) < 4 or lines[0] != "temoin-server-keys/v1" or not lines[1].startswith("issued "):
+        raise Bad("the server-key statement has no header")
+    issued = decimal(lines[1][len("issued "):])
+    receipt, log = [], []
+    for line in lines[2:]:
+        fields = line.split(" ")
+        if len(fields) != 4 or fields[0] not in ("receipt", "log"):
+            raise Bad("the server-key statement has a malformed line")
+        start = decimal(fields[2])
+        until = None if fields[3] == "-" else decimal(fields[3])
+        if until is not None and until < start:
+            raise Bad("a certified key ends before it begins")
+        if fields[0] == "receipt":
+            if log or len(fields[1]) != 64 or fields[1] != fields[1].lower():
+                raise Bad("the server-key statement has a malformed receipt key")
+            key = bytes.fromhex(fields[1])
+            if any(k == key for k, _, _ in receipt):
+                raise Bad("a receipt key is listed twice")
+            receipt.append((key, start, until))
+        else:
+            parse_vkey(fields[1])
+            if any(k == fields[1] for k, _, _ in log):
+                raise Bad("a log key is listed twice")
+            log.append((fields[1], start, until))
+    if not receipt or not log:
+        raise Bad("the server-key statement lists no receipt key or no log key")
+    return issued, receipt, log
+
+
+def window(start, until):
+    return "valid from unix %d %s" % (
+        start, "on (current)" if until is None else "until unix %d (retired)" % until)
+
+
+def check_server_keys(p):
+    issued, receipt, log = server_keys(p)
+    return "the organisation key certified %d receipt key(s) and %d log key(s), at unix %d" % (
+        len(receipt), len(log), issued)
+
+
+def check_receipt_key_certified(p):
+    _, receipt, _ = server_keys(p)
+    key = p.hex("server-receipt-key.hex", 32)
+    _, rb = p.receipt()
+    hour = signed64(n(rb, 5))
+    for k, start, until in receipt:
+        if k == key:
+            if hour + 3600 <= start or (until is not None and hour >= until):
+                raise Bad("the receipt's hour is outside the receipt key's certified validity")
+            return "receipt key %s is certified by the organisation, %s" % (
+                key.hex(), window(start, until))
+    raise Bad("the receipt key is not in the organisation's server-key statement")
+
+
+def check_log_key_certified(p):
+    _, _, log = server_keys(p)
+    vkey = p.vkey()
+    for k, start, until in log:
+        if k == vkey:
+            return "log key %s is certified by the organisation, %s" % (vkey, window(start, until))
+    raise Bad("the log key is not in the organisation's server-key statement")
+
+
 def run_checks(p):
     checks = []
 
@@ -766,6 +854,9 @@ def run_checks(p):
     run("checkpoint-signature", check_checkpoint_signature, p)
     run("log-leaf", check_log_leaf, p)
     run("inclusion-proof", check_inclusion_proof, p)
+    run("server-keys", check_server_keys, p)
+    run("receipt-key-certified", check_receipt_key_certified, p)
+    run("log-key-certified", check_log_key_certified, p)
     if p.disclosed:
         run("testimony", check_testimony, p)
     try:

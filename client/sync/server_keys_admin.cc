@@ -1,0 +1,110 @@
+// temoin admin certify-server-keys: the organisation key vouches for the server's
+// receipt and log keys (crypto/server_keys.h), so that devices and courts need not
+// trust the server to know which keys are its own.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "client/core/device_state.h"
+#include "client/core/log_state.h"
+#include "client/core/server_keys_state.h"
+#include "client/sync/admin_client.h"
+#include "client/sync/connection.h"
+#include "common/clock.h"
+#include "common/encoding.h"
+#include "common/status_macros.h"
+#include "crypto/checkpoint.h"
+#include "crypto/keys.h"
+#include "crypto/server_keys.h"
+#include "temoin/v1/sync.grpc.pb.h"
+
+namespace temoin::client {
+namespace {
+
+// The keys must be the ones this device already trusts: what the admin read on the
+// server's machine and what the server showed this device over the network agree.
+absl::Status CheckAgainstWhatThisDeviceSaw(Vault& vault, const v1::Profile& profile,
+                                           absl::string_view receipt_key,
+                                           absl::string_view log_vkey) {
+  if (receipt_key != profile.server_signing_key()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "receipt key ", ToHex(receipt_key), " is not the key this device pinned at enrolment (",
+        ToHex(profile.server_signing_key()),
+        "); check what temoin-server keys show prints on the server's machine"));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  if (held.has_value() && held->vkey != log_vkey) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "log key ", log_vkey, " is not the key this device verified checkpoints with (", held->vkey,
+        "); check what temoin-server keys show prints on the server's machine"));
+  }
+  return absl::OkStatus();
+}
+
+// The statement to sign: every key the held one lists, plus these two as current.
+// A key certified for the first time is valid from 0 ("since the server began") in the
+// first statement (it signed receipts before anyone certified it) and from now after.
+absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerKeys>& held,
+                                                 absl::string_view receipt_key,
+                                                 absl::string_view log_vkey, int64_t now) {
+  crypto::ServerKeys keys;
+  if (held.has_value()) keys = held->keys;
+  const int64_t from = held.has_value() ? now : 0;
+  const crypto::CertifiedKey* receipt = keys.FindReceiptKey(receipt_key);
+  if (receipt != nullptr && !receipt->current()) {
+    return absl::FailedPreconditionError(
+        "that receipt key was retired; it cannot be current again");
+  }
+  if (receipt == nullptr) keys.receipt_keys.push_back({std::string(receipt_key), from, {}});
+  const crypto::CertifiedKey* log = keys.FindLogKey(log_vkey);
+  if (log != nullptr && !log->current()) {
+    return absl::FailedPreconditionError("that log key was retired; it cannot be current again");
+  }
+  if (log == nullptr) keys.log_keys.push_back({std::string(log_vkey), from, {}});
+  keys.issued = held.has_value() ? std::max(now, held->keys.issued) : now;
+  return keys;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
+                                              const std::string& log_vkey) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
+  if (receipt_key.size() != crypto::kSigningPublicKeyBytes) {
+    return absl::InvalidArgumentError("--receipt-key is 64 hex characters");
+  }
+  if (!crypto::ParseVkey(log_vkey).ok()) {
+    return absl::InvalidArgumentError("--log-key is not a note vkey (name+hash+key)");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));
+  const std::string& org_public_key = session.profile.org_public_key();
+  TEMOIN_RETURN_IF_ERROR(
+      CheckAgainstWhatThisDeviceSaw(vault, session.profile, receipt_key, log_vkey));
+  // The server's statement may be newer than this device's (another admin certified).
+  v1::GetSettingsResponse settings;
+  TEMOIN_RETURN_IF_ERROR(
+      FromGrpc(session.connection->sync().GetSettings(session.connection->NewContext().get(),
+                                                      v1::GetSettingsRequest(), &settings),
+               session.connection->address()));
+  if (settings.has_server_keys()) {
+    TEMOIN_RETURN_IF_ERROR(StoreServerKeyStatement(vault, settings.server_keys(), org_public_key));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> held,
+                          LoadServerKeys(vault, org_public_key));
+  const int64_t now = SystemClock::Get().NowSeconds() / 60 * 60;
+  TEMOIN_ASSIGN_OR_RETURN(crypto::ServerKeys keys, NextStatement(held, receipt_key, log_vkey, now));
+  TEMOIN_ASSIGN_OR_RETURN(std::string body, crypto::FormatServerKeys(keys));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
+                          crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));
+  v1::CertifyServerKeysRequest request;
+  request.mutable_statement()->set_body(body);
+  request.mutable_statement()->set_org_signature(
+      org_key.Sign(crypto::kServerKeysContext, request.statement().body()));
+  v1::CertifyServerKeysResponse response;
+  TEMOIN_RETURN_IF_ERROR(FromGrpc(session.connection->admin().CertifyServerKeys(
+                                      session.connection->NewContext().get(), request, &response),
+                                  session.connection->address()));
+  TEMOIN_RETURN_IF_ERROR(StoreServerKeyStatement(vault, request.statement(), org_public_key));
+  return body;
+}
+
+}  // namespace temoin::client

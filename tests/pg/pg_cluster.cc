@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,7 +101,7 @@ PgCluster::~PgCluster() {
 }
 
 std::string PgCluster::primary_conninfo() const {
-  return "host=127.0.0.1 port=" + std::to_string(port_) + " user=temoin dbname=temoin";
+  return "host=127.0.0.1 port=" + std::to_string(primary_port_) + " user=temoin dbname=temoin";
 }
 
 bool PgCluster::StopStandby() {
@@ -113,6 +114,23 @@ bool PgCluster::StartStandby() {
   int code = 0;
   Run(std::string(TEMOIN_SOURCE_DIR) + "/tests/pg/pg-standby.sh " + dir_ + " start", &code);
   return code == 0;
+}
+
+int PgCluster::KillPrimary() {
+  int code = 0;
+  // postmaster.pid's first line is the postmaster's pid (the file is readable by all).
+  const std::string pid = Run("head -n 1 " + dir_ + "/p/postmaster.pid", &code);
+  if (code != 0 || pid.empty() || std::atoi(pid.c_str()) <= 0) return 0;
+  return kill(std::atoi(pid.c_str()), SIGKILL) == 0 ? std::atoi(pid.c_str()) : 0;
+}
+
+bool PgCluster::PromoteStandby() {
+  int code = 0;
+  const std::string as_pg = getuid() == 0 ? "runuser -u postgres -- " : "";
+  Run(as_pg + kPgBin + "/pg_ctl -D " + dir_ + "/r -w -t 60 promote 2>&1", &code);
+  if (code != 0) return false;
+  primary_port_ = port_ + 1;
+  return true;
 }
 
 std::string PgCluster::Sql(const std::string& sql) const {

@@ -21,11 +21,16 @@ class PgCluster {
   const std::string& conninfo() const { return conninfo_; }
   // The folder holding both nodes' data directories (owned by postgres).
   const std::string& dir() const { return dir_; }
-  // The primary alone.
+  // The primary alone (the promoted standby after PromoteStandby()).
   std::string primary_conninfo() const;
   // Stops / starts the synchronous standby (writes then wait for it).
   bool StopStandby();
   bool StartStandby();
+  // Failover: SIGKILLs the primary's postmaster (its backends exit when they notice);
+  // the pid killed, or 0. Then PromoteStandby() makes the standby the primary
+  // (pg_ctl promote -w) and Sql() goes to it.
+  int KillPrimary();
+  bool PromoteStandby();
   // Runs SQL on the primary with psql; returns its unaligned output (trimmed), or
   // "ERROR" when psql failed.
   std::string Sql(const std::string& sql) const;
@@ -37,6 +42,7 @@ class PgCluster {
       : dir_(std::move(dir)), port_(port), conninfo_(std::move(conninfo)) {}
   std::string dir_;
   int port_;
+  int primary_port_ = port_;
   std::string conninfo_;
 };
 

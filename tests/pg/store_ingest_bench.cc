@@ -6,16 +6,28 @@
 // figure is M*R / the wall time from the first sync's start to the last one's end. Not a
 // test; by hand (docs/BENCHMARKS.md):
 //   build/tests/pg/store_ingest_bench --monitors 4 --records 250
+// With --scale N (issue 11: ingest at 1,000,000 stored records against 10,000), each engine
+// (rocksdb, pg-1) is measured twice, on a store pre-filled with 10,000 and with N records
+// (Prefill: synthetic records of 100 other devices written through Store::AppendToLog in
+// batches of 5,000, with their log leaves and tree nodes, while the server is stopped);
+// the measured ingest is the normal path, as above:
+//   nice build/tests/pg/store_ingest_bench --monitors 4 --records 250 --scale 1000000
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "server/app/open_store.h"
+#include "server/core/registry.h"
+#include "server/core/transparency_log.h"
+#include "temoin/v1/server_store.pb.h"
 #include "tests/e2e/deployment.h"
 #include "tests/e2e/synthetic_testimony.h"
 #include "tests/pg/pg_cluster.h"
@@ -28,7 +40,84 @@ using ::temoin::testing::PgCluster;
 struct Args {
   int monitors = 4;
   int records = 250;
+  int scale = 0;  // --scale N: the pre-filled comparison
 };
+
+// A record row as ingest writes it (server/core/ingest.cc), with random bytes of the sizes
+// a synthetic testimony's envelope has, so that the store's keys and pages are as many
+// and as large as N real records make them.
+v1::StoredRecord SyntheticRow(std::mt19937_64& rng, const std::string& device, uint64_t seq,
+                              uint64_t log_index, int64_t hour) {
+  auto random = [&rng](size_t n) {
+    std::string bytes(n, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    return bytes;
+  };
+  v1::StoredRecord row;
+  v1::Envelope& envelope = *row.mutable_envelope();
+  envelope.set_header(random(180));
+  envelope.set_nonce(random(24));
+  envelope.set_ciphertext(random(1100));
+  envelope.set_signature(random(64));
+  row.set_digest(random(32));
+  row.set_project("prefill");
+  row.set_device_id(device);
+  row.set_device_seq(seq);
+  row.set_log_index(log_index);
+  row.set_received_at(hour);
+  row.mutable_receipt()->set_body(random(120));
+  row.mutable_receipt()->set_signature(random(64));
+  return row;
+}
+
+// Appends `count` synthetic records to the log of `store`, 5,000 per AppendToLog: each
+// with its record row, record-id index, log and project-log references, leaf and tree
+// nodes (AddLogLeaves), i.e. every key ingest writes for a record.
+absl::Status Prefill(server::Store& store, uint64_t count) {
+  constexpr uint64_t kPerCommit = 5000;
+  std::mt19937_64 rng(77);
+  std::vector<std::string> devices(100, std::string(16, '\0'));
+  for (std::string& device : devices) {
+    for (char& c : device) c = static_cast<char>(rng());
+  }
+  std::string project_id(16, '\0');
+  for (char& c : project_id) c = static_cast<char>(rng());
+  const int64_t hour = time(nullptr) / 3600 * 3600;
+  uint64_t done = 0;
+  while (done < count) {
+    const uint64_t n = std::min(kPerCommit, count - done);
+    absl::StatusOr<uint64_t> size =
+        store.AppendToLog([&](uint64_t log_size) -> absl::StatusOr<server::LogAppend> {
+          server::LogAppend append;
+          std::vector<std::string> leaves;
+          for (uint64_t i = 0; i < n; ++i) {
+            const std::string& device = devices[(done + i) % devices.size()];
+            const uint64_t seq = (done + i) / devices.size() + 1, index = log_size + i + 1;
+            std::string id(16, '\0');
+            for (char& c : id) c = static_cast<char>(rng());
+            const v1::StoredRecord row = SyntheticRow(rng, device, seq, index, hour);
+            append.batch.Put(server::keys::Record(device, id), row.SerializeAsString());
+            append.batch.Put(server::keys::RecordIdIndex(id, device), "");
+            append.batch.Put(server::keys::Log(index), server::EncodeRecordRef(device, id));
+            append.batch.Put(server::keys::ProjectLog(project_id, index),
+                             server::EncodeRecordRef(device, id));
+            leaves.push_back(crypto::EncodeLogLeaf({.log_index = index,
+                                                    .record_id = id,
+                                                    .digest = row.digest(),
+                                                    .device_id = device,
+                                                    .device_seq = seq,
+                                                    .received_hour = hour}));
+          }
+          TEMOIN_RETURN_IF_ERROR(server::AddLogLeaves(store, log_size, leaves, append.batch));
+          append.new_size = log_size + n;
+          return append;
+        });
+    if (!size.ok()) return size.status();
+    done += n;
+    if (done % 100000 == 0) std::fprintf(stderr, "prefill: %llu\n", (unsigned long long)done);
+  }
+  return absl::OkStatus();
+}
 
 void CopyFrontEnd(const std::string& from, const std::string& to) {
   namespace fs = std::filesystem;
@@ -43,13 +132,33 @@ void CopyFrontEnd(const std::string& from, const std::string& to) {
 // Records, then syncs every monitor at once (monitor m through front-end m % ports).
 // Records/s, or -1 when a sync failed.
 double Run(const std::string& name, const Args& args, const std::vector<std::string>& init_args,
-           int front_ends) {
+           int front_ends, uint64_t prefill = 0) {
   auto made = Deployment::Create(absl::StrCat("temoin-bench-", name), args.monitors, init_args);
   if (!made.ok()) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), made.status().ToString().c_str());
     return -1;
   }
   Deployment& d = **made;
+  if (prefill > 0) {
+    d.StopServer();
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status filled = [&]() -> absl::Status {
+      TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<server::Store> store,
+                              server::OpenStore(d.server_data()));
+      return Prefill(*store, prefill);
+    }();
+    if (!filled.ok()) {
+      std::fprintf(stderr, "%s: prefill: %s\n", name.c_str(), filled.ToString().c_str());
+      return -1;
+    }
+    std::fprintf(stderr, "%s: pre-filled %llu records in %.0f s\n", name.c_str(),
+                 (unsigned long long)prefill,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (absl::Status started = d.StartServer(); !started.ok()) {
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), started.ToString().c_str());
+      return -1;
+    }
+  }
   std::vector<int> ports = {d.port()};
   std::unique_ptr<ServerProcess> second;
   if (front_ends == 2) {
@@ -92,10 +201,33 @@ double Run(const std::string& name, const Args& args, const std::vector<std::str
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (failed) return -1;
   const double rate = args.monitors * args.records / seconds;
-  std::printf("%-8s %d front-end(s): %d records in %.2f s = %.0f records/s\n", name.c_str(),
-              front_ends, args.monitors * args.records, seconds, rate);
+  std::printf("%-8s %d front-end(s), %llu stored before: %d records in %.2f s = %.0f records/s\n",
+              name.c_str(), front_ends, (unsigned long long)prefill, args.monitors * args.records,
+              seconds, rate);
   std::fflush(stdout);
   return rate;
+}
+
+// Each engine on a store of 10,000 records, then of args.scale: the ratio of the rates.
+int Scale(const Args& args) {
+  constexpr uint64_t kSmall = 10000;
+  const double rocks_small = Run("rocksdb", args, {}, 1, kSmall);
+  const double rocks_large = Run("rocksdb", args, {}, 1, args.scale);
+  std::printf("rocksdb: %.2fx at %d stored records against %llu\n", rocks_large / rocks_small,
+              args.scale, (unsigned long long)kSmall);
+  std::fflush(stdout);
+  PgCluster* cluster = PgCluster::Get();
+  if (cluster == nullptr) {
+    std::fprintf(stderr, "PostgreSQL: %s\n", PgCluster::SkipReason().c_str());
+    return 1;
+  }
+  cluster->Reset();
+  const double pg_small = Run("pg-1", args, {"--store", cluster->conninfo()}, 1, kSmall);
+  cluster->Reset();
+  const double pg_large = Run("pg-1", args, {"--store", cluster->conninfo()}, 1, args.scale);
+  std::printf("pg-1: %.2fx at %d stored records against %llu\n", pg_large / pg_small, args.scale,
+              (unsigned long long)kSmall);
+  return rocks_small > 0 && rocks_large > 0 && pg_small > 0 && pg_large > 0 ? 0 : 1;
 }
 
 int Main(int argc, char** argv) {
@@ -111,12 +243,15 @@ int Main(int argc, char** argv) {
       args.monitors = value;
     } else if (flag == "--records") {
       args.records = value;
+    } else if (flag == "--scale") {
+      args.scale = value;
     } else {
-      std::fprintf(stderr, "usage: store_ingest_bench [--monitors N] [--records N]\n");
+      std::fprintf(stderr, "usage: store_ingest_bench [--monitors N] [--records N] [--scale N]\n");
       return 2;
     }
   }
   setenv("TEMOIN_VAULT_UNLOCK_MS", "1", 1);
+  if (args.scale > 0) return Scale(args);
   Run("rocksdb", args, {}, 1);
   PgCluster* cluster = PgCluster::Get();
   if (cluster == nullptr) {

@@ -26,6 +26,8 @@ namespace {
 struct EvidenceArgs {
   std::string id, out, org_key, log_key;
   bool disclose = false, json = false;
+  std::vector<std::string> witnesses;  // verify --witness VKEY, repeatable
+  int min_witnesses = -1;              // verify --min-witnesses K; -1: all given
 };
 
 // The disclosed part: the sealed testimony bytes and each attachment's key, from the
@@ -139,6 +141,13 @@ absl::Status Verify(const EvidenceArgs& a) {
     }
   }
   options.log_vkey = a.log_key;
+  options.witness_vkeys = a.witnesses;
+  if (a.min_witnesses >= 0) {
+    if (a.witnesses.empty()) {
+      return absl::InvalidArgumentError("--min-witnesses needs at least one --witness");
+    }
+    options.min_witnesses = static_cast<uint32_t>(a.min_witnesses);
+  }
   TEMOIN_ASSIGN_OR_RETURN(EvidenceReport report, VerifyEvidencePackage(a.out, options));
   std::cout << (a.json ? EvidenceReportJson(report) : EvidenceReportText(report));
   if (!report.ok()) {
@@ -230,6 +239,13 @@ void RegisterEvidenceCommands(CLI::App& app, CommandContext& ctx) {
                      "the organisation's public key (64 hex) to check the package against");
   verify->add_option("--log-key", a->log_key,
                      "the log's published verifier key (temoin-server log vkey)");
+  verify->add_option("--witness", a->witnesses,
+                     "a witness's published cosigner key (vkey, type 0x04; repeatable): its "
+                     "cosignature of the checkpoint is checked (docs/evidence-format.md 4.15)");
+  verify
+      ->add_option("--min-witnesses", a->min_witnesses,
+                   "how many of the --witness keys must have cosigned (default: all)")
+      ->check(CLI::NonNegativeNumber);
   verify->add_flag("--json", a->json, "the report as one JSON object");
   verify->callback([&ctx, a] { ctx.result = Verify(*a); });
 }

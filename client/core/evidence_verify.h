@@ -1,6 +1,8 @@
 #ifndef TEMOIN_CLIENT_CORE_EVIDENCE_VERIFY_H_
 #define TEMOIN_CLIENT_CORE_EVIDENCE_VERIFY_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,10 +31,17 @@ struct EvidenceReport {
 struct EvidenceVerifyOptions {
   std::string org_public_key;  // 32 bytes; empty: the package's own, reported as such
   std::string log_vkey;        // note verifier key; empty: the package's own
+  // Witnesses whose c2sp.org/tlog-cosignature of the checkpoint is checked (cosigner
+  // vkeys, type 0x04), and how many of them must have cosigned (absent: all of them).
+  // None given: cosignature lines are carried but not judged, as before.
+  std::vector<std::string> witness_vkeys;
+  std::optional<uint32_t> min_witnesses;
 };
 
 // Reads the package in `dir` (untrusted, every byte of it) and runs every check. Fails
-// only when `dir` is not a readable directory; everything else is a failed check.
+// only when `dir` is not a readable directory (kNotFound) or the options are unusable
+// (kInvalidArgument: a witness key that is not a cosigner vkey, two keys of one name, a
+// minimum above the witnesses given); everything else is a failed check.
 absl::StatusOr<EvidenceReport> VerifyEvidencePackage(const std::string& dir,
                                                      const EvidenceVerifyOptions& options);
 

@@ -79,6 +79,25 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
   return verified;
 }
 
+absl::Status CheckCheckpointAgainstHeld(const v1::GetLogProofsResponse& answer,
+                                        const VerifiedCheckpoint& held) {
+  // None: the server says its tree is larger than the held one, which the next sync with
+  // something to send proves (or finds a fork in).
+  if (answer.checkpoint().empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(held.vkey));
+  absl::StatusOr<crypto::Checkpoint> shown =
+      crypto::VerifyCheckpoint(answer.checkpoint(), verifier);
+  if (!shown.ok()) {
+    return absl::UnauthenticatedError(
+        "the server's checkpoint is not signed by the log key this device holds");
+  }
+  if (shown->size < held.checkpoint.size) return Rollback(held.checkpoint.size, shown->size);
+  if (shown->size == held.checkpoint.size && shown->root != held.checkpoint.root) {
+    return Fork(held.checkpoint.size, shown->size, "another root for the same size");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
                               const std::vector<crypto::LogLeaf>& leaves,
                               const v1::GetLogProofsResponse& answer) {

@@ -45,6 +45,17 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
                                                    absl::string_view receipt_public_key,
                                                    const std::optional<VerifiedCheckpoint>& held);
 
+// The cheap check of a no-op sync (GetLogProofsRequest.checkpoint_only): the server
+// sends its checkpoint only when its tree is not larger than the held one; it must then
+// be signed by the held log key and be neither a smaller tree (a rollback) nor another
+// root at the same size (a fork): kDataLoss naming both sizes, as VerifyLogAnswer. No
+// checkpoint (a larger tree) passes, and nothing is stored: without a consistency proof
+// it cannot be held, and the next sync with something to send proves it. This catches a
+// server restored from an old copy, not one that lies (which could also replay the
+// held checkpoint to the full check).
+absl::Status CheckCheckpointAgainstHeld(const v1::GetLogProofsResponse& answer,
+                                        const VerifiedCheckpoint& held);
+
 // Checks answer.inclusion (one proof per leaf, in order) against `checkpoint`: each
 // leaf, rebuilt from its receipt, is in the tree. kDataLoss naming the log index when
 // a proof does not lead to the root, kInvalidArgument for a malformed answer.

@@ -3,38 +3,13 @@
 #include <sodium.h>
 
 #include "client/core/device_state.h"
-#include "client/core/log_state.h"
 #include "client/sync/connection.h"
+#include "client/sync/log_check.h"
 #include "common/status_macros.h"
 #include "temoin/v1/sync.grpc.pb.h"
 
 namespace temoin::client {
 namespace {
-
-absl::StatusOr<v1::GetLogProofsResponse> FetchInclusion(Vault& vault, Connection& connection,
-                                                        const v1::Profile& profile,
-                                                        const crypto::LogLeaf& leaf) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
-  v1::GetLogProofsRequest request;
-  if (held.has_value()) request.set_old_size(held->checkpoint.size);
-  request.add_log_indexes(leaf.log_index);
-  v1::GetLogProofsResponse answer;
-  TEMOIN_RETURN_IF_ERROR(
-      FromGrpc(connection.sync().GetLogProofs(connection.NewContext().get(), request, &answer),
-               connection.address()));
-  absl::StatusOr<VerifiedCheckpoint> verified =
-      VerifyLogAnswer(answer, profile.server_signing_key(), held);
-  absl::Status checked = verified.status();
-  if (checked.ok()) checked = VerifyInclusions(*verified, {leaf}, answer);
-  if (!checked.ok()) {
-    if (checked.code() == absl::StatusCode::kDataLoss) {
-      TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
-    }
-    return checked;
-  }
-  TEMOIN_RETURN_IF_ERROR(StoreCheckpoint(vault, *verified));
-  return answer;
-}
 
 // The blob exactly as the server stores it; its size and hash are the device-signed ones.
 absl::StatusOr<std::string> FetchCiphertext(Connection& connection, const std::string& record_id,
@@ -86,7 +61,9 @@ absl::StatusOr<ServerEvidence> FetchServerEvidence(Vault& vault, const SyncOptio
                          /*bulk_downloads=*/true, profile.next_tls_spki_sha256()));
   TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
   ServerEvidence out;
-  TEMOIN_ASSIGN_OR_RETURN(out.log, FetchInclusion(vault, *connection, profile, leaf));
+  // Checked as every sync checks the log (log_check.h), witnesses included.
+  TEMOIN_RETURN_IF_ERROR(
+      CheckLog(vault, *connection, profile.server_signing_key(), {leaf}, &out.log));
   for (const v1::AttachmentRef& ref : header.attachments()) {
     TEMOIN_ASSIGN_OR_RETURN(std::string ciphertext,
                             FetchCiphertext(*connection, header.record_id(), ref));

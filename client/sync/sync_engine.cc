@@ -14,12 +14,14 @@
 #include "client/core/device_state.h"
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
+#include "client/core/owed_proofs.h"
 #include "client/core/review_desk.h"
 #include "client/core/server_keys_state.h"
 #include "client/core/witness_policy.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/batch_sizer.h"
 #include "client/sync/connection.h"
+#include "client/sync/log_check.h"
 #include "client/sync/positional_answers.h"
 #include "common/clock.h"
 #include "common/encoding.h"
@@ -44,7 +46,7 @@ constexpr char kKeysHashKey[] = "keys_hash";
 constexpr size_t kSettingsHashBytes = 16;
 
 // What the device holds, as hashes: the server sends only what differs.
-absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
+absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault, bool no_session) {
   v1::GetSettingsRequest request;
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, "vocabulary"));
   if (held.has_value()) {
@@ -61,7 +63,50 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault) {
     request.set_server_keys_hash(crypto::Hash256(crypto::kServerKeysHashContext, statement.body())
                                      .substr(0, kSettingsHashBytes));
   }
+  // The log check rides along (log_check.h): every sync that reaches the server checks
+  // the log, at no extra call. A no-op sync (no session) asks for the checkpoint alone,
+  // which shows a rollback or a fork at a quarter of the bytes (it has nothing to prove
+  // or purge, and no checkpoint to compare with before the first sync).
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> checkpoint, HeldCheckpoint(vault));
+  if (!no_session) {
+    *request.mutable_log() = ConsistencyRequest(checkpoint);
+  } else if (checkpoint.has_value()) {
+    *request.mutable_log() = ConsistencyRequest(checkpoint);
+    request.mutable_log()->set_checkpoint_only(true);
+  }
   return request;
+}
+
+// A fork, a rollback (kDataLoss) or too few witness cosignatures (kFailedPrecondition)
+// found before the upload: said to have cost nothing.
+absl::Status NothingSent(absl::Status checked) {
+  if (checked.code() == absl::StatusCode::kDataLoss ||
+      checked.code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::Status(checked.code(),
+                        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+  }
+  return checked;
+}
+
+// The log answer that rode on the settings pull, checked as any other (log_check.h), or
+// for a no-op sync's checkpoint alone, against the checkpoint held.
+absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
+                               const v1::GetSettingsRequest& request,
+                               const v1::GetLogProofsResponse& answer) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  if (request.log().checkpoint_only()) {
+    if (!held.has_value()) return absl::OkStatus();
+    absl::Status checked = CheckCheckpointAgainstHeld(answer, *held);
+    if (checked.code() == absl::StatusCode::kDataLoss) {
+      v1::GetLogProofsResponse kept = answer;
+      kept.set_log_vkey(held->vkey);  // the key it verified with, for the evidence
+      TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, kept));
+    }
+    return NothingSent(checked);
+  }
+  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
+  return NothingSent(
+      AcceptLogAnswer(vault, profile.server_signing_key(), witnesses, {}, answer, held));
 }
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
@@ -484,59 +529,23 @@ absl::Status RelayCarried(Vault& vault, Connection& connection,
   return absl::OkStatus();
 }
 
-// The transparency log (client/core/log_state.h): asks for the newest checkpoint with a
-// consistency proof from the one held and an inclusion proof for each of `leaves`,
-// checks them, and only then stores the checkpoint. A rollback, a fork or a leaf
-// missing from the tree keeps both checkpoints as evidence and fails with kDataLoss,
-// which no retry hides (device_commands.cc Retryable).
-absl::Status CheckLog(Vault& vault, Connection& connection, const v1::Profile& profile,
-                      const std::vector<crypto::LogLeaf>& leaves = {}) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
-  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
-  constexpr size_t kMaxIndexes = 1024;  // the server's limit per request
-  size_t at = 0;
-  do {
-    const size_t end = std::min(leaves.size(), at + kMaxIndexes);
-    std::vector<crypto::LogLeaf> chunk(leaves.begin() + at, leaves.begin() + end);
-    v1::GetLogProofsRequest request;
-    if (held.has_value()) request.set_old_size(held->checkpoint.size);
-    for (const crypto::LogLeaf& leaf : chunk) request.add_log_indexes(leaf.log_index);
-    v1::GetLogProofsResponse answer;
-    TEMOIN_RETURN_IF_ERROR(
-        FromGrpc(connection.sync().GetLogProofs(connection.NewContext().get(), request, &answer),
-                 connection.address()));
-    absl::StatusOr<VerifiedCheckpoint> verified =
-        VerifyLogAnswer(answer, profile.server_signing_key(), held);
-    absl::Status checked = verified.status();
-    if (checked.ok()) {
-      checked = CheckLogKeyCertified(vault, profile.org_public_key(), verified->vkey);
-    }
-    if (checked.ok()) checked = VerifyInclusions(*verified, chunk, answer);
-    // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).
-    if (checked.ok()) checked = CheckWitnessQuorum(*verified, witnesses);
-    if (!checked.ok()) {
-      if (checked.code() == absl::StatusCode::kDataLoss) {
-        TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
-      }
-      return checked;
-    }
-    TEMOIN_RETURN_IF_ERROR(StoreCheckpoint(vault, *verified));
-    held = *std::move(verified);
-    at = end;
-  } while (at < leaves.size());
-  return absl::OkStatus();
+// The record ids of `pending`.
+std::vector<std::string> RecordIds(const std::vector<v1::OutboxEntry>& pending) {
+  std::vector<std::string> ids;
+  for (const v1::OutboxEntry& entry : pending) {
+    v1::RecordHeader header;
+    if (header.ParseFromString(entry.envelope().header())) ids.push_back(header.record_id());
+  }
+  return ids;
 }
 
-// The log leaves of the `pending` records that now hold a full receipt, rebuilt from
+// The log leaves of the records `record_ids` that now hold a full receipt, rebuilt from
 // the receipt and the device's own data (what the server's leaf commits to).
 absl::StatusOr<std::vector<crypto::LogLeaf>> ReceiptedLeaves(
-    Vault& vault, const v1::Profile& profile, const std::vector<v1::OutboxEntry>& pending) {
+    Vault& vault, const v1::Profile& profile, const std::vector<std::string>& record_ids) {
   std::vector<crypto::LogLeaf> leaves;
-  for (const v1::OutboxEntry& before : pending) {
-    v1::RecordHeader header;
-    if (!header.ParseFromString(before.envelope().header())) continue;
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                            vault.Get(kOutboxNs, header.record_id()));
+  for (const std::string& record_id : record_ids) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
     v1::OutboxEntry now;
     v1::ReceiptBody body;
     if (!bytes.has_value() || !now.ParseFromString(*bytes) || !now.has_receipt() ||
@@ -615,13 +624,14 @@ absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& pro
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
                                                      bool pull_settings = false,
-                                                     bool no_session = false) {
+                                                     bool no_session = false,
+                                                     bool* log_checked = nullptr) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, NewConnection(profile, options));
   if (!pull_settings) {
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;
   }
-  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault));
+  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault, no_session));
   v1::GetSettingsResponse response;
   TEMOIN_RETURN_IF_ERROR(
       SignInDevice(*connection, vault, profile, &request, &response, no_session));
@@ -632,6 +642,11 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
                  connection->address()));
   }
   TEMOIN_RETURN_IF_ERROR(ApplySettings(vault, response, profile));
+  // Unset: a server before the log rode on settings; the caller checks it apart.
+  if (response.has_log()) {
+    TEMOIN_RETURN_IF_ERROR(AcceptSettingsLog(vault, profile, request, response.log()));
+    if (log_checked != nullptr) *log_checked = !request.log().checkpoint_only();
+  }
   return connection;
 }
 
@@ -652,7 +667,7 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
   // and its evidence packages.
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           SignedIn(profile, options, vault, /*pull_settings=*/true));
-  TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile));
+  TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile.server_signing_key()));
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
   return report;
@@ -662,10 +677,11 @@ namespace {
 
 // A connection for this attempt: the carried session when there is one (no sign-in
 // call; settings were pulled by the attempt that signed in), otherwise a sign-in that
-// pulls settings. `no_session` as for SignedIn.
+// pulls settings (and checks the log, setting `log_checked`). `no_session` as for SignedIn.
 absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile& profile,
                                                               const SyncOptions& options,
-                                                              Vault& vault, bool no_session) {
+                                                              Vault& vault, bool no_session,
+                                                              bool& log_checked) {
   SyncCarry* carry = options.carry.get();
   if (carry != nullptr && !carry->token.empty() && !no_session) {
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
@@ -674,9 +690,11 @@ absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile&
     return connection;
   }
   if (carry != nullptr) carry->Forget();
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          SignedIn(profile, options, vault, /*pull_settings=*/true, no_session));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::unique_ptr<Connection> connection,
+      SignedIn(profile, options, vault, /*pull_settings=*/true, no_session, &log_checked));
   if (carry != nullptr && !no_session) carry->token = connection->token();
+  if (carry != nullptr && log_checked) carry->log_checked = true;
   return connection;
 }
 
@@ -685,14 +703,7 @@ absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile&
 absl::Status CheckLogBeforeUpload(Vault& vault, Connection& connection, const v1::Profile& profile,
                                   SyncCarry* carry) {
   if (carry != nullptr && carry->log_checked) return absl::OkStatus();
-  absl::Status checked = CheckLog(vault, connection, profile);
-  // A fork or rollback (kDataLoss), or too few witness cosignatures (kFailedPrecondition).
-  if (checked.code() == absl::StatusCode::kDataLoss ||
-      checked.code() == absl::StatusCode::kFailedPrecondition) {
-    return absl::Status(checked.code(),
-                        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
-  }
-  TEMOIN_RETURN_IF_ERROR(checked);
+  TEMOIN_RETURN_IF_ERROR(NothingSent(CheckLog(vault, connection, profile.server_signing_key())));
   if (carry != nullptr) carry->log_checked = true;
   return absl::OkStatus();
 }
@@ -704,27 +715,41 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
   // signing in, so it asks for no session token (~70 B less down a no-op sync).
   // Reviewers always pull.
   std::vector<v1::OutboxEntry> pending;
+  std::vector<crypto::LogLeaf> owed;  // receipted, but a cut sync left the proofs owed
   if (profile.role() == v1::ROLE_MONITOR) {
     TEMOIN_ASSIGN_OR_RETURN(pending, PendingRecords(vault));
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> marked, OwedProofs(vault));
+    TEMOIN_ASSIGN_OR_RETURN(owed, ReceiptedLeaves(vault, profile, marked));
   }
   TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
-  const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty();
+  const bool no_session =
+      profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty() && owed.empty();
+  bool log_checked = false;  // on sign-in, with the settings
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          AttemptConnection(profile, options, vault, no_session));
-  // A no-op sync (no session) sends and purges nothing, and so skips the log check:
-  // the next sync with something to send checks first.
-  if (!no_session) {
+                          AttemptConnection(profile, options, vault, no_session, log_checked));
+  // A server before the log rode on settings answered none: check it apart, except on
+  // a no-op sync (no session), which sends and purges nothing.
+  if (!no_session && !log_checked) {
     TEMOIN_RETURN_IF_ERROR(CheckLogBeforeUpload(vault, *connection, profile, options.carry.get()));
   }
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, bundles, report));
   if (profile.role() == v1::ROLE_MONITOR) {
+    // Each record sent owes a proof until one verifies, so that a sync cut after its
+    // receipts and before its proofs leaves them to the next sync.
+    TEMOIN_RETURN_IF_ERROR(MarkProofsOwed(vault, RecordIds(pending)));
     TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, pending, report));
     // Receipts purged the sealed copies as they came (each one is the server's
-    // signature already); the proofs now show each receipted record is in the log.
+    // signature already); the proofs now show each receipted record is in the log,
+    // those of this sync and those an earlier one left owed.
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> marked, OwedProofs(vault));
     TEMOIN_ASSIGN_OR_RETURN(std::vector<crypto::LogLeaf> leaves,
-                            ReceiptedLeaves(vault, profile, pending));
-    if (!leaves.empty()) TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile, leaves));
+                            ReceiptedLeaves(vault, profile, marked));
+    if (!leaves.empty()) {
+      TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile.server_signing_key(), leaves));
+    }
+    // Proven, or not receipted (refused, or cut: still pending, marked again next time).
+    TEMOIN_RETURN_IF_ERROR(MarkProven(vault, marked));
     report.proven = leaves.size();
   } else if (profile.role() == v1::ROLE_REVIEWER) {
     TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));

@@ -1,9 +1,13 @@
 #include "server/rpc/services.h"
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "common/vocabulary.h"
 #include "crypto/keys.h"
 #include "crypto/server_keys.h"
@@ -82,6 +86,15 @@ bool SettingsHashNames(const std::string& sent, const std::string& full) {
          full.compare(0, sent.size(), sent) == 0;
 }
 
+// The tree size on a checkpoint note's second line (the note is our own log's); a note
+// that does not say one counts as larger than any device's, so it is not sent.
+uint64_t CheckpointTreeSize(absl::string_view note) {
+  std::vector<absl::string_view> lines = absl::StrSplit(note, absl::MaxSplits('\n', 2));
+  uint64_t size = 0;
+  if (lines.size() < 3 || !absl::SimpleAtoi(lines[1], &size)) return UINT64_MAX;
+  return size;
+}
+
 // The caller's settings, leaving out what hashes to what the device says it holds: on
 // 2G every byte of a no-op sync counts, and the vocabulary would be most of them.
 absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& session,
@@ -111,6 +124,20 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
           request.server_keys_hash(),
           crypto::Hash256(crypto::kServerKeysHashContext, settings->server_keys().body()))) {
     settings->clear_server_keys();
+  }
+  if (request.has_log()) {
+    // The device's log check, riding on the settings pull (sync.proto GetSettingsRequest).
+    absl::StatusOr<v1::GetLogProofsResponse> log = core.GetLogProofs(session, request.log());
+    if (!log.ok()) return log.status();
+    if (request.log().checkpoint_only()) {
+      // A no-op sync's check: the checkpoint alone, and only when the tree is not larger
+      // than the device's (a rollback or a same-size fork shows there); otherwise nothing,
+      // which costs a no-op sync 3 B down (sync.proto GetLogProofsRequest).
+      std::string note = std::move(*log->mutable_checkpoint());
+      log->Clear();
+      if (CheckpointTreeSize(note) <= request.log().old_size()) log->set_checkpoint(note);
+    }
+    *settings->mutable_log() = std::move(*log);
   }
   return settings;
 }

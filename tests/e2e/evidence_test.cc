@@ -2,16 +2,20 @@
 // attachment over TLS, the reviewer writes a disclosed package, and both `temoin verify`
 // (no home, no network) and the independent Python verifier written from
 // docs/evidence-format.md accept it; each part tampered in turn is refused by both, by
-// the same check names.
+// the same check names. Given witness keys, both check the checkpoint's cosignatures and
+// refuse a forged one, one by an unknown key, and too few, by the same check names.
 
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "crypto/cosignature.h"
+#include "crypto/keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -23,6 +27,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kPython[] = "/usr/bin/python3";
 const std::string kPythonVerifier =
@@ -87,6 +92,9 @@ class EvidenceE2eTest : public ::testing::Test {
     EXPECT_THAT(certified.out, HasSubstr("receipt " + receipt_key + " 0 -\n"));
     EXPECT_THAT(certified.err, HasSubstr("fingerprint"));
   }
+  // Cosigns `package`'s checkpoint with witness keys made here and checks that both
+  // verifiers judge the cosignatures alike (docs/evidence-format.md 4.15, 4.16).
+  void CheckWitnessCosignatures(const std::string& package, const std::string& org_key);
 
   std::unique_ptr<Deployment> d_;
 };
@@ -269,6 +277,113 @@ TEST_F(EvidenceE2eTest, BothVerifiersAcceptAPackageAndRefuseEachTamperedPart) {
     EXPECT_THAT(python_failed, Contains(c.refused)) << v.python.out;
     EXPECT_EQ(temoin_failed, python_failed)
         << "temoin: " << v.temoin.out << "\npython: " << v.python.out;
+  }
+
+  CheckWitnessCosignatures(package, org_key);
+}
+
+// A witness's cosignature line over `note`'s checkpoint text, made as temoin-witness
+// makes it (crypto::Cosign); `key` may be another than the one `name` is published with.
+std::string CosignatureLine(const std::string& note, const std::string& name,
+                            const crypto::SigningKey& key, uint64_t timestamp) {
+  absl::StatusOr<crypto::NoteParts> parts = crypto::SplitNote(note);
+  EXPECT_TRUE(parts.ok()) << parts.status();
+  if (!parts.ok()) return "";
+  absl::StatusOr<std::string> line = crypto::Cosign(parts->text, name, key, timestamp);
+  EXPECT_TRUE(line.ok()) << line.status();
+  return line.ok() ? *line : "";
+}
+
+// The same line with one byte of its Ed25519 signature changed (the key id and time
+// kept, so that it is still that witness's line).
+std::string ForgedLine(const std::string& line) {
+  const size_t space = line.rfind(' ');
+  std::string blob;
+  EXPECT_TRUE(absl::Base64Unescape(Trim(line.substr(space + 1)), &blob));
+  blob[blob.size() - 1] ^= 0x01;
+  return absl::StrCat(line.substr(0, space + 1), absl::Base64Escape(blob), "\n");
+}
+
+void EvidenceE2eTest::CheckWitnessCosignatures(const std::string& package,
+                                               const std::string& org_key) {
+  const crypto::SigningKey w1 = crypto::SigningKey::Generate();
+  const crypto::SigningKey w2 = crypto::SigningKey::Generate();
+  const crypto::SigningKey stranger = crypto::SigningKey::Generate();
+  const std::string n1 = "witness.test/w1", n2 = "witness.test/w2", n3 = "witness.test/w3";
+  const std::string v1 = crypto::FormatCosignerVkey(n1, w1.public_key());
+  const std::string v2 = crypto::FormatCosignerVkey(n2, w2.public_key());
+  const std::string v3 = crypto::FormatCosignerVkey(n3, stranger.public_key());
+  const std::string note = ReadText(package + "/checkpoint.note");
+  constexpr uint64_t kWhen = 1764806400;  // 2025-12-04T00:00:00Z
+  const std::string line1 = CosignatureLine(note, n1, w1, kWhen);
+  const std::string line2 = CosignatureLine(note, n2, w2, kWhen + 60);
+  auto cosigned = [&](const std::string& name, const std::string& lines) {
+    const std::string dir = d_->dir().Sub(name);
+    std::filesystem::copy(package, dir, std::filesystem::copy_options::recursive);
+    Replace(dir, "checkpoint.note", note + lines);
+    return dir;
+  };
+  const std::vector<std::string> both = {"--org-key", org_key, "--witness", v1, "--witness", v2};
+
+  // Cosigned by both witnesses: both verifiers accept it and name each witness and time.
+  const std::string good_dir = cosigned("cosigned", line1 + line2);
+  Verdicts good = VerifyBoth(good_dir, both);
+  EXPECT_EQ(good.temoin.exit_code, 0) << good.temoin.out << good.temoin.err;
+  EXPECT_EQ(good.python.exit_code, 0) << good.python.out << good.python.err;
+  std::vector<std::string> temoin_names, python_names;
+  for (const auto& check : good.temoin_json["checks"]) temoin_names.push_back(check["name"]);
+  for (const auto& check : good.python_json["checks"]) python_names.push_back(check["name"]);
+  EXPECT_EQ(temoin_names, python_names);
+  EXPECT_THAT(temoin_names, Contains("cosignature " + n1));
+  EXPECT_THAT(temoin_names, Contains("witness-quorum"));
+  absl::StatusOr<CommandResult> text =
+      RunCommand({ClientBinary(), "verify", good_dir, "--witness", v1, "--witness", v2});
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(text->out, HasSubstr("cosigned by witness.test/w1 at 2025-12-04T00:00:00Z"));
+  EXPECT_THAT(text->out, HasSubstr("cosigned by witness.test/w2 at 2025-12-04T00:01:00Z"));
+  // One of two required: a third witness that did not cosign is named, and tolerated.
+  Verdicts one = VerifyBoth(good_dir, {"--witness", v1, "--witness", v3, "--min-witnesses", "1"});
+  EXPECT_EQ(one.temoin.exit_code, 0) << one.temoin.out;
+  EXPECT_EQ(one.python.exit_code, 0) << one.python.out;
+
+  struct Case {
+    const char* what;
+    std::string lines;
+    std::vector<std::string> refused;
+  };
+  const std::vector<Case> cases = {
+      {"a byte of w1's cosignature changed",
+       ForgedLine(line1) + line2,
+       {"cosignature " + n1, "witness-quorum"}},
+      {"w1's name on a cosignature by an unknown key",
+       CosignatureLine(note, n1, stranger, kWhen) + line2,
+       {"witness-quorum"}},
+      {"too few cosignatures (w2 only)", line2, {"witness-quorum"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Verdicts v = VerifyBoth(cosigned(absl::StrCat("cosigned-", &c - cases.data()), c.lines), both);
+    EXPECT_NE(v.temoin.exit_code, 0) << v.temoin.out;
+    EXPECT_NE(v.python.exit_code, 0) << v.python.out;
+    EXPECT_EQ(v.temoin_json.value("failed", std::vector<std::string>{}), c.refused) << v.temoin.out;
+    EXPECT_EQ(v.python_json.value("failed", std::vector<std::string>{}), c.refused) << v.python.out;
+  }
+
+  // A key that is not a witness's is the caller's mistake: both stop before any check.
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--witness", "not-a-vkey"},
+        std::vector<std::string>{"--witness", v1, "--min-witnesses", "2"}}) {
+    std::vector<std::string> temoin = {ClientBinary(), "verify", good_dir};
+    std::vector<std::string> python = {kPython, kPythonVerifier, good_dir};
+    temoin.insert(temoin.end(), bad.begin(), bad.end());
+    python.insert(python.end(), bad.begin(), bad.end());
+    absl::StatusOr<CommandResult> t = RunCommand(temoin);
+    absl::StatusOr<CommandResult> p = RunCommand(python);
+    ASSERT_TRUE(t.ok() && p.ok());
+    EXPECT_NE(t->exit_code, 0) << t->out;
+    EXPECT_NE(p->exit_code, 0) << p->out;
+    EXPECT_THAT(t->out, Not(HasSubstr("PASS "))) << "the checks ran";
+    EXPECT_THAT(p->out, Not(HasSubstr("PASS "))) << "the checks ran";
   }
 }
 

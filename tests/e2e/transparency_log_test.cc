@@ -1,7 +1,7 @@
 // The transparency log through the real binaries (issue 9): every sync checks that the
 // server's log extends the checkpoint the device holds and that each record just
 // receipted is in it; a server restored from an old copy of its data is caught at the
-// next sync, which then sends and purges nothing.
+// next sync, a sync with nothing to send included, which then sends and purges nothing.
 
 #include <filesystem>
 #include <memory>
@@ -79,6 +79,15 @@ TEST_F(TransparencyLogTest, ARollbackStopsTheNextSyncAndPurgesNothing) {
   CopyTree(backup, d_->server_data());
   ASSERT_TRUE(d_->StartServer().ok());
 
+  // With nothing to send the sync still checks the log (it rides on the sign-in), and
+  // fails as loudly.
+  CommandResult idle = d_->Temoin(monitor, {"sync"});
+  EXPECT_NE(idle.exit_code, 0) << idle.err;
+  EXPECT_THAT(idle.err, HasSubstr("tree of 2 leaves")) << idle.err;
+  EXPECT_THAT(idle.err, HasSubstr("checkpoint of 5 leaves")) << idle.err;
+  EXPECT_THAT(idle.err, HasSubstr("rollback")) << idle.err;
+  EXPECT_EQ(HeldTreeSize(monitor), 5);
+
   ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
   for (const char* attempt : {"first", "again"}) {
     SCOPED_TRACE(attempt);
@@ -120,6 +129,11 @@ TEST_F(TransparencyLogTest, SyncsOfTwoDevicesAndAReviewerPullVerify) {
   CommandResult pull = d_->Temoin(d_->reviewer(), {"sync"});
   ASSERT_EQ(pull.exit_code, 0) << pull.err;
   EXPECT_EQ(HeldTreeSize(d_->reviewer()), 8);
+  // A device with nothing to send checks the server's checkpoint against its own (7)
+  // and passes; it holds the larger tree only once a sync proves it consistent.
+  CommandResult idle = d_->Temoin(b, {"sync"});
+  ASSERT_EQ(idle.exit_code, 0) << idle.err;
+  EXPECT_EQ(HeldTreeSize(b), 7);
 }
 
 }  // namespace

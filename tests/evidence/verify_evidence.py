@@ -7,7 +7,8 @@ python3-nacl) for Ed25519, XChaCha20-Poly1305 and secretstream, and, for a discl
 body, the `zstd` command (Debian's zstd package) to decompress the sealed testimony,
 since neither hashlib nor PyNaCl decompress zstd.
 
-    verify_evidence.py DIR [--org-key HEX] [--log-key VKEY] [--json]
+    verify_evidence.py DIR [--org-key HEX] [--log-key VKEY] [--witness VKEY]...
+                       [--min-witnesses K] [--json]
 
 --log-key is optional: the organisation's server-key statement certifies the log key.
 
@@ -16,6 +17,7 @@ Prints one line per check (or one JSON object) and exits 0 only when every check
 
 import argparse
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -467,6 +469,72 @@ def check_checkpoint_signature(p):
         size, base64.b64encode(root).decode())
 
 
+# --- witness cosignatures (sections 4.15, 4.16) ---------------------------------------------
+
+def parse_witness_vkey(vkey):
+    parts = vkey.split("+", 2)
+    if len(parts) != 3 or not parts[0] or " " in parts[0] or "+" in parts[0] or \
+            len(parts[1]) != 8 or any(ord(c) < 0x21 for c in parts[0]):
+        raise ValueError("not a vkey: " + vkey)
+    key = base64.b64decode(parts[2], validate=True)
+    if len(key) != 33 or key[0] != 4:
+        raise ValueError("not a cosignature/v1 (type 0x04) vkey: " + vkey)
+    key_id = sha256(parts[0].encode() + b"\n" + key)[:4]
+    if key_id.hex() != parts[1]:
+        raise ValueError("the key id does not match the name and key: " + vkey)
+    return {"name": parts[0], "id": key_id, "key": key[1:]}
+
+
+def witness_blobs(signatures, witness):
+    """The decoded blobs of the lines of `witness` (4.15); other lines are not its."""
+    blobs = []
+    prefix = "\u2014 ".encode() + witness["name"].encode() + b" "
+    for line in signatures.split(b"\n"):
+        if not line.startswith(prefix):
+            continue
+        encoded = line[len(prefix):]
+        if b" " in encoded:
+            continue
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            continue
+        if len(blob) >= 4 and blob[:4] == witness["id"]:
+            blobs.append(blob)
+    return blobs
+
+
+def cosignature_time(text, blob, witness):
+    if len(blob) != 4 + 8 + 64:
+        raise Bad("a cosignature line of %s has the wrong length" % witness["name"])
+    timestamp = struct.unpack(">Q", blob[4:12])[0]
+    if not 0 < timestamp < (1 << 63):
+        raise Bad("a cosignature of %s has an impossible time" % witness["name"])
+    message = b"cosignature/v1\ntime " + str(timestamp).encode() + b"\n" + text
+    if not ed25519_ok(witness["key"], message, blob[12:]):
+        raise Bad("a cosignature line of %s does not verify over this checkpoint" %
+                  witness["name"])
+    return timestamp
+
+
+def check_cosignature(text, blobs, witness):
+    times = [cosignature_time(text, blob, witness) for blob in blobs]
+    when = datetime.datetime.fromtimestamp(times[0], datetime.timezone.utc)
+    return "cosigned by %s at %s" % (witness["name"], when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def check_witness_quorum(note_ok, cosigned, witnesses, minimum):
+    if not note_ok:
+        raise Bad("checkpoint.note is missing or not a signed note")
+    missing = [w["name"] for w in witnesses if w["name"] not in cosigned]
+    summary = "%d of the %d witnesses given cosigned (%d required)%s" % (
+        len(cosigned), len(witnesses), minimum,
+        "; no valid cosignature from " + ", ".join(missing) if missing else "")
+    if len(cosigned) < minimum:
+        raise Bad("only " + summary)
+    return summary
+
+
 def expected_leaf(p):
     e, h = p.envelope()
     _, rb = p.receipt()
@@ -857,6 +925,24 @@ def run_checks(p):
     run("server-keys", check_server_keys, p)
     run("receipt-key-certified", check_receipt_key_certified, p)
     run("log-key-certified", check_log_key_certified, p)
+    if p.witnesses:
+        try:
+            note = p.read("checkpoint.note")
+            text, signatures = split_note(note)
+            note_ok = note.endswith(b"\n")
+        except Bad:
+            text, signatures, note_ok = b"", b"", False
+        cosigned = []
+        for witness in p.witnesses:
+            blobs = witness_blobs(signatures, witness) if note_ok else []
+            if not blobs:
+                continue
+            before = len(checks)
+            run("cosignature " + witness["name"], check_cosignature, text, blobs, witness)
+            if checks[before]["ok"]:
+                cosigned.append(witness["name"])
+        run("witness-quorum", check_witness_quorum, note_ok, cosigned, p.witnesses,
+            p.min_witnesses)
     if p.disclosed:
         run("testimony", check_testimony, p)
     try:
@@ -874,6 +960,8 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--org-key")
     parser.add_argument("--log-key")
+    parser.add_argument("--witness", action="append", default=[])
+    parser.add_argument("--min-witnesses", type=int)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not os.path.isdir(args.dir):
@@ -886,7 +974,22 @@ def main():
     if args.org_key and (org_key is None or len(org_key) != 32):
         print("verify_evidence: --org-key must be 32 bytes in hex", file=sys.stderr)
         return 2
+    try:
+        witnesses = [parse_witness_vkey(vkey) for vkey in args.witness]
+    except ValueError as bad:
+        print("verify_evidence: --witness: %s" % bad, file=sys.stderr)
+        return 2
+    if len({w["name"] for w in witnesses}) != len(witnesses):
+        print("verify_evidence: two --witness keys have one name", file=sys.stderr)
+        return 2
+    minimum = len(witnesses) if args.min_witnesses is None else args.min_witnesses
+    if minimum < 0 or minimum > len(witnesses):
+        print("verify_evidence: --min-witnesses must be between 0 and the number of "
+              "--witness keys", file=sys.stderr)
+        return 2
     p = Package(args.dir, org_key, args.log_key)
+    p.witnesses = witnesses
+    p.min_witnesses = minimum
     checks = run_checks(p)
     failed = [c["name"] for c in checks if not c["ok"]]
     if args.json:

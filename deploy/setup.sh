@@ -14,7 +14,7 @@ packages=(
   clang-format tmux openssl
   python3-h2 python3-nacl zstd
   libcpp-httplib-dev prometheus-cpp-dev libtomlplusplus-dev
-  clang-14 libfuzzer-14-dev chromium nodejs
+  clang-14 libfuzzer-14-dev chromium nodejs poppler-utils
   postgresql-15 libpq-dev
 )
 # npm: Debian's package, unless the installed nodejs (e.g. NodeSource's) brings its own.

@@ -1,10 +1,15 @@
 #include "client/desk/desk_api.h"
 
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "client/core/device_state.h"
 #include "client/core/drafts.h"
 #include "client/core/duplicates.h"
 #include "client/core/export.h"
+#include "client/core/gaps.h"
 #include "client/core/outbox.h"
 #include "client/core/qr_png.h"
 #include "client/core/stats.h"
@@ -84,15 +89,34 @@ std::vector<const OpenedRecord*> Select(const Unlocked& u, const RecordFilter& f
   return out;
 }
 
-std::string ListJson(const Unlocked& u, const RecordFilter& filter) {
+ListPage PageFromParams(const std::multimap<std::string, std::string>& params) {
+  ListPage page;
+  // Untrusted: anything that is not a plain number keeps the default, and the limit is
+  // held to [1, kMaxListLimit] so that no request asks for an unbounded answer.
+  auto number = [&](const char* name, size_t fallback) -> size_t {
+    auto it = params.find(name);
+    uint64_t value = 0;
+    if (it == params.end() || !absl::SimpleAtoi(it->second, &value)) return fallback;
+    return static_cast<size_t>(std::min<uint64_t>(value, SIZE_MAX / 2));
+  };
+  page.offset = number("offset", 0);
+  page.limit = std::clamp<size_t>(number("limit", kDefaultListLimit), 1, kMaxListLimit);
+  return page;
+}
+
+std::string ListJson(const Unlocked& u, const RecordFilter& filter, const ListPage& page) {
   std::vector<const OpenedRecord*> selected = Select(u, filter);
   ordered_json out;
   out["count"] = selected.size();
   out["total"] = u.desk.records.size();
   out["unverified"] = u.desk.unverified();
   out["failures"] = u.desk.failures.size();
+  const size_t begin = std::min(page.offset, selected.size());
+  const size_t end = begin + std::min(page.limit, selected.size() - begin);
+  out["offset"] = begin;
+  out["next_offset"] = end < selected.size() ? ordered_json(end) : ordered_json();
   ordered_json rows = ordered_json::array();
-  for (const OpenedRecord* r : selected) rows.push_back(RowJson(*r));
+  for (size_t i = begin; i < end; ++i) rows.push_back(RowJson(*selected[i]));
   out["records"] = std::move(rows);
   return out.dump();
 }
@@ -180,6 +204,24 @@ const char* DecisionName(DuplicateDecision d) {
 }
 
 }  // namespace
+
+std::string GapsJson(const Unlocked& u) {
+  std::vector<DeviceGaps> gaps = FindGaps(u.desk.records);
+  ordered_json devices = ordered_json::array();
+  for (const DeviceGaps& device : gaps) {
+    ordered_json missing = ordered_json::array();
+    for (const auto& [low, high] : device.missing) missing.push_back({low, high});
+    devices.push_back({{"device_id", ToHex(device.device_id)},
+                       {"project", device.project},
+                       {"received", device.received},
+                       {"highest", device.highest},
+                       {"missing", std::move(missing)}});
+  }
+  ordered_json out;
+  out["unverified_left_out"] = u.desk.unverified();
+  out["devices"] = std::move(devices);
+  return out.dump();
+}
 
 absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter) {
   TEMOIN_ASSIGN_OR_RETURN(auto decisions, LoadDuplicateDecisions(*u.vault));

@@ -322,8 +322,9 @@ void Desk::Routes() {
   });
   server_.Get("/api/records", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
-    SendUnlocked(res,
-                 [&](Unlocked& u) -> absl::StatusOr<std::string> { return ListJson(u, filter); });
+    ListPage page = PageFromParams(req.params);
+    SendUnlocked(
+        res, [&](Unlocked& u) -> absl::StatusOr<std::string> { return ListJson(u, filter, page); });
   });
   server_.Get(R"(/api/records/([0-9a-f]{32}))",
               [this](const httplib::Request& req, httplib::Response& res) {
@@ -334,6 +335,9 @@ void Desk::Routes() {
               [this](const httplib::Request& req, httplib::Response& res) {
                 SendAttachment(req.matches[1], std::stoi(req.matches[2]), res);
               });
+  server_.Get("/api/gaps", [this](const httplib::Request&, httplib::Response& res) {
+    SendUnlocked(res, [](Unlocked& u) -> absl::StatusOr<std::string> { return GapsJson(u); });
+  });
   server_.Get("/api/duplicates", [this](const httplib::Request& req, httplib::Response& res) {
     RecordFilter filter = FilterFromParams(req.params);
     SendUnlocked(res, [&](Unlocked& u) { return DuplicatesJson(u, filter); });

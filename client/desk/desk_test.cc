@@ -7,6 +7,7 @@
 #include "client/sync/admin_client.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace temoin::client::desk {
 namespace {
@@ -146,6 +147,67 @@ TEST_F(DeskTest, InviteRolesAreTheCliOnes) {
   EXPECT_EQ(*RoleFromName("admin"), v1::ROLE_ADMIN);
   EXPECT_EQ(RoleFromName("chief").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RoleFromName("").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A desk holding records of one device (16-byte id "a"...), numbered `seqs`, all verified.
+Unlocked DeskOf(const std::vector<uint64_t>& seqs) {
+  Unlocked u;
+  for (uint64_t seq : seqs) {
+    OpenedRecord r;
+    r.record_id = std::string(15, '\0') + static_cast<char>(seq);
+    r.device_id = std::string(16, 'a');
+    r.project = "gao-2026";
+    r.device_seq = seq;
+    r.verified = true;
+    r.testimony.mutable_incident()->set_region("gao");
+    u.desk.records.push_back(std::move(r));
+    u.searchable.push_back("gao");
+  }
+  return u;
+}
+
+TEST_F(DeskTest, ListComesInPagesAndCountsEveryMatch) {
+  Unlocked u = DeskOf({1, 2, 3, 4, 5, 6, 7});
+  nlohmann::json first = nlohmann::json::parse(ListJson(u, RecordFilter{}, {0, 3}));
+  EXPECT_EQ(first["count"], 7);
+  EXPECT_EQ(first["records"].size(), 3u);
+  EXPECT_EQ(first["next_offset"], 3);
+  nlohmann::json last = nlohmann::json::parse(ListJson(u, RecordFilter{}, {6, 3}));
+  EXPECT_EQ(last["count"], 7);
+  EXPECT_EQ(last["records"].size(), 1u);
+  EXPECT_TRUE(last["next_offset"].is_null());
+  nlohmann::json beyond = nlohmann::json::parse(ListJson(u, RecordFilter{}, {100, 3}));
+  EXPECT_EQ(beyond["count"], 7);
+  EXPECT_TRUE(beyond["records"].empty());
+  EXPECT_TRUE(beyond["next_offset"].is_null());
+}
+
+TEST_F(DeskTest, PageParametersAreBoundedAndMalformedOnesIgnored) {
+  ListPage page = PageFromParams({{"offset", "40"}, {"limit", "10"}});
+  EXPECT_EQ(page.offset, 40u);
+  EXPECT_EQ(page.limit, 10u);
+  page = PageFromParams({{"offset", "-1"}, {"limit", "99999999"}});
+  EXPECT_EQ(page.offset, 0u);
+  EXPECT_EQ(page.limit, kMaxListLimit);
+  page = PageFromParams({{"limit", "0"}});
+  EXPECT_EQ(page.limit, 1u);
+  page = PageFromParams({{"limit", "ten"}});
+  EXPECT_EQ(page.limit, kDefaultListLimit);
+}
+
+// The desk's gaps are `review gaps`'s (FindGaps): 3 and 5-6 are missing of 1..7.
+TEST_F(DeskTest, GapsShowTheMissingNumbersOfEachDevice) {
+  Unlocked u = DeskOf({1, 2, 4, 7});
+  nlohmann::json gaps = nlohmann::json::parse(GapsJson(u));
+  ASSERT_EQ(gaps["devices"].size(), 1u) << gaps.dump();
+  const nlohmann::json& device = gaps["devices"][0];
+  std::string hex_of_a;
+  for (int i = 0; i < 16; ++i) hex_of_a += "61";  // the id is 16 bytes of 'a'
+  EXPECT_EQ(device["device_id"], hex_of_a) << gaps.dump();
+  EXPECT_EQ(device["received"], 4);
+  EXPECT_EQ(device["highest"], 7);
+  EXPECT_EQ(device["missing"], nlohmann::json::parse("[[3,3],[5,6]]"));
+  EXPECT_EQ(gaps["unverified_left_out"], 0);
 }
 
 TEST_F(DeskTest, PagesAreBuiltIn) {

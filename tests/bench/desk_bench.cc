@@ -5,7 +5,8 @@
 // sent to answer read, JSON included):
 //   unlock    POST /api/unlock: opening the vault, every record (OpenDesk: chain
 //             checks, decryption) and the search index
-//   list      GET /api/records (every record)
+//   list      GET /api/records: the first page (200 rows), as the page asks for it
+//   list_end  GET /api/records?offset=<the last 200>&limit=200: the last page
 //   search    GET /api/records?q=<a word in one narrative>
 //   filter    GET /api/records?region=..&act=..&victim_sex=female
 //   stats     GET /api/stats
@@ -122,12 +123,14 @@ int Run(int records, int repeat) {
     if (body) *body = res->body;
     return ms;
   };
-  std::vector<double> unlock, list, search, filter, stats, dups;
+  std::vector<double> unlock, list, list_end, search, filter, stats, dups;
   std::string body;
   for (int r = 0; r < repeat; ++r) {
     unlock.push_back(timed("/api/unlock", true, nullptr));
     list.push_back(timed("/api/records", false, &body));
     const auto listed = nlohmann::json::parse(body)["count"].get<int>();
+    list_end.push_back(timed(
+        absl::StrCat("/api/records?limit=200&offset=", std::max(0, listed - 200)), false, nullptr));
     search.push_back(timed("/api/records?q=" + search_word, false, &body));
     const auto found = nlohmann::json::parse(body)["count"].get<int>();
     filter.push_back(timed("/api/records?region=gao&act=killing&victim_sex=female", false, &body));
@@ -146,6 +149,7 @@ int Run(int records, int repeat) {
   for (const auto& [name, v] :
        std::vector<std::pair<const char*, std::vector<double>*>>{{"unlock", &unlock},
                                                                  {"list", &list},
+                                                                 {"list_end", &list_end},
                                                                  {"search", &search},
                                                                  {"filter", &filter},
                                                                  {"stats", &stats},

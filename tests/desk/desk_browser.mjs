@@ -30,6 +30,11 @@ const context = await chromium.launchPersistentContext(env('DESK_PROFILE'), {
   acceptDownloads: false,
 });
 context.setDefaultTimeout(15000);
+// Pages of 4 rows (the page's own default is 200), so that the handful of records here
+// take three pages and the "more" button is exercised.
+const pageSize = 4;
+await context.addInitScript((n) => { window.deskPageSize = n; }, pageSize);
+out.page_size = pageSize;
 try {
   const page = context.pages()[0] || await context.newPage();
   page.on('request', (r) => out.urls.push(r.url()));
@@ -55,7 +60,18 @@ try {
 
   await page.getByTestId('passphrase').fill(passphrase);
   await page.getByTestId('unlock').click();
-  out.rows_all = await count(total);
+  out.rows_first_page = await count(total);
+  // The rest, page by page, with the keyboard alone: focus the button, press Enter.
+  const more = page.getByTestId('more-records');
+  for (let pages = 1; pages < 20 && await more.isVisible(); ++pages) {
+    const before = await page.getByTestId('record-row').count();
+    await more.focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('[data-testid=record-row]').length > n, before);
+  }
+  out.rows_all = await page.getByTestId('record-row').count();
+  out.more_visible_at_end = await more.isVisible();
   await page.screenshot({ path: `${shots}/2-records.png`, fullPage: true });
 
   await page.getByTestId('search').fill(env('DESK_SEARCH'));
@@ -136,6 +152,15 @@ try {
   out.stats_confirmed = await statsAfter(() => page.click('a[href="#/stats"]'));
   await page.screenshot({ path: `${shots}/8-stats-confirmed.png`, fullPage: true });
   out.stats_raw = await statsAfter(() => page.check('#raw'));
+
+  // The gaps page: `review gaps` per device.
+  await page.click('a[href="#/gaps"]');
+  await page.getByTestId('gap-row').first().waitFor({ state: 'visible' });
+  out.gaps = await page.$$eval('[data-testid=gap-row]', (rows) => rows.map((r) => ({
+    device: r.dataset.device,
+    cells: [...r.querySelectorAll('td')].map((td) => td.textContent),
+  })));
+  await page.screenshot({ path: `${shots}/9-gaps.png`, fullPage: true });
 
   await page.click('#lock');
   await page.getByTestId('passphrase').waitFor({ state: 'visible' });

@@ -322,7 +322,11 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   }
   EXPECT_FALSE(seen["wrong_passphrase_message"].get<std::string>().empty());
   // The list, an accent-insensitive search, the record and its photo.
+  // The list comes in pages; every record is reached through the "more" button.
+  ASSERT_LT(seen["page_size"].get<size_t>(), all.size());
+  EXPECT_EQ(seen["rows_first_page"], seen["page_size"]);
   EXPECT_EQ(seen["rows_all"], all.size());
+  EXPECT_EQ(seen["more_visible_at_end"], false);
   EXPECT_EQ(seen["rows_search"], 1);
   EXPECT_TRUE(absl::StrContains(seen["narrative"].get<std::string>(), kSearchWord));
   EXPECT_EQ(seen["images"], 1);
@@ -346,6 +350,24 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   EXPECT_EQ(seen["print"]["table_rows"], stat_rows);
   EXPECT_EQ(seen["print"]["pdf_magic"], "%PDF-");
   EXPECT_GE(seen["print"]["pdf_pages"].get<int>(), 1);
+  // The PDF's text holds the quarter's table: each quarter with its count. pdftotext
+  // comes with poppler-utils (deploy/setup.sh installs it).
+  if (std::filesystem::exists("/usr/bin/pdftotext")) {
+    absl::StatusOr<CommandResult> pdf_text =
+        RunCommand({"/usr/bin/pdftotext", "-layout", shots + "/5-stats.pdf", "-"}, {},
+                   std::chrono::seconds(30));
+    ASSERT_TRUE(pdf_text.ok());
+    ASSERT_EQ(pdf_text->exit_code, 0) << pdf_text->err;
+    for (const auto& [quarter, n] : expected.quarters) {
+      bool found = false;
+      for (absl::string_view line : absl::StrSplit(pdf_text->out, '\n')) {
+        found |= absl::StrContains(line, quarter) && absl::StrContains(line, absl::StrCat(" ", n));
+      }
+      EXPECT_TRUE(found) << quarter << " " << n << " not in the PDF:\n" << pdf_text->out;
+    }
+  } else {
+    std::fprintf(stderr, "desk_browser_test: no pdftotext; the PDF's text is not checked\n");
+  }
   EXPECT_TRUE(absl::StrContains(seen["counting_rule"].get<std::string>(), "per victim"));
   // The CSV export is the CLI's, byte for byte; filtered, it keeps the header and the
   // region's rows.
@@ -355,6 +377,19 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
     EXPECT_EQ(absl::StrContains(region_csv, id), t.incident().region() == region) << id;
   }
   EXPECT_EQ(seen["after_lock_status"], 401);
+  // The gaps page shows what `review gaps` says, device by device.
+  absl::StatusOr<std::string> cli_gaps =
+      d.Run(d.reviewer(), {"review", "--offline", "gaps", "--json"});
+  ASSERT_TRUE(cli_gaps.ok()) << cli_gaps.status();
+  nlohmann::json gap_devices = nlohmann::json::parse(*cli_gaps, nullptr, false);
+  ASSERT_TRUE(gap_devices.is_array()) << *cli_gaps;
+  ASSERT_EQ(seen["gaps"].size(), gap_devices.size()) << seen["gaps"].dump();
+  for (size_t i = 0; i < gap_devices.size(); ++i) {
+    const nlohmann::json& row = seen["gaps"][i];
+    EXPECT_EQ(row["device"], gap_devices[i]["device_id"]);
+    EXPECT_EQ(row["cells"][2], std::to_string(gap_devices[i]["received"].get<uint64_t>()));
+    EXPECT_EQ(row["cells"][3], std::to_string(gap_devices[i]["highest"].get<uint64_t>()));
+  }
   // The twin and the record with the photo are grouped as possible duplicates.
   const std::string twin_id = (*recorded)[batch.size() - 1].first;
   const std::string photo_id = recorded->back().first;

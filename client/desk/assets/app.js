@@ -12,6 +12,7 @@ const TEXT = {
     source: 'Source type', victimSex: "Victims' sex", victimAge: "Victims' age group",
     sensitivity: 'Sensitivity', device: 'Device', matching: 'matching records',
     exportCsv: 'Export CSV', exportJson: 'Export JSON', pull: 'Fetch new records',
+    more: 'Show more records', shown: 'shown',
     date: 'Date', locality: 'Locality', acts: 'Acts', victims: 'Victims', status: 'Status',
     back: '← Back to the list', narrative: 'Narrative', attachments: 'Attachments',
     statsNote: 'Verified records matching the current filter; unverified records are left out.',
@@ -26,6 +27,9 @@ const TEXT = {
     perpetrators: 'Alleged perpetrators', sourceLabel: 'Source', consent: 'Consent',
     fetched: 'new records fetched', failed: 'could not be opened',
     duplicates: 'Possible duplicates', noDuplicates: 'No possible duplicates.',
+    gaps: 'Gaps', noGaps: 'No gaps: every device\'s numbers are all here.',
+    gapsNote: 'Each device numbers the records it seals 1, 2, 3… A missing number is a record still in the field, lost, or withheld. Only verified records count; numbers after a device\'s highest cannot be known.',
+    highest: 'Highest number', missing: 'Missing numbers',
     duplicatesNote: 'Records that probably describe the same incident: same place (or within 10 km), incident dates within 3 days, an act in common and, when both name victims, similar names. Among the records matching the current filter.',
     group: 'Group', confirm: 'Same incident', split: 'Different incidents',
     undecide: 'Undecided', confirmed: 'confirmed: counted once in the statistics',
@@ -72,6 +76,7 @@ const TEXT = {
     victimSex: 'Sexe des victimes', victimAge: "Tranche d'âge des victimes",
     sensitivity: 'Sensibilité', device: 'Appareil', matching: 'témoignages correspondants',
     exportCsv: 'Exporter en CSV', exportJson: 'Exporter en JSON',
+    more: 'Afficher plus de témoignages', shown: 'affichés',
     pull: 'Récupérer les nouveaux témoignages', date: 'Date', locality: 'Localité',
     acts: 'Actes', victims: 'Victimes', status: 'État', back: '← Retour à la liste',
     narrative: 'Récit', attachments: 'Pièces jointes',
@@ -88,6 +93,9 @@ const TEXT = {
     incident: 'Incident', perpetrators: 'Auteurs présumés', sourceLabel: 'Source',
     consent: 'Consentement', fetched: 'nouveaux témoignages récupérés',
     failed: 'ne peuvent pas être ouverts',
+    gaps: 'Lacunes', noGaps: 'Aucune lacune : tous les numéros de chaque appareil sont là.',
+    gapsNote: 'Chaque appareil numérote les témoignages qu\'il scelle 1, 2, 3… Un numéro manquant est un témoignage encore sur le terrain, perdu ou retenu. Seuls les témoignages vérifiés comptent ; les numéros après le plus élevé d\'un appareil ne peuvent pas être connus.',
+    highest: 'Numéro le plus élevé', missing: 'Numéros manquants',
     duplicates: 'Doublons possibles', noDuplicates: 'Aucun doublon possible.',
     duplicatesNote: "Témoignages qui décrivent probablement le même incident : même lieu (ou à moins de 10 km), dates à 3 jours au plus, un acte en commun et, si les deux nomment des victimes, des noms proches. Parmi les témoignages du filtre en cours.",
     group: 'Groupe', confirm: 'Même incident', split: 'Incidents distincts',
@@ -131,7 +139,11 @@ const TEXT = {
   },
 };
 
-const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '', draftId: '' };
+const state = { lang: 'en', vocab: null, query: '', seq: 0, checkSeq: 0, role: '', draftId: '',
+  nextOffset: null };
+// Rows asked for at a time (the API's default page). A test may set window.deskPageSize
+// before the page loads, to page through a handful of records.
+const pageSize = () => Number(window.deskPageSize) || 200;
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || TEXT.en[key] || key;
 // A sentence with {name} slots filled (as text: the page never builds HTML from data).
@@ -165,7 +177,7 @@ function post(path, body) {
 }
 
 function show(view) {
-  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'new-view',
+  for (const id of ['unlock-view', 'records-view', 'record-view', 'stats-view', 'duplicates-view', 'gaps-view', 'new-view',
     'devices-view', 'invite-view', 'audit-view']) {
     $(id).hidden = id !== view;
   }
@@ -532,18 +544,16 @@ function cell(row, text) {
   return td;
 }
 
-async function loadRecords() {
-  const query = filterQuery();
-  const seq = ++state.seq;
-  const data = await (await api('/api/records' + (query ? '?' + query : ''))).json();
-  if (seq !== state.seq) return;  // a newer search has been sent
-  state.query = query;
-  const suffix = query ? '?' + query : '';
-  $('export-csv').href = '/api/export.csv' + suffix;
-  $('export-json').href = '/api/export.json' + suffix;
+function recordsUrl(query, offset) {
+  const params = new URLSearchParams(query);
+  params.set('offset', String(offset));
+  params.set('limit', String(pageSize()));
+  return '/api/records?' + params.toString();
+}
+
+function appendRows(records) {
   const rows = $('record-rows');
-  rows.textContent = '';
-  for (const r of data.records) {
+  for (const r of records) {
     const tr = document.createElement('tr');
     tr.dataset.testid = 'record-row';
     tr.setAttribute('data-testid', 'record-row');
@@ -561,11 +571,48 @@ async function loadRecords() {
     tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
     rows.append(tr);
   }
+}
+
+// The "more" button and the "n shown" note, after each page.
+function showPaging(data) {
+  state.nextOffset = data.next_offset;
+  const shown = $('record-rows').children.length;
+  $('more-records').hidden = data.next_offset === null || data.next_offset === undefined;
+  $('records-shown').textContent = shown < data.count ? '(' + shown + ' ' + t('shown') + ')' : '';
+}
+
+// The first page of the records matching the filter; the count is of all that match.
+async function loadRecords() {
+  const query = filterQuery();
+  const seq = ++state.seq;
+  const data = await (await api(recordsUrl(query, 0))).json();
+  if (seq !== state.seq) return;  // a newer search has been sent
+  state.query = query;
+  const suffix = query ? '?' + query : '';
+  $('export-csv').href = '/api/export.csv' + suffix;
+  $('export-json').href = '/api/export.json' + suffix;
+  $('record-rows').textContent = '';
+  appendRows(data.records);
   $('record-count').textContent = String(data.count);
+  showPaging(data);
   const warnings = [];
   if (data.unverified > 0) warnings.push(data.unverified + ' ' + t('unverified'));
   if (data.failures > 0) warnings.push(data.failures + ' ' + t('failed'));
   $('warnings').textContent = warnings.join(' · ');
+}
+
+// The next page, appended; focus moves to its first row so that a keyboard user reads on.
+async function loadMoreRecords() {
+  if (state.nextOffset === null || state.nextOffset === undefined) return;
+  const seq = state.seq;
+  const first = $('record-rows').children.length;
+  const data = await (await api(recordsUrl(state.query, state.nextOffset))).json();
+  if (seq !== state.seq) return;  // the filter changed meanwhile
+  appendRows(data.records);
+  $('record-count').textContent = String(data.count);
+  showPaging(data);
+  const row = $('record-rows').children[first];
+  if (row) row.focus();
 }
 
 function field(list, name, value) {
@@ -718,6 +765,29 @@ async function loadStats() {
   $('stats-table').dataset.version = String(Number($('stats-table').dataset.version || 0) + 1);
   $('stats-summary').textContent = s.records + ' ' + t('recordsLabel') + ' · ' + t('childShare') + ': ' +
       s.records_with_child_victims + (share === null ? '' : ' (' + share.toFixed(1) + ' %)');
+}
+
+// `temoin review gaps` (FindGaps) on the page: one row per device, its missing ranges.
+async function loadGaps() {
+  const data = await (await api('/api/gaps')).json();
+  const rows = $('gap-rows');
+  rows.textContent = '';
+  for (const d of data.devices) {
+    const tr = document.createElement('tr');
+    tr.setAttribute('data-testid', 'gap-row');
+    tr.dataset.device = d.device_id;
+    cell(tr, d.device_id);
+    cell(tr, d.project);
+    cell(tr, String(d.received));
+    cell(tr, String(d.highest));
+    const missing = d.missing.map(([low, high]) => (low === high ? String(low) : low + '–' + high));
+    cell(tr, missing.join(', ') || t('none')).className = 'missing';
+    rows.append(tr);
+  }
+  const gapped = data.devices.filter((d) => d.missing.length > 0).length;
+  $('gaps-summary').textContent = gapped === 0 ? t('noGaps') : '';
+  $('gaps-warning').textContent =
+    data.unverified_left_out > 0 ? data.unverified_left_out + ' ' + t('unverified') : '';
 }
 
 async function loadDuplicates() {
@@ -961,6 +1031,9 @@ async function route() {
       show('new-view');
       await loadOutbox();
       await loadDrafts();
+    } else if (hash === '#/gaps') {
+      show('gaps-view');
+      await loadGaps();
     } else if (hash === '#/duplicates') {
       show('duplicates-view');
       await loadDuplicates();
@@ -1028,6 +1101,9 @@ async function start() {
     await post('/api/close');
     document.body.textContent = 'Closed.';
   });
+  $('more-records').addEventListener('click', () => loadMoreRecords().catch((err) => {
+    $('warnings').textContent = err.message;
+  }));
   $('pull').addEventListener('click', async () => {
     $('pull-status').textContent = '…';
     try {

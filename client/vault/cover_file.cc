@@ -36,17 +36,15 @@ absl::StatusOr<std::string> SealCover(const v1::CoverEnrolment& enrolment,
   return sealed;
 }
 
-std::string RandomCover() {
-  return crypto::RandomBytes(kCoverFileBytes);
-}
+std::string RandomCover() { return crypto::RandomBytes(kCoverFileBytes); }
 
 absl::StatusOr<v1::CoverEnrolment> OpenCover(absl::string_view cover,
                                              const crypto::SecretBuffer& secret_key) {
   if (cover.size() != kCoverFileBytes) return absl::UnauthenticatedError("authentication failed");
   TEMOIN_ASSIGN_OR_RETURN(
       crypto::BoxKeyPair pair,
-      crypto::BoxKeyPair::FromSecretKey(absl::string_view(
-          reinterpret_cast<const char*>(secret_key.data()), secret_key.size())));
+      crypto::BoxKeyPair::FromSecretKey(
+          absl::string_view(reinterpret_cast<const char*>(secret_key.data()), secret_key.size())));
   TEMOIN_ASSIGN_OR_RETURN(crypto::SecretBuffer plain, crypto::OpenSealed(cover, pair));
   size_t size = 0;
   for (size_t i = 0; i < kLengthBytes; ++i) size |= static_cast<size_t>(plain.data()[i]) << (8 * i);

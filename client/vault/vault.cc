@@ -156,8 +156,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   // The key file last: its presence means the vault is complete.
   TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), file));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-  auto vault = absl::WrapUnique(
-      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  auto vault =
+      absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
   return vault;
 }
@@ -198,8 +198,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     // The enrolment goes in before the key file exists: a crash here leaves no vault
     // (the next command finds none) rather than a half-built one.
     TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-    auto vault = absl::WrapUnique(
-        new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+    auto vault =
+        absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
     vault->home_ = home;
     VaultBatch batch;
     for (v1::CoverEntry& entry : *enrolment.mutable_entries()) {
@@ -215,8 +215,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
 
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
-  auto vault = absl::WrapUnique(
-      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  auto vault =
+      absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
   return vault;
 }

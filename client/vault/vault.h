@@ -32,8 +32,7 @@ namespace temoin::client {
 // CoverSelectionForEnrolment) knows which values make up the enrolment.
 struct CoverSelection {
   std::vector<std::string> namespaces;
-  std::function<bool(absl::string_view ns, absl::string_view name, absl::string_view value)>
-      keep;
+  std::function<bool(absl::string_view ns, absl::string_view name, absl::string_view value)> keep;
 };
 
 // The vault's own namespace for duress: "pk" (the duress public key, set by

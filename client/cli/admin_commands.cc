@@ -66,8 +66,12 @@ absl::Status Devices(const Globals& g) {
   TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::DeviceInfo> devices, ListDevices(*vault));
   for (const v1::DeviceInfo& device : devices) {
     std::cout << ToHex(device.device_id()) << "\t" << RoleName(device.role()) << "\t"
-              << (device.project().empty() ? "-" : device.project()) << "\t" << device.state()
-              << "\n";
+              << (device.project().empty() ? "-" : device.project()) << "\t" << device.state();
+    // Issue 12: signed in under duress; what it sends from then on is quarantined.
+    if (device.duress_since() != 0) {
+      std::cout << "\tDURESS since " << FormatRfc3339(device.duress_since());
+    }
+    std::cout << "\n";
   }
   return absl::OkStatus();
 }

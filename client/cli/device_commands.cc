@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/cli_context.h"
 #include "client/cli/passphrase.h"
+#include "client/core/cover_selection.h"
 #include "client/core/device_state.h"
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
@@ -89,9 +90,8 @@ absl::Status Enroll(const Globals& g, const std::string& code) {
   return absl::OkStatus();
 }
 
-absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
-                  double max_time_seconds) {
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+absl::Status SyncAttempts(Vault& vault, const std::string& server, bool until_done,
+                          double max_time_seconds) {
   SyncOptions options;
   options.server_override = server;
   auto printer = std::make_shared<ProgressPrinter>();
@@ -111,8 +111,8 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
   for (;;) {
     *bytes_sent = 0;
     printer->NewAttempt();
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_before, SettledRecords(*vault));
-    absl::StatusOr<SyncReport> report = SyncDevice(*vault, options);
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_before, SettledRecords(vault));
+    absl::StatusOr<SyncReport> report = SyncDevice(vault, options);
     // Said for failed attempts too: what a cut attempt moved is how a test (and an
     // operator) checks that a resumed upload re-sends at most a piece plus the window.
     if (*bytes_sent > 0) {
@@ -148,7 +148,7 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     // and every second spent waiting is signal lost. Only attempts that achieved nothing
     // back off: 1, 2, 4 … 60 s with full jitter, so that many devices regaining a link at
     // once do not retry in lockstep.
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(*vault));
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(vault));
     const bool progressed = settled_after > settled_before || *bytes_sent > 0;
     backoff = progressed ? 0 : std::clamp(backoff * 2, 1.0, 60.0);
     double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;
@@ -166,6 +166,18 @@ absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait));
   }
+}
+
+// Whatever the sync's result, vault.cover is rewritten from what the vault now holds
+// (client/core/cover_selection.h): a sync cut after some records were receipted must
+// not leave a cover whose profile reuses their sequence numbers.
+absl::Status Sync(const Globals& g, const std::string& server, bool until_done,
+                  double max_time_seconds) {
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  absl::Status synced = SyncAttempts(*vault, server, until_done, max_time_seconds);
+  absl::Status cover = RefreshEnrolmentCover(*vault);
+  TEMOIN_RETURN_IF_ERROR(synced);
+  return cover;
 }
 
 absl::Status Status(const Globals& g, bool json) {

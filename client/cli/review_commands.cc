@@ -32,6 +32,13 @@ absl::StatusOr<OpenedDesk> DeskAfterPull(Vault& vault, bool offline) {
               << " is UNVERIFIED: " << r.unverified_reason
               << " (shown and exported marked unverified, left out of statistics)\n";
   }
+  for (const OpenedRecord& r : desk.records) {
+    if (!r.quarantined) continue;
+    std::cerr << "review: WARNING: record " << ToHex(r.record_id)
+              << " is QUARANTINED: its device had signalled duress when it arrived, so "
+                 "whoever held the device may have made it (shown and exported marked "
+                 "quarantined, left out of statistics)\n";
+  }
   for (const RecordFailure& mismatch : desk.listing_mismatches) {
     std::cerr << "review: WARNING: record " << ToHex(mismatch.record_id) << ": " << mismatch.reason
               << "\n";
@@ -57,7 +64,8 @@ absl::Status ReviewList(const Globals& g, bool offline) {
               << "\t"
               << (r.testimony.incident().region().empty() ? "-" : r.testimony.incident().region())
               << "\t" << (acts.empty() ? "-" : acts) << "\t"
-              << (r.verified ? "verified" : "UNVERIFIED") << "\n";
+              << (r.verified ? "verified" : "UNVERIFIED") << (r.quarantined ? ",QUARANTINED" : "")
+              << "\n";
   }
   std::cerr << "review: " << desk.records.size() << " records\n";
   return absl::OkStatus();
@@ -123,7 +131,7 @@ absl::Status ReviewStats(const Globals& g, bool offline, bool json) {
   // Statistics end up in reports: only records whose chain verifies count.
   std::vector<OpenedRecord> verified;
   for (OpenedRecord& r : desk.records) {
-    if (r.verified) verified.push_back(std::move(r));
+    if (r.verified && !r.quarantined) verified.push_back(std::move(r));
   }
   Stats stats = ComputeStats(verified);
   if (json) {

@@ -8,6 +8,7 @@
 #include "client/cli/cli_context.h"
 #include "client/cli/passphrase.h"
 #include "client/core/bundle.h"
+#include "client/core/cover_selection.h"
 #include "client/vault/vault.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
@@ -39,12 +40,14 @@ absl::Status SetDuress(const Globals& g) {
     crypto::WipeString(current);
     return duress.status();
   }
-  absl::Status status = Vault::SetDuressPassphrase(g.home, current, *duress);
+  absl::Status status =
+      Vault::SetDuressPassphrase(g.home, current, *duress, EnrolmentCoverSelection());
   crypto::WipeString(current);
   crypto::WipeString(*duress);
   TEMOIN_RETURN_IF_ERROR(status);
-  std::cerr << "duress passphrase set: entering it instead of your passphrase wipes this "
-               "vault silently and opens an empty one\n";
+  std::cerr << "duress passphrase set: entering it instead of your passphrase silently "
+               "destroys drafts and unsent records, keeps this device's enrolment (as of its "
+               "last sync), and tells the organisation at the next sync\n";
   return absl::OkStatus();
 }
 

@@ -43,6 +43,9 @@ absl::StatusOr<ordered_json> ToJson(const OpenedRecord& record) {
   // Never silent: a record whose chain of trust fails is exported, marked, with why.
   element["verified"] = record.verified;
   element["unverified_reason"] = record.unverified_reason;
+  // Sent after its device signalled duress (issue 12): marked, never silently mixed in.
+  // Only when set, so exports without such records keep their columns.
+  if (record.quarantined) element["quarantined"] = true;
   element["testimony"] = ordered_json::parse(testimony_json);
   ShowAbsentCoordinatesAsAbsent(record.testimony, element["testimony"]);
   return element;

@@ -115,6 +115,7 @@ absl::StatusOr<OpenedRecord> OpenOne(
   out.device_seq = header.device_seq();
   out.log_index = entry.log_index();
   out.received_at = entry.received_at();
+  out.quarantined = entry.quarantined();
   absl::Status chain = VerifyChain(entry, served_id, profile, out);
   out.verified = chain.ok();
   if (!chain.ok()) out.unverified_reason = std::string(chain.message());
@@ -175,6 +176,7 @@ absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& re
     entry.set_device_seq(record.summary().device_seq());
     entry.set_log_index(record.summary().log_index());
     entry.set_received_at(record.summary().received_at());
+    entry.set_quarantined(record.summary().quarantined());
     *entry.mutable_envelope() = record.envelope();
     entry.set_device_signing_key(record.device_signing_key());
     if (record.has_device_certificate()) {

@@ -41,6 +41,9 @@ struct OpenedRecord {
   // under its own id. Otherwise `unverified_reason` says which link failed (no plaintext).
   bool verified = false;
   std::string unverified_reason;
+  // The server says its device had signalled duress when it arrived (issue 12): it may
+  // have been made or sent by whoever held the device. Kept apart, never trusted as is.
+  bool quarantined = false;
   v1::Testimony testimony;
 };
 

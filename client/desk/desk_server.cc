@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
+#include "client/core/cover_selection.h"
 #include "client/desk/desk_api.h"
 #include "client/desk/desk_assets.h"
 #include "client/desk/desk_guard.h"
@@ -475,7 +476,10 @@ void Desk::Sync(httplib::Response& res) {
   };
   absl::Status s = state_.WithUnlocked(Clock::now(), [&](Unlocked& u) -> absl::Status {
     absl::StatusOr<SyncReport> report = SyncDevice(*u.vault, options);
+    // As the CLI's sync: the cover follows the vault whatever the result (issue 12).
+    absl::Status cover = RefreshEnrolmentCover(*u.vault);
     if (!report.ok()) return report.status();
+    if (!cover.ok()) return cover;
     res.set_content(nlohmann::json{{"receipted", report->receipted},
                                    {"committed", report->committed},
                                    {"attachment_bytes", report->attachment_bytes},

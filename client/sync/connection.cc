@@ -240,6 +240,8 @@ grpc::Status Connection::Authenticate(
       device_key.Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, device_id)));
   if (settings_request != nullptr) *request.mutable_settings() = *settings_request;
   request.set_no_session(no_session);
+  // Every sign-in carries one, the same size, so that a duress sign-in looks like any.
+  request.set_duress_signal(crypto::SealDuressSignal(under_duress_, nonce, bundle_public_key_));
   context = NewContext();
   return enrollment_->Authenticate(context.get(), request, &response);
 }
@@ -295,6 +297,11 @@ absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profil
   // An unreadable stored nonce is as good as none: sign in with a challenge.
   std::string nonce = LoadSignInNonce(vault).value_or("");
   const std::string used = nonce;
+  // A vault built by a duress unlock signals it on every sign-in (issue 12); unreadable
+  // state signals nothing rather than failing a sync in front of whoever forced it.
+  connection.SetDuressSignal(
+      vault.UnderDuress().value_or(false),
+      vault.Get(kSettingsNs, "bundle_key").value_or(std::nullopt).value_or(""));
   TEMOIN_RETURN_IF_ERROR(connection.SignIn(profile.device_id(), device_key, settings_request,
                                            settings, &nonce, no_session));
   if (nonce != used) StoreSignInNonce(vault, nonce).IgnoreError();  // see the header

@@ -67,6 +67,14 @@ class Connection {
                       v1::GetSettingsResponse* settings = nullptr,
                       std::string* next_nonce = nullptr, bool no_session = false);
 
+  // What every later sign-in's duress signal says (issue 12; crypto/auth.h
+  // SealDuressSignal): the flag, sealed to `bundle_public_key` (the server's, 32 bytes;
+  // random bytes are sent when it is unknown). Off by default: flag 0, still sent.
+  void SetDuressSignal(bool under_duress, std::string bundle_public_key) {
+    under_duress_ = under_duress;
+    bundle_public_key_ = std::move(bundle_public_key);
+  }
+
   // The session token SignIn got (empty before), and one carried from an earlier
   // connection to the same server (SyncCarry), used instead of signing in.
   const std::string& token() const { return token_; }
@@ -104,6 +112,8 @@ class Connection {
   std::unique_ptr<v1::Sync::Stub> sync_;
   std::unique_ptr<v1::Review::Stub> review_;
   std::string token_;
+  bool under_duress_ = false;
+  std::string bundle_public_key_;
 };
 
 // SignIn as the device of `profile`, with the next-sign-in nonce kept in `vault` (so a

@@ -5,6 +5,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "client/vault/cover_file.h"
 #include "client/vault/key_file_store.h"
 #include "client/vault/unlock_counter.h"
 #include "client/vault/vault_wipe.h"
@@ -150,12 +151,31 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
   TEMOIN_ASSIGN_OR_RETURN(KeyFile file, KeyFile::Create(cost, passphrase, master));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
+  // Every vault has a cover file, duress or not (cover_file.h).
+  TEMOIN_RETURN_IF_ERROR(WriteCoverFile(home, RandomCover()));
   // The key file last: its presence means the vault is complete.
   TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), file));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-  return absl::WrapUnique(
-      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  auto vault =
+      absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  vault->home_ = home;
+  return vault;
 }
+
+namespace {
+
+// The enrolment vault.cover carries for the duress secret `secret`, read before the
+// wipe destroys the file. Empty when it opens nothing (duress set by an older version,
+// a cover damaged or missing): the duress unlock then builds an empty vault, as before.
+v1::CoverEnrolment ReadCoverForDuress(const std::string& home, const crypto::SecretBuffer& secret) {
+  absl::StatusOr<std::string> bytes = ReadFileToString(CoverFilePath(home), kCoverFileBytes + 1);
+  if (!bytes.ok()) return {};
+  absl::StatusOr<v1::CoverEnrolment> enrolment = OpenCover(*bytes, secret);
+  crypto::WipeString(*bytes);
+  return enrolment.ok() ? std::move(*enrolment) : v1::CoverEnrolment();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
                                                    absl::string_view passphrase) {
@@ -166,22 +186,39 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
   if (unlocked.kind == SlotKind::kDuress) {
     // Wipe, then build what Create would have built, reusing the key already derived
     // for this passphrase so that this path costs what a normal unlock costs.
+    // Slot 1 seals the duress secret key: it opens the cover, never the master key.
     std::string salt = file.salt(1);
+    v1::CoverEnrolment enrolment = ReadCoverForDuress(home, unlocked.key);
     TEMOIN_RETURN_IF_ERROR(WipeVault(home));
     crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
     KeyFile fresh = KeyFile::WithRandomSlots(file.cost());
     TEMOIN_RETURN_IF_ERROR(fresh.SealSlotWithDerivedKey(0, salt, unlocked.passphrase_key, master));
     TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, true));
-    TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), fresh));
+    TEMOIN_RETURN_IF_ERROR(WriteCoverFile(home, RandomCover()));
+    // The enrolment goes in before the key file exists: a crash here leaves no vault
+    // (the next command finds none) rather than a half-built one.
     TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(master));
-    return absl::WrapUnique(
-        new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+    auto vault =
+        absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+    vault->home_ = home;
+    VaultBatch batch;
+    for (v1::CoverEntry& entry : *enrolment.mutable_entries()) {
+      if (entry.ns() == kDuressNs) continue;  // never carried; refused if a cover had one
+      batch.Put(entry.ns(), entry.name(), entry.value());
+      crypto::WipeString(*entry.mutable_value());
+    }
+    if (enrolment.entries_size() > 0) batch.Put(kDuressNs, "signal", "1");
+    TEMOIN_RETURN_IF_ERROR(vault->Commit(batch));
+    TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), fresh));
+    return vault;
   }
 
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
-  return absl::WrapUnique(
-      new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  auto vault =
+      absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
+  vault->home_ = home;
+  return vault;
 }
 
 namespace {
@@ -215,17 +252,60 @@ absl::Status Vault::ChangePassphrase(const std::string& home, absl::string_view 
 }
 
 absl::Status Vault::SetDuressPassphrase(const std::string& home, absl::string_view current,
-                                        absl::string_view duress) {
+                                        absl::string_view duress, const CoverSelection& cover) {
   if (duress.empty()) return absl::InvalidArgumentError("duress passphrase is empty");
   if (duress == current) {
     return absl::InvalidArgumentError("the duress passphrase must differ from the passphrase");
   }
   TEMOIN_ASSIGN_OR_RETURN(auto opened, UnlockForChange(home, current));
   auto& [stored, unlocked] = opened;
+  crypto::BoxKeyPair pair = crypto::BoxKeyPair::Generate();
+  // The public half under the master key first, then the cover sealed to it, then the
+  // slot: a crash before the slot leaves the old duress passphrase (if any) and a cover
+  // it cannot open, which a duress unlock takes as an empty enrolment.
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
+  TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
+  Vault vault(std::move(db), std::move(keys.aead), std::move(keys.index_key));
+  vault.home_ = home;
+  TEMOIN_RETURN_IF_ERROR(vault.Put(kDuressNs, "pk", pair.public_key()));
+  TEMOIN_RETURN_IF_ERROR(vault.RefreshCover(cover));
   KeyFile next = stored.file;
-  // What slot 1 seals does not matter: opening it at all is the signal.
-  TEMOIN_RETURN_IF_ERROR(next.SealSlot(1, duress, crypto::SecretBuffer::Random(32)));
+  TEMOIN_RETURN_IF_ERROR(next.SealSlot(1, duress, pair.secret_key()));
   return Rewrite(home, stored, next);
+}
+
+absl::Status Vault::RefreshCover(const CoverSelection& selection) {
+  if (home_.empty()) return absl::OkStatus();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> public_key, Get(kDuressNs, "pk"));
+  if (!public_key.has_value()) return WriteCoverFile(home_, RandomCover());
+  v1::CoverEnrolment enrolment;
+  size_t size = 0;
+  for (const std::string& ns : selection.namespaces) {
+    TEMOIN_RETURN_IF_ERROR(Scan(ns, [&](absl::string_view name, absl::string_view value) {
+      if (selection.keep && !selection.keep(ns, name, value)) return true;
+      // Namespaces come in the caller's order of importance: what does not fit is
+      // left out (old receipts, in practice) rather than failing the sync.
+      size_t entry_size = ns.size() + name.size() + value.size() + 16;
+      if (size + entry_size > CoverCapacity()) return true;
+      size += entry_size;
+      v1::CoverEntry* entry = enrolment.add_entries();
+      entry->set_ns(ns);
+      entry->set_name(std::string(name));
+      entry->set_value(std::string(value));
+      return true;
+    }));
+  }
+  absl::StatusOr<std::string> sealed = SealCover(enrolment, *public_key);
+  for (v1::CoverEntry& entry : *enrolment.mutable_entries()) {
+    crypto::WipeString(*entry.mutable_value());
+  }
+  TEMOIN_RETURN_IF_ERROR(sealed.status());
+  return WriteCoverFile(home_, *sealed);
+}
+
+absl::StatusOr<bool> Vault::UnderDuress() {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> signal, Get(kDuressNs, "signal"));
+  return signal.has_value();
 }
 
 absl::Status Vault::SetUnlockLimit(const std::string& home, absl::string_view current,

@@ -27,6 +27,19 @@ class DB;
 // before it returns.
 namespace temoin::client {
 
+// What vault.cover carries (client/vault/cover_file.h): every value of `namespaces`
+// that `keep` accepts (all of them when `keep` is empty). The caller (client/core's
+// CoverSelectionForEnrolment) knows which values make up the enrolment.
+struct CoverSelection {
+  std::vector<std::string> namespaces;
+  std::function<bool(absl::string_view ns, absl::string_view name, absl::string_view value)> keep;
+};
+
+// The vault's own namespace for duress: "pk" (the duress public key, set by
+// SetDuressPassphrase) and "signal" (set in the vault a duress unlock builds: the
+// device signs in under duress from then on). Never carried by the cover.
+inline constexpr char kDuressNs[] = "duress";
+
 struct VaultOptions {
   // Argon2id cost. Empty: measured on this device (CalibrateKdfCost). The floor (t=3,
   // 64 MiB) is enforced on create and on open.
@@ -66,8 +79,11 @@ class Vault {
   // kUnauthenticated "wrong passphrase" when the key does not open (no hint of why);
   // kDataLoss when the key file or the store is damaged.
   //
-  // The duress passphrase opens too: the vault is then wiped silently and a fresh,
-  // empty vault under that passphrase is returned, as Create would have made it. After
+  // The duress passphrase opens too: vault.cover is opened with the secret key slot 1
+  // seals, the vault is wiped silently, and a fresh vault under that passphrase is
+  // returned holding only the enrolment the cover carried (none when it carried
+  // nothing) and kDuressNs/"signal". The caller cannot tell this from a normal unlock
+  // (same messages; the extra work takes milliseconds beside Argon2id). After
   // the configured number of wrong passphrases in a row (off by default), the vault is
   // wiped and the next call finds none.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
@@ -89,8 +105,12 @@ class Vault {
   static absl::Status ChangePassphrase(const std::string& home, absl::string_view current,
                                        absl::string_view replacement);
   // Sets (or replaces) the duress passphrase. kInvalidArgument when it equals the real one.
+  // Makes a new X25519 pair: slot 1 seals its secret half, the public half is kept under
+  // the master key (kDuressNs/"pk"), and vault.cover is rewritten at once with what
+  // `cover` selects.
   static absl::Status SetDuressPassphrase(const std::string& home, absl::string_view current,
-                                          absl::string_view duress);
+                                          absl::string_view duress,
+                                          const CoverSelection& cover = {});
   // Wipe after `limit` wrong passphrases in a row; 0 turns it off.
   static absl::Status SetUnlockLimit(const std::string& home, absl::string_view current,
                                      uint32_t limit);
@@ -105,6 +125,12 @@ class Vault {
   absl::Status Scan(
       absl::string_view ns,
       const std::function<bool(absl::string_view name, absl::string_view value)>& visit);
+
+  // Rewrites vault.cover: the selected values sealed to the duress public key, or fresh
+  // random bytes when no duress passphrase is set. Called after every sync.
+  absl::Status RefreshCover(const CoverSelection& selection);
+  // Whether this vault was built by a duress unlock (kDuressNs/"signal").
+  absl::StatusOr<bool> UnderDuress();
 
   // `temoin check`: reads every block of every table file (RocksDB's block checksums),
   // then every value of every namespace, and opens each one (its authentication tag and
@@ -123,6 +149,7 @@ class Vault {
   std::string Seal(absl::string_view store_key, absl::string_view name,
                    absl::string_view value) const;
 
+  std::string home_;  // empty for a salvaged copy: no cover is written from it
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
   crypto::SecretBuffer index_key_;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "client/vault/cover_file.h"
 #include "client/vault/key_file_store.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
@@ -37,6 +38,13 @@ class VaultTest : public ::testing::Test {
 
   std::unique_ptr<Vault> MustCreate() {
     absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Create(home_, kPassphrase);
+    EXPECT_TRUE(vault.ok()) << vault.status();
+    return vault.ok() ? std::move(*vault) : nullptr;
+  }
+  // At the floor cost: for tests of what unlocks do, not of how long they take.
+  std::unique_ptr<Vault> MustCreateCheap() {
+    absl::StatusOr<std::unique_ptr<Vault>> vault =
+        Vault::Create(home_, kPassphrase, VaultOptions{kKdfFloor});
     EXPECT_TRUE(vault.ok()) << vault.status();
     return vault.ok() ? std::move(*vault) : nullptr;
   }
@@ -315,6 +323,80 @@ TEST_F(VaultTest, KeyFilesWithAndWithoutDuressHaveTheSameSize) {
   size_t before = ReadFileToString(home_ + "/vault.key")->size();
   ASSERT_TRUE(Vault::SetDuressPassphrase(home_, kPassphrase, "duress words").ok());
   EXPECT_EQ(ReadFileToString(home_ + "/vault.key")->size(), before);
+}
+
+TEST_F(VaultTest, CoverFileHasOneSizeWithAndWithoutDuress) {
+  auto vault = MustCreateCheap();
+  const std::string path = CoverFilePath(home_);
+  std::string made = *ReadFileToString(path);
+  EXPECT_EQ(made.size(), kCoverFileBytes);
+  // Rewritten after a sync without duress: fresh noise of the same size.
+  ASSERT_TRUE(vault->RefreshCover({}).ok());
+  std::string refreshed = *ReadFileToString(path);
+  EXPECT_EQ(refreshed.size(), kCoverFileBytes);
+  EXPECT_NE(refreshed, made);
+  ASSERT_TRUE(vault->Put("profile", "self", "enrolment-bytes").ok());
+  vault.reset();
+  CoverSelection selection{{"profile"}, {}};
+  ASSERT_TRUE(Vault::SetDuressPassphrase(home_, kPassphrase, "duress words", selection).ok());
+  std::string sealed = *ReadFileToString(path);
+  EXPECT_EQ(sealed.size(), kCoverFileBytes);
+  EXPECT_EQ(sealed.find("enrolment-bytes"), std::string::npos);
+}
+
+TEST_F(VaultTest, CoverOpensOnlyWithItsSecretKey) {
+  crypto::BoxKeyPair pair = crypto::BoxKeyPair::Generate();
+  crypto::BoxKeyPair other = crypto::BoxKeyPair::Generate();
+  v1::CoverEnrolment enrolment;
+  v1::CoverEntry* entry = enrolment.add_entries();
+  entry->set_ns("profile");
+  entry->set_name("self");
+  entry->set_value("enrolment-bytes");
+  absl::StatusOr<std::string> cover = SealCover(enrolment, pair.public_key());
+  ASSERT_TRUE(cover.ok()) << cover.status();
+  EXPECT_EQ(cover->size(), kCoverFileBytes);
+  absl::StatusOr<v1::CoverEnrolment> opened = OpenCover(*cover, pair.secret_key());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  ASSERT_EQ(opened->entries_size(), 1);
+  EXPECT_EQ(opened->entries(0).value(), "enrolment-bytes");
+  EXPECT_EQ(OpenCover(*cover, other.secret_key()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(OpenCover(RandomCover(), pair.secret_key()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(OpenCover(cover->substr(1), pair.secret_key()).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  // Too large an enrolment is refused rather than truncated.
+  entry->set_value(std::string(kCoverFileBytes, 'x'));
+  EXPECT_EQ(SealCover(enrolment, pair.public_key()).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(VaultTest, DuressUnlockKeepsOnlyTheEnrolmentAndRaisesTheSignal) {
+  {
+    auto vault = MustCreateCheap();
+    ASSERT_TRUE(vault->Put("profile", "self", "enrolment-bytes").ok());
+    ASSERT_TRUE(vault->Put("outbox", "sent", "purged").ok());
+    ASSERT_TRUE(vault->Put("outbox", "unsent", "sealed").ok());
+    ASSERT_TRUE(vault->Put("draft", "d1", "draft words").ok());
+    EXPECT_FALSE(*vault->UnderDuress());
+  }
+  CoverSelection selection{{"profile", "outbox"},
+                           [](absl::string_view ns, absl::string_view, absl::string_view value) {
+                             return ns != "outbox" || value == "purged";
+                           }};
+  ASSERT_TRUE(Vault::SetDuressPassphrase(home_, kPassphrase, "duress words", selection).ok());
+  auto vault = Vault::Open(home_, "duress words");
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  EXPECT_EQ(*(*vault)->Get("profile", "self").value(), "enrolment-bytes");
+  EXPECT_EQ(*(*vault)->Get("outbox", "sent").value(), "purged");
+  EXPECT_FALSE((*vault)->Get("outbox", "unsent").value().has_value());
+  EXPECT_FALSE((*vault)->Get("draft", "d1").value().has_value());
+  EXPECT_TRUE(*(*vault)->UnderDuress());
+  EXPECT_FALSE((*vault)->Get(kDuressNs, "pk").value().has_value());
+  // The new vault has no duress passphrase: its cover is noise again, of the same size.
+  EXPECT_EQ(ReadFileToString(CoverFilePath(home_))->size(), kCoverFileBytes);
+  vault->reset();
+  EXPECT_EQ(Vault::Open(home_, kPassphrase).status().message(), "wrong passphrase");
 }
 
 TEST_F(VaultTest, UnlockLimitWipesAfterTooManyWrongPassphrases) {

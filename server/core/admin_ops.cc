@@ -80,6 +80,8 @@ absl::StatusOr<v1::ListDevicesResponse> AdminOps::ListDevices(const Session& ses
     info->set_signing_public_key(device.signing_public_key());
     info->set_box_public_key(device.box_public_key());
     info->set_enrolled_at(device.enrolled_at());
+    TEMOIN_ASSIGN_OR_RETURN(int64_t duress_since, registry_->DuressSince(device.device_id()));
+    info->set_duress_since(duress_since);
     if (device.has_certificate()) *info->mutable_certificate() = device.certificate();
   }
   return response;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "crypto/auth.h"
 
 namespace temoin::server {
 namespace {
@@ -15,6 +16,22 @@ namespace {
 constexpr std::chrono::milliseconds kWitnessWait{3000};
 
 }  // namespace
+
+absl::Status Core::NoteDuressSignal(absl::string_view device_id, absl::string_view nonce,
+                                    absl::string_view signal) {
+  if (!bundle_key_.has_value() || !crypto::OpenDuressSignal(signal, nonce, *bundle_key_)) {
+    return absl::OkStatus();
+  }
+  TEMOIN_ASSIGN_OR_RETURN(int64_t since, registry_.DuressSince(device_id));
+  if (since != 0) return absl::OkStatus();  // marked once; every later sign-in repeats it
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_.Device(device_id));
+  const int64_t now = clock_->NowSeconds();
+  WriteBatch batch;
+  batch.Put(keys::Duress(device_id), absl::StrCat(std::max<int64_t>(now - now % 3600, 1)));
+  return audit_.CommitWith(std::move(batch),
+                           {{std::string(device_id), "device.duress", std::string(device_id),
+                             device.has_value() ? device->project() : ""}});
+}
 
 absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session) {
   v1::GetSettingsResponse response;

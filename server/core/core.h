@@ -39,7 +39,8 @@ class Core {
         ingest_(&registry_, clock, &receipt_key_, limits),
         attachments_(&registry_, &ingest_, clock, &audit_),
         review_(&registry_, &audit_),
-        log_(store) {
+        log_(store),
+        clock_(clock) {
     // The daily upload quota is counted in the store, once for every front-end.
     ingest_.rate_limiter().ShareDailyQuota(store);
     // Revoking a device gives back what its unfinished attachments held at once.
@@ -75,6 +76,14 @@ class Core {
   }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
+  // Issue 12: a signed-in device's duress signal (crypto/auth.h OpenDuressSignal),
+  // `nonce` being the one its sign-in signed. A signal that opens with the bundle key,
+  // bound to that nonce, with flag 1, marks the device once (Registry::DuressSince, to
+  // the hour), audited as device.duress; Ingest quarantines its uploads from then on.
+  // Anything else is no signal and changes nothing (every sign-in carries one).
+  absl::Status NoteDuressSignal(absl::string_view device_id, absl::string_view nonce,
+                                absl::string_view signal);
+
   // Settings a device pulls: the vocabulary and its project's recipient keys.
   absl::StatusOr<v1::GetSettingsResponse> GetSettings(const Session& session);
 
@@ -109,6 +118,7 @@ class Core {
   ReviewOps review_;
   TransparencyLog log_;
   WitnessPool* witnesses_ = nullptr;
+  const Clock* clock_;
 };
 
 }  // namespace temoin::server

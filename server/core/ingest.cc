@@ -269,6 +269,8 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
         uint64_t next_index = log_size;
         std::vector<std::string> leaves;  // of the records logged now, in index order
         uint64_t highest_seq = current->highest_seq();
+        // Issue 12: after a duress signal, everything this device sends is quarantined.
+        TEMOIN_ASSIGN_OR_RETURN(int64_t duress_since, registry_->DuressSince(device_id));
         std::map<std::string, std::string> digest_in_batch;  // record id -> digest
         std::set<std::string> blobs_in_batch;                // blob ids claimed by this batch
         std::vector<v1::ReceiptBody> bodies;                 // of the records stored now
@@ -326,6 +328,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
           row.set_project(project->name());
           row.set_device_id(device_id);
           row.set_device_seq(record.header.device_seq());
+          row.set_quarantined(duress_since != 0);
           if (record.header.attachments_size() > 0) {
             // Kept durably now; log index and receipt once every blob is in and verified.
             absl::Status free =

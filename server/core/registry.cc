@@ -1,5 +1,6 @@
 #include "server/core/registry.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
@@ -44,6 +45,7 @@ std::string Conflict(absl::string_view device_id, absl::string_view record_id,
 
 std::string WipeOrder(absl::string_view device_id) { return absl::StrCat("wip/", device_id); }
 std::string NextNonce(absl::string_view device_id) { return absl::StrCat("nxn/", device_id); }
+std::string Duress(absl::string_view device_id) { return absl::StrCat("drs/", device_id); }
 std::string NextTlsKey() { return "tln"; }
 std::string ServerKeyStatement() { return "sks"; }
 std::string AdminSecretPrefix(absl::string_view project) {
@@ -171,6 +173,16 @@ absl::StatusOr<std::vector<std::string>> Registry::GranteesOf(absl::string_view 
     return true;
   }));
   return ids;
+}
+
+absl::StatusOr<int64_t> Registry::DuressSince(absl::string_view device_id) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, store_->Get(keys::Duress(device_id)));
+  if (!value.has_value()) return 0;
+  int64_t since = 0;
+  if (!absl::SimpleAtoi(*value, &since) || since <= 0) {
+    return absl::DataLossError("stored value does not parse: duress mark");
+  }
+  return since;
 }
 
 absl::StatusOr<std::optional<std::string>> Registry::WipeOrder(absl::string_view device_id) {

@@ -31,6 +31,8 @@
 //   asc/<name>/<epoch be32>      epoch secret sealed to the admin (epochs after 1)
 //   tln                          TlsKeyAnnouncement of the next TLS key (org-signed)
 //   aud/..., audh                the audit log (server/core/audit_log.h)
+//   drs/<device_id>              the hour (decimal seconds) its duress signal was first
+//                                seen (issue 12): its later uploads are quarantined
 namespace temoin::server {
 
 namespace keys {
@@ -51,6 +53,7 @@ std::string Conflict(absl::string_view device_id, absl::string_view record_id,
                      absl::string_view digest);
 std::string WipeOrder(absl::string_view device_id);
 std::string NextNonce(absl::string_view device_id);
+std::string Duress(absl::string_view device_id);
 std::string NextTlsKey();
 std::string ServerKeyStatement();  // the org-signed server-key statement
 std::string AdminSecretPrefix(absl::string_view project);
@@ -88,6 +91,8 @@ class Registry {
   // Every stored record with this id, whichever device signed it (normally one).
   absl::StatusOr<std::vector<v1::StoredRecord>> RecordsWithId(absl::string_view record_id);
   absl::StatusOr<std::vector<v1::StoredDevice>> Devices();
+  // When the device first signalled duress (seconds, to the hour); 0 when it never did.
+  absl::StatusOr<int64_t> DuressSince(absl::string_view device_id);
   // Reviewer device ids granted `project` (scans every grant; grants are few).
   absl::StatusOr<std::vector<std::string>> GranteesOf(absl::string_view project);
   // The stored wipe order of a revoked device, as bytes (a serialized WipeOrder).

@@ -20,6 +20,7 @@ v1::RecordSummary Summarize(const std::string& id, const v1::StoredRecord& store
   summary.set_log_index(stored.log_index());
   summary.set_received_at(stored.received_at());
   summary.set_size(stored.envelope().ByteSizeLong());
+  summary.set_quarantined(stored.quarantined());
   return summary;
 }
 

@@ -272,6 +272,12 @@ grpc::Status SignIn(Core& core, grpc::CallbackServerContext& ctx,
     }
     return ToGrpcStatus(session.status());
   }
+  // Before anything this session uploads: its records are quarantined from the start.
+  if (absl::Status duress =
+          core.NoteDuressSignal(request.device_id(), request.nonce(), request.duress_signal());
+      !duress.ok()) {
+    return ToGrpcStatus(duress);
+  }
   if (request.has_settings()) {
     absl::StatusOr<v1::GetSettingsResponse> settings =
         SettingsFor(core, *session, request.settings());

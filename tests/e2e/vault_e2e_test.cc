@@ -74,21 +74,105 @@ TEST_F(VaultE2eTest, PassphraseChangeRetiresTheOldOneAndKeepsTheRecords) {
   ASSERT_EQ(Run(home, {"passphrase", "change"}, "brand new words here", kPassphrase).exit_code, 0);
 }
 
-TEST_F(VaultE2eTest, DuressPassphraseWipesSilentlyAndLooksLikeAFreshVault) {
+// Every value stored in a home's RocksDB (read-only): what was sealed there, in the
+// bytes that sit on the disk.
+std::vector<std::string> RawStoredValues(const std::string& home) {
+  rocksdb::DB* raw = nullptr;
+  std::vector<std::string> values;
+  if (!rocksdb::DB::OpenForReadOnly(rocksdb::Options(), home + "/store", &raw).ok()) return values;
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) values.push_back(it->value().ToString());
+  return values;
+}
+
+// Issue 12: a forced unlock keeps the enrolment (the device looks like a monitor who has
+// sent everything), destroys drafts and unsent records, and the next sync tells the
+// server, which marks the device and quarantines what it sends from then on.
+TEST_F(VaultE2eTest, DuressKeepsTheEnrolmentDestroysThePendingAndSignalsTheServer) {
   const std::string& home = deployment_->monitors()[1];
-  std::vector<std::string> narratives = RecordSome(home, 3, 502);
+  const std::string& admin = deployment_->admin();
+  TestimonyGenerator generator(502);
+  auto dir = TempDir::Create("vault-e2e-duress");
+  ASSERT_TRUE(dir.ok());
+  auto save_draft = [&](const std::string& name) {
+    std::string file = dir->Sub(name);
+    ASSERT_TRUE(WriteFile(file, TestimonyToJson(generator.Next())).ok());
+    CommandResult saved = Run(
+        home, {"record", "--project", kDeploymentProject, "--draft", "--from", file}, kPassphrase);
+    ASSERT_EQ(saved.exit_code, 0) << saved.err;
+    fs::remove(file);
+  };
+  save_draft("d1.json");
+  save_draft("d2.json");
+  auto sent = deployment_->Record(home, {generator.Next()});
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  ASSERT_TRUE(deployment_->Run(home, {"sync"}).ok());
+  EXPECT_EQ(Run(admin, {"devices"}, kPassphrase).out.find("DURESS"), std::string::npos);
+
   CommandResult set = Run(home, {"duress", "set"}, kPassphrase, "the checkpoint words");
   ASSERT_EQ(set.exit_code, 0) << set.err;
+  auto unsent = deployment_->Record(home, {generator.Next()});
+  ASSERT_TRUE(unsent.ok()) << unsent.status();
+  std::string before = Run(home, {"status", "--json"}, kPassphrase).out;
+  EXPECT_TRUE(absl::StrContains(before, "\"draft\":2")) << before;
+  EXPECT_TRUE(absl::StrContains(before, "\"sealed\":1")) << before;
+  // The drafts and the unsent record as they sit on the disk (vault-encrypted).
+  std::vector<std::string> old_values = RawStoredValues(home);
+  ASSERT_FALSE(old_values.empty());
 
   CommandResult forced = Run(home, {"status", "--json"}, "the checkpoint words");
-  // What a vault that was never enrolled says; nothing about a wipe or duress.
-  EXPECT_EQ(forced.err, "temoin: this device is not enrolled; run temoin enroll CODE\n");
-  EXPECT_FALSE(absl::StrContains(forced.err, "duress"));
-  EXPECT_FALSE(absl::StrContains(forced.err, "wipe"));
-  // The real passphrase no longer opens anything, and the duress one still "works".
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_TRUE(forced.err.empty()) << forced.err;  // nothing about a wipe or duress
+  auto forced_json = nlohmann::json::parse(forced.out);
+  const nlohmann::json& counts = forced_json["records"];
+  EXPECT_EQ(counts.value("draft", 0), 0) << forced.out;
+  EXPECT_EQ(counts.value("sealed", 0), 0) << forced.out;
+  EXPECT_EQ(counts.value("committed", 0), 0) << forced.out;
+  EXPECT_GE(counts.value("purged", 0) + counts.value("received", 0), 1) << forced.out;
+  EXPECT_TRUE(Trim(Run(home, {"draft", "list"}, "the checkpoint words").out).empty());
   EXPECT_EQ(Run(home, {"status"}, kPassphrase).err, "temoin: wrong passphrase\n");
-  EXPECT_EQ(Run(home, {"status"}, "the checkpoint words").err, forced.err);
-  EXPECT_TRUE(FindInTree(home, narratives).empty());
+  // Not one stored value of the old vault is left in any file of the home: the store
+  // was shredded and rebuilt under a new key.
+  std::vector<std::string> needles;
+  for (const std::string& value : old_values) {
+    if (value.size() >= 48) needles.push_back(value.substr(value.size() - 32));
+  }
+  ASSERT_FALSE(needles.empty());
+  EXPECT_TRUE(FindInTree(home, needles).empty());
+  EXPECT_TRUE(FindInTree(home, generator.SecretStrings()).empty());
+
+  // The enrolment still works: the sync succeeds and carries the signal.
+  CommandResult synced = Run(home, {"sync"}, "the checkpoint words");
+  ASSERT_EQ(synced.exit_code, 0) << synced.err;
+  std::string devices = Run(admin, {"devices"}, kPassphrase).out;
+  EXPECT_TRUE(absl::StrContains(devices, "DURESS since")) << devices;
+  EXPECT_TRUE(absl::StrContains(Run(admin, {"audit"}, kPassphrase).out, "device.duress"));
+
+  // What it sends now is quarantined for the reviewer; what it sent before is not.
+  std::string file = dir->Sub("after.json");
+  ASSERT_TRUE(WriteFile(file, "[\n" + TestimonyToJson(generator.Next()) + "\n]\n").ok());
+  CommandResult after = Run(home, {"record", "--project", kDeploymentProject, "--from", file},
+                            "the checkpoint words");
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  std::string after_id = Trim(after.out);
+  ASSERT_EQ(Run(home, {"sync"}, "the checkpoint words").exit_code, 0);
+  auto exported = deployment_->ReviewerExport();
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  bool saw_after = false, saw_before = false;
+  for (const nlohmann::json& record : *exported) {
+    const std::string id = record.value("record_id", "");
+    if (id == after_id) {
+      saw_after = true;
+      EXPECT_TRUE(record.value("quarantined", false)) << record.dump();
+    }
+    if (id == (*sent)[0].first) {
+      saw_before = true;
+      EXPECT_FALSE(record.value("quarantined", false)) << record.dump();
+    }
+  }
+  EXPECT_TRUE(saw_after);
+  EXPECT_TRUE(saw_before);
 }
 
 TEST_F(VaultE2eTest, UnlockLimitWipesAfterTooManyWrongPassphrases) {

@@ -20,6 +20,7 @@
 #include "crypto/log_leaf.h"
 #include "crypto/merkle.h"
 #include "crypto/receipt.h"
+#include "crypto/server_keys.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -158,6 +159,14 @@ class EvidenceTest : public ::testing::Test {
     input_.receipt_public_key = receipt_key_.public_key();
     input_.log_vkey = crypto::FormatVkey(kOrigin, log_key_.public_key());
     input_.log_vkey_signature = receipt_key_.Sign(crypto::kLogKeyContext, input_.log_vkey);
+    // The organisation's statement of the server's keys, as an admin certifies it.
+    crypto::ServerKeys server_keys{.issued = 1764835200,
+                                   .receipt_keys = {{.key = receipt_key_.public_key()}},
+                                   .log_keys = {{.key = input_.log_vkey}}};
+    absl::StatusOr<std::string> statement = crypto::FormatServerKeys(server_keys);
+    ASSERT_TRUE(statement.ok()) << statement.status();
+    input_.server_keys_body = *statement;
+    input_.server_keys_signature = org_key_.Sign(crypto::kServerKeysContext, *statement);
     input_.attachments.push_back({blob_id, *stream, std::string(attachment_key.ExposeSecret())});
     input_.disclose = true;
     input_.testimony = testimony.SerializeAsString();
@@ -223,7 +232,8 @@ TEST_F(EvidenceTest, ADisclosedPackageVerifiesEveryPart) {
   EXPECT_THAT(
       names, ElementsAre("manifest", "org-key", "device-certificate", "record-signature", "receipt",
                          "log-key", "checkpoint-signature", "log-leaf", "inclusion-proof",
-                         "testimony", "attachment 42424242424242424242424242424242"));
+                         "server-keys", "receipt-key-certified", "log-key-certified", "testimony",
+                         "attachment 42424242424242424242424242424242"));
   EXPECT_THAT(EvidenceReportText(report), HasSubstr("VERIFIED: every check passed"));
   EXPECT_THAT(EvidenceReportText(report), HasSubstr("leaf 1 is in the checkpoint's tree of 4"));
   EXPECT_THAT(EvidenceReportText(report), HasSubstr("\"photo.jpg\""));

@@ -419,6 +419,8 @@ EvidenceCheck CheckLogKeyCertified(const Package& p) {
   }
   return Pass(name, absl::StrCat("log key ", *p.log_vkey, " is certified by the organisation, ",
                                  ValidityText(*key)));
+}
+
 // Witness cosignatures (docs/evidence-format.md 4.15, 4.16). Only the witnesses given
 // from outside are judged: a witness key read from the package would prove nothing, since
 // whoever made the package could have made that witness too.

@@ -20,9 +20,8 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
     // Once the organisation has certified the server's keys, only a listed log key
     // (server_keys_state.h); before that, the receipt key's word, as above.
     absl::StatusOr<v1::Profile> profile = LoadProfile(vault);
-    checked = profile.ok()
-                  ? CheckLogKeyCertified(vault, profile->org_public_key(), verified->vkey)
-                  : profile.status();
+    checked = profile.ok() ? CheckLogKeyCertified(vault, profile->org_public_key(), verified->vkey)
+                           : profile.status();
   }
   if (checked.ok()) checked = VerifyInclusions(*verified, leaves, answer);
   // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).

@@ -293,9 +293,8 @@ class RecordUpload {
   void LearnFromAttempt(SyncCarry& carry, bool completed) {
     if (completed || bodies_sent_bytes_ + commitment_bytes_ == 0) return;
     const double bytes = static_cast<double>(bodies_sent_bytes_ + commitment_bytes_);
-    carry.bytes_per_connection = carry.bytes_per_connection == 0
-                                     ? bytes
-                                     : (carry.bytes_per_connection + bytes) / 2;
+    carry.bytes_per_connection =
+        carry.bytes_per_connection == 0 ? bytes : (carry.bytes_per_connection + bytes) / 2;
   }
 
   // Batch sizes for this attempt: after a cut, at most 1/16 of what a connection has

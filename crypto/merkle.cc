@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <bit>
 
 #include "absl/strings/str_cat.h"
@@ -100,6 +101,43 @@ void ClimbWhileLeftChild(uint64_t& fn, uint64_t& sn) {
     fn >>= 1;
     sn >>= 1;
   }
+}
+
+// The multi-proof's recursion over D[begin:begin+size], where indexes[lo:hi] are the
+// known leaves inside it: a subtree with none is one proof hash, a known leaf is none.
+absl::Status AppendMultiPath(const NodeReader& read, const std::vector<uint64_t>& indexes,
+                             size_t lo, size_t hi, uint64_t begin, uint64_t size,
+                             std::vector<std::string>& proof) {
+  if (lo == hi) {
+    TEMOIN_ASSIGN_OR_RETURN(std::string hash, RangeHash(read, begin, size));
+    proof.push_back(std::move(hash));
+    return absl::OkStatus();
+  }
+  if (size == 1) return absl::OkStatus();
+  const uint64_t k = SplitPoint(size);
+  size_t mid = lo;
+  while (mid < hi && indexes[mid] < begin + k) ++mid;
+  TEMOIN_RETURN_IF_ERROR(AppendMultiPath(read, indexes, lo, mid, begin, k, proof));
+  return AppendMultiPath(read, indexes, mid, hi, begin + k, size - k, proof);
+}
+
+// The verifier's side of the same recursion: the subtree's hash from known leaves and
+// the proof hashes taken in order from `next`.
+absl::StatusOr<std::string> MultiRoot(const std::vector<KnownLeaf>& leaves, size_t lo, size_t hi,
+                                      uint64_t begin, uint64_t size,
+                                      const std::vector<std::string>& proof, size_t& next) {
+  if (lo == hi) {
+    if (next == proof.size()) return absl::InvalidArgumentError("multi-leaf proof is too short");
+    return proof[next++];
+  }
+  if (size == 1) return leaves[lo].hash;
+  const uint64_t k = SplitPoint(size);
+  size_t mid = lo;
+  while (mid < hi && leaves[mid].index < begin + k) ++mid;
+  TEMOIN_ASSIGN_OR_RETURN(std::string left, MultiRoot(leaves, lo, mid, begin, k, proof, next));
+  TEMOIN_ASSIGN_OR_RETURN(std::string right,
+                          MultiRoot(leaves, mid, hi, begin + k, size - k, proof, next));
+  return HashChildren(left, right);
 }
 
 }  // namespace
@@ -227,6 +265,46 @@ absl::Status VerifyConsistency(uint64_t old_size, uint64_t new_size, absl::strin
   if (sn != 0) return absl::InvalidArgumentError("consistency proof is too short");
   TEMOIN_RETURN_IF_ERROR(RootsMatch(fr, old_root));
   return RootsMatch(sr, new_root);
+}
+
+absl::StatusOr<std::vector<std::string>> MultiInclusionProof(const NodeReader& read,
+                                                             const std::vector<uint64_t>& indexes,
+                                                             uint64_t size) {
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    if (indexes[i] >= size || (i > 0 && indexes[i] <= indexes[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "leaf ", indexes[i], " is out of order or not in a tree of size ", size));
+    }
+  }
+  std::vector<std::string> proof;
+  if (indexes.empty()) return proof;
+  TEMOIN_RETURN_IF_ERROR(AppendMultiPath(read, indexes, 0, indexes.size(), 0, size, proof));
+  return proof;
+}
+
+absl::Status VerifyMultiInclusion(std::vector<KnownLeaf> leaves, uint64_t size,
+                                  const std::vector<std::string>& proof, absl::string_view root) {
+  if (leaves.empty()) return absl::InvalidArgumentError("a multi-leaf proof needs a leaf");
+  std::sort(leaves.begin(), leaves.end(),
+            [](const KnownLeaf& a, const KnownLeaf& b) { return a.index < b.index; });
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (leaves[i].index >= size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("leaf ", leaves[i].index, " is not in a tree of size ", size));
+    }
+    if (i > 0 && leaves[i].index == leaves[i - 1].index) {
+      return absl::InvalidArgumentError(absl::StrCat("leaf ", leaves[i].index, " given twice"));
+    }
+    if (leaves[i].hash.size() != kHashBytes) {
+      return absl::InvalidArgumentError("leaf hash has the wrong length");
+    }
+  }
+  TEMOIN_RETURN_IF_ERROR(CheckHashes(proof));
+  size_t next = 0;
+  TEMOIN_ASSIGN_OR_RETURN(std::string computed,
+                          MultiRoot(leaves, 0, leaves.size(), 0, size, proof, next));
+  if (next != proof.size()) return absl::InvalidArgumentError("multi-leaf proof is too long");
+  return RootsMatch(computed, root);
 }
 
 }  // namespace temoin::crypto::merkle

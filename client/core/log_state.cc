@@ -98,9 +98,34 @@ absl::Status CheckCheckpointAgainstHeld(const v1::GetLogProofsResponse& answer,
   return absl::OkStatus();
 }
 
+absl::Status VerifyJointInclusion(const VerifiedCheckpoint& checkpoint,
+                                  const std::vector<crypto::LogLeaf>& leaves,
+                                  const v1::GetLogProofsResponse& answer) {
+  std::vector<merkle::KnownLeaf> known;
+  for (const crypto::LogLeaf& leaf : leaves) {
+    if (leaf.log_index == 0) return absl::InvalidArgumentError("log indexes start at 1");
+    known.push_back({leaf.log_index - 1, merkle::HashLeaf(crypto::EncodeLogLeaf(leaf))});
+  }
+  absl::Status included =
+      merkle::VerifyMultiInclusion(std::move(known), checkpoint.checkpoint.size,
+                                   Hashes(answer.joint_inclusion()), checkpoint.checkpoint.root);
+  if (included.code() == absl::StatusCode::kDataLoss) {
+    return absl::DataLossError(absl::StrCat(
+        "the ", leaves.size(), " records at log indexes ", leaves.front().log_index, " to ",
+        leaves.back().log_index, " are not all in the server's checkpoint of ",
+        checkpoint.checkpoint.size, " leaves as their receipts say (", included.message(), ")"));
+  }
+  return included;
+}
+
 absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
                               const std::vector<crypto::LogLeaf>& leaves,
                               const v1::GetLogProofsResponse& answer) {
+  // A joint proof when the server sent no paths (either form binds each leaf to the
+  // signed root, so the server may answer a joint request with paths).
+  if (answer.inclusion_size() == 0 && !leaves.empty()) {
+    return VerifyJointInclusion(checkpoint, leaves, answer);
+  }
   if (static_cast<size_t>(answer.inclusion_size()) != leaves.size()) {
     return absl::InvalidArgumentError(absl::StrCat("the server sent ", answer.inclusion_size(),
                                                    " inclusion proofs for ", leaves.size(),

@@ -56,9 +56,10 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
 absl::Status CheckCheckpointAgainstHeld(const v1::GetLogProofsResponse& answer,
                                         const VerifiedCheckpoint& held);
 
-// Checks answer.inclusion (one proof per leaf, in order) against `checkpoint`: each
-// leaf, rebuilt from its receipt, is in the tree. kDataLoss naming the log index when
-// a proof does not lead to the root, kInvalidArgument for a malformed answer.
+// Checks that each leaf, rebuilt from its receipt, is in `checkpoint`'s tree: through
+// answer.inclusion (one path per leaf, in order) or, when that is empty, through
+// answer.joint_inclusion (one proof for all). kDataLoss naming the log index (or the
+// range) when a proof does not lead to the root, kInvalidArgument for a malformed answer.
 absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
                               const std::vector<crypto::LogLeaf>& leaves,
                               const v1::GetLogProofsResponse& answer);

@@ -106,6 +106,33 @@ TEST_F(LogStateTest, AcceptsAnExtensionWithItsInclusionProofs) {
   EXPECT_THAT(refused.message(), HasSubstr("log index 13"));
 }
 
+// The joint form a sync asks for: one proof for a run of leaves and a stray one.
+TEST_F(LogStateTest, AcceptsAJointProofAndRefusesALeafNotInTheTree) {
+  Tree tree;
+  for (uint64_t i = 1; i <= 40; ++i) tree.Append(Leaf(i));
+  v1::GetLogProofsResponse answer = Answer(tree, 0);
+  std::vector<crypto::LogLeaf> leaves = {Leaf(3)};
+  for (uint64_t i = 20; i <= 31; ++i) leaves.push_back(Leaf(i));
+  std::vector<uint64_t> indexes;
+  for (const crypto::LogLeaf& leaf : leaves) indexes.push_back(leaf.log_index - 1);
+  auto proof = merkle::MultiInclusionProof(tree.Reader(), indexes, tree.size());
+  ASSERT_TRUE(proof.ok());
+  for (const std::string& hash : *proof) answer.add_joint_inclusion(hash);
+  auto checked = VerifyLogAnswer(answer, receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_TRUE(VerifyInclusions(*checked, leaves, answer).ok());
+  // 13 leaves, far fewer hashes than 13 paths of 6.
+  EXPECT_LE(answer.joint_inclusion_size(), 10);
+  leaves[5].record_id[0] ^= 1;  // a record the server never logged
+  absl::Status refused = VerifyInclusions(*checked, leaves, answer);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("log indexes 3 to 31"));
+  // A server that answers with no proof at all for leaves it was asked about.
+  v1::GetLogProofsResponse empty = Answer(tree, 0);
+  EXPECT_EQ(VerifyInclusions(*checked, {Leaf(3), Leaf(20)}, empty).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(LogStateTest, RefusesARollbackNamingBothSizes) {
   Tree tree;
   for (uint64_t i = 1; i <= 7; ++i) tree.Append(Leaf(i));

@@ -44,7 +44,7 @@ v1::GetLogProofsRequest ConsistencyRequest(const std::optional<VerifiedCheckpoin
 }
 
 absl::Status CheckLog(Vault& vault, Connection& connection, absl::string_view receipt_public_key,
-                      const std::vector<crypto::LogLeaf>& leaves,
+                      const std::vector<crypto::LogLeaf>& leaves, LeafProofs form,
                       v1::GetLogProofsResponse* last_answer) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
   TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
@@ -55,6 +55,7 @@ absl::Status CheckLog(Vault& vault, Connection& connection, absl::string_view re
     std::vector<crypto::LogLeaf> chunk(leaves.begin() + at, leaves.begin() + end);
     v1::GetLogProofsRequest request = ConsistencyRequest(held);
     for (const crypto::LogLeaf& leaf : chunk) request.add_log_indexes(leaf.log_index);
+    request.set_joint(form == LeafProofs::kJoint && !chunk.empty());
     v1::GetLogProofsResponse answer;
     TEMOIN_RETURN_IF_ERROR(
         FromGrpc(connection.sync().GetLogProofs(connection.NewContext().get(), request, &answer),

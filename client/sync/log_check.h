@@ -30,12 +30,18 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
                              const v1::GetLogProofsResponse& answer,
                              std::optional<VerifiedCheckpoint>& held);
 
-// Asks for the newest checkpoint with a consistency proof from the one held and an
-// inclusion proof for each of `leaves` (in requests of at most the server's 1024), and
-// accepts each answer as above. `last_answer`, when given, receives the last answer
-// accepted (the evidence fetch keeps it whole).
+// How the inclusion of several leaves is proven: one joint proof (O(log n) hashes for a
+// run of records; what a sync asks for) or an RFC 9162 path per leaf (what an evidence
+// package carries, since standard tools check those).
+enum class LeafProofs { kJoint, kPathEach };
+
+// Asks for the newest checkpoint with a consistency proof from the one held and proofs
+// that `leaves` are in it (in requests of at most the server's 1024), and accepts each
+// answer as above. `last_answer`, when given, receives the last answer accepted (the
+// evidence fetch keeps it whole).
 absl::Status CheckLog(Vault& vault, Connection& connection, absl::string_view receipt_public_key,
                       const std::vector<crypto::LogLeaf>& leaves = {},
+                      LeafProofs form = LeafProofs::kJoint,
                       v1::GetLogProofsResponse* last_answer = nullptr);
 
 // The request that asks for no leaf: the newest checkpoint and a consistency proof from

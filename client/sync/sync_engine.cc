@@ -744,10 +744,12 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> marked, OwedProofs(vault));
     TEMOIN_ASSIGN_OR_RETURN(std::vector<crypto::LogLeaf> leaves,
                             ReceiptedLeaves(vault, profile, marked));
-    // A few proofs per answer, each group marked proven as it verifies: one answer for
-    // 300 records is ~125 KB, more than a 2G link carries between cuts, and it would
-    // never arrive (field_link_test caught that: every reconnection asked for it again).
-    constexpr size_t kProofsPerAnswer = 32;  // ~10 KB of paths in a log of 10,000
+    // One joint proof per group, each group marked proven as it verifies. Groups keep
+    // an answer small enough to arrive between two cuts of a 2G link even when the
+    // records are scattered through the log (a path each for 300 records was ~125 KB,
+    // and field_link_test saw it asked for again at every reconnection); a run of 256
+    // adjacent records is ~1 KB of proof.
+    constexpr size_t kProofsPerAnswer = 256;
     for (size_t at = 0; at < leaves.size(); at += kProofsPerAnswer) {
       std::vector<crypto::LogLeaf> group(
           leaves.begin() + at, leaves.begin() + std::min(leaves.size(), at + kProofsPerAnswer));

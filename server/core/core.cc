@@ -17,6 +17,29 @@ constexpr std::chrono::milliseconds kWitnessWait{3000};
 
 }  // namespace
 
+absl::Status Core::AddInclusions(const v1::GetLogProofsRequest& request, uint64_t size,
+                                 v1::GetLogProofsResponse& response) {
+  for (uint64_t index : request.log_indexes()) {
+    v1::LogInclusionProof* proof = response.add_inclusion();
+    proof->set_log_index(index);
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
+                            log_.InclusionProof(index - 1, size));
+    for (std::string& hash : hashes) proof->add_hashes(std::move(hash));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Core::AddJointInclusion(const v1::GetLogProofsRequest& request, uint64_t size,
+                                     v1::GetLogProofsResponse& response) {
+  std::vector<uint64_t> leaves;  // 0-based, sorted, each once
+  for (uint64_t index : request.log_indexes()) leaves.push_back(index - 1);
+  std::sort(leaves.begin(), leaves.end());
+  leaves.erase(std::unique(leaves.begin(), leaves.end()), leaves.end());
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes, log_.MultiInclusionProof(leaves, size));
+  for (std::string& hash : hashes) response.add_joint_inclusion(std::move(hash));
+  return absl::OkStatus();
+}
+
 absl::Status Core::NoteDuressSignal(absl::string_view device_id, absl::string_view nonce,
                                     absl::string_view signal) {
   if (!bundle_key_.has_value() || !crypto::OpenDuressSignal(signal, nonce, *bundle_key_)) {
@@ -79,13 +102,8 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   TEMOIN_ASSIGN_OR_RETURN(std::string vkey, log_.Vkey());
   response.set_log_vkey_signature(receipt_key_.Sign(kLogKeyContext, vkey));
   response.set_log_vkey(std::move(vkey));
-  for (uint64_t index : request.log_indexes()) {
-    v1::LogInclusionProof* proof = response.add_inclusion();
-    proof->set_log_index(index);
-    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
-                            log_.InclusionProof(index - 1, checkpoint.size));
-    for (std::string& hash : hashes) proof->add_hashes(std::move(hash));
-  }
+  TEMOIN_RETURN_IF_ERROR(request.joint() ? AddJointInclusion(request, checkpoint.size, response)
+                                          : AddInclusions(request, checkpoint.size, response));
   if (request.old_size() > 0 && request.old_size() < checkpoint.size) {
     TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
                             log_.ConsistencyProof(request.old_size(), checkpoint.size));

@@ -104,6 +104,11 @@ class Core {
       const Session& session, const v1::CertifyServerKeysRequest& request);
 
  private:
+  // GetLogProofs' inclusion: a path per index asked for, or one joint proof.
+  absl::Status AddInclusions(const v1::GetLogProofsRequest& request, uint64_t size,
+                             v1::GetLogProofsResponse& response);
+  absl::Status AddJointInclusion(const v1::GetLogProofsRequest& request, uint64_t size,
+                                 v1::GetLogProofsResponse& response);
   const crypto::SigningKey receipt_key_;
   const std::string receipt_public_key_;
   const v1::Vocabulary vocabulary_;

@@ -85,6 +85,11 @@ absl::StatusOr<std::vector<std::string>> TransparencyLog::InclusionProof(uint64_
   return merkle::InclusionProof(StoreReader(*store_), leaf_index, size);
 }
 
+absl::StatusOr<std::vector<std::string>> TransparencyLog::MultiInclusionProof(
+    const std::vector<uint64_t>& leaf_indexes, uint64_t size) {
+  return merkle::MultiInclusionProof(StoreReader(*store_), leaf_indexes, size);
+}
+
 absl::StatusOr<std::vector<std::string>> TransparencyLog::ConsistencyProof(uint64_t old_size,
                                                                            uint64_t new_size) {
   return merkle::ConsistencyProof(StoreReader(*store_), old_size, new_size);

@@ -70,6 +70,9 @@ class TransparencyLog {
   absl::StatusOr<std::string> Root(uint64_t size);
   absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t leaf_index, uint64_t size);
   absl::StatusOr<std::vector<std::string>> ConsistencyProof(uint64_t old_size, uint64_t new_size);
+  // One proof for several leaves (0-based, strictly increasing): crypto/merkle.h.
+  absl::StatusOr<std::vector<std::string>> MultiInclusionProof(
+      const std::vector<uint64_t>& leaf_indexes, uint64_t size);
   absl::StatusOr<std::string> LeafHash(uint64_t leaf_index);
 
  private:

@@ -78,6 +78,10 @@ absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served
       crypto::VerifyReceipt(entry.receipt(), profile.server_signing_key(),
                             verified->header.record_id(), verified->digest);
   if (!receipt.ok()) return absl::UnauthenticatedError("the server's receipt does not verify");
+  if (!entry.log_refusal().empty()) {
+    return absl::DataLossError(
+        absl::StrCat("it is not in the server's transparency log (", entry.log_refusal(), ")"));
+  }
   out.log_index = receipt->log_index();
   out.received_at = receipt->received_at();
   return absl::OkStatus();
@@ -167,10 +171,13 @@ absl::StatusOr<bool> HasFetched(Vault& vault, absl::string_view record_id) {
   return value.has_value();
 }
 
-absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records) {
+absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records,
+                          const std::vector<std::string>& log_refusals) {
   VaultBatch batch;
-  for (const v1::FetchedRecord& record : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const v1::FetchedRecord& record = records[i];
     v1::FetchedEntry entry;
+    if (i < log_refusals.size()) entry.set_log_refusal(log_refusals[i]);
     entry.set_project(record.summary().project());
     entry.set_device_id(record.summary().device_id());
     entry.set_device_seq(record.summary().device_seq());

@@ -24,7 +24,10 @@ inline constexpr char kFetchedNs[] = "fetched";
 absl::Status StoreGrant(Vault& vault, const v1::Grant& grant);
 
 absl::StatusOr<bool> HasFetched(Vault& vault, absl::string_view record_id);
-absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records);
+// `log_refusals`, when given, holds for each record why its transparency-log proof
+// failed at the pull (empty: proven); such a record is kept but shown as unverified.
+absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& records,
+                          const std::vector<std::string>& log_refusals = {});
 
 // What a reviewer is shown of one record. Ids and sequence come from the signed header,
 // log index and time from the verified receipt, never from the server's listing.

@@ -15,6 +15,7 @@
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/core/owed_proofs.h"
+#include "client/sync/fetched_proofs.h"
 #include "client/core/review_desk.h"
 #include "client/core/server_keys_state.h"
 #include "client/core/witness_policy.h"
@@ -563,7 +564,10 @@ absl::StatusOr<std::vector<crypto::LogLeaf>> ReceiptedLeaves(
   return leaves;
 }
 
-absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& report) {
+// Each page of fetched records is proven in the transparency log before it is stored
+// (fetched_proofs.h).
+absl::Status PullReviews(Vault& vault, Connection& connection, const v1::Profile& profile,
+                         SyncReport& report) {
   v1::GetGrantsResponse grants;
   TEMOIN_RETURN_IF_ERROR(FromGrpc(
       connection.review().GetGrants(connection.NewContext().get(), v1::GetGrantsRequest(), &grants),
@@ -597,7 +601,14 @@ absl::Status PullReviews(Vault& vault, Connection& connection, SyncReport& repor
       v1::FetchedRecord record;
       while (reader->Read(&record)) records.push_back(std::move(record));
       TEMOIN_RETURN_IF_ERROR(FromGrpc(reader->Finish(), connection.address()));
-      TEMOIN_RETURN_IF_ERROR(StoreFetched(vault, records));
+      std::vector<std::string> log_refusals;
+      TEMOIN_RETURN_IF_ERROR(ProveFetched(vault, connection, profile, records, log_refusals));
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (log_refusals[i].empty()) continue;
+        report.refusals.push_back(absl::StrCat("record ", ToHex(records[i].summary().record_id()),
+                                               " is not in the server's log: ", log_refusals[i]));
+      }
+      TEMOIN_RETURN_IF_ERROR(StoreFetched(vault, records, log_refusals));
       report.fetched += records.size();
     }
     if (!page.more() || page.records().empty()) break;
@@ -668,7 +679,7 @@ absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& option
                           SignedIn(profile, options, vault, /*pull_settings=*/true));
   TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile.server_signing_key()));
   SyncReport report;
-  TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
+  TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, profile, report));
   return report;
 }
 
@@ -762,7 +773,7 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     TEMOIN_RETURN_IF_ERROR(MarkProven(vault, marked));
     report.proven = leaves.size();
   } else if (profile.role() == v1::ROLE_REVIEWER) {
-    TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, report));
+    TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, profile, report));
   }
   return report;
 }

@@ -10,6 +10,8 @@
 //   extra-grantee  adds a reviewer device made here to every ListGrants answer
 //   fake-device    adds that device (role reviewer, no certificate) to ListDevices
 //   omit-projects  answers RevokeDevice with no ungranted project
+//   backdate       serves the first record with its receipt re-signed a week earlier
+//                  (a receipt the server can sign, a leaf its log does not hold)
 // Monitors upload to the real server directly (Upload is not forwarded).
 //
 //   temoin-lying-server --data DIR --listen HOST:PORT --backend HOST:PORT --lies FILE
@@ -198,6 +200,9 @@ class LyingReview final : public v1::Review::Service {
         if (record.summary().record_id() == first.record_id() && liar_->Lies("device-seq")) {
           record.mutable_summary()->set_device_seq(record.summary().device_seq() + 1000);
         }
+        if (record.summary().record_id() == first.record_id() && liar_->Lies("backdate")) {
+          Backdate(record);
+        }
         writer->Write(record);
       }
       grpc::Status s = reader->Finish();
@@ -220,6 +225,14 @@ class LyingReview final : public v1::Review::Service {
   }
 
  private:
+  void Backdate(v1::FetchedRecord& record) {
+    v1::ReceiptBody body;
+    body.ParseFromString(record.receipt().body());
+    body.set_received_at(body.received_at() - 7 * 24 * 3600);
+    *record.mutable_receipt() = crypto::SignReceipt(body, liar_->data().receipt_key);
+    record.mutable_summary()->set_received_at(body.received_at());
+  }
+
   // An invented testimony sealed to the project's current key, under the real monitor's
   // id and certificate, signed with a key made here, with a genuine receipt.
   absl::StatusOr<v1::FetchedRecord> Forge(grpc::ServerContext* c, const v1::FetchedRecord& model) {

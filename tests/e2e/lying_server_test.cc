@@ -218,6 +218,33 @@ TEST_F(LyingServerTest, ReviewerMarksInventedDuplicatedAndRewrittenRecordsByName
   EXPECT_EQ(stats["records"], 2);
 }
 
+// A receipt the server can sign is not enough: the record's leaf must be in the log
+// that the devices checked. A backdated arrival is kept, shown unverified, and named.
+TEST_F(LyingServerTest, ReviewerMarksARecordTheLogDoesNotHold) {
+  std::vector<std::string> real = RecordAndUpload(2, 61);
+  ASSERT_EQ(real.size(), 2u);
+  Lie({"backdate"});
+  CommandResult sync = Temoin(reviewer_, {"sync"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.err;
+  EXPECT_TRUE(absl::StrContains(sync.err, "is not in the server's log")) << sync.err;
+
+  CommandResult list = Temoin(reviewer_, {"review", "--offline", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  int verified = 0, unlogged = 0;
+  for (const std::string& line : Lines(list.out)) {
+    std::vector<std::string> cells = absl::StrSplit(line, '\t');
+    if (cells.back() == "verified") ++verified;
+    if (cells.back() == "UNVERIFIED" &&
+        absl::StrContains(list.err, absl::StrCat("record ", cells.front(),
+                                                 " is UNVERIFIED: it is not in the server's "
+                                                 "transparency log"))) {
+      ++unlogged;
+    }
+  }
+  EXPECT_EQ(verified, 1) << list.out << list.err;
+  EXPECT_EQ(unlogged, 1) << list.out << list.err;
+}
+
 TEST_F(LyingServerTest, AdminRefusesToRotateToAGranteeOfTheServersOwn) {
   RecordAndUpload(1, 52);
   Lie({"extra-grantee", "fake-device"});

@@ -272,8 +272,8 @@ absl::StatusOr<std::vector<std::string>> MultiInclusionProof(const NodeReader& r
                                                              uint64_t size) {
   for (size_t i = 0; i < indexes.size(); ++i) {
     if (indexes[i] >= size || (i > 0 && indexes[i] <= indexes[i - 1])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "leaf ", indexes[i], " is out of order or not in a tree of size ", size));
+      return absl::InvalidArgumentError(
+          absl::StrCat("leaf ", indexes[i], " is out of order or not in a tree of size ", size));
     }
   }
   std::vector<std::string> proof;

@@ -236,8 +236,7 @@ TEST(MerkleTest, MultiLeafProofsOfSmallTreesVerifyAndTamperedOnesDoNot) {
       ASSERT_TRUE(VerifyMultiInclusion(known(set), n, *proof, root).ok()) << n;
       std::vector<KnownLeaf> changed = known(set);
       changed.back().hash = HashLeaf("another");
-      EXPECT_EQ(VerifyMultiInclusion(changed, n, *proof, root).code(),
-                absl::StatusCode::kDataLoss);
+      EXPECT_EQ(VerifyMultiInclusion(changed, n, *proof, root).code(), absl::StatusCode::kDataLoss);
       if (!proof->empty()) {
         std::vector<std::string> flipped = *proof;
         flipped.back()[7] ^= 1;

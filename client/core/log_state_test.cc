@@ -212,6 +212,17 @@ TEST_F(LogStateTest, ProofBytesForThreeHundredRecords) {
             << "proofs and a consistency proof " << answer.ByteSizeLong() << " B\n";
   // 300 paths of 14 hashes (a tree of 10,300 leaves) are ~135 KB at most.
   EXPECT_LT(answer.ByteSizeLong(), 150'000u);
+  // What a sync asks for instead: one joint proof for the 300.
+  v1::GetLogProofsResponse joint = Answer(tree, 10'000);
+  std::vector<uint64_t> zero_based;
+  for (uint64_t i : indexes) zero_based.push_back(i - 1);
+  auto proof = merkle::MultiInclusionProof(tree.Reader(), zero_based, tree.size());
+  ASSERT_TRUE(proof.ok());
+  for (const std::string& hash : *proof) joint.add_joint_inclusion(hash);
+  ASSERT_TRUE(VerifyInclusions(*checked, leaves, joint).ok());
+  std::cerr << "log proofs: with one joint proof for the 300 instead " << joint.ByteSizeLong()
+            << " B (" << joint.joint_inclusion_size() << " hashes)\n";
+  EXPECT_LT(joint.ByteSizeLong(), 2'500u);
 }
 
 }  // namespace

@@ -62,9 +62,8 @@ absl::StatusOr<ServerEvidence> FetchServerEvidence(Vault& vault, const SyncOptio
   TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
   ServerEvidence out;
   // Checked as every sync checks the log (log_check.h), witnesses included.
-  TEMOIN_RETURN_IF_ERROR(
-      CheckLog(vault, *connection, profile.server_signing_key(), {leaf},
-               LeafProofs::kPathEach, &out.log));
+  TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile.server_signing_key(), {leaf},
+                                  LeafProofs::kPathEach, &out.log));
   for (const v1::AttachmentRef& ref : header.attachments()) {
     TEMOIN_ASSIGN_OR_RETURN(std::string ciphertext,
                             FetchCiphertext(*connection, header.record_id(), ref));

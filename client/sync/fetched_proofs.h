@@ -6,8 +6,8 @@
 #include "absl/status/status.h"
 #include "client/sync/connection.h"
 #include "client/vault/vault.h"
-#include "temoin/v1/review.pb.h"
 #include "temoin/v1/identity.pb.h"
+#include "temoin/v1/review.pb.h"
 
 // Reviewers check that what the server serves them is what its transparency log holds
 // (issue 9): a server that shows devices one history and reviewers another, or that

@@ -15,13 +15,13 @@
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/core/owed_proofs.h"
-#include "client/sync/fetched_proofs.h"
 #include "client/core/review_desk.h"
 #include "client/core/server_keys_state.h"
 #include "client/core/witness_policy.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/batch_sizer.h"
 #include "client/sync/connection.h"
+#include "client/sync/fetched_proofs.h"
 #include "client/sync/log_check.h"
 #include "client/sync/positional_answers.h"
 #include "common/clock.h"
@@ -149,9 +149,11 @@ using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& requ
 // arrives (durable on the server by then). A batch is stored only when it arrives
 // whole, so a cut loses every unanswered batch: batches start at
 // `initial_batch_bytes` and grow with answers that come back without queueing
-// (BatchSizer) up to `max_batch_bytes`, and at most `window` batches and twice the
-// current batch size (never above `max_window_bytes`) are unanswered: on a slow link
-// two batches keep the pipe full, and a cut costs what is unanswered. A 2G link
+// (BatchSizer) up to `max_batch_bytes`, and at most `window` batches and three times
+// the current batch size (never above `max_window_bytes`) are unanswered, and a cut
+// costs what is unanswered. Twice left the pipe idle while a batch's answer crossed a
+// 600 ms round trip: 256 kbit/s + 300 ms carried 214 kbit/s of records, 226 with three
+// (sync_bench, docs/BENCHMARKS.md; four gained nothing more). A 2G link
 // settles on batches of a few seconds of air time; loopback reaches full batches
 // after a handful of answers.
 absl::Status StreamBatches(
@@ -176,7 +178,7 @@ absl::Status StreamBatches(
       {
         std::unique_lock lock(mu);
         window_open.wait(lock, [&] {
-          size_t limit = std::min(options.max_window_bytes, 2 * sizer.batch_bytes());
+          size_t limit = std::min(options.max_window_bytes, 3 * sizer.batch_bytes());
           return reader_done || in_flight.empty() ||
                  (static_cast<int>(in_flight.size()) < options.window &&
                   in_flight_bytes + sizer.batch_bytes() <= limit);

@@ -22,8 +22,7 @@ absl::Status Core::AddInclusions(const v1::GetLogProofsRequest& request, uint64_
   for (uint64_t index : request.log_indexes()) {
     v1::LogInclusionProof* proof = response.add_inclusion();
     proof->set_log_index(index);
-    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
-                            log_.InclusionProof(index - 1, size));
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes, log_.InclusionProof(index - 1, size));
     for (std::string& hash : hashes) proof->add_hashes(std::move(hash));
   }
   return absl::OkStatus();
@@ -103,7 +102,7 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   response.set_log_vkey_signature(receipt_key_.Sign(kLogKeyContext, vkey));
   response.set_log_vkey(std::move(vkey));
   TEMOIN_RETURN_IF_ERROR(request.joint() ? AddJointInclusion(request, checkpoint.size, response)
-                                          : AddInclusions(request, checkpoint.size, response));
+                                         : AddInclusions(request, checkpoint.size, response));
   if (request.old_size() > 0 && request.old_size() < checkpoint.size) {
     TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> hashes,
                             log_.ConsistencyProof(request.old_size(), checkpoint.size));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/auth.h"
+
 #include "crypto/test_util.h"
 
 namespace temoin::crypto {
@@ -174,6 +176,31 @@ TEST(RandomBytesTest, GivesRequestedSizeAndDiffers) {
   EXPECT_EQ(RandomBytes(16).size(), 16u);
   EXPECT_NE(RandomBytes(16), RandomBytes(16));
   EXPECT_TRUE(RandomBytes(0).empty());
+}
+
+// Issue 12's silent duress signal: it opens only for the bundle key, only with the
+// nonce of the sign-in it was made for (a replay into another sign-in reads as no
+// signal), only with its flag set, and is 64 bytes whatever it says.
+TEST(DuressSignalTest, OpensOnlyForItsNonceItsKeyAndItsFlag) {
+  const BoxKeyPair bundle = BoxKeyPair::Generate();
+  const BoxKeyPair other = BoxKeyPair::Generate();
+  const std::string nonce = RandomBytes(32);
+  const std::string raised = SealDuressSignal(true, nonce, bundle.public_key());
+  const std::string quiet = SealDuressSignal(false, nonce, bundle.public_key());
+  EXPECT_EQ(raised.size(), kDuressSignalBytes);
+  EXPECT_EQ(quiet.size(), kDuressSignalBytes);
+  EXPECT_TRUE(OpenDuressSignal(raised, nonce, bundle));
+  EXPECT_FALSE(OpenDuressSignal(quiet, nonce, bundle));
+  EXPECT_FALSE(OpenDuressSignal(raised, RandomBytes(32), bundle));  // replayed
+  EXPECT_FALSE(OpenDuressSignal(raised, nonce, other));
+  EXPECT_FALSE(OpenDuressSignal(RandomBytes(kDuressSignalBytes), nonce, bundle));  // forged
+  std::string flipped = raised;
+  flipped[40] ^= 1;
+  EXPECT_FALSE(OpenDuressSignal(flipped, nonce, bundle));
+  EXPECT_FALSE(OpenDuressSignal(raised.substr(0, 63), nonce, bundle));
+  EXPECT_FALSE(OpenDuressSignal("", nonce, bundle));
+  // A device that has not learnt the bundle key sends random bytes of the same size.
+  EXPECT_EQ(SealDuressSignal(true, nonce, "not a key").size(), kDuressSignalBytes);
 }
 
 }  // namespace

@@ -87,6 +87,15 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   // leaves): a cached checkpoint older than the device's would look like a rollback.
   TEMOIN_ASSIGN_OR_RETURN(uint64_t log_size, log_.Size());
   needed = std::max(needed, std::min(request.old_size(), log_size));
+  // A no-op sync's check reads the checkpoint alone (sync.proto): no proof, no
+  // signature over the log key, and no wait for witnesses, whose cosignatures that
+  // check does not ask for (it looks for a rollback or a same-size fork).
+  if (request.checkpoint_only()) {
+    TEMOIN_ASSIGN_OR_RETURN(TransparencyLog::Signed latest, log_.CheckpointCovering(needed));
+    v1::GetLogProofsResponse response;
+    response.set_checkpoint(std::move(latest.note));
+    return response;
+  }
   // With witnesses, the newest checkpoint they cosigned that covers the request (waiting
   // a little for the round under way); without, or if none came in time, an uncosigned one.
   std::optional<TransparencyLog::Signed> cosigned;

@@ -203,6 +203,7 @@ int RunServe(const std::string& data, RunFlags flags) {
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
   core.set_log_key(std::move(*log_key));
+  core.set_served_tls_pin(server_data->tls_spki_sha256);
   absl::StatusOr<std::unique_ptr<WitnessPool>> witnesses = StartWitnesses(flags, core);
   if (!witnesses.ok()) return FailToServe(witnesses.status());
   // Declared after the core and before the server: destroyed after the last call ends.

@@ -15,6 +15,14 @@ namespace {
 // enough that a slow witness costs a device little: it then gets fewer cosignatures.
 constexpr std::chrono::milliseconds kWitnessWait{3000};
 
+// The announcement names the key already served (an unparsable one is sent as it is:
+// devices check it and refuse it themselves).
+bool AnnouncesServedKey(const v1::TlsKeyAnnouncement& announcement, absl::string_view served) {
+  v1::TlsKeyAnnouncementBody body;
+  return !served.empty() && body.ParseFromString(announcement.body()) &&
+         body.next_spki_sha256() == served;
+}
+
 }  // namespace
 
 absl::Status Core::AddInclusions(const v1::GetLogProofsRequest& request, uint64_t size,
@@ -64,7 +72,9 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
     if (project.has_value()) *response.mutable_project_keys() = project->keys();
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::TlsKeyAnnouncement> next_tls, registry_.NextTlsKey());
-  if (next_tls.has_value()) *response.mutable_next_tls_key() = *std::move(next_tls);
+  if (next_tls.has_value() && !AnnouncesServedKey(*next_tls, served_tls_pin_)) {
+    *response.mutable_next_tls_key() = *std::move(next_tls);
+  }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::ServerKeyStatement> server_keys,
                           registry_.ServerKeyStatement());
   if (server_keys.has_value()) *response.mutable_server_keys() = *std::move(server_keys);

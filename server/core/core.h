@@ -66,6 +66,10 @@ class Core {
   // Witnesses whose cosignatures GetLogProofs appends to the checkpoint
   // (server/core/witness_pool.h). Not owned; must outlive every call. Set before serving.
   void set_witnesses(WitnessPool* witnesses) { witnesses_ = witnesses; }
+  // SHA-256 of the SPKI of the TLS key this process serves. A stored announcement of
+  // that same key is over (the switch happened): GetSettings no longer sends it, so
+  // devices stop carrying a "next" pin that is already the current one.
+  void set_served_tls_pin(std::string spki_sha256) { served_tls_pin_ = std::move(spki_sha256); }
   // Where the core counts what it does (server/core/metrics.h); NoMetrics() until set.
   // Not owned; must outlive the core. Set before serving (not synchronised).
   void set_metrics(Metrics* metrics) {
@@ -122,6 +126,7 @@ class Core {
   std::optional<crypto::BoxKeyPair> bundle_key_;
   ReviewOps review_;
   TransparencyLog log_;
+  std::string served_tls_pin_;
   WitnessPool* witnesses_ = nullptr;
   const Clock* clock_;
 };

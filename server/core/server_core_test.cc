@@ -1032,6 +1032,12 @@ TEST_P(CoreTest, OnlyAnOrgSignedTlsAnnouncementReachesDevices) {
   auto settings = Must(core_->GetSettings(monitor_b_session_), "settings");
   EXPECT_EQ(settings.next_tls_key().SerializeAsString(),
             request.announcement().SerializeAsString());
+  // Once the server serves that key (after `tls switch` and a restart) the
+  // announcement is over and no longer sent; another served key leaves it announced.
+  core_->set_served_tls_pin(std::string(32, 'o'));
+  EXPECT_TRUE(Must(core_->GetSettings(monitor_b_session_), "settings").has_next_tls_key());
+  core_->set_served_tls_pin(std::string(32, 'n'));
+  EXPECT_FALSE(Must(core_->GetSettings(monitor_b_session_), "settings").has_next_tls_key());
 }
 
 TEST_P(CoreTest, OnlyAnOrgSignedStatementOfTheServersOwnKeysReachesDevices) {

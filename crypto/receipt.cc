@@ -158,6 +158,14 @@ absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
                                               absl::string_view record_id,
                                               absl::string_view digest) {
+  VerifiedBatchSignatures none;
+  return VerifyReceipt(receipt, server_public_key, record_id, digest, none);
+}
+
+absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
+                                              absl::string_view server_public_key,
+                                              absl::string_view record_id, absl::string_view digest,
+                                              VerifiedBatchSignatures& verified) {
   if (receipt.body().size() > kMaxReceiptBodyBytes) {
     return absl::InvalidArgumentError("receipt body too large");
   }
@@ -183,11 +191,13 @@ absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
       root = RootFromPath(LeafHash(body), receipt.leaf_index(), receipt.leaf_count(),
                           receipt.path(), receipt.path_size());
     }
-    if (!root.has_value() ||
-        !VerifySignature(server_public_key, kBatchContext,
-                         BatchMessage(receipt.leaf_count(), *root), receipt.signature())
-             .ok()) {
-      return absl::UnauthenticatedError("receipt verification failed");
+    if (!root.has_value()) return absl::UnauthenticatedError("receipt verification failed");
+    const std::string message = BatchMessage(receipt.leaf_count(), *root);
+    if (!verified.Contains(server_public_key, message, receipt.signature())) {
+      if (!VerifySignature(server_public_key, kBatchContext, message, receipt.signature()).ok()) {
+        return absl::UnauthenticatedError("receipt verification failed");
+      }
+      verified.Add(server_public_key, message, receipt.signature());
     }
   }
   if (!internal::ConstantTimeEquals(body.record_id(), record_id)) {

@@ -228,6 +228,41 @@ TEST_F(ReceiptTest, TamperedBatchReceiptIsRejected) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(ReceiptTest, RememberedBatchSignatureStillChecksPathAndBody) {
+  std::vector<v1::ReceiptBody> bodies = BatchBodies(9);
+  const std::vector<v1::Receipt> receipts = SignBatchReceipts(bodies, server_);
+  VerifiedBatchSignatures verified;
+  for (size_t i = 0; i < receipts.size(); ++i) {
+    ASSERT_TRUE(VerifyReceipt(receipts[i], server_.public_key(), bodies[i].record_id(),
+                              bodies[i].digest(), verified)
+                    .ok())
+        << i;
+  }
+  auto verify = [&](const v1::Receipt& r) {
+    return VerifyReceipt(r, server_.public_key(), bodies[4].record_id(), bodies[4].digest(),
+                         verified)
+        .status()
+        .code();
+  };
+  v1::Receipt r = receipts[4];
+  (*r.mutable_path(1))[0] ^= 1;
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = receipts[4];
+  v1::ReceiptBody body = bodies[4];
+  body.set_log_index(999);
+  r.set_body(body.SerializeAsString());
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  r = receipts[4];
+  r.set_signature(SignBatchReceipts(bodies, SigningKey::Generate())[4].signature());
+  EXPECT_EQ(verify(r), StatusCode::kUnauthenticated);
+  // The remembered signature is for this server key only.
+  EXPECT_EQ(VerifyReceipt(receipts[4], SigningKey::Generate().public_key(), bodies[4].record_id(),
+                          bodies[4].digest(), verified)
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+}
+
 TEST_F(ReceiptTest, BatchAndSingleReceiptsNeverPassForEachOther) {
   // A single receipt presented as a batch of one, and a batch of one as a single one.
   v1::Receipt single = SignReceipt(Body(), server_);

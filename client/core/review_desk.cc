@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
@@ -43,15 +46,47 @@ absl::StatusOr<std::map<std::pair<std::string, uint32_t>, EpochKey>> LoadEpochKe
   return out;
 }
 
+// Signature checks whose answer is the same for many records, remembered while one
+// desk opens: a monitor's records all carry its one device certificate, and the records
+// of one upload batch share one signed receipt root. Each is an Ed25519 verification, so
+// checking each once instead of once a record halves the public-key work of an unlock.
+// A certificate is remembered by its exact bytes, with the answer (good or bad) the
+// check gave for them under this profile's organisation key. One per thread.
+class ChainChecks {
+ public:
+  explicit ChainChecks(const v1::Profile& profile) : profile_(profile) {}
+
+  const absl::StatusOr<crypto::CertifiedDevice>& Certificate(const v1::DeviceCertificate& cert) {
+    std::string bytes = cert.SerializeAsString();
+    auto it = certificates_.find(bytes);
+    if (it == certificates_.end()) {
+      it = certificates_
+               .emplace(std::move(bytes),
+                        crypto::VerifyDeviceCertificate(cert, profile_.org_public_key()))
+               .first;
+    }
+    return it->second;
+  }
+
+  const v1::Profile& profile() const { return profile_; }
+  crypto::VerifiedBatchSignatures& batch_signatures() { return batch_signatures_; }
+
+ private:
+  const v1::Profile& profile_;
+  std::map<std::string, absl::StatusOr<crypto::CertifiedDevice>> certificates_;
+  crypto::VerifiedBatchSignatures batch_signatures_;
+};
+
 // The chain of trust for one record; fills the signed ids and the receipt's index and
 // time into `out`. Any broken link: kUnauthenticated naming it.
 absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served_id,
-                         const v1::Profile& profile, OpenedRecord& out) {
+                         ChainChecks& checks, OpenedRecord& out) {
+  const v1::Profile& profile = checks.profile();
   if (!entry.has_device_certificate()) {
     return absl::UnauthenticatedError("the server sent no certificate for its device");
   }
-  absl::StatusOr<crypto::CertifiedDevice> device =
-      crypto::VerifyDeviceCertificate(entry.device_certificate(), profile.org_public_key());
+  const absl::StatusOr<crypto::CertifiedDevice>& device =
+      checks.Certificate(entry.device_certificate());
   if (!device.ok()) {
     return absl::UnauthenticatedError(
         "its device certificate does not verify against the organisation key");
@@ -74,9 +109,9 @@ absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served
         absl::StrCat("the server served it under another record id (it is record ",
                      ToHex(verified->header.record_id()), ")"));
   }
-  absl::StatusOr<v1::ReceiptBody> receipt =
-      crypto::VerifyReceipt(entry.receipt(), profile.server_signing_key(),
-                            verified->header.record_id(), verified->digest);
+  absl::StatusOr<v1::ReceiptBody> receipt = crypto::VerifyReceipt(
+      entry.receipt(), profile.server_signing_key(), verified->header.record_id(), verified->digest,
+      checks.batch_signatures());
   if (!receipt.ok()) return absl::UnauthenticatedError("the server's receipt does not verify");
   if (!entry.log_refusal().empty()) {
     return absl::DataLossError(
@@ -106,7 +141,7 @@ void NoteListingMismatches(const v1::FetchedEntry& entry, const OpenedRecord& re
 }
 
 absl::StatusOr<OpenedRecord> OpenOne(
-    const v1::FetchedEntry& entry, absl::string_view served_id, const v1::Profile& profile,
+    const v1::FetchedEntry& entry, absl::string_view served_id, ChainChecks& checks,
     const std::map<std::pair<std::string, uint32_t>, EpochKey>& keys) {
   v1::RecordHeader header;
   if (!header.ParseFromString(entry.envelope().header())) {
@@ -120,7 +155,7 @@ absl::StatusOr<OpenedRecord> OpenOne(
   out.log_index = entry.log_index();
   out.received_at = entry.received_at();
   out.quarantined = entry.quarantined();
-  absl::Status chain = VerifyChain(entry, served_id, profile, out);
+  absl::Status chain = VerifyChain(entry, served_id, checks, out);
   out.verified = chain.ok();
   if (!chain.ok()) out.unverified_reason = std::string(chain.message());
   for (const v1::RecipientRef& recipient : header.recipients()) {
@@ -198,23 +233,43 @@ absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& re
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(auto keys, LoadEpochKeys(vault, profile));
+  // Read every stored copy first (they hold only what the server stores: sealed bodies,
+  // signatures, receipts), then open them on every core: each opening is independent.
+  std::vector<std::pair<std::string, v1::FetchedEntry>> entries;
   OpenedDesk desk;
-  absl::Status error;
   TEMOIN_RETURN_IF_ERROR(vault.Scan(kFetchedNs, [&](absl::string_view id, absl::string_view value) {
     v1::FetchedEntry entry;
     if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       desk.failures.push_back({std::string(id), "stored copy does not parse"});
       return true;
     }
-    absl::StatusOr<OpenedRecord> record = OpenOne(entry, id, profile, keys);
-    if (!record.ok()) {
-      desk.failures.push_back({std::string(id), std::string(record.status().message())});
-      return true;
-    }
-    NoteListingMismatches(entry, *record, desk.listing_mismatches);
-    desk.records.push_back(std::move(*record));
+    entries.emplace_back(std::string(id), std::move(entry));
     return true;
   }));
+  std::vector<std::optional<absl::StatusOr<OpenedRecord>>> opened(entries.size());
+  auto open_share = [&](size_t first, size_t step) {
+    ChainChecks checks(profile);
+    for (size_t i = first; i < entries.size(); i += step) {
+      opened[i] = OpenOne(entries[i].second, entries[i].first, checks, keys);
+    }
+  };
+  const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  {
+    std::vector<std::jthread> threads;
+    for (size_t w = 1; w < workers && w < entries.size(); ++w) {
+      threads.emplace_back(open_share, w, workers);
+    }
+    open_share(0, workers);
+  }  // the jthreads join here
+  for (size_t i = 0; i < entries.size(); ++i) {
+    absl::StatusOr<OpenedRecord>& record = *opened[i];
+    if (!record.ok()) {
+      desk.failures.push_back({entries[i].first, std::string(record.status().message())});
+      continue;
+    }
+    NoteListingMismatches(entries[i].second, *record, desk.listing_mismatches);
+    desk.records.push_back(std::move(*record));
+  }
   std::sort(desk.records.begin(), desk.records.end(),
             [](const auto& a, const auto& b) { return a.log_index < b.log_index; });
   return desk;

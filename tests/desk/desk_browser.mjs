@@ -160,6 +160,7 @@ try {
     device: r.dataset.device,
     cells: [...r.querySelectorAll('td')].map((td) => td.textContent),
   })));
+  out.gaps_headers = await page.$$eval('#gaps-view thead th', (ths) => ths.map((th) => th.textContent));
   await page.screenshot({ path: `${shots}/9-gaps.png`, fullPage: true });
 
   await page.click('#lock');

@@ -384,6 +384,10 @@ TEST(DeskBrowserTest, ReviewerUnlocksSearchesCountsExportsAndTheDeskRefusesStran
   nlohmann::json gap_devices = nlohmann::json::parse(*cli_gaps, nullptr, false);
   ASSERT_TRUE(gap_devices.is_array()) << *cli_gaps;
   ASSERT_EQ(seen["gaps"].size(), gap_devices.size()) << seen["gaps"].dump();
+  // Its headers are capitalised like every other table's (the outbox's lower-case
+  // "received" once shadowed the header's label).
+  EXPECT_EQ(seen["gaps_headers"], nlohmann::json::array({"Device", "Project", "Received",
+                                                         "Highest number", "Missing numbers"}));
   for (size_t i = 0; i < gap_devices.size(); ++i) {
     const nlohmann::json& row = seen["gaps"][i];
     EXPECT_EQ(row["device"], gap_devices[i]["device_id"]);

@@ -41,7 +41,7 @@ const TEXT = {
     publish: 'May be published anonymised', testimonyLanguage: 'Language of the testimony (e.g. fr, bm, ff)',
     saveDraft: 'Save as draft', seal: 'Seal for the reviewers', sealedOk: 'Sealed: only the project\'s reviewers can open it now.',
     draftOk: 'Saved as a draft on this device.', outboxLabel: 'On this device',
-    draft: 'drafts', sealed: 'sealed', committed: 'committed', received: 'received',
+    stateDraft: 'drafts', stateSealed: 'sealed', stateCommitted: 'committed', stateReceived: 'received',
     syncNow: 'Sync now', syncing: 'Syncing', synced: 'Synced', left: 'left', recordsWord: 'records',
     drafts: 'Drafts on this device', noDrafts: 'No draft.', open: 'Open', startNew: 'Start a new testimony',
     editingDraft: 'Editing draft {id}: saving replaces it, sealing seals it and deletes the draft.',
@@ -109,7 +109,7 @@ const TEXT = {
     saveDraft: 'Enregistrer le brouillon', seal: 'Sceller pour les relecteurs',
     sealedOk: 'Scellé : seuls les relecteurs du projet peuvent l\'ouvrir désormais.',
     draftOk: 'Brouillon enregistré sur cet appareil.', outboxLabel: 'Sur cet appareil',
-    draft: 'brouillons', sealed: 'scellés', committed: 'engagés', received: 'reçus',
+    stateDraft: 'brouillons', stateSealed: 'scellés', stateCommitted: 'engagés', stateReceived: 'reçus',
     syncNow: 'Synchroniser', syncing: 'Synchronisation', synced: 'Synchronisé', left: 'restantes',
     recordsWord: 'témoignages',
     drafts: 'Brouillons sur cet appareil', noDrafts: 'Aucun brouillon.', open: 'Ouvrir',
@@ -498,7 +498,8 @@ async function loadOutbox() {
   const o = await (await api('/api/outbox')).json();
   state.role = o.role;
   $('outbox').textContent = t('outboxLabel') + ' (' + o.project + '): ' +
-      ['draft', 'sealed', 'committed', 'received'].map((s) => o.records[s] + ' ' + t(s)).join(' · ');
+      ['draft', 'sealed', 'committed', 'received']
+        .map((s) => o.records[s] + ' ' + t('state' + s[0].toUpperCase() + s.slice(1))).join(' · ');
   for (const [key, count] of Object.entries(o.records)) $('outbox').dataset[key] = String(count);
 }
 

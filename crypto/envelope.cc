@@ -303,26 +303,58 @@ v1::Commitment MakeCommitment(const v1::Envelope& envelope) {
 
 absl::string_view BodyDictionary(uint32_t id) { return internal::BodyDictionaryBytes(id); }
 
-absl::StatusOr<SecretBuffer> UnwrapDataKey(const v1::Envelope& envelope,
-                                           const BoxKeyPair& recipient) {
-  TEMOIN_ASSIGN_OR_RETURN(v1::RecordHeader header, ValidateStructure(envelope));
+namespace {
+
+// The record's data key, unwrapped into `data_key` (kDataKeyBytes). The caller wipes it.
+absl::Status UnwrapDataKeyInto(const v1::Envelope& envelope, const v1::RecordHeader& header,
+                               const BoxKeyPair& recipient, unsigned char* data_key) {
   const std::string key_id = KeyId(recipient.public_key());
   int index = -1;
   for (int i = 0; i < header.recipients_size() && index < 0; ++i) {
     if (header.recipients(i).key_id() == key_id) index = i;  // key ids are public
   }
   if (index < 0) return absl::NotFoundError("no wrapped key for this recipient");
-
   const absl::Status failed = absl::UnauthenticatedError("authentication failed");
-  absl::StatusOr<SecretBuffer> unwrapped =
-      OpenSealed(envelope.wrapped_keys(index).sealed(), recipient);
-  if (!unwrapped.ok() || unwrapped->size() != kDataKeyBytes + kRecordIdBytes ||
-      !internal::ConstantTimeEquals(unwrapped->ExposeSecret().substr(kDataKeyBytes),
-                                    header.record_id())) {
+  const std::string& sealed = envelope.wrapped_keys(index).sealed();
+  if (sealed.size() != crypto_box_SEALBYTES + kDataKeyBytes + kRecordIdBytes) return failed;
+  unsigned char unwrapped[kDataKeyBytes + kRecordIdBytes];
+  auto wipe = absl::MakeCleanup([&] { sodium_memzero(unwrapped, sizeof unwrapped); });
+  if (crypto_box_seal_open(unwrapped, Bytes(sealed), sealed.size(), Bytes(recipient.public_key()),
+                           recipient.secret_key().data()) != 0 ||
+      !internal::ConstantTimeEquals(
+          absl::string_view(reinterpret_cast<const char*>(unwrapped) + kDataKeyBytes,
+                            kRecordIdBytes),
+          header.record_id())) {
     return failed;
   }
+  std::memcpy(data_key, unwrapped, kDataKeyBytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> OpenBody(const v1::Envelope& envelope, const v1::RecordHeader& header,
+                                     const unsigned char* data_key) {
+  std::string padded(header.padded_body_length(), '\0');
+  auto wipe_padded = absl::MakeCleanup([&] { WipeString(padded); });
+  const std::string ad = AssociatedData(envelope.header());
+  unsigned long long written = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(MutableBytes(padded), &written, nullptr,
+                                                 Bytes(envelope.ciphertext()),
+                                                 envelope.ciphertext().size(), Bytes(ad), ad.size(),
+                                                 Bytes(envelope.nonce()), data_key) != 0) {
+    return absl::UnauthenticatedError("authentication failed");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(size_t compressed_length, internal::PadmeUnpaddedLength(padded));
+  return internal::DecompressBody(absl::string_view(padded).substr(0, compressed_length),
+                                  kMaxBodyBytes, header.body_dictionary());
+}
+
+}  // namespace
+
+absl::StatusOr<SecretBuffer> UnwrapDataKey(const v1::Envelope& envelope,
+                                           const BoxKeyPair& recipient) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::RecordHeader header, ValidateStructure(envelope));
   SecretBuffer data_key = SecretBuffer::Allocate(kDataKeyBytes);
-  std::memcpy(data_key.data(), unwrapped->data(), kDataKeyBytes);
+  TEMOIN_RETURN_IF_ERROR(UnwrapDataKeyInto(envelope, header, recipient, data_key.data()));
   return data_key;
 }
 
@@ -332,25 +364,20 @@ absl::StatusOr<std::string> OpenBodyWithDataKey(const v1::Envelope& envelope,
   if (data_key.size() != kDataKeyBytes) {
     return absl::InvalidArgumentError("data key has wrong length");
   }
-  std::string padded(header.padded_body_length(), '\0');
-  auto wipe_padded = absl::MakeCleanup([&] { WipeString(padded); });
-  const std::string ad = AssociatedData(envelope.header());
-  unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(MutableBytes(padded), &written, nullptr,
-                                                 Bytes(envelope.ciphertext()),
-                                                 envelope.ciphertext().size(), Bytes(ad), ad.size(),
-                                                 Bytes(envelope.nonce()), data_key.data()) != 0) {
-    return absl::UnauthenticatedError("authentication failed");
-  }
-  TEMOIN_ASSIGN_OR_RETURN(size_t compressed_length, internal::PadmeUnpaddedLength(padded));
-  return internal::DecompressBody(absl::string_view(padded).substr(0, compressed_length),
-                                  kMaxBodyBytes, header.body_dictionary());
+  return OpenBody(envelope, header, data_key.data());
 }
 
 absl::StatusOr<v1::Testimony> OpenRecord(const v1::Envelope& envelope,
                                          const BoxKeyPair& recipient) {
-  TEMOIN_ASSIGN_OR_RETURN(SecretBuffer data_key, UnwrapDataKey(envelope, recipient));
-  TEMOIN_ASSIGN_OR_RETURN(std::string serialized, OpenBodyWithDataKey(envelope, data_key));
+  TEMOIN_ASSIGN_OR_RETURN(v1::RecordHeader header, ValidateStructure(envelope));
+  // The data key lives on the stack for the microseconds it is used, then is wiped, not in
+  // a guarded sodium_malloc page: the testimony it opens sits in ordinary memory anyway,
+  // and two guarded allocations a record (mmap, mprotect, munmap, each a TLB shootdown
+  // across the desk's opening threads) were a third of a 20,000-record unlock.
+  unsigned char data_key[kDataKeyBytes];
+  auto wipe_key = absl::MakeCleanup([&] { sodium_memzero(data_key, sizeof data_key); });
+  TEMOIN_RETURN_IF_ERROR(UnwrapDataKeyInto(envelope, header, recipient, data_key));
+  TEMOIN_ASSIGN_OR_RETURN(std::string serialized, OpenBody(envelope, header, data_key));
   auto wipe_serialized = absl::MakeCleanup([&] { WipeString(serialized); });
   v1::Testimony testimony;
   if (!testimony.ParseFromString(serialized)) {

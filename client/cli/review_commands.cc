@@ -128,10 +128,9 @@ void PrintTable(const char* title, const std::map<std::string, uint64_t>& rows) 
 absl::Status ReviewStats(const Globals& g, bool offline, bool json) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   TEMOIN_ASSIGN_OR_RETURN(OpenedDesk desk, DeskAfterPull(*vault, offline));
-  // Statistics end up in reports: only records whose chain verifies count.
   std::vector<OpenedRecord> verified;
   for (OpenedRecord& r : desk.records) {
-    if (r.verified && !r.quarantined) verified.push_back(std::move(r));
+    if (CountsInStatistics(r)) verified.push_back(std::move(r));
   }
   Stats stats = ComputeStats(verified);
   if (json) {

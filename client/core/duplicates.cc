@@ -135,11 +135,15 @@ double DistanceKm(double lat1, double lon1, double lat2, double lon2) {
 }
 
 std::vector<DuplicateGroup> FindPossibleDuplicates(const std::vector<OpenedRecord>& records) {
+  return FindPossibleDuplicates(RefsTo(records));
+}
+
+std::vector<DuplicateGroup> FindPossibleDuplicates(const RecordRefs& records) {
   // Only records with a full date can link; sorted by day, each is compared with those
   // at most kNearDays later, so 20,000 records are not 200 million pairs.
   std::vector<std::pair<int64_t, size_t>> dated;
   for (size_t i = 0; i < records.size(); ++i) {
-    if (auto day = DayNumber(records[i].testimony.incident().date())) dated.emplace_back(*day, i);
+    if (auto day = DayNumber(records[i]->testimony.incident().date())) dated.emplace_back(*day, i);
   }
   std::sort(dated.begin(), dated.end());
   std::vector<size_t> parent(records.size());
@@ -150,7 +154,7 @@ std::vector<DuplicateGroup> FindPossibleDuplicates(const std::vector<OpenedRecor
       size_t a = std::min(dated[p].second, dated[q].second);
       size_t b = std::max(dated[p].second, dated[q].second);
       std::optional<std::string> reason =
-          Linked(records[a], records[b], dated[q].first - dated[p].first);
+          Linked(*records[a], *records[b], dated[q].first - dated[p].first);
       if (!reason) continue;
       links.push_back({a, b, std::move(*reason)});
       parent[Root(parent, a)] = Root(parent, b);
@@ -174,8 +178,12 @@ std::vector<DuplicateGroup> FindPossibleDuplicates(const std::vector<OpenedRecor
 }
 
 std::string GroupKey(const std::vector<OpenedRecord>& records, const DuplicateGroup& group) {
+  return GroupKey(RefsTo(records), group);
+}
+
+std::string GroupKey(const RecordRefs& records, const DuplicateGroup& group) {
   std::vector<std::string> ids;
-  for (size_t i : group.members) ids.push_back(records[i].record_id);
+  for (size_t i : group.members) ids.push_back(records[i]->record_id);
   std::sort(ids.begin(), ids.end());
   return absl::StrJoin(ids, "");
 }
@@ -219,6 +227,11 @@ DuplicateDecision DecisionFor(const std::map<std::string, DuplicateDecision>& de
 std::vector<size_t> RepeatsOfConfirmedIncidents(
     const std::vector<OpenedRecord>& records,
     const std::map<std::string, DuplicateDecision>& decisions) {
+  return RepeatsOfConfirmedIncidents(RefsTo(records), decisions);
+}
+
+std::vector<size_t> RepeatsOfConfirmedIncidents(
+    const RecordRefs& records, const std::map<std::string, DuplicateDecision>& decisions) {
   std::vector<size_t> repeats;
   if (decisions.empty()) return repeats;
   for (const DuplicateGroup& group : FindPossibleDuplicates(records)) {

@@ -34,6 +34,9 @@ struct DuplicateGroup {
 };
 
 std::vector<DuplicateGroup> FindPossibleDuplicates(const std::vector<OpenedRecord>& records);
+// The same over records the caller already holds (a desk's filtered view), so that 20,000
+// decrypted testimonies are neither copied nor left behind in copies to wipe.
+std::vector<DuplicateGroup> FindPossibleDuplicates(const RecordRefs& records);
 
 // The reviewer's decision on a group, kept sealed in the vault under
 //   dupdecision/<GroupKey>   "confirmed" | "split"
@@ -44,6 +47,7 @@ enum class DuplicateDecision { kUndecided, kConfirmed, kSplit };
 
 // The members' record ids (16 bytes each), sorted and concatenated.
 std::string GroupKey(const std::vector<OpenedRecord>& records, const DuplicateGroup& group);
+std::string GroupKey(const RecordRefs& records, const DuplicateGroup& group);
 
 // kUndecided removes a decision.
 absl::Status StoreDuplicateDecision(Vault& vault, const std::string& group_key,
@@ -58,6 +62,8 @@ DuplicateDecision DecisionFor(const std::map<std::string, DuplicateDecision>& de
 std::vector<size_t> RepeatsOfConfirmedIncidents(
     const std::vector<OpenedRecord>& records,
     const std::map<std::string, DuplicateDecision>& decisions);
+std::vector<size_t> RepeatsOfConfirmedIncidents(
+    const RecordRefs& records, const std::map<std::string, DuplicateDecision>& decisions);
 
 // Exposed for tests.
 bool SimilarNames(const std::string& a, const std::string& b);

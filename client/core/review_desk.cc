@@ -298,4 +298,11 @@ absl::StatusOr<crypto::SecretBuffer> FetchedDataKey(Vault& vault, const v1::Fetc
   return absl::NotFoundError("no granted key opens this record");
 }
 
+RecordRefs RefsTo(const std::vector<OpenedRecord>& records) {
+  RecordRefs refs;
+  refs.reserve(records.size());
+  for (const OpenedRecord& r : records) refs.push_back(&r);
+  return refs;
+}
+
 }  // namespace temoin::client

@@ -50,6 +50,12 @@ struct OpenedRecord {
   v1::Testimony testimony;
 };
 
+// Records held elsewhere (a desk's records, in an order the caller chose), not owned.
+using RecordRefs = std::vector<const OpenedRecord*>;
+
+// `records` in their order, by address.
+RecordRefs RefsTo(const std::vector<OpenedRecord>& records);
+
 struct RecordFailure {
   std::string record_id;
   std::string reason;  // no plaintext

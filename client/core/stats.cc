@@ -63,10 +63,18 @@ std::optional<double> QuarterChangePercent(const std::map<std::string, uint64_t>
          static_cast<double>(before->second);
 }
 
+bool CountsInStatistics(const OpenedRecord& record) {
+  return record.verified && !record.quarantined;
+}
+
 Stats ComputeStats(const std::vector<OpenedRecord>& records) {
+  return ComputeStats(RefsTo(records));
+}
+
+Stats ComputeStats(const RecordRefs& records) {
   Stats stats;
-  for (const OpenedRecord& record : records) {
-    const v1::Testimony& t = record.testimony;
+  for (const OpenedRecord* record : records) {
+    const v1::Testimony& t = record->testimony;
     ++stats.records;
     stats.victims += t.victim_counts().total() > 0 ? t.victim_counts().total()
                                                    : static_cast<uint64_t>(t.victims_size());

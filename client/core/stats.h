@@ -40,7 +40,13 @@ std::optional<double> QuarterChangePercent(const std::map<std::string, uint64_t>
 // "YYYY-Qn" for a date of at least "YYYY-MM"; "unknown" otherwise.
 std::string QuarterOf(const std::string& date);
 
+// Statistics end up in reports: a record counts only when its whole chain verifies and
+// it did not arrive from a device under duress (quarantined). The CLI and the desk both
+// ask this.
+bool CountsInStatistics(const OpenedRecord& record);
+
 Stats ComputeStats(const std::vector<OpenedRecord>& records);
+Stats ComputeStats(const RecordRefs& records);
 
 }  // namespace temoin::client
 

@@ -43,7 +43,7 @@ TEST(StatsTest, CountsActsVictimsRegionsPerpetratorsAndMonths) {
 }
 
 TEST(StatsTest, NoRecordsGiveZeroes) {
-  Stats stats = ComputeStats({});
+  Stats stats = ComputeStats(std::vector<OpenedRecord>{});
   EXPECT_EQ(stats.records, 0u);
   EXPECT_TRUE(stats.acts.empty());
 }
@@ -88,6 +88,27 @@ TEST(StatsTest, VictimsByGroupFromCountsOrFromTheListedVictims) {
   EXPECT_EQ(stats.boys, 1u);
   EXPECT_EQ(stats.victims_unknown, 1u + 2u);  // counted: 7 - 6 known; listed: 1; grown: 1
   EXPECT_EQ(stats.records_with_child_victims, 2u);
+}
+
+TEST(StatsTest, OnlyVerifiedRecordsFromDevicesNotUnderDuressCount) {
+  OpenedRecord r = Record("2026-03-01", "gao", {}, {}, 0);
+  r.verified = true;
+  EXPECT_TRUE(CountsInStatistics(r));
+  r.quarantined = true;  // its device signalled duress
+  EXPECT_FALSE(CountsInStatistics(r));
+  r.quarantined = false;
+  r.verified = false;
+  EXPECT_FALSE(CountsInStatistics(r));
+}
+
+TEST(StatsTest, RefsAndCopiesGiveTheSameFigures) {
+  std::vector<OpenedRecord> records = {Record("2026-03-01", "gao", {}, {}, 0),
+                                       Record("2026-05-02", "mopti", {}, {}, 0)};
+  Stats by_copy = ComputeStats(records);
+  Stats by_ref = ComputeStats(RefsTo(records));
+  EXPECT_EQ(by_ref.records, 2u);
+  EXPECT_EQ(by_ref.regions, by_copy.regions);
+  EXPECT_EQ(by_ref.quarters, by_copy.quarters);
 }
 
 }  // namespace temoin::client

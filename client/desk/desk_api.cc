@@ -79,8 +79,8 @@ RecordFilter FilterFromParams(const std::multimap<std::string, std::string>& par
   return f;
 }
 
-std::vector<const OpenedRecord*> Select(const Unlocked& u, const RecordFilter& filter) {
-  std::vector<const OpenedRecord*> out;
+RecordRefs Select(const Unlocked& u, const RecordFilter& filter) {
+  RecordRefs out;
   for (size_t i = 0; i < u.desk.records.size(); ++i) {
     if (FilterMatches(filter, u.desk.records[i], u.searchable[i])) {
       out.push_back(&u.desk.records[i]);
@@ -105,7 +105,7 @@ ListPage PageFromParams(const std::multimap<std::string, std::string>& params) {
 }
 
 std::string ListJson(const Unlocked& u, const RecordFilter& filter, const ListPage& page) {
-  std::vector<const OpenedRecord*> selected = Select(u, filter);
+  RecordRefs selected = Select(u, filter);
   ordered_json out;
   out["count"] = selected.size();
   out["total"] = u.desk.records.size();
@@ -129,36 +129,27 @@ absl::StatusOr<std::string> RecordDetailJson(const Unlocked& u, absl::string_vie
 }
 
 absl::StatusOr<std::string> StatsJson(Unlocked& u, const RecordFilter& filter, bool raw) {
-  // Statistics end up in reports: only records whose chain verifies count, as in
-  // `temoin review stats`.
-  std::vector<OpenedRecord> verified;
+  RecordRefs verified;
   uint64_t left_out = 0;
   for (const OpenedRecord* r : Select(u, filter)) {
-    if (r->verified) {
-      verified.push_back(*r);
+    if (CountsInStatistics(*r)) {
+      verified.push_back(r);
     } else {
       ++left_out;
     }
   }
   std::vector<size_t> repeats;
   if (!raw) {
-    absl::StatusOr<std::map<std::string, DuplicateDecision>> decisions =
-        LoadDuplicateDecisions(*u.vault);
-    if (!decisions.ok()) {
-      for (OpenedRecord& r : verified) WipeMessage(r.testimony);
-      return decisions.status();
-    }
-    repeats = RepeatsOfConfirmedIncidents(verified, *decisions);
+    TEMOIN_ASSIGN_OR_RETURN(auto decisions, LoadDuplicateDecisions(*u.vault));
+    repeats = RepeatsOfConfirmedIncidents(verified, decisions);
   }
   std::vector<bool> is_repeat(verified.size(), false);
   for (size_t i : repeats) is_repeat[i] = true;
-  std::vector<OpenedRecord> counted;
+  RecordRefs counted;
   for (size_t i = 0; i < verified.size(); ++i) {
-    if (!is_repeat[i]) counted.push_back(std::move(verified[i]));
+    if (!is_repeat[i]) counted.push_back(verified[i]);
   }
   Stats stats = ComputeStats(counted);
-  for (OpenedRecord& r : counted) WipeMessage(r.testimony);
-  for (OpenedRecord& r : verified) WipeMessage(r.testimony);
   ordered_json out;
   out["records"] = stats.records;
   out["confirmed_repeats_left_out"] = repeats.size();
@@ -225,17 +216,16 @@ std::string GapsJson(const Unlocked& u) {
 
 absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filter) {
   TEMOIN_ASSIGN_OR_RETURN(auto decisions, LoadDuplicateDecisions(*u.vault));
-  std::vector<OpenedRecord> selected;
-  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  const RecordRefs selected = Select(u, filter);
   std::vector<DuplicateGroup> groups = FindPossibleDuplicates(selected);
   ordered_json out_groups = ordered_json::array();
   for (const DuplicateGroup& g : groups) {
     ordered_json rows = ordered_json::array();
-    for (size_t i : g.members) rows.push_back(RowJson(selected[i]));
+    for (size_t i : g.members) rows.push_back(RowJson(*selected[i]));
     ordered_json links = ordered_json::array();
     for (const DuplicateLink& link : g.links) {
-      links.push_back({{"a", ToHex(selected[link.a].record_id)},
-                       {"b", ToHex(selected[link.b].record_id)},
+      links.push_back({{"a", ToHex(selected[link.a]->record_id)},
+                       {"b", ToHex(selected[link.b]->record_id)},
                        {"reason", link.reason}});
     }
     const std::string key = GroupKey(selected, g);
@@ -244,7 +234,6 @@ absl::StatusOr<std::string> DuplicatesJson(Unlocked& u, const RecordFilter& filt
                           {"records", std::move(rows)},
                           {"links", std::move(links)}});
   }
-  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
   ordered_json out;
   out["groups"] = std::move(out_groups);
   return out.dump();
@@ -262,13 +251,11 @@ absl::Status DecideDuplicates(Unlocked& u, const RecordFilter& filter, absl::str
   } else {
     return absl::InvalidArgumentError("decision must be confirmed, split or undecided");
   }
-  std::vector<OpenedRecord> selected;
-  for (const OpenedRecord* r : Select(u, filter)) selected.push_back(*r);
+  const RecordRefs selected = Select(u, filter);
   bool found = false;
   for (const DuplicateGroup& g : FindPossibleDuplicates(selected)) {
     found |= ToHex(GroupKey(selected, g)) == key_hex;
   }
-  for (OpenedRecord& r : selected) WipeMessage(r.testimony);
   if (!found) return absl::NotFoundError("no such group of possible duplicates");
   TEMOIN_ASSIGN_OR_RETURN(std::string key, FromHex(key_hex, "group"));
   return StoreDuplicateDecision(*u.vault, key, d);

@@ -71,8 +71,7 @@ struct Keys {
 std::string Sign(const unsigned char* sk, const std::string& message) {
   std::string signature(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(signature.data()), nullptr,
-                       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-                       sk);
+                       reinterpret_cast<const unsigned char*>(message.data()), message.size(), sk);
   return signature;
 }
 
@@ -219,8 +218,7 @@ int Main(int argc, char** argv) {
       "records/s; time ratio %.3f (median of rounds %.3f)\n",
       records, args.batch, args.record_bytes, records / total[0], records / total[1],
       total[0] / total[1], ratios[0][ratios[0].size() / 2], (total[0] - total[1]) / records * 1e6,
-      records / total[2], records / total[3], total[2] / total[3],
-      ratios[1][ratios[1].size() / 2]);
+      records / total[2], records / total[3], total[2] / total[3], ratios[1][ratios[1].size() / 2]);
   std::filesystem::remove_all(dir);
   return 0;
 }

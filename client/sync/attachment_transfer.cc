@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
 #include "client/core/outbox.h"
+#include "client/sync/piece_window.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "crypto/attachment_stream.h"
@@ -48,51 +49,6 @@ uint64_t StopAfterFromEnv() {
 uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
   return std::min(kUploadChunkBytes, ciphertext_size - index * kUploadChunkBytes);
 }
-
-// The byte window of unacknowledged pieces, kept near what the path holds without
-// queueing (TCP Vegas): from the shortest acknowledgement time seen, the bytes that
-// queue in front of the link (a modem's buffer, lost at a cut) are estimated as
-// window × (1 − shortest / latest). Under half a piece queued the window grows by a
-// piece, over one piece it shrinks by one; between two pieces and `max_bytes`. On a
-// 2G link it stays at two pieces (one on the air, one waiting); on a fast one it grows
-// to fill the bandwidth-delay product. A deeper floor measured worse (0.86 against
-// 0.885 of the link at 256 kbit/s with a cut every ~64 KiB): pieces waiting in the
-// server's receive buffers behind a synced write are lost at a cut though they were
-// carried over the air.
-class PieceWindow {
- public:
-  PieceWindow(uint64_t max_bytes, uint64_t piece_bytes)
-      : piece_(piece_bytes),
-        max_(std::max(max_bytes, piece_bytes)),
-        min_(std::min(2 * piece_bytes, max_)),
-        bytes_(min_) {}
-
-  uint64_t bytes() const { return bytes_; }
-
-  // An answer that acknowledged `acked` bytes came back `took` after the piece that
-  // asked for it was written. The window moves by the bytes acknowledged (at least a
-  // piece), as it did when every piece had its own answer: with quiet pieces one
-  // answer stands for half a window, and moving one piece per answer left the window
-  // under the bandwidth-delay product at 300 ms (0.74 of a clean 256 kbit/s link).
-  void OnAck(Clock::duration took, uint64_t acked) {
-    double sample = std::max(std::chrono::duration<double>(took).count(), 1e-6);
-    shortest_ = std::min(shortest_, sample);
-    double queued = static_cast<double>(bytes_) * (1 - shortest_ / sample);
-    const uint64_t step = std::max(acked, piece_);
-    if (queued < piece_ / 2.0) {
-      bytes_ = std::min(bytes_ + step, max_);
-    } else if (queued > static_cast<double>(piece_)) {
-      bytes_ = std::max(bytes_ - std::min(bytes_, step), min_);
-    }
-  }
-
- private:
-  const uint64_t piece_;
-  const uint64_t max_;
-  const uint64_t min_;
-  uint64_t bytes_;
-  double shortest_ = 1e9;
-};
 
 // Where each blob resumes, from one QueryAttachments call: the blobs still to send (in
 // `todo`) and the receipts of records already complete (applied to the vault).
@@ -276,7 +232,7 @@ class PieceUpload {
       bytes += piece.bytes;
       if (piece.ends_slice) ++stats_.slices_done;
       if (piece.answered) {
-        window_.OnAck(Clock::now() - piece.sent, bytes);
+        window_.OnAck(std::chrono::duration<double>(Clock::now() - piece.sent).count(), bytes);
         break;
       }
     }

@@ -65,6 +65,148 @@ absl::Status DeletePieces(Store& store, absl::string_view device_id, absl::strin
                     });
 }
 
+// Adds to `batch` the drop of an incomplete blob's held bytes: its slices and pieces
+// are deleted, it is expected again from byte zero, its pbl/ row goes and its bytes
+// return to both budgets. Returns the bytes released.
+absl::StatusOr<uint64_t> AddDropOfPartial(Store& store, absl::string_view device_id,
+                                          absl::string_view blob_id, const Budgets& budgets,
+                                          v1::StoredBlob& blob, WriteBatch& batch) {
+  for (uint64_t i = 0; i < blob.next_index(); ++i) batch.Delete(keys::Chunk(device_id, blob_id, i));
+  TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, blob_id, batch));
+  const uint64_t released = blob.bytes_received();
+  blob.set_next_index(0);
+  blob.set_next_offset(0);
+  blob.set_bytes_received(0);
+  batch.Put(keys::Blob(device_id, blob_id), blob.SerializeAsString());
+  batch.Delete(keys::PartialBlob(device_id, blob_id));
+  PutBudgetsReleased(batch, device_id, budgets, released);
+  return released;
+}
+
+// Every piece, expiry and release of a partial upload is one read-modify-write of the
+// blob's rows and of the server-wide partial-bytes budget, under this store lock: with
+// PostgreSQL it holds across every front-end, where a mutex of this process would let
+// two front-ends taking pieces of one blob count the same bytes twice.
+constexpr absl::string_view kPartialsLock = "attachments";
+
+absl::Status CheckBudgets(const Budgets& budgets, uint64_t added, const IngestLimits& limits) {
+  if (budgets.device + added > limits.max_partial_bytes_per_device) {
+    return absl::ResourceExhaustedError(
+        "this device holds too many unfinished attachments; finish them first");
+  }
+  if (budgets.server + added > limits.max_partial_bytes) {
+    return absl::ResourceExhaustedError(
+        "the server holds too many unfinished attachments; try again later");
+  }
+  return absl::OkStatus();
+}
+
+// A piece for a slice already whole: a retry after a cut, harmless when identical.
+absl::Status CheckRepeatOfWholeSlice(Store& store, absl::string_view device_id,
+                                     const v1::AttachmentChunk& chunk) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                          store.Get(keys::Chunk(device_id, chunk.blob_id(), chunk.index())));
+  const uint64_t end = chunk.offset() + chunk.data().size();
+  if (!stored.has_value() || end > stored->size() ||
+      absl::string_view(*stored).substr(chunk.offset(), chunk.data().size()) != chunk.data()) {
+    return absl::FailedPreconditionError("attachment chunk differs from the stored one");
+  }
+  return absl::OkStatus();
+}
+
+// Where a piece of the slice being filled falls against what its blob holds.
+struct PiecePlace {
+  uint64_t held = 0;         // bytes of this slice already in piece rows
+  uint64_t added = 0;        // bytes past them that the piece brings
+  bool slice_whole = false;  // the piece completes its slice
+  bool last = false;         // ... and that slice is the blob's last
+};
+
+absl::StatusOr<PiecePlace> PlacePiece(const v1::StoredBlob& blob,
+                                      const v1::AttachmentChunk& chunk) {
+  PiecePlace place;
+  place.held = blob.next_offset();
+  const uint64_t end = chunk.offset() + chunk.data().size();
+  if (chunk.index() > blob.next_index() || chunk.offset() > place.held) {
+    return absl::FailedPreconditionError("attachment chunk is out of order");
+  }
+  // Slices before this one are all whole, so this one starts at index * slice size.
+  const uint64_t slice_start = chunk.index() * kUploadChunkBytes;
+  if (slice_start + end > blob.size()) {
+    return absl::InvalidArgumentError("attachment is larger than its declared size");
+  }
+  if (end > kUploadChunkBytes) {
+    return absl::InvalidArgumentError("attachment chunk overruns its slice");
+  }
+  const uint64_t slice_size = std::min(kUploadChunkBytes, blob.size() - slice_start);
+  place.added = end > place.held ? end - place.held : 0;
+  place.slice_whole = place.held + place.added == slice_size;
+  place.last = place.slice_whole && slice_start + slice_size == blob.size();
+  return place;
+}
+
+// The slice's bytes held in piece rows; what the piece repeats of them must be
+// identical (a retry after a cut, or a client before pieces sending the slice again).
+absl::StatusOr<std::string> ReadHeldBytes(Store& store, absl::string_view device_id,
+                                          const v1::AttachmentChunk& chunk, uint64_t held) {
+  std::string held_bytes;
+  TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(device_id, chunk.blob_id()), "",
+                                    [&](absl::string_view, absl::string_view value) {
+                                      held_bytes.append(value.data(), value.size());
+                                      return true;
+                                    }));
+  if (held_bytes.size() != held) {
+    return absl::DataLossError("stored attachment pieces do not add up to their offset");
+  }
+  const uint64_t overlap = std::min<uint64_t>(held - chunk.offset(), chunk.data().size());
+  if (absl::string_view(held_bytes).substr(chunk.offset(), overlap) !=
+      absl::string_view(chunk.data()).substr(0, overlap)) {
+    return absl::FailedPreconditionError("attachment chunk differs from the stored one");
+  }
+  return held_bytes;
+}
+
+// Whether the whole slices stored and `last_slice` hash to the header's ciphertext hash:
+// verified before the piece that completes the blob is acknowledged.
+absl::StatusOr<bool> HashMatches(Store& store, absl::string_view device_id,
+                                 absl::string_view blob_id, const v1::StoredBlob& blob,
+                                 absl::string_view last_slice) {
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, nullptr, 0, crypto_generichash_BYTES);
+  TEMOIN_RETURN_IF_ERROR(store.Scan(
+      keys::ChunkPrefix(device_id, blob_id), "", [&](absl::string_view, absl::string_view value) {
+        crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
+                                  value.size());
+        return true;
+      }));
+  crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(last_slice.data()),
+                            last_slice.size());
+  std::string hash(crypto_generichash_BYTES, '\0');
+  crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(hash.data()), hash.size());
+  return hash.size() == blob.ciphertext_hash().size() &&
+         sodium_memcmp(hash.data(), blob.ciphertext_hash().data(), hash.size()) == 0;
+}
+
+// Adds the piece's rows to `batch`: the slice promoted to one row when the piece makes
+// it whole (as Fetch and the hash check read it), else a row of its own.
+absl::Status AddPieceRows(Store& store, absl::string_view device_id,
+                          const v1::AttachmentChunk& chunk, const PiecePlace& place,
+                          absl::string_view fresh, const std::string& whole_slice,
+                          v1::StoredBlob& blob, WriteBatch& batch) {
+  if (place.slice_whole) {
+    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
+    batch.Put(keys::Chunk(device_id, chunk.blob_id(), chunk.index()), whole_slice);
+    blob.set_next_index(blob.next_index() + 1);
+    blob.set_next_offset(0);
+  } else {
+    batch.Put(keys::Piece(device_id, chunk.blob_id(), place.held), fresh);
+    blob.set_next_offset(static_cast<uint32_t>(place.held + place.added));
+  }
+  blob.set_bytes_received(blob.bytes_received() + place.added);
+  batch.Put(keys::Blob(device_id, chunk.blob_id()), blob.SerializeAsString());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::BlobStatus> Attachments::StatusOf(absl::string_view blob_id,
@@ -113,143 +255,78 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                                                         const v1::AttachmentChunk& chunk) {
   metrics_->CountBytesIn(chunk.data().size());
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
-  Store& store = registry_->store();
-  std::lock_guard lock(mu_);
-  // The budgets matter only when something is uploaded, so expiry runs here: at the
-  // first piece after start, then at most every kExpiryIntervalSeconds.
-  MaybeExpireStalePartialsLocked(clock_->NowSeconds());
+  ExpireStalePartialsIfDue(clock_->NowSeconds());
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device,
                           registry_->Device(session.device_id()));
   if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
-  const std::string& device_id = session.device_id();  // blobs live in their device's namespace
+  PieceOutcome outcome;
+  TEMOIN_RETURN_IF_ERROR(registry_->store().CommitLocked(
+      kPartialsLock, [&] { return TakePiece(session.device_id(), chunk, outcome); }));
+  TEMOIN_RETURN_IF_ERROR(outcome.refusal);
+  if (outcome.stored) metrics_->CountAttachmentPiece();
+  // After the lock: completing a blob may promote its record into the log.
+  return StatusOf(chunk.blob_id(), outcome.blob);
+}
+
+absl::StatusOr<WriteBatch> Attachments::TakePiece(absl::string_view device_id,
+                                                  const v1::AttachmentChunk& chunk,
+                                                  PieceOutcome& outcome) {
+  Store& store = registry_->store();
+  // Blobs live in their device's namespace.
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
                           LoadBlob(store, device_id, chunk.blob_id()));
-  if (!blob.has_value() || blob->device_id() != session.device_id() ||
+  if (!blob.has_value() || blob->device_id() != device_id ||
       blob->record_id() != chunk.record_id()) {
     return absl::NotFoundError(kUnknownBlob);
   }
-  const absl::string_view data = chunk.data();
-  const uint64_t offset = chunk.offset();
-  const uint64_t end = offset + data.size();
-  if (data.empty()) return absl::InvalidArgumentError("attachment chunk has the wrong size");
-  if (chunk.index() < blob->next_index()) {
-    // A retry after a cut: harmless when identical, refused when it is not.
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            store.Get(keys::Chunk(device_id, chunk.blob_id(), chunk.index())));
-    if (!stored.has_value() || end > stored->size() ||
-        absl::string_view(*stored).substr(offset, data.size()) != data) {
-      return absl::FailedPreconditionError("attachment chunk differs from the stored one");
-    }
-    return StatusOf(chunk.blob_id(), *blob);
+  if (chunk.data().empty())
+    return absl::InvalidArgumentError("attachment chunk has the wrong size");
+  outcome.blob = *std::move(blob);
+  if (chunk.index() < outcome.blob.next_index()) {
+    TEMOIN_RETURN_IF_ERROR(CheckRepeatOfWholeSlice(store, device_id, chunk));
+    return WriteBatch();
   }
-  const uint64_t held = blob->next_offset();  // bytes of this slice in piece rows
-  if (chunk.index() > blob->next_index() || offset > held) {
-    return absl::FailedPreconditionError("attachment chunk is out of order");
-  }
-  // Slices before this one are all whole, so this one starts at index * slice size.
-  const uint64_t slice_start = chunk.index() * kUploadChunkBytes;
-  if (slice_start + end > blob->size()) {
-    return absl::InvalidArgumentError("attachment is larger than its declared size");
-  }
-  if (end > kUploadChunkBytes) {
-    return absl::InvalidArgumentError("attachment chunk overruns its slice");
-  }
-  const uint64_t slice_size = std::min(kUploadChunkBytes, blob->size() - slice_start);
-  const uint64_t added = end > held ? end - held : 0;
-  const bool slice_whole = held + added == slice_size;
-  // The held bytes are read only when the piece overlaps them or completes the slice.
+  TEMOIN_ASSIGN_OR_RETURN(const PiecePlace place, PlacePiece(outcome.blob, chunk));
   std::string held_bytes;
-  if (offset < held || slice_whole) {
-    TEMOIN_RETURN_IF_ERROR(store.Scan(keys::PiecePrefix(device_id, chunk.blob_id()), "",
-                                      [&](absl::string_view, absl::string_view value) {
-                                        held_bytes.append(value.data(), value.size());
-                                        return true;
-                                      }));
-    if (held_bytes.size() != held) {
-      return absl::DataLossError("stored attachment pieces do not add up to their offset");
-    }
-    // A retry after a cut (or a client before pieces sending the whole slice again):
-    // what overlaps the held bytes must be identical.
-    const uint64_t overlap = std::min<uint64_t>(held - offset, data.size());
-    if (absl::string_view(held_bytes).substr(offset, overlap) != data.substr(0, overlap)) {
-      return absl::FailedPreconditionError("attachment chunk differs from the stored one");
-    }
+  if (chunk.offset() < place.held || place.slice_whole) {
+    TEMOIN_ASSIGN_OR_RETURN(held_bytes, ReadHeldBytes(store, device_id, chunk, place.held));
   }
-  if (added == 0) return StatusOf(chunk.blob_id(), *blob);
-  const absl::string_view fresh = data.substr(data.size() - added);
-  const bool last = slice_whole && slice_start + slice_size == blob->size();
-  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(session.device_id(), added));
+  if (place.added == 0) return WriteBatch();  // a repeat of held bytes
+  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(device_id, place.added));
   const Budgets budgets = LoadBudgets(store, device_id);
   // The piece that completes a blob releases bytes, so it is always taken.
-  if (!last && budgets.device + added > ingest_->limits().max_partial_bytes_per_device) {
-    return absl::ResourceExhaustedError(
-        "this device holds too many unfinished attachments; finish them first");
-  }
-  if (!last && budgets.server + added > ingest_->limits().max_partial_bytes) {
-    return absl::ResourceExhaustedError(
-        "the server holds too many unfinished attachments; try again later");
-  }
+  if (!place.last) TEMOIN_RETURN_IF_ERROR(CheckBudgets(budgets, place.added, ingest_->limits()));
+  const absl::string_view fresh =
+      absl::string_view(chunk.data()).substr(chunk.data().size() - place.added);
+  if (place.slice_whole) held_bytes.append(fresh.data(), fresh.size());
   WriteBatch batch;
-  if (slice_whole) held_bytes.append(fresh.data(), fresh.size());
-  if (last) {
-    // Verify before acknowledging: a wrong hash leaves nothing of the blob behind.
-    crypto_generichash_state state;
-    crypto_generichash_init(&state, nullptr, 0, crypto_generichash_BYTES);
-    absl::Status scanned = store.Scan(
-        keys::ChunkPrefix(device_id, chunk.blob_id()), "",
-        [&](absl::string_view, absl::string_view value) {
-          crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
-                                    value.size());
-          return true;
-        });
-    TEMOIN_RETURN_IF_ERROR(scanned);
-    crypto_generichash_update(&state, reinterpret_cast<const unsigned char*>(held_bytes.data()),
-                              held_bytes.size());
-    std::string hash(crypto_generichash_BYTES, '\0');
-    crypto_generichash_final(&state, reinterpret_cast<unsigned char*>(hash.data()), hash.size());
-    uint64_t received = blob->bytes_received();
-    if (sodium_memcmp(hash.data(), blob->ciphertext_hash().data(),
-                      std::min(hash.size(), blob->ciphertext_hash().size())) != 0 ||
-        hash.size() != blob->ciphertext_hash().size()) {
-      for (uint64_t i = 0; i < blob->next_index(); ++i) {
-        batch.Delete(keys::Chunk(device_id, chunk.blob_id(), i));
-      }
-      TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
-      blob->set_next_index(0);
-      blob->set_next_offset(0);
-      blob->set_bytes_received(0);
-      batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
-      batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
-      PutBudgetsReleased(batch, device_id, budgets, received);
-      TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
-      return absl::DataLossError("attachment hash does not match its header");
+  if (place.last) {
+    TEMOIN_ASSIGN_OR_RETURN(const bool intact, HashMatches(store, device_id, chunk.blob_id(),
+                                                           outcome.blob, held_bytes));
+    if (!intact) {
+      // A wrong hash leaves nothing of the blob behind: it restarts from zero.
+      TEMOIN_RETURN_IF_ERROR(
+          AddDropOfPartial(store, device_id, chunk.blob_id(), budgets, outcome.blob, batch)
+              .status());
+      outcome.refusal = absl::DataLossError("attachment hash does not match its header");
+      return batch;
     }
-    blob->set_complete(true);
+    outcome.blob.set_complete(true);
     batch.Delete(keys::PartialBlob(device_id, chunk.blob_id()));
-    PutBudgetsReleased(batch, device_id, budgets, received);
+    PutBudgetsReleased(batch, device_id, budgets, outcome.blob.bytes_received());
   } else {
-    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(budgets.server + added));
-    batch.Put(keys::DevicePartialBytes(device_id), EncodeU64BigEndian(budgets.device + added));
+    batch.Put(keys::PartialBytes(), EncodeU64BigEndian(budgets.server + place.added));
+    batch.Put(keys::DevicePartialBytes(device_id),
+              EncodeU64BigEndian(budgets.device + place.added));
     // When it last took a byte: what ExpireStalePartials measures staleness from.
     batch.Put(keys::PartialBlob(device_id, chunk.blob_id()),
               EncodeU64BigEndian(static_cast<uint64_t>(clock_->NowSeconds())));
   }
-  if (slice_whole) {
-    // Promoted: one row for the whole slice, as Fetch and the hash check read it.
-    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, chunk.blob_id(), batch));
-    batch.Put(keys::Chunk(device_id, chunk.blob_id(), chunk.index()), held_bytes);
-    blob->set_next_index(blob->next_index() + 1);
-    blob->set_next_offset(0);
-  } else {
-    batch.Put(keys::Piece(device_id, chunk.blob_id(), held), fresh);
-    blob->set_next_offset(static_cast<uint32_t>(held + added));
-  }
-  blob->set_bytes_received(blob->bytes_received() + added);
-  batch.Put(keys::Blob(device_id, chunk.blob_id()), blob->SerializeAsString());
-  TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
-  metrics_->CountAttachmentPiece();
-  return StatusOf(chunk.blob_id(), *blob);
+  TEMOIN_RETURN_IF_ERROR(
+      AddPieceRows(store, device_id, chunk, place, fresh, held_bytes, outcome.blob, batch));
+  outcome.stored = true;
+  return batch;
 }
 
 absl::StatusOr<std::string> Attachments::OpenFetch(const Session& session,
@@ -305,35 +382,44 @@ absl::Status Attachments::Fetch(const Session& session, const v1::FetchAttachmen
   });
 }
 
-absl::StatusOr<uint64_t> Attachments::DropPartialLocked(absl::string_view device_id,
-                                                        absl::string_view blob_id) {
+absl::StatusOr<uint64_t> Attachments::DropPartial(absl::string_view device_id,
+                                                  absl::string_view blob_id,
+                                                  std::optional<int64_t> untouched_since) {
   Store& store = registry_->store();
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob, LoadBlob(store, device_id, blob_id));
-  WriteBatch batch;
-  batch.Delete(keys::PartialBlob(device_id, blob_id));
   uint64_t released = 0;
-  if (blob.has_value() && !blob->complete()) {
-    for (uint64_t i = 0; i < blob->next_index(); ++i) {
-      batch.Delete(keys::Chunk(device_id, blob_id, i));
+  TEMOIN_RETURN_IF_ERROR(store.CommitLocked(kPartialsLock, [&]() -> absl::StatusOr<WriteBatch> {
+    WriteBatch batch;
+    if (untouched_since.has_value()) {
+      // Another front-end may have taken a piece since the caller looked.
+      TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> touched,
+                              store.Get(keys::PartialBlob(device_id, blob_id)));
+      if (touched.has_value() && touched->size() == 8 &&
+          static_cast<int64_t>(DecodeU64BigEndian(*touched)) > *untouched_since) {
+        return batch;
+      }
     }
-    TEMOIN_RETURN_IF_ERROR(DeletePieces(store, device_id, blob_id, batch));
-    released = blob->bytes_received();
-    blob->set_next_index(0);
-    blob->set_next_offset(0);
-    blob->set_bytes_received(0);
-    batch.Put(keys::Blob(device_id, blob_id), blob->SerializeAsString());
-  }
-  PutBudgetsReleased(batch, device_id, LoadBudgets(store, device_id), released);
-  TEMOIN_RETURN_IF_ERROR(store.Commit(batch));
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                            LoadBlob(store, device_id, blob_id));
+    const Budgets budgets = LoadBudgets(store, device_id);
+    if (blob.has_value() && !blob->complete()) {
+      TEMOIN_ASSIGN_OR_RETURN(released,
+                              AddDropOfPartial(store, device_id, blob_id, budgets, *blob, batch));
+    } else {
+      batch.Delete(keys::PartialBlob(device_id, blob_id));
+      PutBudgetsReleased(batch, device_id, budgets, 0);
+    }
+    return batch;
+  }));
   return released;
 }
 
 absl::StatusOr<uint64_t> Attachments::ExpireStalePartials(int64_t now) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(expiry_mu_);
   return ExpireStalePartialsLocked(now);
 }
 
-void Attachments::MaybeExpireStalePartialsLocked(int64_t now) {
+void Attachments::ExpireStalePartialsIfDue(int64_t now) {
+  std::lock_guard lock(expiry_mu_);
   if (now < next_expiry_at_) return;
   next_expiry_at_ = now + kExpiryIntervalSeconds;
   // An upload must not fail for the housekeeping it triggered; the next run retries.
@@ -363,7 +449,9 @@ absl::StatusOr<uint64_t> Attachments::ExpireStalePartialsLocked(int64_t now) {
                             registry_->Device(entry.device_id));
     const bool gone = !device.has_value() || device->revoked();
     if (!gone && entry.touched_at + ttl > now) continue;
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(entry.device_id, entry.blob_id));
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes,
+                            DropPartial(entry.device_id, entry.blob_id,
+                                        gone ? std::nullopt : std::optional<int64_t>(now - ttl)));
     released += bytes;
   }
   return released;
@@ -373,7 +461,6 @@ absl::StatusOr<uint64_t> Attachments::ReleaseDevice(absl::string_view device_id)
   if (device_id.size() != crypto::kDeviceIdBytes) {
     return absl::InvalidArgumentError("device id has wrong length");
   }
-  std::lock_guard lock(mu_);
   const std::string prefix = keys::PartialBlobPrefix(device_id);
   std::vector<std::string> blob_ids;
   TEMOIN_RETURN_IF_ERROR(
@@ -383,7 +470,7 @@ absl::StatusOr<uint64_t> Attachments::ReleaseDevice(absl::string_view device_id)
       }));
   uint64_t released = 0;
   for (const std::string& blob_id : blob_ids) {
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartialLocked(device_id, blob_id));
+    TEMOIN_ASSIGN_OR_RETURN(uint64_t bytes, DropPartial(device_id, blob_id, std::nullopt));
     released += bytes;
   }
   return released;

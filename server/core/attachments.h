@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -28,7 +29,11 @@ inline constexpr uint64_t kUploadChunkBytes =
 // row of its own (piece/) until its slice is whole, then the slice's pieces become one
 // slice row (chunk/) in the same write. When the last slice is whole the stream is
 // hashed and compared with the header, and the record is promoted to a receipt once
-// all its blobs are complete. Requests untrusted. Thread-safe.
+// all its blobs are complete. Requests untrusted. Thread-safe, and safe across
+// front-ends of one store: each piece, expiry and release is one read-modify-write under
+// the store lock "attachments" (Store::CommitLocked), so the partial-upload budgets are
+// the store's, shared by every front-end, and two front-ends taking pieces of one blob
+// at once take them one after the other.
 class Attachments {
  public:
   static constexpr int64_t kExpiryIntervalSeconds = 3600;
@@ -95,20 +100,30 @@ class Attachments {
 
  private:
   absl::StatusOr<v1::BlobStatus> StatusOf(absl::string_view blob_id, const v1::StoredBlob& blob);
-  absl::StatusOr<uint64_t> ExpireStalePartialsLocked(int64_t now);
-  void MaybeExpireStalePartialsLocked(int64_t now);
-  // Under mu_: drops the held bytes of one incomplete blob and its pbl/ row, in one
-  // durable write. Returns the bytes released.
-  absl::StatusOr<uint64_t> DropPartialLocked(absl::string_view device_id,
-                                             absl::string_view blob_id);
+  // What a piece did, decided under the store lock and reported after the commit.
+  struct PieceOutcome {
+    v1::StoredBlob blob;   // as the piece left it
+    absl::Status refusal;  // reported once the batch is committed (a blob reset by its hash)
+    bool stored = false;   // the piece brought new bytes
+  };
+  // UploadChunk's builder, under the store lock kPartialsLock (attachments.cc).
+  absl::StatusOr<WriteBatch> TakePiece(absl::string_view device_id,
+                                       const v1::AttachmentChunk& chunk, PieceOutcome& outcome);
+  absl::StatusOr<uint64_t> ExpireStalePartialsLocked(int64_t now);  // under expiry_mu_
+  void ExpireStalePartialsIfDue(int64_t now);
+  // Drops the held bytes of one incomplete blob and its pbl/ row, in one durable write
+  // under the store lock; with `untouched_since`, only if it took no byte after that
+  // time. Returns the bytes released.
+  absl::StatusOr<uint64_t> DropPartial(absl::string_view device_id, absl::string_view blob_id,
+                                       std::optional<int64_t> untouched_since);
 
   Registry* const registry_;
   Ingest* const ingest_;
   const Clock* const clock_;
   AuditLog* const audit_;
   Metrics* metrics_ = &NoMetrics();
-  std::mutex mu_;               // one piece at a time: the partial-bytes counter and blob rows
-  int64_t next_expiry_at_ = 0;  // under mu_
+  std::mutex expiry_mu_;        // one expiry run at a time in this process
+  int64_t next_expiry_at_ = 0;  // under expiry_mu_
 };
 
 }  // namespace temoin::server

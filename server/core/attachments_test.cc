@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -624,6 +625,70 @@ TEST_F(UploadPiecesTest, OneDeviceCannotExhaustAnothersBudget) {
   EXPECT_TRUE(Piece(modest, record, mine, 0, kPiece, kPiece).ok());
   EXPECT_EQ(DevicePartialBytes(store_, other_.id), 2 * kPiece);
   EXPECT_EQ(PartialBytes(), 4 * kPiece);
+}
+
+// Two front-ends of one store (as with PostgreSQL) taking pieces of one blob at the same
+// moment, as when a device moved to the other front-end while the first still read its
+// stream. Each piece is one read-modify-write under the store's lock, so every byte is
+// held and counted once; per-process locking let both count the same bytes, or promote
+// a slice while the other wrote a piece row of it.
+TEST_F(UploadPiecesTest, TwoFrontEndsTakingPiecesOfOneBlobAtOnceCountEachByteOnce) {
+  Core second(&store_, &clock_, crypto::SigningKey::Generate(),
+              Must(DefaultVocabulary(), "vocabulary"));
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(150'000, 'c');  // three slices
+  ASSERT_EQ(blob.slices.size(), 3u);
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+  constexpr uint64_t kSmall = 400;
+  const uint64_t last_size = blob.slices[2].size();
+  // Every piece but the blob's last, in order, through one front-end.
+  auto send = [&](Attachments& front_end, std::vector<absl::Status>& failures) {
+    for (uint64_t index = 0; index < 3; ++index) {
+      const uint64_t until = index < 2 ? blob.slices[index].size() : last_size - kSmall;
+      for (uint64_t at = 0; at < until; at += kSmall) {
+        v1::AttachmentChunk chunk;
+        chunk.set_record_id(IdOf(record));
+        chunk.set_blob_id(blob.ref.blob_id());
+        chunk.set_index(index);
+        chunk.set_offset(static_cast<uint32_t>(at));
+        chunk.set_data(blob.slices[index].substr(at, std::min(kSmall, until - at)));
+        absl::StatusOr<v1::BlobStatus> answer = front_end.UploadChunk(session, chunk);
+        if (!answer.ok()) failures.push_back(answer.status());
+      }
+    }
+  };
+  std::vector<absl::Status> failures_a, failures_b;
+  std::thread a([&] { send(core_->attachments(), failures_a); });
+  std::thread b([&] { send(second.attachments(), failures_b); });
+  a.join();
+  b.join();
+  for (const auto* failures : {&failures_a, &failures_b}) {
+    EXPECT_TRUE(failures->empty()) << failures->size() << " pieces refused, the first: "
+                                   << (failures->empty() ? absl::OkStatus() : failures->front());
+  }
+  const uint64_t held = 2 * kUploadChunkBytes + last_size - kSmall;
+  const v1::BlobStatus status = Query(session, blob);
+  EXPECT_EQ(status.next_index(), 2u);
+  EXPECT_EQ(status.next_offset(), last_size - kSmall);
+  EXPECT_EQ(PartialBytes(), held) << "bytes counted twice (or lost) by the two front-ends";
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), held);
+  uint64_t piece_bytes = 0;
+  ASSERT_TRUE(store_
+                  .Scan(keys::PiecePrefix(monitor_.id, blob.ref.blob_id()), "",
+                        [&](absl::string_view, absl::string_view value) {
+                          piece_bytes += value.size();
+                          return true;
+                        })
+                  .ok());
+  EXPECT_EQ(piece_bytes, last_size - kSmall) << "piece rows left beside a promoted slice";
+
+  absl::StatusOr<v1::BlobStatus> done = Piece(session, record, blob, 2, last_size - kSmall, kSmall);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->complete());
+  EXPECT_TRUE(done->has_receipt());
+  EXPECT_EQ(PartialBytes(), 0u);
+  EXPECT_EQ(DevicePartialBytes(store_, monitor_.id), 0u);
 }
 
 TEST_F(UploadPiecesTest, RevokingADeviceReleasesItsPartialUploads) {

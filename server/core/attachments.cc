@@ -260,6 +260,7 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
                           registry_->Device(session.device_id()));
   if (!device.has_value()) return absl::UnauthenticatedError("session token is not valid");
   if (device->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  TEMOIN_RETURN_IF_ERROR(ChargeNewBytes(session.device_id(), chunk));
   PieceOutcome outcome;
   TEMOIN_RETURN_IF_ERROR(registry_->store().CommitLocked(
       kPartialsLock, [&] { return TakePiece(session.device_id(), chunk, outcome); }));
@@ -267,6 +268,24 @@ absl::StatusOr<v1::BlobStatus> Attachments::UploadChunk(const Session& session,
   if (outcome.stored) metrics_->CountAttachmentPiece();
   // After the lock: completing a blob may promote its record into the log.
   return StatusOf(chunk.blob_id(), outcome.blob);
+}
+
+// The daily upload quota is a store counter (Store::AddToCounter), which a locked builder
+// must not touch, so a piece is charged before the lock for the bytes it brings past what
+// its blob held then. A piece that races one of another front-end may thus be charged
+// for bytes it then only repeats; a piece for a blob this device cannot upload is not
+// charged, nor one that TakePiece will refuse as misplaced.
+absl::Status Attachments::ChargeNewBytes(absl::string_view device_id,
+                                         const v1::AttachmentChunk& chunk) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredBlob> blob,
+                          LoadBlob(registry_->store(), device_id, chunk.blob_id()));
+  if (!blob.has_value() || blob->device_id() != device_id ||
+      blob->record_id() != chunk.record_id() || chunk.index() < blob->next_index()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<PiecePlace> place = PlacePiece(*blob, chunk);  // refused under the lock
+  if (!place.ok() || place->added == 0) return absl::OkStatus();
+  return ingest_->rate_limiter().AdmitBytes(device_id, place->added);
 }
 
 absl::StatusOr<WriteBatch> Attachments::TakePiece(absl::string_view device_id,
@@ -293,7 +312,6 @@ absl::StatusOr<WriteBatch> Attachments::TakePiece(absl::string_view device_id,
     TEMOIN_ASSIGN_OR_RETURN(held_bytes, ReadHeldBytes(store, device_id, chunk, place.held));
   }
   if (place.added == 0) return WriteBatch();  // a repeat of held bytes
-  TEMOIN_RETURN_IF_ERROR(ingest_->rate_limiter().AdmitBytes(device_id, place.added));
   const Budgets budgets = LoadBudgets(store, device_id);
   // The piece that completes a blob releases bytes, so it is always taken.
   if (!place.last) TEMOIN_RETURN_IF_ERROR(CheckBudgets(budgets, place.added, ingest_->limits()));

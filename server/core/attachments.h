@@ -106,6 +106,7 @@ class Attachments {
     absl::Status refusal;  // reported once the batch is committed (a blob reset by its hash)
     bool stored = false;   // the piece brought new bytes
   };
+  absl::Status ChargeNewBytes(absl::string_view device_id, const v1::AttachmentChunk& chunk);
   // UploadChunk's builder, under the store lock kPartialsLock (attachments.cc).
   absl::StatusOr<WriteBatch> TakePiece(absl::string_view device_id,
                                        const v1::AttachmentChunk& chunk, PieceOutcome& outcome);

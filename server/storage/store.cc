@@ -7,6 +7,17 @@
 #include "common/status_macros.h"
 
 namespace temoin::server {
+namespace {
+// Set while this thread runs a default CommitLocked's builder, so that the in-process
+// engines refuse what PgStore refuses there (a nested lock or a counter would need a
+// second connection): a builder that breaks the contract fails in unit tests on
+// MemoryStore, not first against PostgreSQL.
+thread_local bool in_locked_builder = false;
+
+absl::Status RefusedInsideBuilder(absl::string_view call) {
+  return absl::InternalError(absl::StrCat("Store::", call, " called from inside a locked builder"));
+}
+}  // namespace
 
 absl::StatusOr<uint64_t> Store::LogSize() {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(kLogSizeKey));
@@ -16,16 +27,21 @@ absl::StatusOr<uint64_t> Store::LogSize() {
 }
 
 absl::Status Store::CommitLocked(absl::string_view lock, const LockedBuilder& build) {
+  if (in_locked_builder) return RefusedInsideBuilder("CommitLocked");
   std::lock_guard guard(
       lock_stripes_[std::hash<std::string_view>()(std::string_view(lock.data(), lock.size())) %
                     lock_stripes_.size()]);
-  TEMOIN_ASSIGN_OR_RETURN(WriteBatch batch, build());
-  if (batch.empty()) return absl::OkStatus();
-  return Commit(batch);
+  in_locked_builder = true;
+  absl::StatusOr<WriteBatch> batch = build();
+  in_locked_builder = false;
+  if (!batch.ok()) return batch.status();
+  if (batch->empty()) return absl::OkStatus();
+  return Commit(*batch);
 }
 
 absl::StatusOr<uint64_t> Store::AddToCounter(absl::string_view name, int64_t window, int64_t delta,
                                              uint64_t limit) {
+  if (in_locked_builder) return RefusedInsideBuilder("AddToCounter");
   // Bounds the map: past windows carry nothing once their window is over.
   constexpr size_t kSweepAbove = 100'000;
   std::lock_guard guard(counters_mu_);

@@ -41,6 +41,12 @@ struct Param {
   bool is_null = false;
 };
 Param Bytes(absl::string_view value) { return Param{std::string(value), kByteaOid}; }
+
+// One statement of a pipeline (PgConnection::Pipeline).
+struct Statement {
+  const char* sql;
+  std::vector<Param> params;
+};
 Param Int8(uint64_t value) { return Param{EncodeU64BigEndian(value), kInt8Oid}; }
 
 void AppendU32(std::string& out, uint32_t value) {
@@ -129,6 +135,17 @@ class PgConnection {
     return result;
   }
 
+  // Runs `statements` in one round trip (libpq's pipeline mode) and returns each one's
+  // result. `commit`: the last statement is the COMMIT, checked as Exec checks one.
+  absl::StatusOr<std::vector<Result>> Pipeline(const std::vector<Statement>& statements,
+                                               bool commit = false) {
+    commit_running_ = commit;
+    absl::StatusOr<std::vector<Result>> results = PipelineOnce(statements, commit);
+    commit_running_ = false;
+    if (commit && !results.ok()) Doubt();
+    return results;
+  }
+
   bool broken() const { return broken_; }
   // Counted up whenever a COMMIT's replication became unknown (PgStore's read barrier).
   void set_doubts(std::atomic<uint64_t>* doubts) { doubts_ = doubts; }
@@ -136,31 +153,84 @@ class PgConnection {
  private:
   absl::StatusOr<Result> ExecOnce(const char* sql, const std::vector<Param>& params, bool commit) {
     if (broken_) return absl::UnavailableError("PostgreSQL connection lost");
+    warning_.clear();
+    TEMOIN_RETURN_IF_ERROR(Send({sql, params}));
+    TEMOIN_ASSIGN_OR_RETURN(Result last, ReadResult(commit));
+    TEMOIN_RETURN_IF_ERROR(Check(last, commit));
+    return last;
+  }
+
+  // In pipeline mode every statement is sent before any answer is read, and the server
+  // runs them in order and stops at the first error: one round trip for what would be
+  // one each. A failure anywhere drops the connection (its transaction with it).
+  absl::StatusOr<std::vector<Result>> PipelineOnce(const std::vector<Statement>& statements,
+                                                   bool commit) {
+    if (broken_) return absl::UnavailableError("PostgreSQL connection lost");
+    warning_.clear();
+    PGconn* conn = conn_.get();
+    if (PQenterPipelineMode(conn) != 1) return Broken(PQerrorMessage(conn));
+    for (const Statement& statement : statements) TEMOIN_RETURN_IF_ERROR(Send(statement));
+    if (PQpipelineSync(conn) != 1) return Broken(PQerrorMessage(conn));
+    std::vector<Result> results;
+    for (size_t i = 0; i < statements.size(); ++i) {
+      const bool last = i + 1 == statements.size();
+      TEMOIN_ASSIGN_OR_RETURN(Result result, ReadResult(commit && last));
+      TEMOIN_RETURN_IF_ERROR(Check(result, commit && last));
+      results.push_back(std::move(result));
+    }
+    TEMOIN_RETURN_IF_ERROR(AwaitResult(false));
+    Result sync(PQgetResult(conn));
+    if (sync == nullptr || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) {
+      return Broken("the pipeline's end was not answered");
+    }
+    if (PQexitPipelineMode(conn) != 1) return Broken(PQerrorMessage(conn));
+    return results;
+  }
+
+  absl::Status Send(const Statement& statement) {
     std::vector<Oid> types;
     std::vector<const char*> values;
     std::vector<int> lengths;
-    std::vector<int> formats(params.size(), 1);
-    for (const Param& param : params) {
+    std::vector<int> formats(statement.params.size(), 1);
+    for (const Param& param : statement.params) {
       types.push_back(param.type);
       values.push_back(param.is_null ? nullptr : param.bytes.data());
       lengths.push_back(static_cast<int>(param.bytes.size()));
     }
-    warning_.clear();
     PGconn* conn = conn_.get();
-    if (PQsendQueryParams(conn, sql, static_cast<int>(params.size()), types.data(), values.data(),
-                          lengths.data(), formats.data(), 1) != 1) {
+    if (PQsendQueryParams(conn, statement.sql, static_cast<int>(statement.params.size()),
+                          types.data(), values.data(), lengths.data(), formats.data(), 1) != 1) {
       return Broken(PQerrorMessage(conn));
     }
-    TEMOIN_RETURN_IF_ERROR(AwaitResult(commit));
+    return absl::OkStatus();
+  }
+
+  // The last result of the statement being answered (a null one when the connection
+  // gave none).
+  absl::StatusOr<Result> ReadResult(bool commit) {
+    PGconn* conn = conn_.get();
     Result last;
-    while (PGresult* next = PQgetResult(conn)) last.reset(next);
+    while (true) {
+      TEMOIN_RETURN_IF_ERROR(AwaitResult(commit));
+      PGresult* next = PQgetResult(conn);
+      if (next == nullptr) break;
+      last.reset(next);
+    }
     if (PQstatus(conn) == CONNECTION_BAD) return Broken(PQerrorMessage(conn));
-    const ExecStatusType status = last != nullptr ? PQresultStatus(last.get()) : PGRES_FATAL_ERROR;
+    return last;
+  }
+
+  // A statement's result: an error, or a COMMIT that rolled back or that the standby's
+  // WARNING left unconfirmed, fails and drops the connection.
+  absl::Status Check(const Result& result, bool commit) {
+    PGconn* conn = conn_.get();
+    const ExecStatusType status =
+        result != nullptr ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       broken_ = true;  // the transaction is aborted: drop it with the connection
-      return FromPg(last.get(), PQerrorMessage(conn));
+      return FromPg(result.get(), PQerrorMessage(conn));
     }
-    if (commit && std::strcmp(PQcmdStatus(last.get()), "COMMIT") != 0) {
+    if (commit && std::strcmp(PQcmdStatus(result.get()), "COMMIT") != 0) {
       broken_ = true;
       return absl::UnavailableError("PostgreSQL rolled the transaction back");
     }
@@ -171,7 +241,7 @@ class PgConnection {
       return absl::UnavailableError(
           "the commit was not confirmed by the synchronous standby; retry later");
     }
-    return last;
+    return absl::OkStatus();
   }
 
   void Doubt() {
@@ -243,6 +313,40 @@ struct OpenTransaction {
   PgConnection* connection = nullptr;
 };
 thread_local OpenTransaction open_transaction;
+
+// The batch's final state per key (a later op on a key replaces an earlier one, as
+// applying them in order would), as at most two statements whatever its size.
+std::vector<Statement> WritesOf(const WriteBatch& batch) {
+  std::map<absl::string_view, const std::optional<std::string>*> last;
+  for (const auto& [key, value] : batch.ops()) last[key] = &value;
+  std::vector<absl::string_view> deleted, put_keys, put_values;
+  for (const auto& [key, value] : last) {
+    if (value->has_value()) {
+      put_keys.push_back(key);
+      put_values.push_back(**value);
+    } else {
+      deleted.push_back(key);
+    }
+  }
+  std::vector<Statement> writes;
+  if (!deleted.empty()) {
+    writes.push_back({"DELETE FROM kv WHERE key = ANY($1)", {ByteaArray(deleted)}});
+  }
+  if (!put_keys.empty()) {
+    writes.push_back(
+        {"INSERT INTO kv (key, value) SELECT * FROM unnest($1, $2) "
+         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+         {ByteaArray(put_keys), ByteaArray(put_values)}});
+  }
+  return writes;
+}
+
+// The writes and the COMMIT, in one round trip.
+absl::Status CommitWrites(PgConnection& connection, std::vector<Statement> writes) {
+  writes.push_back({"COMMIT", {}});
+  return connection.Pipeline(writes, /*commit=*/true).status();
+}
+
 }  // namespace
 
 class PgStore::Lease {
@@ -397,11 +501,9 @@ absl::Status PgStore::ConfirmReplicated() {
   if (confirmed_.load() >= doubts) return absl::OkStatus();
   Lease lease(*this);
   TEMOIN_RETURN_IF_ERROR(lease.status());
-  TEMOIN_RETURN_IF_ERROR((*lease).Exec("BEGIN", {}).status());
   // The row lock gives the transaction an id, so its COMMIT writes WAL and waits.
-  TEMOIN_RETURN_IF_ERROR(
-      (*lease).Exec("SELECT 1 FROM log_head WHERE log_id = 0 FOR UPDATE", {}).status());
-  TEMOIN_RETURN_IF_ERROR((*lease).Exec("COMMIT", {}, /*commit=*/true).status());
+  TEMOIN_RETURN_IF_ERROR(CommitWrites(
+      *lease, {{"BEGIN", {}}, {"SELECT 1 FROM log_head WHERE log_id = 0 FOR UPDATE", {}}}));
   uint64_t confirmed = confirmed_.load();
   while (confirmed < doubts && !confirmed_.compare_exchange_weak(confirmed, doubts)) {
   }
@@ -420,34 +522,6 @@ absl::Status PgStore::ReadConfirmed(const std::function<absl::Status()>& read) {
   return absl::UnavailableError("the database's standby has not confirmed recent commits");
 }
 
-// The batch's final state per key (a later op on a key replaces an earlier one, as
-// applying them in order would), in two statements whatever its size.
-absl::Status PgStore::WriteOn(PgConnection& connection, const WriteBatch& batch) {
-  std::map<absl::string_view, const std::optional<std::string>*> last;
-  for (const auto& [key, value] : batch.ops()) last[key] = &value;
-  std::vector<absl::string_view> deleted, put_keys, put_values;
-  for (const auto& [key, value] : last) {
-    if (value->has_value()) {
-      put_keys.push_back(key);
-      put_values.push_back(**value);
-    } else {
-      deleted.push_back(key);
-    }
-  }
-  if (!deleted.empty()) {
-    TEMOIN_RETURN_IF_ERROR(
-        connection.Exec("DELETE FROM kv WHERE key = ANY($1)", {ByteaArray(deleted)}).status());
-  }
-  if (!put_keys.empty()) {
-    TEMOIN_RETURN_IF_ERROR(connection
-                               .Exec("INSERT INTO kv (key, value) SELECT * FROM unnest($1, $2) "
-                                     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                                     {ByteaArray(put_keys), ByteaArray(put_values)})
-                               .status());
-  }
-  return absl::OkStatus();
-}
-
 absl::Status PgStore::Commit(const WriteBatch& batch) {
   if (batch.empty()) return absl::OkStatus();
   Lease lease(*this);
@@ -455,9 +529,9 @@ absl::Status PgStore::Commit(const WriteBatch& batch) {
   if (lease.in_transaction()) {
     return absl::InternalError("Store::Commit called from inside an AppendToLog builder");
   }
-  TEMOIN_RETURN_IF_ERROR((*lease).Exec("BEGIN", {}).status());
-  TEMOIN_RETURN_IF_ERROR(WriteOn(*lease, batch));
-  return (*lease).Exec("COMMIT", {}, /*commit=*/true).status();
+  std::vector<Statement> statements = WritesOf(batch);
+  statements.insert(statements.begin(), Statement{"BEGIN", {}});
+  return CommitWrites(*lease, std::move(statements));
 }
 
 absl::StatusOr<uint64_t> PgStore::AppendToLog(const LogAppendBuilder& build) {
@@ -469,10 +543,11 @@ absl::StatusOr<uint64_t> PgStore::AppendToLog(const LogAppendBuilder& build) {
   PgConnection& connection = *lease;
   // Any failure below leaves the connection broken (Exec marks it) or is followed by an
   // explicit ROLLBACK, so a half-built transaction never commits.
-  TEMOIN_RETURN_IF_ERROR(connection.Exec("BEGIN", {}).status());
   TEMOIN_ASSIGN_OR_RETURN(
-      Result head,
-      connection.Exec("SELECT tree_size FROM log_head WHERE log_id = 0 FOR UPDATE", {}));
+      std::vector<Result> opened,
+      connection.Pipeline(
+          {{"BEGIN", {}}, {"SELECT tree_size FROM log_head WHERE log_id = 0 FOR UPDATE", {}}}));
+  const Result& head = opened[1];
   if (PQntuples(head.get()) != 1 || PQgetlength(head.get(), 0, 0) != 8) {
     connection.Exec("ROLLBACK", {}).IgnoreError();
     return absl::FailedPreconditionError("the PostgreSQL database has no log head");
@@ -495,18 +570,17 @@ absl::StatusOr<uint64_t> PgStore::AppendToLog(const LogAppendBuilder& build) {
     if (!connection.broken()) connection.Exec("ROLLBACK", {}).IgnoreError();
     return append.status();
   }
+  std::vector<Statement> tail;
   if (append->new_size != *size) {
     append->batch.Put(kLogSizeKey, EncodeU64BigEndian(append->new_size));
-    TEMOIN_RETURN_IF_ERROR(
-        connection
-            .Exec("UPDATE log_head SET tree_size = $1 WHERE log_id = 0", {Int8(append->new_size)})
-            .status());
+    tail.push_back(
+        {"UPDATE log_head SET tree_size = $1 WHERE log_id = 0", {Int8(append->new_size)}});
   }
-  TEMOIN_RETURN_IF_ERROR(WriteOn(connection, append->batch));
+  for (Statement& write : WritesOf(append->batch)) tail.push_back(std::move(write));
   // COMMIT even when nothing was written: the row lock gave the transaction an id, so
   // this waits for the standby, and a caller answering "already stored" answers after a
   // replicated commit (trap 3).
-  TEMOIN_RETURN_IF_ERROR(connection.Exec("COMMIT", {}, /*commit=*/true).status());
+  TEMOIN_RETURN_IF_ERROR(CommitWrites(connection, std::move(tail)));
   return append->new_size;
 }
 
@@ -530,9 +604,11 @@ absl::Status PgStore::CommitLocked(absl::string_view lock, const LockedBuilder& 
     return absl::InternalError("Store::CommitLocked called from inside a locked builder");
   }
   PgConnection& connection = *lease;
-  TEMOIN_RETURN_IF_ERROR(connection.Exec("BEGIN", {}).status());
   TEMOIN_RETURN_IF_ERROR(
-      connection.Exec("SELECT pg_advisory_xact_lock($1)", {Int8(AdvisoryKey(lock))}).status());
+      connection
+          .Pipeline(
+              {{"BEGIN", {}}, {"SELECT pg_advisory_xact_lock($1)", {Int8(AdvisoryKey(lock))}}})
+          .status());
   open_transaction = {this, &connection};
   absl::StatusOr<WriteBatch> batch = build();
   open_transaction = {};
@@ -540,8 +616,7 @@ absl::Status PgStore::CommitLocked(absl::string_view lock, const LockedBuilder& 
     if (!connection.broken()) connection.Exec("ROLLBACK", {}).IgnoreError();
     return batch.status();
   }
-  TEMOIN_RETURN_IF_ERROR(WriteOn(connection, *batch));
-  return connection.Exec("COMMIT", {}, /*commit=*/true).status();
+  return CommitWrites(connection, WritesOf(*batch));
 }
 
 absl::StatusOr<uint64_t> PgStore::AddToCounter(absl::string_view name, int64_t window,

@@ -86,7 +86,6 @@ class PgStore final : public Store {
   absl::StatusOr<std::unique_ptr<PgConnection>> Acquire();
   void Release(std::unique_ptr<PgConnection> connection);
   absl::StatusOr<std::optional<std::string>> GetOn(PgConnection& connection, absl::string_view key);
-  absl::Status WriteOn(PgConnection& connection, const WriteBatch& batch);
 
   absl::Status ConfirmReplicated();
   // Runs `read` once no commit of this store is in doubt, again if one fell in doubt

@@ -23,6 +23,8 @@ class PgCluster {
   const std::string& dir() const { return dir_; }
   // The primary alone (the promoted standby after PromoteStandby()).
   std::string primary_conninfo() const;
+  // The primary's port on 127.0.0.1 (for a proxy in front of it).
+  int primary_port() const { return primary_port_; }
   // Stops / starts the synchronous standby (writes then wait for it).
   bool StopStandby();
   bool StartStandby();

@@ -41,11 +41,15 @@
 #include "temoin/v1/server_store.pb.h"
 #include "tests/e2e/deployment.h"
 #include "tests/e2e/synthetic_testimony.h"
+#include "tests/pg/bench_flags.h"
+#include "tests/pg/front_end_copy.h"
 #include "tests/pg/pg_cluster.h"
 
 namespace temoin::e2e {
 namespace {
 
+using ::temoin::testing::CopyFrontEnd;
+using ::temoin::testing::ParsePositiveFlags;
 using ::temoin::testing::PgCluster;
 using Clock = std::chrono::steady_clock;
 
@@ -54,16 +58,6 @@ struct Args {
   int before = 6;  // seconds of ingest before the kill
   int after = 8;   // seconds of ingest after the first receipt from the promoted node
 };
-
-void CopyFrontEnd(const std::string& from, const std::string& to) {
-  namespace fs = std::filesystem;
-  fs::create_directories(to);
-  for (const auto& entry : fs::directory_iterator(from)) {
-    const std::string name = entry.path().filename().string();
-    if (name == "spool" || name == "control.sock") continue;
-    fs::copy(entry.path(), fs::path(to) / name, fs::copy_options::recursive);
-  }
-}
 
 // Every receipt a monitor's vault holds (its outbox keeps receipts after purging bodies).
 absl::StatusOr<std::vector<v1::Receipt>> HeldReceipts(const std::string& home) {
@@ -263,23 +257,11 @@ class FailoverRun {
 
 int Main(int argc, char** argv) {
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    int value = 0;
-    if (!absl::SimpleAtoi(argv[i + 1], &value) || value <= 0) {
-      std::fprintf(stderr, "bad value for %s\n", flag.c_str());
-      return 2;
-    }
-    if (flag == "--monitors") {
-      args.monitors = value;
-    } else if (flag == "--before") {
-      args.before = value;
-    } else if (flag == "--after") {
-      args.after = value;
-    } else {
-      std::fprintf(stderr, "usage: pg_failover_bench [--monitors N] [--before S] [--after S]\n");
-      return 2;
-    }
+  if (!ParsePositiveFlags(
+          argc, argv,
+          {{"--monitors", &args.monitors}, {"--before", &args.before}, {"--after", &args.after}},
+          "pg_failover_bench [--monitors N] [--before S] [--after S]")) {
+    return 2;
   }
   if (!crypto::InitializeCrypto().ok()) return 1;
   setenv("TEMOIN_VAULT_UNLOCK_MS", "1", 1);

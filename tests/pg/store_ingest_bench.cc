@@ -5,7 +5,7 @@
 // Each: M monitors record R testimonies each (not timed), then all sync at once; the
 // figure is M*R / the wall time from the first sync's start to the last one's end. Not a
 // test; by hand (docs/BENCHMARKS.md):
-//   build/tests/pg/store_ingest_bench --monitors 4 --records 250
+//   build/tests/pg/store_ingest_bench --monitors 4 --records 250 [--db-latency-ms 5]
 // With --scale N (issue 11: ingest at 1,000,000 stored records against 10,000), each engine
 // (rocksdb, pg-1) is measured twice, on a store pre-filled with 10,000 and with N records
 // (Prefill: synthetic records of 100 other devices written through Store::AppendToLog in
@@ -30,17 +30,25 @@
 #include "temoin/v1/server_store.pb.h"
 #include "tests/e2e/deployment.h"
 #include "tests/e2e/synthetic_testimony.h"
+#include "tests/netsim/link_simulator.h"
+#include "tests/pg/bench_flags.h"
+#include "tests/pg/front_end_copy.h"
 #include "tests/pg/pg_cluster.h"
 
 namespace temoin::e2e {
 namespace {
 
+using ::temoin::testing::CopyFrontEnd;
+using ::temoin::testing::ParsePositiveFlags;
 using ::temoin::testing::PgCluster;
 
 struct Args {
   int monitors = 4;
   int records = 250;
   int scale = 0;  // --scale N: the pre-filled comparison
+  // --db-latency-ms N: the front-ends reach the primary through a proxy adding N ms each
+  // way (a database in another building); the standby stays direct.
+  int db_latency_ms = 0;
 };
 
 // A record row as ingest writes it (server/core/ingest.cc), with random bytes of the sizes
@@ -117,16 +125,6 @@ absl::Status Prefill(server::Store& store, uint64_t count) {
     if (done % 100000 == 0) std::fprintf(stderr, "prefill: %llu\n", (unsigned long long)done);
   }
   return absl::OkStatus();
-}
-
-void CopyFrontEnd(const std::string& from, const std::string& to) {
-  namespace fs = std::filesystem;
-  fs::create_directories(to);
-  for (const auto& entry : fs::directory_iterator(from)) {
-    const std::string name = entry.path().filename().string();
-    if (name == "spool" || name == "control.sock") continue;
-    fs::copy(entry.path(), fs::path(to) / name, fs::copy_options::recursive);
-  }
 }
 
 // Records, then syncs every monitor at once (monitor m through front-end m % ports).
@@ -232,23 +230,14 @@ int Scale(const Args& args) {
 
 int Main(int argc, char** argv) {
   Args args;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    int value = 0;
-    if (!absl::SimpleAtoi(argv[i + 1], &value) || value <= 0) {
-      std::fprintf(stderr, "bad value for %s\n", flag.c_str());
-      return 2;
-    }
-    if (flag == "--monitors") {
-      args.monitors = value;
-    } else if (flag == "--records") {
-      args.records = value;
-    } else if (flag == "--scale") {
-      args.scale = value;
-    } else {
-      std::fprintf(stderr, "usage: store_ingest_bench [--monitors N] [--records N] [--scale N]\n");
-      return 2;
-    }
+  if (!ParsePositiveFlags(
+          argc, argv,
+          {{"--monitors", &args.monitors},
+           {"--records", &args.records},
+           {"--scale", &args.scale},
+           {"--db-latency-ms", &args.db_latency_ms}},
+          "store_ingest_bench [--monitors N] [--records N] [--scale N] [--db-latency-ms N]")) {
+    return 2;
   }
   setenv("TEMOIN_VAULT_UNLOCK_MS", "1", 1);
   if (args.scale > 0) return Scale(args);
@@ -258,9 +247,24 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "PostgreSQL: %s\n", PgCluster::SkipReason().c_str());
     return 1;
   }
+  std::string conninfo = cluster->conninfo();
+  std::unique_ptr<netsim::LinkSimulator> delay;
+  if (args.db_latency_ms > 0) {
+    netsim::LinkOptions link;
+    link.target_port = cluster->primary_port();
+    link.latency = std::chrono::milliseconds(args.db_latency_ms);
+    link.queue_bytes = 64 << 20;  // latency only: never the proxy's buffer
+    delay = std::make_unique<netsim::LinkSimulator>(link);
+    if (absl::Status started = delay->Start(); !started.ok()) {
+      std::fprintf(stderr, "proxy: %s\n", started.ToString().c_str());
+      return 1;
+    }
+    conninfo = absl::StrCat("host=127.0.0.1 port=", delay->port(), " user=temoin dbname=temoin");
+    std::printf("front-ends reach the primary with %d ms added each way\n", args.db_latency_ms);
+  }
   for (int front_ends : {1, 2}) {
     cluster->Reset();
-    Run(absl::StrCat("pg-", front_ends), args, {"--store", cluster->conninfo()}, front_ends);
+    Run(absl::StrCat("pg-", front_ends), args, {"--store", conninfo}, front_ends);
   }
   return 0;
 }

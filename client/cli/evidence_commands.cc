@@ -89,7 +89,8 @@ absl::Status ReviewEvidence(const Globals& g, const EvidenceArgs& a, bool offlin
   input.certificate = entry.device_certificate();
   input.org_public_key = profile.org_public_key();
   input.receipt = entry.receipt();
-  input.receipt_public_key = profile.server_signing_key();
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing receipt_keys, ReceiptKeyRing::Load(*vault, profile));
+  TEMOIN_ASSIGN_OR_RETURN(input.receipt_public_key, receipt_keys.KeyFor(entry.receipt()));
   input.log_vkey = server.log.log_vkey();
   input.log_vkey_signature = server.log.log_vkey_signature();
   input.checkpoint_note = server.log.checkpoint();

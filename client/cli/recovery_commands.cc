@@ -76,9 +76,10 @@ absl::Status RotateTls(const Globals& g, const std::string& pin_hex) {
 }
 
 absl::Status CertifyKeys(const Globals& g, const std::string& receipt_key_hex,
-                         const std::string& log_vkey) {
+                         const std::string& log_vkey, const std::string& next_receipt_key_hex) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
-  TEMOIN_ASSIGN_OR_RETURN(std::string body, CertifyServerKeys(*vault, receipt_key_hex, log_vkey));
+  TEMOIN_ASSIGN_OR_RETURN(
+      std::string body, CertifyServerKeys(*vault, receipt_key_hex, log_vkey, next_receipt_key_hex));
   TEMOIN_ASSIGN_OR_RETURN(std::string raw_receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
   std::cout << body;
   std::cerr << "certified receipt key " << receipt_key_hex << " (fingerprint "
@@ -97,7 +98,7 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
     int shares = 0, threshold = 0;
     std::string out;
     std::vector<std::string> files;
-    std::string receipt_key, log_key;
+    std::string receipt_key, log_key, next_receipt_key;
   };
   auto* a = ctx.Keep<Args>();
   auto* admin = app.add_subcommand("admin", "organisation key custody (admin)");
@@ -129,7 +130,13 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
   certify->add_option("--receipt-key", a->receipt_key, "the server's receipt key (64 hex)")
       ->required();
   certify->add_option("--log-key", a->log_key, "the server's log key (note vkey)")->required();
-  certify->callback([&ctx, &g, a] { ctx.result = CertifyKeys(g, a->receipt_key, a->log_key); });
+  certify->add_option("--next-receipt-key", a->next_receipt_key,
+                      "during a receipt-key rotation, the key temoin-server keys next printed "
+                      "(64 hex): certified beside the current one; without it, every receipt "
+                      "key but --receipt-key is retired");
+  certify->callback([&ctx, &g, a] {
+    ctx.result = CertifyKeys(g, a->receipt_key, a->log_key, a->next_receipt_key);
+  });
 }
 
 }  // namespace temoin::client::cli

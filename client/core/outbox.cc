@@ -6,6 +6,7 @@
 #include "client/core/attachments.h"
 #include "client/core/device_state.h"
 #include "client/core/drafts.h"
+#include "client/core/server_keys_state.h"
 #include "common/status_macros.h"
 #include "common/vocabulary.h"
 #include "crypto/envelope.h"
@@ -193,9 +194,11 @@ absl::Status ApplyBatchReceipt(Vault& vault, const v1::BatchReceipt& batch_recei
     body.set_received_at(batch_receipt.received_at());
     body.set_server_key_id(batch_receipt.server_key_id());
   }
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::vector<v1::Receipt> receipts,
-      crypto::VerifyBatchReceipts(bodies, batch_receipt.signature(), profile.server_signing_key()));
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
+  TEMOIN_ASSIGN_OR_RETURN(std::string key,
+                          ring.KeyFor(batch_receipt.server_key_id(), batch_receipt.received_at()));
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::Receipt> receipts,
+                          crypto::VerifyBatchReceipts(bodies, batch_receipt.signature(), key));
   VaultBatch batch;
   for (size_t i = 0; i < leaves.size(); ++i) {
     if (entries[i].state() == v1::RECORD_STATE_PURGED ||
@@ -212,6 +215,7 @@ absl::Status ApplyReceipts(Vault& vault,
   if (receipts.empty()) return absl::OkStatus();
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(bool keep_after_receipt, KeepsSealedCopies(vault));
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
   VaultBatch batch;
   for (const auto& [record_id, receipt] : receipts) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
@@ -222,8 +226,9 @@ absl::Status ApplyReceipts(Vault& vault,
       continue;
     }
     std::string digest = crypto::RecordDigest(entry.envelope());
-    TEMOIN_RETURN_IF_ERROR(
-        crypto::VerifyReceipt(receipt, profile.server_signing_key(), record_id, digest).status());
+    // A duplicate is answered with the receipt stored before a rotation: its own key.
+    TEMOIN_ASSIGN_OR_RETURN(std::string key, ring.KeyFor(receipt));
+    TEMOIN_RETURN_IF_ERROR(crypto::VerifyReceipt(receipt, key, record_id, digest).status());
     SettleInBatch(batch, record_id, entry, receipt, keep_after_receipt);
   }
   return vault.Commit(batch);
@@ -257,6 +262,7 @@ absl::Status ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
   if (receipts.empty()) return absl::OkStatus();
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
   VaultBatch batch;
   for (const auto& [record_id, receipt] : receipts) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
@@ -264,8 +270,8 @@ absl::Status ApplyCommitmentReceipts(
     v1::OutboxEntry entry;
     if (!entry.ParseFromString(*bytes)) return absl::DataLossError("outbox entry does not parse");
     if (entry.state() != v1::RECORD_STATE_SEALED) continue;
-    TEMOIN_RETURN_IF_ERROR(crypto::VerifySignature(profile.server_signing_key(),
-                                                   kCommitmentReceiptContext, receipt.body(),
+    TEMOIN_ASSIGN_OR_RETURN(std::string key, ring.KeyFor(receipt));
+    TEMOIN_RETURN_IF_ERROR(crypto::VerifySignature(key, kCommitmentReceiptContext, receipt.body(),
                                                    receipt.signature()));
     v1::ReceiptBody body;
     if (!body.ParseFromString(receipt.body()) || body.record_id() != record_id ||

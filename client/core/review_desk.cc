@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
+#include "client/core/server_keys_state.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "crypto/device_certificate.h"
@@ -54,7 +55,8 @@ absl::StatusOr<std::map<std::pair<std::string, uint32_t>, EpochKey>> LoadEpochKe
 // check gave for them under this profile's organisation key. One per thread.
 class ChainChecks {
  public:
-  explicit ChainChecks(const v1::Profile& profile) : profile_(profile) {}
+  ChainChecks(const v1::Profile& profile, const ReceiptKeyRing& receipt_keys)
+      : profile_(profile), receipt_keys_(receipt_keys) {}
 
   const absl::StatusOr<crypto::CertifiedDevice>& Certificate(const v1::DeviceCertificate& cert) {
     std::string bytes = cert.SerializeAsString();
@@ -69,10 +71,12 @@ class ChainChecks {
   }
 
   const v1::Profile& profile() const { return profile_; }
+  const ReceiptKeyRing& receipt_keys() const { return receipt_keys_; }
   crypto::VerifiedBatchSignatures& batch_signatures() { return batch_signatures_; }
 
  private:
   const v1::Profile& profile_;
+  const ReceiptKeyRing& receipt_keys_;
   std::map<std::string, absl::StatusOr<crypto::CertifiedDevice>> certificates_;
   crypto::VerifiedBatchSignatures batch_signatures_;
 };
@@ -81,7 +85,6 @@ class ChainChecks {
 // time into `out`. Any broken link: kUnauthenticated naming it.
 absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served_id,
                          ChainChecks& checks, OpenedRecord& out) {
-  const v1::Profile& profile = checks.profile();
   if (!entry.has_device_certificate()) {
     return absl::UnauthenticatedError("the server sent no certificate for its device");
   }
@@ -109,9 +112,11 @@ absl::Status VerifyChain(const v1::FetchedEntry& entry, absl::string_view served
         absl::StrCat("the server served it under another record id (it is record ",
                      ToHex(verified->header.record_id()), ")"));
   }
-  absl::StatusOr<v1::ReceiptBody> receipt = crypto::VerifyReceipt(
-      entry.receipt(), profile.server_signing_key(), verified->header.record_id(), verified->digest,
-      checks.batch_signatures());
+  absl::StatusOr<std::string> receipt_key = checks.receipt_keys().KeyFor(entry.receipt());
+  if (!receipt_key.ok()) return receipt_key.status();
+  absl::StatusOr<v1::ReceiptBody> receipt =
+      crypto::VerifyReceipt(entry.receipt(), *receipt_key, verified->header.record_id(),
+                            verified->digest, checks.batch_signatures());
   if (!receipt.ok()) return absl::UnauthenticatedError("the server's receipt does not verify");
   if (!entry.log_refusal().empty()) {
     return absl::DataLossError(
@@ -233,6 +238,7 @@ absl::Status StoreFetched(Vault& vault, const std::vector<v1::FetchedRecord>& re
 absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(auto keys, LoadEpochKeys(vault, profile));
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing receipt_keys, ReceiptKeyRing::Load(vault, profile));
   // Read every stored copy first (they hold only what the server stores: sealed bodies,
   // signatures, receipts), then open them on every core: each opening is independent.
   std::vector<std::pair<std::string, v1::FetchedEntry>> entries;
@@ -248,7 +254,7 @@ absl::StatusOr<OpenedDesk> OpenDesk(Vault& vault) {
   }));
   std::vector<std::optional<absl::StatusOr<OpenedRecord>>> opened(entries.size());
   auto open_share = [&](size_t first, size_t step) {
-    ChainChecks checks(profile);
+    ChainChecks checks(profile, receipt_keys);
     for (size_t i = first; i < entries.size(); i += step) {
       opened[i] = OpenOne(entries[i].second, entries[i].first, checks, keys);
     }

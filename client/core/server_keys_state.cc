@@ -4,6 +4,7 @@
 #include "client/core/device_state.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
+#include "crypto/keys.h"
 
 namespace temoin::client {
 
@@ -62,6 +63,62 @@ absl::Status CheckLogKeyCertified(Vault& vault, absl::string_view org_public_key
       absl::StrCat("the server's log key ", vkey,
                    " is not certified by the organisation; its checkpoint was not accepted "
                    "(tell your admin: temoin admin certify-server-keys)"));
+}
+
+absl::Status FollowReceiptKey(Vault& vault, v1::Profile& profile, absl::string_view key_id) {
+  if (key_id.empty() || key_id == crypto::KeyId(profile.server_signing_key())) {
+    return absl::OkStatus();
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> held,
+                          LoadServerKeys(vault, profile.org_public_key()));
+  const crypto::CertifiedKey* current = nullptr;
+  if (held.has_value()) {
+    for (const crypto::CertifiedKey& key : held->keys.receipt_keys) {
+      if (key.current() && crypto::KeyId(key.key) == key_id) current = &key;
+    }
+  }
+  if (current == nullptr) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the server now signs receipts with a key (id ", ToHex(key_id),
+        ") that the organisation has not certified; nothing was sent. Tell your admin: on "
+        "the server's machine temoin-server keys show, then temoin admin certify-server-keys "
+        "(docs/admin-guide.md, \"Rotating the receipt key\")"));
+  }
+  profile.set_server_signing_key(current->key);
+  VaultBatch batch;
+  PutProfile(batch, profile);
+  return vault.Commit(batch);
+}
+
+absl::StatusOr<ReceiptKeyRing> ReceiptKeyRing::Load(Vault& vault, const v1::Profile& profile) {
+  ReceiptKeyRing ring;
+  ring.pinned_ = profile.server_signing_key();
+  ring.pinned_id_ = crypto::KeyId(ring.pinned_);
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> held,
+                          LoadServerKeys(vault, profile.org_public_key()));
+  if (held.has_value()) ring.certified_ = std::move(held->keys);
+  return ring;
+}
+
+absl::StatusOr<std::string> ReceiptKeyRing::KeyFor(absl::string_view key_id, int64_t hour) const {
+  // A receipt that names no key (made before key ids, or by hand) is checked under the
+  // pinned key, as all receipts were before rotation.
+  if (key_id.empty() || pinned_id_ == key_id) return pinned_;
+  if (certified_.has_value()) {
+    for (const crypto::CertifiedKey& key : certified_->receipt_keys) {
+      if (crypto::KeyId(key.key) == key_id && key.CoversHour(hour)) return key.key;
+    }
+  }
+  return absl::UnauthenticatedError(
+      "the receipt is signed by a key the organisation has not certified for its hour");
+}
+
+absl::StatusOr<std::string> ReceiptKeyRing::KeyFor(const v1::Receipt& receipt) const {
+  v1::ReceiptBody body;
+  if (!body.ParseFromString(receipt.body())) {
+    return absl::UnauthenticatedError("the receipt does not parse");
+  }
+  return KeyFor(body.server_key_id(), static_cast<int64_t>(body.received_at()));
 }
 
 }  // namespace temoin::client

@@ -8,6 +8,7 @@
 #include "client/vault/vault.h"
 #include "crypto/server_keys.h"
 #include "temoin/v1/identity.pb.h"
+#include "temoin/v1/record.pb.h"
 
 // The org-signed server-key statement a device holds (crypto/server_keys.h), kept at
 //   settings/server_keys   ServerKeyStatement, verified against the pinned org key
@@ -43,6 +44,34 @@ absl::Status CheckReceiptKeyCertified(Vault& vault, absl::string_view org_public
 // log key is still the server's: its checkpoints are the tree's past.
 absl::Status CheckLogKeyCertified(Vault& vault, absl::string_view org_public_key,
                                   absl::string_view vkey);
+
+// A receipt-key rotation, as the device follows it: the server names the key it signs
+// with now (GetSettingsResponse.receipt_key_id). When that is not the key this device
+// pinned and the statement held certifies it as current, the device pins it (in the
+// vault and in `profile`), so that everything signed from now on is checked under it.
+// kUnauthenticated, saying what to do, when the organisation has not certified it. An
+// empty `key_id` (no statement stored, or a server before rotation) changes nothing.
+absl::Status FollowReceiptKey(Vault& vault, v1::Profile& profile, absl::string_view key_id);
+
+// The receipt keys a device checks receipts under: the key it pinned (at enrolment, or
+// when it followed a rotation) and, once it holds the organisation's statement, every
+// receipt key that statement certifies, a retired one only for the hours before its
+// retirement. Receipts name their key (server_key_id), so a receipt signed before a
+// rotation (a duplicate answered from the store, a record fetched by a reviewer) still
+// checks after it.
+class ReceiptKeyRing {
+ public:
+  static absl::StatusOr<ReceiptKeyRing> Load(Vault& vault, const v1::Profile& profile);
+
+  // The public key of `key_id` for a receipt of `hour`, or kUnauthenticated.
+  absl::StatusOr<std::string> KeyFor(absl::string_view key_id, int64_t hour) const;
+  // The same for a receipt, named by its body (kUnauthenticated when it does not parse).
+  absl::StatusOr<std::string> KeyFor(const v1::Receipt& receipt) const;
+
+ private:
+  std::string pinned_, pinned_id_;
+  std::optional<crypto::ServerKeys> certified_;
+};
 
 }  // namespace temoin::client
 

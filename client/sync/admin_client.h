@@ -69,12 +69,17 @@ absl::Status AnnounceNextTlsKey(Vault& vault, const std::string& pin_hex);
 // (server_keys_admin.cc) Certifies the server's receipt key (64 hex) and log key (note
 // vkey), as the admin read them on the server's machine (temoin-server keys show): signs
 // a server-key statement with the organisation key that keeps every key the last one
-// listed and adds these, and has the server hand it to every device. The receipt key
-// must be the one this device pinned at enrolment and the log key the one it verified
-// checkpoints with (when it holds one): a server that shows the admin other keys than
-// it shows devices is caught here. Returns the statement body signed.
+// listed, makes these current, and has the server hand it to every device. The receipt
+// key must be the one this device pinned at enrolment or one the organisation already
+// certified as current, and the log key the one it verified checkpoints with (when it
+// holds one): a server that shows the admin other keys than it shows devices is caught
+// here. Receipt-key rotation: `next_receipt_key_hex` (temoin-server keys next) is
+// certified current beside the current key, so devices accept it before the server
+// switches; certifying later without it retires every other receipt key (their old
+// receipts stay verifiable). Returns the statement body signed.
 absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
-                                              const std::string& log_vkey);
+                                              const std::string& log_vkey,
+                                              const std::string& next_receipt_key_hex = "");
 
 // Wraps every epoch secret of `project` to the reviewer's own X25519 key, taken from
 // its certificate (which must chain to the organisation key and name a reviewer: a

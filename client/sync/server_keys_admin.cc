@@ -21,15 +21,22 @@ namespace temoin::client {
 namespace {
 
 // The keys must be the ones this device already trusts: what the admin read on the
-// server's machine and what the server showed this device over the network agree.
+// server's machine and what the server showed this device over the network agree. In a
+// receipt-key rotation the current key may be one the organisation already certified
+// (as the next key) rather than the one pinned at enrolment.
 absl::Status CheckAgainstWhatThisDeviceSaw(Vault& vault, const v1::Profile& profile,
+                                           const std::optional<HeldServerKeys>& held_keys,
                                            absl::string_view receipt_key,
                                            absl::string_view log_vkey) {
-  if (receipt_key != profile.server_signing_key()) {
+  const crypto::CertifiedKey* certified =
+      held_keys.has_value() ? held_keys->keys.FindReceiptKey(receipt_key) : nullptr;
+  if (receipt_key != profile.server_signing_key() &&
+      (certified == nullptr || !certified->current())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "receipt key ", ToHex(receipt_key), " is not the key this device pinned at enrolment (",
         ToHex(profile.server_signing_key()),
-        "); check what temoin-server keys show prints on the server's machine"));
+        ") nor one the organisation certified; check what temoin-server keys show prints on "
+        "the server's machine"));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
   if (held.has_value() && held->vkey != log_vkey) {
@@ -40,21 +47,37 @@ absl::Status CheckAgainstWhatThisDeviceSaw(Vault& vault, const v1::Profile& prof
   return absl::OkStatus();
 }
 
-// The statement to sign: every key the held one lists, plus these two as current.
-// A key certified for the first time is valid from 0 ("since the server began") in the
-// first statement (it signed receipts before anyone certified it) and from now after.
+// Makes `key` a current receipt key of `keys` (from `from` when new). kFailedPrecondition
+// for a key the organisation retired: it cannot be current again.
+absl::Status KeepCurrent(crypto::ServerKeys& keys, absl::string_view key, int64_t from) {
+  const crypto::CertifiedKey* listed = keys.FindReceiptKey(key);
+  if (listed != nullptr && !listed->current()) {
+    return absl::FailedPreconditionError(
+        "that receipt key was retired; it cannot be current again");
+  }
+  if (listed == nullptr) keys.receipt_keys.push_back({std::string(key), from, {}});
+  return absl::OkStatus();
+}
+
+// The statement to sign: every key the held one lists, with these as the current ones.
+// Current receipt keys are exactly `receipt_key` and, during a rotation, `next_receipt_key`:
+// any other current one is retired now (the key the server signed with before its
+// switch). A key certified for the first time is valid from 0 ("since the server began")
+// in the first statement (it signed receipts before anyone certified it) and from now after.
 absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerKeys>& held,
                                                  absl::string_view receipt_key,
+                                                 absl::string_view next_receipt_key,
                                                  absl::string_view log_vkey, int64_t now) {
   crypto::ServerKeys keys;
   if (held.has_value()) keys = held->keys;
   const int64_t from = held.has_value() ? now : 0;
-  const crypto::CertifiedKey* receipt = keys.FindReceiptKey(receipt_key);
-  if (receipt != nullptr && !receipt->current()) {
-    return absl::FailedPreconditionError(
-        "that receipt key was retired; it cannot be current again");
+  TEMOIN_RETURN_IF_ERROR(KeepCurrent(keys, receipt_key, from));
+  if (!next_receipt_key.empty()) TEMOIN_RETURN_IF_ERROR(KeepCurrent(keys, next_receipt_key, now));
+  for (crypto::CertifiedKey& key : keys.receipt_keys) {
+    if (key.current() && key.key != receipt_key && key.key != next_receipt_key) {
+      key.until = std::max(now, key.from);
+    }
   }
-  if (receipt == nullptr) keys.receipt_keys.push_back({std::string(receipt_key), from, {}});
   const crypto::CertifiedKey* log = keys.FindLogKey(log_vkey);
   if (log != nullptr && !log->current()) {
     return absl::FailedPreconditionError("that log key was retired; it cannot be current again");
@@ -67,18 +90,24 @@ absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerK
 }  // namespace
 
 absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
-                                              const std::string& log_vkey) {
+                                              const std::string& log_vkey,
+                                              const std::string& next_receipt_key_hex) {
   TEMOIN_ASSIGN_OR_RETURN(std::string receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
   if (receipt_key.size() != crypto::kSigningPublicKeyBytes) {
     return absl::InvalidArgumentError("--receipt-key is 64 hex characters");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string next_receipt_key,
+                          FromHex(next_receipt_key_hex, "--next-receipt-key"));
+  if (!next_receipt_key.empty() && (next_receipt_key.size() != crypto::kSigningPublicKeyBytes ||
+                                    next_receipt_key == receipt_key)) {
+    return absl::InvalidArgumentError(
+        "--next-receipt-key is 64 hex characters, and not the current receipt key");
   }
   if (!crypto::ParseVkey(log_vkey).ok()) {
     return absl::InvalidArgumentError("--log-key is not a note vkey (name+hash+key)");
   }
   TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));
   const std::string& org_public_key = session.profile.org_public_key();
-  TEMOIN_RETURN_IF_ERROR(
-      CheckAgainstWhatThisDeviceSaw(vault, session.profile, receipt_key, log_vkey));
   // The server's statement may be newer than this device's (another admin certified).
   v1::GetSettingsResponse settings;
   TEMOIN_RETURN_IF_ERROR(
@@ -90,8 +119,11 @@ absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& r
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> held,
                           LoadServerKeys(vault, org_public_key));
+  TEMOIN_RETURN_IF_ERROR(
+      CheckAgainstWhatThisDeviceSaw(vault, session.profile, held, receipt_key, log_vkey));
   const int64_t now = SystemClock::Get().NowSeconds() / 60 * 60;
-  TEMOIN_ASSIGN_OR_RETURN(crypto::ServerKeys keys, NextStatement(held, receipt_key, log_vkey, now));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::ServerKeys keys,
+                          NextStatement(held, receipt_key, next_receipt_key, log_vkey, now));
   TEMOIN_ASSIGN_OR_RETURN(std::string body, crypto::FormatServerKeys(keys));
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
                           crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));

@@ -111,7 +111,7 @@ absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
 }
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
-                           const v1::Profile& profile) {
+                           v1::Profile& profile) {
   if (settings.has_next_tls_key()) {
     TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
   }
@@ -119,7 +119,9 @@ absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings
     TEMOIN_RETURN_IF_ERROR(
         StoreServerKeyStatement(vault, settings.server_keys(), profile.org_public_key()));
   }
-  // Before anything is sent: receipts must come under a key the organisation certified.
+  // Before anything is sent: receipts must come under a key the organisation certified
+  // (after a receipt-key rotation, the server's new one).
+  TEMOIN_RETURN_IF_ERROR(FollowReceiptKey(vault, profile, settings.receipt_key_id()));
   TEMOIN_RETURN_IF_ERROR(
       CheckReceiptKeyCertified(vault, profile.org_public_key(), profile.server_signing_key()));
   if (!settings.vocabulary_unchanged()) {
@@ -620,8 +622,9 @@ absl::Status PullReviews(Vault& vault, Connection& connection, const v1::Profile
 
 // Signs in with the next-sign-in nonce kept in `vault`. With `pull_settings`, the
 // settings pull rides on sign-in (Sync.GetSettings for a server that does not answer it
-// there) and its answer is stored. With `no_session` (only with `pull_settings`) the
-// server issues no token: the connection can make no further call.
+// there) and its answer is stored; `profile` then follows a receipt-key rotation
+// (FollowReceiptKey). With `no_session` (only with `pull_settings`) the server issues no
+// token: the connection can make no further call.
 // Not connected yet: to the enrolled address (or the override), accepting the pinned key
 // and, during a TLS key rotation, the announced next one.
 absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& profile,
@@ -633,7 +636,7 @@ absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& pro
                             profile.next_tls_spki_sha256());
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> SignedIn(const v1::Profile& profile,
+absl::StatusOr<std::unique_ptr<Connection>> SignedIn(v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
                                                      bool pull_settings = false,
                                                      bool no_session = false,
@@ -690,7 +693,7 @@ namespace {
 // A connection for this attempt: the carried session when there is one (no sign-in
 // call; settings were pulled by the attempt that signed in), otherwise a sign-in that
 // pulls settings (and checks the log, setting `log_checked`). `no_session` as for SignedIn.
-absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(const v1::Profile& profile,
+absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(v1::Profile& profile,
                                                               const SyncOptions& options,
                                                               Vault& vault, bool no_session,
                                                               bool& log_checked) {

@@ -18,6 +18,16 @@ std::string ConfigPath(const std::string& root) { return root + "/config.json"; 
 
 std::string NextCertPath(const std::string& root) { return root + "/tls/next-cert.pem"; }
 std::string NextKeyPath(const std::string& root) { return root + "/tls/next-key.pem"; }
+std::string ReceiptKeyPath(const std::string& root) { return root + "/keys/receipt.key"; }
+std::string NextReceiptKeyPath(const std::string& root) { return root + "/keys/receipt.next.key"; }
+
+absl::StatusOr<crypto::SigningKey> ReadSigningKey(const std::string& path, absl::string_view name) {
+  TEMOIN_ASSIGN_OR_RETURN(std::string secret, ReadFileToString(path, 4096));
+  absl::StatusOr<crypto::SigningKey> key = crypto::SigningKey::FromSecretKey(secret);
+  crypto::WipeString(secret);
+  if (!key.ok()) return absl::DataLossError(absl::StrCat(name, " is damaged"));
+  return key;
+}
 
 }  // namespace
 
@@ -63,6 +73,43 @@ absl::StatusOr<std::string> SwitchToNextTlsKey(const std::string& root) {
   TEMOIN_RETURN_IF_ERROR(ShredFile(NextKeyPath(root)));
   TEMOIN_RETURN_IF_ERROR(ShredFile(NextCertPath(root)));
   return next_pin;
+}
+
+absl::StatusOr<std::string> PrepareNextReceiptKey(const std::string& root) {
+  if (!PathExists(ConfigPath(root))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
+  }
+  if (!PathExists(NextReceiptKeyPath(root))) {
+    crypto::SigningKey next = crypto::SigningKey::Generate();
+    TEMOIN_RETURN_IF_ERROR(
+        WriteFileDurably(NextReceiptKeyPath(root), next.secret_key().ExposeSecret(), 0600));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next,
+                          ReadSigningKey(NextReceiptKeyPath(root), "keys/receipt.next.key"));
+  return next.public_key();
+}
+
+absl::StatusOr<std::string> SwitchToNextReceiptKey(const std::string& root) {
+  if (!PathExists(NextReceiptKeyPath(root))) {
+    return absl::FailedPreconditionError(
+        "no next receipt key to switch to; run temoin-server keys next first, and certify it "
+        "with temoin admin certify-server-keys --next-receipt-key");
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next,
+                          ReadSigningKey(NextReceiptKeyPath(root), "keys/receipt.next.key"));
+  absl::StatusOr<crypto::SigningKey> current =
+      ReadSigningKey(ReceiptKeyPath(root), "keys/receipt.key");
+  if (current.ok() && current->public_key() != next.public_key()) {
+    // A rerun after an interrupted switch skips this. Whoever may have copied the old
+    // key must not find it on this disk too.
+    absl::Status shredded = OverwriteInPlace(ReceiptKeyPath(root));
+    if (!shredded.ok() && !absl::IsNotFound(shredded)) return shredded;
+  }
+  TEMOIN_RETURN_IF_ERROR(
+      WriteFileDurably(ReceiptKeyPath(root), next.secret_key().ExposeSecret(), 0600));
+  TEMOIN_RETURN_IF_ERROR(ShredFile(NextReceiptKeyPath(root)));
+  return next.public_key();
 }
 
 absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
@@ -130,14 +177,12 @@ absl::StatusOr<ServerData> LoadDataDir(const std::string& root) {
       !config.contains("listen") || !config["listen"].is_string()) {
     return absl::DataLossError("config.json is damaged: it needs string fields org and listen");
   }
-  TEMOIN_ASSIGN_OR_RETURN(std::string secret, ReadFileToString(root + "/keys/receipt.key", 4096));
-  absl::StatusOr<crypto::SigningKey> receipt_key = crypto::SigningKey::FromSecretKey(secret);
-  crypto::WipeString(secret);
-  if (!receipt_key.ok()) return absl::DataLossError("keys/receipt.key is damaged");
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey receipt_key,
+                          ReadSigningKey(ReceiptKeyPath(root), "keys/receipt.key"));
   ServerData data{.root = root,
                   .org_name = config["org"].get<std::string>(),
                   .listen = config["listen"].get<std::string>(),
-                  .receipt_key = std::move(*receipt_key)};
+                  .receipt_key = std::move(receipt_key)};
   TEMOIN_ASSIGN_OR_RETURN(data.tls.certificate_pem,
                           ReadFileToString(root + "/tls/cert.pem", 1 << 20));
   TEMOIN_ASSIGN_OR_RETURN(data.tls.private_key_pem,

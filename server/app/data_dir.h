@@ -14,6 +14,8 @@
 //   keys/receipt.key   Ed25519 secret that signs receipts (0600)
 //   keys/bundle.key    X25519 secret that opens offline bundles (0600)
 //   keys/log.key       Ed25519 secret that signs transparency-log checkpoints (0600)
+//   keys/receipt.next.key  the next receipt key while a rotation is under way
+//                      (temoin-server keys next / keys switch; 0600)
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
 //   tls/next-cert.pem, tls/next-key.pem  the next TLS identity while a rotation is
@@ -66,6 +68,18 @@ absl::StatusOr<std::string> PrepareNextTlsKey(const std::string& root);
 // shredded. Returns the new pin. kFailedPrecondition when there is no next key.
 // Interrupted, it can be run again: the next files go only once the switch is whole.
 absl::StatusOr<std::string> SwitchToNextTlsKey(const std::string& root);
+
+// Receipt key rotation, step 1: makes keys/receipt.next.key when absent (keeps it when
+// present, so running it twice certifies one key) and returns its public key. The
+// server goes on signing with its current key until the switch.
+absl::StatusOr<std::string> PrepareNextReceiptKey(const std::string& root);
+
+// Receipt key rotation, last step: the next key becomes the current one (at the next
+// start of the server) and the current secret is shredded: receipts it signed stay
+// verifiable under the organisation's statement, but nobody can sign more with it from
+// this disk. Returns the new public key. kFailedPrecondition when there is no next key.
+// Interrupted, it can be run again: the next file goes only once the switch is whole.
+absl::StatusOr<std::string> SwitchToNextReceiptKey(const std::string& root);
 
 }  // namespace temoin::server
 

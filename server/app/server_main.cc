@@ -354,10 +354,41 @@ int RunKeysShow(const std::string& data) {
   const std::string vkey =
       crypto::FormatVkey(LogOrigin(log_key->public_key()), log_key->public_key());
   std::cout << "receipt " << receipt_hex << "\nlog " << vkey << "\n";
+  std::string next_flag;
+  if (PathExists(data + "/keys/receipt.next.key")) {
+    absl::StatusOr<std::string> next = PrepareNextReceiptKey(data);  // reads it
+    if (!next.ok()) return Fail(next.status());
+    std::cout << "next-receipt " << ToHex(*next) << "\n";
+    next_flag = " --next-receipt-key " + ToHex(*next);
+  }
   std::cerr << "receipt key fingerprint " << crypto::KeyFingerprint(receipt_key->public_key())
             << ", log key fingerprint " << crypto::KeyFingerprint(vkey)
             << "\nOn an admin device: temoin admin certify-server-keys --receipt-key "
-            << receipt_hex << " --log-key " << vkey << "\n";
+            << receipt_hex << next_flag << " --log-key " << vkey << "\n";
+  return 0;
+}
+
+int RunKeysNext(const std::string& data) {
+  absl::StatusOr<std::string> next = PrepareNextReceiptKey(data);
+  if (!next.ok()) return Fail(next.status());
+  std::cout << ToHex(*next) << "\n";
+  std::cerr << "next receipt key ready (fingerprint " << crypto::KeyFingerprint(*next)
+            << "; not used yet). On an admin device: temoin admin certify-server-keys with "
+               "--next-receipt-key "
+            << ToHex(*next)
+            << " (temoin-server keys show prints the whole command); let devices sync, then "
+               "stop the server, run temoin-server keys switch and start it again\n";
+  return 0;
+}
+
+int RunKeysSwitch(const std::string& data) {
+  absl::StatusOr<std::string> now = SwitchToNextReceiptKey(data);
+  if (!now.ok()) return Fail(now.status());
+  std::cout << ToHex(*now) << "\n";
+  std::cerr << "switched: the server signs receipts with this key from its next start; the "
+               "old secret is shredded. Then, on an admin device: temoin admin "
+               "certify-server-keys --receipt-key "
+            << ToHex(*now) << " --log-key … (retires the old key)\n";
   return 0;
 }
 
@@ -493,6 +524,12 @@ int main(int argc, char** argv) {
   CLI::App* keys_show = keys_cmd->add_subcommand(
       "show", "print the receipt key and log key for temoin admin certify-server-keys");
   keys_show->add_option("--data", data, "data directory made by init")->required();
+  CLI::App* keys_next = keys_cmd->add_subcommand(
+      "next", "make the next receipt key (kept aside) and print it, to be certified first");
+  keys_next->add_option("--data", data, "data directory made by init")->required();
+  CLI::App* keys_switch = keys_cmd->add_subcommand(
+      "switch", "sign receipts with the next key from the next start; shred the current one");
+  keys_switch->add_option("--data", data, "data directory made by init")->required();
 
   CLI::App* tls = app.add_subcommand("tls", "rotate the TLS key without breaking device pins");
   tls->require_subcommand(1);
@@ -505,6 +542,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (keys_show->parsed()) return temoin::server::RunKeysShow(data);
+  if (keys_next->parsed()) return temoin::server::RunKeysNext(data);
+  if (keys_switch->parsed()) return temoin::server::RunKeysSwitch(data);
   if (tls_next->parsed()) return temoin::server::RunTlsNext(data);
   if (tls_switch->parsed()) return temoin::server::RunTlsSwitch(data);
   if (init->parsed()) return temoin::server::RunInit(data, org, listen, store);

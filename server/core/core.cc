@@ -77,7 +77,10 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::ServerKeyStatement> server_keys,
                           registry_.ServerKeyStatement());
-  if (server_keys.has_value()) *response.mutable_server_keys() = *std::move(server_keys);
+  if (server_keys.has_value()) {
+    *response.mutable_server_keys() = *std::move(server_keys);
+    response.set_receipt_key_id(crypto::KeyId(receipt_public_key_));
+  }
   return response;
 }
 

@@ -1,0 +1,154 @@
+// Issue 12, rotating the receipt key without losing a device, through the real binaries
+// over real TLS: the server makes its next receipt key, the admin certifies it beside
+// the current one with the organisation key, the server switches, and the admin retires
+// the old key. A device that synced in the window, and one that was offline for the
+// whole rotation (it never held any statement), both follow the new key at their next
+// sync and their records go up; receipts signed under the old key stay verifiable for
+// the reviewer. A server that switched to a key the organisation never certified gets
+// nothing from a device, which says what to do.
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/deployment.h"
+#include "tests/e2e/synthetic_testimony.h"
+
+namespace temoin::e2e {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// `temoin-server keys SUBCOMMAND --data DIR`: its stdout, or why it failed.
+absl::StatusOr<std::string> ServerKeys(const Deployment& d, const std::string& subcommand) {
+  absl::StatusOr<CommandResult> r =
+      RunCommand({ServerBinary(), "keys", subcommand, "--data", d.server_data()});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) {
+    return absl::InternalError(absl::StrCat("keys ", subcommand, ": ", r->err));
+  }
+  return r->out;
+}
+
+// The value of the line "NAME value" in `keys show`'s output, or "".
+std::string Shown(const std::string& shown, absl::string_view name) {
+  for (absl::string_view line : absl::StrSplit(shown, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, absl::StrCat(name, " "))) return std::string(line);
+  }
+  return "";
+}
+
+bool AllVerified(const std::vector<nlohmann::json>& exported) {
+  for (const nlohmann::json& record : exported) {
+    if (!record.value("verified", false)) return false;
+  }
+  return true;
+}
+
+TEST(ReceiptKeyRotationTest, DevicesFollowACertifiedKeyAndOldReceiptsStillVerify) {
+  absl::StatusOr<std::unique_ptr<Deployment>> made =
+      Deployment::Create("temoin-e2e-receipt-rotation", /*monitors=*/2);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Deployment& d = **made;
+  const std::string& online = d.monitors()[0];
+  const std::string& offline = d.monitors()[1];
+  TestimonyGenerator generator(20261205);
+
+  // Before: a receipt under the first key, and a record the offline device keeps.
+  auto first = d.Record(online, {generator.Next()});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(d.Run(online, {"sync"}).ok());
+  auto kept_offline = d.Record(offline, {generator.Next()});
+  ASSERT_TRUE(kept_offline.ok()) << kept_offline.status();
+
+  absl::StatusOr<std::string> shown = ServerKeys(d, "show");
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  const std::string old_key = Shown(*shown, "receipt");
+  const std::string log_key = Shown(*shown, "log");
+  ASSERT_EQ(old_key.size(), 64u) << *shown;
+  EXPECT_EQ(Shown(*shown, "next-receipt"), "");
+  ASSERT_TRUE(d.Run(d.admin(), {"admin", "certify-server-keys", "--receipt-key", old_key,
+                                "--log-key", log_key})
+                  .ok());
+
+  // The next key, kept aside; running it again keeps the same one.
+  absl::StatusOr<std::string> next = ServerKeys(d, "next");
+  ASSERT_TRUE(next.ok()) << next.status();
+  const std::string new_key = Trim(*next);
+  ASSERT_EQ(new_key.size(), 64u) << *next;
+  EXPECT_NE(new_key, old_key);
+  EXPECT_EQ(Trim(ServerKeys(d, "next").value_or("")), new_key);
+  EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "next-receipt"), new_key);
+
+  // Certified beside the current key; the online device learns it in the window.
+  absl::StatusOr<std::string> window =
+      d.Run(d.admin(), {"admin", "certify-server-keys", "--receipt-key", old_key,
+                        "--next-receipt-key", new_key, "--log-key", log_key});
+  ASSERT_TRUE(window.ok()) << window.status();
+  EXPECT_THAT(*window, HasSubstr(absl::StrCat("receipt ", old_key, " 0 -\n")));
+  EXPECT_THAT(*window, HasSubstr(absl::StrCat("receipt ", new_key, " ")));
+  ASSERT_TRUE(d.Run(online, {"sync"}).ok());
+
+  d.StopServer();
+  absl::StatusOr<std::string> switched = ServerKeys(d, "switch");
+  ASSERT_TRUE(switched.ok()) << switched.status();
+  EXPECT_EQ(Trim(*switched), new_key);
+  EXPECT_EQ(ServerKeys(d, "switch").status().code(), absl::StatusCode::kInternal)
+      << "a second switch found a next key";
+  ASSERT_TRUE(d.StartServer().ok());
+  EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "receipt"), new_key);
+
+  // The online device follows the new key: its next record is receipted under it.
+  auto second = d.Record(online, {generator.Next()});
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<std::string> after_switch = d.Run(online, {"sync"});
+  ASSERT_TRUE(after_switch.ok()) << after_switch.status();
+
+  // The admin retires the old key: only the new one is current.
+  absl::StatusOr<std::string> retired = d.Run(
+      d.admin(), {"admin", "certify-server-keys", "--receipt-key", new_key, "--log-key", log_key});
+  ASSERT_TRUE(retired.ok()) << retired.status();
+  EXPECT_THAT(*retired, Not(HasSubstr(absl::StrCat("receipt ", old_key, " 0 -\n"))));
+  EXPECT_THAT(*retired, HasSubstr(absl::StrCat("receipt ", new_key, " ")));
+
+  // The device offline for the whole rotation, which never held a statement, follows the
+  // certified key at its first sync; its record goes up and is purged under its receipt.
+  absl::StatusOr<std::string> came_back = d.Run(offline, {"sync"});
+  ASSERT_TRUE(came_back.ok()) << came_back.status();
+  absl::StatusOr<nlohmann::json> counts = d.RecordCounts(offline);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->value("purged", 0), 1) << counts->dump();
+  absl::StatusOr<Deployment::ServerListing> listing = d.ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_THAT(listing->record_ids, Contains((*kept_offline)[0].first));
+
+  // The reviewer checks every receipt, the old key's and the new key's.
+  absl::StatusOr<std::vector<nlohmann::json>> exported = d.ReviewerExport();
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(exported->size(), 3u);
+  EXPECT_TRUE(AllVerified(*exported)) << nlohmann::json(*exported).dump();
+
+  // A switch the organisation never certified: the device sends nothing and says why.
+  ASSERT_TRUE(ServerKeys(d, "next").ok());
+  d.StopServer();
+  ASSERT_TRUE(ServerKeys(d, "switch").ok());
+  ASSERT_TRUE(d.StartServer().ok());
+  auto third = d.Record(online, {generator.Next()});
+  ASSERT_TRUE(third.ok()) << third.status();
+  CommandResult refused = d.Temoin(online, {"sync"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("has not certified"));
+  EXPECT_THAT(refused.err, HasSubstr("temoin admin certify-server-keys"));
+  absl::StatusOr<Deployment::ServerListing> uncertified = d.ListServerRecords();
+  ASSERT_TRUE(uncertified.ok()) << uncertified.status();
+  EXPECT_THAT(uncertified->record_ids, Not(Contains((*third)[0].first)));
+}
+
+}  // namespace
+}  // namespace temoin::e2e

@@ -241,4 +241,12 @@ absl::Status RocksStore::Checkpoint(const std::string& dir) {
   return SyncTree(dir);
 }
 
+absl::Status RocksStore::CompactAll() {
+  UsingDb using_db(*this);
+  if (db_ == nullptr) return Unavailable();
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return FromRocks(db_->CompactRange(options, nullptr, nullptr));
+}
+
 }  // namespace temoin::server

@@ -86,6 +86,13 @@ class Store {
   // The committed log size (reads kLogSizeKey; no lock).
   absl::StatusOr<uint64_t> LogSize();
 
+  // A hint from inside an AppendToLog or CommitLocked builder: the builder will Get
+  // these keys. An engine whose reads cost a round trip (PostgreSQL) reads them all at
+  // once, and the builder's later Gets of them answer from that read: values as committed
+  // when Prefetch ran, which the lock held keeps current for keys that every writer
+  // writes under it. Elsewhere, and for in-process engines, it does nothing.
+  virtual absl::Status Prefetch(const std::vector<std::string>& keys) { return absl::OkStatus(); }
+
   // A read-modify-write of state that every front-end of the store shares (the audit
   // chain's head, one-time enrolment codes, sign-in nonces). Contract, for every engine:
   //  1. Takes the lock named `lock`, held until the commit is done: no other

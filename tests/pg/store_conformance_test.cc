@@ -182,6 +182,39 @@ TEST_P(StoreConformanceTest, AppendToLogContract) {
   EXPECT_EQ(*store_->LogSize(), 1u);
 }
 
+// Prefetch is a hint: inside a builder, Gets answer exactly what they would have without
+// it (present, present and empty, absent, binary), keys not prefetched still read, and
+// nothing is remembered past the builder.
+TEST_P(StoreConformanceTest, PrefetchedGetsAnswerWhatTheStoreHolds) {
+  WriteBatch seed;
+  seed.Put("p/a", std::string("\0\1\xff", 3));
+  seed.Put("p/empty", "");
+  seed.Put("p/other", "not asked");
+  ASSERT_TRUE(store_->Commit(seed).ok());
+  EXPECT_TRUE(store_->Prefetch({"p/a"}).ok()) << "outside a builder it is a no-op";
+  auto appended = store_->AppendToLog([&](uint64_t size) -> absl::StatusOr<LogAppend> {
+    TEMOIN_RETURN_IF_ERROR(store_->Prefetch({"p/a", "p/empty", "p/absent", "p/a"}));
+    EXPECT_EQ(*store_->Get("p/a"), std::string("\0\1\xff", 3));
+    EXPECT_EQ(*store_->Get("p/empty"), "");
+    EXPECT_EQ(*store_->Get("p/absent"), std::nullopt);
+    EXPECT_EQ(*store_->Get("p/other"), "not asked");
+    LogAppend append;
+    append.batch.Put("p/absent", "now here");
+    append.new_size = size + 1;
+    return append;
+  });
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  EXPECT_EQ(*store_->Get("p/absent"), "now here") << "a prefetched absence outlived its builder";
+  EXPECT_TRUE(store_
+                  ->CommitLocked("prefetch",
+                                 [&]() -> absl::StatusOr<WriteBatch> {
+                                   TEMOIN_RETURN_IF_ERROR(store_->Prefetch({"p/absent"}));
+                                   EXPECT_EQ(*store_->Get("p/absent"), "now here");
+                                   return WriteBatch();
+                                 })
+                  .ok());
+}
+
 // The sequencer under load: 4 appenders (two per front-end for PostgreSQL) each append
 // 25 leaves. Every index 0..99 is taken exactly once and the log says 100.
 TEST_P(StoreConformanceTest, ConcurrentAppendersKeepTheLogDense) {

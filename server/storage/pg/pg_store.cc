@@ -311,6 +311,8 @@ namespace {
 struct OpenTransaction {
   const PgStore* store = nullptr;
   PgConnection* connection = nullptr;
+  // Store::Prefetch's answers in this builder: the value, or none for an absent key.
+  std::map<std::string, std::optional<std::string>, std::less<>> prefetched;
 };
 thread_local OpenTransaction open_transaction;
 
@@ -481,6 +483,10 @@ absl::StatusOr<std::optional<std::string>> PgStore::GetOn(PgConnection& connecti
 }
 
 absl::StatusOr<std::optional<std::string>> PgStore::Get(absl::string_view key) {
+  if (open_transaction.store == this) {
+    const auto it = open_transaction.prefetched.find(key);
+    if (it != open_transaction.prefetched.end()) return it->second;
+  }
   std::optional<std::string> value;
   TEMOIN_RETURN_IF_ERROR(ReadConfirmed([&]() -> absl::Status {
     Lease lease(*this);
@@ -489,6 +495,20 @@ absl::StatusOr<std::optional<std::string>> PgStore::Get(absl::string_view key) {
     return absl::OkStatus();
   }));
   return value;
+}
+
+absl::Status PgStore::Prefetch(const std::vector<std::string>& keys) {
+  if (open_transaction.store != this || keys.empty()) return absl::OkStatus();
+  std::vector<absl::string_view> wanted(keys.begin(), keys.end());
+  TEMOIN_ASSIGN_OR_RETURN(
+      Result result, open_transaction.connection->Exec(
+                         "SELECT key, value FROM kv WHERE key = ANY($1)", {ByteaArray(wanted)}));
+  for (const std::string& key : keys) open_transaction.prefetched[key] = std::nullopt;
+  for (int row = 0; row < PQntuples(result.get()); ++row) {
+    open_transaction.prefetched[std::string(Field(result.get(), row, 0))] =
+        std::string(Field(result.get(), row, 1));
+  }
+  return absl::OkStatus();
 }
 
 // A commit whose wait for the standby was cancelled is committed here, replicated or

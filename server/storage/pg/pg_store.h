@@ -59,6 +59,8 @@ class PgStore final : public Store {
   ~PgStore() override;
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
+  // Inside a builder: one SELECT … WHERE key = ANY($1) for all of them.
+  absl::Status Prefetch(const std::vector<std::string>& keys) override;
   absl::Status Commit(const WriteBatch& batch) override;
   // BEGIN; SELECT … FROM log_head FOR UPDATE; build; the batch and kLogSizeKey;
   // UPDATE log_head; COMMIT. Even when nothing is logged the transaction COMMITs (it

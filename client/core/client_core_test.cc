@@ -7,12 +7,15 @@
 #include "client/core/export.h"
 #include "client/core/outbox.h"
 #include "client/core/review_desk.h"
+#include "client/core/server_keys_state.h"
 #include "common/vocabulary.h"
 #include "crypto/auth.h"
+#include "crypto/checkpoint.h"
 #include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/project_keys.h"
 #include "crypto/receipt.h"
+#include "crypto/server_keys.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -163,6 +166,61 @@ TEST_F(ClientCoreTest, ServerSwappingAKnownEpochKeyIsRefused) {
                 .status()
                 .code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+// Receipt-key rotation as the device sees it (issue 12): the pinned key until the
+// organisation's statement is held; then only certified keys, each for its hours; the
+// device follows a key the server names only when the statement makes it current.
+TEST_F(ClientCoreTest, ReceiptKeysFollowTheOrganisationsStatement) {
+  auto vault = MakeMonitor();
+  v1::Profile profile = *LoadProfile(*vault);
+  crypto::SigningKey next = crypto::SigningKey::Generate();
+  crypto::SigningKey stranger = crypto::SigningKey::Generate();
+  constexpr int64_t kSwitch = 1'780'000'000 / 3600 * 3600;
+  auto receipt_at = [&](const crypto::SigningKey& key, int64_t hour) {
+    v1::ReceiptBody body;
+    body.set_record_id(std::string(16, 'r'));
+    body.set_received_at(hour);
+    body.set_server_key_id(crypto::KeyId(key.public_key()));
+    return crypto::SignReceipt(body, key);
+  };
+  auto ring = [&] { return *ReceiptKeyRing::Load(*vault, profile); };
+
+  // No statement: the pinned key alone, whatever the hour.
+  EXPECT_EQ(ring().KeyFor(receipt_at(server_, kSwitch + 7200)).value_or(""), server_.public_key());
+  EXPECT_FALSE(ring().KeyFor(receipt_at(next, kSwitch)).ok());
+  EXPECT_EQ(FollowReceiptKey(*vault, profile, crypto::KeyId(next.public_key())).code(),
+            absl::StatusCode::kUnauthenticated)
+      << "followed a key nobody certified";
+
+  // The statement after the switch: the old key retired at kSwitch, the next current.
+  crypto::ServerKeys keys{.issued = kSwitch};
+  keys.receipt_keys.push_back({server_.public_key(), 0, kSwitch});
+  keys.receipt_keys.push_back({next.public_key(), kSwitch, std::nullopt});
+  keys.log_keys.push_back(
+      {crypto::FormatVkey("log.example", stranger.public_key()), 0, std::nullopt});
+  v1::ServerKeyStatement statement;
+  statement.set_body(*crypto::FormatServerKeys(keys));
+  v1::ServerKeyStatement forged = statement;
+  forged.set_org_signature(stranger.Sign(crypto::kServerKeysContext, forged.body()));
+  EXPECT_EQ(StoreServerKeyStatement(*vault, forged, org_.public_key()).code(),
+            absl::StatusCode::kUnauthenticated);
+  statement.set_org_signature(org_.Sign(crypto::kServerKeysContext, statement.body()));
+  ASSERT_TRUE(StoreServerKeyStatement(*vault, statement, org_.public_key()).ok());
+
+  EXPECT_EQ(ring().KeyFor(receipt_at(server_, kSwitch - 3600)).value_or(""), server_.public_key())
+      << "a receipt from before the rotation no longer verifies";
+  EXPECT_FALSE(ring().KeyFor(receipt_at(server_, kSwitch + 3600)).ok())
+      << "the retired key still signs for hours after its retirement";
+  EXPECT_EQ(ring().KeyFor(receipt_at(next, kSwitch)).value_or(""), next.public_key());
+  EXPECT_FALSE(ring().KeyFor(receipt_at(stranger, kSwitch)).ok());
+
+  ASSERT_TRUE(FollowReceiptKey(*vault, profile, crypto::KeyId(next.public_key())).ok());
+  EXPECT_EQ(profile.server_signing_key(), next.public_key());
+  EXPECT_EQ(LoadProfile(*vault)->server_signing_key(), next.public_key()) << "not durable";
+  EXPECT_EQ(FollowReceiptKey(*vault, profile, crypto::KeyId(server_.public_key())).code(),
+            absl::StatusCode::kUnauthenticated)
+      << "followed the server back to a retired key";
 }
 
 TEST_F(ClientCoreTest, OnlyAVerifiedReceiptPurgesTheSealedCopy) {

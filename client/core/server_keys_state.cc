@@ -101,16 +101,22 @@ absl::StatusOr<ReceiptKeyRing> ReceiptKeyRing::Load(Vault& vault, const v1::Prof
 }
 
 absl::StatusOr<std::string> ReceiptKeyRing::KeyFor(absl::string_view key_id, int64_t hour) const {
+  const absl::Status untrusted = absl::UnauthenticatedError(
+      "the receipt is signed by a key the organisation has not certified for its hour");
   // A receipt that names no key (made before key ids, or by hand) is checked under the
   // pinned key, as all receipts were before rotation.
-  if (key_id.empty() || pinned_id_ == key_id) return pinned_;
-  if (certified_.has_value()) {
-    for (const crypto::CertifiedKey& key : certified_->receipt_keys) {
-      if (crypto::KeyId(key.key) == key_id && key.CoversHour(hour)) return key.key;
-    }
+  const bool pinned = key_id.empty() || pinned_id_ == key_id;
+  if (!certified_.has_value()) {
+    if (pinned) return pinned_;
+    return untrusted;
   }
-  return absl::UnauthenticatedError(
-      "the receipt is signed by a key the organisation has not certified for its hour");
+  // With the statement held, it alone says which key signed for which hours: the
+  // pinned key too, once retired, covers only the hours before its retirement.
+  for (const crypto::CertifiedKey& key : certified_->receipt_keys) {
+    const bool named = pinned ? key.key == pinned_ : crypto::KeyId(key.key) == key_id;
+    if (named && key.CoversHour(hour)) return key.key;
+  }
+  return untrusted;
 }
 
 absl::StatusOr<std::string> ReceiptKeyRing::KeyFor(const v1::Receipt& receipt) const {

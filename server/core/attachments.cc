@@ -299,8 +299,9 @@ absl::StatusOr<WriteBatch> Attachments::TakePiece(absl::string_view device_id,
       blob->record_id() != chunk.record_id()) {
     return absl::NotFoundError(kUnknownBlob);
   }
-  if (chunk.data().empty())
+  if (chunk.data().empty()) {
     return absl::InvalidArgumentError("attachment chunk has the wrong size");
+  }
   outcome.blob = *std::move(blob);
   if (chunk.index() < outcome.blob.next_index()) {
     TEMOIN_RETURN_IF_ERROR(CheckRepeatOfWholeSlice(store, device_id, chunk));

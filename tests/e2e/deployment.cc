@@ -53,9 +53,9 @@ absl::StatusOr<std::unique_ptr<Deployment>> Deployment::Create(
   absl::StatusOr<int> port = PickFreeLoopbackPort();
   if (!port.ok()) return port.status();
   d->port_ = *port;
-  std::vector<std::string> init_argv = {ServerBinary(), "init", "--data", d->server_data_,
-                                        "--org", "Field NGO", "--listen",
-                                        absl::StrCat("127.0.0.1:", d->port_)};
+  std::vector<std::string> init_argv = {
+      ServerBinary(), "init",      "--data",   d->server_data_,
+      "--org",        "Field NGO", "--listen", absl::StrCat("127.0.0.1:", d->port_)};
   init_argv.insert(init_argv.end(), init_args.begin(), init_args.end());
   absl::StatusOr<CommandResult> init = RunCommand(init_argv);
   if (!init.ok()) return init.status();
@@ -147,7 +147,7 @@ absl::StatusOr<std::vector<std::pair<std::string, v1::Testimony>>> Deployment::R
     absl::StrAppend(&array, i == 0 ? "\n" : ",\n", TestimonyToJson(testimonies[i]));
   }
   absl::StrAppend(&array, "\n]\n");
-  static int files = 0;
+  static std::atomic<int> files = 0;  // Record() may run on several threads (fleet_soak)
   std::string path = dir_->Sub(absl::StrCat("testimonies-", ++files, ".json"));
   if (absl::Status s = WriteFile(path, array); !s.ok()) return s;
   std::vector<std::string> args = {"record", "--project", kDeploymentProject, "--from", path};

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/status_macros.h"
@@ -53,12 +54,30 @@ struct Held {
   std::string note;
 };
 
+// The log's keys (one vkey a line in logs/<hash>/vkey): more than one after the log
+// rotated its key (AddLog with the new one). Its tree and origin stay the same, so the
+// new key's checkpoints are checked against the one held, signed by the old.
+using LogVerifiers = std::vector<crypto::NoteVerifier>;
+
+// The checkpoint as the first of `verifiers` that signed it reads it; the first key's
+// error when none did.
+absl::StatusOr<crypto::Checkpoint> VerifyUnderAny(absl::string_view note,
+                                                  const LogVerifiers& verifiers) {
+  absl::StatusOr<crypto::Checkpoint> first = absl::NotFoundError("unknown log");
+  for (size_t i = 0; i < verifiers.size(); ++i) {
+    absl::StatusOr<crypto::Checkpoint> checkpoint = crypto::VerifyCheckpoint(note, verifiers[i]);
+    if (checkpoint.ok()) return checkpoint;
+    if (i == 0) first = std::move(checkpoint);
+  }
+  return first;
+}
+
 absl::StatusOr<std::optional<Held>> ReadHeld(const std::string& log_dir,
-                                             const crypto::NoteVerifier& verifier) {
+                                             const LogVerifiers& verifiers) {
   absl::StatusOr<std::string> note = ReadFileToString(log_dir + "/checkpoint", 64 << 10);
   if (absl::IsNotFound(note.status())) return std::nullopt;
   TEMOIN_RETURN_IF_ERROR(note.status());
-  absl::StatusOr<crypto::Checkpoint> checkpoint = crypto::VerifyCheckpoint(*note, verifier);
+  absl::StatusOr<crypto::Checkpoint> checkpoint = VerifyUnderAny(*note, verifiers);
   if (!checkpoint.ok()) {
     return absl::DataLossError(
         absl::StrCat(log_dir, "/checkpoint is damaged: ", checkpoint.status().message()));
@@ -85,11 +104,23 @@ absl::Status Conflict(uint64_t latest_size, uint64_t old_size) {
   return status;
 }
 
-absl::StatusOr<crypto::NoteVerifier> LogVerifier(const std::string& log_dir) {
-  absl::StatusOr<std::string> vkey = ReadFileToString(log_dir + "/vkey", 4096);
-  if (absl::IsNotFound(vkey.status())) return absl::NotFoundError("unknown log");
-  TEMOIN_RETURN_IF_ERROR(vkey.status());
-  return crypto::ParseVkey(absl::StripAsciiWhitespace(*vkey));
+absl::StatusOr<std::vector<std::string>> LogVkeys(const std::string& log_dir) {
+  absl::StatusOr<std::string> text = ReadFileToString(log_dir + "/vkey", 64 << 10);
+  if (absl::IsNotFound(text.status())) return absl::NotFoundError("unknown log");
+  TEMOIN_RETURN_IF_ERROR(text.status());
+  return absl::StrSplit(*text, '\n', absl::SkipWhitespace());
+}
+
+absl::StatusOr<LogVerifiers> LogVerifiersOf(const std::string& log_dir) {
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> vkeys, LogVkeys(log_dir));
+  LogVerifiers verifiers;
+  for (const std::string& vkey : vkeys) {
+    TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier,
+                            crypto::ParseVkey(absl::StripAsciiWhitespace(vkey)));
+    verifiers.push_back(std::move(verifier));
+  }
+  if (verifiers.empty()) return absl::DataLossError(absl::StrCat(log_dir, "/vkey is empty"));
+  return verifiers;
 }
 
 }  // namespace
@@ -173,14 +204,15 @@ absl::Status AddLog(const std::string& dir, absl::string_view log_vkey) {
   }
   TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(log_vkey));
   const std::string log_dir = LogDir(dir, Sha256Hex(verifier.name));
-  absl::StatusOr<std::string> existing = ReadFileToString(log_dir + "/vkey", 4096);
-  if (existing.ok()) {
-    if (absl::StripAsciiWhitespace(*existing) == log_vkey) return absl::OkStatus();
-    return absl::AlreadyExistsError(
-        absl::StrCat("log ", verifier.name, " is already configured with another key"));
+  absl::StatusOr<std::vector<std::string>> known = LogVkeys(log_dir);
+  if (!known.ok() && !absl::IsNotFound(known.status())) return known.status();
+  std::vector<std::string> vkeys = known.ok() ? *std::move(known) : std::vector<std::string>();
+  for (const std::string& vkey : vkeys) {
+    if (absl::StripAsciiWhitespace(vkey) == log_vkey) return absl::OkStatus();
   }
+  vkeys.emplace_back(log_vkey);
   TEMOIN_RETURN_IF_ERROR(MakeDirectories(log_dir, 0700));
-  return WriteFileDurably(log_dir + "/vkey", absl::StrCat(log_vkey, "\n"), 0644);
+  return WriteFileDurably(log_dir + "/vkey", absl::StrCat(absl::StrJoin(vkeys, "\n"), "\n"), 0644);
 }
 
 absl::StatusOr<std::string> WitnessVkey(const std::string& dir) {
@@ -225,8 +257,8 @@ absl::Status Witness::Lock() {
 
 absl::StatusOr<std::string> Witness::AddCheckpoint(const AddCheckpointRequest& request) {
   const std::string log_dir = LogDir(dir_, Sha256Hex(OriginOf(request.note)));
-  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, LogVerifier(log_dir));
-  absl::StatusOr<crypto::Checkpoint> checkpoint = crypto::VerifyCheckpoint(request.note, verifier);
+  TEMOIN_ASSIGN_OR_RETURN(LogVerifiers verifiers, LogVerifiersOf(log_dir));
+  absl::StatusOr<crypto::Checkpoint> checkpoint = VerifyUnderAny(request.note, verifiers);
   if (absl::IsUnauthenticated(checkpoint.status())) return checkpoint.status();
   if (!checkpoint.ok()) {
     return absl::InvalidArgumentError(
@@ -236,7 +268,7 @@ absl::StatusOr<std::string> Witness::AddCheckpoint(const AddCheckpointRequest& r
     return absl::InvalidArgumentError("old size is larger than the checkpoint's");
   }
   std::lock_guard lock(mu_);
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<Held> held, ReadHeld(log_dir, verifier));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<Held> held, ReadHeld(log_dir, verifiers));
   if (held.has_value()) {
     // A signed checkpoint that no honest log could sign after the one cosigned.
     const uint64_t held_size = held->checkpoint.size;

@@ -23,7 +23,7 @@
 //   witness.key                 Ed25519 secret key (0600), made by Init
 //   witness.name                its cosigner name (e.g. witness.example.org/temoin)
 //   lock                        flock'd by the one process that serves
-//   logs/<sha256(origin) hex>/vkey         the log's verifier key (AddLog)
+//   logs/<sha256(origin) hex>/vkey         the log's verifier keys, one a line (AddLog)
 //   logs/<…>/checkpoint                    the latest cosigned checkpoint: the note as the
 //                                          log signed it plus this witness's cosignature
 //   logs/<…>/evidence/<kind>-<id>-held     a refused checkpoint that contradicts the one
@@ -55,8 +55,10 @@ std::string FormatAddCheckpoint(const AddCheckpointRequest& request);
 // Makes `dir` a witness: a new key and its name. kAlreadyExists if it is one already.
 absl::Status InitWitness(const std::string& dir, absl::string_view name);
 // Trusts `log_vkey` (a signed-note Ed25519 vkey, as `temoin-server log vkey` prints) for
-// its origin. kInvalidArgument for a bad vkey; kAlreadyExists if the origin is
-// configured with another key (one key a log: a new key is a new log).
+// its origin. A second key for a known origin is that log's next key (temoin-server keys
+// next): both are trusted, and checkpoints under either must extend the one cosigned, so
+// a rotation neither resets the witness's view nor lets the new key fork the tree.
+// kInvalidArgument for a bad vkey; adding a key already trusted changes nothing.
 absl::Status AddLog(const std::string& dir, absl::string_view log_vkey);
 // The witness's cosigner vkey (type 0x04), to give to the log's operator and devices.
 absl::StatusOr<std::string> WitnessVkey(const std::string& dir);

@@ -70,7 +70,10 @@ int main(int argc, char** argv) {
                    "the witness's name, a schema-less URL you control, e.g. "
                    "witness.example.org/temoin")
       ->required();
-  CLI::App* add_log = app.add_subcommand("add-log", "trust a log's checkpoint key");
+  CLI::App* add_log = app.add_subcommand(
+      "add-log",
+      "trust a log's checkpoint key; a second key of a known log (same origin) is its next "
+      "key after temoin-server keys next: both are trusted, and the tree must go on");
   add_log->add_option("--data", data, "witness directory")->required();
   add_log->add_option("--vkey", vkey, "the log's key, as `temoin-server log vkey` prints it")
       ->required();

@@ -183,8 +183,36 @@ TEST_F(WitnessTest, RefusesUnknownLogsAndBadSignatures) {
   std::string note = Note(tree, 2);
   note[note.find('\n') + 1] = '3';  // size 2 -> 3 under the same signature
   EXPECT_EQ(HttpStatusOf(witness_->AddCheckpoint({0, {}, note}).status()), 403);
-  EXPECT_FALSE(AddLog(dir_, crypto::FormatVkey(kOrigin, other.public_key())).ok());
   EXPECT_EQ(EvidenceFiles(), 0);
+}
+
+// temoin-server keys next / switch: the log signs the same tree, under the same origin,
+// with a new key. Once the operator adds it, the witness cosigns the new key's
+// checkpoints that extend the one it cosigned under the old key, and still refuses
+// the new key's forks and rollbacks.
+TEST_F(WitnessTest, ARotatedLogKeyContinuesTheSameTree) {
+  TestTree tree, forked;
+  tree.AppendMany("a", 4);
+  forked.AppendMany("b", 6);
+  ASSERT_TRUE(Submit(tree, 0, 4).ok());
+  crypto::SigningKey next = crypto::SigningKey::Generate();
+  auto under_next = [&](TestTree& t, uint64_t old_size, uint64_t size) {
+    AddCheckpointRequest request{old_size, {}, Note(t, size, &next)};
+    if (old_size > 0 && old_size < size) request.proof = t.Proof(old_size, size);
+    return witness_->AddCheckpoint(request);
+  };
+  tree.AppendMany("a", 2);
+  // Not yet trusted: the new key's signature is no signature of the log's.
+  EXPECT_EQ(HttpStatusOf(under_next(tree, 4, 6).status()), 403);
+  ASSERT_TRUE(AddLog(dir_, crypto::FormatVkey(kOrigin, next.public_key())).ok());
+  ASSERT_TRUE(AddLog(dir_, crypto::FormatVkey(kOrigin, next.public_key())).ok());  // idempotent
+  Reopen();  // the held checkpoint, signed by the old key, still reads
+  EXPECT_EQ(HttpStatusOf(under_next(forked, 4, 6).status()), 422);  // a fork, under the new key
+  absl::StatusOr<std::string> line = under_next(tree, 4, 6);
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(HttpStatusOf(under_next(tree, 0, 3).status()), 409);  // a rollback
+  tree.AppendMany("a", 1);
+  EXPECT_TRUE(Submit(tree, 6, 7).ok());  // the old key stays trusted until removed by hand
 }
 
 TEST_F(WitnessTest, RefusesMalformedRequests) {

@@ -76,10 +76,11 @@ absl::Status RotateTls(const Globals& g, const std::string& pin_hex) {
 }
 
 absl::Status CertifyKeys(const Globals& g, const std::string& receipt_key_hex,
-                         const std::string& log_vkey, const std::string& next_receipt_key_hex) {
+                         const std::string& log_vkey, const std::string& next_receipt_key_hex,
+                         const std::string& next_log_vkey) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
-  TEMOIN_ASSIGN_OR_RETURN(
-      std::string body, CertifyServerKeys(*vault, receipt_key_hex, log_vkey, next_receipt_key_hex));
+  TEMOIN_ASSIGN_OR_RETURN(std::string body, CertifyServerKeys(*vault, receipt_key_hex, log_vkey,
+                                                              next_receipt_key_hex, next_log_vkey));
   TEMOIN_ASSIGN_OR_RETURN(std::string raw_receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
   std::cout << body;
   std::cerr << "certified receipt key " << receipt_key_hex << " (fingerprint "
@@ -98,7 +99,7 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
     int shares = 0, threshold = 0;
     std::string out;
     std::vector<std::string> files;
-    std::string receipt_key, log_key, next_receipt_key;
+    std::string receipt_key, log_key, next_receipt_key, next_log_key;
   };
   auto* a = ctx.Keep<Args>();
   auto* admin = app.add_subcommand("admin", "organisation key custody (admin)");
@@ -134,8 +135,12 @@ void RegisterRecoveryCommands(CLI::App& app, CommandContext& ctx) {
                       "during a receipt-key rotation, the key temoin-server keys next printed "
                       "(64 hex): certified beside the current one; without it, every receipt "
                       "key but --receipt-key is retired");
+  certify->add_option("--next-log-key", a->next_log_key,
+                      "during a log-key rotation, the key temoin-server keys next printed "
+                      "(note vkey): certified beside the current one; without it, every log "
+                      "key but --log-key is retired");
   certify->callback([&ctx, &g, a] {
-    ctx.result = CertifyKeys(g, a->receipt_key, a->log_key, a->next_receipt_key);
+    ctx.result = CertifyKeys(g, a->receipt_key, a->log_key, a->next_receipt_key, a->next_log_key);
   });
 }
 

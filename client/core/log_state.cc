@@ -52,9 +52,49 @@ absl::Status StoreCheckpoint(Vault& vault, const VerifiedCheckpoint& verified) {
   return vault.Commit(batch);
 }
 
+// The checkpoint under the held log key or, after a rotation, under a key the
+// organisation certifies as current for the same log (origin).
+absl::StatusOr<crypto::Checkpoint> VerifyUnderHeldOrCertified(absl::string_view note,
+                                                              const VerifiedCheckpoint& held,
+                                                              const crypto::ServerKeys* certified) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(held.vkey));
+  absl::StatusOr<crypto::Checkpoint> shown = crypto::VerifyCheckpoint(note, verifier);
+  if (shown.ok() || certified == nullptr) return shown;
+  for (const crypto::CertifiedKey& key : certified->log_keys) {
+    absl::StatusOr<crypto::NoteVerifier> next = crypto::ParseVkey(key.key);
+    if (!key.current() || key.key == held.vkey || !next.ok()) continue;
+    absl::StatusOr<crypto::Checkpoint> rotated = crypto::VerifyCheckpoint(note, *next);
+    if (rotated.ok() && rotated->origin == held.checkpoint.origin) return rotated;
+  }
+  return shown;
+}
+
+absl::Status CheckKeyContinuesLog(const VerifiedCheckpoint& held, const VerifiedCheckpoint& shown,
+                                  const crypto::ServerKeys* certified) {
+  if (shown.vkey == held.vkey) return absl::OkStatus();
+  const uint64_t held_size = held.checkpoint.size, shown_size = shown.checkpoint.size;
+  // Only the organisation can say that a new key is the server's (a rotation, temoin-server
+  // keys switch); on the server's word alone another key is another log.
+  const crypto::CertifiedKey* key =
+      certified != nullptr ? certified->FindLogKey(shown.vkey) : nullptr;
+  if (key == nullptr || !key->current()) {
+    return Fork(held_size, shown_size,
+                "the log key changed and the organisation has not certified the new one as "
+                "current");
+  }
+  // The same tree under a new key keeps its name; another name is another log.
+  if (shown.checkpoint.origin != held.checkpoint.origin) {
+    return Fork(held_size, shown_size,
+                absl::StrCat("the new log key names another log, ", shown.checkpoint.origin,
+                             ", not ", held.checkpoint.origin));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsResponse& answer,
                                                    absl::string_view receipt_public_key,
-                                                   const std::optional<VerifiedCheckpoint>& held) {
+                                                   const std::optional<VerifiedCheckpoint>& held,
+                                                   const crypto::ServerKeys* certified) {
   if (absl::Status tied = crypto::VerifySignature(receipt_public_key, crypto::kLogKeyContext,
                                                   answer.log_vkey(), answer.log_vkey_signature());
       !tied.ok()) {
@@ -67,8 +107,7 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
   VerifiedCheckpoint verified{std::move(checkpoint), answer.checkpoint(), answer.log_vkey()};
   if (!held.has_value()) return verified;
   const uint64_t held_size = held->checkpoint.size, shown_size = verified.checkpoint.size;
-  // Another log key is another log: its tree cannot be checked against the one held.
-  if (verified.vkey != held->vkey) return Fork(held_size, shown_size, "the log key changed");
+  TEMOIN_RETURN_IF_ERROR(CheckKeyContinuesLog(*held, verified, certified));
   if (shown_size < held_size) return Rollback(held_size, shown_size);
   // Every tree extends the empty one (RFC 9162 has no proof from size 0).
   if (held_size == 0) return verified;
@@ -80,13 +119,13 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
 }
 
 absl::Status CheckCheckpointAgainstHeld(const v1::GetLogProofsResponse& answer,
-                                        const VerifiedCheckpoint& held) {
+                                        const VerifiedCheckpoint& held,
+                                        const crypto::ServerKeys* certified) {
   // None: the server says its tree is larger than the held one, which the next sync with
   // something to send proves (or finds a fork in).
   if (answer.checkpoint().empty()) return absl::OkStatus();
-  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(held.vkey));
   absl::StatusOr<crypto::Checkpoint> shown =
-      crypto::VerifyCheckpoint(answer.checkpoint(), verifier);
+      VerifyUnderHeldOrCertified(answer.checkpoint(), held, certified);
   if (!shown.ok()) {
     return absl::UnauthenticatedError(
         "the server's checkpoint is not signed by the log key this device holds");

@@ -57,9 +57,10 @@ class LogStateTest : public ::testing::Test {
   // The server's answer for `tree` to a device holding `old_size`.
   v1::GetLogProofsResponse Answer(const Tree& tree, uint64_t old_size,
                                   const std::vector<uint64_t>& indexes = {},
-                                  const crypto::SigningKey* log_key = nullptr) {
+                                  const crypto::SigningKey* log_key = nullptr,
+                                  std::string origin = "") {
     const crypto::SigningKey& key = log_key != nullptr ? *log_key : log_key_;
-    const std::string origin = absl::StrCat("temoin.log/test", log_key != nullptr ? "2" : "");
+    if (origin.empty()) origin = absl::StrCat("temoin.log/test", log_key != nullptr ? "2" : "");
     v1::GetLogProofsResponse answer;
     auto root = merkle::Root(tree.Reader(), tree.size());
     EXPECT_TRUE(root.ok());
@@ -172,6 +173,62 @@ TEST_F(LogStateTest, RefusesAForkAndAnotherLogKey) {
   auto rekeyed = VerifyLogAnswer(Answer(tree, 6, {}, &other), receipt_key_.public_key(), *held);
   EXPECT_EQ(rekeyed.status().code(), absl::StatusCode::kDataLoss) << rekeyed.status();
   EXPECT_TRUE(VerifyLogAnswer(Answer(tree, 6), receipt_key_.public_key(), *held).ok());
+}
+
+// temoin-server keys switch: the same tree, under the same origin, signed by a new key.
+// A device follows it only when the organisation certified the new key as current, and
+// still checks that the tree extends the one it holds under the old key.
+TEST_F(LogStateTest, FollowsALogKeyTheOrganisationCertifiedAcrossTheSameTree) {
+  Tree tree, fork;
+  for (uint64_t i = 1; i <= 6; ++i) {
+    tree.Append(Leaf(i));
+    fork.Append(Leaf(i, i == 2 ? 'z' : 'a'));
+  }
+  auto held = VerifyLogAnswer(Answer(tree, 0), receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(held.ok()) << held.status();
+  for (uint64_t i = 7; i <= 9; ++i) {
+    tree.Append(Leaf(i));
+    fork.Append(Leaf(i));
+  }
+  crypto::SigningKey next = crypto::SigningKey::Generate();
+  const std::string next_vkey = crypto::FormatVkey("temoin.log/test", next.public_key());
+  crypto::ServerKeys certified;
+  certified.log_keys.push_back({held->vkey, 0, 3600});
+  certified.log_keys.push_back({next_vkey, 3600, std::nullopt});
+  auto rotated = [&](const Tree& t, std::string origin, const crypto::ServerKeys* statement) {
+    return VerifyLogAnswer(Answer(t, 6, {}, &next, std::move(origin)), receipt_key_.public_key(),
+                           *held, statement)
+        .status();
+  };
+  EXPECT_TRUE(rotated(tree, "temoin.log/test", &certified).ok());
+  // A no-op sync's cheap check: the same tree under the new key.
+  Tree same;
+  for (uint64_t i = 1; i <= 6; ++i) same.Append(Leaf(i));
+  const v1::GetLogProofsResponse unchanged = Answer(same, 6, {}, &next, "temoin.log/test");
+  EXPECT_TRUE(CheckCheckpointAgainstHeld(unchanged, *held, &certified).ok());
+  EXPECT_EQ(CheckCheckpointAgainstHeld(unchanged, *held, nullptr).code(),
+            absl::StatusCode::kUnauthenticated);
+  Tree smaller;
+  for (uint64_t i = 1; i <= 4; ++i) smaller.Append(Leaf(i));
+  EXPECT_EQ(CheckCheckpointAgainstHeld(Answer(smaller, 0, {}, &next, "temoin.log/test"), *held,
+                                       &certified)
+                .code(),
+            absl::StatusCode::kDataLoss);
+  // The organisation has not spoken (no statement, or the key is not in it): refused.
+  EXPECT_EQ(rotated(tree, "temoin.log/test", nullptr).code(), absl::StatusCode::kDataLoss);
+  crypto::ServerKeys old_only;
+  old_only.log_keys.push_back({held->vkey, 0, std::nullopt});
+  EXPECT_EQ(rotated(tree, "temoin.log/test", &old_only).code(), absl::StatusCode::kDataLoss);
+  // A certified key does not excuse a fork of the held tree.
+  absl::Status forked = rotated(fork, "temoin.log/test", &certified);
+  EXPECT_EQ(forked.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(forked.message(), HasSubstr("forked"));
+  // Nor another log's name: a certified key under another origin is another log.
+  crypto::ServerKeys other_origin = certified;
+  other_origin.log_keys[1].key = crypto::FormatVkey("temoin.log/elsewhere", next.public_key());
+  absl::Status renamed = rotated(tree, "temoin.log/elsewhere", &other_origin);
+  EXPECT_EQ(renamed.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(renamed.message(), HasSubstr("another log"));
 }
 
 TEST_F(LogStateTest, RefusesALogKeyTheReceiptKeyDidNotSign) {

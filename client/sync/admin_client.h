@@ -76,10 +76,14 @@ absl::Status AnnounceNextTlsKey(Vault& vault, const std::string& pin_hex);
 // here. Receipt-key rotation: `next_receipt_key_hex` (temoin-server keys next) is
 // certified current beside the current key, so devices accept it before the server
 // switches; certifying later without it retires every other receipt key (their old
-// receipts stay verifiable). Returns the statement body signed.
+// receipts stay verifiable). `next_log_vkey` does the same for the log key (its old
+// checkpoints stay verifiable, and devices check the new ones against them). The log
+// key may also be one the organisation already certified as current. Returns the
+// statement body signed.
 absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
                                               const std::string& log_vkey,
-                                              const std::string& next_receipt_key_hex = "");
+                                              const std::string& next_receipt_key_hex = "",
+                                              const std::string& next_log_vkey = "");
 
 // Wraps every epoch secret of `project` to the reviewer's own X25519 key, taken from
 // its certificate (which must chain to the organisation key and name a reviewer: a

@@ -14,14 +14,16 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
                              const std::vector<crypto::LogLeaf>& leaves,
                              const v1::GetLogProofsResponse& answer,
                              std::optional<VerifiedCheckpoint>& held) {
-  absl::StatusOr<VerifiedCheckpoint> verified = VerifyLogAnswer(answer, receipt_public_key, held);
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> statement,
+                          LoadServerKeys(vault, profile.org_public_key()));
+  absl::StatusOr<VerifiedCheckpoint> verified = VerifyLogAnswer(
+      answer, receipt_public_key, held, statement.has_value() ? &statement->keys : nullptr);
   absl::Status checked = verified.status();
   if (checked.ok()) {
     // Once the organisation has certified the server's keys, only a listed log key
     // (server_keys_state.h); before that, the receipt key's word, as above.
-    absl::StatusOr<v1::Profile> profile = LoadProfile(vault);
-    checked = profile.ok() ? CheckLogKeyCertified(vault, profile->org_public_key(), verified->vkey)
-                           : profile.status();
+    checked = CheckLogKeyCertified(vault, profile.org_public_key(), verified->vkey);
   }
   if (checked.ok()) checked = VerifyInclusions(*verified, leaves, answer);
   // A checkpoint the required witnesses did not cosign is not stored (witness_policy.h).

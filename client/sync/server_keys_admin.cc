@@ -39,10 +39,13 @@ absl::Status CheckAgainstWhatThisDeviceSaw(Vault& vault, const v1::Profile& prof
         "the server's machine"));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
-  if (held.has_value() && held->vkey != log_vkey) {
+  const crypto::CertifiedKey* log =
+      held_keys.has_value() ? held_keys->keys.FindLogKey(log_vkey) : nullptr;
+  if (held.has_value() && held->vkey != log_vkey && (log == nullptr || !log->current())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "log key ", log_vkey, " is not the key this device verified checkpoints with (", held->vkey,
-        "); check what temoin-server keys show prints on the server's machine"));
+        ") nor one the organisation certified; check what temoin-server keys show "
+        "prints on the server's machine"));
   }
   return absl::OkStatus();
 }
@@ -59,15 +62,27 @@ absl::Status KeepCurrent(crypto::ServerKeys& keys, absl::string_view key, int64_
   return absl::OkStatus();
 }
 
+// The same for a log key.
+absl::Status KeepCurrentLogKey(crypto::ServerKeys& keys, absl::string_view vkey, int64_t from) {
+  const crypto::CertifiedKey* listed = keys.FindLogKey(vkey);
+  if (listed != nullptr && !listed->current()) {
+    return absl::FailedPreconditionError("that log key was retired; it cannot be current again");
+  }
+  if (listed == nullptr) keys.log_keys.push_back({std::string(vkey), from, {}});
+  return absl::OkStatus();
+}
+
 // The statement to sign: every key the held one lists, with these as the current ones.
 // Current receipt keys are exactly `receipt_key` and, during a rotation, `next_receipt_key`:
 // any other current one is retired now (the key the server signed with before its
-// switch). A key certified for the first time is valid from 0 ("since the server began")
-// in the first statement (it signed receipts before anyone certified it) and from now after.
+// switch). Log keys the same, with `log_vkey` and `next_log_vkey`. A key certified for the first
+// time is valid from 0 ("since the server began") in the first statement (it signed receipts before
+// anyone certified it) and from now after.
 absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerKeys>& held,
                                                  absl::string_view receipt_key,
                                                  absl::string_view next_receipt_key,
-                                                 absl::string_view log_vkey, int64_t now) {
+                                                 absl::string_view log_vkey,
+                                                 absl::string_view next_log_vkey, int64_t now) {
   crypto::ServerKeys keys;
   if (held.has_value()) keys = held->keys;
   const int64_t from = held.has_value() ? now : 0;
@@ -78,11 +93,13 @@ absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerK
       key.until = std::max(now, key.from);
     }
   }
-  const crypto::CertifiedKey* log = keys.FindLogKey(log_vkey);
-  if (log != nullptr && !log->current()) {
-    return absl::FailedPreconditionError("that log key was retired; it cannot be current again");
+  TEMOIN_RETURN_IF_ERROR(KeepCurrentLogKey(keys, log_vkey, from));
+  if (!next_log_vkey.empty()) TEMOIN_RETURN_IF_ERROR(KeepCurrentLogKey(keys, next_log_vkey, now));
+  for (crypto::CertifiedKey& key : keys.log_keys) {
+    if (key.current() && key.key != log_vkey && key.key != next_log_vkey) {
+      key.until = std::max(now, key.from);
+    }
   }
-  if (log == nullptr) keys.log_keys.push_back({std::string(log_vkey), from, {}});
   keys.issued = held.has_value() ? std::max(now, held->keys.issued) : now;
   return keys;
 }
@@ -91,7 +108,8 @@ absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerK
 
 absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
                                               const std::string& log_vkey,
-                                              const std::string& next_receipt_key_hex) {
+                                              const std::string& next_receipt_key_hex,
+                                              const std::string& next_log_vkey) {
   TEMOIN_ASSIGN_OR_RETURN(std::string receipt_key, FromHex(receipt_key_hex, "--receipt-key"));
   if (receipt_key.size() != crypto::kSigningPublicKeyBytes) {
     return absl::InvalidArgumentError("--receipt-key is 64 hex characters");
@@ -105,6 +123,11 @@ absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& r
   }
   if (!crypto::ParseVkey(log_vkey).ok()) {
     return absl::InvalidArgumentError("--log-key is not a note vkey (name+hash+key)");
+  }
+  if (!next_log_vkey.empty() &&
+      (!crypto::ParseVkey(next_log_vkey).ok() || next_log_vkey == log_vkey)) {
+    return absl::InvalidArgumentError(
+        "--next-log-key is a note vkey (name+hash+key), and not the current log key");
   }
   TEMOIN_ASSIGN_OR_RETURN(AdminSession session, SignInAsAdmin(vault));
   const std::string& org_public_key = session.profile.org_public_key();
@@ -122,8 +145,9 @@ absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& r
   TEMOIN_RETURN_IF_ERROR(
       CheckAgainstWhatThisDeviceSaw(vault, session.profile, held, receipt_key, log_vkey));
   const int64_t now = SystemClock::Get().NowSeconds() / 60 * 60;
-  TEMOIN_ASSIGN_OR_RETURN(crypto::ServerKeys keys,
-                          NextStatement(held, receipt_key, next_receipt_key, log_vkey, now));
+  TEMOIN_ASSIGN_OR_RETURN(
+      crypto::ServerKeys keys,
+      NextStatement(held, receipt_key, next_receipt_key, log_vkey, next_log_vkey, now));
   TEMOIN_ASSIGN_OR_RETURN(std::string body, crypto::FormatServerKeys(keys));
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
                           crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));

@@ -97,7 +97,10 @@ absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
   if (request.log().checkpoint_only()) {
     if (!held.has_value()) return absl::OkStatus();
-    absl::Status checked = CheckCheckpointAgainstHeld(answer, *held);
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<HeldServerKeys> statement,
+                            LoadServerKeys(vault, profile.org_public_key()));
+    absl::Status checked =
+        CheckCheckpointAgainstHeld(answer, *held, statement ? &statement->keys : nullptr);
     if (checked.code() == absl::StatusCode::kDataLoss) {
       v1::GetLogProofsResponse kept = answer;
       kept.set_log_vkey(held->vkey);  // the key it verified with, for the evidence

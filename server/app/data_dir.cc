@@ -1,5 +1,6 @@
 #include "server/app/data_dir.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/enrollment_code.h"
@@ -7,6 +8,7 @@
 #include "common/status_macros.h"
 #include "common/tls_pin.h"
 #include "common/vocabulary.h"
+#include "crypto/checkpoint.h"
 #include "nlohmann/json.hpp"
 #include "server/app/open_store.h"
 #include "server/core/core.h"
@@ -75,42 +77,119 @@ absl::StatusOr<std::string> SwitchToNextTlsKey(const std::string& root) {
   return next_pin;
 }
 
-absl::StatusOr<std::string> PrepareNextReceiptKey(const std::string& root) {
-  if (!PathExists(ConfigPath(root))) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
-  }
-  if (!PathExists(NextReceiptKeyPath(root))) {
+namespace {
+
+// A signing key that rotates: the current secret and the next one while a rotation is
+// under way (temoin-server keys next / keys switch).
+struct RotatingKey {
+  std::string current, next;  // paths under the data directory
+  const char* flag;           // the certify-server-keys flag that certifies the next key
+};
+
+RotatingKey ReceiptKeyFiles(const std::string& root) {
+  return {ReceiptKeyPath(root), NextReceiptKeyPath(root), "--next-receipt-key"};
+}
+RotatingKey LogKeyFiles(const std::string& root) {
+  return {root + "/keys/log.key", root + "/keys/log.next.key", "--next-log-key"};
+}
+std::string LogOriginPath(const std::string& root) { return root + "/keys/log.origin"; }
+
+absl::Status RequireDataDir(const std::string& root) {
+  if (PathExists(ConfigPath(root))) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
+}
+
+std::string Relative(const std::string& root, const std::string& path) {
+  return path.substr(root.size() + 1);
+}
+
+absl::StatusOr<crypto::SigningKey> PrepareNext(const std::string& root, const RotatingKey& files) {
+  TEMOIN_RETURN_IF_ERROR(RequireDataDir(root));
+  if (!PathExists(files.next)) {
     crypto::SigningKey next = crypto::SigningKey::Generate();
-    TEMOIN_RETURN_IF_ERROR(
-        WriteFileDurably(NextReceiptKeyPath(root), next.secret_key().ExposeSecret(), 0600));
+    TEMOIN_RETURN_IF_ERROR(WriteFileDurably(files.next, next.secret_key().ExposeSecret(), 0600));
+  }
+  return ReadSigningKey(files.next, Relative(root, files.next));
+}
+
+absl::StatusOr<crypto::SigningKey> SwitchToNext(const std::string& root, const RotatingKey& files) {
+  TEMOIN_RETURN_IF_ERROR(RequireDataDir(root));
+  if (!PathExists(files.next)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no next key in ", Relative(root, files.next),
+        " to switch to; run temoin-server keys next first, and certify it with temoin admin "
+        "certify-server-keys ",
+        files.flag));
   }
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next,
-                          ReadSigningKey(NextReceiptKeyPath(root), "keys/receipt.next.key"));
+                          ReadSigningKey(files.next, Relative(root, files.next)));
+  absl::StatusOr<crypto::SigningKey> current =
+      ReadSigningKey(files.current, Relative(root, files.current));
+  if (current.ok() && current->public_key() != next.public_key()) {
+    // A rerun after an interrupted switch skips this. Whoever may have copied the old
+    // key must not find it on this disk too.
+    absl::Status shredded = OverwriteInPlace(files.current);
+    if (!shredded.ok() && !absl::IsNotFound(shredded)) return shredded;
+  }
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(files.current, next.secret_key().ExposeSecret(), 0600));
+  TEMOIN_RETURN_IF_ERROR(ShredFile(files.next));
+  return next;
+}
+
+// Writes keys/log.origin from the current log key when absent: from the first rotation
+// on, the name no longer follows from the key.
+absl::StatusOr<std::string> PinLogOrigin(const std::string& root) {
+  if (PathExists(LogOriginPath(root))) {
+    TEMOIN_ASSIGN_OR_RETURN(std::string origin, ReadFileToString(LogOriginPath(root), 4096));
+    return std::string(absl::StripAsciiWhitespace(origin));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey current,
+                          ReadSigningKey(LogKeyFiles(root).current, "keys/log.key"));
+  std::string origin = LogOrigin(current.public_key());
+  TEMOIN_RETURN_IF_ERROR(WriteFileDurably(LogOriginPath(root), origin + "\n", 0644));
+  return origin;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PrepareNextReceiptKey(const std::string& root) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next, PrepareNext(root, ReceiptKeyFiles(root)));
   return next.public_key();
 }
 
 absl::StatusOr<std::string> SwitchToNextReceiptKey(const std::string& root) {
-  if (!PathExists(NextReceiptKeyPath(root))) {
-    return absl::FailedPreconditionError(
-        "no next receipt key to switch to; run temoin-server keys next first, and certify it "
-        "with temoin admin certify-server-keys --next-receipt-key");
-  }
-  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next,
-                          ReadSigningKey(NextReceiptKeyPath(root), "keys/receipt.next.key"));
-  absl::StatusOr<crypto::SigningKey> current =
-      ReadSigningKey(ReceiptKeyPath(root), "keys/receipt.key");
-  if (current.ok() && current->public_key() != next.public_key()) {
-    // A rerun after an interrupted switch skips this. Whoever may have copied the old
-    // key must not find it on this disk too.
-    absl::Status shredded = OverwriteInPlace(ReceiptKeyPath(root));
-    if (!shredded.ok() && !absl::IsNotFound(shredded)) return shredded;
-  }
-  TEMOIN_RETURN_IF_ERROR(
-      WriteFileDurably(ReceiptKeyPath(root), next.secret_key().ExposeSecret(), 0600));
-  TEMOIN_RETURN_IF_ERROR(ShredFile(NextReceiptKeyPath(root)));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next, SwitchToNext(root, ReceiptKeyFiles(root)));
   return next.public_key();
 }
+
+absl::StatusOr<std::string> PrepareNextLogKey(const std::string& root) {
+  TEMOIN_RETURN_IF_ERROR(RequireDataDir(root));
+  TEMOIN_RETURN_IF_ERROR(LoadOrCreateLogKey(root).status());
+  TEMOIN_ASSIGN_OR_RETURN(std::string origin, PinLogOrigin(root));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next, PrepareNext(root, LogKeyFiles(root)));
+  return crypto::FormatVkey(origin, next.public_key());
+}
+
+absl::StatusOr<std::string> SwitchToNextLogKey(const std::string& root) {
+  TEMOIN_RETURN_IF_ERROR(RequireDataDir(root));
+  // Before the key changes: afterwards the old key's name could not be derived.
+  TEMOIN_ASSIGN_OR_RETURN(std::string origin, PinLogOrigin(root));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey next, SwitchToNext(root, LogKeyFiles(root)));
+  return crypto::FormatVkey(origin, next.public_key());
+}
+
+absl::StatusOr<LogIdentity> LoadOrCreateLogIdentity(const std::string& root) {
+  TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey key, LoadOrCreateLogKey(root));
+  if (!PathExists(LogOriginPath(root))) {
+    std::string origin = LogOrigin(key.public_key());
+    return LogIdentity{std::move(key), std::move(origin)};
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::string origin, PinLogOrigin(root));
+  return LogIdentity{std::move(key), std::move(origin)};
+}
+
+std::string LogIdentity::vkey() const { return crypto::FormatVkey(origin, key.public_key()); }
 
 absl::StatusOr<std::string> InitializeDataDir(const std::string& root, const std::string& org_name,
                                               const std::string& listen,

@@ -14,8 +14,9 @@
 //   keys/receipt.key   Ed25519 secret that signs receipts (0600)
 //   keys/bundle.key    X25519 secret that opens offline bundles (0600)
 //   keys/log.key       Ed25519 secret that signs transparency-log checkpoints (0600)
-//   keys/receipt.next.key  the next receipt key while a rotation is under way
-//                      (temoin-server keys next / keys switch; 0600)
+//   keys/receipt.next.key, keys/log.next.key  the next receipt and log keys while a
+//                      rotation is under way (temoin-server keys next / keys switch; 0600)
+//   keys/log.origin    the log's name, kept from the first log-key rotation on
 //   tls/cert.pem       self-signed certificate; devices pin its key
 //   tls/key.pem        its private key (0600)
 //   tls/next-cert.pem, tls/next-key.pem  the next TLS identity while a rotation is
@@ -59,6 +60,18 @@ absl::StatusOr<crypto::BoxKeyPair> LoadOrCreateBundleKey(const std::string& root
 // transparency log get one on their next start). kDataLoss when damaged.
 absl::StatusOr<crypto::SigningKey> LoadOrCreateLogKey(const std::string& root);
 
+// The transparency log's signing key and its name (the origin line of its checkpoints).
+struct LogIdentity {
+  crypto::SigningKey key;
+  std::string origin;
+  std::string vkey() const;  // the signed-note verifier key devices and witnesses hold
+};
+
+// keys/log.key (made when missing, as LoadOrCreateLogKey) and the log's origin: the name
+// derived from the first log key, which keys/log.origin keeps from the first rotation on,
+// so that one tree keeps one name under every key. kDataLoss when a file is damaged.
+absl::StatusOr<LogIdentity> LoadOrCreateLogIdentity(const std::string& root);
+
 // TLS key rotation, step 1: makes tls/next-*.pem when absent (keeps them when present,
 // so running it twice announces one key) and returns the next key's pin (SPKI SHA-256).
 absl::StatusOr<std::string> PrepareNextTlsKey(const std::string& root);
@@ -80,6 +93,15 @@ absl::StatusOr<std::string> PrepareNextReceiptKey(const std::string& root);
 // this disk. Returns the new public key. kFailedPrecondition when there is no next key.
 // Interrupted, it can be run again: the next file goes only once the switch is whole.
 absl::StatusOr<std::string> SwitchToNextReceiptKey(const std::string& root);
+
+// Log key rotation, the same two steps for keys/log.next.key; each returns the key's
+// vkey under the log's unchanged origin (written to keys/log.origin first). The tree,
+// its leaves and its proofs do not change: only who signs its checkpoints. Devices and
+// witnesses accept a new key once the organisation certifies it (certify-server-keys
+// --next-log-key; temoin-witness add-log), and check the new checkpoints' consistency
+// with those they hold under the old key.
+absl::StatusOr<std::string> PrepareNextLogKey(const std::string& root);
+absl::StatusOr<std::string> SwitchToNextLogKey(const std::string& root);
 
 }  // namespace temoin::server
 

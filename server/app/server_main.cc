@@ -12,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -195,14 +196,14 @@ int RunServe(const std::string& data, RunFlags flags) {
   std::string listen = flags.listen.empty() ? server_data->listen : flags.listen;
   absl::StatusOr<crypto::BoxKeyPair> bundle_key = LoadOrCreateBundleKey(data);
   if (!bundle_key.ok()) return FailToServe(bundle_key.status());
-  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
-  if (!log_key.ok()) return FailToServe(log_key.status());
+  absl::StatusOr<LogIdentity> log = LoadOrCreateLogIdentity(data);
+  if (!log.ok()) return FailToServe(log.status());
   flags.ingest.max_attachment_bytes = flags.max_attachment_mib << 20;
   flags.limits.calls.relay.spool_dir = server_data->root + "/spool";
   Core core(store->get(), &SystemClock::Get(), std::move(server_data->receipt_key),
             server_data->vocabulary, flags.ingest);
   core.set_bundle_key(std::move(*bundle_key));
-  core.set_log_key(std::move(*log_key));
+  core.set_log_key(std::move(log->key), log->origin);
   core.set_served_tls_pin(server_data->tls_spki_sha256);
   absl::StatusOr<std::unique_ptr<WitnessPool>> witnesses = StartWitnesses(flags, core);
   if (!witnesses.ok()) return FailToServe(witnesses.status());
@@ -329,10 +330,31 @@ int RunLogVkey(const std::string& data) {
     return Fail(absl::FailedPreconditionError(
         absl::StrCat(data, " is not a temoin data directory; run temoin-server init first")));
   }
-  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
-  if (!log_key.ok()) return Fail(log_key.status());
-  std::cout << crypto::FormatVkey(LogOrigin(log_key->public_key()), log_key->public_key()) << "\n";
+  absl::StatusOr<LogIdentity> log = LoadOrCreateLogIdentity(data);
+  if (!log.ok()) return Fail(log.status());
+  std::cout << log->vkey() << "\n";
   return 0;
+}
+
+// The next receipt and log keys while a rotation is under way (keys next): the lines
+// `keys show` prints and the flags that certify them.
+struct NextKeys {
+  std::string lines, flags;
+};
+
+absl::StatusOr<NextKeys> ReadNextKeys(const std::string& data) {
+  NextKeys next;
+  if (PathExists(data + "/keys/receipt.next.key")) {
+    TEMOIN_ASSIGN_OR_RETURN(std::string receipt, PrepareNextReceiptKey(data));  // reads it
+    absl::StrAppend(&next.lines, "next-receipt ", ToHex(receipt), "\n");
+    absl::StrAppend(&next.flags, " --next-receipt-key ", ToHex(receipt));
+  }
+  if (PathExists(data + "/keys/log.next.key")) {
+    TEMOIN_ASSIGN_OR_RETURN(std::string log, PrepareNextLogKey(data));  // reads it
+    absl::StrAppend(&next.lines, "next-log ", log, "\n");
+    absl::StrAppend(&next.flags, " --next-log-key ", log);
+  }
+  return next;
 }
 
 // Reads only the key files, so it works while the server runs. What the admin reads here,
@@ -348,47 +370,61 @@ int RunKeysShow(const std::string& data) {
   absl::StatusOr<crypto::SigningKey> receipt_key = crypto::SigningKey::FromSecretKey(*secret);
   crypto::WipeString(*secret);
   if (!receipt_key.ok()) return Fail(absl::DataLossError("keys/receipt.key is damaged"));
-  absl::StatusOr<crypto::SigningKey> log_key = LoadOrCreateLogKey(data);
-  if (!log_key.ok()) return Fail(log_key.status());
+  absl::StatusOr<LogIdentity> log = LoadOrCreateLogIdentity(data);
+  if (!log.ok()) return Fail(log.status());
+  absl::StatusOr<NextKeys> next = ReadNextKeys(data);
+  if (!next.ok()) return Fail(next.status());
   const std::string receipt_hex = ToHex(receipt_key->public_key());
-  const std::string vkey =
-      crypto::FormatVkey(LogOrigin(log_key->public_key()), log_key->public_key());
-  std::cout << "receipt " << receipt_hex << "\nlog " << vkey << "\n";
-  std::string next_flag;
-  if (PathExists(data + "/keys/receipt.next.key")) {
-    absl::StatusOr<std::string> next = PrepareNextReceiptKey(data);  // reads it
-    if (!next.ok()) return Fail(next.status());
-    std::cout << "next-receipt " << ToHex(*next) << "\n";
-    next_flag = " --next-receipt-key " + ToHex(*next);
-  }
+  const std::string vkey = log->vkey();
+  std::cout << "receipt " << receipt_hex << "\nlog " << vkey << "\n" << next->lines;
   std::cerr << "receipt key fingerprint " << crypto::KeyFingerprint(receipt_key->public_key())
             << ", log key fingerprint " << crypto::KeyFingerprint(vkey)
             << "\nOn an admin device: temoin admin certify-server-keys --receipt-key "
-            << receipt_hex << next_flag << " --log-key " << vkey << "\n";
+            << receipt_hex << " --log-key " << vkey << next->flags << "\n";
   return 0;
 }
 
+// Both of the server's signing keys rotate together: one procedure, one certification.
 int RunKeysNext(const std::string& data) {
-  absl::StatusOr<std::string> next = PrepareNextReceiptKey(data);
-  if (!next.ok()) return Fail(next.status());
-  std::cout << ToHex(*next) << "\n";
-  std::cerr << "next receipt key ready (fingerprint " << crypto::KeyFingerprint(*next)
-            << "; not used yet). On an admin device: temoin admin certify-server-keys with "
-               "--next-receipt-key "
-            << ToHex(*next)
-            << " (temoin-server keys show prints the whole command); let devices sync, then "
+  absl::StatusOr<std::string> receipt = PrepareNextReceiptKey(data);
+  if (!receipt.ok()) return Fail(receipt.status());
+  absl::StatusOr<std::string> log = PrepareNextLogKey(data);
+  if (!log.ok()) return Fail(log.status());
+  std::cout << "next-receipt " << ToHex(*receipt) << "\nnext-log " << *log << "\n";
+  std::cerr << "next receipt key (fingerprint " << crypto::KeyFingerprint(*receipt)
+            << ") and next log key (fingerprint " << crypto::KeyFingerprint(*log)
+            << ") ready, not used yet. On an admin device: temoin admin certify-server-keys "
+               "with --next-receipt-key "
+            << ToHex(*receipt) << " --next-log-key " << *log
+            << " (temoin-server keys show prints the whole command); tell each witness "
+               "(temoin-witness add-log --vkey with the next log key); let devices sync, then "
                "stop the server, run temoin-server keys switch and start it again\n";
   return 0;
 }
 
+// Each key whose next one is ready switches; each switch can be re-run after an
+// interruption, so a rerun finishes what the first run began.
 int RunKeysSwitch(const std::string& data) {
-  absl::StatusOr<std::string> now = SwitchToNextReceiptKey(data);
-  if (!now.ok()) return Fail(now.status());
-  std::cout << ToHex(*now) << "\n";
-  std::cerr << "switched: the server signs receipts with this key from its next start; the "
-               "old secret is shredded. Then, on an admin device: temoin admin "
-               "certify-server-keys --receipt-key "
-            << ToHex(*now) << " --log-key … (retires the old key)\n";
+  const bool receipt_next = PathExists(data + "/keys/receipt.next.key");
+  const bool log_next = PathExists(data + "/keys/log.next.key");
+  std::string switched, flags;
+  if (receipt_next || !log_next) {  // with neither, this says what to do
+    absl::StatusOr<std::string> receipt = SwitchToNextReceiptKey(data);
+    if (!receipt.ok()) return Fail(receipt.status());
+    absl::StrAppend(&switched, "receipt ", ToHex(*receipt), "\n");
+    absl::StrAppend(&flags, " --receipt-key ", ToHex(*receipt));
+  }
+  if (log_next) {
+    absl::StatusOr<std::string> log = SwitchToNextLogKey(data);
+    if (!log.ok()) return Fail(log.status());
+    absl::StrAppend(&switched, "log ", *log, "\n");
+    absl::StrAppend(&flags, " --log-key ", *log);
+  }
+  std::cout << switched;
+  std::cerr << "switched: the server signs with the new key(s) from its next start; the old "
+               "secrets are shredded. Then, on an admin device, certify the current keys alone "
+               "(retires the old ones): temoin-server keys show prints the command ("
+            << absl::StripLeadingAsciiWhitespace(flags) << ")\n";
   return 0;
 }
 

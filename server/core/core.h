@@ -62,7 +62,9 @@ class Core {
   ReviewOps& review() { return review_; }
   // The transparency log; checkpoints need set_log_key (keys/log.key).
   TransparencyLog& log() { return log_; }
-  void set_log_key(crypto::SigningKey key) { log_.set_log_key(std::move(key)); }
+  void set_log_key(crypto::SigningKey key, std::string origin = "") {
+    log_.set_log_key(std::move(key), std::move(origin));
+  }
   // Witnesses whose cosignatures GetLogProofs appends to the checkpoint
   // (server/core/witness_pool.h). Not owned; must outlive every call. Set before serving.
   void set_witnesses(WitnessPool* witnesses) { witnesses_ = witnesses; }

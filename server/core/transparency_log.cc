@@ -65,15 +65,16 @@ std::string LogOrigin(absl::string_view log_public_key) {
   return absl::StrCat("temoin.log/", absl::BytesToHexString(hash.substr(0, 8)));
 }
 
-void TransparencyLog::set_log_key(crypto::SigningKey key) {
+void TransparencyLog::set_log_key(crypto::SigningKey key, std::string origin) {
   std::lock_guard lock(mu_);
+  origin_ = origin.empty() ? LogOrigin(key.public_key()) : std::move(origin);
   log_key_.emplace(std::move(key));
   latest_.reset();
 }
 
 absl::StatusOr<std::string> TransparencyLog::Vkey() const {
   if (!log_key_.has_value()) return absl::FailedPreconditionError("this server has no log key");
-  return crypto::FormatVkey(LogOrigin(log_key_->public_key()), log_key_->public_key());
+  return crypto::FormatVkey(origin_, log_key_->public_key());
 }
 
 absl::StatusOr<std::string> TransparencyLog::Root(uint64_t size) {
@@ -113,7 +114,7 @@ absl::StatusOr<TransparencyLog::Signed> TransparencyLog::CheckpointCovering(uint
         absl::StrCat("the log has ", size, " leaves, fewer than ", min_size));
   }
   TEMOIN_ASSIGN_OR_RETURN(std::string root, Root(size));
-  crypto::Checkpoint checkpoint{LogOrigin(log_key_->public_key()), size, root, {}};
+  crypto::Checkpoint checkpoint{origin_, size, root, {}};
   // The audit chain's head as committed now: rewriting the audit log would no longer
   // match a checkpoint a device holds.
   TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> audit_head, store_->Get(kAuditHeadKey));

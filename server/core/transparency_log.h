@@ -49,7 +49,10 @@ class TransparencyLog {
   // Neither owned. Without a log key (set_log_key), proofs work and checkpoints do not.
   explicit TransparencyLog(Store* store) : store_(store) {}
 
-  void set_log_key(crypto::SigningKey key);
+  // `origin` is the log's name in its checkpoints: LogOrigin(key) for the first key, kept
+  // unchanged under every later key (a rotation signs the same tree under the same name).
+  // Empty: LogOrigin(key).
+  void set_log_key(crypto::SigningKey key, std::string origin = "");
   // The note verifier key, or kFailedPrecondition without a log key.
   absl::StatusOr<std::string> Vkey() const;
 
@@ -78,6 +81,7 @@ class TransparencyLog {
  private:
   Store* const store_;
   std::optional<crypto::SigningKey> log_key_;
+  std::string origin_;
   std::mutex mu_;  // the latest checkpoint
   std::optional<Signed> latest_;
   std::chrono::steady_clock::time_point last_signed_;

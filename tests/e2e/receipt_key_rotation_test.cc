@@ -1,11 +1,13 @@
-// Issue 12, rotating the receipt key without losing a device, through the real binaries
-// over real TLS: the server makes its next receipt key, the admin certifies it beside
-// the current one with the organisation key, the server switches, and the admin retires
-// the old key. A device that synced in the window, and one that was offline for the
-// whole rotation (it never held any statement), both follow the new key at their next
-// sync and their records go up; receipts signed under the old key stay verifiable for
-// the reviewer. A server that switched to a key the organisation never certified gets
-// nothing from a device, which says what to do.
+// Issue 12, rotating the server's receipt and log keys without losing a device, through
+// the real binaries over real TLS: the server makes its next keys, the admin certifies
+// them beside the current ones with the organisation key, the server switches, and the
+// admin retires the old keys. A device that synced in the window (it holds a checkpoint
+// signed by the old log key), and one that was offline for the whole rotation (it never
+// held any statement), both follow the new keys at their next sync and their records go
+// up; the first checks the new key's checkpoint against the one it held under the old
+// key. Receipts signed under the old key stay verifiable for the reviewer. A server that
+// switched to keys the organisation never certified gets nothing from a device, which
+// says what to do.
 
 #include <string>
 #include <vector>
@@ -77,45 +79,76 @@ TEST(ReceiptKeyRotationTest, DevicesFollowACertifiedKeyAndOldReceiptsStillVerify
                                 "--log-key", log_key})
                   .ok());
 
-  // The next key, kept aside; running it again keeps the same one.
+  // The next keys, kept aside; running it again keeps the same ones. The next log key
+  // names the same log (origin) as the current one.
   absl::StatusOr<std::string> next = ServerKeys(d, "next");
   ASSERT_TRUE(next.ok()) << next.status();
-  const std::string new_key = Trim(*next);
+  const std::string new_key = Shown(*next, "next-receipt");
+  const std::string new_log_key = Shown(*next, "next-log");
   ASSERT_EQ(new_key.size(), 64u) << *next;
   EXPECT_NE(new_key, old_key);
-  EXPECT_EQ(Trim(ServerKeys(d, "next").value_or("")), new_key);
+  EXPECT_NE(new_log_key, log_key);
+  EXPECT_EQ(new_log_key.substr(0, new_log_key.find('+')), log_key.substr(0, log_key.find('+')));
+  EXPECT_EQ(ServerKeys(d, "next").value_or(""), *next);
   EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "next-receipt"), new_key);
+  EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "next-log"), new_log_key);
 
-  // Certified beside the current key; the online device learns it in the window.
-  absl::StatusOr<std::string> window =
-      d.Run(d.admin(), {"admin", "certify-server-keys", "--receipt-key", old_key,
-                        "--next-receipt-key", new_key, "--log-key", log_key});
+  // Certified beside the current keys; the online device learns them in the window and
+  // holds a checkpoint signed by the old log key.
+  absl::StatusOr<std::string> window = d.Run(
+      d.admin(), {"admin", "certify-server-keys", "--receipt-key", old_key, "--next-receipt-key",
+                  new_key, "--log-key", log_key, "--next-log-key", new_log_key});
   ASSERT_TRUE(window.ok()) << window.status();
   EXPECT_THAT(*window, HasSubstr(absl::StrCat("receipt ", old_key, " 0 -\n")));
   EXPECT_THAT(*window, HasSubstr(absl::StrCat("receipt ", new_key, " ")));
-  ASSERT_TRUE(d.Run(online, {"sync"}).ok());
+  EXPECT_THAT(*window, HasSubstr(absl::StrCat("log ", log_key, " 0 -\n")));
+  EXPECT_THAT(*window, HasSubstr(absl::StrCat("log ", new_log_key, " ")));
+  absl::StatusOr<std::string> in_window = d.Run(online, {"sync"});
+  ASSERT_TRUE(in_window.ok()) << in_window.status();
+  absl::StatusOr<std::string> held_before = d.Run(online, {"checkpoint"});
+  ASSERT_TRUE(held_before.ok()) << held_before.status();
 
   d.StopServer();
   absl::StatusOr<std::string> switched = ServerKeys(d, "switch");
   ASSERT_TRUE(switched.ok()) << switched.status();
-  EXPECT_EQ(Trim(*switched), new_key);
-  EXPECT_EQ(ServerKeys(d, "switch").status().code(), absl::StatusCode::kInternal)
-      << "a second switch found a next key";
+  EXPECT_EQ(Shown(*switched, "receipt"), new_key);
+  EXPECT_EQ(Shown(*switched, "log"), new_log_key);
+  absl::StatusOr<CommandResult> again =
+      RunCommand({ServerBinary(), "keys", "switch", "--data", d.server_data()});
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->exit_code, 0) << "a second switch found a next key";
+  EXPECT_THAT(again->err, HasSubstr("temoin-server keys next"));
   ASSERT_TRUE(d.StartServer().ok());
   EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "receipt"), new_key);
+  EXPECT_EQ(Shown(ServerKeys(d, "show").value_or(""), "log"), new_log_key);
+  // A no-op sync checks the new key's checkpoint of the same tree against the held one.
+  absl::StatusOr<std::string> no_op = d.Run(online, {"sync"});
+  ASSERT_TRUE(no_op.ok()) << no_op.status();
 
   // The online device follows the new key: its next record is receipted under it.
+  // Its checkpoint under the new log key was checked against the one it held under
+  // the old key, and is held now.
   auto second = d.Record(online, {generator.Next()});
   ASSERT_TRUE(second.ok()) << second.status();
   absl::StatusOr<std::string> after_switch = d.Run(online, {"sync"});
   ASSERT_TRUE(after_switch.ok()) << after_switch.status();
+  absl::StatusOr<std::string> held_after = d.Run(online, {"checkpoint"});
+  ASSERT_TRUE(held_after.ok()) << held_after.status();
+  EXPECT_NE(*held_after, *held_before);
+  EXPECT_EQ(held_after->substr(0, held_after->find('\n')),
+            held_before->substr(0, held_before->find('\n')))
+      << "the log kept its origin";
 
-  // The admin retires the old key: only the new one is current.
-  absl::StatusOr<std::string> retired = d.Run(
-      d.admin(), {"admin", "certify-server-keys", "--receipt-key", new_key, "--log-key", log_key});
+  // The admin retires the old keys: only the new ones are current.
+  absl::StatusOr<std::string> retired =
+      d.Run(d.admin(),
+            {"admin", "certify-server-keys", "--receipt-key", new_key, "--log-key", new_log_key});
   ASSERT_TRUE(retired.ok()) << retired.status();
   EXPECT_THAT(*retired, Not(HasSubstr(absl::StrCat("receipt ", old_key, " 0 -\n"))));
   EXPECT_THAT(*retired, HasSubstr(absl::StrCat("receipt ", new_key, " ")));
+  EXPECT_THAT(*retired, Not(HasSubstr(absl::StrCat("log ", log_key, " 0 -\n"))));
+  EXPECT_THAT(*retired, HasSubstr(absl::StrCat("log ", new_log_key, " ")));
+  ASSERT_TRUE(d.Run(online, {"sync"}).ok()) << "after the old log key's retirement";
 
   // The device offline for the whole rotation, which never held a statement, follows the
   // certified key at its first sync; its record goes up and is purged under its receipt.

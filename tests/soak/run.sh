@@ -5,9 +5,8 @@
 #   1. 1,000 simulated power cuts of the server's store (store_crash_test; CI runs 120).
 #   2. 1,000 kill -9 rounds of server and client during sync (kill_nine_test; CI: 100).
 # Seeds: TEMOIN_CRASH_SEED and TEMOIN_KILL_SEED replay a run; each test prints its seed.
-# Results of both: docs/fuzzing.md, "Soak". Not here yet: an hour of 200 simulated
-# devices syncing against one server (see
-# docs/fuzzing.md, "Soak").
+# Results of both: docs/fuzzing.md, "Soak". The hour of 200 simulated devices is its own
+# binary (build/tests/soak/fleet_soak; docs/fuzzing.md, "The fleet hour").
 # Run on an otherwise idle machine, niced, e.g.:
 #   nohup nice -n 10 bash tests/soak/run.sh > soak.log 2>&1 &
 set -uo pipefail

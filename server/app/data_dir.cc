@@ -31,13 +31,16 @@ absl::StatusOr<crypto::SigningKey> ReadSigningKey(const std::string& path, absl:
   return key;
 }
 
+absl::Status RequireDataDir(const std::string& root) {
+  if (PathExists(ConfigPath(root))) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> PrepareNextTlsKey(const std::string& root) {
-  if (!PathExists(ConfigPath(root))) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
-  }
+  TEMOIN_RETURN_IF_ERROR(RequireDataDir(root));
   if (!PathExists(NextCertPath(root)) || !PathExists(NextKeyPath(root))) {
     TEMOIN_ASSIGN_OR_RETURN(TlsIdentity next, GenerateSelfSignedIdentity());
     // The key first: a cert without its key is never left looking complete.
@@ -93,12 +96,6 @@ RotatingKey LogKeyFiles(const std::string& root) {
   return {root + "/keys/log.key", root + "/keys/log.next.key", "--next-log-key"};
 }
 std::string LogOriginPath(const std::string& root) { return root + "/keys/log.origin"; }
-
-absl::Status RequireDataDir(const std::string& root) {
-  if (PathExists(ConfigPath(root))) return absl::OkStatus();
-  return absl::FailedPreconditionError(
-      absl::StrCat(root, " is not a temoin data directory; run temoin-server init first"));
-}
 
 std::string Relative(const std::string& root, const std::string& path) {
   return path.substr(root.size() + 1);

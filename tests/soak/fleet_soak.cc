@@ -1,8 +1,8 @@
 // The fleet soak of issue 12 (outside CI): N simulated devices syncing continuously
 // against one real `temoin-server` over TLS on loopback, for a fixed time. Each device is
-// a real enrolled `temoin` with its own vault; a cycle records 1 to 3 synthetic
-// testimonies and runs `temoin sync`. Every `--sample-seconds` one line reports the
-// server's memory, threads and open files and the window's sync times (p50, p99) and
+// a real enrolled `temoin` with its own vault; a cycle records 1 to --records-per-sync
+// (default 3) synthetic testimonies and runs `temoin sync`. Every `--sample-seconds` one line
+// reports the server's memory, threads and open files and the window's sync times (p50, p99) and
 // errors; the same rows go to `--csv`.
 //
 // At the end every device syncs once more, and the run fails (exit 1) unless:
@@ -54,6 +54,8 @@ struct Options {
   int sample_seconds = 30;
   uint32_t seed = 20261205;
   double memory_growth_limit = 1.2;
+  // Larger values write faster: past the store's memtables within minutes, not hours.
+  int records_per_sync = 3;
   std::string csv;
 };
 
@@ -76,14 +78,18 @@ absl::StatusOr<Options> ParseArgs(int argc, char** argv) {
       ok = absl::SimpleAtoi(value, &o.seed);
     else if (flag == "--memory-growth-limit")
       ok = absl::SimpleAtod(value, &o.memory_growth_limit);
+    else if (flag == "--records-per-sync")
+      ok = absl::SimpleAtoi(value, &o.records_per_sync);
     else if (flag == "--csv")
       o.csv = value;
     else
       return absl::InvalidArgumentError("unknown flag " + flag);
     if (!ok) return absl::InvalidArgumentError(absl::StrCat("bad value for ", flag, ": ", value));
   }
-  if (o.devices < 1 || o.concurrency < 1 || o.sample_seconds < 1 || o.minutes <= 0) {
-    return absl::InvalidArgumentError("--devices, --concurrency, --sample-seconds, --minutes > 0");
+  if (o.devices < 1 || o.concurrency < 1 || o.sample_seconds < 1 || o.minutes <= 0 ||
+      o.records_per_sync < 1) {
+    return absl::InvalidArgumentError(
+        "--devices, --concurrency, --sample-seconds, --minutes, --records-per-sync > 0");
   }
   return o;
 }
@@ -196,7 +202,7 @@ struct Device {
 class Fleet {
  public:
   Fleet(const e2e::Deployment& deployment, const Options& o, FleetLog* log)
-      : deployment_(deployment), log_(log) {
+      : deployment_(deployment), log_(log), records_per_sync_(o.records_per_sync) {
     for (size_t i = 0; i < deployment.monitors().size(); ++i) {
       auto d = std::make_unique<Device>();
       d->home = deployment.monitors()[i];
@@ -247,7 +253,7 @@ class Fleet {
       size_t i = next_.fetch_add(1) % devices_.size();
       std::unique_lock lock(devices_[i]->busy, std::try_to_lock);
       if (!lock.owns_lock()) continue;
-      Cycle(*devices_[i], 1 + static_cast<int>(rng() % 3));
+      Cycle(*devices_[i], 1 + static_cast<int>(rng() % static_cast<uint32_t>(records_per_sync_)));
     }
   }
 
@@ -276,6 +282,7 @@ class Fleet {
 
   const e2e::Deployment& deployment_;
   FleetLog* log_;
+  const int records_per_sync_;
   std::vector<std::unique_ptr<Device>> devices_;
   std::atomic<size_t> next_{0};
 };
@@ -410,9 +417,11 @@ absl::Status Run(const Options& o) {
 int main(int argc, char** argv) {
   absl::StatusOr<temoin::soak::Options> o = temoin::soak::ParseArgs(argc, argv);
   if (!o.ok()) {
-    std::cerr << o.status().message()
-              << "\nusage: fleet_soak [--devices 200] [--minutes 60] [--concurrency 12] "
-                 "[--sample-seconds 30] [--seed N] [--memory-growth-limit 1.2] [--csv FILE]\n";
+    std::cerr
+        << o.status().message()
+        << "\nusage: fleet_soak [--devices 200] [--minutes 60] [--concurrency 12] "
+           "[--sample-seconds 30] [--seed N] [--memory-growth-limit 1.2] [--records-per-sync 3]\n"
+           "       [--csv FILE]\n";
     return 2;
   }
   absl::Status s = temoin::soak::Run(*o);

@@ -143,10 +143,12 @@ sigset_t BlockStopSignals() {
 }
 
 absl::StatusOr<std::unique_ptr<PrometheusMetrics>> StartMetrics(const RunFlags& flags, Core& core,
+                                                                Store& store,
                                                                 const std::string& store_path,
                                                                 const std::string& data) {
   if (flags.metrics.empty()) return nullptr;
-  ScrapedGauges gauges{[&core] { return core.sessions().OpenSessions(); }, store_path, data};
+  ScrapedGauges gauges{[&core] { return core.sessions().OpenSessions(); }, store_path, data,
+                       [&store] { return store.MemoryBytes(); }};
   return PrometheusMetrics::Start(flags.metrics, std::move(gauges));
 }
 
@@ -209,7 +211,7 @@ int RunServe(const std::string& data, RunFlags flags) {
   if (!witnesses.ok()) return FailToServe(witnesses.status());
   // Declared after the core and before the server: destroyed after the last call ends.
   absl::StatusOr<std::unique_ptr<PrometheusMetrics>> metrics =
-      StartMetrics(flags, core, server_data->db_path(), data);
+      StartMetrics(flags, core, **store, server_data->db_path(), data);
   if (!metrics.ok()) return FailToServe(metrics.status());
   if (*metrics) core.set_metrics(metrics->get());
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =

@@ -83,7 +83,7 @@ class StoreGauges final : public prometheus::Collectable {
  public:
   explicit StoreGauges(ScrapedGauges gauges) : gauges_(std::move(gauges)) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
-    return {
+    std::vector<prometheus::MetricFamily> families = {
         Gauge("temoin_open_sessions", "session tokens issued and not yet expired",
               gauges_.open_sessions ? static_cast<double>(gauges_.open_sessions()) : 0),
         Gauge("temoin_store_bytes", "size of the store's files on disk",
@@ -92,6 +92,14 @@ class StoreGauges final : public prometheus::Collectable {
               "space left for the server on the data directory's file system (-1: unknown)",
               FreeBytes(gauges_.data_path)),
     };
+    std::optional<uint64_t> memory =
+        gauges_.store_memory ? gauges_.store_memory() : std::optional<uint64_t>();
+    if (memory.has_value()) {
+      families.push_back(Gauge("temoin_store_memory_bytes",
+                               "the embedded store's memtables and block cache (bounded)",
+                               static_cast<double>(*memory)));
+    }
+    return families;
   }
 
  private:

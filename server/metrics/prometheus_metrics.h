@@ -1,8 +1,10 @@
 #ifndef TEMOIN_SERVER_METRICS_PROMETHEUS_METRICS_H_
 #define TEMOIN_SERVER_METRICS_PROMETHEUS_METRICS_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -29,6 +31,9 @@ struct ScrapedGauges {
   std::function<size_t()> open_sessions;
   std::string store_path;  // its files' total size: temoin_store_bytes
   std::string data_path;   // its file system's free space: temoin_disk_free_bytes
+  // temoin_store_memory_bytes; absent (or answering nullopt) for an engine that keeps
+  // no cache in this process.
+  std::function<std::optional<uint64_t>()> store_memory;
 };
 
 // The core's Metrics as Prometheus metrics, served over plain HTTP at /metrics on a

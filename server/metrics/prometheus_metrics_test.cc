@@ -71,6 +71,7 @@ TEST(PrometheusMetricsTest, AScrapeShowsWhatWasCounted) {
   gauges.open_sessions = [] { return size_t{3}; };
   gauges.store_path = ::testing::TempDir();
   gauges.data_path = ::testing::TempDir();
+  gauges.store_memory = [] { return std::optional<uint64_t>(12345); };
   absl::StatusOr<std::unique_ptr<PrometheusMetrics>> m =
       PrometheusMetrics::Start(absl::StrCat("127.0.0.1:", port), gauges);
   ASSERT_TRUE(m.ok()) << m.status();
@@ -95,7 +96,7 @@ TEST(PrometheusMetricsTest, AScrapeShowsWhatWasCounted) {
         "temoin_sign_ins_total{result=\"permission_denied\"} 1", "temoin_attachment_pieces_total 1",
         "temoin_received_bytes_total 1000", "temoin_sent_bytes_total 250",
         "temoin_commit_seconds_count 1", "temoin_commit_seconds_bucket{le=\"0.005\"} 1",
-        "temoin_open_sessions 3", "temoin_store_bytes ", "temoin_disk_free_bytes "}) {
+        "temoin_open_sessions 3", "temoin_store_bytes ", "temoin_disk_free_bytes ", "temoin_store_memory_bytes 12345"}) {
     EXPECT_NE(body.find(line), std::string::npos) << "missing: " << line << "\n" << body;
   }
 }

@@ -11,6 +11,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -159,6 +160,10 @@ void BoundMemory(rocksdb::Options& options) {
   table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Most lookups are for keys that are absent (a new record's id before it is stored, a
+  // blob not yet held): a Bloom filter answers them without reading a data block, which
+  // otherwise filled the cache with blocks read only to learn a key is not there.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 }
 
@@ -192,6 +197,15 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> RocksStore::OpenDb(const std::strin
   std::unique_ptr<rocksdb::DB> db(raw);
   if (!s.ok()) return FromRocks(s);
   return db;
+}
+
+std::optional<uint64_t> RocksStore::MemoryBytes() {
+  uint64_t memtables = 0, cache = 0;
+  if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &memtables) ||
+      !db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &cache)) {
+    return std::nullopt;
+  }
+  return memtables + cache;
 }
 
 absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const std::string& path,

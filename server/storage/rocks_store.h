@@ -37,6 +37,8 @@ class RocksStore final : public Store {
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override;
   absl::Status Commit(const WriteBatch& batch) override;
+  // Memtables (active and flushing) plus the block cache: bounded by OpenDb's budget.
+  std::optional<uint64_t> MemoryBytes() override;
   absl::StatusOr<uint64_t> AppendToLog(const LogAppendBuilder& build) override {
     return AppendToLogInProcess(*this, log_mu_, build);
   }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -240,6 +241,34 @@ TEST_F(RocksStoreTest, OpenWhileAnotherProcessHoldsTheStoreIsUnavailable) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   for (int fd : {ready[0], ready[1], release[0], release[1]}) close(fd);
   Reopen();  // free again once the holder is gone
+}
+
+// The server runs for years: what the store keeps in memory must not grow with what it
+// holds. 48 MiB written (three times a memtable) must leave at most two memtables in
+// memory (RocksDB's default 64 MiB memtable would hold it all), and reading it all back
+// may add at most the 32 MiB block cache.
+TEST_F(RocksStoreTest, MemoryStaysWithinItsBudgetAsTheStoreGrows) {
+  constexpr size_t kMiB = 1 << 20;
+  std::mt19937_64 rng(7);
+  std::string value(4096, '\0');
+  int keys = 0;
+  for (int batch_index = 0; batch_index < 192; ++batch_index) {  // 192 x 64 x 4 KiB
+    WriteBatch batch;
+    for (int i = 0; i < 64; ++i, ++keys) {
+      for (char& c : value) c = static_cast<char>(rng());  // incompressible
+      batch.Put(absl::StrCat("k/", keys), value);
+    }
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  }
+  std::optional<uint64_t> written = store_->MemoryBytes();
+  ASSERT_TRUE(written.has_value());
+  EXPECT_GT(*written, 0u);
+  EXPECT_LE(*written, 34 * kMiB) << "memtables hold more than two of 16 MiB";
+
+  for (int k = 0; k < keys; ++k) ASSERT_TRUE(Get(absl::StrCat("k/", k)).has_value()) << k;
+  std::optional<uint64_t> read = store_->MemoryBytes();
+  ASSERT_TRUE(read.has_value());
+  EXPECT_LE(*read, (34 + 33) * kMiB) << "memtables plus the block cache over budget";
 }
 
 TEST_F(RocksStoreTest, OpenOfUnusablePathFails) {

@@ -120,6 +120,11 @@ class Store {
   virtual absl::StatusOr<uint64_t> AddToCounter(absl::string_view name, int64_t window,
                                                 int64_t delta, uint64_t limit);
 
+  // Bytes the engine holds in this process's memory for unflushed writes and its read
+  // cache (temoin_store_memory_bytes), or nullopt when its memory lives elsewhere
+  // (PostgreSQL) or is the data itself (the in-memory engine).
+  virtual std::optional<uint64_t> MemoryBytes() { return std::nullopt; }
+
   // Calls `visit` for each key that starts with `prefix` and sorts after `start_after`
   // (empty: from the first), in key order, until it returns false.
   virtual absl::Status Scan(

@@ -135,6 +135,9 @@ TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
   EXPECT_GE(Sample(body, "temoin_sign_ins_total{result=\"ok\"}"), 1) << body;
   EXPECT_GT(Sample(body, "temoin_received_bytes_total"), 0) << body;
   EXPECT_GT(Sample(body, "temoin_store_bytes"), 0) << body;
+  // The embedded store's memory: something held, never past its 64 MiB budget.
+  EXPECT_GT(Sample(body, "temoin_store_memory_bytes"), 0) << body;
+  EXPECT_LE(Sample(body, "temoin_store_memory_bytes"), int64_t{64} << 20) << body;
   EXPECT_GE(Sample(body, "temoin_commit_seconds_count"), 1) << body;
   for (const std::string& id : d.monitor_ids()) {
     EXPECT_EQ(body.find(id), std::string::npos) << "a device id in the metrics";

@@ -201,6 +201,8 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> RocksStore::OpenDb(const std::strin
 
 std::optional<uint64_t> RocksStore::MemoryBytes() {
   uint64_t memtables = 0, cache = 0;
+  UsingDb using_db(*this);  // a scrape may come while a full disk's reopen has closed db_
+  if (db_ == nullptr) return std::nullopt;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &memtables) ||
       !db_->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &cache)) {
     return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/string_view.h"
 #include "common/encoding.h"
+#include "crypto/keys.h"
 
 namespace temoin::crypto {
 namespace {
@@ -26,6 +27,10 @@ std::string EncodeLogLeaf(const LogLeaf& leaf) {
   out += EncodeU64BigEndian(leaf.device_seq);
   out += EncodeU64BigEndian(static_cast<uint64_t>(leaf.received_hour));
   return out;
+}
+
+std::string LogKeyTag(absl::string_view vkey) {
+  return Hash256("temoin/log-key-tag/v1", vkey).substr(0, 8);
 }
 
 }  // namespace temoin::crypto

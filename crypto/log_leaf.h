@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 // The leaf of the server's transparency log (docs/architecture.md "Transparency log"):
 // the server writes it, devices and verifiers rebuild it from a receipt to check an
 // inclusion proof, so the encoding lives here, beside the Merkle code.
@@ -12,6 +14,13 @@ namespace temoin::crypto {
 // Signing context of the receipt key's signature over the log's vkey (GetLogProofs):
 // ties the log key to the receipt key a device pinned at enrolment.
 inline constexpr char kLogKeyContext[] = "temoin/log-key/v1";
+
+// Names the log key a device holds (GetLogProofsRequest.held_log_key): the first 8
+// bytes of Hash256("temoin/log-key-tag/v1", vkey). A server whose key has this tag leaves
+// the key and the receipt key's signature over it out of its answer (~140 B down). Change
+// detection only: a tag that matched another key would leave the device with a
+// checkpoint its held key cannot verify, which it refuses.
+std::string LogKeyTag(absl::string_view vkey);
 
 // What a leaf commits to. Encoded canonically (EncodeLogLeaf) and hashed as an RFC 9162
 // leaf: H(0x00 || encoding).

@@ -95,16 +95,24 @@ absl::StatusOr<VerifiedCheckpoint> VerifyLogAnswer(const v1::GetLogProofsRespons
                                                    absl::string_view receipt_public_key,
                                                    const std::optional<VerifiedCheckpoint>& held,
                                                    const crypto::ServerKeys* certified) {
-  if (absl::Status tied = crypto::VerifySignature(receipt_public_key, crypto::kLogKeyContext,
-                                                  answer.log_vkey(), answer.log_vkey_signature());
-      !tied.ok()) {
+  std::string vkey = answer.log_vkey();
+  if (vkey.empty()) {
+    // Left out because the device named it (GetLogProofsRequest.held_log_key): the key
+    // held, which was tied to the receipt key (or certified) when it was stored.
+    if (!held.has_value()) {
+      return absl::UnauthenticatedError("the server sent no log key, and this device holds none");
+    }
+    vkey = held->vkey;
+  } else if (absl::Status tied = crypto::VerifySignature(receipt_public_key, crypto::kLogKeyContext,
+                                                         vkey, answer.log_vkey_signature());
+             !tied.ok()) {
     return absl::UnauthenticatedError(
         "the log key is not signed by the server's receipt key pinned at enrolment");
   }
-  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(answer.log_vkey()));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier, crypto::ParseVkey(vkey));
   TEMOIN_ASSIGN_OR_RETURN(crypto::Checkpoint checkpoint,
                           crypto::VerifyCheckpoint(answer.checkpoint(), verifier));
-  VerifiedCheckpoint verified{std::move(checkpoint), answer.checkpoint(), answer.log_vkey()};
+  VerifiedCheckpoint verified{std::move(checkpoint), answer.checkpoint(), std::move(vkey)};
   if (!held.has_value()) return verified;
   const uint64_t held_size = held->checkpoint.size, shown_size = verified.checkpoint.size;
   TEMOIN_RETURN_IF_ERROR(CheckKeyContinuesLog(*held, verified, certified));

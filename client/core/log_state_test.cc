@@ -175,6 +175,41 @@ TEST_F(LogStateTest, RefusesAForkAndAnotherLogKey) {
   EXPECT_TRUE(VerifyLogAnswer(Answer(tree, 6), receipt_key_.public_key(), *held).ok());
 }
 
+// Issue 13: a sync names the log key it holds (held_log_key) and the answer leaves the
+// key and its signature out. The checkpoint is then checked against the held key: one
+// signed by another key, or an answer without a key to a device that holds none, is
+// refused.
+TEST_F(LogStateTest, AnAnswerWithoutItsKeyIsCheckedAgainstTheKeyHeld) {
+  Tree tree;
+  for (uint64_t i = 1; i <= 5; ++i) tree.Append(Leaf(i));
+  auto held = VerifyLogAnswer(Answer(tree, 0), receipt_key_.public_key(), std::nullopt);
+  ASSERT_TRUE(held.ok()) << held.status();
+  for (uint64_t i = 6; i <= 9; ++i) tree.Append(Leaf(i));
+  v1::GetLogProofsResponse keyless = Answer(tree, 5);
+  keyless.clear_log_vkey();
+  keyless.clear_log_vkey_signature();
+  auto next = VerifyLogAnswer(keyless, receipt_key_.public_key(), *held);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->checkpoint.size, 9u);
+  EXPECT_EQ(next->vkey, held->vkey);
+
+  EXPECT_EQ(VerifyLogAnswer(keyless, receipt_key_.public_key(), std::nullopt).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  crypto::SigningKey other = crypto::SigningKey::Generate();
+  v1::GetLogProofsResponse other_key = Answer(tree, 5, {}, &other, "temoin.log/test");
+  other_key.clear_log_vkey();
+  other_key.clear_log_vkey_signature();
+  EXPECT_FALSE(VerifyLogAnswer(other_key, receipt_key_.public_key(), *held).ok());
+  // A fork is still a fork without the key.
+  Tree fork;
+  for (uint64_t i = 1; i <= 9; ++i) fork.Append(Leaf(i, i == 2 ? 'z' : 'a'));
+  v1::GetLogProofsResponse forked = Answer(fork, 5);
+  forked.clear_log_vkey();
+  forked.clear_log_vkey_signature();
+  EXPECT_EQ(VerifyLogAnswer(forked, receipt_key_.public_key(), *held).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
 // temoin-server keys switch: the same tree, under the same origin, signed by a new key.
 // A device follows it only when the organisation certified the new key as current, and
 // still checks that the tree extends the one it holds under the old key.

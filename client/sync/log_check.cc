@@ -30,7 +30,10 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
   if (checked.ok()) checked = CheckWitnessQuorum(*verified, witnesses);
   if (!checked.ok()) {
     if (checked.code() == absl::StatusCode::kDataLoss) {
-      TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, answer));
+      v1::GetLogProofsResponse kept = answer;
+      // Left out (held_log_key): the key it verified with, for the evidence.
+      if (kept.log_vkey().empty() && held.has_value()) kept.set_log_vkey(held->vkey);
+      TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, kept));
     }
     return checked;
   }
@@ -39,9 +42,23 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
   return absl::OkStatus();
 }
 
+absl::Status AcceptLogAnswerForLeaves(Vault& vault, absl::string_view receipt_public_key,
+                                      const std::vector<crypto::LogLeaf>& leaves,
+                                      const v1::GetLogProofsResponse& answer) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
+  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
+  return AcceptLogAnswer(vault, receipt_public_key, witnesses, leaves, answer, held);
+}
+
 v1::GetLogProofsRequest ConsistencyRequest(const std::optional<VerifiedCheckpoint>& held) {
   v1::GetLogProofsRequest request;
   if (held.has_value()) request.set_old_size(held->checkpoint.size);
+  return request;
+}
+
+v1::GetLogProofsRequest SyncLogRequest(const std::optional<VerifiedCheckpoint>& held) {
+  v1::GetLogProofsRequest request = ConsistencyRequest(held);
+  if (held.has_value()) request.set_held_log_key(crypto::LogKeyTag(held->vkey));
   return request;
 }
 

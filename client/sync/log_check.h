@@ -30,6 +30,13 @@ absl::Status AcceptLogAnswer(Vault& vault, absl::string_view receipt_public_key,
                              const v1::GetLogProofsResponse& answer,
                              std::optional<VerifiedCheckpoint>& held);
 
+// AcceptLogAnswer against the checkpoint and witness policy the vault holds: for an
+// answer that came without a GetLogProofs call (the closing answer of an upload stream,
+// UploadRequest.log), checked exactly as one that did.
+absl::Status AcceptLogAnswerForLeaves(Vault& vault, absl::string_view receipt_public_key,
+                                      const std::vector<crypto::LogLeaf>& leaves,
+                                      const v1::GetLogProofsResponse& answer);
+
 // How the inclusion of several leaves is proven: one joint proof (O(log n) hashes for a
 // run of records; what a sync asks for) or an RFC 9162 path per leaf (what an evidence
 // package carries, since standard tools check those).
@@ -45,8 +52,13 @@ absl::Status CheckLog(Vault& vault, Connection& connection, absl::string_view re
                       v1::GetLogProofsResponse* last_answer = nullptr);
 
 // The request that asks for no leaf: the newest checkpoint and a consistency proof from
-// `held`. It rides on a sync's sign-in (GetSettingsRequest.log).
+// `held`.
 v1::GetLogProofsRequest ConsistencyRequest(const std::optional<VerifiedCheckpoint>& held);
+
+// ConsistencyRequest that also names the log key held (held_log_key), so that the
+// answer leaves it out: what a sync asks on its sign-in (GetSettingsRequest.log) and
+// when it closes its upload (UploadRequest.log). Not for evidence, which keeps the key.
+v1::GetLogProofsRequest SyncLogRequest(const std::optional<VerifiedCheckpoint>& held);
 
 }  // namespace temoin::client
 

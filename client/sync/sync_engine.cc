@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -70,7 +71,7 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault, bool no_ses
   // or purge, and no checkpoint to compare with before the first sync).
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> checkpoint, HeldCheckpoint(vault));
   if (!no_session) {
-    *request.mutable_log() = ConsistencyRequest(checkpoint);
+    *request.mutable_log() = SyncLogRequest(checkpoint);
   } else if (checkpoint.has_value()) {
     *request.mutable_log() = ConsistencyRequest(checkpoint);
     request.mutable_log()->set_checkpoint_only(true);
@@ -161,9 +162,13 @@ using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& requ
 // (sync_bench, docs/BENCHMARKS.md; four gained nothing more). A 2G link
 // settles on batches of a few seconds of air time; loopback reaches full batches
 // after a handful of answers.
+// `closing`, when given, goes after the last batch, without waiting for answers, with
+// the batch id of the `next` call that returned false: it asks for the log proofs of
+// what the stream receipted (UploadRequest.log), which arrive as the last answer.
 absl::Status StreamBatches(
     Connection& connection, const SyncOptions& options, const NextRequest& next,
-    const std::function<absl::Status(const v1::UploadResponse&)>& on_response) {
+    const std::function<absl::Status(const v1::UploadResponse&)>& on_response,
+    const v1::UploadRequest* closing = nullptr) {
   std::unique_ptr<grpc::ClientContext> context =
       connection.NewContext(Connection::kTransferDeadline);
   auto stream = connection.sync().Upload(context.get());
@@ -178,7 +183,8 @@ absl::Status StreamBatches(
   BatchSizer sizer(options.initial_batch_bytes, options.max_batch_bytes);
   bool reader_done = false;
   std::thread writer([&] {
-    for (uint64_t batch_id = 0;; ++batch_id) {
+    uint64_t batch_id = 0;
+    for (;; ++batch_id) {
       size_t target;
       {
         std::unique_lock lock(mu);
@@ -201,6 +207,11 @@ absl::Status StreamBatches(
         in_flight_bytes += size;
       }
       if (!stream->Write(request)) return;
+    }
+    if (closing != nullptr) {
+      v1::UploadRequest last = *closing;
+      last.set_batch_id(batch_id);
+      if (!stream->Write(last)) return;
     }
     stream->WritesDone();
   });
@@ -249,19 +260,45 @@ constexpr char kUploadCutKey[] = "upload_cut";
 // without attachments skip the commitment: the body's full receipt fixes the record
 // as well, and a second pass would double the server's verifies and the bytes.
 // `pending` is PendingRecords, read before signing in.
+// The most receipted records proven by one answer: one joint proof per group keeps an
+// answer small enough to arrive between two cuts of a 2G link even when the records
+// are scattered through the log (a path each for 300 records was ~125 KB, and
+// field_link_test saw it asked for again at every reconnection); a run of 256 adjacent
+// records is ~1 KB of proof.
+constexpr size_t kProofsPerAnswer = 256;
+
+// The log index a whole receipt names (0 when its body does not parse).
+uint64_t ReceiptLogIndex(const v1::Receipt& receipt) {
+  v1::ReceiptBody body;
+  return body.ParseFromString(receipt.body()) ? body.log_index() : 0;
+}
+
+// Log proofs that came as the bodies stream's closing answer (UploadRequest.log), and
+// the log indexes they prove: those the device asked for and those the stream
+// receipted. They stand for a GetLogProofs call only when these are exactly the leaves
+// the device then holds receipts for; otherwise it asks as before.
+struct StreamProofs {
+  std::set<uint64_t> log_indexes;
+  v1::GetLogProofsResponse answer;
+};
+
 // One monitor's upload, in the protocol's three steps. State shared by the steps:
 // which records are done (full receipt), have their body on the server, or were
 // refused, and the progress shown to the person.
 class RecordUpload {
  public:
+  // `owed`: leaves receipted by earlier syncs whose proofs are still owed; the closing
+  // request asks for them too.
   RecordUpload(Vault& vault, Connection& connection, const SyncOptions& options,
-               const std::vector<v1::OutboxEntry>& pending, SyncReport& report)
+               const std::vector<v1::OutboxEntry>& pending,
+               const std::vector<crypto::LogLeaf>& owed, SyncReport& report)
       : vault_(vault),
         connection_(connection),
         options_(options),
         pending_(pending),
         report_(report),
         progress_{.records_total = pending.size()} {
+    for (const crypto::LogLeaf& leaf : owed) asked_log_indexes_.insert(leaf.log_index);
     for (const auto& entry : pending) {
       progress_.bytes_total += entry.envelope().ByteSizeLong();
       v1::RecordHeader header;
@@ -276,6 +313,9 @@ class RecordUpload {
     if (options_.carry != nullptr) LearnFromAttempt(*options_.carry, status.ok());
     return status;
   }
+
+  // Set when the bodies stream ended with log proofs (after Run).
+  std::optional<StreamProofs>& stream_proofs() { return stream_proofs_; }
 
  private:
   absl::Status RunSteps() {
@@ -402,6 +442,9 @@ class RecordUpload {
     }
     TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault_, committed));
     TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
+    for (const auto& [id, receipt] : receipts) {
+      if (uint64_t index = ReceiptLogIndex(receipt); index != 0) asked_log_indexes_.insert(index);
+    }
     report_.committed += committed.size();
     report_.receipted += receipts.size();
     for (const auto& [id, receipt] : receipts) RecordDone(id);
@@ -420,8 +463,16 @@ class RecordUpload {
     std::sort(bodies.begin(), bodies.end(), [](const auto& a, const auto& b) {
       return a.second->device_seq() < b.second->device_seq();
     });
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::UploadRequest> closing,
+                            ClosingRequest(bodies.size()));
     size_t next = 0;
     auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
+      if (next == bodies.size()) {
+        // The closing request takes this batch id: its answer (from a server that
+        // proves nothing there, an empty one) expands to no result.
+        if (closing.has_value()) sent_.Remember(request.batch_id(), {});
+        return false;
+      }
       size_t bytes = 0;
       std::vector<std::string> ids;
       while (next < bodies.size() &&
@@ -441,10 +492,29 @@ class RecordUpload {
     };
     return StreamBatches(
         connection_, SizedForTheLink(), next_bodies,
-        [&](const v1::UploadResponse& response) { return TakeBodyAnswers(response); });
+        [&](const v1::UploadResponse& response) { return TakeBodyAnswers(response); },
+        closing.has_value() ? &*closing : nullptr);
+  }
+
+  // The bodies stream's closing request, when its proofs fit one answer: the newest
+  // checkpoint, a consistency proof from the one held, and inclusion of the leaves
+  // owed from before, those the commitments receipted and those this stream will.
+  absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(size_t bodies) {
+    if (asked_log_indexes_.size() + bodies > kProofsPerAnswer) return std::nullopt;
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault_));
+    v1::UploadRequest closing;
+    *closing.mutable_log() = SyncLogRequest(held);
+    for (uint64_t index : asked_log_indexes_) closing.mutable_log()->add_log_indexes(index);
+    return closing;
   }
 
   absl::Status TakeBodyAnswers(const v1::UploadResponse& response) {
+    if (response.has_log()) {
+      std::set<uint64_t> proven = asked_log_indexes_;
+      proven.insert(stream_log_indexes_.begin(), stream_log_indexes_.end());
+      stream_proofs_ = StreamProofs{std::move(proven), response.log()};
+      return absl::OkStatus();
+    }
     TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results, sent_.Expand(response));
     std::vector<std::pair<std::string, v1::Receipt>> receipts;
     std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
@@ -462,6 +532,9 @@ class RecordUpload {
     }
     TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault_, response.batch_receipt(), leaves));
     TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
+    for (const auto& [id, receipt] : receipts) stream_log_indexes_.insert(ReceiptLogIndex(receipt));
+    for (const auto& [id, index] : leaves) stream_log_indexes_.insert(index);
+    stream_log_indexes_.erase(0);
     report_.receipted += receipts.size() + leaves.size();
     for (const auto& [id, receipt] : receipts) RecordDone(id);
     for (const auto& [id, index] : leaves) RecordDone(id);
@@ -504,11 +577,22 @@ class RecordUpload {
   std::set<std::string> done_, body_in_, refused_;
   size_t bodies_sent_bytes_ = 0, commitment_bytes_ = 0;
   PositionalAnswers sent_;  // which record sits where in each batch, for the answers
+  // Log indexes the closing request names (owed, and receipted by the commitments), and
+  // those the bodies stream receipted, which the server adds itself.
+  std::set<uint64_t> asked_log_indexes_, stream_log_indexes_;
+  std::optional<StreamProofs> stream_proofs_;
 };
 
+// Uploads `pending`; `stream_proofs` receives the log proofs that came on the upload
+// stream, if any (see StreamProofs).
 absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
-                    const std::vector<v1::OutboxEntry>& pending, SyncReport& report) {
-  return RecordUpload(vault, connection, options, pending, report).Run();
+                    const std::vector<v1::OutboxEntry>& pending,
+                    const std::vector<crypto::LogLeaf>& owed, SyncReport& report,
+                    std::optional<StreamProofs>& stream_proofs) {
+  RecordUpload upload(vault, connection, options, pending, owed, report);
+  absl::Status status = upload.Run();
+  stream_proofs = std::move(upload.stream_proofs());
+  return status;
 }
 
 // Bundles this device carries for others (RelayBundles, read before signing in) go up
@@ -543,6 +627,12 @@ std::vector<std::string> RecordIds(const std::vector<v1::OutboxEntry>& pending) 
     v1::RecordHeader header;
     if (header.ParseFromString(entry.envelope().header())) ids.push_back(header.record_id());
   }
+  return ids;
+}
+
+std::vector<std::string> RecordIdsOf(const std::vector<crypto::LogLeaf>& leaves) {
+  std::vector<std::string> ids;
+  for (const crypto::LogLeaf& leaf : leaves) ids.push_back(leaf.record_id);
   return ids;
 }
 
@@ -726,6 +816,28 @@ absl::Status CheckLogBeforeUpload(Vault& vault, Connection& connection, const v1
   return absl::OkStatus();
 }
 
+// Proves that each of `leaves` is in the server's log, marking them proven as they
+// verify: with the proofs that came on the upload stream when they cover exactly these
+// leaves, otherwise with one GetLogProofs call per group of kProofsPerAnswer.
+absl::Status ProveReceipted(Vault& vault, Connection& connection, const v1::Profile& profile,
+                            const std::vector<crypto::LogLeaf>& leaves,
+                            const std::optional<StreamProofs>& stream_proofs) {
+  std::set<uint64_t> indexes;
+  for (const crypto::LogLeaf& leaf : leaves) indexes.insert(leaf.log_index);
+  if (stream_proofs.has_value() && !leaves.empty() && stream_proofs->log_indexes == indexes) {
+    TEMOIN_RETURN_IF_ERROR(AcceptLogAnswerForLeaves(vault, profile.server_signing_key(), leaves,
+                                                    stream_proofs->answer));
+    return MarkProven(vault, RecordIdsOf(leaves));
+  }
+  for (size_t at = 0; at < leaves.size(); at += kProofsPerAnswer) {
+    std::vector<crypto::LogLeaf> group(
+        leaves.begin() + at, leaves.begin() + std::min(leaves.size(), at + kProofsPerAnswer));
+    TEMOIN_RETURN_IF_ERROR(CheckLog(vault, connection, profile.server_signing_key(), group));
+    TEMOIN_RETURN_IF_ERROR(MarkProven(vault, RecordIdsOf(group)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
                                        v1::Profile profile) {
   // What there is to send, read before signing in (Upload and RelayCarried would read
@@ -756,27 +868,16 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     // Each record sent owes a proof until one verifies, so that a sync cut after its
     // receipts and before its proofs leaves them to the next sync.
     TEMOIN_RETURN_IF_ERROR(MarkProofsOwed(vault, RecordIds(pending)));
-    TEMOIN_RETURN_IF_ERROR(Upload(vault, *connection, options, pending, report));
+    std::optional<StreamProofs> stream_proofs;
+    TEMOIN_RETURN_IF_ERROR(
+        Upload(vault, *connection, options, pending, owed, report, stream_proofs));
     // Receipts purged the sealed copies as they came (each one is the server's
     // signature already); the proofs now show each receipted record is in the log,
     // those of this sync and those an earlier one left owed.
     TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> marked, OwedProofs(vault));
     TEMOIN_ASSIGN_OR_RETURN(std::vector<crypto::LogLeaf> leaves,
                             ReceiptedLeaves(vault, profile, marked));
-    // One joint proof per group, each group marked proven as it verifies. Groups keep
-    // an answer small enough to arrive between two cuts of a 2G link even when the
-    // records are scattered through the log (a path each for 300 records was ~125 KB,
-    // and field_link_test saw it asked for again at every reconnection); a run of 256
-    // adjacent records is ~1 KB of proof.
-    constexpr size_t kProofsPerAnswer = 256;
-    for (size_t at = 0; at < leaves.size(); at += kProofsPerAnswer) {
-      std::vector<crypto::LogLeaf> group(
-          leaves.begin() + at, leaves.begin() + std::min(leaves.size(), at + kProofsPerAnswer));
-      TEMOIN_RETURN_IF_ERROR(CheckLog(vault, *connection, profile.server_signing_key(), group));
-      std::vector<std::string> proven;
-      for (const crypto::LogLeaf& leaf : group) proven.push_back(leaf.record_id);
-      TEMOIN_RETURN_IF_ERROR(MarkProven(vault, proven));
-    }
+    TEMOIN_RETURN_IF_ERROR(ProveReceipted(vault, *connection, profile, leaves, stream_proofs));
     // Proven, or not receipted (refused, or cut: still pending, marked again next time).
     TEMOIN_RETURN_IF_ERROR(MarkProven(vault, marked));
     report.proven = leaves.size();

@@ -84,8 +84,9 @@ absl::StatusOr<v1::GetSettingsResponse> Core::GetSettings(const Session& session
   return response;
 }
 
-absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
-    const Session& session, const v1::GetLogProofsRequest& request) {
+absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(const Session& session,
+                                                            const v1::GetLogProofsRequest& request,
+                                                            LogProofsVia via) {
   constexpr int kMaxIndexes = 1024;
   if (request.log_indexes_size() > kMaxIndexes) {
     return absl::InvalidArgumentError(
@@ -107,6 +108,7 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
     TEMOIN_ASSIGN_OR_RETURN(TransparencyLog::Signed latest, log_.CheckpointCovering(needed));
     v1::GetLogProofsResponse response;
     response.set_checkpoint(std::move(latest.note));
+    metrics_->CountLogProofs(via);
     return response;
   }
   // With witnesses, the newest checkpoint they cosigned that covers the request (waiting
@@ -121,8 +123,11 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
   v1::GetLogProofsResponse response;
   response.set_checkpoint(checkpoint.note);
   TEMOIN_ASSIGN_OR_RETURN(std::string vkey, log_.Vkey());
-  response.set_log_vkey_signature(receipt_key_.Sign(kLogKeyContext, vkey));
-  response.set_log_vkey(std::move(vkey));
+  // A device that holds this key checks the checkpoint with it (sync.proto held_log_key).
+  if (request.held_log_key() != crypto::LogKeyTag(vkey)) {
+    response.set_log_vkey_signature(receipt_key_.Sign(kLogKeyContext, vkey));
+    response.set_log_vkey(std::move(vkey));
+  }
   TEMOIN_RETURN_IF_ERROR(request.joint() ? AddJointInclusion(request, checkpoint.size, response)
                                          : AddInclusions(request, checkpoint.size, response));
   if (request.old_size() > 0 && request.old_size() < checkpoint.size) {
@@ -130,6 +135,7 @@ absl::StatusOr<v1::GetLogProofsResponse> Core::GetLogProofs(
                             log_.ConsistencyProof(request.old_size(), checkpoint.size));
     for (std::string& hash : hashes) response.add_consistency(std::move(hash));
   }
+  metrics_->CountLogProofs(via);
   return response;
 }
 

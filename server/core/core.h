@@ -79,6 +79,7 @@ class Core {
     sessions_.set_metrics(metrics);
     attachments_.set_metrics(metrics);
     review_.set_metrics(metrics);
+    metrics_ = metrics;
   }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
 
@@ -98,8 +99,10 @@ class Core {
   // or larger: a device holding a larger checkpoint refuses the smaller one). Any
   // signed-in device may ask: leaf hashes reveal nothing of a record. kInvalidArgument
   // for an index outside the log or more than 1024 of them.
+  // `via` is only counted (Metrics::CountLogProofs).
   absl::StatusOr<v1::GetLogProofsResponse> GetLogProofs(const Session& session,
-                                                        const v1::GetLogProofsRequest& request);
+                                                        const v1::GetLogProofsRequest& request,
+                                                        LogProofsVia via = LogProofsVia::kCall);
 
   // (server_keys_ops.cc) Stores the org-signed server-key statement (admins only). It
   // must verify against the organisation key (kUnauthenticated), list this server's
@@ -131,6 +134,7 @@ class Core {
   std::string served_tls_pin_;
   WitnessPool* witnesses_ = nullptr;
   const Clock* clock_;
+  Metrics* metrics_ = &NoMetrics();
 };
 
 }  // namespace temoin::server

@@ -11,6 +11,7 @@ class NullMetrics final : public Metrics {
   void CountBytesIn(uint64_t) override {}
   void CountBytesOut(uint64_t) override {}
   void ObserveCommitSeconds(double) override {}
+  void CountLogProofs(LogProofsVia) override {}
 };
 
 }  // namespace
@@ -57,6 +58,18 @@ std::string_view StatusCodeLabel(absl::StatusCode code) {
     default:
       return "unknown";
   }
+}
+
+std::string_view LogProofsViaLabel(LogProofsVia via) {
+  switch (via) {
+    case LogProofsVia::kSettings:
+      return "settings";
+    case LogProofsVia::kUploadStream:
+      return "upload";
+    case LogProofsVia::kCall:
+      return "call";
+  }
+  return "call";
 }
 
 }  // namespace temoin::server

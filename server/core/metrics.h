@@ -22,6 +22,11 @@ enum class RecordOutcome {
   kRefused,      // failed a check, or the batch was refused as a whole
 };
 
+// Where a device got an answer of log proofs (Core::GetLogProofs): riding on its
+// settings pull at sign-in, as the closing answer of an upload stream, or from a
+// GetLogProofs call of its own (one round trip more; issue 13).
+enum class LogProofsVia { kSettings, kUploadStream, kCall };
+
 class Metrics {
  public:
   virtual ~Metrics() = default;
@@ -38,7 +43,12 @@ class Metrics {
   virtual void CountBytesOut(uint64_t bytes) = 0;
   // The time one durable commit of uploaded records took (the fsync included).
   virtual void ObserveCommitSeconds(double seconds) = 0;
+  // One answer of log proofs served.
+  virtual void CountLogProofs(LogProofsVia via) = 0;
 };
+
+// "settings", "upload", "call".
+std::string_view LogProofsViaLabel(LogProofsVia via);
 
 // Counts nothing: the core's default.
 Metrics& NoMetrics();

@@ -40,6 +40,7 @@
 #include "server/core/core.h"
 #include "server/core/testing/counting_metrics.h"
 #include "server/core/testing/fake_device.h"
+#include "server/core/upload_stream.h"
 #include "server/storage/memory_store.h"
 #include "server/storage/rocks_store.h"
 #include "temoin/v1/testimony.pb.h"
@@ -1979,6 +1980,153 @@ TEST_P(CoreTest, EnrolmentStoresAMatchingCertificateAndRefusesAnotherRolesOne) {
     ++certified;
   }
   EXPECT_EQ(certified, 1);
+}
+
+// Issue 13, the attempt: an upload stream's closing request gets the proofs of what the
+// stream receipted (bodies, a duplicate's whole receipt) and of what the device names
+// (owed from before), in one joint proof that verifies against the checkpoint; the
+// device need not make a GetLogProofs call after its upload.
+TEST_P(CoreTest, UploadStreamClosesWithOneProofOfWhatItReceiptedAndWhatWasAskedFor) {
+  SetUpWorld();
+  CountingMetrics metrics;
+  core_->set_metrics(&metrics);
+  crypto::SigningKey log_key = crypto::SigningKey::Generate();
+  core_->set_log_key(
+      Must(crypto::SigningKey::FromSecretKey(log_key.secret_key().ExposeSecret()), "log key"));
+  // Other leaves around, so that the proof is not trivial.
+  for (int i = 0; i < 5; ++i) UploadOne(monitor_b_session_, Seal(monitor_b_, beta_));
+  const v1::Envelope owed = Seal(monitor_a_, alpha_);
+  const uint64_t owed_index = UploadOne(monitor_a_session_, owed).log_index();
+  for (int i = 0; i < 3; ++i) UploadOne(monitor_b_session_, Seal(monitor_b_, beta_));
+
+  UploadStream stream(*core_);
+  std::vector<v1::Envelope> sent = {Seal(monitor_a_, alpha_), Seal(monitor_a_, alpha_)};
+  v1::UploadRequest bodies;
+  bodies.set_batch_id(0);
+  bodies.set_positional_results(true);
+  for (const v1::Envelope& e : sent) *bodies.add_records() = e;
+  Must(stream.Answer(monitor_a_session_, bodies), "bodies");
+  v1::UploadRequest again;  // one record again: a duplicate's whole receipt
+  again.set_batch_id(1);
+  *again.add_records() = sent[0];
+  sent.push_back(Seal(monitor_a_, alpha_));
+  *again.add_records() = sent[2];
+  Must(stream.Answer(monitor_a_session_, again), "again");
+  for (int i = 0; i < 2; ++i) UploadOne(monitor_b_session_, Seal(monitor_b_, beta_));
+
+  v1::UploadRequest closing;
+  closing.set_batch_id(2);
+  closing.mutable_log()->add_log_indexes(owed_index);
+  v1::UploadResponse answer = Must(stream.Answer(monitor_a_session_, closing), "closing");
+  EXPECT_EQ(answer.batch_id(), 2u);
+  ASSERT_TRUE(answer.has_log());
+  EXPECT_EQ(metrics.log_proofs(LogProofsVia::kUploadStream), 1);
+  EXPECT_EQ(metrics.log_proofs(LogProofsVia::kCall), 0);
+
+  crypto::NoteVerifier verifier = Must(crypto::ParseVkey(answer.log().log_vkey()), "vkey");
+  crypto::Checkpoint checkpoint =
+      Must(crypto::VerifyCheckpoint(answer.log().checkpoint(), verifier), "checkpoint");
+  EXPECT_EQ(checkpoint.size, *store_->LogSize());
+  std::vector<std::pair<const v1::Envelope*, const FakeDevice*>> proven = {{&owed, &monitor_a_}};
+  for (const v1::Envelope& e : sent) proven.push_back({&e, &monitor_a_});
+  std::vector<crypto::merkle::KnownLeaf> leaves;
+  for (const auto& [envelope, device] : proven) {
+    v1::StoredRecord row =
+        *Must(core_->registry().Record(device->id, RecordId(*envelope)), "record");
+    leaves.push_back({row.log_index() - 1, crypto::merkle::HashLeaf(EncodeLogLeaf(
+                                               {.log_index = row.log_index(),
+                                                .record_id = RecordId(*envelope),
+                                                .digest = crypto::RecordDigest(*envelope),
+                                                .device_id = device->id,
+                                                .device_seq = row.device_seq(),
+                                                .received_hour = row.received_at()}))});
+  }
+  std::vector<std::string> proof(answer.log().joint_inclusion().begin(),
+                                 answer.log().joint_inclusion().end());
+  ASSERT_FALSE(proof.empty());
+  EXPECT_TRUE(
+      crypto::merkle::VerifyMultiInclusion(leaves, checkpoint.size, proof, checkpoint.root).ok());
+  leaves.pop_back();  // a set that lacks one of them does not verify: the set is exact
+  EXPECT_FALSE(
+      crypto::merkle::VerifyMultiInclusion(leaves, checkpoint.size, proof, checkpoint.root).ok());
+
+  // A stream closes once, and nothing follows its closing.
+  EXPECT_EQ(stream.Answer(monitor_a_session_, closing).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stream.Answer(monitor_a_session_, bodies).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(CoreTest, LogProofsLeaveOutTheLogKeyOnlyForADeviceThatNamesIt) {
+  SetUpWorld();
+  crypto::SigningKey log_key = crypto::SigningKey::Generate();
+  core_->set_log_key(
+      Must(crypto::SigningKey::FromSecretKey(log_key.secret_key().ExposeSecret()), "log key"));
+  UploadOne(monitor_a_session_, Seal(monitor_a_, alpha_));
+  const std::string vkey = *core_->log().Vkey();
+  v1::GetLogProofsRequest request;
+  v1::GetLogProofsResponse full = Must(core_->GetLogProofs(monitor_a_session_, request), "full");
+  EXPECT_EQ(full.log_vkey(), vkey);
+  EXPECT_FALSE(full.log_vkey_signature().empty());
+  request.set_held_log_key(crypto::LogKeyTag(vkey));
+  v1::GetLogProofsResponse keyless = Must(core_->GetLogProofs(monitor_a_session_, request), "held");
+  EXPECT_TRUE(keyless.log_vkey().empty());
+  EXPECT_TRUE(keyless.log_vkey_signature().empty());
+  EXPECT_EQ(keyless.checkpoint(), full.checkpoint());
+  std::string other = crypto::LogKeyTag(vkey);
+  other[0] ^= 1;  // another key held (a rotation): the key comes, signed
+  request.set_held_log_key(other);
+  EXPECT_EQ(Must(core_->GetLogProofs(monitor_a_session_, request), "other").log_vkey(), vkey);
+}
+
+TEST_P(CoreTest, UploadStreamRefusesMalformedClosingRequests) {
+  SetUpWorld();
+  crypto::SigningKey log_key = crypto::SigningKey::Generate();
+  core_->set_log_key(
+      Must(crypto::SigningKey::FromSecretKey(log_key.secret_key().ExposeSecret()), "log key"));
+  const uint64_t index = UploadOne(monitor_a_session_, Seal(monitor_a_, alpha_)).log_index();
+  {  // records beside the closing
+    UploadStream stream(*core_);
+    v1::UploadRequest closing;
+    closing.mutable_log()->add_log_indexes(index);
+    *closing.add_records() = Seal(monitor_a_, alpha_);
+    EXPECT_EQ(stream.Answer(monitor_a_session_, closing).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  {  // log index 0, or past the log
+    for (uint64_t bad : {uint64_t{0}, index + 1000}) {
+      UploadStream stream(*core_);
+      v1::UploadRequest closing;
+      closing.mutable_log()->add_log_indexes(bad);
+      EXPECT_FALSE(stream.Answer(monitor_a_session_, closing).ok()) << bad;
+    }
+  }
+  {
+    UploadStream stream(*core_);
+    v1::UploadRequest closing;
+    closing.set_batch_id(7);
+    for (int i = 0; i < 1025; ++i) closing.mutable_log()->add_log_indexes(index);
+    v1::UploadResponse answer = Must(stream.Answer(monitor_a_session_, closing), "closing");
+    // One index asked 1025 times is one index: proven.
+    EXPECT_TRUE(answer.has_log());
+  }
+  {  // more than one answer holds: no proofs, and the device asks apart
+    UploadStream stream(*core_);
+    v1::UploadRequest closing;
+    closing.set_batch_id(7);
+    for (uint64_t i = 1; i <= 1025; ++i) closing.mutable_log()->add_log_indexes(i);
+    v1::UploadResponse answer = Must(stream.Answer(monitor_a_session_, closing), "closing");
+    EXPECT_EQ(answer.batch_id(), 7u);
+    EXPECT_FALSE(answer.has_log());
+  }
+  {  // nothing to prove: nothing proven
+    UploadStream stream(*core_);
+    v1::UploadRequest closing;
+    *closing.mutable_log() = v1::GetLogProofsRequest();
+    closing.mutable_log()->set_old_size(1);
+    v1::UploadResponse answer = Must(stream.Answer(monitor_a_session_, closing), "closing");
+    EXPECT_FALSE(answer.has_log());
+  }
 }
 
 // The core counts what it does through Metrics, with labels from fixed sets only.

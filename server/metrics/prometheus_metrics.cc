@@ -113,6 +113,7 @@ struct PrometheusMetrics::Families {
   prometheus::Counter* bytes_in;
   prometheus::Counter* bytes_out;
   prometheus::Histogram* commit_seconds;
+  prometheus::Family<prometheus::Counter>* log_proofs;
 };
 
 absl::Status CheckLoopbackAddress(absl::string_view address) {
@@ -169,6 +170,17 @@ absl::StatusOr<std::unique_ptr<PrometheusMetrics>> PrometheusMetrics::Start(
            .Register(r)
            .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
                                                             0.1, 0.2, 0.5, 1, 2, 5});
+  f.log_proofs = &prometheus::BuildCounter()
+                      .Name("temoin_log_proofs_total")
+                      .Help(
+                          "answers of transparency-log proofs, by how they reached the device "
+                          "(settings: on sign-in; upload: closing an upload; call: a call "
+                          "of its own)")
+                      .Register(r);
+  for (LogProofsVia via :
+       {LogProofsVia::kSettings, LogProofsVia::kUploadStream, LogProofsVia::kCall}) {
+    f.log_proofs->Add({{"via", std::string(LogProofsViaLabel(via))}});
+  }
   // The usual series exist from the start at 0, so that rate() sees the first increase.
   f.records->Add({{"outcome", "accepted"}, {"reason", "ok"}});
   f.records->Add({{"outcome", "duplicate"}, {"reason", "ok"}});
@@ -202,6 +214,10 @@ void PrometheusMetrics::CountRecord(RecordOutcome outcome, absl::StatusCode reas
 
 void PrometheusMetrics::CountSignIn(absl::StatusCode result) {
   families_->sign_ins->Add({{"result", std::string(StatusCodeLabel(result))}}).Increment();
+}
+
+void PrometheusMetrics::CountLogProofs(LogProofsVia via) {
+  families_->log_proofs->Add({{"via", std::string(LogProofsViaLabel(via))}}).Increment();
 }
 
 void PrometheusMetrics::CountAttachmentPiece() { families_->pieces->Increment(); }

@@ -53,6 +53,7 @@ class PrometheusMetrics final : public Metrics {
   void CountBytesIn(uint64_t bytes) override;
   void CountBytesOut(uint64_t bytes) override;
   void ObserveCommitSeconds(double seconds) override;
+  void CountLogProofs(LogProofsVia via) override;
 
   int port() const { return port_; }
 

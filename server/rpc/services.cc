@@ -14,6 +14,7 @@
 #include "server/core/bundle_import.h"
 #include "server/core/piece_stream.h"
 #include "server/core/relay_spool.h"
+#include "server/core/upload_stream.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
 #include "server/rpc/stream_reactors.h"
@@ -127,7 +128,8 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
   }
   if (request.has_log()) {
     // The device's log check, riding on the settings pull (sync.proto GetSettingsRequest).
-    absl::StatusOr<v1::GetLogProofsResponse> log = core.GetLogProofs(session, request.log());
+    absl::StatusOr<v1::GetLogProofsResponse> log =
+        core.GetLogProofs(session, request.log(), LogProofsVia::kSettings);
     if (!log.ok()) return log.status();
     if (request.log().checkpoint_only()) {
       // A no-op sync's check: the checkpoint alone, and only when the tree is not larger
@@ -140,27 +142,6 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
     *settings->mutable_log() = std::move(*log);
   }
   return settings;
-}
-
-// One batch of an upload stream: commitments, or bodies answered positionally when the
-// device asks for it.
-absl::StatusOr<v1::UploadResponse> AnswerUploadBatch(Core& core, const Session& session,
-                                                     const v1::UploadRequest& request) {
-  if (request.records_size() > 0 && request.commitments_size() > 0) {
-    return absl::InvalidArgumentError("a batch carries records or commitments, not both");
-  }
-  if (request.commitments_size() > 0) {
-    absl::StatusOr<std::vector<v1::RecordResult>> results =
-        core.ingest().CommitBatch(session, request.commitments());
-    if (!results.ok()) return results.status();
-    return CompactUploadResponse(request.batch_id(), std::move(*results), "");
-  }
-  std::string batch_signature;
-  absl::StatusOr<std::vector<v1::RecordResult>> results =
-      core.ingest().UploadBatch(session, request.records(), &batch_signature);
-  if (!results.ok()) return results.status();
-  return CompactUploadResponse(request.batch_id(), std::move(*results), batch_signature,
-                               request.positional_results() && request.records_size() > 0);
 }
 
 int64_t MonotonicSeconds() {
@@ -354,11 +335,10 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload
   if (!env_->AdmitDeviceCall(*ctx, &admission)) {
     return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
   }
-  Core* core = &env_->core();
+  auto stream = std::make_shared<UploadStream>(env_->core());
   return new AnsweringStreamReactor<v1::UploadRequest, v1::UploadResponse>(
-      ctx, *env_, std::move(admission), [core](const Session& s, const v1::UploadRequest& r) {
-        return AnswerUploadBatch(*core, s, r);
-      });
+      ctx, *env_, std::move(admission),
+      [stream](const Session& s, const v1::UploadRequest& r) { return stream->Answer(s, r); });
 }
 
 grpc::ServerUnaryReactor* SyncService::QueryAttachments(grpc::CallbackServerContext* ctx,

@@ -142,6 +142,19 @@ TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
   for (const std::string& id : d.monitor_ids()) {
     EXPECT_EQ(body.find(id), std::string::npos) << "a device id in the metrics";
   }
+
+  // Issue 13, the attempt: one new record's log proofs close its upload stream, and no
+  // GetLogProofs call (a round trip more) follows.
+  constexpr char kViaUpload[] = "temoin_log_proofs_total{via=\"upload\"}";
+  constexpr char kViaCall[] = "temoin_log_proofs_total{via=\"call\"}";
+  const int64_t via_upload = Sample(body, kViaUpload), via_call = Sample(body, kViaCall);
+  ASSERT_GE(via_upload, 0) << body;
+  ASSERT_TRUE(d.Record(monitor, {generator.Next()}).ok());
+  CommandResult one = d.Temoin(monitor, {"sync"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string after_one = Scrape(*metrics_port);
+  EXPECT_EQ(Sample(after_one, kViaUpload), via_upload + 1) << after_one;
+  EXPECT_EQ(Sample(after_one, kViaCall), via_call) << after_one;
   d.StopServer();
 
   // The logs: JSON lines, the stop announced and finished, no client address, no id.

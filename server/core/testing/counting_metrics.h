@@ -37,6 +37,10 @@ class CountingMetrics final : public Metrics {
     std::lock_guard lock(mu_);
     ++commits_;
   }
+  void CountLogProofs(LogProofsVia via) override {
+    std::lock_guard lock(mu_);
+    ++log_proofs_[via];
+  }
 
   int records(RecordOutcome outcome, absl::StatusCode reason = absl::StatusCode::kOk) {
     std::lock_guard lock(mu_);
@@ -62,6 +66,10 @@ class CountingMetrics final : public Metrics {
     std::lock_guard lock(mu_);
     return commits_;
   }
+  int log_proofs(LogProofsVia via) {
+    std::lock_guard lock(mu_);
+    return log_proofs_[via];
+  }
 
  private:
   std::mutex mu_;
@@ -71,6 +79,7 @@ class CountingMetrics final : public Metrics {
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
   int commits_ = 0;
+  std::map<LogProofsVia, int> log_proofs_;
 };
 
 }  // namespace temoin::server

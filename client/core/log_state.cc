@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "crypto/keys.h"
@@ -211,6 +212,15 @@ absl::Status KeepLogEvidence(Vault& vault, const std::optional<VerifiedCheckpoin
   batch.Put(kLogNs, absl::StrCat("evidence/", name, "-received"),
             absl::StrCat(answer.log_vkey(), "\n", answer.checkpoint()));
   return vault.Commit(batch);
+}
+
+absl::StatusOr<bool> HoldsLogEvidence(Vault& vault) {
+  bool found = false;
+  TEMOIN_RETURN_IF_ERROR(vault.Scan(kLogNs, [&](absl::string_view name, absl::string_view) {
+    found = absl::StartsWith(name, "evidence/");
+    return !found;
+  }));
+  return found;
 }
 
 }  // namespace temoin::client

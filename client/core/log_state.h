@@ -84,6 +84,10 @@ absl::Status VerifyInclusions(const VerifiedCheckpoint& checkpoint,
 absl::Status KeepLogEvidence(Vault& vault, const std::optional<VerifiedCheckpoint>& held,
                              const v1::GetLogProofsResponse& answer);
 
+// Whether KeepLogEvidence ever kept something: this server's log was once seen forked
+// or rolled back.
+absl::StatusOr<bool> HoldsLogEvidence(Vault& vault);
+
 }  // namespace temoin::client
 
 #endif  // TEMOIN_CLIENT_CORE_LOG_STATE_H_

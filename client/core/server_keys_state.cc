@@ -49,7 +49,8 @@ absl::Status CheckReceiptKeyCertified(Vault& vault, absl::string_view org_public
         absl::StrCat("the server's receipt key ", ToHex(receipt_public_key),
                      key == nullptr ? " is not certified by the organisation"
                                     : " was retired by the organisation",
-                     "; nothing was sent (tell your admin: temoin admin certify-server-keys)"));
+                     "; no receipt under it was taken and nothing was purged (tell your admin: "
+                     "temoin admin certify-server-keys)"));
   }
   return absl::OkStatus();
 }
@@ -80,7 +81,8 @@ absl::Status FollowReceiptKey(Vault& vault, v1::Profile& profile, absl::string_v
   if (current == nullptr) {
     return absl::UnauthenticatedError(absl::StrCat(
         "the server now signs receipts with a key (id ", ToHex(key_id),
-        ") that the organisation has not certified; nothing was sent. Tell your admin: on "
+        ") that the organisation has not certified; no receipt under it was taken and nothing "
+        "was purged. Tell your admin: on "
         "the server's machine temoin-server keys show, then temoin admin certify-server-keys "
         "(docs/admin-guide.md, \"Rotating the receipt key\")"));
   }

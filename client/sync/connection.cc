@@ -229,10 +229,11 @@ std::unique_ptr<grpc::ClientContext> Connection::NewContext(std::chrono::seconds
   return context;
 }
 
-grpc::Status Connection::Authenticate(
-    const std::string& device_id, const crypto::SigningKey& device_key, const std::string& nonce,
-    const v1::GetSettingsRequest* settings_request, bool no_session,
-    std::unique_ptr<grpc::ClientContext>& context, v1::AuthenticateResponse& response) {
+v1::AuthenticateRequest Connection::SignInRequest(const std::string& device_id,
+                                                  const crypto::SigningKey& device_key,
+                                                  const std::string& nonce,
+                                                  const v1::GetSettingsRequest* settings_request,
+                                                  bool no_session) const {
   v1::AuthenticateRequest request;
   request.set_device_id(device_id);
   request.set_nonce(nonce);
@@ -242,8 +243,34 @@ grpc::Status Connection::Authenticate(
   request.set_no_session(no_session);
   // Every sign-in carries one, the same size, so that a duress sign-in looks like any.
   request.set_duress_signal(crypto::SealDuressSignal(under_duress_, nonce, bundle_public_key_));
+  return request;
+}
+
+grpc::Status Connection::Authenticate(
+    const std::string& device_id, const crypto::SigningKey& device_key, const std::string& nonce,
+    const v1::GetSettingsRequest* settings_request, bool no_session,
+    std::unique_ptr<grpc::ClientContext>& context, v1::AuthenticateResponse& response) {
+  v1::AuthenticateRequest request =
+      SignInRequest(device_id, device_key, nonce, settings_request, no_session);
   context = NewContext();
   return enrollment_->Authenticate(context.get(), request, &response);
+}
+
+absl::Status Connection::RefusedSignIn(const grpc::Status& status,
+                                       const grpc::ClientContext& context) const {
+  if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    // A revoked device: pass on the wipe order, if any, for the caller to verify
+    // against the pinned organisation key (see ObeyWipeOrder in the CLI).
+    absl::Status refused = FromGrpc(status, address_);
+    const auto& trailers = context.GetServerTrailingMetadata();
+    auto it = trailers.find(kWipeOrderTrailer);
+    if (it != trailers.end()) {
+      refused.SetPayload(kWipeOrderPayload,
+                         absl::Cord(absl::string_view(it->second.data(), it->second.size())));
+    }
+    return refused;
+  }
+  return ExplainRefusedKey(FromGrpc(status, address_));
 }
 
 absl::Status Connection::SignIn(const std::string& device_id, const crypto::SigningKey& device_key,
@@ -271,19 +298,7 @@ absl::Status Connection::SignIn(const std::string& device_id, const crypto::Sign
     status = Authenticate(device_id, device_key, challenge.nonce(), settings_request, no_session,
                           context, auth);
   }
-  if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
-    // A revoked device: pass on the wipe order, if any, for the caller to verify
-    // against the pinned organisation key (see ObeyWipeOrder in the CLI).
-    absl::Status refused = FromGrpc(status, address_);
-    const auto& trailers = context->GetServerTrailingMetadata();
-    auto it = trailers.find(kWipeOrderTrailer);
-    if (it != trailers.end()) {
-      refused.SetPayload(kWipeOrderPayload,
-                         absl::Cord(absl::string_view(it->second.data(), it->second.size())));
-    }
-    return refused;
-  }
-  TEMOIN_RETURN_IF_ERROR(ExplainRefusedKey(FromGrpc(status, address_)));
+  if (!status.ok()) return RefusedSignIn(status, *context);
   token_ = auth.token();
   if (settings != nullptr && auth.has_settings()) *settings = std::move(*auth.mutable_settings());
   if (next_nonce != nullptr) *next_nonce = auth.next_nonce();
@@ -304,7 +319,12 @@ absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profil
       vault.Get(kSettingsNs, "bundle_key").value_or(std::nullopt).value_or(""));
   TEMOIN_RETURN_IF_ERROR(connection.SignIn(profile.device_id(), device_key, settings_request,
                                            settings, &nonce, no_session));
-  if (nonce != used) StoreSignInNonce(vault, nonce).IgnoreError();  // see the header
+  return AfterSignIn(connection, vault, used, nonce);
+}
+
+absl::Status AfterSignIn(const Connection& connection, Vault& vault, const std::string& used_nonce,
+                         const std::string& next_nonce) {
+  if (next_nonce != used_nonce) StoreSignInNonce(vault, next_nonce).IgnoreError();
   if (connection.server_presented_next_pin()) {
     // The server switched to the key the organisation announced: pin it alone now.
     TEMOIN_ASSIGN_OR_RETURN(v1::Profile stored, LoadProfile(vault));

@@ -75,6 +75,19 @@ class Connection {
     bundle_public_key_ = std::move(bundle_public_key);
   }
 
+  // What SignIn sends to Authenticate with `nonce`: the device's signature over it, the
+  // duress signal, and the settings request when given. Also the sign-in an Upload
+  // call carries instead of a token (client/sync/upload_sign_in.h).
+  v1::AuthenticateRequest SignInRequest(const std::string& device_id,
+                                        const crypto::SigningKey& device_key,
+                                        const std::string& nonce,
+                                        const v1::GetSettingsRequest* settings_request,
+                                        bool no_session) const;
+
+  // A sign-in call's refusal, as SignIn reports it: a revoked device's wipe order (from
+  // `context`'s trailers) as kWipeOrderPayload, and a refused TLS key explained.
+  absl::Status RefusedSignIn(const grpc::Status& status, const grpc::ClientContext& context) const;
+
   // The session token SignIn got (empty before), and one carried from an earlier
   // connection to the same server (SyncCarry), used instead of signing in.
   const std::string& token() const { return token_; }
@@ -123,6 +136,13 @@ class Connection {
 absl::Status SignInDevice(Connection& connection, Vault& vault, const v1::Profile& profile,
                           const v1::GetSettingsRequest* settings_request = nullptr,
                           v1::GetSettingsResponse* settings = nullptr, bool no_session = false);
+
+// After a sign-in on `connection` that used `used_nonce` and got `next_nonce`: the new
+// nonce stored (failing to store it costs only a Challenge call next time, so that is
+// not an error), and, when the server presented the announced next TLS pin, that pin
+// promoted to the pin in the vault.
+absl::Status AfterSignIn(const Connection& connection, Vault& vault, const std::string& used_nonce,
+                         const std::string& next_nonce);
 
 // gRPC status -> absl, with a hint a person can act on for transport failures (the
 // server's message is kept as is otherwise).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
@@ -25,6 +26,7 @@
 #include "client/sync/fetched_proofs.h"
 #include "client/sync/log_check.h"
 #include "client/sync/positional_answers.h"
+#include "client/sync/upload_sign_in.h"
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -80,12 +82,17 @@ absl::StatusOr<v1::GetSettingsRequest> SettingsRequest(Vault& vault, bool no_ses
 }
 
 // A fork, a rollback (kDataLoss) or too few witness cosignatures (kFailedPrecondition)
-// found before the upload: said to have cost nothing.
-absl::Status NothingSent(absl::Status checked) {
+// found before the upload: said to have cost nothing. `sent`: found as the upload began
+// (the sign-in rode on it, UploadSignIn), before any receipt was taken.
+absl::Status NothingSent(absl::Status checked, bool sent = false) {
   if (checked.code() == absl::StatusCode::kDataLoss ||
       checked.code() == absl::StatusCode::kFailedPrecondition) {
-    return absl::Status(checked.code(),
-                        absl::StrCat(checked.message(), "; this sync sent and purged nothing"));
+    return absl::Status(
+        checked.code(),
+        absl::StrCat(checked.message(),
+                     sent ? "; this sync purged nothing (the records it began to send stay "
+                            "sealed on this device)"
+                          : "; this sync sent and purged nothing"));
   }
   return checked;
 }
@@ -94,7 +101,7 @@ absl::Status NothingSent(absl::Status checked) {
 // for a no-op sync's checkpoint alone, against the checkpoint held.
 absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
                                const v1::GetSettingsRequest& request,
-                               const v1::GetLogProofsResponse& answer) {
+                               const v1::GetLogProofsResponse& answer, bool sent) {
   TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault));
   if (request.log().checkpoint_only()) {
     if (!held.has_value()) return absl::OkStatus();
@@ -107,11 +114,11 @@ absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
       kept.set_log_vkey(held->vkey);  // the key it verified with, for the evidence
       TEMOIN_RETURN_IF_ERROR(KeepLogEvidence(vault, held, kept));
     }
-    return NothingSent(checked);
+    return NothingSent(checked, sent);
   }
   TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
   return NothingSent(
-      AcceptLogAnswer(vault, profile.server_signing_key(), witnesses, {}, answer, held));
+      AcceptLogAnswer(vault, profile.server_signing_key(), witnesses, {}, answer, held), sent);
 }
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
@@ -147,6 +154,21 @@ absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings
                    crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString()));
 }
 
+// The settings that rode on a sign-in, applied, and the log answer that rode with them
+// checked (unset from a server before the log rode on settings: the caller checks it
+// apart). `*log_checked`: whether that was a full check (not a no-op sync's). `sent` as
+// for NothingSent.
+absl::Status TakeSignInSettings(Vault& vault, v1::Profile& profile,
+                                const v1::GetSettingsRequest& request,
+                                const v1::GetSettingsResponse& response, bool sent,
+                                bool* log_checked) {
+  TEMOIN_RETURN_IF_ERROR(ApplySettings(vault, response, profile));
+  if (!response.has_log()) return absl::OkStatus();
+  TEMOIN_RETURN_IF_ERROR(AcceptSettingsLog(vault, profile, request, response.log(), sent));
+  if (log_checked != nullptr) *log_checked = !request.log().checkpoint_only();
+  return absl::OkStatus();
+}
+
 // Builds the next request (its batch_id already set) of at most `max_bytes` (always at
 // least one item), or returns false when nothing is left.
 using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& request)>;
@@ -165,12 +187,15 @@ using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& requ
 // `closing`, when given, goes after the last batch, without waiting for answers, with
 // the batch id of the `next` call that returned false: it asks for the log proofs of
 // what the stream receipted (UploadRequest.log), which arrive as the last answer.
+// `sign_in`, when given, opens the call instead of a session token: its answer must
+// come first and is taken before any other (UploadSignIn).
 absl::Status StreamBatches(
     Connection& connection, const SyncOptions& options, const NextRequest& next,
     const std::function<absl::Status(const v1::UploadResponse&)>& on_response,
-    const v1::UploadRequest* closing = nullptr) {
+    const v1::UploadRequest* closing = nullptr, UploadSignIn* sign_in = nullptr) {
   std::unique_ptr<grpc::ClientContext> context =
       connection.NewContext(Connection::kTransferDeadline);
+  if (sign_in != nullptr) sign_in->AddTo(*context);
   auto stream = connection.sync().Upload(context.get());
   std::mutex mu;
   std::condition_variable window_open;
@@ -218,6 +243,15 @@ absl::Status StreamBatches(
   absl::Status apply_error;
   v1::UploadResponse response;
   while (stream->Read(&response)) {
+    if (sign_in != nullptr && !sign_in->answered()) {
+      // Nothing is taken before the sign-in's answer and its log check: a receipt
+      // taken first would purge its record before the log was checked.
+      apply_error = response.sign_in().empty()
+                        ? absl::DataLossError("the server answered a batch before the sign-in")
+                        : sign_in->Take(response.sign_in());
+      if (!apply_error.ok()) break;
+      continue;
+    }
     {
       std::lock_guard lock(mu);
       auto it = in_flight.find(response.batch_id());
@@ -240,6 +274,7 @@ absl::Status StreamBatches(
   writer.join();
   grpc::Status status = stream->Finish();
   TEMOIN_RETURN_IF_ERROR(apply_error);
+  if (sign_in != nullptr && !sign_in->answered()) return sign_in->Refused(status, *context);
   return FromGrpc(status, connection.address());
 }
 
@@ -289,15 +324,17 @@ class RecordUpload {
  public:
   // `owed`: leaves receipted by earlier syncs whose proofs are still owed; the closing
   // request asks for them too.
+  // `sign_in`, when given, opens the first stream (see UploadSignIn).
   RecordUpload(Vault& vault, Connection& connection, const SyncOptions& options,
                const std::vector<v1::OutboxEntry>& pending,
-               const std::vector<crypto::LogLeaf>& owed, SyncReport& report)
+               const std::vector<crypto::LogLeaf>& owed, SyncReport& report, UploadSignIn* sign_in)
       : vault_(vault),
         connection_(connection),
         options_(options),
         pending_(pending),
         report_(report),
-        progress_{.records_total = pending.size()} {
+        progress_{.records_total = pending.size()},
+        sign_in_(sign_in) {
     for (const crypto::LogLeaf& leaf : owed) asked_log_indexes_.insert(leaf.log_index);
     for (const auto& entry : pending) {
       progress_.bytes_total += entry.envelope().ByteSizeLong();
@@ -424,7 +461,8 @@ class RecordUpload {
     };
     return StreamBatches(
         connection_, options_, next_commitments,
-        [&](const v1::UploadResponse& response) { return TakeCommitmentAnswers(response); });
+        [&](const v1::UploadResponse& response) { return TakeCommitmentAnswers(response); },
+        /*closing=*/nullptr, std::exchange(sign_in_, nullptr));
   }
 
   absl::Status TakeCommitmentAnswers(const v1::UploadResponse& response) {
@@ -493,7 +531,7 @@ class RecordUpload {
     return StreamBatches(
         connection_, SizedForTheLink(), next_bodies,
         [&](const v1::UploadResponse& response) { return TakeBodyAnswers(response); },
-        closing.has_value() ? &*closing : nullptr);
+        closing.has_value() ? &*closing : nullptr, std::exchange(sign_in_, nullptr));
   }
 
   // The bodies stream's closing request, when its proofs fit one answer: the newest
@@ -581,15 +619,16 @@ class RecordUpload {
   // those the bodies stream receipted, which the server adds itself.
   std::set<uint64_t> asked_log_indexes_, stream_log_indexes_;
   std::optional<StreamProofs> stream_proofs_;
+  UploadSignIn* sign_in_;  // until the first stream takes it
 };
 
 // Uploads `pending`; `stream_proofs` receives the log proofs that came on the upload
-// stream, if any (see StreamProofs).
+// stream, if any (see StreamProofs). `sign_in`, when given, opens the first stream.
 absl::Status Upload(Vault& vault, Connection& connection, const SyncOptions& options,
                     const std::vector<v1::OutboxEntry>& pending,
                     const std::vector<crypto::LogLeaf>& owed, SyncReport& report,
-                    std::optional<StreamProofs>& stream_proofs) {
-  RecordUpload upload(vault, connection, options, pending, owed, report);
+                    std::optional<StreamProofs>& stream_proofs, UploadSignIn* sign_in) {
+  RecordUpload upload(vault, connection, options, pending, owed, report, sign_in);
   absl::Status status = upload.Run();
   stream_proofs = std::move(upload.stream_proofs());
   return status;
@@ -729,6 +768,22 @@ absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& pro
                             profile.next_tls_spki_sha256());
 }
 
+// A sign-in call on `connection` that pulls settings and checks the log riding on them
+// (setting `*log_checked` as TakeSignInSettings does).
+absl::Status SignInWithSettings(Connection& connection, v1::Profile& profile, Vault& vault,
+                                bool no_session, bool* log_checked) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault, no_session));
+  v1::GetSettingsResponse response;
+  TEMOIN_RETURN_IF_ERROR(SignInDevice(connection, vault, profile, &request, &response, no_session));
+  // Unset: an older server, which ignores no_session too and so gave a token.
+  if (response.ByteSizeLong() == 0) {
+    TEMOIN_RETURN_IF_ERROR(
+        FromGrpc(connection.sync().GetSettings(connection.NewContext().get(), request, &response),
+                 connection.address()));
+  }
+  return TakeSignInSettings(vault, profile, request, response, /*sent=*/false, log_checked);
+}
+
 absl::StatusOr<std::unique_ptr<Connection>> SignedIn(v1::Profile& profile,
                                                      const SyncOptions& options, Vault& vault,
                                                      bool pull_settings = false,
@@ -739,22 +794,7 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(v1::Profile& profile,
     TEMOIN_RETURN_IF_ERROR(SignInDevice(*connection, vault, profile));
     return connection;
   }
-  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request, SettingsRequest(vault, no_session));
-  v1::GetSettingsResponse response;
-  TEMOIN_RETURN_IF_ERROR(
-      SignInDevice(*connection, vault, profile, &request, &response, no_session));
-  // Unset: an older server, which ignores no_session too and so gave a token.
-  if (response.ByteSizeLong() == 0) {
-    TEMOIN_RETURN_IF_ERROR(
-        FromGrpc(connection->sync().GetSettings(connection->NewContext().get(), request, &response),
-                 connection->address()));
-  }
-  TEMOIN_RETURN_IF_ERROR(ApplySettings(vault, response, profile));
-  // Unset: a server before the log rode on settings; the caller checks it apart.
-  if (response.has_log()) {
-    TEMOIN_RETURN_IF_ERROR(AcceptSettingsLog(vault, profile, request, response.log()));
-    if (log_checked != nullptr) *log_checked = !request.log().checkpoint_only();
-  }
+  TEMOIN_RETURN_IF_ERROR(SignInWithSettings(*connection, profile, vault, no_session, log_checked));
   return connection;
 }
 
@@ -816,6 +856,50 @@ absl::Status CheckLogBeforeUpload(Vault& vault, Connection& connection, const v1
   return absl::OkStatus();
 }
 
+// Whether this attempt signs in on its first Upload call (UploadSignIn) rather than
+// with a call of its own: a monitor with records to send, nothing to relay (Relay
+// needs the session first), no carried session, and a pre-issued nonce. A device that
+// requires witness cosignatures, or that once caught this server's log forked or
+// rolled back, checks the log before anything goes up: it pays the round trip.
+absl::StatusOr<bool> SignsInOnUpload(Vault& vault, const v1::Profile& profile,
+                                     const SyncOptions& options, size_t pending, size_t bundles) {
+  if (profile.role() != v1::ROLE_MONITOR || pending == 0 || bundles != 0) return false;
+  if (options.carry != nullptr && !options.carry->token.empty()) return false;
+  if (LoadSignInNonce(vault).value_or("").empty()) return false;
+  TEMOIN_ASSIGN_OR_RETURN(WitnessPolicy witnesses, LoadWitnessPolicy(vault));
+  if (witnesses.min > 0 || !witnesses.vkeys.empty()) return false;
+  TEMOIN_ASSIGN_OR_RETURN(bool forked, HoldsLogEvidence(vault));
+  return !forked;
+}
+
+// The sign-in for this attempt's first Upload call on `connection`: its answer's
+// settings and log check are taken as a sign-in call's are (setting `log_checked`),
+// and the session it brings is carried (SyncCarry) once the log checked.
+absl::StatusOr<std::unique_ptr<UploadSignIn>> PrepareUploadSignIn(Vault& vault,
+                                                                  v1::Profile& profile,
+                                                                  Connection& connection,
+                                                                  SyncCarry* carry,
+                                                                  bool& log_checked) {
+  if (carry != nullptr) carry->Forget();
+  TEMOIN_ASSIGN_OR_RETURN(v1::GetSettingsRequest request,
+                          SettingsRequest(vault, /*no_session=*/false));
+  auto take_settings = [&vault, &profile, &connection, carry, &log_checked,
+                        request](const v1::GetSettingsResponse& settings) -> absl::Status {
+    TEMOIN_RETURN_IF_ERROR(
+        TakeSignInSettings(vault, profile, request, settings, /*sent=*/true, &log_checked));
+    if (!log_checked) {
+      return absl::DataLossError(
+          "the server's answer to the sign-in left out the log check; this sync purged nothing");
+    }
+    if (carry != nullptr) {
+      carry->token = connection.token();
+      carry->log_checked = true;
+    }
+    return absl::OkStatus();
+  };
+  return UploadSignIn::Prepare(vault, profile, connection, request, std::move(take_settings));
+}
+
 // Proves that each of `leaves` is in the server's log, marking them proven as they
 // verify: with the proofs that came on the upload stream when they cover exactly these
 // leaves, otherwise with one GetLogProofs call per group of kProofsPerAnswer.
@@ -838,8 +922,10 @@ absl::Status ProveReceipted(Vault& vault, Connection& connection, const v1::Prof
   return absl::OkStatus();
 }
 
+// One attempt at a sync. `sign_in_refused`: the sign-in on the upload was refused as
+// unauthenticated and its nonce forgotten, so that the caller's retry signs in apart.
 absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
-                                       v1::Profile profile) {
+                                       v1::Profile profile, bool& sign_in_refused) {
   // What there is to send, read before signing in (Upload and RelayCarried would read
   // it anyway): a device with nothing to send and nothing to pull makes no call after
   // signing in, so it asks for no session token (~70 B less down a no-op sync).
@@ -855,12 +941,24 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
   const bool no_session =
       profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty() && owed.empty();
   bool log_checked = false;  // on sign-in, with the settings
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          AttemptConnection(profile, options, vault, no_session, log_checked));
-  // A server before the log rode on settings answered none: check it apart, except on
-  // a no-op sync (no session), which sends and purges nothing.
-  if (!no_session && !log_checked) {
-    TEMOIN_RETURN_IF_ERROR(CheckLogBeforeUpload(vault, *connection, profile, options.carry.get()));
+  std::unique_ptr<Connection> connection;
+  std::unique_ptr<UploadSignIn> sign_in;
+  TEMOIN_ASSIGN_OR_RETURN(bool on_upload,
+                          SignsInOnUpload(vault, profile, options, pending.size(), bundles.size()));
+  if (on_upload) {
+    TEMOIN_ASSIGN_OR_RETURN(connection, NewConnection(profile, options));
+    TEMOIN_ASSIGN_OR_RETURN(sign_in, PrepareUploadSignIn(vault, profile, *connection,
+                                                         options.carry.get(), log_checked));
+  }
+  if (sign_in == nullptr) {
+    TEMOIN_ASSIGN_OR_RETURN(connection,
+                            AttemptConnection(profile, options, vault, no_session, log_checked));
+    // A server before the log rode on settings answered none: check it apart, except
+    // on a no-op sync (no session), which sends and purges nothing.
+    if (!no_session && !log_checked) {
+      TEMOIN_RETURN_IF_ERROR(
+          CheckLogBeforeUpload(vault, *connection, profile, options.carry.get()));
+    }
   }
   SyncReport report;
   TEMOIN_RETURN_IF_ERROR(RelayCarried(vault, *connection, bundles, report));
@@ -869,8 +967,18 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     // receipts and before its proofs leaves them to the next sync.
     TEMOIN_RETURN_IF_ERROR(MarkProofsOwed(vault, RecordIds(pending)));
     std::optional<StreamProofs> stream_proofs;
-    TEMOIN_RETURN_IF_ERROR(
-        Upload(vault, *connection, options, pending, owed, report, stream_proofs));
+    absl::Status uploaded =
+        Upload(vault, *connection, options, pending, owed, report, stream_proofs, sign_in.get());
+    sign_in_refused = sign_in != nullptr && sign_in->nonce_refused();
+    TEMOIN_RETURN_IF_ERROR(uploaded);
+    if (sign_in != nullptr && !sign_in->answered()) {
+      // No stream was opened to carry it (every record was already in): sign in apart.
+      TEMOIN_RETURN_IF_ERROR(SignInWithSettings(*connection, profile, vault, false, &log_checked));
+      if (!log_checked) {
+        TEMOIN_RETURN_IF_ERROR(
+            CheckLogBeforeUpload(vault, *connection, profile, options.carry.get()));
+      }
+    }
     // Receipts purged the sealed copies as they came (each one is the server's
     // signature already); the proofs now show each receipted record is in the log,
     // those of this sync and those an earlier one left owed.
@@ -892,12 +1000,15 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
 absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) {
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   const bool carried = options.carry != nullptr && !options.carry->token.empty();
-  absl::StatusOr<SyncReport> report = SyncAttempt(vault, options, profile);
-  if (!report.ok() && carried && report.status().code() == absl::StatusCode::kUnauthenticated) {
-    // The carried session is gone (expired, or a restarted server): sign in again at
-    // once, and check everything a fresh sign-in checks.
-    options.carry->Forget();
-    report = SyncAttempt(vault, options, profile);
+  bool sign_in_refused = false;
+  absl::StatusOr<SyncReport> report = SyncAttempt(vault, options, profile, sign_in_refused);
+  if (!report.ok() && (carried || sign_in_refused) &&
+      report.status().code() == absl::StatusCode::kUnauthenticated) {
+    // The carried session is gone (expired, or a restarted server), or the nonce the
+    // upload signed in with was refused: sign in again at once (with a challenge, the
+    // nonce forgotten), and check everything a fresh sign-in checks.
+    if (options.carry != nullptr) options.carry->Forget();
+    report = SyncAttempt(vault, options, profile, sign_in_refused);
   }
   TEMOIN_RETURN_IF_ERROR(report.status());
   // Reload: receipts changed the vault, and the profile must not roll anything back.

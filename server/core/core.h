@@ -82,6 +82,7 @@ class Core {
     metrics_ = metrics;
   }
   const v1::Vocabulary& vocabulary() const { return vocabulary_; }
+  Metrics& metrics() { return *metrics_; }
 
   // Issue 12: a signed-in device's duress signal (crypto/auth.h OpenDuressSignal),
   // `nonce` being the one its sign-in signed. A signal that opens with the bundle key,

@@ -12,6 +12,7 @@ class NullMetrics final : public Metrics {
   void CountBytesOut(uint64_t) override {}
   void ObserveCommitSeconds(double) override {}
   void CountLogProofs(LogProofsVia) override {}
+  void CountSignInOnUpload() override {}
 };
 
 }  // namespace

@@ -45,6 +45,9 @@ class Metrics {
   virtual void ObserveCommitSeconds(double seconds) = 0;
   // One answer of log proofs served.
   virtual void CountLogProofs(LogProofsVia via) = 0;
+  // One sign-in that rode on an Upload call instead of an Authenticate call of its own
+  // (sync.proto UploadResponse.sign_in; issue 13), counted when it succeeded.
+  virtual void CountSignInOnUpload() = 0;
 };
 
 // "settings", "upload", "call".

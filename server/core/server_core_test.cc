@@ -2057,6 +2057,48 @@ TEST_P(CoreTest, UploadStreamClosesWithOneProofOfWhatItReceiptedAndWhatWasAskedF
             absl::StatusCode::kInvalidArgument);
 }
 
+// A stream opened with a sign-in (UploadResponse.sign_in): the device sent its closing
+// request before it saw the sign-in's checkpoint, but holds that checkpoint by the time
+// it checks the closing answer, so the consistency proof must start there.
+TEST_P(CoreTest, UploadStreamOpenedBySignInProvesConsistencyFromTheCheckpointItAnswered) {
+  SetUpWorld();
+  crypto::SigningKey log_key = crypto::SigningKey::Generate();
+  core_->set_log_key(
+      Must(crypto::SigningKey::FromSecretKey(log_key.secret_key().ExposeSecret()), "log key"));
+  for (int i = 0; i < 3; ++i) UploadOne(monitor_b_session_, Seal(monitor_b_, beta_));
+  v1::GetLogProofsRequest held;  // what the device held before: the first leaf
+  held.set_old_size(1);
+  v1::GetLogProofsResponse at_sign_in =
+      Must(core_->GetLogProofs(monitor_a_session_, held), "sign-in");
+  crypto::NoteVerifier verifier = Must(crypto::ParseVkey(at_sign_in.log_vkey()), "vkey");
+  crypto::Checkpoint answered =
+      Must(crypto::VerifyCheckpoint(at_sign_in.checkpoint(), verifier), "checkpoint");
+  ASSERT_GT(answered.size, 1u);
+  for (int i = 0; i < 2; ++i) UploadOne(monitor_b_session_, Seal(monitor_b_, beta_));
+
+  auto closing_answer = [&](bool opened_by_sign_in) {
+    UploadStream stream(*core_);
+    if (opened_by_sign_in) stream.OpenedAtTreeSize(answered.size);
+    v1::UploadRequest bodies;
+    *bodies.add_records() = Seal(monitor_a_, alpha_);
+    Must(stream.Answer(monitor_a_session_, bodies), "bodies");
+    v1::UploadRequest closing;
+    closing.set_batch_id(1);
+    *closing.mutable_log() = held;
+    return Must(stream.Answer(monitor_a_session_, closing), "closing").log();
+  };
+  auto consistent_from_answered = [&](const v1::GetLogProofsResponse& log) {
+    crypto::Checkpoint now = Must(crypto::VerifyCheckpoint(log.checkpoint(), verifier), "now");
+    std::vector<std::string> proof(log.consistency().begin(), log.consistency().end());
+    return crypto::merkle::VerifyConsistency(answered.size, now.size, answered.root, now.root,
+                                             proof)
+        .ok();
+  };
+  EXPECT_TRUE(consistent_from_answered(closing_answer(/*opened_by_sign_in=*/true)));
+  // Opened with a token, the proof starts where the closing request says.
+  EXPECT_FALSE(consistent_from_answered(closing_answer(/*opened_by_sign_in=*/false)));
+}
+
 TEST_P(CoreTest, LogProofsLeaveOutTheLogKeyOnlyForADeviceThatNamesIt) {
   SetUpWorld();
   crypto::SigningKey log_key = crypto::SigningKey::Generate();

@@ -135,6 +135,20 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
   return IssueToken(device_id, now);
 }
 
+absl::StatusOr<std::string> SessionAuthority::DeviceOfSignIn(absl::string_view device_id,
+                                                             absl::string_view nonce,
+                                                             absl::string_view signature) {
+  if (device_id.size() != crypto::kDeviceIdBytes) return AuthenticationFailed();
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
+  if (!device.has_value() ||
+      !crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,
+                               crypto::AuthChallengeMessage(nonce, device_id), signature)
+           .ok()) {
+    return AuthenticationFailed();
+  }
+  return std::string(device_id);
+}
+
 size_t SessionAuthority::OpenSessions() {
   const int64_t now = clock_->NowSeconds();
   std::lock_guard lock(mu_);

@@ -110,6 +110,14 @@ class SessionAuthority {
   // Verify's.
   absl::StatusOr<std::string> DeviceOfToken(absl::string_view token) const;
 
+  // The device a sign-in names when that device exists and its signature over `nonce`
+  // checks, revoked or not; the nonce itself is neither checked nor consumed
+  // (Authenticate does both). One point read and one signature check, like a token's
+  // check cheap enough to refuse a forged sign-in before any handler runs. All inputs
+  // untrusted; kUnauthenticated "authentication failed" otherwise.
+  absl::StatusOr<std::string> DeviceOfSignIn(absl::string_view device_id, absl::string_view nonce,
+                                             absl::string_view signature);
+
   // Tokens issued that have not yet expired. A session is never closed, only left to
   // lapse, so this is an upper bound on devices that may be calling. Kept as a queue of
   // expiry times only (no device id), one per sign-in of the last kSessionTtlSeconds.

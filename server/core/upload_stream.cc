@@ -69,6 +69,7 @@ absl::StatusOr<v1::UploadResponse> UploadStream::AnswerClosing(const Session& se
   v1::UploadResponse response;
   response.set_batch_id(request.batch_id());
   v1::GetLogProofsRequest proofs = request.log();
+  if (opened_tree_size_ > proofs.old_size()) proofs.set_old_size(opened_tree_size_);
   for (uint64_t index : answered_log_indexes_) proofs.add_log_indexes(index);
   std::sort(proofs.mutable_log_indexes()->begin(), proofs.mutable_log_indexes()->end());
   proofs.mutable_log_indexes()->erase(

@@ -29,6 +29,13 @@ class UploadStream {
   absl::StatusOr<v1::UploadResponse> Answer(const Session& session,
                                             const v1::UploadRequest& request);
 
+  // The stream was opened with a sign-in whose log check answered a checkpoint of
+  // `tree_size` leaves. The device holds that checkpoint once it has checked it, which
+  // it does before it takes any other answer, so the closing proof's consistency starts
+  // there rather than at the size the closing request names (sent, pipelined, before
+  // the device had seen that answer).
+  void OpenedAtTreeSize(uint64_t tree_size) { opened_tree_size_ = tree_size; }
+
  private:
   absl::StatusOr<v1::UploadResponse> AnswerCommitments(const Session& session,
                                                        const v1::UploadRequest& request);
@@ -41,6 +48,7 @@ class UploadStream {
   Core& core_;
   std::vector<uint64_t> answered_log_indexes_;
   bool closed_ = false;
+  uint64_t opened_tree_size_ = 0;
 };
 
 }  // namespace temoin::server

@@ -114,6 +114,7 @@ struct PrometheusMetrics::Families {
   prometheus::Counter* bytes_out;
   prometheus::Histogram* commit_seconds;
   prometheus::Family<prometheus::Counter>* log_proofs;
+  prometheus::Counter* sign_ins_on_upload;
 };
 
 absl::Status CheckLoopbackAddress(absl::string_view address) {
@@ -177,6 +178,12 @@ absl::StatusOr<std::unique_ptr<PrometheusMetrics>> PrometheusMetrics::Start(
                           "(settings: on sign-in; upload: closing an upload; call: a call "
                           "of its own)")
                       .Register(r);
+  f.sign_ins_on_upload =
+      &prometheus::BuildCounter()
+           .Name("temoin_upload_sign_ins_total")
+           .Help("successful sign-ins that rode on an upload (no sign-in call of their own)")
+           .Register(r)
+           .Add({});
   for (LogProofsVia via :
        {LogProofsVia::kSettings, LogProofsVia::kUploadStream, LogProofsVia::kCall}) {
     f.log_proofs->Add({{"via", std::string(LogProofsViaLabel(via))}});
@@ -219,6 +226,8 @@ void PrometheusMetrics::CountSignIn(absl::StatusCode result) {
 void PrometheusMetrics::CountLogProofs(LogProofsVia via) {
   families_->log_proofs->Add({{"via", std::string(LogProofsViaLabel(via))}}).Increment();
 }
+
+void PrometheusMetrics::CountSignInOnUpload() { families_->sign_ins_on_upload->Increment(); }
 
 void PrometheusMetrics::CountAttachmentPiece() { families_->pieces->Increment(); }
 

@@ -54,6 +54,7 @@ class PrometheusMetrics final : public Metrics {
   void CountBytesOut(uint64_t bytes) override;
   void ObserveCommitSeconds(double seconds) override;
   void CountLogProofs(LogProofsVia via) override;
+  void CountSignInOnUpload() override;
 
   int port() const { return port_; }
 

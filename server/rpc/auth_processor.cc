@@ -41,6 +41,9 @@ grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::Au
   absl::string_view header = Find(auth_metadata, "authorization");
   if (header.empty()) {
     if (needs == CallerNeeds::kNothing) return grpc::Status::OK;
+    if (needs == CallerNeeds::kSessionOrSignIn) {
+      return CheckSignIn(Find(auth_metadata, kSignInMetadata));
+    }
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kNeedsSession);
   }
   absl::string_view token = TokenFrom(header);
@@ -56,6 +59,39 @@ grpc::Status AuthProcessor::Process(const InputMetadata& auth_metadata, grpc::Au
   return grpc::Status::OK;
 }
 
+grpc::Status AuthProcessor::CheckSignIn(absl::string_view sign_in) {
+  if (sign_in.empty()) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, kNeedsSession);
+  v1::AuthenticateRequest request;
+  if (!request.ParseFromArray(sign_in.data(), static_cast<int>(sign_in.size()))) {
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "the sign-in does not parse");
+  }
+  absl::StatusOr<std::string> device =
+      sessions_->DeviceOfSignIn(request.device_id(), request.nonce(), request.signature());
+  if (!device.ok()) return ToGrpcStatus(device.status());
+  if (!call_rate_->TryTake(*device, CallRateLimiter::Clock::now())) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "too many calls from this device; slow down");
+  }
+  return grpc::Status::OK;
+}
+
+std::optional<v1::AuthenticateRequest> SignInOf(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  if (metadata.count("authorization") != 0) return std::nullopt;
+  auto it = metadata.find(kSignInMetadata);
+  if (it == metadata.end()) return std::nullopt;
+  v1::AuthenticateRequest request;
+  if (!request.ParseFromArray(it->second.data(), static_cast<int>(it->second.size()))) {
+    return std::nullopt;
+  }
+  return request;
+}
+
+absl::StatusOr<Session> SessionOfToken(absl::string_view token, SessionAuthority& sessions) {
+  if (token.empty()) return absl::UnauthenticatedError(kNeedsSession);
+  return sessions.Verify(token);
+}
+
 std::string SessionTokenOf(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
@@ -65,9 +101,7 @@ std::string SessionTokenOf(const grpc::ServerContextBase& context) {
 
 absl::StatusOr<Session> SessionFromContext(const grpc::ServerContextBase& context,
                                            SessionAuthority& sessions) {
-  std::string token = SessionTokenOf(context);
-  if (token.empty()) return absl::UnauthenticatedError(kNeedsSession);
-  return sessions.Verify(token);
+  return SessionOfToken(SessionTokenOf(context), sessions);
 }
 
 }  // namespace temoin::server

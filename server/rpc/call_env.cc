@@ -17,8 +17,14 @@ CallEnv::CallEnv(Core* core, const CallLimits& limits)
 }
 
 bool CallEnv::AdmitDeviceCall(const grpc::CallbackServerContext& ctx, Admission* admission) {
-  // The auth processor verified this token before the call got here.
-  absl::StatusOr<std::string> device = core_->sessions().DeviceOfToken(SessionTokenOf(ctx));
+  // The auth processor verified this token, or this sign-in's signature (an Upload
+  // opened without a token), before the call got here.
+  std::string token = SessionTokenOf(ctx);
+  if (token.empty()) {
+    std::optional<v1::AuthenticateRequest> sign_in = SignInOf(ctx);
+    return sign_in.has_value() && device_calls_.TryOpen(sign_in->device_id(), admission);
+  }
+  absl::StatusOr<std::string> device = core_->sessions().DeviceOfToken(token);
   return device.ok() && device_calls_.TryOpen(*device, admission);
 }
 

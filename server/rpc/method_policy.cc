@@ -24,7 +24,7 @@ const std::vector<MethodPolicy>& AllMethodPolicies() {
       {"/temoin.v1.Admin/AnnounceTlsKey", kSession, false},
       {"/temoin.v1.Admin/CertifyServerKeys", kSession, false},
       {"/temoin.v1.Sync/GetSettings", kSession, false},
-      {"/temoin.v1.Sync/Upload", kSession, true},
+      {"/temoin.v1.Sync/Upload", kSessionOrSignIn, true},
       {"/temoin.v1.Sync/QueryAttachments", kSession, false},
       {"/temoin.v1.Sync/UploadAttachment", kSession, true},
       {"/temoin.v1.Sync/FetchAttachment", kSession, true},

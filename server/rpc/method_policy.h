@@ -14,7 +14,10 @@ namespace temoin::server {
 enum class CallerNeeds {
   kNothing,  // enrolment, sign-in and the health check: the caller has no session
   kSession,  // everything else: a valid session token in "authorization"
-  kNobody,   // served by a library (gRPC's health Watch) but offered to no one
+  // Sync/Upload: a session token, or instead a sign-in whose signature checks
+  // (auth_processor.h kSignInMetadata), so that a sync's sign-in costs no call.
+  kSessionOrSignIn,
+  kNobody,  // served by a library (gRPC's health Watch) but offered to no one
 };
 
 struct MethodPolicy {

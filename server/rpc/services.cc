@@ -6,14 +6,12 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "common/vocabulary.h"
+#include "common/status_macros.h"
 #include "crypto/keys.h"
-#include "crypto/server_keys.h"
 #include "server/core/bundle_import.h"
 #include "server/core/piece_stream.h"
 #include "server/core/relay_spool.h"
+#include "server/core/sign_in.h"
 #include "server/core/upload_stream.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/status_conversion.h"
@@ -77,71 +75,36 @@ grpc::ServerUnaryReactor* WithoutSession(grpc::CallbackServerContext* ctx, CallE
   return FinishOnPool(ctx, env, std::move(admission), std::move(work));
 }
 
-// Whether a device's settings hash (GetSettingsRequest) names `full`, the Hash256 of
-// what the server would send: its first 16 bytes (devices since the hashes were
-// shortened) or all 32 (devices before). Change detection only: the server is the one
-// that sends the settings, so a collision gains nobody anything (it could as well send
-// stale ones), and project keys are org-signed and checked on the device anyway.
-bool SettingsHashNames(const std::string& sent, const std::string& full) {
-  return (sent.size() == 16 || sent.size() == full.size()) &&
-         full.compare(0, sent.size(), sent) == 0;
+// A sign-in (core/sign_in.h); a revoked device's own wipe order rides on its refusal,
+// in the call's trailers.
+absl::StatusOr<v1::AuthenticateResponse> SignInWithWipeOrder(
+    Core& core, grpc::CallbackServerContext& ctx, const v1::AuthenticateRequest& request) {
+  std::optional<std::string> wipe_order;
+  absl::StatusOr<v1::AuthenticateResponse> answer = SignIn(core, request, &wipe_order);
+  if (wipe_order.has_value()) ctx.AddTrailingMetadata(kWipeOrderMetadata, *wipe_order);
+  return answer;
 }
 
-// The tree size on a checkpoint note's second line (the note is our own log's); a note
-// that does not say one counts as larger than any device's, so it is not sent.
-uint64_t CheckpointTreeSize(absl::string_view note) {
-  std::vector<absl::string_view> lines = absl::StrSplit(note, absl::MaxSplits('\n', 2));
-  uint64_t size = 0;
-  if (lines.size() < 3 || !absl::SimpleAtoi(lines[1], &size)) return UINT64_MAX;
-  return size;
-}
-
-// The caller's settings, leaving out what hashes to what the device says it holds: on
-// 2G every byte of a no-op sync counts, and the vocabulary would be most of them.
-absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& session,
-                                                    const v1::GetSettingsRequest& request) {
-  absl::StatusOr<v1::GetSettingsResponse> settings = core.GetSettings(session);
-  if (!settings.ok()) return settings;
-  if (!request.vocabulary_hash().empty() &&
-      SettingsHashNames(
-          request.vocabulary_hash(),
-          crypto::Hash256(kVocabularyHashContext, settings->vocabulary().SerializeAsString()))) {
-    settings->clear_vocabulary();
-    settings->set_vocabulary_unchanged(true);
+// The opening of an Upload that carries a sign-in instead of a token: the device signs
+// in, the token goes to the stream, and the answer is the stream's first.
+absl::StatusOr<v1::UploadResponse> SignInOnUpload(Core& core, grpc::CallbackServerContext& ctx,
+                                                  const v1::AuthenticateRequest& request,
+                                                  UploadStream& stream, std::string& token) {
+  if (request.no_session()) {
+    return absl::InvalidArgumentError(
+        "a sign-in on an upload needs its session: no_session is for a sign-in alone");
   }
-  if (!request.keys_hash().empty()) {
-    v1::GetSettingsResponse keys;
-    *keys.mutable_project_keys() = settings->project_keys();
-    keys.set_bundle_public_key(settings->bundle_public_key());
-    if (SettingsHashNames(request.keys_hash(),
-                          crypto::Hash256(kSettingsKeysHashContext, keys.SerializeAsString()))) {
-      settings->clear_project_keys();
-      settings->clear_bundle_public_key();
-      settings->set_keys_unchanged(true);
-    }
+  TEMOIN_ASSIGN_OR_RETURN(v1::AuthenticateResponse answer, SignInWithWipeOrder(core, ctx, request));
+  core.metrics().CountSignInOnUpload();
+  if (answer.settings().has_log()) {
+    const uint64_t size = CheckpointTreeSize(answer.settings().log().checkpoint());
+    if (size != UINT64_MAX) stream.OpenedAtTreeSize(size);
   }
-  if (settings->has_server_keys() && !request.server_keys_hash().empty() &&
-      SettingsHashNames(
-          request.server_keys_hash(),
-          crypto::Hash256(crypto::kServerKeysHashContext, settings->server_keys().body()))) {
-    settings->clear_server_keys();
-  }
-  if (request.has_log()) {
-    // The device's log check, riding on the settings pull (sync.proto GetSettingsRequest).
-    absl::StatusOr<v1::GetLogProofsResponse> log =
-        core.GetLogProofs(session, request.log(), LogProofsVia::kSettings);
-    if (!log.ok()) return log.status();
-    if (request.log().checkpoint_only()) {
-      // A no-op sync's check: the checkpoint alone, and only when the tree is not larger
-      // than the device's (a rollback or a same-size fork shows there); otherwise nothing,
-      // which costs a no-op sync 3 B down (sync.proto GetLogProofsRequest).
-      std::string note = std::move(*log->mutable_checkpoint());
-      log->Clear();
-      if (CheckpointTreeSize(note) <= request.log().old_size()) log->set_checkpoint(note);
-    }
-    *settings->mutable_log() = std::move(*log);
-  }
-  return settings;
+  token = answer.token();
+  v1::UploadResponse response;
+  response.set_sign_in(answer.SerializeAsString());
+  crypto::WipeString(*answer.mutable_token());
+  return response;
 }
 
 int64_t MonotonicSeconds() {
@@ -219,67 +182,15 @@ grpc::ServerUnaryReactor* EnrollmentService::Challenge(grpc::CallbackServerConte
   });
 }
 
-namespace {
-
-// A sign-in: a token (or, with no_session, none) and the device's next nonce; a
-// revoked device's own wipe order rides on its refusal.
-grpc::Status SignIn(Core& core, grpc::CallbackServerContext& ctx,
-                    const v1::AuthenticateRequest& request, v1::AuthenticateResponse& response) {
-  std::string next_nonce;
-  std::string token;
-  absl::StatusOr<Session> session;
-  if (request.no_session()) {
-    // The same checks and nonce handling, but no token is minted: nothing this answer
-    // carries can authorise a call.
-    session = core.sessions().AuthenticateWithoutSession(request.device_id(), request.nonce(),
-                                                         request.signature(), &next_nonce);
-  } else {
-    absl::StatusOr<std::string> issued = core.sessions().Authenticate(
-        request.device_id(), request.nonce(), request.signature(), &next_nonce);
-    if (issued.ok()) {
-      token = std::move(*issued);
-      session = core.sessions().Verify(token);
-    } else {
-      session = issued.status();
-    }
-  }
-  if (!session.ok()) {
-    // PERMISSION_DENIED comes only after the device's own signature checked (see
-    // SessionAuthority::Authenticate), so the wipe order goes to that device alone.
-    if (session.status().code() == absl::StatusCode::kPermissionDenied) {
-      absl::StatusOr<std::optional<std::string>> order =
-          core.registry().WipeOrder(request.device_id());
-      if (order.ok() && order->has_value()) ctx.AddTrailingMetadata(kWipeOrderMetadata, **order);
-    }
-    return ToGrpcStatus(session.status());
-  }
-  // Before anything this session uploads: its records are quarantined from the start.
-  if (absl::Status duress =
-          core.NoteDuressSignal(request.device_id(), request.nonce(), request.duress_signal());
-      !duress.ok()) {
-    return ToGrpcStatus(duress);
-  }
-  if (request.has_settings()) {
-    absl::StatusOr<v1::GetSettingsResponse> settings =
-        SettingsFor(core, *session, request.settings());
-    if (!settings.ok()) return ToGrpcStatus(settings.status());
-    *response.mutable_settings() = std::move(*settings);
-  }
-  if (!token.empty()) {
-    response.set_token(std::move(token));
-    response.set_expires_in_seconds(SessionAuthority::kSessionTtlSeconds);
-  }
-  response.set_next_nonce(std::move(next_nonce));
-  return grpc::Status::OK;
-}
-
-}  // namespace
-
 grpc::ServerUnaryReactor* EnrollmentService::Authenticate(grpc::CallbackServerContext* ctx,
                                                           const v1::AuthenticateRequest* request,
                                                           v1::AuthenticateResponse* response) {
   return WithoutSession(ctx, env_, [env = env_, ctx, request, response] {
-    return SignIn(env->core(), *ctx, *request, *response);
+    absl::StatusOr<v1::AuthenticateResponse> answer =
+        SignInWithWipeOrder(env->core(), *ctx, *request);
+    if (!answer.ok()) return ToGrpcStatus(answer.status());
+    *response = std::move(*answer);
+    return grpc::Status::OK;
   });
 }
 
@@ -335,10 +246,19 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload
   if (!env_->AdmitDeviceCall(*ctx, &admission)) {
     return new RefusedReactor<Reactor>(TooManyCallsFromDevice());
   }
+  using Stream = AnsweringStreamReactor<v1::UploadRequest, v1::UploadResponse>;
   auto stream = std::make_shared<UploadStream>(env_->core());
-  return new AnsweringStreamReactor<v1::UploadRequest, v1::UploadResponse>(
+  Stream::Opening opening;
+  if (std::optional<v1::AuthenticateRequest> sign_in = SignInOf(*ctx); sign_in.has_value()) {
+    opening = [core = &env_->core(), ctx, stream,
+               request = std::move(*sign_in)](std::string& token) {
+      return SignInOnUpload(*core, *ctx, request, *stream, token);
+    };
+  }
+  return new Stream(
       ctx, *env_, std::move(admission),
-      [stream](const Session& s, const v1::UploadRequest& r) { return stream->Answer(s, r); });
+      [stream](const Session& s, const v1::UploadRequest& r) { return stream->Answer(s, r); },
+      /*answer_empty=*/true, std::move(opening));
 }
 
 grpc::ServerUnaryReactor* SyncService::QueryAttachments(grpc::CallbackServerContext* ctx,

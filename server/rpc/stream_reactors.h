@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "crypto/secret_buffer.h"
 #include "server/rpc/auth_processor.h"
 #include "server/rpc/guarded_reactor.h"
 
@@ -19,21 +20,32 @@ namespace temoin::server {
 // short. A step's error ends the stream with it; the device closing its side ends it OK.
 // Without `answer_empty`, a response that serialises to nothing is not written (a quiet
 // attachment piece: server/core/piece_stream.h) and the next request is read at once.
+// With `opening` (an Upload opened with a sign-in instead of a token, see
+// auth_processor.h), the stream first signs the device in: `opening` runs on the pool,
+// sets the token that authorises every later request, and gives the first answer;
+// only once that is written is the first request read. Its error ends the stream
+// before any request is read.
 template <typename Request, typename Response>
 class AnsweringStreamReactor final
     : public GuardedReactor<grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
  public:
   using Answer = std::function<absl::StatusOr<Response>(const Session&, const Request&)>;
+  using Opening = std::function<absl::StatusOr<Response>(std::string& token)>;
 
   AnsweringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
-                         Answer answer, bool answer_empty = true)
+                         Answer answer, bool answer_empty = true, Opening opening = nullptr)
       : GuardedReactor(env, std::move(admission)),
-        ctx_(ctx),
         answer_(std::move(answer)),
-        answer_empty_(answer_empty) {
+        answer_empty_(answer_empty),
+        token_(SessionTokenOf(*ctx)) {
     Watch(/*awaiting_first_message=*/true);
-    StartRead(&in_);
+    if (!opening) {
+      StartRead(&in_);
+    } else if (!RunOnPool([this, opening = std::move(opening)] { Open(opening); })) {
+      FinishOnce(ServerBusy());
+    }
   }
+  ~AnsweringStreamReactor() override { crypto::WipeString(token_); }
 
   void OnReadDone(bool ok) override {
     if (!ok) return FinishOnce(grpc::Status::OK);  // the device closed its side, or left
@@ -49,6 +61,15 @@ class AnsweringStreamReactor final
   }
 
  private:
+  void Open(const Opening& opening) {
+    absl::StatusOr<Response> response = opening(token_);
+    std::lock_guard lock(mu_);
+    if (finished_) return;
+    if (!response.ok()) return FinishLocked(ToGrpcStatus(response.status()));
+    out_ = SerializeMessage(*response);
+    StartWrite(&out_);  // OnWriteDone reads the first request
+  }
+
   void AnswerRequest() {
     absl::StatusOr<Response> response = Respond();
     std::lock_guard lock(mu_);
@@ -62,14 +83,16 @@ class AnsweringStreamReactor final
   absl::StatusOr<Response> Respond() {
     absl::StatusOr<Request> request = ParseMessage<Request>(in_);
     if (!request.ok()) return request.status();
-    absl::StatusOr<Session> session = SessionFromContext(*ctx_, env().core().sessions());
+    absl::StatusOr<Session> session = SessionOfToken(token_, env().core().sessions());
     if (!session.ok()) return session.status();
     return answer_(*session, *request);
   }
 
-  grpc::CallbackServerContext* const ctx_;
   const Answer answer_;
   const bool answer_empty_;
+  // The call's own token, or the one its opening sign-in got. Steps run one at a time,
+  // so the pool's threads never touch it at once.
+  std::string token_;
   grpc::ByteBuffer in_;
   grpc::ByteBuffer out_;
 };

@@ -71,24 +71,45 @@ absl::Status RawClient::EnrolMonitor(const Deployment& d) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> RawClient::SignIn() const {
-  auto stub = v1::Enrollment::NewStub(Channel(0));
+namespace {
+
+absl::StatusOr<v1::AuthenticateResponse> SignInWithChallenge(const RawClient& client) {
+  auto stub = v1::Enrollment::NewStub(client.Channel(0));
   v1::ChallengeRequest creq;
-  creq.set_device_id(device_id_);
+  creq.set_device_id(client.device_id());
   v1::ChallengeResponse cresp;
   grpc::ClientContext c1;
   grpc::Status s = stub->Challenge(&c1, creq, &cresp);
   if (!s.ok()) return absl::InternalError(absl::StrCat("raw challenge: ", s.error_message()));
-  v1::AuthenticateRequest areq;
-  areq.set_device_id(device_id_);
-  areq.set_nonce(cresp.nonce());
-  areq.set_signature(
-      key_->Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(cresp.nonce(), device_id_)));
+  v1::AuthenticateRequest areq = client.SignedSignIn(cresp.nonce());
   v1::AuthenticateResponse aresp;
   grpc::ClientContext c2;
   s = stub->Authenticate(&c2, areq, &aresp);
   if (!s.ok()) return absl::InternalError(absl::StrCat("raw sign-in: ", s.error_message()));
-  return aresp.token();
+  return aresp;
+}
+
+}  // namespace
+
+v1::AuthenticateRequest RawClient::SignedSignIn(const std::string& nonce) const {
+  v1::AuthenticateRequest request;
+  request.set_device_id(device_id_);
+  request.set_nonce(nonce);
+  request.set_signature(
+      key_->Sign(crypto::kAuthContext, crypto::AuthChallengeMessage(nonce, device_id_)));
+  return request;
+}
+
+absl::StatusOr<std::string> RawClient::SignIn() const {
+  absl::StatusOr<v1::AuthenticateResponse> response = SignInWithChallenge(*this);
+  if (!response.ok()) return response.status();
+  return response->token();
+}
+
+absl::StatusOr<std::string> RawClient::SignInForNextNonce() const {
+  absl::StatusOr<v1::AuthenticateResponse> response = SignInWithChallenge(*this);
+  if (!response.ok()) return response.status();
+  return response->next_nonce();
 }
 
 }  // namespace temoin::e2e

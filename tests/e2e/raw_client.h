@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/keys.h"
 #include "grpcpp/channel.h"
+#include "temoin/v1/enrollment.pb.h"
 #include "tests/e2e/deployment.h"
 
 namespace temoin::e2e {
@@ -37,6 +38,12 @@ class RawClient {
   // admin through `temoin`), and signs it in: a session token.
   absl::Status EnrolMonitor(const Deployment& d);
   absl::StatusOr<std::string> SignIn() const;
+  // The same with a challenge, returning the server's next nonce (for a later sign-in
+  // without a challenge) instead of the token.
+  absl::StatusOr<std::string> SignInForNextNonce() const;
+  // A sign-in request over `nonce`, signed by the monitor's key (Enrollment.Authenticate,
+  // or an Upload's "temoin-sign-in-bin" metadata).
+  v1::AuthenticateRequest SignedSignIn(const std::string& nonce) const;
   const std::string& device_id() const { return device_id_; }
 
  private:

@@ -143,18 +143,25 @@ TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
     EXPECT_EQ(body.find(id), std::string::npos) << "a device id in the metrics";
   }
 
-  // Issue 13, the attempt: one new record's log proofs close its upload stream, and no
-  // GetLogProofs call (a round trip more) follows.
+  // Issue 13, the attempt: one new record's sign-in rides on its upload (no sign-in
+  // call), its log proofs close the upload stream, and no GetLogProofs call (a round
+  // trip more) follows.
   constexpr char kViaUpload[] = "temoin_log_proofs_total{via=\"upload\"}";
   constexpr char kViaCall[] = "temoin_log_proofs_total{via=\"call\"}";
+  constexpr char kSignIns[] = "temoin_sign_ins_total{result=\"ok\"}";
+  constexpr char kSignInsOnUpload[] = "temoin_upload_sign_ins_total";
   const int64_t via_upload = Sample(body, kViaUpload), via_call = Sample(body, kViaCall);
+  const int64_t sign_ins = Sample(body, kSignIns), on_upload = Sample(body, kSignInsOnUpload);
   ASSERT_GE(via_upload, 0) << body;
+  ASSERT_GE(on_upload, 0) << body;
   ASSERT_TRUE(d.Record(monitor, {generator.Next()}).ok());
   CommandResult one = d.Temoin(monitor, {"sync"});
   ASSERT_EQ(one.exit_code, 0) << one.err;
   const std::string after_one = Scrape(*metrics_port);
   EXPECT_EQ(Sample(after_one, kViaUpload), via_upload + 1) << after_one;
   EXPECT_EQ(Sample(after_one, kViaCall), via_call) << after_one;
+  EXPECT_EQ(Sample(after_one, kSignIns), sign_ins + 1) << after_one;
+  EXPECT_EQ(Sample(after_one, kSignInsOnUpload), on_upload + 1) << after_one;
   d.StopServer();
 
   // The logs: JSON lines, the stop announced and finished, no client address, no id.

@@ -9,8 +9,11 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "temoin/v1/sync.grpc.pb.h"
 #include "tests/e2e/deployment.h"
+#include "tests/e2e/raw_client.h"
 #include "tests/e2e/synthetic_testimony.h"
 
 namespace temoin::e2e {
@@ -104,6 +107,117 @@ TEST_F(SignInTest, NoOpSyncsSignInWithoutASessionAndKeepTheNonceChainGoing) {
   absl::StatusOr<Deployment::ServerListing> listing = d_->ListServerRecords();
   ASSERT_TRUE(listing.ok()) << listing.status();
   EXPECT_EQ(listing->record_ids.size(), 1u);
+}
+
+// A monitor with records to send signs in on its first Upload call (sync.proto
+// UploadResponse.sign_in) with the nonce its last sign-in got. When the server refuses
+// that nonce (a copy of the vault spent it), the upload is refused before any batch is
+// read and the sync signs in again with a challenge, at once: it still succeeds.
+TEST_F(SignInTest, ASyncThatSignsInOnItsUploadFallsBackWhenItsNonceIsRefused) {
+  const std::string& monitor = d_->monitors()[0];
+  TestimonyGenerator generator(/*seed=*/1203);
+  ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
+  ExpectSyncs(monitor, "first sync (challenge; the next nonce kept)");
+  const std::string copy = d_->dir().Sub("monitor-copy");
+  CopyTree(monitor, copy);
+  for (const std::string* home : {&monitor, &copy}) {
+    SCOPED_TRACE(*home == monitor ? "original (signs in on its upload)"
+                                  : "copy, whose nonce the original spent");
+    ASSERT_TRUE(d_->Record(*home, {generator.Next()}).ok());
+    CommandResult sync = d_->Temoin(*home, {"sync"});
+    ASSERT_EQ(sync.exit_code, 0) << sync.err;
+    EXPECT_THAT(sync.err, HasSubstr("1 receipts verified")) << sync.err;
+    absl::StatusOr<nlohmann::json> counts = d_->RecordCounts(*home);
+    ASSERT_TRUE(counts.ok()) << counts.status();
+    EXPECT_EQ((*counts)["sealed"], 0) << counts->dump();
+  }
+  absl::StatusOr<Deployment::ServerListing> listing = d_->ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->record_ids.size(), 3u);
+}
+
+// A revoked monitor whose sync signs in on its upload is refused before the server
+// reads a batch: its record is not stored, and it obeys the wipe order that rides on
+// the refusal as it does after a sign-in call.
+TEST_F(SignInTest, ARevokedDeviceThatSignsInOnItsUploadIsWipedAndNothingIsStored) {
+  const std::string& monitor = d_->monitors()[0];
+  TestimonyGenerator generator(/*seed=*/1204);
+  ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
+  ExpectSyncs(monitor, "first sync (the next nonce kept)");
+  ASSERT_TRUE(d_->Run(d_->admin(), {"revoke", d_->monitor_ids()[0]}).ok());
+  ASSERT_TRUE(d_->Record(monitor, {generator.Next()}).ok());
+  CommandResult refused = d_->Temoin(monitor, {"sync"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr("device has been revoked")) << refused.err;
+  EXPECT_THAT(refused.err, HasSubstr("vault has been wiped")) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(monitor + "/vault.key")) << "vault.key survived the wipe";
+  absl::StatusOr<Deployment::ServerListing> listing = d_->ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->record_ids.size(), 1u);
+}
+
+// The sign-in an Upload carries instead of a token, from a raw client: refused before
+// any handler when it does not parse or its signature does not check; refused when it
+// asks for no session; answered first, with a token and the next nonce, when valid;
+// and refused when replayed (its nonce is spent).
+TEST_F(SignInTest, AnUploadsSignInIsCheckedAsASignInCallIs) {
+  absl::StatusOr<RawClient> raw = RawClient::For(*d_);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_TRUE(raw->EnrolMonitor(*d_).ok());
+  absl::StatusOr<std::string> nonce = raw->SignInForNextNonce();
+  ASSERT_TRUE(nonce.ok()) << nonce.status();
+  ASSERT_FALSE(nonce->empty());
+  auto stub = v1::Sync::NewStub(raw->Channel(1));
+  struct Opened {
+    grpc::Status status;
+    std::vector<v1::UploadResponse> answers;
+  };
+  auto upload = [&](const std::string& sign_in) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("temoin-sign-in-bin", sign_in);
+    auto stream = stub->Upload(&ctx);
+    stream->WritesDone();
+    Opened opened;
+    v1::UploadResponse answer;
+    while (stream->Read(&answer)) opened.answers.push_back(answer);
+    opened.status = stream->Finish();
+    return opened;
+  };
+
+  Opened garbage = upload("not a sign-in");
+  EXPECT_EQ(garbage.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(garbage.status.error_message(), HasSubstr("does not parse"));
+  EXPECT_TRUE(garbage.answers.empty());
+
+  v1::AuthenticateRequest forged = raw->SignedSignIn(*nonce);
+  forged.mutable_signature()->at(0) ^= 1;
+  Opened refused = upload(forged.SerializeAsString());
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << refused.status.error_message();
+  EXPECT_TRUE(refused.answers.empty());
+
+  v1::AuthenticateRequest sessionless = raw->SignedSignIn(*nonce);
+  sessionless.set_no_session(true);
+  Opened invalid = upload(sessionless.SerializeAsString());
+  EXPECT_EQ(invalid.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << invalid.status.error_message();
+  EXPECT_TRUE(invalid.answers.empty());
+
+  // None of the above spent the nonce.
+  const std::string valid = raw->SignedSignIn(*nonce).SerializeAsString();
+  Opened signed_in = upload(valid);
+  EXPECT_TRUE(signed_in.status.ok()) << signed_in.status.error_message();
+  ASSERT_EQ(signed_in.answers.size(), 1u);
+  v1::AuthenticateResponse answer;
+  ASSERT_TRUE(answer.ParseFromString(signed_in.answers[0].sign_in()));
+  EXPECT_FALSE(answer.token().empty());
+  EXPECT_EQ(answer.next_nonce().size(), 16u);
+  EXPECT_NE(answer.next_nonce(), *nonce);
+
+  Opened replayed = upload(valid);
+  EXPECT_EQ(replayed.status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << replayed.status.error_message();
+  EXPECT_TRUE(replayed.answers.empty());
 }
 
 }  // namespace

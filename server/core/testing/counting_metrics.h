@@ -66,6 +66,14 @@ class CountingMetrics final : public Metrics {
     std::lock_guard lock(mu_);
     return commits_;
   }
+  void CountSignInOnUpload() override {
+    std::lock_guard lock(mu_);
+    ++sign_ins_on_upload_;
+  }
+  int sign_ins_on_upload() {
+    std::lock_guard lock(mu_);
+    return sign_ins_on_upload_;
+  }
   int log_proofs(LogProofsVia via) {
     std::lock_guard lock(mu_);
     return log_proofs_[via];
@@ -76,6 +84,7 @@ class CountingMetrics final : public Metrics {
   std::map<std::pair<RecordOutcome, std::string>, int> records_;
   std::map<std::string, int> sign_ins_;
   int pieces_ = 0;
+  int sign_ins_on_upload_ = 0;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
   int commits_ = 0;

@@ -249,6 +249,7 @@ absl::Status StreamBatches(
       apply_error = response.sign_in().empty()
                         ? absl::DataLossError("the server answered a batch before the sign-in")
                         : sign_in->Take(response.sign_in());
+      crypto::WipeString(*response.mutable_sign_in());  // it holds the session token
       if (!apply_error.ok()) break;
       continue;
     }
@@ -274,7 +275,14 @@ absl::Status StreamBatches(
   writer.join();
   grpc::Status status = stream->Finish();
   TEMOIN_RETURN_IF_ERROR(apply_error);
-  if (sign_in != nullptr && !sign_in->answered()) return sign_in->Refused(status, *context);
+  if (sign_in != nullptr && !sign_in->answered()) {
+    if (status.ok()) {
+      // No batch can have been answered without it: a server that ends the stream
+      // there has not signed the device in, and later streams would have no session.
+      return absl::DataLossError("the server ended the upload without answering its sign-in");
+    }
+    return sign_in->Refused(status, *context);
+  }
   return FromGrpc(status, connection.address());
 }
 
@@ -334,6 +342,7 @@ class RecordUpload {
         pending_(pending),
         report_(report),
         progress_{.records_total = pending.size()},
+        opening_(sign_in),
         sign_in_(sign_in) {
     for (const crypto::LogLeaf& leaf : owed) asked_log_indexes_.insert(leaf.log_index);
     for (const auto& entry : pending) {
@@ -347,6 +356,16 @@ class RecordUpload {
 
   absl::Status Run() {
     absl::Status status = RunSteps();
+    if (opening_ != nullptr && !opening_->answered()) {
+      // The sign-in was refused (or never answered): the server read no batch, so this
+      // was no cut, and the retry should not send commitments first or shrink batches.
+      if (!previous_cut_) {
+        VaultBatch unmark;
+        unmark.Delete(kSettingsNs, kUploadCutKey);
+        vault_.Commit(unmark).IgnoreError();  // kept, it costs commitments, no more
+      }
+      return status;
+    }
     if (options_.carry != nullptr) LearnFromAttempt(*options_.carry, status.ok());
     return status;
   }
@@ -361,6 +380,7 @@ class RecordUpload {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> cut_mark,
                             vault_.Get(kSettingsNs, kUploadCutKey));
     const bool previous_cut = cut_mark.has_value();
+    previous_cut_ = previous_cut;
     if (!previous_cut) TEMOIN_RETURN_IF_ERROR(vault_.Put(kSettingsNs, kUploadCutKey, "1"));
     ReportProgress();
     TEMOIN_RETURN_IF_ERROR(SendCommitments(previous_cut));
@@ -619,7 +639,9 @@ class RecordUpload {
   // those the bodies stream receipted, which the server adds itself.
   std::set<uint64_t> asked_log_indexes_, stream_log_indexes_;
   std::optional<StreamProofs> stream_proofs_;
-  UploadSignIn* sign_in_;  // until the first stream takes it
+  UploadSignIn* const opening_;  // the sign-in the first stream carried, if any
+  UploadSignIn* sign_in_;        // until the first stream takes it
+  bool previous_cut_ = true;     // until RunSteps reads the cut mark
 };
 
 // Uploads `pending`; `stream_proofs` receives the log proofs that came on the upload
@@ -922,8 +944,8 @@ absl::Status ProveReceipted(Vault& vault, Connection& connection, const v1::Prof
   return absl::OkStatus();
 }
 
-// One attempt at a sync. `sign_in_refused`: the sign-in on the upload was refused as
-// unauthenticated and its nonce forgotten, so that the caller's retry signs in apart.
+// One attempt at a sync. `sign_in_refused`: in, sign in apart (a retry); out, the
+// sign-in on the upload was refused as unauthenticated, so the caller's retry should.
 absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
                                        v1::Profile profile, bool& sign_in_refused) {
   // What there is to send, read before signing in (Upload and RelayCarried would read
@@ -945,6 +967,7 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
   std::unique_ptr<UploadSignIn> sign_in;
   TEMOIN_ASSIGN_OR_RETURN(bool on_upload,
                           SignsInOnUpload(vault, profile, options, pending.size(), bundles.size()));
+  on_upload = on_upload && !sign_in_refused;
   if (on_upload) {
     TEMOIN_ASSIGN_OR_RETURN(connection, NewConnection(profile, options));
     TEMOIN_ASSIGN_OR_RETURN(sign_in, PrepareUploadSignIn(vault, profile, *connection,
@@ -972,7 +995,8 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     sign_in_refused = sign_in != nullptr && sign_in->nonce_refused();
     TEMOIN_RETURN_IF_ERROR(uploaded);
     if (sign_in != nullptr && !sign_in->answered()) {
-      // No stream was opened to carry it (every record was already in): sign in apart.
+      // Defensive: every monitor with records to send opens a stream (commitments or
+      // bodies), and StreamBatches fails when its sign-in goes unanswered.
       TEMOIN_RETURN_IF_ERROR(SignInWithSettings(*connection, profile, vault, false, &log_checked));
       if (!log_checked) {
         TEMOIN_RETURN_IF_ERROR(

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "client/core/device_state.h"
 #include "common/status_macros.h"
 #include "crypto/secret_buffer.h"
@@ -54,7 +55,12 @@ absl::Status UploadSignIn::Take(const std::string& answer) {
 absl::Status UploadSignIn::Refused(const grpc::Status& status, const grpc::ClientContext& context) {
   if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
     nonce_refused_ = true;
-    StoreSignInNonce(vault_, "").IgnoreError();  // then a challenge; unstored, the same
+    // A server from before sign-in on the upload asks for a session ("sign in first")
+    // and never looked at the nonce: the retry signs in apart with it. Any other
+    // refusal spent or refused the nonce: the retry asks for a challenge.
+    if (!absl::StartsWith(status.error_message(), "sign in first")) {
+      StoreSignInNonce(vault_, "").IgnoreError();  // the retry signs in apart anyway
+    }
   }
   return connection_.RefusedSignIn(status, context);
 }

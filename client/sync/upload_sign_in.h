@@ -46,9 +46,11 @@ class UploadSignIn {
   bool answered() const { return answered_; }
 
   // How a call that ended before the answer failed, said as a sign-in's refusal would
-  // be (a revoked device's wipe order, a refused TLS key). A refused nonce (used,
-  // expired, a server restored from a copy) is forgotten, so that the next attempt
-  // signs in apart with a challenge; `nonce_refused` says so.
+  // be (a revoked device's wipe order, a refused TLS key). On UNAUTHENTICATED
+  // `nonce_refused` says the caller should retry signing in apart; a nonce the server
+  // refused (used, expired, a server restored from a copy) is forgotten first, so that
+  // the retry asks for a challenge. A server from before this feature ("sign in first")
+  // leaves it kept: each sync then costs it one refused Upload before signing in apart.
   absl::Status Refused(const grpc::Status& status, const grpc::ClientContext& context);
   bool nonce_refused() const { return nonce_refused_; }
 

@@ -138,7 +138,11 @@ absl::StatusOr<std::string> SessionAuthority::Authenticate(absl::string_view dev
 absl::StatusOr<std::string> SessionAuthority::DeviceOfSignIn(absl::string_view device_id,
                                                              absl::string_view nonce,
                                                              absl::string_view signature) {
-  if (device_id.size() != crypto::kDeviceIdBytes) return AuthenticationFailed();
+  // Neither a pre-issued nonce nor a challenge by size: refused before the store is read.
+  if (device_id.size() != crypto::kDeviceIdBytes ||
+      (nonce.size() != kNextNonceBytes && nonce.size() != crypto::kChallengeBytes)) {
+    return AuthenticationFailed();
+  }
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> device, registry_->Device(device_id));
   if (!device.has_value() ||
       !crypto::VerifySignature(device->signing_public_key(), crypto::kAuthContext,

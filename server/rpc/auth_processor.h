@@ -28,7 +28,8 @@ inline constexpr char kSignInMetadata[] = "temoin-sign-in-bin";
 // refused like a missing token; the handler then consumes the nonce and signs in. Nothing without
 // a valid session reaches a handler but enrolment and sign-in. A device over its call
 // rate (CallRateLimiter) is refused here too, with RESOURCE_EXHAUSTED, after its token's
-// MAC checked (so nobody can spend another device's rate) and before the store is read.
+// MAC checked (so nobody can spend another device's rate) and before the store is read;
+// for an Upload's sign-in, after its signature checked (one store read and a verify).
 //
 // It never writes the AuthContext it is handed: gRPC 1.51 passes the *connection's*
 // context (server_auth_filter.cc hands the processor chand->auth_context), shared by

@@ -86,15 +86,19 @@ absl::StatusOr<v1::AuthenticateResponse> SignInWithWipeOrder(
 }
 
 // The opening of an Upload that carries a sign-in instead of a token: the device signs
-// in, the token goes to the stream, and the answer is the stream's first.
-absl::StatusOr<v1::UploadResponse> SignInOnUpload(Core& core, grpc::CallbackServerContext& ctx,
-                                                  const v1::AuthenticateRequest& request,
-                                                  UploadStream& stream, std::string& token) {
+// in, the token goes to the stream, and the answer is the stream's first. A revoked
+// device's wipe order goes in `trailers` (the reactor adds them while the call lives).
+absl::StatusOr<v1::UploadResponse> SignInOnUpload(
+    Core& core, const v1::AuthenticateRequest& request, UploadStream& stream, std::string& token,
+    std::vector<std::pair<std::string, std::string>>& trailers) {
   if (request.no_session()) {
     return absl::InvalidArgumentError(
         "a sign-in on an upload needs its session: no_session is for a sign-in alone");
   }
-  TEMOIN_ASSIGN_OR_RETURN(v1::AuthenticateResponse answer, SignInWithWipeOrder(core, ctx, request));
+  std::optional<std::string> wipe_order;
+  absl::StatusOr<v1::AuthenticateResponse> signed_in = SignIn(core, request, &wipe_order);
+  if (wipe_order.has_value()) trailers.emplace_back(kWipeOrderMetadata, std::move(*wipe_order));
+  TEMOIN_ASSIGN_OR_RETURN(v1::AuthenticateResponse answer, std::move(signed_in));
   core.metrics().CountSignInOnUpload();
   if (answer.settings().has_log()) {
     const uint64_t size = CheckpointTreeSize(answer.settings().log().checkpoint());
@@ -250,9 +254,9 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload
   auto stream = std::make_shared<UploadStream>(env_->core());
   Stream::Opening opening;
   if (std::optional<v1::AuthenticateRequest> sign_in = SignInOf(*ctx); sign_in.has_value()) {
-    opening = [core = &env_->core(), ctx, stream,
-               request = std::move(*sign_in)](std::string& token) {
-      return SignInOnUpload(*core, *ctx, request, *stream, token);
+    opening = [core = &env_->core(), stream, request = std::move(*sign_in)](
+                  std::string& token, std::vector<std::pair<std::string, std::string>>& trailers) {
+      return SignInOnUpload(*core, request, *stream, token, trailers);
     };
   }
   return new Stream(

@@ -30,11 +30,15 @@ class AnsweringStreamReactor final
     : public GuardedReactor<grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
  public:
   using Answer = std::function<absl::StatusOr<Response>(const Session&, const Request&)>;
-  using Opening = std::function<absl::StatusOr<Response>(std::string& token)>;
+  // Sets the token, and may name trailing metadata (a refused device's wipe order),
+  // which the reactor adds only while the call is not finished.
+  using Opening = std::function<absl::StatusOr<Response>(
+      std::string& token, std::vector<std::pair<std::string, std::string>>& trailers)>;
 
   AnsweringStreamReactor(grpc::CallbackServerContext* ctx, CallEnv& env, Admission admission,
                          Answer answer, bool answer_empty = true, Opening opening = nullptr)
       : GuardedReactor(env, std::move(admission)),
+        ctx_(ctx),
         answer_(std::move(answer)),
         answer_empty_(answer_empty),
         token_(SessionTokenOf(*ctx)) {
@@ -62,9 +66,13 @@ class AnsweringStreamReactor final
 
  private:
   void Open(const Opening& opening) {
-    absl::StatusOr<Response> response = opening(token_);
+    std::vector<std::pair<std::string, std::string>> trailers;
+    absl::StatusOr<Response> response = opening(token_, trailers);
     std::lock_guard lock(mu_);
+    // Unfinished, so gRPC has not released the context (the watchdog may have ended
+    // the call meanwhile).
     if (finished_) return;
+    for (const auto& [key, value] : trailers) ctx_->AddTrailingMetadata(key, value);
     if (!response.ok()) return FinishLocked(ToGrpcStatus(response.status()));
     out_ = SerializeMessage(*response);
     StartWrite(&out_);  // OnWriteDone reads the first request
@@ -88,6 +96,7 @@ class AnsweringStreamReactor final
     return answer_(*session, *request);
   }
 
+  grpc::CallbackServerContext* const ctx_;
   const Answer answer_;
   const bool answer_empty_;
   // The call's own token, or the one its opening sign-in got. Steps run one at a time,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
 #include "client/core/log_state.h"
+#include "client/core/server_key_statement.h"
 #include "client/core/server_keys_state.h"
 #include "client/sync/admin_client.h"
 #include "client/sync/connection.h"
@@ -50,60 +51,6 @@ absl::Status CheckAgainstWhatThisDeviceSaw(Vault& vault, const v1::Profile& prof
   return absl::OkStatus();
 }
 
-// Makes `key` a current receipt key of `keys` (from `from` when new). kFailedPrecondition
-// for a key the organisation retired: it cannot be current again.
-absl::Status KeepCurrent(crypto::ServerKeys& keys, absl::string_view key, int64_t from) {
-  const crypto::CertifiedKey* listed = keys.FindReceiptKey(key);
-  if (listed != nullptr && !listed->current()) {
-    return absl::FailedPreconditionError(
-        "that receipt key was retired; it cannot be current again");
-  }
-  if (listed == nullptr) keys.receipt_keys.push_back({std::string(key), from, {}});
-  return absl::OkStatus();
-}
-
-// The same for a log key.
-absl::Status KeepCurrentLogKey(crypto::ServerKeys& keys, absl::string_view vkey, int64_t from) {
-  const crypto::CertifiedKey* listed = keys.FindLogKey(vkey);
-  if (listed != nullptr && !listed->current()) {
-    return absl::FailedPreconditionError("that log key was retired; it cannot be current again");
-  }
-  if (listed == nullptr) keys.log_keys.push_back({std::string(vkey), from, {}});
-  return absl::OkStatus();
-}
-
-// The statement to sign: every key the held one lists, with these as the current ones.
-// Current receipt keys are exactly `receipt_key` and, during a rotation, `next_receipt_key`:
-// any other current one is retired now (the key the server signed with before its
-// switch). Log keys the same, with `log_vkey` and `next_log_vkey`. A key certified for the first
-// time is valid from 0 ("since the server began") in the first statement (it signed receipts before
-// anyone certified it) and from now after.
-absl::StatusOr<crypto::ServerKeys> NextStatement(const std::optional<HeldServerKeys>& held,
-                                                 absl::string_view receipt_key,
-                                                 absl::string_view next_receipt_key,
-                                                 absl::string_view log_vkey,
-                                                 absl::string_view next_log_vkey, int64_t now) {
-  crypto::ServerKeys keys;
-  if (held.has_value()) keys = held->keys;
-  const int64_t from = held.has_value() ? now : 0;
-  TEMOIN_RETURN_IF_ERROR(KeepCurrent(keys, receipt_key, from));
-  if (!next_receipt_key.empty()) TEMOIN_RETURN_IF_ERROR(KeepCurrent(keys, next_receipt_key, now));
-  for (crypto::CertifiedKey& key : keys.receipt_keys) {
-    if (key.current() && key.key != receipt_key && key.key != next_receipt_key) {
-      key.until = std::max(now, key.from);
-    }
-  }
-  TEMOIN_RETURN_IF_ERROR(KeepCurrentLogKey(keys, log_vkey, from));
-  if (!next_log_vkey.empty()) TEMOIN_RETURN_IF_ERROR(KeepCurrentLogKey(keys, next_log_vkey, now));
-  for (crypto::CertifiedKey& key : keys.log_keys) {
-    if (key.current() && key.key != log_vkey && key.key != next_log_vkey) {
-      key.until = std::max(now, key.from);
-    }
-  }
-  keys.issued = held.has_value() ? std::max(now, held->keys.issued) : now;
-  return keys;
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& receipt_key_hex,
@@ -144,10 +91,9 @@ absl::StatusOr<std::string> CertifyServerKeys(Vault& vault, const std::string& r
                           LoadServerKeys(vault, org_public_key));
   TEMOIN_RETURN_IF_ERROR(
       CheckAgainstWhatThisDeviceSaw(vault, session.profile, held, receipt_key, log_vkey));
-  const int64_t now = SystemClock::Get().NowSeconds() / 60 * 60;
-  TEMOIN_ASSIGN_OR_RETURN(
-      crypto::ServerKeys keys,
-      NextStatement(held, receipt_key, next_receipt_key, log_vkey, next_log_vkey, now));
+  TEMOIN_ASSIGN_OR_RETURN(crypto::ServerKeys keys,
+                          NextServerKeyStatement(held, receipt_key, next_receipt_key, log_vkey,
+                                                 next_log_vkey, SystemClock::Get().NowSeconds()));
   TEMOIN_ASSIGN_OR_RETURN(std::string body, crypto::FormatServerKeys(keys));
   TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey org_key,
                           crypto::SigningKey::FromSecretKey(session.profile.org_secret_key()));

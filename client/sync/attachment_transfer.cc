@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -50,23 +51,43 @@ uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
   return std::min(kUploadChunkBytes, ciphertext_size - index * kUploadChunkBytes);
 }
 
-// Where each blob resumes, from one QueryAttachments call: the blobs still to send (in
-// `todo`) and the receipts of records already complete (applied to the vault).
-absl::StatusOr<std::vector<BlobJob>> ResumePoints(
-    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
-    const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
-    AttachmentUploadStats& stats) {
+// The log index a receipt names (0 when it does not parse).
+uint64_t LogIndexOf(const v1::Receipt& receipt) {
+  v1::ReceiptBody body;
+  return body.ParseFromString(receipt.body()) ? body.log_index() : 0;
+}
+
+// Every blob of `plan.entries`, from its start.
+std::vector<BlobJob> AllBlobs(const AttachmentUploadPlan& plan) {
   std::vector<BlobJob> jobs;
-  v1::QueryAttachmentsRequest query;
-  for (const v1::OutboxEntry& entry : entries) {
+  for (const v1::OutboxEntry& entry : plan.entries) {
     v1::RecordHeader header;
     if (!header.ParseFromString(entry.envelope().header())) continue;
     for (const v1::AttachmentRef& ref : header.attachments()) {
       jobs.push_back({header.record_id(), ref});
-      query.add_blob_ids(ref.blob_id());
     }
   }
-  if (jobs.empty()) return jobs;
+  return jobs;
+}
+
+// Whether the server holds no byte of any of `jobs` (their bodies were stored by this
+// attempt), so that there is nothing to ask.
+bool NothingHeld(const AttachmentUploadPlan& plan, const std::vector<BlobJob>& jobs) {
+  return std::all_of(jobs.begin(), jobs.end(),
+                     [&](const BlobJob& job) { return plan.nothing_held.count(job.record_id); });
+}
+
+// Where each blob resumes, from one QueryAttachments call unless nothing is held: the
+// blobs still to send (in `todo`) and the receipts of records already complete
+// (applied to the vault).
+absl::StatusOr<std::vector<BlobJob>> ResumePoints(
+    Vault& vault, Connection& connection, const AttachmentUploadPlan& plan,
+    const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
+    AttachmentUploadStats& stats) {
+  std::vector<BlobJob> jobs = AllBlobs(plan);
+  if (jobs.empty() || NothingHeld(plan, jobs)) return jobs;
+  v1::QueryAttachmentsRequest query;
+  for (const BlobJob& job : jobs) query.add_blob_ids(job.ref.blob_id());
   v1::QueryAttachmentsResponse where;
   TEMOIN_RETURN_IF_ERROR(
       FromGrpc(connection.sync().QueryAttachments(connection.NewContext().get(), query, &where),
@@ -99,6 +120,7 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
   }
   TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
   stats.receipted += receipts.size();
+  for (const auto& [id, receipt] : receipts) stats.proven_log_indexes.insert(LogIndexOf(receipt));
   return todo;
 }
 
@@ -122,8 +144,9 @@ class PieceUpload {
         context_(connection.NewContext(Connection::kTransferDeadline)),
         stream_(connection.sync().UploadAttachment(context_.get())) {}
 
-  absl::Status Run(const std::vector<BlobJob>& todo) {
-    std::thread writer([&] { SendBlobs(todo); });
+  absl::Status Run(const std::vector<BlobJob>& todo,
+                   const std::optional<v1::GetLogProofsRequest>& closing) {
+    std::thread writer([&] { SendBlobs(todo, closing); });
     ReadAnswers();
     {
       std::lock_guard lock(mu_);
@@ -139,9 +162,17 @@ class PieceUpload {
   }
 
  private:
-  void SendBlobs(const std::vector<BlobJob>& todo) {
+  // Every blob, then the closing that asks for the log proofs, written at once: the
+  // server answers it after the last piece's receipt.
+  void SendBlobs(const std::vector<BlobJob>& todo,
+                 const std::optional<v1::GetLogProofsRequest>& closing) {
     for (const BlobJob& job : todo) {
       if (!SendBlob(job)) return;
+    }
+    if (closing.has_value()) {
+      v1::AttachmentChunk last;
+      *last.mutable_log() = *closing;
+      if (!stream_->Write(last)) return;
     }
     stream_->WritesDone();
   }
@@ -204,6 +235,10 @@ class PieceUpload {
     const uint64_t stop_after = StopAfterFromEnv();
     v1::BlobStatus answer;
     while (stream_->Read(&answer)) {
+      if (answer.has_log()) {  // the closing's answer, the stream's last
+        stats_.log = std::move(*answer.mutable_log());
+        continue;
+      }
       const uint64_t bytes = Acknowledge();
       window_open_.notify_all();
       ++stats_.pieces_acked;
@@ -213,6 +248,7 @@ class PieceUpload {
         apply_error_ = ApplyReceipts(vault_, {{answer.record_id(), answer.receipt()}});
         if (!apply_error_.ok()) break;
         ++stats_.receipted;
+        stats_.proven_log_indexes.insert(LogIndexOf(answer.receipt()));
       }
       if (stop_after > 0 && stats_.slices_done >= stop_after) {
         std::cerr << "sync: stopping after " << stats_.slices_done << " slices (test hook)\n";
@@ -262,14 +298,22 @@ class PieceUpload {
 }  // namespace
 
 absl::Status UploadAttachments(
-    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
+    Vault& vault, Connection& connection, const AttachmentUploadPlan& plan,
     const AttachmentUploadOptions& options,
     const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
     AttachmentUploadStats& stats) {
   TEMOIN_ASSIGN_OR_RETURN(std::vector<BlobJob> todo,
-                          ResumePoints(vault, connection, entries, on_bytes, stats));
+                          ResumePoints(vault, connection, plan, on_bytes, stats));
   if (todo.empty()) return absl::OkStatus();
-  return PieceUpload(vault, connection, options, on_bytes, stats).Run(todo);
+  if (plan.closing.has_value()) {
+    stats.proven_log_indexes.insert(plan.closing->log_indexes().begin(),
+                                    plan.closing->log_indexes().end());
+  }
+  absl::Status uploaded =
+      PieceUpload(vault, connection, options, on_bytes, stats).Run(todo, plan.closing);
+  stats.proven_log_indexes.erase(0);
+  if (!stats.log.has_value()) stats.proven_log_indexes.clear();
+  return uploaded;
 }
 
 absl::Status DownloadAttachmentTo(Connection& connection, const std::string& record_id,

@@ -2,6 +2,8 @@
 #define TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_
 
 #include <functional>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "client/sync/connection.h"
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
+#include "temoin/v1/sync.pb.h"
 #include "temoin/v1/testimony.pb.h"
 
 namespace temoin::client {
@@ -19,6 +22,24 @@ struct AttachmentUploadStats {
   uint64_t slices_done = 0;  // slices made whole on the server by this call
   uint64_t bytes_sent = 0;   // acknowledged
   uint64_t receipted = 0;
+  // The answer to the plan's closing, when the stream ended with one: the log proofs
+  // of `proven_log_indexes`, the indexes the closing named and those of every receipt
+  // this call applied. Unchecked: the caller checks it as it checks GetLogProofs.
+  std::optional<v1::GetLogProofsResponse> log;
+  std::set<uint64_t> proven_log_indexes;
+};
+
+// What one attempt's attachment upload starts from.
+struct AttachmentUploadPlan {
+  std::vector<v1::OutboxEntry> entries;  // pending records whose bodies the server holds
+  // Records whose body this attempt stored (RecordResult.no_attachment_bytes_held): the
+  // server holds no byte of their attachments. When every entry is one, nobody asks
+  // where the blobs resume: they go from their start, one round trip sooner.
+  std::set<std::string> nothing_held;
+  // When set, the stream ends with this closing (AttachmentChunk.log): the proofs of
+  // these indexes and of every receipt the call applies come back on the stream, and
+  // the sync needs no GetLogProofs call after it.
+  std::optional<v1::GetLogProofsRequest> closing;
 };
 
 struct AttachmentUploadOptions {
@@ -31,9 +52,10 @@ struct AttachmentUploadOptions {
   uint64_t piece_bytes = kUploadPieceBytes;
 };
 
-// Uploads the attachments of `entries` (pending records whose bodies the server holds):
-// one QueryAttachments call says where each blob resumes (slice and byte offset), then
-// one stream carries every missing piece, pipelined within the window; a piece asks
+// Uploads the attachments of `plan.entries` (pending records whose bodies the server
+// holds): one QueryAttachments call says where each blob resumes (slice and byte
+// offset), unless the plan knows the server holds none of them; then one stream
+// carries every missing piece, pipelined within the window; a piece asks
 // for an answer only every half window and at a blob's end, and each answer
 // acknowledges every piece before it (server/core/piece_stream.h). Receipts that come
 // back (a record whose last blob completed) are verified and applied at once.
@@ -42,7 +64,7 @@ struct AttachmentUploadOptions {
 // hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits
 // abruptly after N slices are made whole, as a phone dying mid-upload would.
 absl::Status UploadAttachments(
-    Vault& vault, Connection& connection, const std::vector<v1::OutboxEntry>& entries,
+    Vault& vault, Connection& connection, const AttachmentUploadPlan& plan,
     const AttachmentUploadOptions& options,
     const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
     AttachmentUploadStats& stats);

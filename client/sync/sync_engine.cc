@@ -320,6 +320,12 @@ uint64_t ReceiptLogIndex(const v1::Receipt& receipt) {
 // the log indexes they prove: those the device asked for and those the stream
 // receipted. They stand for a GetLogProofs call only when these are exactly the leaves
 // the device then holds receipts for; otherwise it asks as before.
+// Whether the record `entry` holds has attachments (their upload follows its body).
+bool HasAttachments(const v1::OutboxEntry& entry) {
+  v1::RecordHeader header;
+  return header.ParseFromString(entry.envelope().header()) && header.attachments_size() > 0;
+}
+
 struct StreamProofs {
   std::set<uint64_t> log_indexes;
   v1::GetLogProofsResponse answer;
@@ -444,26 +450,26 @@ class RecordUpload {
     if (sent_now) progress_.bytes_sent += EnvelopeBytes(id);
   }
 
-  // 1. Commitments of records with attachments (the answer says whether the body is
-  // in), and, after a cut, of records not yet committed (a committed record's
-  // commitment is durable on the server already). Resending all of them after every
-  // cut would cost ~200 B a record per connection. A body that an earlier attempt of
-  // this run saw arrive needs no commitment to say so again (SyncCarry: the same
-  // server process still holds it).
+  // 1. After a cut: commitments of records not yet committed (a committed record's
+  // commitment is durable on the server already; resending all of them after every
+  // cut would cost ~200 B a record per connection) and of every record with
+  // attachments (the answer says whether its body is in). A body that an earlier
+  // attempt of this run saw arrive needs no commitment to say so again (SyncCarry: the
+  // same server process still holds it). After a clean attempt nothing: a body's
+  // answer fixes its record, with a full receipt or, for a record whose attachments
+  // are still to come, a commitment receipt (one round trip less, issue 13).
   absl::Status SendCommitments(bool previous_cut) {
     SyncCarry* carry = options_.carry.get();
     std::vector<v1::Commitment> commitments;
     for (const v1::OutboxEntry& entry : pending_) {
       v1::RecordHeader header;
       header.ParseFromString(entry.envelope().header());
-      if (header.attachments().empty() &&
-          (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED)) {
-        continue;
-      }
       if (carry != nullptr && carry->bodies_in.count(header.record_id())) {
         BodyIn(header.record_id(), /*sent_now=*/false);
         continue;
       }
+      if (!previous_cut) continue;
+      if (header.attachments().empty() && entry.state() == v1::RECORD_STATE_COMMITTED) continue;
       commitments.push_back(crypto::MakeCommitment(entry.envelope()));
     }
     if (commitments.empty()) return absl::OkStatus();
@@ -521,8 +527,7 @@ class RecordUpload {
     std::sort(bodies.begin(), bodies.end(), [](const auto& a, const auto& b) {
       return a.second->device_seq() < b.second->device_seq();
     });
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::UploadRequest> closing,
-                            ClosingRequest(bodies.size()));
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::UploadRequest> closing, ClosingRequest(bodies));
     size_t next = 0;
     auto next_bodies = [&](size_t max_bytes, v1::UploadRequest& request) {
       if (next == bodies.size()) {
@@ -557,13 +562,29 @@ class RecordUpload {
   // The bodies stream's closing request, when its proofs fit one answer: the newest
   // checkpoint, a consistency proof from the one held, and inclusion of the leaves
   // owed from before, those the commitments receipted and those this stream will.
-  absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(size_t bodies) {
-    if (asked_log_indexes_.size() + bodies > kProofsPerAnswer) return std::nullopt;
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault_));
+  // None when attachments follow: their stream closes with the proofs of everything
+  // (LogProofsRequest), one set of proofs a sync.
+  absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(
+      const std::vector<std::pair<const std::string*, const v1::OutboxEntry*>>& bodies) {
+    if (asked_log_indexes_.size() + bodies.size() > kProofsPerAnswer) return std::nullopt;
+    bool attachments_follow = false;
+    for (const std::string& id : body_in_) attachments_follow |= !done_.count(id);
+    for (const auto& [id, entry] : bodies) attachments_follow |= HasAttachments(*entry);
+    if (attachments_follow) return std::nullopt;
     v1::UploadRequest closing;
-    *closing.mutable_log() = SyncLogRequest(held);
-    for (uint64_t index : asked_log_indexes_) closing.mutable_log()->add_log_indexes(index);
+    TEMOIN_ASSIGN_OR_RETURN(*closing.mutable_log(), LogProofsRequest());
     return closing;
+  }
+
+  // What a stream's closing asks the log to prove: the newest checkpoint, consistent
+  // with the one held, and the leaves owed from before, those the commitments
+  // receipted and those the bodies stream did (the stream adds its own).
+  absl::StatusOr<v1::GetLogProofsRequest> LogProofsRequest() {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<VerifiedCheckpoint> held, HeldCheckpoint(vault_));
+    v1::GetLogProofsRequest log = SyncLogRequest(held);
+    for (uint64_t index : asked_log_indexes_) log.add_log_indexes(index);
+    for (uint64_t index : stream_log_indexes_) log.add_log_indexes(index);
+    return log;
   }
 
   absl::Status TakeBodyAnswers(const v1::UploadResponse& response) {
@@ -574,7 +595,7 @@ class RecordUpload {
       return absl::OkStatus();
     }
     TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::RecordResult> results, sent_.Expand(response));
-    std::vector<std::pair<std::string, v1::Receipt>> receipts;
+    std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
     std::vector<std::pair<std::string, uint64_t>> leaves;  // of the batch receipt
     for (const v1::RecordResult& result : results) {
       if (result.code() != 0) {
@@ -586,8 +607,14 @@ class RecordUpload {
         leaves.emplace_back(result.record_id(), result.log_index());
       } else if (result.awaiting_attachments()) {
         BodyIn(result.record_id(), /*sent_now=*/true);
+        if (result.has_commitment_receipt()) {
+          committed.emplace_back(result.record_id(), result.commitment_receipt());
+        }
+        if (result.no_attachment_bytes_held()) nothing_held_.insert(result.record_id());
       }
     }
+    TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault_, committed));
+    report_.committed += committed.size();
     TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault_, response.batch_receipt(), leaves));
     TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
     for (const auto& [id, receipt] : receipts) stream_log_indexes_.insert(ReceiptLogIndex(receipt));
@@ -609,15 +636,24 @@ class RecordUpload {
     for (const std::string& id : body_in_) {
       if (!done_.count(id)) with_attachments.push_back(*by_id_[id]);
     }
+    AttachmentUploadPlan plan{.entries = std::move(with_attachments),
+                              .nothing_held = nothing_held_};
+    if (asked_log_indexes_.size() + stream_log_indexes_.size() + plan.entries.size() <=
+        kProofsPerAnswer) {
+      TEMOIN_ASSIGN_OR_RETURN(plan.closing, LogProofsRequest());
+    }
     AttachmentUploadStats stats;
     absl::Status uploaded = UploadAttachments(
-        vault_, connection_, with_attachments, options_.attachments,
+        vault_, connection_, plan, options_.attachments,
         [&](uint64_t bytes, bool already_held) {
           progress_.bytes_done += bytes;
           if (!already_held) progress_.bytes_sent += bytes;
           ReportProgress();
         },
         stats);
+    if (stats.log.has_value()) {
+      stream_proofs_ = StreamProofs{std::move(stats.proven_log_indexes), std::move(*stats.log)};
+    }
     report_.receipted += stats.receipted;
     report_.attachment_bytes += stats.bytes_sent;
     progress_.records_done += stats.receipted;
@@ -633,6 +669,8 @@ class RecordUpload {
   SyncProgress progress_;
   std::map<std::string, const v1::OutboxEntry*> by_id_;
   std::set<std::string> done_, body_in_, refused_;
+  // Bodies this attempt stored, whose attachments the server holds no byte of yet.
+  std::set<std::string> nothing_held_;
   size_t bodies_sent_bytes_ = 0, commitment_bytes_ = 0;
   PositionalAnswers sent_;  // which record sits where in each batch, for the answers
   // Log indexes the closing request names (owed, and receipted by the commitments), and

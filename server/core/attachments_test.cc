@@ -124,7 +124,10 @@ class UploadPiecesTest : public ::testing::Test {
   }
 
   void Enroll(FakeDevice& device, const std::string& token) {
-    device.id = Must(core_->enrollment().Enroll(device.EnrollRequest(token)), "enrol").device_id();
+    v1::EnrollResponse enrolled =
+        Must(core_->enrollment().Enroll(device.EnrollRequest(token)), "enrol");
+    device.id = enrolled.device_id();
+    receipt_public_key_ = enrolled.server_signing_key();
   }
 
   Session SignIn(const FakeDevice& device) {
@@ -270,6 +273,7 @@ class UploadPiecesTest : public ::testing::Test {
   FakeClock clock_{kStartTime};
   MemoryStore store_;
   std::unique_ptr<Core> core_;
+  std::string receipt_public_key_;  // the server's, as enrolment gives it
   FakeDevice admin_, monitor_, other_;
   std::string project_id_;
   crypto::BoxKeyPair epoch_key_ = crypto::BoxKeyPair::Generate();
@@ -391,12 +395,12 @@ TEST_F(UploadPiecesTest, AStreamCarriesIdsOnceAndAnswersOnlyWhatIsAskedOrFinal) 
   };
   {
     // A stream's first piece must name its blob.
-    PieceStream fresh(core_->attachments());
+    PieceStream fresh(*core_);
     absl::StatusOr<v1::BlobStatus> s = fresh.Take(session, piece(0, 0, false, false));
     EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound) << s.status();
     EXPECT_EQ(Query(session, blob).next_offset(), 0u) << "a refused piece stored something";
   }
-  PieceStream stream(core_->attachments());
+  PieceStream stream(*core_);
   absl::StatusOr<v1::BlobStatus> s = stream.Take(session, piece(0, 0, true, true));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->ByteSizeLong(), 0u) << "a quiet piece was answered";
@@ -424,6 +428,112 @@ TEST_F(UploadPiecesTest, AStreamCarriesIdsOnceAndAnswersOnlyWhatIsAskedOrFinal) 
   ASSERT_TRUE(last.has_receipt()) << "the completing piece must carry the receipt";
   EXPECT_EQ(last.record_id(), IdOf(record)) << "a receipt names its record";
   EXPECT_TRUE(Stored(IdOf(record)));
+}
+
+// Issue 13: a record with attachments needs no commitment before its body, and no
+// QueryAttachments after it, when the body's answer fixes it and says nothing is held.
+TEST_F(UploadPiecesTest, ABodyStoredNowIsAnsweredWithItsCommitmentReceiptAndNothingHeld) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(100'000, 'c');
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  v1::RecordResult first = Upload(session, {record})[0];
+  ASSERT_TRUE(first.awaiting_attachments()) << first.message();
+  EXPECT_TRUE(first.no_attachment_bytes_held());
+  ASSERT_TRUE(first.has_commitment_receipt());
+  EXPECT_FALSE(first.has_receipt());
+  EXPECT_TRUE(crypto::VerifySignature(receipt_public_key_, kCommitmentReceiptContext,
+                                      first.commitment_receipt().body(),
+                                      first.commitment_receipt().signature())
+                  .ok());
+  v1::ReceiptBody body;
+  ASSERT_TRUE(body.ParseFromString(first.commitment_receipt().body()));
+  EXPECT_EQ(body.record_id(), IdOf(record));
+  EXPECT_EQ(body.digest(), crypto::RecordDigest(record));
+  EXPECT_EQ(body.log_index(), 0u) << "a commitment receipt is in no log";
+  // The commitment it stands for answers a later commitment with the same receipt.
+  v1::RecordResult committed = Commit(session, {crypto::MakeCommitment(record)})[0];
+  EXPECT_EQ(committed.commitment_receipt().SerializeAsString(),
+            first.commitment_receipt().SerializeAsString());
+  EXPECT_TRUE(committed.awaiting_attachments());
+  // Sent again, once the server holds a piece: not stored now, so the device must ask.
+  ASSERT_TRUE(Piece(session, record, blob, 0, 0, kPiece).ok());
+  v1::RecordResult again = Upload(session, {record})[0];
+  EXPECT_TRUE(again.awaiting_attachments());
+  EXPECT_FALSE(again.no_attachment_bytes_held()) << "the server holds a piece of it";
+  EXPECT_EQ(Query(session, blob).next_offset(), kPiece);
+}
+
+TEST_F(UploadPiecesTest, ABodyAfterItsCommitmentIsAnsweredWithThatCommitmentsReceipt) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1'000, 'd');
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  v1::RecordResult committed = Commit(session, {crypto::MakeCommitment(record)})[0];
+  ASSERT_TRUE(committed.has_commitment_receipt()) << committed.message();
+  v1::RecordResult body = Upload(session, {record})[0];
+  ASSERT_TRUE(body.awaiting_attachments()) << body.message();
+  EXPECT_TRUE(body.no_attachment_bytes_held());
+  EXPECT_EQ(body.commitment_receipt().SerializeAsString(),
+            committed.commitment_receipt().SerializeAsString());
+}
+
+// Issue 13: the stream's closing message brings the log proofs of its receipts, so a
+// sync that ends with attachments makes no GetLogProofs call.
+TEST_F(UploadPiecesTest, AStreamsClosingProvesTheReceiptsItAnsweredInTheLog) {
+  core_->set_log_key(crypto::SigningKey::Generate());
+  Session session = SignIn(monitor_);
+  v1::Envelope plain = Seal(monitor_);
+  v1::RecordResult plain_result = Upload(session, {plain})[0];
+  ASSERT_TRUE(plain_result.has_receipt()) << plain_result.message();
+  v1::ReceiptBody plain_body;
+  ASSERT_TRUE(plain_body.ParseFromString(plain_result.receipt().body()));
+  Blob blob = MakeBlob(100'000, 'p');  // two slices
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+  PieceStream stream(*core_);
+  v1::BlobStatus last;
+  for (uint64_t index = 0; index < blob.slices.size(); ++index) {
+    v1::AttachmentChunk chunk;
+    chunk.set_record_id(IdOf(record));
+    chunk.set_blob_id(blob.ref.blob_id());
+    chunk.set_index(index);
+    chunk.set_data(blob.slices[index]);
+    absl::StatusOr<v1::BlobStatus> s = stream.Take(session, chunk);
+    ASSERT_TRUE(s.ok()) << s.status();
+    last = *s;
+  }
+  ASSERT_TRUE(last.has_receipt());
+  v1::ReceiptBody receipt;
+  ASSERT_TRUE(receipt.ParseFromString(last.receipt().body()));
+  ASSERT_TRUE(Upload(session, {Seal(monitor_)})[0].has_receipt());  // a leaf not asked for
+
+  v1::AttachmentChunk hostile;  // a closing that carries a piece
+  *hostile.mutable_log() = v1::GetLogProofsRequest();
+  hostile.set_data("x");
+  PieceStream other(*core_);
+  EXPECT_EQ(other.Take(session, hostile).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // It names the earlier record's index; the stream adds the receipt it answered.
+  v1::AttachmentChunk closing;
+  closing.mutable_log()->add_log_indexes(plain_body.log_index());
+  absl::StatusOr<v1::BlobStatus> closed = stream.Take(session, closing);
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  ASSERT_TRUE(closed->has_log());
+  v1::GetLogProofsRequest direct;
+  direct.add_log_indexes(plain_body.log_index());
+  direct.add_log_indexes(receipt.log_index());
+  direct.set_joint(true);
+  v1::GetLogProofsResponse expected = Must(core_->GetLogProofs(session, direct), "proofs");
+  ASSERT_GT(expected.joint_inclusion_size(), 0);
+  EXPECT_EQ(closed->log().SerializeAsString(), expected.SerializeAsString())
+      << "the closing proved other indexes than the two asked and answered";
+
+  // Nothing after the closing, and no second one.
+  EXPECT_EQ(stream.Take(session, closing).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::AttachmentChunk piece;
+  piece.set_record_id(IdOf(record));
+  piece.set_blob_id(blob.ref.blob_id());
+  piece.set_data(blob.slices[0]);
+  EXPECT_EQ(stream.Take(session, piece).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(UploadPiecesTest, ARestartMidSliceResumesAtTheHeldOffset) {

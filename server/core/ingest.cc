@@ -314,13 +314,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
             }
             earlier_digest = pending.digest();
           }
+          std::optional<v1::StoredCommitment> commitment;
           if (!earlier_digest.has_value()) {
             // A body must match what its commitment fixed.
             TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
                                     registry_->store().Get(keys::Commitment(device_id, id)));
-            v1::StoredCommitment commitment;
-            if (committed.has_value() && commitment.ParseFromString(*committed) &&
-                commitment.commitment().digest() != record.digest) {
+            if (committed.has_value() && !commitment.emplace().ParseFromString(*committed)) {
+              return absl::DataLossError("stored value does not parse: StoredCommitment");
+            }
+            if (commitment.has_value() && commitment->commitment().digest() != record.digest) {
               batch.Put(keys::Conflict(device_id, id, record.digest),
                         records[i].SerializeAsString());
               SetError(results[i], absl::FailedPreconditionError(kConflict));
@@ -368,6 +370,15 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
             }
             batch.Put(keys::PendingRecord(device_id, id), row.SerializeAsString());
             results[i].set_awaiting_attachments(true);
+            // Stored now, so none of its blobs' bytes are (CheckBlobIdsFree), and the
+            // body fixes what its commitment would: the device sends neither a
+            // commitment before it nor a QueryAttachments after it (issue 13).
+            results[i].set_no_attachment_bytes_held(true);
+            if (!commitment.has_value()) {
+              commitment = SignedCommitment(device_id, crypto::MakeCommitment(records[i]), id, now);
+              batch.Put(keys::Commitment(device_id, id), commitment->SerializeAsString());
+            }
+            *results[i].mutable_commitment_receipt() = commitment->receipt();
             digest_in_batch[id] = record.digest;
             stored_now[i] = true;
             continue;
@@ -438,6 +449,24 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
     results[i].set_awaiting_attachments(it->second->awaiting_attachments());
   }
   return results;
+}
+
+v1::StoredCommitment Ingest::SignedCommitment(const std::string& device_id,
+                                              const v1::Commitment& commitment,
+                                              const std::string& record_id, int64_t now) const {
+  v1::ReceiptBody body;
+  body.set_format_version(1);
+  body.set_record_id(record_id);
+  body.set_digest(commitment.digest());
+  body.set_received_at(now - now % 3600);
+  body.set_server_key_id(server_key_id_);
+  v1::StoredCommitment row;
+  *row.mutable_commitment() = commitment;
+  row.mutable_receipt()->set_body(body.SerializeAsString());
+  row.mutable_receipt()->set_signature(
+      receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
+  row.set_device_id(device_id);
+  return row;
 }
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
@@ -512,18 +541,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
       }
       continue;
     }
-    v1::ReceiptBody body;
-    body.set_format_version(1);
-    body.set_record_id(id);
-    body.set_digest(digest);
-    body.set_received_at(now - now % 3600);
-    body.set_server_key_id(server_key_id_);
-    v1::StoredCommitment row;
-    *row.mutable_commitment() = items[i];
-    row.mutable_receipt()->set_body(body.SerializeAsString());
-    row.mutable_receipt()->set_signature(
-        receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
-    row.set_device_id(device_id);
+    const v1::StoredCommitment row = SignedCommitment(device_id, items[i], id, now);
     batch.Put(keys::Commitment(device_id, id), row.SerializeAsString());
     made[id] = row.receipt();
     *results[i].mutable_commitment_receipt() = row.receipt();

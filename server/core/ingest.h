@@ -100,6 +100,11 @@ class Ingest {
   absl::StatusOr<std::vector<v1::RecordResult>> StoreBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
       std::string* batch_signature, bool relayed, std::vector<bool>& stored_now);
+  // The row that keeps `commitment` of `record_id`, with its commitment receipt signed
+  // at `now` (to the hour).
+  v1::StoredCommitment SignedCommitment(const std::string& device_id,
+                                        const v1::Commitment& commitment,
+                                        const std::string& record_id, int64_t now) const;
   // One RecordOutcome per record of a batch, from its answer.
   void CountOutcomes(const absl::StatusOr<std::vector<v1::RecordResult>>& results, int records,
                      const std::vector<bool>& stored_now);

@@ -1,18 +1,10 @@
 #include "server/core/upload_stream.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "server/core/ingest.h"
 
 namespace temoin::server {
-namespace {
-
-// GetLogProofs' limit on indexes in one request (Core::GetLogProofs).
-constexpr size_t kMaxProvenIndexes = 1024;
-
-}  // namespace
-
 absl::StatusOr<v1::UploadResponse> UploadStream::Answer(const Session& session,
                                                         const v1::UploadRequest& request) {
   if (request.has_log()) return AnswerClosing(session, request);
@@ -49,13 +41,8 @@ absl::StatusOr<v1::UploadResponse> UploadStream::AnswerBodies(const Session& ses
 // in its body.
 void UploadStream::RememberLogIndexes(const std::vector<v1::RecordResult>& results) {
   for (const v1::RecordResult& result : results) {
-    if (result.code() != 0 || answered_log_indexes_.size() > kMaxProvenIndexes) continue;
-    uint64_t index = result.log_index();
-    v1::ReceiptBody body;
-    if (index == 0 && result.has_receipt() && body.ParseFromString(result.receipt().body())) {
-      index = body.log_index();
-    }
-    if (index != 0) answered_log_indexes_.push_back(index);
+    if (result.code() != 0) continue;
+    receipted_.Add(result.has_receipt() ? &result.receipt() : nullptr, result.log_index());
   }
 }
 
@@ -68,24 +55,12 @@ absl::StatusOr<v1::UploadResponse> UploadStream::AnswerClosing(const Session& se
   closed_ = true;
   v1::UploadResponse response;
   response.set_batch_id(request.batch_id());
-  v1::GetLogProofsRequest proofs = request.log();
-  if (opened_tree_size_ > proofs.old_size()) proofs.set_old_size(opened_tree_size_);
-  for (uint64_t index : answered_log_indexes_) proofs.add_log_indexes(index);
-  std::sort(proofs.mutable_log_indexes()->begin(), proofs.mutable_log_indexes()->end());
-  proofs.mutable_log_indexes()->erase(
-      std::unique(proofs.mutable_log_indexes()->begin(), proofs.mutable_log_indexes()->end()),
-      proofs.mutable_log_indexes()->end());
-  // Too many for one answer: none, and the device asks with GetLogProofs in groups.
-  if (proofs.log_indexes().empty() ||
-      static_cast<size_t>(proofs.log_indexes_size()) > kMaxProvenIndexes) {
-    return response;
-  }
-  proofs.set_joint(true);
-  proofs.set_checkpoint_only(false);
-  absl::StatusOr<v1::GetLogProofsResponse> log =
-      core_.GetLogProofs(session, proofs, LogProofsVia::kUploadStream);
+  absl::StatusOr<std::optional<v1::GetLogProofsResponse>> log =
+      ProveClosing(core_, session, request.log(), receipted_, opened_tree_size_);
   if (!log.ok()) return log.status();
-  *response.mutable_log() = *std::move(log);
+  // Nothing to prove, or too many for one answer: none, and the device asks with
+  // GetLogProofs in groups.
+  if (log->has_value()) *response.mutable_log() = std::move(**log);
   return response;
 }
 

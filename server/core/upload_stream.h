@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/core/closing_proofs.h"
 #include "server/core/core.h"
 #include "server/core/session.h"
 #include "temoin/v1/sync.pb.h"
@@ -46,7 +47,7 @@ class UploadStream {
   void RememberLogIndexes(const std::vector<v1::RecordResult>& results);
 
   Core& core_;
-  std::vector<uint64_t> answered_log_indexes_;
+  ReceiptedIndexes receipted_;
   bool closed_ = false;
   uint64_t opened_tree_size_ = 0;
 };

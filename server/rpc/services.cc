@@ -287,7 +287,7 @@ grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SyncService::Upload
   return AdmitStream<Reactor>(ctx, env_, [&](Admission admission) {
     // One PieceStream per call: pieces after the first may omit their ids, and quiet
     // ones get no answer (an empty one, which the reactor does not write).
-    auto pieces = std::make_shared<PieceStream>(env_->core().attachments());
+    auto pieces = std::make_shared<PieceStream>(env_->core());
     return new AnsweringStreamReactor<v1::AttachmentChunk, v1::BlobStatus>(
         ctx, *env_, std::move(admission),
         [pieces](const Session& s, const v1::AttachmentChunk& c) { return pieces->Take(s, c); },

@@ -16,12 +16,15 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/deployment.h"
 #include "tests/e2e/synthetic_testimony.h"
 
 namespace temoin::e2e {
 namespace {
+
+using ::testing::HasSubstr;
 
 // GET /metrics on 127.0.0.1:port: the body, or "" when nothing answered.
 std::string Scrape(int port) {
@@ -162,6 +165,25 @@ TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
   EXPECT_EQ(Sample(after_one, kViaCall), via_call) << after_one;
   EXPECT_EQ(Sample(after_one, kSignIns), sign_ins + 1) << after_one;
   EXPECT_EQ(Sample(after_one, kSignInsOnUpload), on_upload + 1) << after_one;
+
+  // A record with an attachment, beside one without: no commitment goes before the
+  // bodies (the bodies' answer carries the commitment receipt), and the log proofs of
+  // both close the attachment stream, not the bodies' stream nor a GetLogProofs call.
+  const std::string audio_path = d.dir().Sub("interview.m4a");
+  ASSERT_TRUE(WriteFile(audio_path, std::string(200 << 10, 'a')).ok());
+  ASSERT_TRUE(d.Record(monitor, {generator.Next()}).ok());
+  ASSERT_TRUE(d.Record(monitor, {generator.Next()}, {"--attach", audio_path}).ok());
+  CommandResult with_file = d.Temoin(monitor, {"sync"});
+  ASSERT_EQ(with_file.exit_code, 0) << with_file.err;
+  // The attachment's record was fixed by the commitment receipt its body's answer carried.
+  EXPECT_THAT(with_file.err,
+              HasSubstr("2 receipts verified, 1 commitments fixed, 2 shown in the log"));
+  const std::string after_file = Scrape(*metrics_port);
+  EXPECT_EQ(Sample(after_file, kViaUpload), via_upload + 2) << after_file;
+  EXPECT_EQ(Sample(after_file, kViaCall), via_call) << after_file;
+  absl::StatusOr<nlohmann::json> left = d.RecordCounts(monitor);
+  ASSERT_TRUE(left.ok()) << left.status();
+  EXPECT_EQ(left->value("sealed", -1) + left->value("committed", -1), 0) << left->dump();
   d.StopServer();
 
   // The logs: JSON lines, the stop announced and finished, no client address, no id.

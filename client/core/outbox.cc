@@ -258,9 +258,10 @@ void SettleInBatch(VaultBatch& batch, const std::string& record_id, v1::OutboxEn
 
 }  // namespace
 
-absl::Status ApplyCommitmentReceipts(
+absl::StatusOr<size_t> ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts) {
-  if (receipts.empty()) return absl::OkStatus();
+  if (receipts.empty()) return 0;
+  size_t marked = 0;
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
   VaultBatch batch;
@@ -281,8 +282,10 @@ absl::Status ApplyCommitmentReceipts(
     *entry.mutable_commitment_receipt() = receipt;
     entry.set_state(v1::RECORD_STATE_COMMITTED);
     batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
+    ++marked;
   }
-  return vault.Commit(batch);
+  TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
+  return marked;
 }
 
 absl::StatusOr<bool> KeepsSealedCopies(Vault& vault) {

@@ -68,9 +68,10 @@ absl::Status ApplyBatchReceipt(Vault& vault, const v1::BatchReceipt& batch_recei
                                const std::vector<std::pair<std::string, uint64_t>>& leaves);
 
 // Verifies commitment receipts (server key, context "temoin/commitment-receipt/v1",
-// record id and digest) and marks those records COMMITTED, durably. Purged records
-// are left alone. kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
-absl::Status ApplyCommitmentReceipts(
+// record id and digest) and marks those records COMMITTED, durably. Records already
+// committed or purged are left alone. Returns how many were marked.
+// kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
+absl::StatusOr<size_t> ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
 
 // Retention after a verified receipt: purge the sealed copy (the default: a seized

@@ -62,6 +62,21 @@ TEST(ServerKeyStatementTest, AKeyRetiredInTheFirstMinuteOfAnHourStillCoversThatH
   EXPECT_EQ(new_key->from, kFivePm - kHour) << "from when it was certified as the next key";
 }
 
+TEST(ServerKeyStatementTest, RoundingUpNeverCoversAnHourAfterTheRetirement) {
+  absl::StatusOr<crypto::ServerKeys> late =
+      NextServerKeyStatement(InTheWindow(), kNew, "", kNewLog, "", kFivePm + kHour - 30);
+  ASSERT_TRUE(late.ok()) << late.status();
+  const crypto::CertifiedKey* old_key = late->FindReceiptKey(kOld);
+  ASSERT_NE(old_key, nullptr);
+  EXPECT_EQ(*old_key->until, kFivePm + kHour) << "17:59:30 rounds up to 18:00";
+  EXPECT_TRUE(old_key->CoversHour(kFivePm));
+  EXPECT_FALSE(old_key->CoversHour(kFivePm + kHour)) << "18:00 is after the retirement";
+  absl::StatusOr<crypto::ServerKeys> on_the_minute =
+      NextServerKeyStatement(InTheWindow(), kNew, "", kNewLog, "", kFivePm + 120);
+  ASSERT_TRUE(on_the_minute.ok()) << on_the_minute.status();
+  EXPECT_EQ(*on_the_minute->FindReceiptKey(kOld)->until, kFivePm + 120) << "already whole";
+}
+
 TEST(ServerKeyStatementTest, ARetiredKeyCannotBeCurrentAgain) {
   absl::StatusOr<crypto::ServerKeys> retired =
       NextServerKeyStatement(InTheWindow(), kNew, "", kNewLog, "", kFivePm);

@@ -235,7 +235,12 @@ class PieceUpload {
     const uint64_t stop_after = StopAfterFromEnv();
     v1::BlobStatus answer;
     while (stream_->Read(&answer)) {
-      if (answer.has_log()) {  // the closing's answer, the stream's last
+      if (stats_.log.has_value()) {
+        apply_error_ = absl::DataLossError(
+            "the server answered after its answer to the stream's closing message");
+        break;
+      }
+      if (answer.has_log()) {  // the closing's answer, which must be the stream's last
         stats_.log = std::move(*answer.mutable_log());
         continue;
       }
@@ -305,12 +310,17 @@ absl::Status UploadAttachments(
   TEMOIN_ASSIGN_OR_RETURN(std::vector<BlobJob> todo,
                           ResumePoints(vault, connection, plan, on_bytes, stats));
   if (todo.empty()) return absl::OkStatus();
-  if (plan.closing.has_value()) {
-    stats.proven_log_indexes.insert(plan.closing->log_indexes().begin(),
-                                    plan.closing->log_indexes().end());
+  // The closing names the receipts QueryAttachments brought too: the server proves only
+  // what it is asked and what the stream itself answers.
+  std::optional<v1::GetLogProofsRequest> closing = plan.closing;
+  if (closing.has_value()) {
+    for (uint64_t index : stats.proven_log_indexes) {
+      if (index != 0) closing->add_log_indexes(index);
+    }
+    stats.proven_log_indexes.insert(closing->log_indexes().begin(), closing->log_indexes().end());
   }
   absl::Status uploaded =
-      PieceUpload(vault, connection, options, on_bytes, stats).Run(todo, plan.closing);
+      PieceUpload(vault, connection, options, on_bytes, stats).Run(todo, closing);
   stats.proven_log_indexes.erase(0);
   if (!stats.log.has_value()) stats.proven_log_indexes.clear();
   return uploaded;

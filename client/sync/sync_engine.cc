@@ -121,8 +121,34 @@ absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
       AcceptLogAnswer(vault, profile.server_signing_key(), witnesses, {}, answer, held), sent);
 }
 
+// Set while the server this device last signed in to fixes a record with attachments
+// by its body's answer and takes an attachment stream's closing
+// (GetSettingsResponse.attachment_closing). Read before an upload whose sign-in may
+// ride on it, so it is the last sign-in's word.
+constexpr char kAttachmentClosingKey[] = "server_attachment_closing";
+
+absl::Status RememberAttachmentClosing(Vault& vault, const v1::GetSettingsResponse& settings) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
+                          vault.Get(kSettingsNs, kAttachmentClosingKey));
+  if (held.has_value() == settings.attachment_closing()) return absl::OkStatus();
+  VaultBatch batch;
+  if (settings.attachment_closing()) {
+    batch.Put(kSettingsNs, kAttachmentClosingKey, "1");
+  } else {
+    batch.Delete(kSettingsNs, kAttachmentClosingKey);
+  }
+  return vault.Commit(batch);
+}
+
+absl::StatusOr<bool> ServerClosesAttachments(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
+                          vault.Get(kSettingsNs, kAttachmentClosingKey));
+  return held.has_value();
+}
+
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
                            v1::Profile& profile) {
+  TEMOIN_RETURN_IF_ERROR(RememberAttachmentClosing(vault, settings));
   if (settings.has_next_tls_key()) {
     TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
   }
@@ -316,16 +342,17 @@ uint64_t ReceiptLogIndex(const v1::Receipt& receipt) {
   return body.ParseFromString(receipt.body()) ? body.log_index() : 0;
 }
 
-// Log proofs that came as the bodies stream's closing answer (UploadRequest.log), and
-// the log indexes they prove: those the device asked for and those the stream
-// receipted. They stand for a GetLogProofs call only when these are exactly the leaves
-// the device then holds receipts for; otherwise it asks as before.
 // Whether the record `entry` holds has attachments (their upload follows its body).
 bool HasAttachments(const v1::OutboxEntry& entry) {
   v1::RecordHeader header;
   return header.ParseFromString(entry.envelope().header()) && header.attachments_size() > 0;
 }
 
+// Log proofs that came as a stream's closing answer (UploadRequest.log, or
+// AttachmentChunk.log when attachments follow the bodies), and the log indexes they
+// prove: those the device asked for and those the stream receipted. They stand for a GetLogProofs
+// call only when these are exactly the leaves the device then holds receipts for; otherwise it asks
+// as before.
 struct StreamProofs {
   std::set<uint64_t> log_indexes;
   v1::GetLogProofsResponse answer;
@@ -457,8 +484,11 @@ class RecordUpload {
   // attempt of this run saw arrive needs no commitment to say so again (SyncCarry: the
   // same server process still holds it). After a clean attempt nothing: a body's
   // answer fixes its record, with a full receipt or, for a record whose attachments
-  // are still to come, a commitment receipt (one round trip less, issue 13).
+  // are still to come, a commitment receipt (one round trip less, issue 13); from a
+  // server that does not say it answers so, records with attachments are committed
+  // first as before.
   absl::Status SendCommitments(bool previous_cut) {
+    TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     SyncCarry* carry = options_.carry.get();
     std::vector<v1::Commitment> commitments;
     for (const v1::OutboxEntry& entry : pending_) {
@@ -468,8 +498,11 @@ class RecordUpload {
         BodyIn(header.record_id(), /*sent_now=*/false);
         continue;
       }
-      if (!previous_cut) continue;
-      if (header.attachments().empty() && entry.state() == v1::RECORD_STATE_COMMITTED) continue;
+      if (header.attachments().empty()) {
+        if (!previous_cut || entry.state() == v1::RECORD_STATE_COMMITTED) continue;
+      } else if (!previous_cut && closes_attachments) {
+        continue;
+      }
       commitments.push_back(crypto::MakeCommitment(entry.envelope()));
     }
     if (commitments.empty()) return absl::OkStatus();
@@ -504,12 +537,12 @@ class RecordUpload {
       }
       if (result.awaiting_attachments()) BodyIn(result.record_id(), /*sent_now=*/false);
     }
-    TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault_, committed));
+    TEMOIN_ASSIGN_OR_RETURN(const size_t fixed, ApplyCommitmentReceipts(vault_, committed));
     TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
     for (const auto& [id, receipt] : receipts) {
       if (uint64_t index = ReceiptLogIndex(receipt); index != 0) asked_log_indexes_.insert(index);
     }
-    report_.committed += committed.size();
+    report_.committed += fixed;
     report_.receipted += receipts.size();
     for (const auto& [id, receipt] : receipts) RecordDone(id);
     ReportProgress();
@@ -567,10 +600,11 @@ class RecordUpload {
   absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(
       const std::vector<std::pair<const std::string*, const v1::OutboxEntry*>>& bodies) {
     if (asked_log_indexes_.size() + bodies.size() > kProofsPerAnswer) return std::nullopt;
+    TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     bool attachments_follow = false;
     for (const std::string& id : body_in_) attachments_follow |= !done_.count(id);
     for (const auto& [id, entry] : bodies) attachments_follow |= HasAttachments(*entry);
-    if (attachments_follow) return std::nullopt;
+    if (attachments_follow && closes_attachments) return std::nullopt;
     v1::UploadRequest closing;
     TEMOIN_ASSIGN_OR_RETURN(*closing.mutable_log(), LogProofsRequest());
     return closing;
@@ -613,8 +647,8 @@ class RecordUpload {
         if (result.no_attachment_bytes_held()) nothing_held_.insert(result.record_id());
       }
     }
-    TEMOIN_RETURN_IF_ERROR(ApplyCommitmentReceipts(vault_, committed));
-    report_.committed += committed.size();
+    TEMOIN_ASSIGN_OR_RETURN(const size_t fixed, ApplyCommitmentReceipts(vault_, committed));
+    report_.committed += fixed;
     TEMOIN_RETURN_IF_ERROR(ApplyBatchReceipt(vault_, response.batch_receipt(), leaves));
     TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault_, receipts));
     for (const auto& [id, receipt] : receipts) stream_log_indexes_.insert(ReceiptLogIndex(receipt));
@@ -638,8 +672,10 @@ class RecordUpload {
     }
     AttachmentUploadPlan plan{.entries = std::move(with_attachments),
                               .nothing_held = nothing_held_};
-    if (asked_log_indexes_.size() + stream_log_indexes_.size() + plan.entries.size() <=
-        kProofsPerAnswer) {
+    TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
+    if (closes_attachments &&
+        asked_log_indexes_.size() + stream_log_indexes_.size() + plan.entries.size() <=
+            kProofsPerAnswer) {
       TEMOIN_ASSIGN_OR_RETURN(plan.closing, LogProofsRequest());
     }
     AttachmentUploadStats stats;

@@ -460,6 +460,9 @@ TEST_F(UploadPiecesTest, ABodyStoredNowIsAnsweredWithItsCommitmentReceiptAndNoth
   v1::RecordResult again = Upload(session, {record})[0];
   EXPECT_TRUE(again.awaiting_attachments());
   EXPECT_FALSE(again.no_attachment_bytes_held()) << "the server holds a piece of it";
+  EXPECT_EQ(again.commitment_receipt().SerializeAsString(),
+            first.commitment_receipt().SerializeAsString())
+      << "a body sent again is fixed by the same commitment receipt";
   EXPECT_EQ(Query(session, blob).next_offset(), kPiece);
 }
 
@@ -506,11 +509,36 @@ TEST_F(UploadPiecesTest, AStreamsClosingProvesTheReceiptsItAnsweredInTheLog) {
   ASSERT_TRUE(receipt.ParseFromString(last.receipt().body()));
   ASSERT_TRUE(Upload(session, {Seal(monitor_)})[0].has_receipt());  // a leaf not asked for
 
-  v1::AttachmentChunk hostile;  // a closing that carries a piece
-  *hostile.mutable_log() = v1::GetLogProofsRequest();
-  hostile.set_data("x");
-  PieceStream other(*core_);
-  EXPECT_EQ(other.Take(session, hostile).status().code(), absl::StatusCode::kInvalidArgument);
+  for (int field = 0; field < 3; ++field) {  // a closing that carries a piece
+    v1::AttachmentChunk hostile;
+    *hostile.mutable_log() = v1::GetLogProofsRequest();
+    if (field == 0) hostile.set_data("x");
+    if (field == 1) hostile.set_index(1);
+    if (field == 2) hostile.set_quiet(true);
+    PieceStream other(*core_);
+    EXPECT_EQ(other.Take(session, hostile).status().code(), absl::StatusCode::kInvalidArgument)
+        << field;
+  }
+  {
+    // One index more than an answer holds: no proofs (and no sorting of millions),
+    // not an error: the device asks with GetLogProofs.
+    v1::AttachmentChunk oversized;
+    for (uint64_t i = 1; i <= 1025; ++i) oversized.mutable_log()->add_log_indexes(i);
+    PieceStream other(*core_);
+    absl::StatusOr<v1::BlobStatus> answer = other.Take(session, oversized);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_FALSE(answer->has_log());
+  }
+  {
+    // Proofs the server cannot give (an index past the log's end): no proofs either,
+    // and the stream's pieces and receipts stand.
+    v1::AttachmentChunk beyond;
+    beyond.mutable_log()->add_log_indexes(1'000'000);
+    PieceStream other(*core_);
+    absl::StatusOr<v1::BlobStatus> answer = other.Take(session, beyond);
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    EXPECT_FALSE(answer->has_log());
+  }
 
   // It names the earlier record's index; the stream adds the receipt it answered.
   v1::AttachmentChunk closing;

@@ -34,9 +34,14 @@ class ReceiptedIndexes {
 // the larger of `asked.old_size()` and `opened_tree_size` (the checkpoint a sign-in on
 // the stream answered). Nothing (std::nullopt) when there is nothing to prove or more
 // than one answer holds: the device then asks with GetLogProofs.
-absl::StatusOr<std::optional<v1::GetLogProofsResponse>> ProveClosing(
-    Core& core, const Session& session, v1::GetLogProofsRequest asked,
-    const ReceiptedIndexes& receipted, uint64_t opened_tree_size = 0);
+//
+// Never an error: proofs the server cannot give now (its log key, a witness, a rate
+// limit) leave the answer empty too, since every piece and receipt of the stream has
+// landed, and the device's GetLogProofs call then says what is wrong.
+std::optional<v1::GetLogProofsResponse> ProveClosing(Core& core, const Session& session,
+                                                     const v1::GetLogProofsRequest& asked,
+                                                     const ReceiptedIndexes& receipted,
+                                                     uint64_t opened_tree_size = 0);
 
 }  // namespace temoin::server
 

@@ -333,9 +333,13 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
             if (*earlier_digest == record.digest) {
               if (stored.has_value())
                 *results[i].mutable_receipt() = stored->receipt();
-              else if (pending_row.has_value() && !digest_in_batch.count(id))
+              else if (pending_row.has_value() && !digest_in_batch.count(id)) {
                 results[i].set_awaiting_attachments(true);
-              else
+                TEMOIN_ASSIGN_OR_RETURN(
+                    std::optional<v1::Receipt> committed,
+                    CommitmentReceiptFor(device_id, records[i], id, record.digest, now, batch));
+                if (committed.has_value()) *results[i].mutable_commitment_receipt() = *committed;
+              } else
                 fresh.push_back(i);  // same record twice in one batch: same result below
               continue;
             }
@@ -374,11 +378,10 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
             // body fixes what its commitment would: the device sends neither a
             // commitment before it nor a QueryAttachments after it (issue 13).
             results[i].set_no_attachment_bytes_held(true);
-            if (!commitment.has_value()) {
-              commitment = SignedCommitment(device_id, crypto::MakeCommitment(records[i]), id, now);
-              batch.Put(keys::Commitment(device_id, id), commitment->SerializeAsString());
-            }
-            *results[i].mutable_commitment_receipt() = commitment->receipt();
+            TEMOIN_ASSIGN_OR_RETURN(
+                std::optional<v1::Receipt> committed,
+                CommitmentReceiptFor(device_id, records[i], id, record.digest, now, batch));
+            if (committed.has_value()) *results[i].mutable_commitment_receipt() = *committed;
             digest_in_batch[id] = record.digest;
             stored_now[i] = true;
             continue;
@@ -467,6 +470,25 @@ v1::StoredCommitment Ingest::SignedCommitment(const std::string& device_id,
       receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
   row.set_device_id(device_id);
   return row;
+}
+
+absl::StatusOr<std::optional<v1::Receipt>> Ingest::CommitmentReceiptFor(
+    const std::string& device_id, const v1::Envelope& envelope, const std::string& record_id,
+    const std::string& digest, int64_t now, WriteBatch& batch) const {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
+                          registry_->store().Get(keys::Commitment(device_id, record_id)));
+  if (held.has_value()) {
+    v1::StoredCommitment earlier;
+    if (!earlier.ParseFromString(*held)) {
+      return absl::DataLossError("stored value does not parse: StoredCommitment");
+    }
+    if (earlier.commitment().digest() != digest) return std::nullopt;  // kept as a conflict
+    return earlier.receipt();
+  }
+  v1::StoredCommitment row =
+      SignedCommitment(device_id, crypto::MakeCommitment(envelope), record_id, now);
+  batch.Put(keys::Commitment(device_id, record_id), row.SerializeAsString());
+  return row.receipt();
 }
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(

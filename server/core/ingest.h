@@ -105,6 +105,12 @@ class Ingest {
   v1::StoredCommitment SignedCommitment(const std::string& device_id,
                                         const v1::Commitment& commitment,
                                         const std::string& record_id, int64_t now) const;
+  // The commitment receipt of a body kept awaiting its attachments: the one its
+  // commitment got, or a new one (its row put in `batch`); none when a commitment of
+  // another digest holds the id.
+  absl::StatusOr<std::optional<v1::Receipt>> CommitmentReceiptFor(
+      const std::string& device_id, const v1::Envelope& envelope, const std::string& record_id,
+      const std::string& digest, int64_t now, WriteBatch& batch) const;
   // One RecordOutcome per record of a batch, from its answer.
   void CountOutcomes(const absl::StatusOr<std::vector<v1::RecordResult>>& results, int records,
                      const std::vector<bool>& stored_now);

@@ -31,15 +31,17 @@ absl::StatusOr<v1::BlobStatus> PieceStream::TakePiece(const Session& session,
 
 absl::StatusOr<v1::BlobStatus> PieceStream::TakeClosing(const Session& session,
                                                         const v1::AttachmentChunk& chunk) {
-  if (!chunk.record_id().empty() || !chunk.blob_id().empty() || !chunk.data().empty()) {
+  if (!chunk.record_id().empty() || !chunk.blob_id().empty() || !chunk.data().empty() ||
+      chunk.index() != 0 || chunk.offset() != 0 || chunk.quiet()) {
     return absl::InvalidArgumentError("a stream's closing message carries no piece");
   }
   if (closed_) return absl::InvalidArgumentError("a stream closes once");
   closed_ = true;
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::GetLogProofsResponse> log,
-                          ProveClosing(core_, session, chunk.log(), receipted_));
-  // With nothing to prove the answer is empty and not written: the device then sees
-  // the stream end without proofs and asks with GetLogProofs.
+  std::optional<v1::GetLogProofsResponse> log =
+      ProveClosing(core_, session, chunk.log(), receipted_);
+  // With nothing to prove (or proofs the server cannot give now) the answer is empty
+  // and not written: the device then sees the stream end without proofs and asks with
+  // GetLogProofs.
   v1::BlobStatus answer;
   if (log.has_value()) *answer.mutable_log() = std::move(*log);
   return answer;

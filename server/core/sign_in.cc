@@ -79,6 +79,7 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
                                                     const v1::GetSettingsRequest& request) {
   absl::StatusOr<v1::GetSettingsResponse> settings = core.GetSettings(session);
   if (!settings.ok()) return settings;
+  settings->set_attachment_closing(true);
   if (!request.vocabulary_hash().empty() &&
       SettingsHashNames(
           request.vocabulary_hash(),

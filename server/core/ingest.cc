@@ -314,14 +314,10 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
             }
             earlier_digest = pending.digest();
           }
-          std::optional<v1::StoredCommitment> commitment;
           if (!earlier_digest.has_value()) {
             // A body must match what its commitment fixed.
-            TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
-                                    registry_->store().Get(keys::Commitment(device_id, id)));
-            if (committed.has_value() && !commitment.emplace().ParseFromString(*committed)) {
-              return absl::DataLossError("stored value does not parse: StoredCommitment");
-            }
+            TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredCommitment> commitment,
+                                    HeldCommitment(device_id, id));
             if (commitment.has_value() && commitment->commitment().digest() != record.digest) {
               batch.Put(keys::Conflict(device_id, id, record.digest),
                         records[i].SerializeAsString());
@@ -472,18 +468,26 @@ v1::StoredCommitment Ingest::SignedCommitment(const std::string& device_id,
   return row;
 }
 
+absl::StatusOr<std::optional<v1::StoredCommitment>> Ingest::HeldCommitment(
+    const std::string& device_id, const std::string& record_id) const {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
+                          registry_->store().Get(keys::Commitment(device_id, record_id)));
+  if (!held.has_value()) return std::nullopt;
+  v1::StoredCommitment row;
+  if (!row.ParseFromString(*held)) {
+    return absl::DataLossError("stored value does not parse: StoredCommitment");
+  }
+  return row;
+}
+
 absl::StatusOr<std::optional<v1::Receipt>> Ingest::CommitmentReceiptFor(
     const std::string& device_id, const v1::Envelope& envelope, const std::string& record_id,
     const std::string& digest, int64_t now, WriteBatch& batch) const {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
-                          registry_->store().Get(keys::Commitment(device_id, record_id)));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredCommitment> held,
+                          HeldCommitment(device_id, record_id));
   if (held.has_value()) {
-    v1::StoredCommitment earlier;
-    if (!earlier.ParseFromString(*held)) {
-      return absl::DataLossError("stored value does not parse: StoredCommitment");
-    }
-    if (earlier.commitment().digest() != digest) return std::nullopt;  // kept as a conflict
-    return earlier.receipt();
+    if (held->commitment().digest() != digest) return std::nullopt;  // kept as a conflict
+    return held->receipt();
   }
   v1::StoredCommitment row =
       SignedCommitment(device_id, crypto::MakeCommitment(envelope), record_id, now);
@@ -549,15 +553,11 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
         pending.digest() == digest) {
       results[i].set_awaiting_attachments(true);
     }
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> committed,
-                            registry_->store().Get(keys::Commitment(device_id, id)));
-    if (committed.has_value()) {
-      v1::StoredCommitment earlier;
-      if (!earlier.ParseFromString(*committed)) {
-        return absl::DataLossError("stored value does not parse: StoredCommitment");
-      }
-      if (earlier.commitment().digest() == digest) {
-        *results[i].mutable_commitment_receipt() = earlier.receipt();
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredCommitment> earlier,
+                            HeldCommitment(device_id, id));
+    if (earlier.has_value()) {
+      if (earlier->commitment().digest() == digest) {
+        *results[i].mutable_commitment_receipt() = earlier->receipt();
       } else {
         SetError(results[i], absl::FailedPreconditionError(kConflict));
       }

@@ -105,6 +105,10 @@ class Ingest {
   v1::StoredCommitment SignedCommitment(const std::string& device_id,
                                         const v1::Commitment& commitment,
                                         const std::string& record_id, int64_t now) const;
+  // The row `cmt/` keeps for `record_id` of `device_id`, if any (kDataLoss when it does
+  // not parse).
+  absl::StatusOr<std::optional<v1::StoredCommitment>> HeldCommitment(
+      const std::string& device_id, const std::string& record_id) const;
   // The commitment receipt of a body kept awaiting its attachments: the one its
   // commitment got, or a new one (its row put in `batch`); none when a commitment of
   // another digest holds the id.

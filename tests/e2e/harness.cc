@@ -189,6 +189,15 @@ bool PortAcceptsConnections(int port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  if (ok) {
+    // With nothing listening, a connect to a loopback port in the ephemeral range can
+    // pick that very port as its source and connect to itself (TCP simultaneous open):
+    // that is no server.
+    sockaddr_in local{};
+    socklen_t length = sizeof(local);
+    ok = getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+         local.sin_port != addr.sin_port;
+  }
   close(fd);
   return ok;
 }
@@ -258,6 +267,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
                        " within ", ready_timeout.count(), " ms; log:\n", log_tail()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Something accepted: it must be this process, still running.
+  int status = 0;
+  if (waitpid(server->pid_, &status, WNOHANG) == server->pid_) {
+    server->pid_ = -1;
+    return absl::InternalError(absl::StrCat("temoin-server exited with code ",
+                                            DecodeWaitStatus(status),
+                                            " as its port began to accept; log:\n", log_tail()));
   }
   return server;
 }

@@ -4,18 +4,71 @@
 
 namespace temoin::client {
 
+namespace {
+
+double Seconds(BatchSizer::Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
 BatchSizer::BatchSizer(size_t initial_bytes, size_t max_bytes)
     : initial_bytes_(std::min(initial_bytes, max_bytes)),
       max_bytes_(max_bytes),
-      batch_bytes_(initial_bytes_) {}
+      batch_bytes_(initial_bytes_),
+      window_bytes_(3 * initial_bytes_) {}
 
-void BatchSizer::OnAnswer(std::chrono::steady_clock::duration delay) {
-  fastest_ = std::min(fastest_, delay);
-  if (delay <= std::max<std::chrono::steady_clock::duration>(2 * fastest_, kFastAnswer)) {
+std::optional<double> BatchSizer::rate() const {
+  // Two samples at least: one gap can be short because the server answered two
+  // batches together.
+  if (rate_samples_ < 2) return std::nullopt;
+  size_t n = std::min(rate_samples_, rates_.size());
+  std::array<double, 5> sorted = rates_;
+  std::sort(sorted.begin(), sorted.begin() + n);
+  return sorted[(n - 1) / 2];
+}
+
+void BatchSizer::OnAnswer(size_t bytes, Clock::time_point sent, Clock::time_point answered) {
+  const Clock::duration delay = answered - sent;
+  if (delay < fastest_) {
+    fastest_ = delay;
+    fastest_bytes_ = bytes;
+  }
+  NoteRate(bytes, sent, answered);
+  last_answer_ = answered;
+  if (std::optional<double> measured = rate()) {
+    SizeForTheLink(*measured);
+  } else if (rate_samples_ == 0) {
+    SlowStart(delay);
+  }  // else hold: the rate is one answer away, and doubling now would overshoot it
+}
+
+void BatchSizer::NoteRate(size_t bytes, Clock::time_point sent, Clock::time_point answered) {
+  // The fastest answer is at least a round trip: a batch sent that long before the
+  // previous answer was queued behind the previous batch's last byte, so nothing but
+  // this batch crossed the link between the two answers. A batch sent on an answer, to
+  // an idle link, also carries a round trip in its gap and is not a sample.
+  if (!last_answer_ || sent + fastest_ > *last_answer_) return;
+  const double gap = Seconds(answered - *last_answer_);
+  if (gap <= 0) return;
+  rates_[rate_samples_ % rates_.size()] = static_cast<double>(bytes) / gap;
+  ++rate_samples_;
+}
+
+void BatchSizer::SizeForTheLink(double rate) {
+  const double round_trip =
+      std::max(0.0, Seconds(fastest_) - static_cast<double>(fastest_bytes_) / rate);
+  batch_bytes_ =
+      std::clamp(static_cast<size_t>(rate * kBatchAirSeconds), initial_bytes_, max_bytes_);
+  window_bytes_ =
+      std::max(3 * batch_bytes_, static_cast<size_t>(rate * round_trip) + 2 * batch_bytes_);
+}
+
+void BatchSizer::SlowStart(Clock::duration delay) {
+  if (delay <= std::max<Clock::duration>(2 * fastest_, kFastAnswer)) {
     batch_bytes_ = std::min(batch_bytes_ * 2, max_bytes_);
   } else if (delay > 4 * fastest_) {
     batch_bytes_ = std::max(batch_bytes_ / 2, initial_bytes_);
   }
+  window_bytes_ = 3 * batch_bytes_;
 }
 
 }  // namespace temoin::client

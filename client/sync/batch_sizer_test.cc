@@ -2,40 +2,169 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <deque>
+
 namespace temoin::client {
 namespace {
 
+using Clock = BatchSizer::Clock;
 using std::chrono::milliseconds;
 
-TEST(BatchSizerTest, FastAnswersDoubleUpToTheMaximum) {
-  BatchSizer sizer(8 << 10, 512 << 10);
-  EXPECT_EQ(sizer.batch_bytes(), 8u << 10);
-  for (int i = 0; i < 10; ++i) sizer.OnAnswer(milliseconds(5));
-  EXPECT_EQ(sizer.batch_bytes(), 512u << 10);
+Clock::time_point At(double seconds) {
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
 }
 
-TEST(BatchSizerTest, SlowLinkHoldsOnceAnswersQueue) {
+struct LinkRun {
+  double goodput = 0;             // payload ÷ (rate × time to the last answer)
+  size_t largest_unanswered = 0;  // what a cut at the worst moment would cost
+  size_t final_batch = 0;
+  std::optional<double> rate;
+};
+
+// The upload's writer (sync_engine.cc StreamBatches) over a FIFO link of `rate` bytes a
+// second and a round trip of `round_trip` seconds, with `server` seconds of work a batch:
+// it writes while the window and the batch count allow and feeds each answer back.
+LinkRun RunOverLink(double rate, double round_trip, size_t payload, size_t window_batches = 8,
+                    double server = 0.005) {
   BatchSizer sizer(8 << 10, 512 << 10);
-  sizer.OnAnswer(milliseconds(1600));  // 8 KiB at 64 kbit/s plus a 600 ms round trip
+  struct InFlight {
+    size_t bytes;
+    double sent, answer;
+  };
+  std::deque<InFlight> in_flight;
+  size_t unanswered = 0, left = payload;
+  double now = 0, link_free = 0;
+  LinkRun run;
+  while (left > 0 || !in_flight.empty()) {
+    while (left > 0 && in_flight.size() < window_batches &&
+           (in_flight.empty() || unanswered + sizer.batch_bytes() <= sizer.window_bytes())) {
+      size_t bytes = std::min(left, sizer.batch_bytes());
+      left -= bytes;
+      double start = std::max(now, link_free);
+      link_free = start + static_cast<double>(bytes) / rate;
+      in_flight.push_back({bytes, now, link_free + round_trip + server});
+      unanswered += bytes;
+      run.largest_unanswered = std::max(run.largest_unanswered, unanswered);
+    }
+    InFlight answered = in_flight.front();
+    in_flight.pop_front();
+    now = answered.answer;
+    unanswered -= answered.bytes;
+    sizer.OnAnswer(answered.bytes, At(answered.sent), At(answered.answer));
+  }
+  run.goodput = static_cast<double>(payload) / (rate * now);
+  run.final_batch = sizer.batch_bytes();
+  run.rate = sizer.rate();
+  return run;
+}
+
+TEST(BatchSizerTest, FillsAClean256kLinkWithA600msRoundTrip) {
+  // The clean row: 1,000 records of ~1.3 KB through 256 kbit/s + 300 ms each way.
+  // Slow start alone (the sizer before the rate phase) left up to 768 KiB unanswered
+  // here, and in sync_bench its 256 KiB batches drained the window to nothing twice a
+  // cycle (0.82 of the link).
+  LinkRun run = RunOverLink(32000, 0.6, 1'300'000);
+  EXPECT_GE(run.goodput, 0.95);
+  ASSERT_TRUE(run.rate.has_value());
+  EXPECT_NEAR(*run.rate, 32000, 1600);
+  EXPECT_NEAR(static_cast<double>(run.final_batch), 16000, 800);
+  // The round trip's 19.2 KB plus two batches, and whatever slow start reached before
+  // the rate was known: never a quarter of a megabyte lost to a cut.
+  EXPECT_LE(run.largest_unanswered, 100u << 10);
+}
+
+TEST(BatchSizerTest, Fills2GWithA600msRoundTripInSmallBatches) {
+  LinkRun run = RunOverLink(8000, 0.6, 1'300'000);
+  EXPECT_GE(run.goodput, 0.95);
+  EXPECT_EQ(run.final_batch, 8u << 10);          // half a second is 4 KB: the floor holds
+  EXPECT_LE(run.largest_unanswered, 48u << 10);  // slow start's first doubling
+}
+
+TEST(BatchSizerTest, LoopbackReachesFullBatches) {
+  LinkRun run = RunOverLink(200e6, 0.0002, 13'000'000);
+  EXPECT_EQ(run.final_batch, 512u << 10);
+}
+
+TEST(BatchSizerTest, ABatchSentToAnIdleLinkIsNoRateSample) {
+  // Each batch waits for the answer before it: every gap holds a round trip, and
+  // taking it for air time would read a 32 KB/s link as 10 KB/s.
+  BatchSizer sizer(8 << 10, 512 << 10);
+  double t = 0;
+  for (int i = 0; i < 6; ++i) {
+    double answer = t + 0.6 + 8192 / 32000.0;
+    sizer.OnAnswer(8192, At(t), At(answer));
+    t = answer;
+  }
+  EXPECT_FALSE(sizer.rate().has_value());
+}
+
+TEST(BatchSizerTest, OneShortGapIsNotTheRate) {
+  // Two answers that arrive together (the server answered two batches at once) give
+  // one sample far above the link; the rate needs a second sample and takes a median.
+  BatchSizer sizer(8 << 10, 512 << 10);
+  sizer.OnAnswer(8192, At(0), At(0.9));
+  sizer.OnAnswer(8192, At(0), At(0.901));
+  EXPECT_FALSE(sizer.rate().has_value());
+  sizer.OnAnswer(8192, At(0), At(1.157));
+  sizer.OnAnswer(8192, At(0.2), At(1.413));
+  ASSERT_TRUE(sizer.rate().has_value());
+  EXPECT_NEAR(*sizer.rate(), 32000, 500);
+}
+
+TEST(BatchSizerTest, SlowStartDoublesFastAnswersUpToTheMaximum) {
+  BatchSizer sizer(8 << 10, 512 << 10);
+  EXPECT_EQ(sizer.batch_bytes(), 8u << 10);
+  EXPECT_EQ(sizer.window_bytes(), 24u << 10);
+  double t = 0;
+  for (int i = 0; i < 10; ++i, t += 1) sizer.OnAnswer(1000, At(t), At(t + 0.005));
+  EXPECT_EQ(sizer.batch_bytes(), 512u << 10);
+  EXPECT_EQ(sizer.window_bytes(), 3u * (512 << 10));
+}
+
+TEST(BatchSizerTest, SlowStartHoldsOnceAnswersQueue) {
+  BatchSizer sizer(8 << 10, 512 << 10);
+  // Each batch sent after the previous answer: no rate sample, slow start steers.
+  sizer.OnAnswer(8192, At(0), At(1.6));  // 8 KiB at 64 kbit/s plus a 600 ms round trip
   EXPECT_EQ(sizer.batch_bytes(), 16u << 10);
-  sizer.OnAnswer(milliseconds(2600));  // within twice the fastest: still growing
+  sizer.OnAnswer(8192, At(1.6), At(4.2));  // within twice the fastest: still growing
   EXPECT_EQ(sizer.batch_bytes(), 32u << 10);
-  sizer.OnAnswer(milliseconds(4500));  // queueing: hold
+  sizer.OnAnswer(8192, At(4.2), At(8.7));  // queueing: hold
   EXPECT_EQ(sizer.batch_bytes(), 32u << 10);
-  sizer.OnAnswer(milliseconds(7000));  // over four times the fastest: halve
+  sizer.OnAnswer(8192, At(8.7), At(15.7));  // over four times the fastest: halve
   EXPECT_EQ(sizer.batch_bytes(), 16u << 10);
 }
 
 TEST(BatchSizerTest, NeverBelowTheInitialSize) {
   BatchSizer sizer(8 << 10, 512 << 10);
-  sizer.OnAnswer(milliseconds(200));
-  for (int i = 0; i < 5; ++i) sizer.OnAnswer(milliseconds(5000));
+  sizer.OnAnswer(8192, At(0), At(0.2));
+  double t = 0.2;
+  for (int i = 0; i < 5; ++i, t += 5) sizer.OnAnswer(8192, At(t), At(t + 5));
   EXPECT_EQ(sizer.batch_bytes(), 8u << 10);
 }
 
 TEST(BatchSizerTest, InitialAboveMaximumIsCapped) {
   BatchSizer sizer(1 << 20, 64 << 10);
   EXPECT_EQ(sizer.batch_bytes(), 64u << 10);
+}
+
+TEST(BatchSizerTest, ACutCappedBatchStillCoversTheRoundTrip) {
+  // After cuts the batch is capped (SizedForTheLink); the window still covers the
+  // round trip with more, smaller batches.
+  BatchSizer sizer(4 << 10, 4 << 10);
+  double t = 0;
+  // Batches queued back to back on 32 KB/s with a 600 ms round trip.
+  double link_free = 0;
+  for (int i = 0; i < 8; ++i) {
+    link_free += 4096 / 32000.0;
+    sizer.OnAnswer(4096, At(0), At(link_free + 0.6));
+    t = link_free + 0.6;
+  }
+  ASSERT_TRUE(sizer.rate().has_value());
+  EXPECT_EQ(sizer.batch_bytes(), 4u << 10);
+  EXPECT_GE(sizer.window_bytes(), 19200u + 2 * 4096);
+  (void)t;
 }
 
 }  // namespace

@@ -201,15 +201,11 @@ using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& requ
 
 // Streams requests on one Upload call and hands each response to `on_response` as it
 // arrives (durable on the server by then). A batch is stored only when it arrives
-// whole, so a cut loses every unanswered batch: batches start at
-// `initial_batch_bytes` and grow with answers that come back without queueing
-// (BatchSizer) up to `max_batch_bytes`, and at most `window` batches and three times
-// the current batch size (never above `max_window_bytes`) are unanswered, and a cut
-// costs what is unanswered. Twice left the pipe idle while a batch's answer crossed a
-// 600 ms round trip: 256 kbit/s + 300 ms carried 214 kbit/s of records, 226 with three
-// (sync_bench, docs/BENCHMARKS.md; four gained nothing more). A 2G link
-// settles on batches of a few seconds of air time; loopback reaches full batches
-// after a handful of answers.
+// whole, so a cut loses every unanswered batch: BatchSizer sizes the batches and the
+// unanswered bytes (at most `window` batches, never above `max_window_bytes`), first by
+// answer delay from `initial_batch_bytes`, then from the link's measured rate and round
+// trip. A 2G link settles on batches of a few seconds of air time; loopback reaches
+// full batches after a handful of answers.
 // `closing`, when given, goes after the last batch, without waiting for answers, with
 // the batch id of the `next` call that returned false: it asks for the log proofs of
 // what the stream receipted (UploadRequest.log), which arrive as the last answer.
@@ -240,7 +236,7 @@ absl::Status StreamBatches(
       {
         std::unique_lock lock(mu);
         window_open.wait(lock, [&] {
-          size_t limit = std::min(options.max_window_bytes, 3 * sizer.batch_bytes());
+          size_t limit = std::min(options.max_window_bytes, sizer.window_bytes());
           return reader_done || in_flight.empty() ||
                  (static_cast<int>(in_flight.size()) < options.window &&
                   in_flight_bytes + sizer.batch_bytes() <= limit);
@@ -284,7 +280,7 @@ absl::Status StreamBatches(
       auto it = in_flight.find(response.batch_id());
       if (it != in_flight.end()) {
         in_flight_bytes -= it->second.bytes;
-        sizer.OnAnswer(std::chrono::steady_clock::now() - it->second.at);
+        sizer.OnAnswer(it->second.bytes, it->second.at, std::chrono::steady_clock::now());
         in_flight.erase(it);
       }
     }
@@ -335,6 +331,13 @@ constexpr char kUploadCutKey[] = "upload_cut";
 // field_link_test saw it asked for again at every reconnection); a run of 256 adjacent
 // records is ~1 KB of proof.
 constexpr size_t kProofsPerAnswer = 256;
+// The most log indexes a stream's closing asks the server to prove: its limit on one
+// request (Core::GetLogProofs; more gets an empty closing answer). A sync's receipts
+// come in batches of adjacent leaves, so its joint proof stays small; a closing capped
+// at kProofsPerAnswer made a sync of 1,000 records ask four GetLogProofs calls after
+// its upload, 2.7 s of a 46 s sync at a 600 ms round trip. What a closing does not
+// prove (cut, or more than this) is proven after it in groups of kProofsPerAnswer.
+constexpr size_t kMaxClosingIndexes = 1024;
 
 // The log index a whole receipt names (0 when its body does not parse).
 uint64_t ReceiptLogIndex(const v1::Receipt& receipt) {
@@ -436,8 +439,8 @@ class RecordUpload {
   }
 
   // Batch sizes for this attempt: after a cut, at most 1/16 of what a connection has
-  // carried (not below 2 KiB): what is unanswered at a cut is sent again, and at most
-  // two batches are unanswered. 256 kbit/s cut every ~64 KiB settles on 4 KiB batches.
+  // carried (not below 2 KiB): what is unanswered at a cut is sent again. 256 kbit/s
+  // cut every ~64 KiB settles on 4 KiB batches.
   SyncOptions SizedForTheLink() const {
     SyncOptions sized = options_;
     const SyncCarry* carry = options_.carry.get();
@@ -599,7 +602,7 @@ class RecordUpload {
   // (LogProofsRequest), one set of proofs a sync.
   absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(
       const std::vector<std::pair<const std::string*, const v1::OutboxEntry*>>& bodies) {
-    if (asked_log_indexes_.size() + bodies.size() > kProofsPerAnswer) return std::nullopt;
+    if (asked_log_indexes_.size() + bodies.size() > kMaxClosingIndexes) return std::nullopt;
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     bool attachments_follow = false;
     for (const std::string& id : body_in_) attachments_follow |= !done_.count(id);
@@ -675,7 +678,7 @@ class RecordUpload {
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     if (closes_attachments &&
         asked_log_indexes_.size() + stream_log_indexes_.size() + plan.entries.size() <=
-            kProofsPerAnswer) {
+            kMaxClosingIndexes) {
       TEMOIN_ASSIGN_OR_RETURN(plan.closing, LogProofsRequest());
     }
     AttachmentUploadStats stats;

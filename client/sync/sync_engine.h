@@ -57,12 +57,15 @@ struct SyncOptions {
   // than 128 took 10,000 records from ~1.5 s to ~1.3 s on loopback (BENCHMARKS.md).
   size_t max_batch_records = 256;
   // Batches start at initial_batch_bytes and double with each answered batch up to
-  // max_batch_bytes (slow start: a batch lands only whole, so on a link that cuts
-  // every few tens of KB only small batches get through).
+  // max_batch_bytes until the link's rate is measured, then carry half a second of air
+  // (client/sync/batch_sizer.h: a batch lands only whole, so on a link that cuts every
+  // few tens of KB only small batches get through).
   size_t initial_batch_bytes = 8 << 10;
   size_t max_batch_bytes = 512 << 10;
-  int window = 4;  // batches in flight before the first receipt comes back
-  // Unanswered bytes: at most twice the current batch size, and never above this.
+  // Batches unanswered at once. The window in bytes (the round trip's worth plus two
+  // batches) sets the count; this only bounds it when a cut has capped the batch size.
+  int window = 8;
+  // Unanswered bytes, whatever the window asks.
   size_t max_window_bytes = 2 << 20;
   // Attachment pieces and window (client/sync/attachment_transfer.h).
   AttachmentUploadOptions attachments;

@@ -184,6 +184,18 @@ TEST(ServiceTest, SigtermDuringASyncLosesNoAcknowledgedRecordAndExitsInTime) {
   absl::StatusOr<nlohmann::json> left = d.RecordCounts(monitor);
   ASSERT_TRUE(left.ok()) << left.status();
   EXPECT_EQ(left->value("sealed", -1) + left->value("committed", -1), 0) << left->dump();
+
+  // More records than one GetLogProofs group (256): the upload's closing still proves
+  // them all, where it used to leave them to two calls after the stream.
+  std::vector<v1::Testimony> many;
+  for (int i = 0; i < 300; ++i) many.push_back(generator.Next());
+  ASSERT_TRUE(d.Record(monitor, many).ok());
+  CommandResult bulk = d.Temoin(monitor, {"sync"});
+  ASSERT_EQ(bulk.exit_code, 0) << bulk.err;
+  EXPECT_THAT(bulk.err, HasSubstr("300 receipts verified, 300 shown in the log"));
+  const std::string after_bulk = Scrape(*metrics_port);
+  EXPECT_EQ(Sample(after_bulk, kViaUpload), via_upload + 3) << after_bulk;
+  EXPECT_EQ(Sample(after_bulk, kViaCall), via_call) << after_bulk;
   d.StopServer();
 
   // The logs: JSON lines, the stop announced and finished, no client address, no id.

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -27,6 +25,7 @@
 #include "client/sync/log_check.h"
 #include "client/sync/positional_answers.h"
 #include "client/sync/upload_sign_in.h"
+#include "client/sync/upload_window.h"
 #include "common/clock.h"
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -199,13 +198,77 @@ absl::Status TakeSignInSettings(Vault& vault, v1::Profile& profile,
 // least one item), or returns false when nothing is left.
 using NextRequest = std::function<bool(size_t max_bytes, v1::UploadRequest& request)>;
 
+// The writer's side of StreamBatches: batches while the window lets them go, then the
+// closing, then the end of writes. Returns when the stream or the reader stops it.
+void WriteBatches(grpc::ClientReaderWriter<v1::UploadRequest, v1::UploadResponse>& stream,
+                  UploadWindow& window, const NextRequest& next, const v1::UploadRequest* closing) {
+  uint64_t batch_id = 0;
+  for (;; ++batch_id) {
+    std::optional<size_t> target = window.NextBatchBytes();
+    if (!target.has_value()) return;
+    v1::UploadRequest request;
+    request.set_batch_id(batch_id);
+    if (!next(*target, request)) break;
+    window.Sent(batch_id, request.ByteSizeLong());
+    if (!stream.Write(request)) return;
+  }
+  if (closing != nullptr) {
+    v1::UploadRequest last = *closing;
+    last.set_batch_id(batch_id);
+    if (!stream.Write(last)) return;
+  }
+  stream.WritesDone();
+}
+
+// The reader's side: the sign-in's answer first when the call carries one, then each
+// answer, which opens the window before `on_response` takes it.
+absl::Status ReadAnswers(grpc::ClientReaderWriter<v1::UploadRequest, v1::UploadResponse>& stream,
+                         UploadWindow& window,
+                         const std::function<absl::Status(const v1::UploadResponse&)>& on_response,
+                         UploadSignIn* sign_in) {
+  v1::UploadResponse response;
+  while (stream.Read(&response)) {
+    if (sign_in != nullptr && !sign_in->answered()) {
+      // Nothing is taken before the sign-in's answer and its log check: a receipt
+      // taken first would purge its record before the log was checked.
+      absl::Status taken =
+          response.sign_in().empty()
+              ? absl::DataLossError("the server answered a batch before the sign-in")
+              : sign_in->Take(response.sign_in());
+      crypto::WipeString(*response.mutable_sign_in());  // it holds the session token
+      TEMOIN_RETURN_IF_ERROR(taken);
+      continue;
+    }
+    window.Answered(response.batch_id());
+    TEMOIN_RETURN_IF_ERROR(on_response(response));
+  }
+  return absl::OkStatus();
+}
+
+// How the stream ended, once both sides are done: the answers' error first, then a
+// sign-in that was never answered, then the call's status.
+absl::Status UploadEnd(const absl::Status& answers, const grpc::Status& status,
+                       const grpc::ClientContext& context, UploadSignIn* sign_in,
+                       const std::string& address) {
+  TEMOIN_RETURN_IF_ERROR(answers);
+  if (sign_in != nullptr && !sign_in->answered()) {
+    if (status.ok()) {
+      // No batch can have been answered without it: a server that ends the stream
+      // there has not signed the device in, and later streams would have no session.
+      return absl::DataLossError("the server ended the upload without answering its sign-in");
+    }
+    return sign_in->Refused(status, context);
+  }
+  return FromGrpc(status, address);
+}
+
 // Streams requests on one Upload call and hands each response to `on_response` as it
 // arrives (durable on the server by then). A batch is stored only when it arrives
-// whole, so a cut loses every unanswered batch: BatchSizer sizes the batches and the
-// unanswered bytes (at most `window` batches, never above `max_window_bytes`), first by
-// answer delay from `initial_batch_bytes`, then from the link's measured rate and round
-// trip. A 2G link settles on batches of a few seconds of air time; loopback reaches
-// full batches after a handful of answers.
+// whole, so a cut loses every unanswered batch: UploadWindow and BatchSizer size the
+// batches and the unanswered bytes (at most `window` batches, never above
+// `max_window_bytes`), first by answer delay from `initial_batch_bytes`, then from the
+// link's measured rate and round trip. A 2G link settles on batches of a few seconds of
+// air time; loopback reaches full batches after a handful of answers.
 // `closing`, when given, goes after the last batch, without waiting for answers, with
 // the batch id of the `next` call that returned false: it asks for the log proofs of
 // what the stream receipted (UploadRequest.log), which arrive as the last answer.
@@ -219,93 +282,17 @@ absl::Status StreamBatches(
       connection.NewContext(Connection::kTransferDeadline);
   if (sign_in != nullptr) sign_in->AddTo(*context);
   auto stream = connection.sync().Upload(context.get());
-  std::mutex mu;
-  std::condition_variable window_open;
-  struct Sent {
-    size_t bytes;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::map<uint64_t, Sent> in_flight;  // by batch id
-  size_t in_flight_bytes = 0;
-  BatchSizer sizer(options.initial_batch_bytes, options.max_batch_bytes);
-  bool reader_done = false;
-  std::thread writer([&] {
-    uint64_t batch_id = 0;
-    for (;; ++batch_id) {
-      size_t target;
-      {
-        std::unique_lock lock(mu);
-        window_open.wait(lock, [&] {
-          size_t limit = std::min(options.max_window_bytes, sizer.window_bytes());
-          return reader_done || in_flight.empty() ||
-                 (static_cast<int>(in_flight.size()) < options.window &&
-                  in_flight_bytes + sizer.batch_bytes() <= limit);
-        });
-        if (reader_done) return;
-        target = sizer.batch_bytes();
-      }
-      v1::UploadRequest request;
-      request.set_batch_id(batch_id);
-      if (!next(target, request)) break;
-      size_t size = request.ByteSizeLong();
-      {
-        std::lock_guard lock(mu);
-        in_flight[batch_id] = {size, std::chrono::steady_clock::now()};
-        in_flight_bytes += size;
-      }
-      if (!stream->Write(request)) return;
-    }
-    if (closing != nullptr) {
-      v1::UploadRequest last = *closing;
-      last.set_batch_id(batch_id);
-      if (!stream->Write(last)) return;
-    }
-    stream->WritesDone();
-  });
-  absl::Status apply_error;
-  v1::UploadResponse response;
-  while (stream->Read(&response)) {
-    if (sign_in != nullptr && !sign_in->answered()) {
-      // Nothing is taken before the sign-in's answer and its log check: a receipt
-      // taken first would purge its record before the log was checked.
-      apply_error = response.sign_in().empty()
-                        ? absl::DataLossError("the server answered a batch before the sign-in")
-                        : sign_in->Take(response.sign_in());
-      crypto::WipeString(*response.mutable_sign_in());  // it holds the session token
-      if (!apply_error.ok()) break;
-      continue;
-    }
-    {
-      std::lock_guard lock(mu);
-      auto it = in_flight.find(response.batch_id());
-      if (it != in_flight.end()) {
-        in_flight_bytes -= it->second.bytes;
-        sizer.OnAnswer(it->second.bytes, it->second.at, std::chrono::steady_clock::now());
-        in_flight.erase(it);
-      }
-    }
-    window_open.notify_all();
-    apply_error = on_response(response);
-    if (!apply_error.ok()) break;
-  }
-  {
-    std::lock_guard lock(mu);
-    reader_done = true;
-  }
-  window_open.notify_all();
-  if (!apply_error.ok()) context->TryCancel();
+  UploadWindow window({.initial_batch_bytes = options.initial_batch_bytes,
+                       .max_batch_bytes = options.max_batch_bytes,
+                       .max_batches = options.window,
+                       .max_window_bytes = options.max_window_bytes});
+  std::thread writer([&] { WriteBatches(*stream, window, next, closing); });
+  absl::Status answers = ReadAnswers(*stream, window, on_response, sign_in);
+  window.Close();
+  if (!answers.ok()) context->TryCancel();
   writer.join();
   grpc::Status status = stream->Finish();
-  TEMOIN_RETURN_IF_ERROR(apply_error);
-  if (sign_in != nullptr && !sign_in->answered()) {
-    if (status.ok()) {
-      // No batch can have been answered without it: a server that ends the stream
-      // there has not signed the device in, and later streams would have no session.
-      return absl::DataLossError("the server ended the upload without answering its sign-in");
-    }
-    return sign_in->Refused(status, *context);
-  }
-  return FromGrpc(status, connection.address());
+  return UploadEnd(answers, status, *context, sign_in, connection.address());
 }
 
 void NoteRefusal(const v1::RecordResult& result, SyncReport& report) {

@@ -1,0 +1,77 @@
+#include "client/sync/upload_window.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace temoin::client {
+namespace {
+
+UploadWindow::Limits EightKiB() {
+  return {.initial_batch_bytes = 8 << 10,
+          .max_batch_bytes = 512 << 10,
+          .max_batches = 8,
+          .max_window_bytes = 2 << 20};
+}
+
+TEST(UploadWindowTest, ThreeFirstBatchesGoAtOnceAndTheFourthWaitsForAnAnswer) {
+  UploadWindow window(EightKiB());
+  for (uint64_t id = 0; id < 3; ++id) {
+    ASSERT_EQ(window.NextBatchBytes(), std::optional<size_t>(8 << 10));
+    window.Sent(id, 8 << 10);
+  }
+  std::atomic<bool> went{false};
+  std::optional<size_t> fourth;
+  std::thread writer([&] {
+    fourth = window.NextBatchBytes();
+    went = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(went) << "a fourth 8 KiB batch went past a 24 KiB window";
+  window.Answered(0);
+  writer.join();
+  ASSERT_TRUE(fourth.has_value());
+  EXPECT_EQ(*fourth, 16u << 10);  // a fast answer doubles the batch in slow start
+}
+
+TEST(UploadWindowTest, CloseEndsAWaitingWriter) {
+  UploadWindow window(EightKiB());
+  for (uint64_t id = 0; id < 3; ++id) window.Sent(id, 8 << 10);
+  std::optional<size_t> next = 1;
+  std::thread writer([&] { next = window.NextBatchBytes(); });
+  window.Close();
+  writer.join();
+  EXPECT_FALSE(next.has_value());
+  EXPECT_FALSE(window.NextBatchBytes().has_value());
+}
+
+TEST(UploadWindowTest, AnAnswerToNoSentBatchChangesNothing) {
+  UploadWindow window(EightKiB());
+  for (uint64_t id = 0; id < 3; ++id) window.Sent(id, 8 << 10);
+  window.Answered(7);  // the sign-in's or the closing's answer: no batch of its own
+  std::atomic<bool> went{false};
+  std::thread writer([&] {
+    window.NextBatchBytes();
+    went = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(went);
+  window.Close();
+  writer.join();
+}
+
+TEST(UploadWindowTest, OneBatchAlwaysGoesWhenNoneIsUnanswered) {
+  // A batch larger than the window (one record of 100 KB) still goes alone.
+  UploadWindow window({.initial_batch_bytes = 8 << 10,
+                       .max_batch_bytes = 8 << 10,
+                       .max_batches = 1,
+                       .max_window_bytes = 4 << 10});
+  ASSERT_TRUE(window.NextBatchBytes().has_value());
+  window.Sent(0, 100 << 10);
+  window.Answered(0);
+  EXPECT_TRUE(window.NextBatchBytes().has_value());
+}
+
+}  // namespace
+}  // namespace temoin::client

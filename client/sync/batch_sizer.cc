@@ -49,17 +49,25 @@ void BatchSizer::NoteRate(size_t bytes, Clock::time_point sent, Clock::time_poin
   if (!last_answer_ || sent + fastest_ > *last_answer_) return;
   const double gap = Seconds(answered - *last_answer_);
   if (gap <= 0) return;
-  rates_[rate_samples_ % rates_.size()] = static_cast<double>(bytes) / gap;
+  const double sample = static_cast<double>(bytes) / gap;
+  if (std::optional<double> known = rate(); known && sample > 4 * *known) {
+    if (++fast_samples_in_a_row_ < 3) return;
+  } else {
+    fast_samples_in_a_row_ = 0;
+  }
+  rates_[rate_samples_ % rates_.size()] = sample;
   ++rate_samples_;
 }
 
 void BatchSizer::SizeForTheLink(double rate) {
   const double round_trip =
       std::max(0.0, Seconds(fastest_) - static_cast<double>(fastest_bytes_) / rate);
-  batch_bytes_ =
-      std::clamp(static_cast<size_t>(rate * kBatchAirSeconds), initial_bytes_, max_bytes_);
-  window_bytes_ =
-      std::max(3 * batch_bytes_, static_cast<size_t>(rate * round_trip) + 2 * batch_bytes_);
+  // In doubles until clamped: a rate of GB/s on loopback must not overflow a size_t.
+  const double batch = std::clamp(rate * kBatchAirSeconds, static_cast<double>(initial_bytes_),
+                                  static_cast<double>(max_bytes_));
+  const double window = std::min(std::max(3 * batch, rate * round_trip + 2 * batch), 1e12);
+  batch_bytes_ = std::min(static_cast<size_t>(batch), 2 * batch_bytes_);
+  window_bytes_ = std::min(static_cast<size_t>(window), 2 * window_bytes_);
 }
 
 void BatchSizer::SlowStart(Clock::duration delay) {

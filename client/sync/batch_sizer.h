@@ -28,6 +28,14 @@ namespace temoin::client {
 //   fastest answer less its batch's air time is the round trip. A batch is then half a
 //   second of air time, and the window the bandwidth-delay product plus two batches (at
 //   least three): one on the air while the answer of the one before crosses back.
+//   Sizes grow at most twofold an answer, as in slow start. A sample more than four
+//   times the rate is taken only as the third in a row: answers that arrive together (a
+//   stall on a 2G link, or the device busy with the answer before) make a gap far
+//   shorter than the batch's air time, while a link that really got faster gives such
+//   samples every time. The round trip is the fastest answer ever seen in the stream: a
+//   path whose delay grows mid-stream keeps a window sized for the old one (each sync
+//   measures afresh), since a minimum that ages would count the window's own queue as
+//   round trip and grow the window with it.
 //   Slow start alone grew batches to 256 KiB on 256 kbit/s with a 600 ms round trip
 //   (eight seconds of air each), then halved them as their own air time read as queue,
 //   and twice a cycle drained the window to nothing: 0.82 of the link.
@@ -65,6 +73,7 @@ class BatchSizer {
   std::optional<Clock::time_point> last_answer_;
   std::array<double, 5> rates_{};
   size_t rate_samples_ = 0;
+  int fast_samples_in_a_row_ = 0;  // over four times the rate; the first two are not taken
 };
 
 }  // namespace temoin::client

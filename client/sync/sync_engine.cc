@@ -267,8 +267,8 @@ absl::Status UploadEnd(const absl::Status& answers, const grpc::Status& status,
 // whole, so a cut loses every unanswered batch: UploadWindow and BatchSizer size the
 // batches and the unanswered bytes (at most `window` batches, never above
 // `max_window_bytes`), first by answer delay from `initial_batch_bytes`, then from the
-// link's measured rate and round trip. A 2G link settles on batches of a few seconds of
-// air time; loopback reaches full batches after a handful of answers.
+// link's measured rate and round trip. A 2G link settles on batches of about a second of
+// air time (the 8 KiB floor); loopback reaches full batches after a handful of answers.
 // `closing`, when given, goes after the last batch, without waiting for answers, with
 // the batch id of the `next` call that returned false: it asks for the log proofs of
 // what the stream receipted (UploadRequest.log), which arrive as the last answer.
@@ -322,9 +322,18 @@ constexpr size_t kProofsPerAnswer = 256;
 // request (Core::GetLogProofs; more gets an empty closing answer). A sync's receipts
 // come in batches of adjacent leaves, so its joint proof stays small; a closing capped
 // at kProofsPerAnswer made a sync of 1,000 records ask four GetLogProofs calls after
-// its upload, 2.7 s of a 46 s sync at a 600 ms round trip. What a closing does not
+// its upload, 2.7 s of a 46 s sync at a 600 ms round trip. Proofs owed from earlier
+// syncs may be scattered through the log (1,024 such leaves are ~290 KiB of proof in a
+// log of a million, too much for the last message of a stream on 2G), so a closing
+// names them only while they are at most kProofsPerAnswer. What a closing does not
 // prove (cut, or more than this) is proven after it in groups of kProofsPerAnswer.
 constexpr size_t kMaxClosingIndexes = 1024;
+
+// Whether a stream may close with the proofs of `asked` indexes named by the device
+// (owed from before, receipted by the commitments) and `streamed` the stream receipts.
+bool ClosingFits(size_t asked, size_t streamed) {
+  return asked <= kProofsPerAnswer && asked + streamed <= kMaxClosingIndexes;
+}
 
 // The log index a whole receipt names (0 when its body does not parse).
 uint64_t ReceiptLogIndex(const v1::Receipt& receipt) {
@@ -589,7 +598,7 @@ class RecordUpload {
   // (LogProofsRequest), one set of proofs a sync.
   absl::StatusOr<std::optional<v1::UploadRequest>> ClosingRequest(
       const std::vector<std::pair<const std::string*, const v1::OutboxEntry*>>& bodies) {
-    if (asked_log_indexes_.size() + bodies.size() > kMaxClosingIndexes) return std::nullopt;
+    if (!ClosingFits(asked_log_indexes_.size(), bodies.size())) return std::nullopt;
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     bool attachments_follow = false;
     for (const std::string& id : body_in_) attachments_follow |= !done_.count(id);
@@ -664,8 +673,7 @@ class RecordUpload {
                               .nothing_held = nothing_held_};
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     if (closes_attachments &&
-        asked_log_indexes_.size() + stream_log_indexes_.size() + plan.entries.size() <=
-            kMaxClosingIndexes) {
+        ClosingFits(asked_log_indexes_.size(), stream_log_indexes_.size() + plan.entries.size())) {
       TEMOIN_ASSIGN_OR_RETURN(plan.closing, LogProofsRequest());
     }
     AttachmentUploadStats stats;

@@ -63,7 +63,8 @@ struct SyncOptions {
   size_t initial_batch_bytes = 8 << 10;
   size_t max_batch_bytes = 512 << 10;
   // Batches unanswered at once. The window in bytes (the round trip's worth plus two
-  // batches) sets the count; this only bounds it when a cut has capped the batch size.
+  // batches) sets the count; this bounds it when batches are smaller than their target
+  // (a cut capped their size, or few records were left).
   int window = 8;
   // Unanswered bytes, whatever the window asks.
   size_t max_window_bytes = 2 << 20;

@@ -61,6 +61,51 @@ TEST(UploadWindowTest, AnAnswerToNoSentBatchChangesNothing) {
   writer.join();
 }
 
+// Whether NextBatchBytes returns within 50 ms (it blocks while the window is full).
+bool GoesAtOnce(UploadWindow& window) {
+  std::atomic<bool> went{false};
+  std::thread writer([&] {
+    window.NextBatchBytes();
+    went = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const bool at_once = went;
+  window.Close();
+  writer.join();
+  return at_once;
+}
+
+TEST(UploadWindowTest, TheBatchCountBoundsSmallBatches) {
+  // Batches far under their target (few records left): the count still bounds them.
+  UploadWindow window({.initial_batch_bytes = 8 << 10,
+                       .max_batch_bytes = 512 << 10,
+                       .max_batches = 2,
+                       .max_window_bytes = 2 << 20});
+  window.Sent(0, 100);
+  window.Sent(1, 100);
+  EXPECT_FALSE(GoesAtOnce(window));
+  UploadWindow roomier({.initial_batch_bytes = 8 << 10,
+                        .max_batch_bytes = 512 << 10,
+                        .max_batches = 3,
+                        .max_window_bytes = 2 << 20});
+  roomier.Sent(0, 100);
+  roomier.Sent(1, 100);
+  EXPECT_TRUE(GoesAtOnce(roomier));
+}
+
+TEST(UploadWindowTest, TheByteCapBoundsWhatTheSizerAllows) {
+  // The sizer allows 24 KiB; a cap of 12 KiB lets one 8 KiB batch go, not two.
+  UploadWindow window({.initial_batch_bytes = 8 << 10,
+                       .max_batch_bytes = 512 << 10,
+                       .max_batches = 8,
+                       .max_window_bytes = 12 << 10});
+  window.Sent(0, 8 << 10);
+  EXPECT_FALSE(GoesAtOnce(window));
+  UploadWindow uncapped(EightKiB());
+  uncapped.Sent(0, 8 << 10);
+  EXPECT_TRUE(GoesAtOnce(uncapped));
+}
+
 TEST(UploadWindowTest, OneBatchAlwaysGoesWhenNoneIsUnanswered) {
   // A batch larger than the window (one record of 100 KB) still goes alone.
   UploadWindow window({.initial_batch_bytes = 8 << 10,

@@ -47,10 +47,11 @@ constexpr auto kLatency = std::chrono::milliseconds(300);
 // The link: a cut every ~64 KB (uniform in 32–96 KB, both directions).
 constexpr int64_t kCutMeanBytes = 64 * 1024;
 constexpr int64_t kChunkBytes = 64 * 1024;
-// client/sync/sync_engine.h SyncOptions: batches start at 8 KiB and double with each
-// answered batch; at most twice the current batch size is unanswered. A connection of
-// at most 96 KB answers at most three batches (8 + 16 + 32 KiB), so the batch at a cut
-// is at most 64 KiB and the window at most 2 × 64 KiB.
+// client/sync/batch_sizer.h: batches start at 8 KiB and at most double with each
+// answer, and three batches' worth is unanswered until the link's rate is known (then
+// the round trip's 4.8 KB plus two 8 KiB batches at this rate). A connection of at most
+// 96 KB answers at most three batches (8 + 16 + 32 KiB), so the batch at a cut is at
+// most 64 KiB, and this bound of two such batches holds with room to spare.
 constexpr int64_t kWindowBytes = 2 * 64 * 1024;
 
 uint64_t Seed() {

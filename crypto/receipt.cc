@@ -3,33 +3,36 @@
 #include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "crypto/batch_tree.h"
 #include "crypto/bytes.h"
 
 namespace temoin::crypto {
 namespace {
 
-constexpr absl::string_view kReceiptContext = "temoin/receipt/v1";
-constexpr absl::string_view kBatchContext = "temoin/batch-receipt/v1";
-constexpr absl::string_view kLeafContext = "temoin/batch-receipt/leaf/v1";
-constexpr absl::string_view kNodeContext = "temoin/batch-receipt/node/v1";
 // A ReceiptBody is well under 200 bytes; anything far larger is not one.
 constexpr size_t kMaxReceiptBodyBytes = 4096;
-constexpr size_t kMaxBatchLeaves = 1u << 20;
-constexpr int kMaxPathLength = 32;
-constexpr size_t kHashBytes = 32;
 
-void AppendU32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-void AppendU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
-}
-void AppendBytes(std::string& out, absl::string_view bytes) {
-  AppendU32(out, static_cast<uint32_t>(bytes.size()));
-  out.append(bytes.data(), bytes.size());
+struct Contexts {
+  absl::string_view single;
+  absl::string_view batch;
+  absl::string_view leaf;
+  absl::string_view node;
+};
+
+// Full and commitment receipts share no context, down to their leaves and nodes: no
+// signature, path or cached verification of one kind says anything of the other.
+Contexts ContextsOf(ReceiptKind kind) {
+  if (kind == ReceiptKind::kCommitment) {
+    return {"temoin/commitment-receipt/v1", "temoin/commitment-batch-receipt/v1",
+            "temoin/commitment-batch-receipt/leaf/v1", "temoin/commitment-batch-receipt/node/v1"};
+  }
+  return {"temoin/receipt/v1", "temoin/batch-receipt/v1", "temoin/batch-receipt/leaf/v1",
+          "temoin/batch-receipt/node/v1"};
 }
 
-std::string LeafHash(const v1::ReceiptBody& body) {
+std::string LeafHash(const Contexts& contexts, const v1::ReceiptBody& body) {
+  using batch_tree::AppendBytes, batch_tree::AppendU32, batch_tree::AppendU64;
   std::string encoded;
   AppendU32(encoded, body.format_version());
   AppendBytes(encoded, body.record_id());
@@ -37,69 +40,11 @@ std::string LeafHash(const v1::ReceiptBody& body) {
   AppendU64(encoded, body.log_index());
   AppendU64(encoded, static_cast<uint64_t>(body.received_at()));
   AppendBytes(encoded, body.server_key_id());
-  return Hash256(kLeafContext, encoded);
-}
-
-std::string NodeHash(absl::string_view left, absl::string_view right) {
-  std::string both(left);
-  both.append(right.data(), right.size());
-  return Hash256(kNodeContext, both);
-}
-
-size_t SplitPoint(size_t n) {  // the largest power of two below n (n >= 2)
-  size_t k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
-}
-
-// Root of leaves[begin, end). With `paths` (one per leaf), appends to each leaf's
-// audit path its sibling at every level, leaf level first: O(n log n) for a batch.
-std::string Root(const std::vector<std::string>& leaves, size_t begin, size_t end,
-                 std::vector<std::vector<std::string>>* paths) {
-  if (end - begin == 1) return leaves[begin];
-  size_t mid = begin + SplitPoint(end - begin);
-  std::string left = Root(leaves, begin, mid, paths);
-  std::string right = Root(leaves, mid, end, paths);
-  if (paths != nullptr) {
-    for (size_t i = begin; i < mid; ++i) (*paths)[i].push_back(right);
-    for (size_t i = mid; i < end; ++i) (*paths)[i].push_back(left);
-  }
-  return NodeHash(left, right);
-}
-
-// The root from one leaf and its path (leaf level first), or nullopt when the path
-// does not fit (index, count).
-std::optional<std::string> RootFromPath(const std::string& leaf, size_t index, size_t count,
-                                        const google::protobuf::RepeatedPtrField<std::string>& path,
-                                        int depth) {
-  if (count == 1) {
-    if (depth != 0) return std::nullopt;
-    return leaf;
-  }
-  if (depth == 0) return std::nullopt;
-  const std::string& sibling = path[depth - 1];
-  if (sibling.size() != kHashBytes) return std::nullopt;
-  size_t k = SplitPoint(count);
-  if (index < k) {
-    std::optional<std::string> left = RootFromPath(leaf, index, k, path, depth - 1);
-    if (!left.has_value()) return std::nullopt;
-    return NodeHash(*left, sibling);
-  }
-  std::optional<std::string> right = RootFromPath(leaf, index - k, count - k, path, depth - 1);
-  if (!right.has_value()) return std::nullopt;
-  return NodeHash(sibling, *right);
-}
-
-std::string BatchMessage(size_t count, absl::string_view root) {
-  std::string message;
-  AppendU32(message, static_cast<uint32_t>(count));
-  message.append(root.data(), root.size());
-  return message;
+  return Hash256(contexts.leaf, encoded);
 }
 
 // The signed root of `leaves` and one self-contained Receipt per body.
 std::vector<v1::Receipt> BatchReceipts(const std::vector<v1::ReceiptBody>& bodies,
-                                       const std::vector<std::string>& leaves,
                                        const std::string& signature,
                                        std::vector<std::vector<std::string>>& paths) {
   std::vector<v1::Receipt> receipts(bodies.size());
@@ -113,66 +58,70 @@ std::vector<v1::Receipt> BatchReceipts(const std::vector<v1::ReceiptBody>& bodie
   return receipts;
 }
 
+// The root message of `bodies` and each body's audit path.
+std::string RootMessage(const Contexts& contexts, const std::vector<v1::ReceiptBody>& bodies,
+                        std::vector<std::vector<std::string>>& paths) {
+  std::vector<std::string> leaves;
+  leaves.reserve(bodies.size());
+  for (const v1::ReceiptBody& body : bodies) leaves.push_back(LeafHash(contexts, body));
+  return batch_tree::SignedMessage(leaves.size(), batch_tree::Root(contexts.node, leaves, &paths));
+}
+
 }  // namespace
 
 std::vector<v1::Receipt> SignBatchReceipts(const std::vector<v1::ReceiptBody>& bodies,
-                                           const SigningKey& server_key) {
-  if (bodies.empty() || bodies.size() > kMaxBatchLeaves) return {};
-  std::vector<std::string> leaves;
-  leaves.reserve(bodies.size());
-  for (const v1::ReceiptBody& body : bodies) leaves.push_back(LeafHash(body));
-  std::vector<std::vector<std::string>> paths(leaves.size());
-  std::string root = Root(leaves, 0, leaves.size(), &paths);
-  std::string signature = server_key.Sign(kBatchContext, BatchMessage(leaves.size(), root));
-  return BatchReceipts(bodies, leaves, signature, paths);
+                                           const SigningKey& server_key, ReceiptKind kind) {
+  if (bodies.empty() || bodies.size() > batch_tree::kMaxLeaves) return {};
+  const Contexts contexts = ContextsOf(kind);
+  std::vector<std::vector<std::string>> paths;
+  const std::string message = RootMessage(contexts, bodies, paths);
+  return BatchReceipts(bodies, server_key.Sign(contexts.batch, message), paths);
 }
 
 absl::StatusOr<std::vector<v1::Receipt>> VerifyBatchReceipts(
     const std::vector<v1::ReceiptBody>& bodies, absl::string_view signature,
-    absl::string_view server_public_key) {
-  if (bodies.empty() || bodies.size() > kMaxBatchLeaves) {
+    absl::string_view server_public_key, ReceiptKind kind) {
+  if (bodies.empty() || bodies.size() > batch_tree::kMaxLeaves) {
     return absl::InvalidArgumentError("batch receipt is empty or too large");
   }
-  std::vector<std::string> leaves;
-  leaves.reserve(bodies.size());
-  for (const v1::ReceiptBody& body : bodies) leaves.push_back(LeafHash(body));
-  std::vector<std::vector<std::string>> paths(leaves.size());
-  std::string root = Root(leaves, 0, leaves.size(), &paths);
-  if (!VerifySignature(server_public_key, kBatchContext, BatchMessage(leaves.size(), root),
-                       signature)
-           .ok()) {
+  const Contexts contexts = ContextsOf(kind);
+  std::vector<std::vector<std::string>> paths;
+  const std::string message = RootMessage(contexts, bodies, paths);
+  if (!VerifySignature(server_public_key, contexts.batch, message, signature).ok()) {
     return absl::UnauthenticatedError("receipt verification failed");
   }
-  return BatchReceipts(bodies, leaves, std::string(signature), paths);
+  return BatchReceipts(bodies, std::string(signature), paths);
 }
 
-v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_key) {
+v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_key,
+                        ReceiptKind kind) {
   v1::Receipt receipt;
   // Signed as serialized here and never re-serialized: protobuf is not canonical.
   receipt.set_body(body.SerializeAsString());
-  receipt.set_signature(server_key.Sign(kReceiptContext, receipt.body()));
+  receipt.set_signature(server_key.Sign(ContextsOf(kind).single, receipt.body()));
   return receipt;
 }
 
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
-                                              absl::string_view record_id,
-                                              absl::string_view digest) {
+                                              absl::string_view record_id, absl::string_view digest,
+                                              ReceiptKind kind) {
   VerifiedBatchSignatures none;
-  return VerifyReceipt(receipt, server_public_key, record_id, digest, none);
+  return VerifyReceipt(receipt, server_public_key, record_id, digest, none, kind);
 }
 
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
                                               absl::string_view record_id, absl::string_view digest,
-                                              VerifiedBatchSignatures& verified) {
+                                              VerifiedBatchSignatures& verified, ReceiptKind kind) {
+  const Contexts contexts = ContextsOf(kind);
   if (receipt.body().size() > kMaxReceiptBodyBytes) {
     return absl::InvalidArgumentError("receipt body too large");
   }
   v1::ReceiptBody body;
   if (receipt.leaf_count() == 0) {
     // Signature first: nothing in an unsigned body is worth parsing.
-    if (!VerifySignature(server_public_key, kReceiptContext, receipt.body(), receipt.signature())
+    if (!VerifySignature(server_public_key, contexts.single, receipt.body(), receipt.signature())
              .ok()) {
       return absl::UnauthenticatedError("receipt verification failed");
     }
@@ -185,19 +134,20 @@ absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
     if (!body.ParseFromString(receipt.body())) {
       return absl::InvalidArgumentError("receipt body does not parse");
     }
-    std::optional<std::string> root;
-    if (receipt.leaf_index() < receipt.leaf_count() && receipt.leaf_count() <= kMaxBatchLeaves &&
-        receipt.path_size() <= kMaxPathLength) {
-      root = RootFromPath(LeafHash(body), receipt.leaf_index(), receipt.leaf_count(),
-                          receipt.path(), receipt.path_size());
-    }
+    std::optional<std::string> root =
+        batch_tree::RootFromPath(contexts.node, LeafHash(contexts, body), receipt.leaf_index(),
+                                 receipt.leaf_count(), receipt.path());
     if (!root.has_value()) return absl::UnauthenticatedError("receipt verification failed");
-    const std::string message = BatchMessage(receipt.leaf_count(), *root);
-    if (!verified.Contains(server_public_key, message, receipt.signature())) {
-      if (!VerifySignature(server_public_key, kBatchContext, message, receipt.signature()).ok()) {
+    const std::string message = batch_tree::SignedMessage(receipt.leaf_count(), *root);
+    // The cache names the signature context with the message: the roots of the two
+    // kinds already differ (leaf and node contexts), and a hit of one kind must never
+    // stand for the other even if they did not.
+    const std::string cached = absl::StrCat(contexts.batch, "|", message);
+    if (!verified.Contains(server_public_key, cached, receipt.signature())) {
+      if (!VerifySignature(server_public_key, contexts.batch, message, receipt.signature()).ok()) {
         return absl::UnauthenticatedError("receipt verification failed");
       }
-      verified.Add(server_public_key, message, receipt.signature());
+      verified.Add(server_public_key, cached, receipt.signature());
     }
   }
   if (!internal::ConstantTimeEquals(body.record_id(), record_id)) {

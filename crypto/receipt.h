@@ -13,8 +13,17 @@
 
 namespace temoin::crypto {
 
-// Serializes `body` once and signs those bytes (context "temoin/receipt/v1").
-v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_key);
+// Full receipts say a record is durably stored and logged; commitment receipts say only
+// that its (record id, digest) was received, before its body (log_index 0). A
+// commitment receipt is built as below with "commitment-" before every context
+// ("temoin/commitment-receipt/v1", "temoin/commitment-batch-receipt/v1", its /leaf/v1
+// and /node/v1), so no signature, path or cached check of one kind passes for the other.
+enum class ReceiptKind { kFull, kCommitment };
+
+// Serializes `body` once and signs those bytes (context "temoin/receipt/v1", or
+// "temoin/commitment-receipt/v1" for a commitment receipt).
+v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_key,
+                        ReceiptKind kind = ReceiptKind::kFull);
 
 // Batch receipts: one server signature for every record stored by one batch.
 //   leaf   = Hash256("temoin/batch-receipt/leaf/v1",
@@ -34,7 +43,8 @@ v1::Receipt SignReceipt(const v1::ReceiptBody& body, const SigningKey& server_ke
 // Signs `bodies` (at least one, at most 2^20) with one signature; returns one
 // self-contained Receipt per body, in order.
 std::vector<v1::Receipt> SignBatchReceipts(const std::vector<v1::ReceiptBody>& bodies,
-                                           const SigningKey& server_key);
+                                           const SigningKey& server_key,
+                                           ReceiptKind kind = ReceiptKind::kFull);
 
 // The device's side: `bodies` rebuilt from what it knows (its own record ids and
 // digests, the log indexes and batch fields the server sent), `signature` untrusted.
@@ -43,7 +53,7 @@ std::vector<v1::Receipt> SignBatchReceipts(const std::vector<v1::ReceiptBody>& b
 // over other bodies); kInvalidArgument for an empty or oversized batch.
 absl::StatusOr<std::vector<v1::Receipt>> VerifyBatchReceipts(
     const std::vector<v1::ReceiptBody>& bodies, absl::string_view signature,
-    absl::string_view server_public_key);
+    absl::string_view server_public_key, ReceiptKind kind = ReceiptKind::kFull);
 
 // `receipt` untrusted, single or batch. Checks the server signature (for a batch
 // receipt: over the root rebuilt from the body's leaf and the path), then that the
@@ -52,8 +62,8 @@ absl::StatusOr<std::vector<v1::Receipt>> VerifyBatchReceipts(
 // another record or digest.
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
-                                              absl::string_view record_id,
-                                              absl::string_view digest);
+                                              absl::string_view record_id, absl::string_view digest,
+                                              ReceiptKind kind = ReceiptKind::kFull);
 
 // Batch signatures already verified: (server key, signed message, signature) triples.
 // Every record of one upload batch carries the same root and signature, so a reviewer
@@ -80,7 +90,8 @@ class VerifiedBatchSignatures {
 absl::StatusOr<v1::ReceiptBody> VerifyReceipt(const v1::Receipt& receipt,
                                               absl::string_view server_public_key,
                                               absl::string_view record_id, absl::string_view digest,
-                                              VerifiedBatchSignatures& verified);
+                                              VerifiedBatchSignatures& verified,
+                                              ReceiptKind kind = ReceiptKind::kFull);
 
 }  // namespace temoin::crypto
 

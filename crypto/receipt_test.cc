@@ -288,5 +288,40 @@ TEST_F(ReceiptTest, InnerNodeDoesNotPassForALeaf) {
             StatusCode::kUnauthenticated);
 }
 
+// A commitment receipt says less than a full receipt: neither kind may pass for the other,
+// single or batch.
+TEST_F(ReceiptTest, CommitmentAndFullReceiptsDoNotPassForEachOther) {
+  std::vector<v1::ReceiptBody> bodies(3, Body());
+  for (auto& body : bodies) body.set_log_index(0);
+  std::vector<v1::Receipt> commitments =
+      SignBatchReceipts(bodies, server_, ReceiptKind::kCommitment);
+  ASSERT_EQ(commitments.size(), 3u);
+  EXPECT_TRUE(VerifyReceipt(commitments[1], server_.public_key(), record_id_, digest_,
+                            ReceiptKind::kCommitment)
+                  .ok());
+  EXPECT_EQ(
+      VerifyReceipt(commitments[1], server_.public_key(), record_id_, digest_).status().code(),
+      StatusCode::kUnauthenticated);
+  EXPECT_TRUE(VerifyBatchReceipts(bodies, commitments[0].signature(), server_.public_key(),
+                                  ReceiptKind::kCommitment)
+                  .ok());
+  EXPECT_EQ(
+      VerifyBatchReceipts(bodies, commitments[0].signature(), server_.public_key()).status().code(),
+      StatusCode::kUnauthenticated);
+
+  std::vector<v1::Receipt> full = SignBatchReceipts(bodies, server_);
+  EXPECT_EQ(
+      VerifyReceipt(full[2], server_.public_key(), record_id_, digest_, ReceiptKind::kCommitment)
+          .status()
+          .code(),
+      StatusCode::kUnauthenticated);
+  v1::Receipt single = SignReceipt(Body(), server_);
+  EXPECT_EQ(
+      VerifyReceipt(single, server_.public_key(), record_id_, digest_, ReceiptKind::kCommitment)
+          .status()
+          .code(),
+      StatusCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace temoin::crypto

@@ -21,9 +21,11 @@
 #include "common/vocabulary.h"
 #include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
+#include "crypto/commitment_batch.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
 #include "crypto/project_keys.h"
+#include "crypto/receipt.h"
 #include "crypto/sodium_init.h"
 #include "server/core/attachments.h"
 #include "server/core/bundle_import.h"
@@ -441,7 +443,8 @@ TEST_F(UploadPiecesTest, ABodyStoredNowIsAnsweredWithItsCommitmentReceiptAndNoth
   EXPECT_TRUE(first.no_attachment_bytes_held());
   ASSERT_TRUE(first.has_commitment_receipt());
   EXPECT_FALSE(first.has_receipt());
-  EXPECT_TRUE(crypto::VerifySignature(receipt_public_key_, kCommitmentReceiptContext,
+  // The wire's context, spelled out: a device of any version checks it so.
+  EXPECT_TRUE(crypto::VerifySignature(receipt_public_key_, "temoin/commitment-receipt/v1",
                                       first.commitment_receipt().body(),
                                       first.commitment_receipt().signature())
                   .ok());
@@ -477,6 +480,51 @@ TEST_F(UploadPiecesTest, ABodyAfterItsCommitmentIsAnsweredWithThatCommitmentsRec
   EXPECT_TRUE(body.no_attachment_bytes_held());
   EXPECT_EQ(body.commitment_receipt().SerializeAsString(),
             committed.commitment_receipt().SerializeAsString());
+}
+
+// Commitments in batch form meet bodies kept awaiting their attachments: a body that
+// made its commitment row is answered with that row's receipt; one kept before bodies
+// made rows (an older server's) gets a single commitment receipt and a result of its
+// own, so the device knows the body is in. Either way the row keeps the device's word.
+TEST_F(UploadPiecesTest, ACommitmentBatchNamingBodiesAwaitingAttachments) {
+  Session session = SignIn(monitor_);
+  Blob blob_a = MakeBlob(1'000, 'e'), blob_b = MakeBlob(1'000, 'f');
+  v1::Envelope with_row = Seal(monitor_, {blob_a.ref});
+  v1::Envelope legacy = Seal(monitor_, {blob_b.ref});
+  v1::RecordResult kept = Upload(session, {with_row})[0];
+  ASSERT_TRUE(kept.has_commitment_receipt()) << kept.message();
+  ASSERT_TRUE(Upload(session, {legacy})[0].awaiting_attachments());
+  WriteBatch forget;  // as an older server kept it: a pending body without a cmt/ row
+  forget.Delete(keys::Commitment(monitor_.id, IdOf(legacy)));
+  ASSERT_TRUE(store_.Commit(forget).ok());
+
+  v1::CommitmentBatch batch;
+  std::vector<v1::CommitmentLeaf> leaves;
+  for (const v1::Envelope* record : {&with_row, &legacy}) {
+    v1::CommitmentLeaf& leaf = leaves.emplace_back();
+    leaf.set_record_id(IdOf(*record));
+    leaf.set_digest(crypto::RecordDigest(*record));
+    *batch.add_leaves() = leaf;
+  }
+  batch.set_signature(crypto::SignCommitmentBatch(leaves, monitor_.signing));
+  CommittedLeaves committed = Must(core_->ingest().CommitLeaves(session, batch), "commit");
+  EXPECT_TRUE(committed.fresh.empty());
+  const v1::UploadResponse response = CompactCommitmentResponse(1, committed);
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_FALSE(response.has_commitment_batch_receipt());
+  EXPECT_EQ(response.results(0).commitment_receipt().SerializeAsString(),
+            kept.commitment_receipt().SerializeAsString());
+  const v1::RecordResult& answer = response.results(1);
+  EXPECT_EQ(answer.position(), 1u);
+  EXPECT_TRUE(answer.awaiting_attachments());
+  EXPECT_TRUE(crypto::VerifyReceipt(answer.commitment_receipt(), receipt_public_key_, IdOf(legacy),
+                                    crypto::RecordDigest(legacy), crypto::ReceiptKind::kCommitment)
+                  .ok());
+  auto row = Must(store_.Get(keys::Commitment(monitor_.id, IdOf(legacy))), "row");
+  ASSERT_TRUE(row.has_value());
+  v1::StoredCommitment stored;
+  ASSERT_TRUE(stored.ParseFromString(*row));
+  EXPECT_TRUE(crypto::VerifyCommitmentProof(stored.proof(), monitor_.signing.public_key()).ok());
 }
 
 // Issue 13: the stream's closing message brings the log proofs of its receipts, so a

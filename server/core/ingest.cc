@@ -461,9 +461,8 @@ v1::StoredCommitment Ingest::SignedCommitment(const std::string& device_id,
   body.set_server_key_id(server_key_id_);
   v1::StoredCommitment row;
   *row.mutable_commitment() = commitment;
-  row.mutable_receipt()->set_body(body.SerializeAsString());
-  row.mutable_receipt()->set_signature(
-      receipt_key_->Sign(kCommitmentReceiptContext, row.receipt().body()));
+  *row.mutable_receipt() =
+      crypto::SignReceipt(body, *receipt_key_, crypto::ReceiptKind::kCommitment);
   row.set_device_id(device_id);
   return row;
 }
@@ -495,6 +494,45 @@ absl::StatusOr<std::optional<v1::Receipt>> Ingest::CommitmentReceiptFor(
   return row.receipt();
 }
 
+absl::StatusOr<bool> Ingest::AnswerFromHeld(const std::string& device_id, const std::string& id,
+                                            const std::string& digest,
+                                            v1::RecordResult& result) const {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored, registry_->Record(device_id, id));
+  if (stored.has_value()) {
+    if (stored->digest() == digest) {
+      *result.mutable_receipt() = stored->receipt();
+    } else {
+      SetError(result, absl::FailedPreconditionError(kConflict));
+    }
+    return true;
+  }
+  // Body already in, waiting for attachments: the client skips re-sending it.
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
+                          registry_->store().Get(keys::PendingRecord(device_id, id)));
+  v1::StoredRecord pending;
+  if (pending_row.has_value() && pending.ParseFromString(*pending_row) &&
+      pending.digest() == digest) {
+    result.set_awaiting_attachments(true);
+  }
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredCommitment> earlier,
+                          HeldCommitment(device_id, id));
+  if (!earlier.has_value()) return false;
+  if (earlier->commitment().digest() == digest) {
+    *result.mutable_commitment_receipt() = earlier->receipt();
+  } else {
+    SetError(result, absl::FailedPreconditionError(kConflict));
+  }
+  return true;
+}
+
+absl::Status Ingest::CheckDeviceActive(const Session& session) const {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
+                          registry_->Device(session.device_id()));
+  if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
+  if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
     const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items) {
   TEMOIN_RETURN_IF_ERROR(RequireRole(session, v1::ROLE_MONITOR));
@@ -519,10 +557,7 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
   }
 
   std::lock_guard lock(mu_);
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
-                          registry_->Device(session.device_id()));
-  if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
-  if (current->revoked()) return absl::PermissionDeniedError("device has been revoked");
+  TEMOIN_RETURN_IF_ERROR(CheckDeviceActive(session));
   int64_t now = clock_->NowSeconds();
   const std::string& device_id = session.device_id();  // the namespace of every lookup
   WriteBatch batch;
@@ -530,45 +565,20 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::CommitBatch(
   for (int i = 0; i < items.size(); ++i) {
     if (!headers[i].has_value()) continue;
     const std::string& id = headers[i]->record_id();
-    const std::string& digest = items[i].digest();
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredRecord> stored,
-                            registry_->Record(device_id, id));
-    if (stored.has_value()) {
-      if (stored->digest() == digest) {
-        *results[i].mutable_receipt() = stored->receipt();
-      } else {
-        SetError(results[i], absl::FailedPreconditionError(kConflict));
-      }
-      continue;
-    }
     if (auto it = made.find(id); it != made.end()) {
       *results[i].mutable_commitment_receipt() = it->second;
       continue;
     }
-    // Body already in, waiting for attachments: the client skips re-sending it.
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> pending_row,
-                            registry_->store().Get(keys::PendingRecord(device_id, id)));
-    v1::StoredRecord pending;
-    if (pending_row.has_value() && pending.ParseFromString(*pending_row) &&
-        pending.digest() == digest) {
-      results[i].set_awaiting_attachments(true);
-    }
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredCommitment> earlier,
-                            HeldCommitment(device_id, id));
-    if (earlier.has_value()) {
-      if (earlier->commitment().digest() == digest) {
-        *results[i].mutable_commitment_receipt() = earlier->receipt();
-      } else {
-        SetError(results[i], absl::FailedPreconditionError(kConflict));
-      }
-      continue;
-    }
+    TEMOIN_ASSIGN_OR_RETURN(const bool answered,
+                            AnswerFromHeld(device_id, id, items[i].digest(), results[i]));
+    if (answered) continue;
     const v1::StoredCommitment row = SignedCommitment(device_id, items[i], id, now);
     batch.Put(keys::Commitment(device_id, id), row.SerializeAsString());
     made[id] = row.receipt();
     *results[i].mutable_commitment_receipt() = row.receipt();
   }
   if (!batch.empty()) TEMOIN_RETURN_IF_ERROR(registry_->store().Commit(batch));
+  metrics_->CountCommitments(CommitmentForm::kSingle, static_cast<uint64_t>(items.size()));
   return results;
 }
 

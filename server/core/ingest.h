@@ -4,6 +4,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,9 +34,16 @@ struct IngestLimits {
   RateLimits rates;  // per device: batches a minute, bytes a day
 };
 
-// Signing context of commitment receipts: distinct from "temoin/receipt/v1", so a
-// commitment receipt can never pass for a full receipt.
-inline constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v1";
+// The answer to a batch of commitments: one result per leaf, in order; `fresh` lists
+// the leaves committed anew by this batch, whose receipts are leaves of one commitment
+// batch receipt (`batch_receipt`, set when `fresh` is not empty).
+struct CommittedLeaves {
+  std::vector<v1::RecordResult> results;
+  std::vector<int> fresh;
+  v1::BatchReceipt batch_receipt;
+  // (leaf, earlier leaf naming the same record id): answered as the earlier one.
+  std::vector<std::pair<int, int>> repeats;
+};
 
 // Takes uploaded sealed records: verifies each (signature against the authenticated
 // device, header ids, project and recipient keys), deduplicates by record id and
@@ -87,6 +95,21 @@ class Ingest {
   absl::StatusOr<std::vector<v1::RecordResult>> CommitBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Commitment>& items);
 
+  // A batch of commitments under one device signature (UploadRequest.commitment_batch,
+  // crypto/commitment_batch.h). The signature is checked first: a forged or altered
+  // batch is refused whole (kUnauthenticated), and so is an empty or malformed one
+  // (kInvalidArgument) or one over max_commitments_per_batch (kResourceExhausted).
+  // Each leaf is then answered as CommitBatch answers a commitment (the full receipt of
+  // a stored record, the receipt of an earlier commitment, or a conflict), with two
+  // differences: a leaf naming a record an earlier leaf of the batch named gets that
+  // leaf's answer if their digests agree and a conflict if not, and a leaf whose body
+  // the server already holds awaiting attachments gets a single commitment receipt in
+  // a result of its own (the answer must say the body is in). The leaves this batch
+  // commits anew share one commitment batch receipt (crypto::SignBatchReceipts,
+  // ReceiptKind::kCommitment), and every row keeps the device's proof. Untrusted input.
+  absl::StatusOr<CommittedLeaves> CommitLeaves(const Session& session,
+                                               const v1::CommitmentBatch& commitments);
+
   // Stores the pending record `record_id` of `device_id` with its log index and receipt once all
   // its blobs are complete; returns the receipt then, std::nullopt while any is missing or when
   // there is no such pending record (already promoted: see Registry::Record).
@@ -115,6 +138,23 @@ class Ingest {
   absl::StatusOr<std::optional<v1::Receipt>> CommitmentReceiptFor(
       const std::string& device_id, const v1::Envelope& envelope, const std::string& record_id,
       const std::string& digest, int64_t now, WriteBatch& batch) const;
+  // Answers a commitment of (`id`, `digest`) from what the server holds: the full receipt
+  // of a stored record, the receipt of an earlier commitment, or a conflict. False
+  // when nothing is held and a commitment row is to be made (`result` may then say the
+  // body is in, awaiting its attachments).
+  absl::StatusOr<bool> AnswerFromHeld(const std::string& device_id, const std::string& id,
+                                      const std::string& digest, v1::RecordResult& result) const;
+  // The session's device as stored now may commit: kUnauthenticated when gone,
+  // kPermissionDenied when revoked. Under mu_.
+  absl::Status CheckDeviceActive(const Session& session) const;
+  // CommitLeaves' steps, under mu_: each leaf answered from what is held, or listed in
+  // `committed.fresh`; the fresh leaves signed and written; leaves naming a record an
+  // earlier leaf named answered as that one.
+  absl::Status AnswerLeaves(const std::string& device_id, std::vector<v1::CommitmentProof>& proofs,
+                            CommittedLeaves& committed);
+  absl::Status CommitFreshLeaves(const std::string& device_id,
+                                 std::vector<v1::CommitmentProof>& proofs,
+                                 CommittedLeaves& committed);
   // One RecordOutcome per record of a batch, from its answer.
   void CountOutcomes(const absl::StatusOr<std::vector<v1::RecordResult>>& results, int records,
                      const std::vector<bool>& stored_now);
@@ -139,6 +179,11 @@ class Ingest {
 v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::RecordResult> results,
                                          const std::string& batch_signature,
                                          bool positional = false);
+
+// What goes down the wire for a batch of commitments: the fresh leaves get no result
+// (the device rebuilds their receipts and checks the one signature), the others their
+// result with its position instead of the record id.
+v1::UploadResponse CompactCommitmentResponse(uint64_t batch_id, CommittedLeaves committed);
 
 }  // namespace temoin::server
 

@@ -13,6 +13,7 @@ class NullMetrics final : public Metrics {
   void ObserveCommitSeconds(double) override {}
   void CountLogProofs(LogProofsVia) override {}
   void CountSignInOnUpload() override {}
+  void CountCommitments(CommitmentForm, uint64_t) override {}
 };
 
 }  // namespace
@@ -59,6 +60,10 @@ std::string_view StatusCodeLabel(absl::StatusCode code) {
     default:
       return "unknown";
   }
+}
+
+std::string_view CommitmentFormLabel(CommitmentForm form) {
+  return form == CommitmentForm::kBatch ? "batch" : "single";
 }
 
 std::string_view LogProofsViaLabel(LogProofsVia via) {

@@ -27,6 +27,10 @@ enum class RecordOutcome {
 // GetLogProofs call of its own (one round trip more; issue 13).
 enum class LogProofsVia { kSettings, kUploadStream, kCall };
 
+// How a device's commitments came: one Commitment each (header, digest, the record's
+// signature), or leaves of a CommitmentBatch under one signature (issue 13).
+enum class CommitmentForm { kSingle, kBatch };
+
 class Metrics {
  public:
   virtual ~Metrics() = default;
@@ -48,7 +52,12 @@ class Metrics {
   // One sign-in that rode on an Upload call instead of an Authenticate call of its own
   // (sync.proto UploadResponse.sign_in; issue 13), counted when it succeeded.
   virtual void CountSignInOnUpload() = 0;
+  // Commitments taken (verified and answered), `count` of them in one batch.
+  virtual void CountCommitments(CommitmentForm form, uint64_t count) = 0;
 };
+
+// "single", "batch".
+std::string_view CommitmentFormLabel(CommitmentForm form);
 
 // "settings", "upload", "call".
 std::string_view LogProofsViaLabel(LogProofsVia via);

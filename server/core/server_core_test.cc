@@ -29,6 +29,7 @@
 #include "crypto/attachment_stream.h"
 #include "crypto/auth.h"
 #include "crypto/checkpoint.h"
+#include "crypto/commitment_batch.h"
 #include "crypto/device_certificate.h"
 #include "crypto/envelope.h"
 #include "crypto/keys.h"
@@ -38,6 +39,7 @@
 #include "crypto/server_keys.h"
 #include "crypto/sodium_init.h"
 #include "server/core/core.h"
+#include "server/core/sync_keys.h"
 #include "server/core/testing/counting_metrics.h"
 #include "server/core/testing/fake_device.h"
 #include "server/core/upload_stream.h"
@@ -1279,6 +1281,186 @@ TEST_P(CoreTest, SameIdFromDevicesOfTwoProjectsIsTwoRecordsEachFetchableByItsRev
   }
 }
 
+// Commitments in batch form (issue 13): one device signature over (record id, digest,
+// device_seq) leaves, answered with one commitment batch receipt that the device
+// rebuilds from its own ids and digests.
+class CommitmentBatchFixture {
+ public:
+  static v1::CommitmentBatch Of(const std::vector<v1::Envelope>& envelopes,
+                                const crypto::SigningKey& key) {
+    std::vector<v1::CommitmentLeaf> leaves;
+    v1::CommitmentBatch batch;
+    for (const v1::Envelope& envelope : envelopes) {
+      v1::RecordHeader header;
+      header.ParseFromString(envelope.header());
+      v1::CommitmentLeaf leaf;
+      leaf.set_record_id(header.record_id());
+      leaf.set_digest(crypto::RecordDigest(envelope));
+      leaf.set_device_seq(header.device_seq());
+      leaves.push_back(leaf);
+      *batch.add_leaves() = leaf;
+    }
+    batch.set_signature(crypto::SignCommitmentBatch(leaves, key));
+    return batch;
+  }
+
+  // What the device does with an answer: the leaves without a result, rebuilt.
+  static absl::StatusOr<std::vector<v1::Receipt>> Rebuild(const v1::CommitmentBatch& batch,
+                                                          const v1::UploadResponse& response,
+                                                          absl::string_view server_key) {
+    std::set<uint32_t> answered;
+    for (const v1::RecordResult& result : response.results()) answered.insert(result.position());
+    std::vector<v1::ReceiptBody> bodies;
+    for (int i = 0; i < batch.leaves_size(); ++i) {
+      if (answered.count(i)) continue;
+      v1::ReceiptBody& body = bodies.emplace_back();
+      body.set_format_version(1);
+      body.set_record_id(batch.leaves(i).record_id());
+      body.set_digest(batch.leaves(i).digest());
+      body.set_received_at(response.commitment_batch_receipt().received_at());
+      body.set_server_key_id(response.commitment_batch_receipt().server_key_id());
+    }
+    return crypto::VerifyBatchReceipts(bodies, response.commitment_batch_receipt().signature(),
+                                       server_key, crypto::ReceiptKind::kCommitment);
+  }
+};
+
+TEST_P(CoreTest, CommitmentBatchIsAnsweredWithOneReceiptAndKeepsTheDevicesWord) {
+  SetUpWorld();
+  std::vector<v1::Envelope> envelopes;
+  for (int i = 0; i < 5; ++i) envelopes.push_back(Seal(monitor_a_, alpha_));
+  const v1::CommitmentBatch batch = CommitmentBatchFixture::Of(envelopes, monitor_a_.signing);
+  auto committed = Must(core_->ingest().CommitLeaves(monitor_a_session_, batch), "commit");
+  EXPECT_EQ(committed.fresh, (std::vector<int>{0, 1, 2, 3, 4}));
+  const v1::UploadResponse response = CompactCommitmentResponse(7, committed);
+  EXPECT_EQ(response.batch_id(), 7u);
+  EXPECT_EQ(response.results_size(), 0);
+  auto receipts = CommitmentBatchFixture::Rebuild(batch, response, receipt_key_.public_key());
+  ASSERT_TRUE(receipts.ok()) << receipts.status();
+  // It says less than a full receipt, and cannot pass for one.
+  EXPECT_EQ(crypto::VerifyReceipt((*receipts)[2], receipt_key_.public_key(), RecordId(envelopes[2]),
+                                  crypto::RecordDigest(envelopes[2]))
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+  // Each row keeps the device's own signed leaf, checkable on its own.
+  for (const v1::Envelope& envelope : envelopes) {
+    auto row = Must(
+        core_->registry().store().Get(keys::Commitment(monitor_a_.id, RecordId(envelope))), "row");
+    ASSERT_TRUE(row.has_value());
+    v1::StoredCommitment stored;
+    ASSERT_TRUE(stored.ParseFromString(*row));
+    EXPECT_TRUE(
+        crypto::VerifyCommitmentProof(stored.proof(), monitor_a_.signing.public_key()).ok());
+    EXPECT_EQ(stored.proof().leaf().device_seq(),
+              Must(crypto::VerifyRecord(envelope, monitor_a_.signing.public_key()), "v")
+                  .header.device_seq());
+  }
+  // The bodies follow and match their commitments: receipted, no conflict.
+  for (const v1::Envelope& envelope : envelopes) UploadOne(monitor_a_session_, envelope);
+  EXPECT_TRUE(KeysWithPrefix("cfl/").empty());
+}
+
+// A batch another key signed, or one altered after signing, is refused whole, before
+// anything is written: the server keeps no commitment the device did not make.
+TEST_P(CoreTest, ForgedOrAlteredCommitmentBatchIsRefusedWhole) {
+  SetUpWorld();
+  std::vector<v1::Envelope> envelopes = {Seal(monitor_a_, alpha_), Seal(monitor_a_, alpha_)};
+  const v1::CommitmentBatch forged = CommitmentBatchFixture::Of(envelopes, monitor_b_.signing);
+  const std::map<std::string, std::string> before = Dump();
+  EXPECT_EQ(core_->ingest().CommitLeaves(monitor_a_session_, forged).status().code(),
+            StatusCode::kUnauthenticated);
+  v1::CommitmentBatch altered = CommitmentBatchFixture::Of(envelopes, monitor_a_.signing);
+  altered.mutable_leaves(1)->set_device_seq(999);
+  EXPECT_EQ(core_->ingest().CommitLeaves(monitor_a_session_, altered).status().code(),
+            StatusCode::kUnauthenticated);
+  v1::CommitmentBatch truncated = CommitmentBatchFixture::Of(envelopes, monitor_a_.signing);
+  truncated.mutable_leaves(0)->mutable_digest()->resize(31);
+  EXPECT_EQ(core_->ingest().CommitLeaves(monitor_a_session_, truncated).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->ingest().CommitLeaves(monitor_a_session_, v1::CommitmentBatch()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Dump(), before);
+}
+
+TEST_P(CoreTest, CommitmentBatchIsRefusedToWrongRolesRevokedDevicesAndOversize) {
+  SetUpWorld();
+  std::vector<v1::Envelope> envelopes = {Seal(monitor_a_, alpha_)};
+  const v1::CommitmentBatch batch = CommitmentBatchFixture::Of(envelopes, monitor_a_.signing);
+  EXPECT_EQ(core_->ingest().CommitLeaves(reviewer_a_session_, batch).status().code(),
+            StatusCode::kPermissionDenied);
+  std::vector<v1::Envelope> many;
+  const size_t limit = core_->ingest().limits().max_commitments_per_batch;
+  for (size_t i = 0; i <= limit; ++i) many.push_back(envelopes[0]);
+  EXPECT_EQ(
+      core_->ingest()
+          .CommitLeaves(monitor_a_session_, CommitmentBatchFixture::Of(many, monitor_a_.signing))
+          .status()
+          .code(),
+      StatusCode::kResourceExhausted);
+  SetRevoked(monitor_a_.id, true);
+  EXPECT_EQ(core_->ingest().CommitLeaves(monitor_a_session_, batch).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_TRUE(KeysWithPrefix("cmt/").empty());
+}
+
+// Sent again (a reconnection after a cut): the same receipts, each in a result of its
+// own now, and no new row; mixed with a stored record, a conflicting digest and a new
+// leaf, each gets its own answer and only the new one is a leaf of the batch receipt.
+TEST_P(CoreTest, CommitmentBatchAgainOrMixedGetsAnAnswerPerLeaf) {
+  SetUpWorld();
+  std::vector<v1::Envelope> first = {Seal(monitor_a_, alpha_), Seal(monitor_a_, alpha_)};
+  const v1::CommitmentBatch batch = CommitmentBatchFixture::Of(first, monitor_a_.signing);
+  auto once = Must(core_->ingest().CommitLeaves(monitor_a_session_, batch), "once");
+  auto again = Must(core_->ingest().CommitLeaves(monitor_a_session_, batch), "again");
+  EXPECT_TRUE(again.fresh.empty());
+  const v1::UploadResponse replayed = CompactCommitmentResponse(2, again);
+  ASSERT_EQ(replayed.results_size(), 2);
+  EXPECT_FALSE(replayed.has_commitment_batch_receipt());
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(replayed.results(i).position(), static_cast<uint32_t>(i));
+    EXPECT_TRUE(replayed.results(i).record_id().empty());
+    EXPECT_EQ(replayed.results(i).commitment_receipt().SerializeAsString(),
+              once.results[i].commitment_receipt().SerializeAsString());
+  }
+
+  UploadOne(monitor_a_session_, first[0]);  // stored: a full receipt now
+  crypto::SealParams changed = Params(monitor_a_, alpha_);
+  changed.record_id = RecordId(first[1]);  // the same id, another digest
+  std::vector<v1::Envelope> mixed = {first[0], Seal(changed, monitor_a_.signing),
+                                     Seal(monitor_a_, alpha_)};
+  const v1::CommitmentBatch mixed_batch = CommitmentBatchFixture::Of(mixed, monitor_a_.signing);
+  auto answer = Must(core_->ingest().CommitLeaves(monitor_a_session_, mixed_batch), "mixed");
+  EXPECT_EQ(answer.fresh, std::vector<int>{2});
+  const v1::UploadResponse response = CompactCommitmentResponse(3, answer);
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_TRUE(response.results(0).has_receipt());
+  EXPECT_EQ(response.results(1).code(), Code(StatusCode::kFailedPrecondition));
+  auto receipts = CommitmentBatchFixture::Rebuild(mixed_batch, response, receipt_key_.public_key());
+  ASSERT_TRUE(receipts.ok()) << receipts.status();
+  EXPECT_EQ(receipts->size(), 1u);
+}
+
+// A record named twice in one batch: the same digest gets the first leaf's answer in a
+// result of its own; another digest is refused.
+TEST_P(CoreTest, CommitmentBatchNamingARecordTwice) {
+  SetUpWorld();
+  v1::Envelope one = Seal(monitor_a_, alpha_);
+  crypto::SealParams changed = Params(monitor_a_, alpha_);
+  changed.record_id = RecordId(one);
+  std::vector<v1::Envelope> twice = {one, one, Seal(changed, monitor_a_.signing)};
+  const v1::CommitmentBatch batch = CommitmentBatchFixture::Of(twice, monitor_a_.signing);
+  auto answer = Must(core_->ingest().CommitLeaves(monitor_a_session_, batch), "twice");
+  EXPECT_EQ(answer.fresh, std::vector<int>{0});
+  const v1::UploadResponse response = CompactCommitmentResponse(4, answer);
+  ASSERT_EQ(response.results_size(), 2);
+  EXPECT_EQ(response.results(0).position(), 1u);
+  EXPECT_EQ(response.results(0).commitment_receipt().SerializeAsString(),
+            answer.results[0].commitment_receipt().SerializeAsString());
+  EXPECT_EQ(response.results(1).code(), Code(StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(CommitmentBatchFixture::Rebuild(batch, response, receipt_key_.public_key()).ok());
+}
+
 // What monitor A is told about its record (commitment and body) is byte-identical
 // whether a device of another project already stored that id or an unrelated one.
 TEST_P(CoreTest, AnswersDoNotRevealWhetherAnotherDeviceUsedTheId) {
@@ -1306,7 +1488,13 @@ TEST_P(CoreTest, AnswersDoNotRevealWhetherAnotherDeviceUsedTheId) {
     UploadOne(monitor_b_session_, theirs);
     google::protobuf::RepeatedPtrField<v1::Commitment> a_commitment;
     *a_commitment.Add() = crypto::MakeCommitment(mine);
-    std::string answers;
+    // In batch form first (committed anew), then as a lone commitment (answered from
+    // the row the batch made).
+    const v1::CommitmentBatch a_batch = CommitmentBatchFixture::Of({mine}, monitor_a_.signing);
+    std::string answers =
+        CompactCommitmentResponse(
+            1, Must(core_->ingest().CommitLeaves(monitor_a_session_, a_batch), "a batch"))
+            .SerializeAsString();
     for (const v1::RecordResult& r :
          Must(core_->ingest().CommitBatch(monitor_a_session_, a_commitment), "a commit")) {
       answers += r.SerializeAsString();

@@ -80,6 +80,7 @@ absl::StatusOr<v1::GetSettingsResponse> SettingsFor(Core& core, const Session& s
   absl::StatusOr<v1::GetSettingsResponse> settings = core.GetSettings(session);
   if (!settings.ok()) return settings;
   settings->set_attachment_closing(true);
+  settings->set_commitment_batches(true);
   if (!request.vocabulary_hash().empty() &&
       SettingsHashNames(
           request.vocabulary_hash(),

@@ -9,10 +9,14 @@ absl::StatusOr<v1::UploadResponse> UploadStream::Answer(const Session& session,
                                                         const v1::UploadRequest& request) {
   if (request.has_log()) return AnswerClosing(session, request);
   if (closed_) return absl::InvalidArgumentError("no batch may follow an upload's closing request");
-  if (request.records_size() > 0 && request.commitments_size() > 0) {
-    return absl::InvalidArgumentError("a batch carries records or commitments, not both");
+  const int kinds = (request.records_size() > 0) + (request.commitments_size() > 0) +
+                    request.has_commitment_batch();
+  if (kinds > 1) {
+    return absl::InvalidArgumentError(
+        "a batch carries records, commitments or a commitment batch, not two of them");
   }
   if (request.commitments_size() > 0) return AnswerCommitments(session, request);
+  if (request.has_commitment_batch()) return AnswerCommitmentBatch(session, request);
   return AnswerBodies(session, request);
 }
 
@@ -23,6 +27,15 @@ absl::StatusOr<v1::UploadResponse> UploadStream::AnswerCommitments(
   if (!results.ok()) return results.status();
   RememberLogIndexes(*results);
   return CompactUploadResponse(request.batch_id(), std::move(*results), "");
+}
+
+absl::StatusOr<v1::UploadResponse> UploadStream::AnswerCommitmentBatch(
+    const Session& session, const v1::UploadRequest& request) {
+  absl::StatusOr<CommittedLeaves> committed =
+      core_.ingest().CommitLeaves(session, request.commitment_batch());
+  if (!committed.ok()) return committed.status();
+  RememberLogIndexes(committed->results);
+  return CompactCommitmentResponse(request.batch_id(), std::move(*committed));
 }
 
 absl::StatusOr<v1::UploadResponse> UploadStream::AnswerBodies(const Session& session,
@@ -48,7 +61,8 @@ void UploadStream::RememberLogIndexes(const std::vector<v1::RecordResult>& resul
 
 absl::StatusOr<v1::UploadResponse> UploadStream::AnswerClosing(const Session& session,
                                                                const v1::UploadRequest& request) {
-  if (request.records_size() > 0 || request.commitments_size() > 0) {
+  if (request.records_size() > 0 || request.commitments_size() > 0 ||
+      request.has_commitment_batch()) {
     return absl::InvalidArgumentError("an upload's closing request carries no records");
   }
   if (closed_) return absl::InvalidArgumentError("an upload closes once");

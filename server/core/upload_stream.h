@@ -40,6 +40,8 @@ class UploadStream {
  private:
   absl::StatusOr<v1::UploadResponse> AnswerCommitments(const Session& session,
                                                        const v1::UploadRequest& request);
+  absl::StatusOr<v1::UploadResponse> AnswerCommitmentBatch(const Session& session,
+                                                           const v1::UploadRequest& request);
   absl::StatusOr<v1::UploadResponse> AnswerBodies(const Session& session,
                                                   const v1::UploadRequest& request);
   absl::StatusOr<v1::UploadResponse> AnswerClosing(const Session& session,

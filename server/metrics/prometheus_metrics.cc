@@ -115,6 +115,7 @@ struct PrometheusMetrics::Families {
   prometheus::Histogram* commit_seconds;
   prometheus::Family<prometheus::Counter>* log_proofs;
   prometheus::Counter* sign_ins_on_upload;
+  prometheus::Family<prometheus::Counter>* commitments;
 };
 
 absl::Status CheckLoopbackAddress(absl::string_view address) {
@@ -184,6 +185,15 @@ absl::StatusOr<std::unique_ptr<PrometheusMetrics>> PrometheusMetrics::Start(
            .Help("successful sign-ins that rode on an upload (no sign-in call of their own)")
            .Register(r)
            .Add({});
+  f.commitments = &prometheus::BuildCounter()
+                       .Name("temoin_commitments_total")
+                       .Help(
+                           "commitments taken, by form (single: one signed commitment each; "
+                           "batch: leaves under one device signature a batch)")
+                       .Register(r);
+  for (CommitmentForm form : {CommitmentForm::kSingle, CommitmentForm::kBatch}) {
+    f.commitments->Add({{"form", std::string(CommitmentFormLabel(form))}});
+  }
   for (LogProofsVia via :
        {LogProofsVia::kSettings, LogProofsVia::kUploadStream, LogProofsVia::kCall}) {
     f.log_proofs->Add({{"via", std::string(LogProofsViaLabel(via))}});
@@ -228,6 +238,11 @@ void PrometheusMetrics::CountLogProofs(LogProofsVia via) {
 }
 
 void PrometheusMetrics::CountSignInOnUpload() { families_->sign_ins_on_upload->Increment(); }
+
+void PrometheusMetrics::CountCommitments(CommitmentForm form, uint64_t count) {
+  families_->commitments->Add({{"form", std::string(CommitmentFormLabel(form))}})
+      .Increment(static_cast<double>(count));
+}
 
 void PrometheusMetrics::CountAttachmentPiece() { families_->pieces->Increment(); }
 

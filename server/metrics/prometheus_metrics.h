@@ -55,6 +55,7 @@ class PrometheusMetrics final : public Metrics {
   void ObserveCommitSeconds(double seconds) override;
   void CountLogProofs(LogProofsVia via) override;
   void CountSignInOnUpload() override;
+  void CountCommitments(CommitmentForm form, uint64_t count) override;
 
   int port() const { return port_; }
 

@@ -101,6 +101,7 @@ std::unique_ptr<FuzzWorld> FuzzWorld::Create() {
   server::WriteBatch batch;
   batch.Put(server::keys::Config(), config.SerializeAsString());
   if (!world->store_.Commit(batch).ok()) std::abort();
+  world->receipt_public_key_ = FixedSigningKey(1).public_key();
   world->core_ = std::make_unique<server::Core>(&world->store_, &world->clock_, FixedSigningKey(1),
                                                 Vocabulary());
   world->core_->set_bundle_key(FixedBoxKey(2));

@@ -44,6 +44,8 @@ class FuzzWorld {
   const server::testing::FakeDevice& monitor() const { return monitor_; }
   const crypto::BoxKeyPair& epoch_key() const { return epoch_key_; }
   const crypto::BoxKeyPair& bundle_key() const { return *core_->bundle_key(); }
+  // The key the server signs receipts with.
+  const std::string& receipt_public_key() const { return receipt_public_key_; }
 
   // A record of the monitor's, as the client seals it; `seq` fixes its id too.
   v1::Envelope Seal(uint64_t seq, const std::vector<v1::AttachmentRef>& attachments = {}) const;
@@ -62,6 +64,7 @@ class FuzzWorld {
   std::string project_id_;
   crypto::BoxKeyPair epoch_key_;
   server::Session monitor_session_;
+  std::string receipt_public_key_;
 };
 
 }  // namespace temoin::fuzz

@@ -74,6 +74,14 @@ class CountingMetrics final : public Metrics {
     std::lock_guard lock(mu_);
     return sign_ins_on_upload_;
   }
+  void CountCommitments(CommitmentForm form, uint64_t count) override {
+    std::lock_guard lock(mu_);
+    commitments_[form] += count;
+  }
+  uint64_t commitments(CommitmentForm form) {
+    std::lock_guard lock(mu_);
+    return commitments_[form];
+  }
   int log_proofs(LogProofsVia via) {
     std::lock_guard lock(mu_);
     return log_proofs_[via];
@@ -89,6 +97,7 @@ class CountingMetrics final : public Metrics {
   uint64_t bytes_out_ = 0;
   int commits_ = 0;
   std::map<LogProofsVia, int> log_proofs_;
+  std::map<CommitmentForm, uint64_t> commitments_;
 };
 
 }  // namespace temoin::server

@@ -248,6 +248,63 @@ TEST_F(ClientCoreTest, OnlyAVerifiedReceiptPurgesTheSealedCopy) {
   EXPECT_EQ((*counts)["sealed"], 0u);
 }
 
+// A commitment batch receipt (issue 13) marks its records committed only when its one
+// signature verifies over the bodies the device rebuilds; it never purges, and no kind
+// of receipt passes for the other.
+TEST_F(ClientCoreTest, OnlyAVerifiedCommitmentBatchReceiptMarksRecordsCommitted) {
+  auto vault = MakeMonitor();
+  auto sealed = SealTestimonies(*vault, {SampleTestimony(0), SampleTestimony(1)});
+  ASSERT_TRUE(sealed.ok());
+  std::vector<std::pair<std::string, std::string>> leaves;
+  std::vector<v1::ReceiptBody> bodies;
+  for (const auto& record : *sealed) {
+    const std::string digest = crypto::RecordDigest(Entry(*vault, record.record_id).envelope());
+    leaves.emplace_back(record.record_id, digest);
+    v1::ReceiptBody& body = bodies.emplace_back();
+    body.set_format_version(1);
+    body.set_record_id(record.record_id);
+    body.set_digest(digest);
+    body.set_received_at(1700000000);
+    body.set_server_key_id(crypto::KeyId(server_.public_key()));
+  }
+  auto batch_receipt = [&](const crypto::SigningKey& signer, crypto::ReceiptKind kind) {
+    v1::BatchReceipt receipt;
+    receipt.set_received_at(1700000000);
+    receipt.set_server_key_id(crypto::KeyId(server_.public_key()));
+    receipt.set_signature(crypto::SignBatchReceipts(bodies, signer, kind)[0].signature());
+    return receipt;
+  };
+  crypto::SigningKey impostor = crypto::SigningKey::Generate();
+  EXPECT_EQ(ApplyCommitmentBatchReceipt(
+                *vault, batch_receipt(impostor, crypto::ReceiptKind::kCommitment), leaves)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(ApplyCommitmentBatchReceipt(*vault, batch_receipt(server_, crypto::ReceiptKind::kFull),
+                                        leaves)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  std::vector<std::pair<std::string, std::string>> swapped = {leaves[1], leaves[0]};
+  EXPECT_FALSE(ApplyCommitmentBatchReceipt(
+                   *vault, batch_receipt(server_, crypto::ReceiptKind::kCommitment), swapped)
+                   .ok());
+  for (const auto& [id, digest] : leaves)
+    EXPECT_EQ(Entry(*vault, id).state(), v1::RECORD_STATE_SEALED);
+
+  auto marked = ApplyCommitmentBatchReceipt(
+      *vault, batch_receipt(server_, crypto::ReceiptKind::kCommitment), leaves);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(*marked, 2u);
+  for (const auto& [id, digest] : leaves) {
+    EXPECT_EQ(Entry(*vault, id).state(), v1::RECORD_STATE_COMMITTED);
+    EXPECT_TRUE(Entry(*vault, id).has_envelope()) << "a commitment receipt never purges";
+    // Its batch-form receipt is no full receipt.
+    EXPECT_FALSE(ApplyReceipts(*vault, {{id, Entry(*vault, id).commitment_receipt()}}).ok());
+    EXPECT_TRUE(Entry(*vault, id).has_envelope());
+  }
+}
+
 TEST_F(ClientCoreTest, DraftsAreEditableAndSealingOneRemovesItInTheSameCommit) {
   auto vault = MakeMonitor();
   v1::Testimony incomplete;

@@ -16,9 +16,6 @@
 namespace temoin::client {
 namespace {
 
-// As the server signs them (server/core/ingest.h): never a full receipt.
-constexpr char kCommitmentReceiptContext[] = "temoin/commitment-receipt/v1";
-
 // The newest epoch of the device's project, verified against the pinned org key.
 absl::StatusOr<crypto::Recipient> CurrentRecipient(Vault& vault, const v1::Profile& profile) {
   TEMOIN_ASSIGN_OR_RETURN(v1::ProjectKeys keys, LoadProjectKeys(vault, profile.project()));
@@ -264,6 +261,7 @@ absl::StatusOr<size_t> ApplyCommitmentReceipts(
   size_t marked = 0;
   TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
   TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
+  crypto::VerifiedBatchSignatures verified;  // a batch's receipts share one signature
   VaultBatch batch;
   for (const auto& [record_id, receipt] : receipts) {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> bytes, vault.Get(kOutboxNs, record_id));
@@ -272,13 +270,10 @@ absl::StatusOr<size_t> ApplyCommitmentReceipts(
     if (!entry.ParseFromString(*bytes)) return absl::DataLossError("outbox entry does not parse");
     if (entry.state() != v1::RECORD_STATE_SEALED) continue;
     TEMOIN_ASSIGN_OR_RETURN(std::string key, ring.KeyFor(receipt));
-    TEMOIN_RETURN_IF_ERROR(crypto::VerifySignature(key, kCommitmentReceiptContext, receipt.body(),
-                                                   receipt.signature()));
-    v1::ReceiptBody body;
-    if (!body.ParseFromString(receipt.body()) || body.record_id() != record_id ||
-        body.digest() != crypto::RecordDigest(entry.envelope())) {
-      return absl::InvalidArgumentError("commitment receipt names another record or digest");
-    }
+    TEMOIN_RETURN_IF_ERROR(crypto::VerifyReceipt(receipt, key, record_id,
+                                                 crypto::RecordDigest(entry.envelope()), verified,
+                                                 crypto::ReceiptKind::kCommitment)
+                               .status());
     *entry.mutable_commitment_receipt() = receipt;
     entry.set_state(v1::RECORD_STATE_COMMITTED);
     batch.Put(kOutboxNs, record_id, entry.SerializeAsString());
@@ -286,6 +281,33 @@ absl::StatusOr<size_t> ApplyCommitmentReceipts(
   }
   TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
   return marked;
+}
+
+absl::StatusOr<size_t> ApplyCommitmentBatchReceipt(
+    Vault& vault, const v1::BatchReceipt& batch_receipt,
+    const std::vector<std::pair<std::string, std::string>>& leaves) {
+  if (leaves.empty()) return 0;
+  std::vector<v1::ReceiptBody> bodies(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    bodies[i].set_format_version(1);
+    bodies[i].set_record_id(leaves[i].first);
+    bodies[i].set_digest(leaves[i].second);
+    bodies[i].set_received_at(batch_receipt.received_at());
+    bodies[i].set_server_key_id(batch_receipt.server_key_id());
+  }
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  TEMOIN_ASSIGN_OR_RETURN(ReceiptKeyRing ring, ReceiptKeyRing::Load(vault, profile));
+  TEMOIN_ASSIGN_OR_RETURN(std::string key,
+                          ring.KeyFor(batch_receipt.server_key_id(), batch_receipt.received_at()));
+  TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::Receipt> receipts,
+                          crypto::VerifyBatchReceipts(bodies, batch_receipt.signature(), key,
+                                                      crypto::ReceiptKind::kCommitment));
+  std::vector<std::pair<std::string, v1::Receipt>> committed;
+  committed.reserve(receipts.size());
+  for (size_t i = 0; i < receipts.size(); ++i) {
+    committed.emplace_back(leaves[i].first, std::move(receipts[i]));
+  }
+  return ApplyCommitmentReceipts(vault, committed);
 }
 
 absl::StatusOr<bool> KeepsSealedCopies(Vault& vault) {

@@ -67,12 +67,21 @@ absl::Status ApplyReceipts(Vault& vault,
 absl::Status ApplyBatchReceipt(Vault& vault, const v1::BatchReceipt& batch_receipt,
                                const std::vector<std::pair<std::string, uint64_t>>& leaves);
 
-// Verifies commitment receipts (server key, context "temoin/commitment-receipt/v1",
-// record id and digest) and marks those records COMMITTED, durably. Records already
-// committed or purged are left alone. Returns how many were marked.
-// kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
+// Verifies commitment receipts, single or batch (crypto::VerifyReceipt with
+// ReceiptKind::kCommitment: server key, record id and digest) and marks those records
+// COMMITTED, durably. Records already committed or purged are left alone. Returns how
+// many were marked. kUnauthenticated / kInvalidArgument on a bad receipt (nothing kept).
 absl::StatusOr<size_t> ApplyCommitmentReceipts(
     Vault& vault, const std::vector<std::pair<std::string, v1::Receipt>>& receipts);
+
+// A commitment batch answered with one commitment batch receipt: `leaves` are
+// (record_id, digest) of the leaves committed anew, in leaf order. Rebuilds each
+// receipt body, verifies the one signature (crypto::VerifyBatchReceipts) and applies
+// the receipts as ApplyCommitmentReceipts does. kUnauthenticated / kInvalidArgument
+// change nothing.
+absl::StatusOr<size_t> ApplyCommitmentBatchReceipt(
+    Vault& vault, const v1::BatchReceipt& batch_receipt,
+    const std::vector<std::pair<std::string, std::string>>& leaves);
 
 // Retention after a verified receipt: purge the sealed copy (the default: a seized
 // device then holds only receipts) or keep it (state RECEIVED), e.g. for a device that

@@ -20,6 +20,7 @@
 #include "client/core/witness_policy.h"
 #include "client/sync/attachment_transfer.h"
 #include "client/sync/batch_sizer.h"
+#include "client/sync/commitment_batches.h"
 #include "client/sync/connection.h"
 #include "client/sync/fetched_proofs.h"
 #include "client/sync/log_check.h"
@@ -120,34 +121,42 @@ absl::Status AcceptSettingsLog(Vault& vault, const v1::Profile& profile,
       AcceptLogAnswer(vault, profile.server_signing_key(), witnesses, {}, answer, held), sent);
 }
 
-// Set while the server this device last signed in to fixes a record with attachments
-// by its body's answer and takes an attachment stream's closing
-// (GetSettingsResponse.attachment_closing). Read before an upload whose sign-in may
-// ride on it, so it is the last sign-in's word.
+// What the server this device last signed in to says it does (GetSettingsResponse),
+// kept in the vault: read before an upload whose sign-in may ride on it, so it is the
+// last sign-in's word. An older server says nothing, and the device behaves as before.
+//   server_attachment_closing: it fixes a record with attachments by its body's
+//     answer and takes an attachment stream's closing (attachment_closing);
+//   server_commitment_batches: it takes UploadRequest.commitment_batch.
 constexpr char kAttachmentClosingKey[] = "server_attachment_closing";
+constexpr char kCommitmentBatchesKey[] = "server_commitment_batches";
 
-absl::Status RememberAttachmentClosing(Vault& vault, const v1::GetSettingsResponse& settings) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
-                          vault.Get(kSettingsNs, kAttachmentClosingKey));
-  if (held.has_value() == settings.attachment_closing()) return absl::OkStatus();
+absl::Status RememberServerFeature(Vault& vault, const char* key, bool said) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, key));
+  if (held.has_value() == said) return absl::OkStatus();
   VaultBatch batch;
-  if (settings.attachment_closing()) {
-    batch.Put(kSettingsNs, kAttachmentClosingKey, "1");
+  if (said) {
+    batch.Put(kSettingsNs, key, "1");
   } else {
-    batch.Delete(kSettingsNs, kAttachmentClosingKey);
+    batch.Delete(kSettingsNs, key);
   }
   return vault.Commit(batch);
 }
 
-absl::StatusOr<bool> ServerClosesAttachments(Vault& vault) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held,
-                          vault.Get(kSettingsNs, kAttachmentClosingKey));
+absl::StatusOr<bool> ServerSaid(Vault& vault, const char* key) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<std::string> held, vault.Get(kSettingsNs, key));
   return held.has_value();
+}
+
+absl::StatusOr<bool> ServerClosesAttachments(Vault& vault) {
+  return ServerSaid(vault, kAttachmentClosingKey);
 }
 
 absl::Status ApplySettings(Vault& vault, const v1::GetSettingsResponse& settings,
                            v1::Profile& profile) {
-  TEMOIN_RETURN_IF_ERROR(RememberAttachmentClosing(vault, settings));
+  TEMOIN_RETURN_IF_ERROR(
+      RememberServerFeature(vault, kAttachmentClosingKey, settings.attachment_closing()));
+  TEMOIN_RETURN_IF_ERROR(
+      RememberServerFeature(vault, kCommitmentBatchesKey, settings.commitment_batches()));
   if (settings.has_next_tls_key()) {
     TEMOIN_RETURN_IF_ERROR(StoreTlsKeyAnnouncement(vault, settings.next_tls_key()));
   }
@@ -487,9 +496,40 @@ class RecordUpload {
   // server that does not say it answers so, records with attachments are committed
   // first as before.
   absl::Status SendCommitments(bool previous_cut) {
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<const v1::OutboxEntry*> to_commit, ToCommit(previous_cut));
+    if (to_commit.empty()) return absl::OkStatus();
+    TEMOIN_ASSIGN_OR_RETURN(const bool batches, ServerSaid(vault_, kCommitmentBatchesKey));
+    if (batches) return SendCommitmentBatches(to_commit);
+    std::vector<v1::Commitment> commitments;
+    for (const v1::OutboxEntry* entry : to_commit) {
+      commitments.push_back(crypto::MakeCommitment(entry->envelope()));
+    }
+    size_t next = 0;
+    auto next_commitments = [&](size_t max_bytes, v1::UploadRequest& request) {
+      size_t bytes = 0;
+      while (next < commitments.size() && request.commitments_size() < kMaxCommitmentsPerRequest) {
+        size_t size = commitments[next].ByteSizeLong();
+        if (request.commitments_size() > 0 && bytes + size > max_bytes) break;
+        *request.add_commitments() = commitments[next++];
+        bytes += size;
+      }
+      commitment_bytes_ += bytes;
+      return request.commitments_size() > 0;
+    };
+    return StreamBatches(
+        connection_, options_, next_commitments,
+        [&](const v1::UploadResponse& response) {
+          return TakeCommitmentResults({response.results().begin(), response.results().end()});
+        },
+        /*closing=*/nullptr, std::exchange(sign_in_, nullptr));
+  }
+
+  // The records SendCommitments commits (see above). A record whose body an earlier
+  // attempt of this run saw arrive is marked in (BodyIn) here instead.
+  absl::StatusOr<std::vector<const v1::OutboxEntry*>> ToCommit(bool previous_cut) {
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     SyncCarry* carry = options_.carry.get();
-    std::vector<v1::Commitment> commitments;
+    std::vector<const v1::OutboxEntry*> to_commit;
     for (const v1::OutboxEntry& entry : pending_) {
       v1::RecordHeader header;
       header.ParseFromString(entry.envelope().header());
@@ -502,30 +542,54 @@ class RecordUpload {
       } else if (!previous_cut && closes_attachments) {
         continue;
       }
-      commitments.push_back(crypto::MakeCommitment(entry.envelope()));
+      to_commit.push_back(&entry);
     }
-    if (commitments.empty()) return absl::OkStatus();
-    size_t next = 0;
-    auto next_commitments = [&](size_t max_bytes, v1::UploadRequest& request) {
-      size_t bytes = 0;
-      while (next < commitments.size() && request.commitments_size() < 1000) {
-        size_t size = commitments[next].ByteSizeLong();
-        if (request.commitments_size() > 0 && bytes + size > max_bytes) break;
-        *request.add_commitments() = commitments[next++];
-        bytes += size;
-      }
-      commitment_bytes_ += bytes;
-      return request.commitments_size() > 0;
-    };
-    return StreamBatches(
-        connection_, options_, next_commitments,
-        [&](const v1::UploadResponse& response) { return TakeCommitmentAnswers(response); },
-        /*closing=*/nullptr, std::exchange(sign_in_, nullptr));
+    return to_commit;
   }
 
-  absl::Status TakeCommitmentAnswers(const v1::UploadResponse& response) {
+  // Commitments in batch form, to a server that takes them: ~60 B a record up and one
+  // device signature a batch, where a Commitment is ~220 B; one commitment batch
+  // receipt down, where a commitment receipt is ~150 B a record (issue 13).
+  absl::Status SendCommitmentBatches(const std::vector<const v1::OutboxEntry*>& to_commit) {
+    std::vector<v1::CommitmentLeaf> leaves;
+    for (const v1::OutboxEntry* entry : to_commit) {
+      v1::RecordHeader header;
+      // One malformed leaf would refuse its whole batch, and so every later sync's: a
+      // record whose header does not parse goes without a commitment, and its body is
+      // refused on its own.
+      if (!header.ParseFromString(entry->envelope().header()) ||
+          header.record_id().size() != crypto::kRecordIdBytes) {
+        continue;
+      }
+      v1::CommitmentLeaf& leaf = leaves.emplace_back();
+      leaf.set_record_id(header.record_id());
+      leaf.set_digest(crypto::RecordDigest(entry->envelope()));
+      leaf.set_device_seq(header.device_seq());
+    }
+    if (leaves.empty()) return absl::OkStatus();
+    TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault_));
+    TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
+    CommitmentBatches batches(std::move(leaves), std::move(device_key));
+    auto next_batch = [&](size_t max_bytes, v1::UploadRequest& request) {
+      const size_t bytes = batches.Next(max_bytes, request);
+      commitment_bytes_ += bytes;
+      return bytes > 0;
+    };
+    auto take_answer = [&](const v1::UploadResponse& response) -> absl::Status {
+      TEMOIN_ASSIGN_OR_RETURN(CommitmentBatches::Answer answer, batches.Expand(response));
+      TEMOIN_ASSIGN_OR_RETURN(
+          const size_t fixed,
+          ApplyCommitmentBatchReceipt(vault_, response.commitment_batch_receipt(), answer.covered));
+      report_.committed += fixed;
+      return TakeCommitmentResults(answer.results);
+    };
+    return StreamBatches(connection_, options_, next_batch, take_answer, /*closing=*/nullptr,
+                         std::exchange(sign_in_, nullptr));
+  }
+
+  absl::Status TakeCommitmentResults(const std::vector<v1::RecordResult>& results) {
     std::vector<std::pair<std::string, v1::Receipt>> receipts, committed;
-    for (const v1::RecordResult& result : response.results()) {
+    for (const v1::RecordResult& result : results) {
       if (result.code() != 0) {
         NoteRefusal(result, report_);
         refused_.insert(result.record_id());

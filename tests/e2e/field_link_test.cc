@@ -33,6 +33,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/deployment.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/synthetic_testimony.h"
 #include "tests/netsim/link_simulator.h"
 
@@ -120,6 +121,13 @@ TEST(FieldLinkTest, TestimoniesArriveExactlyOnceThrough64kbitWithACutEvery64KB) 
       Deployment::Create("temoin-e2e-field-link", /*monitors=*/2);
   ASSERT_TRUE(made.ok()) << made.status();
   Deployment& d = **made;
+  absl::StatusOr<int> metrics_port = PickFreeLoopbackPort();
+  ASSERT_TRUE(metrics_port.ok());
+  ASSERT_TRUE(WriteFile(d.server_data() + "/server.toml",
+                        absl::StrCat("metrics = \"127.0.0.1:", *metrics_port, "\"\n"))
+                  .ok());
+  d.StopServer();
+  ASSERT_TRUE(d.StartServer().ok());
 
   // The same testimonies on two monitors: monitor 0 syncs over a clean link to
   // measure what the upload costs without cuts, monitor 1 over the field link.
@@ -178,6 +186,11 @@ TEST(FieldLinkTest, TestimoniesArriveExactlyOnceThrough64kbitWithACutEvery64KB) 
             << "; clean upload " << clean_up << " B up (" << per_record << " B/record), "
             << "one connection's fixed cost " << per_connection_up << " B up\n";
   ASSERT_GE(c.cuts, 1) << "the link never cut: the test did not test anything";
+  // After each cut the records not yet committed were committed first, in batch form:
+  // (id, digest, device_seq) leaves under one device signature a batch (issue 13).
+  const std::string metrics = Scrape(*metrics_port);
+  EXPECT_GT(Sample(metrics, "temoin_commitments_total{form=\"batch\"}"), 0) << metrics;
+  EXPECT_EQ(Sample(metrics, "temoin_commitments_total{form=\"single\"}"), 0) << metrics;
   const double resent_per_cut = static_cast<double>(resent) / static_cast<double>(c.cuts);
   std::cerr << "field_link_test: re-sent " << resent << " B = " << resent_per_cut
             << " B per cut (bound: chunk " << kChunkBytes << " + window " << window << ")\n";

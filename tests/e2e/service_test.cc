@@ -4,60 +4,23 @@
 // to open on a public address; the log is JSON lines without client addresses; init is
 // quiet.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/deployment.h"
+#include "tests/e2e/metrics_scrape.h"
 #include "tests/e2e/synthetic_testimony.h"
 
 namespace temoin::e2e {
 namespace {
 
 using ::testing::HasSubstr;
-
-// GET /metrics on 127.0.0.1:port: the body, or "" when nothing answered.
-std::string Scrape(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return "";
-  }
-  std::string response;
-  char buffer[8192];
-  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-  close(fd);
-  return response;
-}
-
-// The value of the sample line that starts with `series` (name and labels), or -1.
-int64_t Sample(const std::string& body, const std::string& series) {
-  const size_t at = body.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  const size_t start = at + series.size() + 2;
-  double value = -1;
-  if (!absl::SimpleAtod(body.substr(start, body.find('\n', start) - start), &value)) return -1;
-  return static_cast<int64_t>(value);
-}
 
 constexpr char kAccepted[] = "temoin_records_total{outcome=\"accepted\",reason=\"ok\"}";
 

@@ -11,9 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/metrics_scrape.h"
 
 namespace temoin::server {
 namespace {
+
+using ::temoin::e2e::Scrape;
 
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -25,26 +28,6 @@ int FreeLoopbackPort() {
   EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   close(fd);
   return ntohs(addr.sin_port);
-}
-
-// GET /metrics over a plain socket: the body, or "" when the server did not answer.
-std::string Scrape(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
-  close(fd);
-  return response;
 }
 
 TEST(CheckLoopbackAddressTest, AcceptsLoopbackOnly) {
@@ -96,7 +79,8 @@ TEST(PrometheusMetricsTest, AScrapeShowsWhatWasCounted) {
         "temoin_sign_ins_total{result=\"permission_denied\"} 1", "temoin_attachment_pieces_total 1",
         "temoin_received_bytes_total 1000", "temoin_sent_bytes_total 250",
         "temoin_commit_seconds_count 1", "temoin_commit_seconds_bucket{le=\"0.005\"} 1",
-        "temoin_open_sessions 3", "temoin_store_bytes ", "temoin_disk_free_bytes ", "temoin_store_memory_bytes 12345"}) {
+        "temoin_open_sessions 3", "temoin_store_bytes ", "temoin_disk_free_bytes ",
+        "temoin_store_memory_bytes 12345"}) {
     EXPECT_NE(body.find(line), std::string::npos) << "missing: " << line << "\n" << body;
   }
 }

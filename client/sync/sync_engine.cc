@@ -547,7 +547,7 @@ class RecordUpload {
     return to_commit;
   }
 
-  // Commitments in batch form, to a server that takes them: ~60 B a record up and one
+  // Commitments in batch form, to a server that takes them: ~56 B a record up and one
   // device signature a batch, where a Commitment is ~220 B; one commitment batch
   // receipt down, where a commitment receipt is ~150 B a record (issue 13).
   absl::Status SendCommitmentBatches(const std::vector<const v1::OutboxEntry*>& to_commit) {
@@ -568,8 +568,11 @@ class RecordUpload {
     }
     if (leaves.empty()) return absl::OkStatus();
     TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault_));
-    TEMOIN_ASSIGN_OR_RETURN(crypto::SigningKey device_key, DeviceSigningKey(profile));
-    CommitmentBatches batches(std::move(leaves), std::move(device_key));
+    absl::StatusOr<crypto::SigningKey> device_key = DeviceSigningKey(profile);
+    crypto::WipeString(*profile.mutable_signing_secret_key());  // held by the key alone now
+    crypto::WipeString(*profile.mutable_box_secret_key());
+    if (!device_key.ok()) return device_key.status();
+    CommitmentBatches batches(std::move(leaves), std::move(*device_key));
     auto next_batch = [&](size_t max_bytes, v1::UploadRequest& request) {
       const size_t bytes = batches.Next(max_bytes, request);
       commitment_bytes_ += bytes;

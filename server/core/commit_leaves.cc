@@ -26,17 +26,6 @@ v1::StoredCommitment LeafRow(const std::string& device_id, v1::CommitmentProof p
   return row;
 }
 
-v1::ReceiptBody CommitmentBody(const v1::CommitmentLeaf& leaf, int64_t now,
-                               const std::string& server_key_id) {
-  v1::ReceiptBody body;
-  body.set_format_version(1);
-  body.set_record_id(leaf.record_id());
-  body.set_digest(leaf.digest());
-  body.set_received_at(now - now % 3600);
-  body.set_server_key_id(server_key_id);
-  return body;
-}
-
 void Refuse(v1::RecordResult& result, absl::string_view message) {
   result.set_code(static_cast<int32_t>(absl::StatusCode::kFailedPrecondition));
   result.set_message(std::string(message));
@@ -91,7 +80,8 @@ absl::Status Ingest::AnswerLeaves(const std::string& device_id,
     // A body kept before bodies made their commitment rows: the answer must say it is
     // in (the device then skips it), so it gets a result, with a receipt of its own.
     *result.mutable_commitment_receipt() = crypto::SignReceipt(
-        CommitmentBody(leaf, now, server_key_id_), *receipt_key_, crypto::ReceiptKind::kCommitment);
+        CommitmentReceiptBody(leaf.record_id(), leaf.digest(), now, server_key_id_), *receipt_key_,
+        crypto::ReceiptKind::kCommitment);
     const std::string key = keys::Commitment(device_id, leaf.record_id());
     singles.Put(key,
                 LeafRow(device_id, proofs[i], result.commitment_receipt()).SerializeAsString());
@@ -110,7 +100,8 @@ absl::Status Ingest::CommitFreshLeaves(const std::string& device_id,
     std::vector<v1::ReceiptBody> bodies;
     bodies.reserve(committed.fresh.size());
     for (int i : committed.fresh)
-      bodies.push_back(CommitmentBody(proofs[i].leaf(), now, server_key_id_));
+      bodies.push_back(CommitmentReceiptBody(proofs[i].leaf().record_id(),
+                                             proofs[i].leaf().digest(), now, server_key_id_));
     std::vector<v1::Receipt> receipts =
         crypto::SignBatchReceipts(bodies, *receipt_key_, crypto::ReceiptKind::kCommitment);
     committed.batch_receipt.set_received_at(bodies[0].received_at());

@@ -453,18 +453,25 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(
 v1::StoredCommitment Ingest::SignedCommitment(const std::string& device_id,
                                               const v1::Commitment& commitment,
                                               const std::string& record_id, int64_t now) const {
-  v1::ReceiptBody body;
-  body.set_format_version(1);
-  body.set_record_id(record_id);
-  body.set_digest(commitment.digest());
-  body.set_received_at(now - now % 3600);
-  body.set_server_key_id(server_key_id_);
+  const v1::ReceiptBody body =
+      CommitmentReceiptBody(record_id, commitment.digest(), now, server_key_id_);
   v1::StoredCommitment row;
   *row.mutable_commitment() = commitment;
   *row.mutable_receipt() =
       crypto::SignReceipt(body, *receipt_key_, crypto::ReceiptKind::kCommitment);
   row.set_device_id(device_id);
   return row;
+}
+
+v1::ReceiptBody CommitmentReceiptBody(const std::string& record_id, const std::string& digest,
+                                      int64_t now, const std::string& server_key_id) {
+  v1::ReceiptBody body;
+  body.set_format_version(1);
+  body.set_record_id(record_id);
+  body.set_digest(digest);
+  body.set_received_at(now - now % 3600);
+  body.set_server_key_id(server_key_id);
+  return body;
 }
 
 absl::StatusOr<std::optional<v1::StoredCommitment>> Ingest::HeldCommitment(

@@ -180,6 +180,11 @@ v1::UploadResponse CompactUploadResponse(uint64_t batch_id, std::vector<v1::Reco
                                          const std::string& batch_signature,
                                          bool positional = false);
 
+// The body of a commitment receipt of (`record_id`, `digest`), lone or a leaf of a
+// batch: log index 0, received at `now` to the hour (no finer timing kept).
+v1::ReceiptBody CommitmentReceiptBody(const std::string& record_id, const std::string& digest,
+                                      int64_t now, const std::string& server_key_id);
+
 // What goes down the wire for a batch of commitments: the fresh leaves get no result
 // (the device rebuilds their receipts and checks the one signature), the others their
 // result with its position instead of the record id.

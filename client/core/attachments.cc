@@ -28,6 +28,10 @@ uint64_t SliceCount(uint64_t ciphertext_size) {
   return (ciphertext_size + kUploadChunkBytes - 1) / kUploadChunkBytes;
 }
 
+uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
+  return std::min(kUploadChunkBytes, ciphertext_size - index * kUploadChunkBytes);
+}
+
 std::string SliceName(absl::string_view blob_id, uint64_t index) {
   return absl::StrCat(blob_id, EncodeU64BigEndian(index));
 }

@@ -41,6 +41,8 @@ struct PreparedAttachment {
 };
 
 uint64_t SliceCount(uint64_t ciphertext_size);
+// The bytes of slice `index` (the last may be shorter).
+uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index);
 std::string SliceName(absl::string_view blob_id, uint64_t index);
 
 // Encrypts the file at `path` into the vault (slices durably written in groups, after a

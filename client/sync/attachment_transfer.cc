@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -27,15 +28,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct BlobJob {
-  std::string record_id;
-  v1::AttachmentRef ref;
-  uint64_t from = 0;         // slice
-  uint64_t from_offset = 0;  // within it
-};
-
 // A piece written and not yet covered by an answer.
 struct InFlight {
+  const BlobJob* job;
+  uint64_t index;  // slice
+  uint64_t end;    // offset within the slice just past the piece
   uint64_t bytes;
   bool answered;    // not quiet: its answer acknowledges it and every piece before it
   bool ends_slice;  // the slice is whole on the server once this piece is acknowledged
@@ -47,45 +44,36 @@ uint64_t StopAfterFromEnv() {
   return value == nullptr ? 0 : std::strtoull(value, nullptr, 10);
 }
 
-uint64_t SliceSize(uint64_t ciphertext_size, uint64_t index) {
-  return std::min(kUploadChunkBytes, ciphertext_size - index * kUploadChunkBytes);
-}
-
 // The log index a receipt names (0 when it does not parse).
 uint64_t LogIndexOf(const v1::Receipt& receipt) {
   v1::ReceiptBody body;
   return body.ParseFromString(receipt.body()) ? body.log_index() : 0;
 }
 
-// Every blob of `plan.entries`, from its start.
-std::vector<BlobJob> AllBlobs(const AttachmentUploadPlan& plan) {
-  std::vector<BlobJob> jobs;
-  for (const v1::OutboxEntry& entry : plan.entries) {
-    v1::RecordHeader header;
-    if (!header.ParseFromString(entry.envelope().header())) continue;
-    for (const v1::AttachmentRef& ref : header.attachments()) {
-      jobs.push_back({header.record_id(), ref});
-    }
-  }
-  return jobs;
+// Tells the progress and the person where `job` resumes, when not from its start.
+void NoteResume(const BlobJob& job,
+                const std::function<void(uint64_t bytes, bool already_held)>& on_bytes) {
+  if (job.from == 0 && job.from_offset == 0) return;
+  // Every slice before job.from is whole (only the last may be shorter).
+  if (on_bytes) on_bytes(job.from * kUploadChunkBytes + job.from_offset, true);
+  std::cerr << "sync: attachment " << ToHex(job.ref.blob_id()).substr(0, 8)
+            << ": resuming at slice " << job.from << " + " << job.from_offset << " B of "
+            << SliceCount(job.ref.size()) << (job.unasked ? " (as last acknowledged)" : "") << "\n";
 }
 
-// Whether the server holds no byte of any of `jobs` (their bodies were stored by this
-// attempt), so that there is nothing to ask.
-bool NothingHeld(const AttachmentUploadPlan& plan, const std::vector<BlobJob>& jobs) {
-  return std::all_of(jobs.begin(), jobs.end(),
-                     [&](const BlobJob& job) { return plan.nothing_held.count(job.record_id); });
-}
-
-// Where each blob resumes, from one QueryAttachments call unless nothing is held: the
-// blobs still to send (in `todo`) and the receipts of records already complete
-// (applied to the vault).
+// Where each blob resumes, from one QueryAttachments call unless it is known without
+// one (KnownResumePoints): the blobs still to send (in `todo`) and the receipts of
+// records already complete (applied to the vault).
 absl::StatusOr<std::vector<BlobJob>> ResumePoints(
     Vault& vault, Connection& connection, const AttachmentUploadPlan& plan,
     const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
     AttachmentUploadStats& stats) {
   std::vector<BlobJob> jobs = AllBlobs(plan);
-  if (jobs.empty() || NothingHeld(plan, jobs)) return jobs;
+  if (jobs.empty()) return jobs;
+  if (std::optional<std::vector<BlobJob>> known = KnownResumePoints(plan, jobs)) {
+    for (const BlobJob& job : *known) NoteResume(job, on_bytes);
+    return *std::move(known);
+  }
   v1::QueryAttachmentsRequest query;
   for (const BlobJob& job : jobs) query.add_blob_ids(job.ref.blob_id());
   v1::QueryAttachmentsResponse where;
@@ -109,13 +97,7 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
         job.from < slices && it->second.next_offset() < SliceSize(job.ref.size(), job.from)
             ? it->second.next_offset()
             : 0;
-    if (job.from > 0 || job.from_offset > 0) {
-      // Every slice before job.from is whole (only the last may be shorter).
-      if (on_bytes) on_bytes(job.from * kUploadChunkBytes + job.from_offset, true);
-      std::cerr << "sync: attachment " << ToHex(job.ref.blob_id()).substr(0, 8)
-                << ": resuming at slice " << job.from << " + " << job.from_offset << " B of "
-                << slices << "\n";
-    }
+    NoteResume(job, on_bytes);
     todo.push_back(job);
   }
   TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
@@ -129,14 +111,23 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
 // waiting for each answer. At a cut what was unacknowledged is sent again (the server
 // keeps what it had taken), so the window bounds what a cut costs, and it is kept
 // small on a slow link. Only some pieces ask for an answer (server/core/
-// piece_stream.h): one answer covers every piece before it.
+// piece_stream.h): one answer covers every piece before it. Each acknowledged piece
+// moves its blob's entry in `acknowledged` (when given).
+//
+// A blob resumed without asking (BlobJob.unasked) may be further along on the server,
+// or whole: its pieces ask for an answer each until the first one comes back, since
+// the server answers every piece of a whole blob (with its receipt), and an answer
+// the device did not ask for would acknowledge pieces not yet taken. Once a record's
+// receipt is in, the rest of its pieces are not sent.
 class PieceUpload {
  public:
   PieceUpload(Vault& vault, Connection& connection, const AttachmentUploadOptions& options,
+              AcknowledgedBlobs* acknowledged,
               const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
               AttachmentUploadStats& stats)
       : vault_(vault),
         connection_(connection),
+        acknowledged_(acknowledged),
         piece_bytes_(std::clamp<uint64_t>(options.piece_bytes, 1024, kUploadChunkBytes)),
         window_(options.window_bytes, piece_bytes_),
         on_bytes_(on_bytes),
@@ -146,6 +137,9 @@ class PieceUpload {
 
   absl::Status Run(const std::vector<BlobJob>& todo,
                    const std::optional<v1::GetLogProofsRequest>& closing) {
+    for (const BlobJob& job : todo) {
+      if (job.unasked) unconfirmed_.insert(&job);
+    }
     std::thread writer([&] { SendBlobs(todo, closing); });
     ReadAnswers();
     {
@@ -177,6 +171,8 @@ class PieceUpload {
     stream_->WritesDone();
   }
 
+  enum class Sent { kPiece, kBlobDone, kStreamOver };
+
   // False when the stream is over (the reader stopped, or a write failed).
   bool SendBlob(const BlobJob& job) {
     const uint64_t slices = SliceCount(job.ref.size());
@@ -185,6 +181,8 @@ class PieceUpload {
       absl::StatusOr<std::optional<std::string>> slice = LoadSlice(vault_, job.ref.blob_id(), i);
       if (!slice.ok() || !slice->has_value()) {
         std::lock_guard lock(mu_);
+        // Its receipt came meanwhile (an unasked blob that was whole), and purged it.
+        if (receipted_.count(job.record_id)) return true;
         read_error_ = absl::DataLossError("attachment slice missing from the vault");
         context_->TryCancel();
         return false;
@@ -202,33 +200,39 @@ class PieceUpload {
         chunk.set_offset(static_cast<uint32_t>(at));
         chunk.set_data(bytes.substr(at, piece_bytes_));
         const bool ends_slice = at + chunk.data().size() == bytes.size();
-        if (!SendPiece(chunk, ends_slice, ends_slice && i + 1 == slices)) return false;
+        const Sent sent = SendPiece(job, chunk, ends_slice, ends_slice && i + 1 == slices);
+        if (sent == Sent::kStreamOver) return false;
+        if (sent == Sent::kBlobDone) return true;
       }
       sodium_memzero((*slice)->data(), (*slice)->size());  // ciphertext, but no copies kept
     }
     return true;
   }
 
-  // Waits for room in the window, then writes `chunk`, asking for an answer when the
-  // window would otherwise fill with quiet pieces, every half window, and at a blob's
-  // end (whose answer carries the receipt).
-  bool SendPiece(v1::AttachmentChunk& chunk, bool ends_slice, bool ends_blob) {
+  // Waits for room in the window, then writes `chunk` of `job`, asking for an answer
+  // when the window would otherwise fill with quiet pieces, every half window, at a
+  // blob's end (whose answer carries the receipt), and while an unasked blob is
+  // unconfirmed.
+  Sent SendPiece(const BlobJob& job, v1::AttachmentChunk& chunk, bool ends_slice, bool ends_blob) {
     const uint64_t size = chunk.data().size();
     {
       std::unique_lock lock(mu_);
       window_open_.wait(lock, [&] {
         return reader_done_ || bytes_in_flight_ == 0 || bytes_in_flight_ + size <= window_.bytes();
       });
-      if (reader_done_) return false;
+      if (reader_done_) return Sent::kStreamOver;
+      if (receipted_.count(job.record_id)) return Sent::kBlobDone;
       bytes_in_flight_ += size;
       unanswered_ += size;
-      const bool answered = ends_blob || unanswered_ >= window_.bytes() / 2 ||
+      const bool answered = ends_blob || unconfirmed_.count(&job) ||
+                            unanswered_ >= window_.bytes() / 2 ||
                             bytes_in_flight_ + piece_bytes_ > window_.bytes();
       if (answered) unanswered_ = 0;
       chunk.set_quiet(!answered);
-      in_flight_.push_back({size, answered, ends_slice, Clock::now()});
+      in_flight_.push_back(
+          {&job, chunk.index(), chunk.offset() + size, size, answered, ends_slice, Clock::now()});
     }
-    return stream_->Write(chunk);
+    return stream_->Write(chunk) ? Sent::kPiece : Sent::kStreamOver;
   }
 
   void ReadAnswers() {
@@ -244,12 +248,13 @@ class PieceUpload {
         stats_.log = std::move(*answer.mutable_log());
         continue;
       }
+      const bool new_receipt = answer.has_receipt() && Receipted(answer.record_id());
       const uint64_t bytes = Acknowledge();
       window_open_.notify_all();
       ++stats_.pieces_acked;
       stats_.bytes_sent += bytes;
       if (on_bytes_) on_bytes_(bytes, false);
-      if (answer.has_receipt()) {
+      if (new_receipt) {
         apply_error_ = ApplyReceipts(vault_, {{answer.record_id(), answer.receipt()}});
         if (!apply_error_.ok()) break;
         ++stats_.receipted;
@@ -262,6 +267,14 @@ class PieceUpload {
     }
   }
 
+  // Whether `record_id`'s receipt is new to this stream (the server answers every
+  // repeated piece of a whole blob with it). Marked before it is applied and purges the
+  // record's slices, so that the writer, which checks first, sends none of them.
+  bool Receipted(const std::string& record_id) {
+    std::lock_guard lock(mu_);
+    return receipted_.insert(record_id).second;
+  }
+
   // One answer: every piece up to the first that asked for it is acknowledged. Returns
   // their bytes.
   uint64_t Acknowledge() {
@@ -272,7 +285,13 @@ class PieceUpload {
       in_flight_.pop_front();
       bytes += piece.bytes;
       if (piece.ends_slice) ++stats_.slices_done;
+      if (acknowledged_ != nullptr) {
+        (*acknowledged_)[piece.job->ref.blob_id()] = piece.ends_slice
+                                                         ? BlobAcknowledged{piece.index + 1, 0}
+                                                         : BlobAcknowledged{piece.index, piece.end};
+      }
       if (piece.answered) {
+        unconfirmed_.erase(piece.job);
         window_.OnAck(std::chrono::duration<double>(Clock::now() - piece.sent).count(), bytes);
         break;
       }
@@ -283,6 +302,7 @@ class PieceUpload {
 
   Vault& vault_;
   Connection& connection_;
+  AcknowledgedBlobs* const acknowledged_;  // updated by the reader alone, under mu_
   const uint64_t piece_bytes_;
   PieceWindow window_;
   const std::function<void(uint64_t, bool)>& on_bytes_;
@@ -295,6 +315,8 @@ class PieceUpload {
   std::deque<InFlight> in_flight_;  // in the order written; answers come in that order
   uint64_t bytes_in_flight_ = 0;
   uint64_t unanswered_ = 0;  // bytes written since the last piece that asked for an answer
+  std::set<const BlobJob*> unconfirmed_;  // unasked blobs no answer has confirmed yet
+  std::set<std::string> receipted_;       // records whose receipt came on this stream
   bool reader_done_ = false;
   absl::Status read_error_;   // the writer's, under mu_
   absl::Status apply_error_;  // the reader's
@@ -320,9 +342,16 @@ absl::Status UploadAttachments(
     stats.proven_log_indexes.insert(closing->log_indexes().begin(), closing->log_indexes().end());
   }
   absl::Status uploaded =
-      PieceUpload(vault, connection, options, on_bytes, stats).Run(todo, closing);
+      PieceUpload(vault, connection, options, plan.acknowledged, on_bytes, stats)
+          .Run(todo, closing);
   stats.proven_log_indexes.erase(0);
   if (!stats.log.has_value()) stats.proven_log_indexes.clear();
+  if (RefusedWhereItResumed(uploaded) && ForgetUnasked(plan, todo)) {
+    // The server holds less than it acknowledged (its partial expired): ask this once
+    // (nothing is unasked the second time).
+    std::cerr << "sync: " << uploaded.message() << "; asking where the attachments resume\n";
+    return UploadAttachments(vault, connection, plan, options, on_bytes, stats);
+  }
   return uploaded;
 }
 

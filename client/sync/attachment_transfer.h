@@ -2,6 +2,7 @@
 #define TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "client/core/attachments.h"
+#include "client/sync/attachment_resume.h"
 #include "client/sync/connection.h"
 #include "client/vault/vault.h"
 #include "temoin/v1/client_store.pb.h"
@@ -29,19 +31,6 @@ struct AttachmentUploadStats {
   std::set<uint64_t> proven_log_indexes;
 };
 
-// What one attempt's attachment upload starts from.
-struct AttachmentUploadPlan {
-  std::vector<v1::OutboxEntry> entries;  // pending records whose bodies the server holds
-  // Records whose body this attempt stored (RecordResult.no_attachment_bytes_held): the
-  // server holds no byte of their attachments. When every entry is one, nobody asks
-  // where the blobs resume: they go from their start, one round trip sooner.
-  std::set<std::string> nothing_held;
-  // When set, the stream ends with this closing (AttachmentChunk.log): the proofs of
-  // these indexes and of every receipt the call applies come back on the stream, and
-  // the sync needs no GetLogProofs call after it.
-  std::optional<v1::GetLogProofsRequest> closing;
-};
-
 struct AttachmentUploadOptions {
   // Unacknowledged bytes, at most (the window starts at two pieces and grows only while
   // no queue builds in front of the link).
@@ -54,7 +43,8 @@ struct AttachmentUploadOptions {
 
 // Uploads the attachments of `plan.entries` (pending records whose bodies the server
 // holds): one QueryAttachments call says where each blob resumes (slice and byte
-// offset), unless the plan knows the server holds none of them; then one stream
+// offset), unless the plan knows the server holds none of them or where an earlier
+// attempt left each (`plan.acknowledged`); then one stream
 // carries every missing piece, pipelined within the window; a piece asks
 // for an answer only every half window and at a blob's end, and each answer
 // acknowledges every piece before it (server/core/piece_stream.h). Receipts that come

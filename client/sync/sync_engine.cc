@@ -737,7 +737,10 @@ class RecordUpload {
       if (!done_.count(id)) with_attachments.push_back(*by_id_[id]);
     }
     AttachmentUploadPlan plan{.entries = std::move(with_attachments),
-                              .nothing_held = nothing_held_};
+                              .nothing_held = nothing_held_,
+                              .acknowledged = options_.carry != nullptr
+                                                  ? &options_.carry->attachments_acknowledged
+                                                  : nullptr};
     TEMOIN_ASSIGN_OR_RETURN(const bool closes_attachments, ServerClosesAttachments(vault_));
     if (closes_attachments &&
         ClosingFits(asked_log_indexes_.size(), stream_log_indexes_.size() + plan.entries.size())) {
@@ -968,6 +971,7 @@ void SyncCarry::Forget() {
   token.clear();
   log_checked = false;
   bodies_in.clear();
+  attachments_acknowledged.clear();
 }
 
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options) {

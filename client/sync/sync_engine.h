@@ -43,6 +43,9 @@ struct SyncCarry {
   std::string token;                // bearer secret, wiped by Forget and the destructor
   bool log_checked = false;         // this server's log extends the held checkpoint
   std::set<std::string> bodies_in;  // record ids whose sealed body the server holds
+  // How far each blob's pieces were acknowledged: a later attempt goes on from there
+  // without asking (client/sync/attachment_resume.h), one round trip sooner a cut.
+  AcknowledgedBlobs attachments_acknowledged;
 
   // Upload bytes a connection of this run carried before it dropped, a moving average
   // (0: no cut seen; kept by Forget, being about the link, not the session). A batch is

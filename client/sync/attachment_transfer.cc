@@ -117,8 +117,9 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
 // A blob resumed without asking (BlobJob.unasked) may be further along on the server,
 // or whole: its pieces ask for an answer each until the first one comes back, since
 // the server answers every piece of a whole blob (with its receipt), and an answer
-// the device did not ask for would acknowledge pieces not yet taken. Once a record's
-// receipt is in, the rest of its pieces are not sent.
+// the device did not ask for would acknowledge pieces not yet taken. Once an answer
+// says a blob is whole, or its record's receipt is in, the rest of its pieces are not
+// sent.
 class PieceUpload {
  public:
   PieceUpload(Vault& vault, Connection& connection, const AttachmentUploadOptions& options,
@@ -221,7 +222,7 @@ class PieceUpload {
         return reader_done_ || bytes_in_flight_ == 0 || bytes_in_flight_ + size <= window_.bytes();
       });
       if (reader_done_) return Sent::kStreamOver;
-      if (receipted_.count(job.record_id)) return Sent::kBlobDone;
+      if (receipted_.count(job.record_id) || whole_.count(&job)) return Sent::kBlobDone;
       bytes_in_flight_ += size;
       unanswered_ += size;
       const bool answered = ends_blob || unconfirmed_.count(&job) ||
@@ -249,7 +250,7 @@ class PieceUpload {
         continue;
       }
       const bool new_receipt = answer.has_receipt() && Receipted(answer.record_id());
-      const uint64_t bytes = Acknowledge();
+      const uint64_t bytes = Acknowledge(answer.complete());
       window_open_.notify_all();
       ++stats_.pieces_acked;
       stats_.bytes_sent += bytes;
@@ -276,8 +277,10 @@ class PieceUpload {
   }
 
   // One answer: every piece up to the first that asked for it is acknowledged. Returns
-  // their bytes.
-  uint64_t Acknowledge() {
+  // their bytes. `blob_whole`: the answer says that piece's blob is whole on the server
+  // (an unasked blob that a cut left whole: none of its pieces is sent any more, since
+  // the server answers each piece of a whole blob, asked or quiet).
+  uint64_t Acknowledge(bool blob_whole) {
     std::lock_guard lock(mu_);
     uint64_t bytes = 0;
     while (!in_flight_.empty()) {
@@ -292,6 +295,7 @@ class PieceUpload {
       }
       if (piece.answered) {
         unconfirmed_.erase(piece.job);
+        if (blob_whole) whole_.insert(piece.job);
         window_.OnAck(std::chrono::duration<double>(Clock::now() - piece.sent).count(), bytes);
         break;
       }
@@ -316,6 +320,7 @@ class PieceUpload {
   uint64_t bytes_in_flight_ = 0;
   uint64_t unanswered_ = 0;  // bytes written since the last piece that asked for an answer
   std::set<const BlobJob*> unconfirmed_;  // unasked blobs no answer has confirmed yet
+  std::set<const BlobJob*> whole_;        // blobs an answer said are whole
   std::set<std::string> receipted_;       // records whose receipt came on this stream
   bool reader_done_ = false;
   absl::Status read_error_;   // the writer's, under mu_

@@ -33,14 +33,13 @@ struct AttachmentUploadPlan {
   // server holds no byte of their attachments. When every entry is one, nobody asks
   // where the blobs resume: they go from their start, one round trip sooner.
   std::set<std::string> nothing_held;
-  // Where the earlier attempts of this run left each blob (SyncCarry), or null. When
-  // every blob is either in `nothing_held` or here (and not at its end), nobody asks
-  // where they resume: each goes on from its last acknowledged piece, one round trip
-  // sooner after every cut. The server holds at least that much, and takes again what
-  // it held beyond it (unacknowledged when the link dropped) as harmless repeats, whose
-  // answers say how far it really is. Updated with every acknowledgement; a blob's
-  // entry is dropped when the server refuses to go on from it (it holds less: its
-  // partial expired), so that the next attempt asks.
+  // Where the earlier attempts of this run left each blob (SyncCarry), or null: the
+  // start a query or this attempt gave it, moved by every acknowledgement. When every
+  // blob is known (KnownResumePoints), nobody asks where they resume: each goes on
+  // from its last acknowledged piece, one round trip sooner after every cut. The
+  // server holds at least that much, and takes again what it held beyond it
+  // (unacknowledged when the link dropped) as harmless repeats. A stream the server
+  // refuses for its pieces forgets its blobs here, so that the next attempt asks.
   AcknowledgedBlobs* acknowledged = nullptr;
   // When set, the stream ends with this closing (AttachmentChunk.log): the proofs of
   // these indexes and of every receipt the call applies come back on the stream, and
@@ -62,22 +61,28 @@ struct BlobJob {
 // Every blob of `plan.entries`, from its start.
 std::vector<BlobJob> AllBlobs(const AttachmentUploadPlan& plan);
 
-// Where each of `jobs` resumes when no question is needed: every blob was either stored
-// by this attempt (the server holds no byte of it) or acknowledged by an earlier attempt
-// of the run short of its end. nullopt when one is neither: a blob acknowledged to its
-// end is asked about too, since only a query brings back the receipt a cut may have
-// taken with the last answer.
+// The blobs of `jobs` still to send and where each resumes, when no question is
+// needed: each blob was stored by this attempt (the server holds no byte of it) or is
+// known to the run. A blob known to its end is left out (whole on the server; its
+// record's receipt comes with its last blob). nullopt, to ask, when a blob is unknown,
+// or when every blob of a record is known to its end: its receipt is not in, and only
+// a query brings it back.
 std::optional<std::vector<BlobJob>> KnownResumePoints(const AttachmentUploadPlan& plan,
                                                       std::vector<BlobJob> jobs);
 
-// Whether an upload stream ended on the server's word about its pieces (a gap: it holds
-// less than was acknowledged, its partial having expired; an unknown blob; bytes that
-// differ) rather than on the link or the session.
-bool RefusedWhereItResumed(const absl::Status& status);
+// Notes in `acknowledged` (when not null) where each of `todo` starts, and that each
+// of `whole` is whole on the server, as a query or this attempt found them.
+void RememberResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo,
+                          const std::vector<BlobJob>& whole);
 
-// After such a refusal: forgets where the unasked blobs of `todo` were, so that the
-// next try asks. Whether there was one to forget.
-bool ForgetUnasked(const AttachmentUploadPlan& plan, const std::vector<BlobJob>& todo);
+// Whether an upload stream ended on the server's word about its pieces (a gap, an
+// unknown blob, bytes that differ, a hash that does not match) rather than on the link,
+// the session or the server's load: what the run remembers of those blobs may then be
+// wrong.
+bool RefusedThePieces(const absl::Status& status);
+
+// Forgets where the blobs of `todo` were, so that the next attempt asks.
+void ForgetResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo);
 
 }  // namespace temoin::client
 

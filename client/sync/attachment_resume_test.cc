@@ -92,38 +92,65 @@ TEST(AttachmentResumeTest, OneBlobNotKnownMeansAskingAboutAll) {
   EXPECT_TRUE(KnownResumePoints(plan, AllBlobs(plan)).has_value());
 }
 
-TEST(AttachmentResumeTest, ABlobAcknowledgedToItsEndIsAskedAbout) {
-  // Its last answer was in, so the server may hold it whole: only a query brings back
-  // a receipt that a cut took.
+TEST(AttachmentResumeTest, ABlobKnownToItsEndIsLeftOutAndItsSiblingGoesOn) {
+  // A record of two attachments: the first is whole on the server, the second went
+  // part of the way; the receipt comes with the second's last piece.
   AttachmentUploadPlan plan;
-  plan.entries = {Entry("a", {kThreeSlices})};
-  AcknowledgedBlobs acknowledged = {{"a-0", {3, 0}}};
+  plan.entries = {Entry("a", {kThreeSlices, kThreeSlices})};
+  AcknowledgedBlobs acknowledged = {{"a-0", {3, 0}}, {"a-1", {1, 16390}}};
+  plan.acknowledged = &acknowledged;
+  std::optional<std::vector<BlobJob>> known = KnownResumePoints(plan, AllBlobs(plan));
+  ASSERT_TRUE(known.has_value());
+  ASSERT_EQ(known->size(), 1u);
+  EXPECT_EQ((*known)[0].ref.blob_id(), "a-1");
+  EXPECT_EQ((*known)[0].from, 1u);
+  EXPECT_EQ((*known)[0].from_offset, 16390u);
+}
+
+TEST(AttachmentResumeTest, ARecordWholeOnTheServerWithoutItsReceiptIsAskedAbout) {
+  // Every blob known to its end, and the record still pending: only a query brings
+  // back the receipt.
+  AttachmentUploadPlan plan;
+  plan.entries = {Entry("a", {kThreeSlices, 10}), Entry("b", {kThreeSlices})};
+  AcknowledgedBlobs acknowledged = {{"a-0", {3, 0}}, {"a-1", {1, 0}}, {"b-0", {1, 0}}};
   plan.acknowledged = &acknowledged;
   EXPECT_FALSE(KnownResumePoints(plan, AllBlobs(plan)).has_value());
 }
 
+TEST(AttachmentResumeTest, WhatAQueryOrThisAttemptFoundIsRemembered) {
+  AttachmentUploadPlan plan;
+  plan.entries = {Entry("a", {kThreeSlices, kThreeSlices})};
+  std::vector<BlobJob> jobs = AllBlobs(plan);
+  jobs[1].from = 2;
+  jobs[1].from_offset = 50;
+  AcknowledgedBlobs acknowledged = {{"a-1", {2, 90}}, {"z-0", {1, 0}}};
+  RememberResumePoints(&acknowledged, {jobs[1]}, {jobs[0]});
+  EXPECT_EQ(acknowledged["a-0"].index, 3u);  // whole: its end
+  EXPECT_EQ(acknowledged["a-1"].index, 2u);  // lower than before: the server's word
+  EXPECT_EQ(acknowledged["a-1"].offset, 50u);
+  EXPECT_EQ(acknowledged.count("z-0"), 1u);
+  RememberResumePoints(nullptr, jobs, {});  // a one-shot sync remembers nothing
+}
+
 TEST(AttachmentResumeTest, OnlyTheServersWordAboutPiecesForgetsWhereBlobsWere) {
-  EXPECT_FALSE(RefusedWhereItResumed(absl::OkStatus()));
-  EXPECT_FALSE(RefusedWhereItResumed(absl::UnavailableError("cut")));
-  EXPECT_FALSE(RefusedWhereItResumed(absl::DeadlineExceededError("slow")));
-  EXPECT_FALSE(RefusedWhereItResumed(absl::CancelledError("stopped")));
-  EXPECT_FALSE(RefusedWhereItResumed(absl::UnauthenticatedError("token")));
-  EXPECT_TRUE(RefusedWhereItResumed(absl::FailedPreconditionError("out of order")));
-  EXPECT_TRUE(RefusedWhereItResumed(absl::NotFoundError("unknown blob")));
+  EXPECT_FALSE(RefusedThePieces(absl::OkStatus()));
+  EXPECT_FALSE(RefusedThePieces(absl::UnavailableError("cut")));
+  EXPECT_FALSE(RefusedThePieces(absl::DeadlineExceededError("slow")));
+  EXPECT_FALSE(RefusedThePieces(absl::CancelledError("stopped")));
+  EXPECT_FALSE(RefusedThePieces(absl::UnauthenticatedError("token")));
+  EXPECT_FALSE(RefusedThePieces(absl::ResourceExhaustedError("busy")));
+  EXPECT_FALSE(RefusedThePieces(absl::InternalError("server")));
+  EXPECT_TRUE(RefusedThePieces(absl::FailedPreconditionError("out of order")));
+  EXPECT_TRUE(RefusedThePieces(absl::NotFoundError("unknown blob")));
+  EXPECT_TRUE(RefusedThePieces(absl::DataLossError("hash does not match")));
 
   AttachmentUploadPlan plan;
   plan.entries = {Entry("a", {kThreeSlices}), Entry("b", {kThreeSlices})};
   AcknowledgedBlobs acknowledged = {{"a-0", {1, 0}}, {"b-0", {1, 0}}, {"c-0", {1, 0}}};
-  plan.acknowledged = &acknowledged;
-  std::vector<BlobJob> todo = AllBlobs(plan);
-  todo[0].unasked = true;  // "b-0" was asked about: the server's answer stands
-  EXPECT_TRUE(ForgetUnasked(plan, todo));
-  EXPECT_EQ(acknowledged.count("a-0"), 0u);
-  EXPECT_EQ(acknowledged.count("b-0"), 1u);
+  ForgetResumePoints(&acknowledged, AllBlobs(plan));
+  EXPECT_EQ(acknowledged.size(), 1u);
   EXPECT_EQ(acknowledged.count("c-0"), 1u);
-  EXPECT_FALSE(ForgetUnasked(plan, todo));  // nothing left to forget: no second retry
-  plan.acknowledged = nullptr;
-  EXPECT_FALSE(ForgetUnasked(plan, todo));
+  ForgetResumePoints(nullptr, AllBlobs(plan));
 }
 
 }  // namespace

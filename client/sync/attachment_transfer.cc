@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
@@ -72,6 +73,7 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
   if (jobs.empty()) return jobs;
   if (std::optional<std::vector<BlobJob>> known = KnownResumePoints(plan, jobs)) {
     for (const BlobJob& job : *known) NoteResume(job, on_bytes);
+    RememberResumePoints(plan.acknowledged, *known, {});
     return *std::move(known);
   }
   v1::QueryAttachmentsRequest query;
@@ -83,12 +85,15 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
   std::map<std::string, v1::BlobStatus> by_blob;
   for (const v1::BlobStatus& status : where.blobs()) by_blob[status.blob_id()] = status;
   std::vector<std::pair<std::string, v1::Receipt>> receipts;
-  std::vector<BlobJob> todo;
+  std::vector<BlobJob> todo, whole;
   for (BlobJob& job : jobs) {
     auto it = by_blob.find(job.ref.blob_id());
     if (it == by_blob.end() || it->second.code() != 0) continue;  // body not in yet
     if (it->second.has_receipt()) receipts.emplace_back(job.record_id, it->second.receipt());
-    if (it->second.complete()) continue;
+    if (it->second.complete()) {
+      whole.push_back(job);
+      continue;
+    }
     const uint64_t slices = SliceCount(job.ref.size());
     job.from = std::min(it->second.next_index(), slices);
     // An offset past the slice's end (a server bug) restarts the slice: the server
@@ -100,6 +105,7 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
     NoteResume(job, on_bytes);
     todo.push_back(job);
   }
+  RememberResumePoints(plan.acknowledged, todo, whole);
   TEMOIN_RETURN_IF_ERROR(ApplyReceipts(vault, receipts));
   stats.receipted += receipts.size();
   for (const auto& [id, receipt] : receipts) stats.proven_log_indexes.insert(LogIndexOf(receipt));
@@ -176,38 +182,45 @@ class PieceUpload {
 
   // False when the stream is over (the reader stopped, or a write failed).
   bool SendBlob(const BlobJob& job) {
-    const uint64_t slices = SliceCount(job.ref.size());
     bool first = true;  // of this blob in this stream: the ids go with it
-    for (uint64_t i = job.from; i < slices; ++i) {
+    for (uint64_t i = job.from; i < SliceCount(job.ref.size()); ++i) {
       absl::StatusOr<std::optional<std::string>> slice = LoadSlice(vault_, job.ref.blob_id(), i);
-      if (!slice.ok() || !slice->has_value()) {
-        std::lock_guard lock(mu_);
-        // Its receipt came meanwhile (an unasked blob that was whole), and purged it.
-        if (receipted_.count(job.record_id)) return true;
-        read_error_ = absl::DataLossError("attachment slice missing from the vault");
-        context_->TryCancel();
-        return false;
-      }
-      const std::string& bytes = **slice;
-      for (uint64_t at = i == job.from ? job.from_offset : 0; at < bytes.size();
-           at += piece_bytes_) {
-        v1::AttachmentChunk chunk;
-        if (first) {
-          chunk.set_record_id(job.record_id);
-          chunk.set_blob_id(job.ref.blob_id());
-          first = false;
-        }
-        chunk.set_index(i);
-        chunk.set_offset(static_cast<uint32_t>(at));
-        chunk.set_data(bytes.substr(at, piece_bytes_));
-        const bool ends_slice = at + chunk.data().size() == bytes.size();
-        const Sent sent = SendPiece(job, chunk, ends_slice, ends_slice && i + 1 == slices);
-        if (sent == Sent::kStreamOver) return false;
-        if (sent == Sent::kBlobDone) return true;
-      }
+      if (!slice.ok() || !slice->has_value()) return MissingSlice(job);
+      const Sent sent = SendSlice(job, i, **slice, first);
       sodium_memzero((*slice)->data(), (*slice)->size());  // ciphertext, but no copies kept
+      if (sent != Sent::kPiece) return sent == Sent::kBlobDone;
     }
     return true;
+  }
+
+  // A slice gone from the vault: its record's receipt came meanwhile and purged it (an
+  // unasked blob that was whole), and the blob is done; otherwise the stream fails.
+  bool MissingSlice(const BlobJob& job) {
+    std::lock_guard lock(mu_);
+    if (receipted_.count(job.record_id)) return true;
+    read_error_ = absl::DataLossError("attachment slice missing from the vault");
+    context_->TryCancel();
+    return false;
+  }
+
+  // The pieces of slice `index` (`bytes`), from where `job` resumes in it.
+  Sent SendSlice(const BlobJob& job, uint64_t index, const std::string& bytes, bool& first) {
+    const bool last_slice = index + 1 == SliceCount(job.ref.size());
+    for (uint64_t at = index == job.from ? job.from_offset : 0; at < bytes.size();
+         at += piece_bytes_) {
+      v1::AttachmentChunk chunk;
+      if (std::exchange(first, false)) {
+        chunk.set_record_id(job.record_id);
+        chunk.set_blob_id(job.ref.blob_id());
+      }
+      chunk.set_index(index);
+      chunk.set_offset(static_cast<uint32_t>(at));
+      chunk.set_data(bytes.substr(at, piece_bytes_));
+      const bool ends_slice = at + chunk.data().size() == bytes.size();
+      const Sent sent = SendPiece(job, chunk, ends_slice, ends_slice && last_slice);
+      if (sent != Sent::kPiece) return sent;
+    }
+    return Sent::kPiece;
   }
 
   // Waits for room in the window, then writes `chunk` of `job`, asking for an answer
@@ -349,14 +362,10 @@ absl::Status UploadAttachments(
   absl::Status uploaded =
       PieceUpload(vault, connection, options, plan.acknowledged, on_bytes, stats)
           .Run(todo, closing);
+  // What the run remembers of these blobs may be wrong after such a refusal: ask.
+  if (RefusedThePieces(uploaded)) ForgetResumePoints(plan.acknowledged, todo);
   stats.proven_log_indexes.erase(0);
   if (!stats.log.has_value()) stats.proven_log_indexes.clear();
-  if (RefusedWhereItResumed(uploaded) && ForgetUnasked(plan, todo)) {
-    // The server holds less than it acknowledged (its partial expired): ask this once
-    // (nothing is unasked the second time).
-    std::cerr << "sync: " << uploaded.message() << "; asking where the attachments resume\n";
-    return UploadAttachments(vault, connection, plan, options, on_bytes, stats);
-  }
   return uploaded;
 }
 

@@ -210,18 +210,42 @@ std::string RandomBytes(size_t n, uint64_t seed) {
 }
 
 // Records one testimony with `attachment` on `monitor`; returns its id.
-std::string RecordWithAttachment(const Deployment& d, const std::string& monitor,
-                                 const std::string& attachment, const std::string& name,
-                                 uint32_t seed) {
+struct AttachedFile {
+  std::string bytes;
+  std::string name;
+};
+
+// Records one testimony with `files` attached on `monitor`; returns its id.
+std::string RecordWithAttachments(const Deployment& d, const std::string& monitor,
+                                  const std::vector<AttachedFile>& files, uint32_t seed) {
   TestimonyGenerator generator(seed);
-  const std::string testimony = d.dir().Sub(absl::StrCat(name, ".json"));
+  const std::string testimony = d.dir().Sub(absl::StrCat(files.front().name, ".json"));
   EXPECT_TRUE(WriteFile(testimony, TestimonyToJson(generator.Next())).ok());
-  const std::string path = d.dir().Sub(name);
-  EXPECT_TRUE(WriteFile(path, attachment).ok());
-  CommandResult r = d.Temoin(
-      monitor, {"record", "--project", kDeploymentProject, "--from", testimony, "--attach", path});
+  std::vector<std::string> args = {"record", "--project", kDeploymentProject, "--from", testimony};
+  for (const AttachedFile& file : files) {
+    const std::string path = d.dir().Sub(file.name);
+    EXPECT_TRUE(WriteFile(path, file.bytes).ok());
+    args.insert(args.end(), {"--attach", path});
+  }
+  CommandResult r = d.Temoin(monitor, args);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return Trim(r.out);
+}
+
+// How often a `sync --until-done` resumed a blob from where the run last had it
+// acknowledged (client/sync/attachment_resume.h), and how often after asking the server.
+struct Resumes {
+  int unasked = 0;
+  int asked = 0;
+};
+
+Resumes CountResumes(const std::string& err) {
+  Resumes resumes;
+  for (absl::string_view line : absl::StrSplit(err, '\n')) {
+    if (!absl::StrContains(line, "resuming at slice ")) continue;
+    ++(absl::StrContains(line, "(as last acknowledged)") ? resumes.unasked : resumes.asked);
+  }
+  return resumes;
 }
 
 TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
@@ -249,10 +273,10 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   const std::string audio = RandomBytes(3 * 1000 * 1000, seed);
   // The same file on two monitors: monitor 0 over a clean link measures what the upload
   // costs without cuts, monitor 1 goes over the field link.
-  const std::string clean_id =
-      RecordWithAttachment(d, d.monitors()[0], audio, "clean.m4a", static_cast<uint32_t>(seed));
-  const std::string field_id =
-      RecordWithAttachment(d, d.monitors()[1], audio, "field.m4a", static_cast<uint32_t>(seed));
+  const std::string clean_id = RecordWithAttachments(d, d.monitors()[0], {{audio, "clean.m4a"}},
+                                                     static_cast<uint32_t>(seed));
+  const std::string field_id = RecordWithAttachments(d, d.monitors()[1], {{audio, "field.m4a"}},
+                                                     static_cast<uint32_t>(seed));
   ASSERT_FALSE(clean_id.empty());
   ASSERT_FALSE(field_id.empty());
 
@@ -305,18 +329,61 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   EXPECT_LE(resent_per_cut, static_cast<double>(kPiece + kAttachmentWindow));
 
   // After a cut the run goes on from the last acknowledged piece without asking where
-  // the blob stands (client/sync/attachment_resume.h). It asks only when the run has
-  // no acknowledgement of the blob yet (a cut before its first answer) or was told of
-  // all of it (a cut that took the receipt): at most twice for one blob.
-  int unasked = 0, asked = 0;
-  for (absl::string_view line : absl::StrSplit(r.err, '\n')) {
-    if (!absl::StrContains(line, "resuming at slice ")) continue;
-    ++(absl::StrContains(line, "(as last acknowledged)") ? unasked : asked);
+  // the blob stands. It asks only while the run does not know the blob yet (an
+  // attempt cut before the first answer to its pieces) or the record is whole on the
+  // server without its receipt in (a cut that took the last answer).
+  const Resumes resumes = CountResumes(r.err);
+  std::cerr << "field_link_test: resumed " << resumes.unasked << " times as last acknowledged, "
+            << resumes.asked << " times after asking\n";
+  EXPECT_GE(resumes.unasked, 1) << r.err;
+  EXPECT_LE(resumes.asked, 2) << r.err;
+}
+
+TEST(FieldLinkTest, TwoAttachmentsOfOneTestimonyResumeWithoutAsking) {
+  // The second blob of a record goes on without a query too, while the first is whole
+  // on the server and the receipt waits for the second.
+  const uint64_t seed = Seed();
+  absl::StatusOr<std::unique_ptr<Deployment>> made =
+      Deployment::Create("temoin-e2e-field-link-two", /*monitors=*/1);
+  ASSERT_TRUE(made.ok()) << made.status();
+  Deployment& d = **made;
+  const std::string monitor = d.monitors()[0];
+  CommandResult r = d.Temoin(monitor, {"sync"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string first = RandomBytes(1500 * 1000, seed);
+  const std::string second = RandomBytes(1500 * 1000, seed + 1);
+  const std::string id = RecordWithAttachments(
+      d, monitor, {{first, "first.m4a"}, {second, "second.m4a"}}, static_cast<uint32_t>(seed));
+  ASSERT_FALSE(id.empty());
+  FieldSync sync =
+      SyncThroughFieldLink(d, monitor,
+                           netsim::LinkOptions{.target_port = d.port(),
+                                               .up_bits_per_s = 1'000'000,
+                                               .down_bits_per_s = 1'000'000,
+                                               .latency = std::chrono::milliseconds(100),
+                                               .cut_mean_bytes = 256 * 1024,
+                                               .seed = seed},
+                           780);
+  r = sync.result;
+  ASSERT_EQ(r.exit_code, 0) << (r.timed_out ? "timed out; " : "") << r.err;
+  ASSERT_GE(sync.counters.cuts, 2) << "the link hardly cut: the test did not test anything";
+  absl::StatusOr<nlohmann::json> counts = d.RecordCounts(monitor);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->value("purged", -1), 1) << counts->dump();
+  const std::string out_dir = d.dir().Sub("attachments");
+  absl::StatusOr<std::vector<nlohmann::json>> exported =
+      d.ReviewerExport({"--attachments", out_dir});
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  for (const auto& [bytes, name] : {std::pair{&first, "first.m4a"}, {&second, "second.m4a"}}) {
+    absl::StatusOr<std::string> file = ReadFile(absl::StrCat(out_dir, "/", id, "/", name));
+    ASSERT_TRUE(file.ok()) << file.status();
+    EXPECT_TRUE(*file == *bytes) << name << " differs from what was recorded";
   }
-  std::cerr << "field_link_test: resumed " << unasked << " times as last acknowledged, " << asked
-            << " times after asking\n";
-  EXPECT_GE(unasked, 1) << r.err;
-  EXPECT_LE(asked, 2) << r.err;
+  const Resumes resumes = CountResumes(r.err);
+  std::cerr << "field_link_test: " << sync.counters.cuts << " cuts; resumed " << resumes.unasked
+            << " times as last acknowledged, " << resumes.asked << " times after asking\n";
+  EXPECT_GE(resumes.unasked, sync.counters.cuts / 2) << r.err;
+  EXPECT_LE(resumes.asked, 2) << r.err;
 }
 
 }  // namespace

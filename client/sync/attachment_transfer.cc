@@ -8,17 +8,16 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <deque>
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/core/attachments.h"
 #include "client/core/outbox.h"
+#include "client/sync/piece_ledger.h"
 #include "client/sync/piece_window.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
@@ -28,17 +27,6 @@ namespace temoin::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A piece written and not yet covered by an answer.
-struct InFlight {
-  const BlobJob* job;
-  uint64_t index;  // slice
-  uint64_t end;    // offset within the slice just past the piece
-  uint64_t bytes;
-  bool answered;    // not quiet: its answer acknowledges it and every piece before it
-  bool ends_slice;  // the slice is whole on the server once this piece is acknowledged
-  Clock::time_point sent;
-};
 
 uint64_t StopAfterFromEnv() {
   const char* value = std::getenv("TEMOIN_TEST_STOP_AFTER_CHUNKS");
@@ -116,25 +104,18 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
 // the window while this thread reads the answers. Pipelining: pieces stream without
 // waiting for each answer. At a cut what was unacknowledged is sent again (the server
 // keeps what it had taken), so the window bounds what a cut costs, and it is kept
-// small on a slow link. Only some pieces ask for an answer (server/core/
-// piece_stream.h): one answer covers every piece before it. Each acknowledged piece
-// moves its blob's entry in `acknowledged` (when given).
-//
-// A blob resumed without asking (BlobJob.unasked) may be further along on the server,
-// or whole: its pieces ask for an answer each until the first one comes back, since
-// the server answers every piece of a whole blob (with its receipt), and an answer
-// the device did not ask for would acknowledge pieces not yet taken. Once an answer
-// says a blob is whole, or its record's receipt is in, the rest of its pieces are not
-// sent.
+// small on a slow link. Which pieces ask for an answer, and what each answer
+// acknowledges, is the ledger's (client/sync/piece_ledger.h).
 class PieceUpload {
  public:
+  // `todo` must outlive the upload.
   PieceUpload(Vault& vault, Connection& connection, const AttachmentUploadOptions& options,
-              AcknowledgedBlobs* acknowledged,
+              AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo,
               const std::function<void(uint64_t bytes, bool already_held)>& on_bytes,
               AttachmentUploadStats& stats)
       : vault_(vault),
         connection_(connection),
-        acknowledged_(acknowledged),
+        ledger_(acknowledged, todo),
         piece_bytes_(std::clamp<uint64_t>(options.piece_bytes, 1024, kUploadChunkBytes)),
         window_(options.window_bytes, piece_bytes_),
         on_bytes_(on_bytes),
@@ -144,9 +125,6 @@ class PieceUpload {
 
   absl::Status Run(const std::vector<BlobJob>& todo,
                    const std::optional<v1::GetLogProofsRequest>& closing) {
-    for (const BlobJob& job : todo) {
-      if (job.unasked) unconfirmed_.insert(&job);
-    }
     std::thread writer([&] { SendBlobs(todo, closing); });
     ReadAnswers();
     {
@@ -197,7 +175,7 @@ class PieceUpload {
   // unasked blob that was whole), and the blob is done; otherwise the stream fails.
   bool MissingSlice(const BlobJob& job) {
     std::lock_guard lock(mu_);
-    if (receipted_.count(job.record_id)) return true;
+    if (ledger_.Receipted(job.record_id)) return true;
     read_error_ = absl::DataLossError("attachment slice missing from the vault");
     context_->TryCancel();
     return false;
@@ -223,28 +201,20 @@ class PieceUpload {
     return Sent::kPiece;
   }
 
-  // Waits for room in the window, then writes `chunk` of `job`, asking for an answer
-  // when the window would otherwise fill with quiet pieces, every half window, at a
-  // blob's end (whose answer carries the receipt), and while an unasked blob is
-  // unconfirmed.
+  // Waits for room in the window, then writes `chunk` of `job`, unless its blob is
+  // done (PieceLedger::BlobDone).
   Sent SendPiece(const BlobJob& job, v1::AttachmentChunk& chunk, bool ends_slice, bool ends_blob) {
     const uint64_t size = chunk.data().size();
     {
       std::unique_lock lock(mu_);
       window_open_.wait(lock, [&] {
-        return reader_done_ || bytes_in_flight_ == 0 || bytes_in_flight_ + size <= window_.bytes();
+        const uint64_t in_flight = ledger_.bytes_in_flight();
+        return reader_done_ || in_flight == 0 || in_flight + size <= window_.bytes();
       });
       if (reader_done_) return Sent::kStreamOver;
-      if (receipted_.count(job.record_id) || whole_.count(&job)) return Sent::kBlobDone;
-      bytes_in_flight_ += size;
-      unanswered_ += size;
-      const bool answered = ends_blob || unconfirmed_.count(&job) ||
-                            unanswered_ >= window_.bytes() / 2 ||
-                            bytes_in_flight_ + piece_bytes_ > window_.bytes();
-      if (answered) unanswered_ = 0;
-      chunk.set_quiet(!answered);
-      in_flight_.push_back(
-          {&job, chunk.index(), chunk.offset() + size, size, answered, ends_slice, Clock::now()});
+      if (ledger_.BlobDone(job)) return Sent::kBlobDone;
+      const PieceLedger::Piece piece{chunk.index(), chunk.offset(), size, ends_slice, ends_blob};
+      chunk.set_quiet(!ledger_.Write(job, piece, window_.bytes(), piece_bytes_, Clock::now()));
     }
     return stream_->Write(chunk) ? Sent::kPiece : Sent::kStreamOver;
   }
@@ -262,7 +232,7 @@ class PieceUpload {
         stats_.log = std::move(*answer.mutable_log());
         continue;
       }
-      const bool new_receipt = answer.has_receipt() && Receipted(answer.record_id());
+      const bool new_receipt = answer.has_receipt() && TakeReceipt(answer.record_id());
       const uint64_t bytes = Acknowledge(answer.complete());
       window_open_.notify_all();
       ++stats_.pieces_acked;
@@ -281,45 +251,26 @@ class PieceUpload {
     }
   }
 
-  // Whether `record_id`'s receipt is new to this stream (the server answers every
-  // repeated piece of a whole blob with it). Marked before it is applied and purges the
-  // record's slices, so that the writer, which checks first, sends none of them.
-  bool Receipted(const std::string& record_id) {
+  // The server answers every repeated piece of a whole blob with its receipt.
+  bool TakeReceipt(const std::string& record_id) {
     std::lock_guard lock(mu_);
-    return receipted_.insert(record_id).second;
+    return ledger_.TakeReceipt(record_id);
   }
 
-  // One answer: every piece up to the first that asked for it is acknowledged. Returns
-  // their bytes. `blob_whole`: the answer says that piece's blob is whole on the server
-  // (an unasked blob that a cut left whole: none of its pieces is sent any more, since
-  // the server answers each piece of a whole blob, asked or quiet).
+  // One answer; returns the bytes it acknowledged.
   uint64_t Acknowledge(bool blob_whole) {
     std::lock_guard lock(mu_);
-    uint64_t bytes = 0;
-    while (!in_flight_.empty()) {
-      const InFlight piece = in_flight_.front();
-      in_flight_.pop_front();
-      bytes += piece.bytes;
-      if (piece.ends_slice) ++stats_.slices_done;
-      if (acknowledged_ != nullptr) {
-        (*acknowledged_)[piece.job->ref.blob_id()] = piece.ends_slice
-                                                         ? BlobAcknowledged{piece.index + 1, 0}
-                                                         : BlobAcknowledged{piece.index, piece.end};
-      }
-      if (piece.answered) {
-        unconfirmed_.erase(piece.job);
-        if (blob_whole) whole_.insert(piece.job);
-        window_.OnAck(std::chrono::duration<double>(Clock::now() - piece.sent).count(), bytes);
-        break;
-      }
+    const PieceLedger::Acknowledged acked = ledger_.Answer(blob_whole, Clock::now());
+    stats_.slices_done += acked.slices;
+    if (acked.took.has_value()) {
+      window_.OnAck(std::chrono::duration<double>(*acked.took).count(), acked.bytes);
     }
-    bytes_in_flight_ -= std::min(bytes_in_flight_, bytes);
-    return bytes;
+    return acked.bytes;
   }
 
   Vault& vault_;
   Connection& connection_;
-  AcknowledgedBlobs* const acknowledged_;  // updated by the reader alone, under mu_
+  PieceLedger ledger_;  // under mu_
   const uint64_t piece_bytes_;
   PieceWindow window_;
   const std::function<void(uint64_t, bool)>& on_bytes_;
@@ -329,12 +280,6 @@ class PieceUpload {
 
   std::mutex mu_;
   std::condition_variable window_open_;
-  std::deque<InFlight> in_flight_;  // in the order written; answers come in that order
-  uint64_t bytes_in_flight_ = 0;
-  uint64_t unanswered_ = 0;  // bytes written since the last piece that asked for an answer
-  std::set<const BlobJob*> unconfirmed_;  // unasked blobs no answer has confirmed yet
-  std::set<const BlobJob*> whole_;        // blobs an answer said are whole
-  std::set<std::string> receipted_;       // records whose receipt came on this stream
   bool reader_done_ = false;
   absl::Status read_error_;   // the writer's, under mu_
   absl::Status apply_error_;  // the reader's
@@ -360,7 +305,7 @@ absl::Status UploadAttachments(
     stats.proven_log_indexes.insert(closing->log_indexes().begin(), closing->log_indexes().end());
   }
   absl::Status uploaded =
-      PieceUpload(vault, connection, options, plan.acknowledged, on_bytes, stats)
+      PieceUpload(vault, connection, options, plan.acknowledged, todo, on_bytes, stats)
           .Run(todo, closing);
   // What the run remembers of these blobs may be wrong after such a refusal: ask.
   if (RefusedThePieces(uploaded)) ForgetResumePoints(plan.acknowledged, todo);

@@ -2,7 +2,6 @@
 #define TEMOIN_CLIENT_SYNC_ATTACHMENT_TRANSFER_H_
 
 #include <functional>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -42,17 +41,18 @@ struct AttachmentUploadOptions {
 };
 
 // Uploads the attachments of `plan.entries` (pending records whose bodies the server
-// holds): one QueryAttachments call says where each blob resumes (slice and byte
-// offset), unless the plan knows the server holds none of them or where an earlier
-// attempt left each (`plan.acknowledged`); then one stream
-// carries every missing piece, pipelined within the window; a piece asks
-// for an answer only every half window and at a blob's end, and each answer
-// acknowledges every piece before it (server/core/piece_stream.h). Receipts that come
-// back (a record whose last blob completed) are verified and applied at once.
-// `on_bytes` is told, once per blob, of the bytes the server already held when this
-// call began (`already_held` true), then of the bytes each answer acknowledges. Test
-// hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the environment the process exits
-// abruptly after N slices are made whole, as a phone dying mid-upload would.
+// holds). Where each blob resumes (slice and byte offset) is known without asking when
+// this attempt stored every body, or the run knows every blob (KnownResumePoints);
+// otherwise one QueryAttachments call says. Then one stream carries every missing
+// piece, pipelined within the window; which pieces ask for an answer, and what each
+// answer acknowledges, is client/sync/piece_ledger.h's. Receipts that come back (a
+// record whose last blob completed) are verified and applied at once. `on_bytes` is
+// told, once per blob, of the bytes the server held (or was last known to hold) when
+// this call began (`already_held` true), then of the bytes each answer acknowledges.
+// A stream the server refuses for its pieces forgets the run's knowledge of its blobs
+// (`plan.acknowledged`). Test hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the
+// environment the process exits abruptly after N slices are made whole, as a phone
+// dying mid-upload would.
 absl::Status UploadAttachments(
     Vault& vault, Connection& connection, const AttachmentUploadPlan& plan,
     const AttachmentUploadOptions& options,

@@ -432,6 +432,49 @@ TEST_F(UploadPiecesTest, AStreamCarriesIdsOnceAndAnswersOnlyWhatIsAskedOrFinal) 
   EXPECT_TRUE(Stored(IdOf(record)));
 }
 
+// What a device that resumes without asking relies on (client/sync/piece_ledger.h):
+// after a cut, the repeats of a blob the server holds whole are answered even when
+// quiet, saying it is whole, with the receipt once the record is complete. The device
+// therefore lets every such piece ask, and stops the blob at the first answer.
+TEST_F(UploadPiecesTest, RepeatsOfAWholeBlobAreAnsweredEvenWhenQuiet) {
+  Session session = SignIn(monitor_);
+  Blob first = MakeBlob(30'000, 'w');
+  Blob second = MakeBlob(30'000, 'x');
+  v1::Envelope record = Seal(monitor_, {first.ref, second.ref});
+  ASSERT_TRUE(Upload(session, {record})[0].awaiting_attachments());
+  auto whole_slice = [&](const Blob& blob, bool quiet) {
+    v1::AttachmentChunk chunk;
+    chunk.set_record_id(IdOf(record));
+    chunk.set_blob_id(blob.ref.blob_id());
+    chunk.set_data(blob.slices[0]);
+    chunk.set_quiet(quiet);
+    return chunk;
+  };
+  {
+    PieceStream stream(*core_);
+    absl::StatusOr<v1::BlobStatus> s = stream.Take(session, whole_slice(first, false));
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE(s->complete());
+  }
+  // A new stream (after a cut): the first blob again, quiet. Whole, no receipt yet.
+  PieceStream stream(*core_);
+  absl::StatusOr<v1::BlobStatus> s = stream.Take(session, whole_slice(first, true));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->complete()) << "a quiet repeat of a whole blob went unanswered";
+  EXPECT_FALSE(s->has_receipt());
+  s = stream.Take(session, whole_slice(second, false));
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->has_receipt());
+  // And once the record is complete, each quiet repeat brings the receipt.
+  for (const Blob* blob : {&first, &second}) {
+    s = stream.Take(session, whole_slice(*blob, true));
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_TRUE(s->complete());
+    EXPECT_TRUE(s->has_receipt());
+    EXPECT_EQ(s->record_id(), IdOf(record));
+  }
+}
+
 // Issue 13: a record with attachments needs no commitment before its body, and no
 // QueryAttachments after it, when the body's answer fixes it and says nothing is held.
 TEST_F(UploadPiecesTest, ABodyStoredNowIsAnsweredWithItsCommitmentReceiptAndNothingHeld) {

@@ -239,6 +239,26 @@ struct Resumes {
   int asked = 0;
 };
 
+struct ExpectedFile {
+  std::string record_id;
+  std::string name;
+  const std::string* bytes;
+};
+
+// The reviewer's export holds each of `files`, byte-identical.
+void ExpectExported(const Deployment& d, const std::vector<ExpectedFile>& files) {
+  const std::string out_dir = d.dir().Sub("attachments");
+  absl::StatusOr<std::vector<nlohmann::json>> exported =
+      d.ReviewerExport({"--attachments", out_dir});
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  for (const ExpectedFile& expected : files) {
+    absl::StatusOr<std::string> file =
+        ReadFile(absl::StrCat(out_dir, "/", expected.record_id, "/", expected.name));
+    ASSERT_TRUE(file.ok()) << file.status();
+    EXPECT_TRUE(*file == *expected.bytes) << expected.name << " differs from what was recorded";
+  }
+}
+
 Resumes CountResumes(const std::string& err) {
   Resumes resumes;
   for (absl::string_view line : absl::StrSplit(err, '\n')) {
@@ -305,15 +325,7 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   EXPECT_EQ(counts->value("purged", -1), 1) << counts->dump();
 
   // The reviewer's export has both files, byte-identical.
-  const std::string out_dir = d.dir().Sub("attachments");
-  absl::StatusOr<std::vector<nlohmann::json>> exported =
-      d.ReviewerExport({"--attachments", out_dir});
-  ASSERT_TRUE(exported.ok()) << exported.status();
-  for (const auto& [id, name] : {std::pair{field_id, "field.m4a"}, {clean_id, "clean.m4a"}}) {
-    absl::StatusOr<std::string> file = ReadFile(absl::StrCat(out_dir, "/", id, "/", name));
-    ASSERT_TRUE(file.ok()) << file.status();
-    EXPECT_TRUE(*file == audio) << name << " differs from what was recorded";
-  }
+  ExpectExported(d, {{field_id, "field.m4a", &audio}, {clean_id, "clean.m4a", &audio}});
 
   const int64_t field_up = c.up_forwarded + c.up_lost;
   const int64_t resent = field_up - clean_up;
@@ -370,15 +382,7 @@ TEST(FieldLinkTest, TwoAttachmentsOfOneTestimonyResumeWithoutAsking) {
   absl::StatusOr<nlohmann::json> counts = d.RecordCounts(monitor);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->value("purged", -1), 1) << counts->dump();
-  const std::string out_dir = d.dir().Sub("attachments");
-  absl::StatusOr<std::vector<nlohmann::json>> exported =
-      d.ReviewerExport({"--attachments", out_dir});
-  ASSERT_TRUE(exported.ok()) << exported.status();
-  for (const auto& [bytes, name] : {std::pair{&first, "first.m4a"}, {&second, "second.m4a"}}) {
-    absl::StatusOr<std::string> file = ReadFile(absl::StrCat(out_dir, "/", id, "/", name));
-    ASSERT_TRUE(file.ok()) << file.status();
-    EXPECT_TRUE(*file == *bytes) << name << " differs from what was recorded";
-  }
+  ExpectExported(d, {{id, "first.m4a", &first}, {id, "second.m4a", &second}});
   const Resumes resumes = CountResumes(r.err);
   std::cerr << "field_link_test: " << sync.counters.cuts << " cuts; resumed " << resumes.unasked
             << " times as last acknowledged, " << resumes.asked << " times after asking\n";

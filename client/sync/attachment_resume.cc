@@ -59,7 +59,6 @@ bool RefusedThePieces(const absl::Status& status) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kOutOfRange:
       return true;
     default:
@@ -67,9 +66,13 @@ bool RefusedThePieces(const absl::Status& status) {
   }
 }
 
-void ForgetResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo) {
-  if (acknowledged == nullptr) return;
-  for (const BlobJob& job : todo) acknowledged->erase(job.ref.blob_id());
+bool ForgetResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo) {
+  bool unasked = false;
+  for (const BlobJob& job : todo) {
+    if (acknowledged != nullptr) acknowledged->erase(job.ref.blob_id());
+    unasked = unasked || job.unasked;
+  }
+  return unasked;
 }
 
 }  // namespace temoin::client

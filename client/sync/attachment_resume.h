@@ -39,7 +39,8 @@ struct AttachmentUploadPlan {
   // from its last acknowledged piece, one round trip sooner after every cut. The
   // server holds at least that much, and takes again what it held beyond it
   // (unacknowledged when the link dropped) as harmless repeats. A stream the server
-  // refuses for its pieces forgets its blobs here, so that the next attempt asks.
+  // refuses for its pieces forgets its blobs here, so that the next attempt asks
+  // (UploadAttachments).
   AcknowledgedBlobs* acknowledged = nullptr;
   // When set, the stream ends with this closing (AttachmentChunk.log): the proofs of
   // these indexes and of every receipt the call applies come back on the stream, and
@@ -76,13 +77,13 @@ void RememberResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<Blo
                           const std::vector<BlobJob>& whole);
 
 // Whether an upload stream ended on the server's word about its pieces (a gap, an
-// unknown blob, bytes that differ, a hash that does not match) rather than on the link,
-// the session or the server's load: what the run remembers of those blobs may then be
-// wrong.
+// unknown blob, bytes that differ) rather than on the link, the session, the server's
+// load or its own fault: what the run remembers of those blobs may then be wrong.
 bool RefusedThePieces(const absl::Status& status);
 
-// Forgets where the blobs of `todo` were, so that the next attempt asks.
-void ForgetResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo);
+// Forgets where the blobs of `todo` were, so that the next attempt asks. Whether one of
+// them had been resumed without asking.
+bool ForgetResumePoints(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo);
 
 }  // namespace temoin::client
 

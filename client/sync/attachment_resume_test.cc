@@ -142,15 +142,20 @@ TEST(AttachmentResumeTest, OnlyTheServersWordAboutPiecesForgetsWhereBlobsWere) {
   EXPECT_FALSE(RefusedThePieces(absl::InternalError("server")));
   EXPECT_TRUE(RefusedThePieces(absl::FailedPreconditionError("out of order")));
   EXPECT_TRUE(RefusedThePieces(absl::NotFoundError("unknown blob")));
-  EXPECT_TRUE(RefusedThePieces(absl::DataLossError("hash does not match")));
+  EXPECT_TRUE(RefusedThePieces(absl::InvalidArgumentError("overruns its slice")));
+  // The device's own faults are not the server's word about the pieces.
+  EXPECT_FALSE(RefusedThePieces(absl::DataLossError("slice missing from the vault")));
 
   AttachmentUploadPlan plan;
   plan.entries = {Entry("a", {kThreeSlices}), Entry("b", {kThreeSlices})};
   AcknowledgedBlobs acknowledged = {{"a-0", {1, 0}}, {"b-0", {1, 0}}, {"c-0", {1, 0}}};
-  ForgetResumePoints(&acknowledged, AllBlobs(plan));
+  std::vector<BlobJob> todo = AllBlobs(plan);
+  EXPECT_FALSE(ForgetResumePoints(&acknowledged, todo));  // both were asked about
   EXPECT_EQ(acknowledged.size(), 1u);
   EXPECT_EQ(acknowledged.count("c-0"), 1u);
-  ForgetResumePoints(nullptr, AllBlobs(plan));
+  todo[1].unasked = true;
+  EXPECT_TRUE(ForgetResumePoints(&acknowledged, todo));  // that may be why it was refused
+  EXPECT_TRUE(ForgetResumePoints(nullptr, todo));
 }
 
 }  // namespace

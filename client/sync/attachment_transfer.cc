@@ -50,6 +50,14 @@ void NoteResume(const BlobJob& job,
             << SliceCount(job.ref.size()) << (job.unasked ? " (as last acknowledged)" : "") << "\n";
 }
 
+// The bytes of the blobs of `jobs` left out of `todo`: whole on the server.
+uint64_t HeldWhole(const std::vector<BlobJob>& jobs, const std::vector<BlobJob>& todo) {
+  uint64_t bytes = 0;
+  for (const BlobJob& job : jobs) bytes += job.ref.size();
+  for (const BlobJob& job : todo) bytes -= job.ref.size();
+  return bytes;
+}
+
 // Where each blob resumes, from one QueryAttachments call unless it is known without
 // one (KnownResumePoints): the blobs still to send (in `todo`) and the receipts of
 // records already complete (applied to the vault).
@@ -60,6 +68,7 @@ absl::StatusOr<std::vector<BlobJob>> ResumePoints(
   std::vector<BlobJob> jobs = AllBlobs(plan);
   if (jobs.empty()) return jobs;
   if (std::optional<std::vector<BlobJob>> known = KnownResumePoints(plan, jobs)) {
+    if (on_bytes) on_bytes(HeldWhole(jobs, *known), true);
     for (const BlobJob& job : *known) NoteResume(job, on_bytes);
     RememberResumePoints(plan.acknowledged, *known, {});
     return *std::move(known);
@@ -115,6 +124,7 @@ class PieceUpload {
               AttachmentUploadStats& stats)
       : vault_(vault),
         connection_(connection),
+        todo_(todo),
         ledger_(acknowledged, todo),
         piece_bytes_(std::clamp<uint64_t>(options.piece_bytes, 1024, kUploadChunkBytes)),
         window_(options.window_bytes, piece_bytes_),
@@ -123,9 +133,8 @@ class PieceUpload {
         context_(connection.NewContext(Connection::kTransferDeadline)),
         stream_(connection.sync().UploadAttachment(context_.get())) {}
 
-  absl::Status Run(const std::vector<BlobJob>& todo,
-                   const std::optional<v1::GetLogProofsRequest>& closing) {
-    std::thread writer([&] { SendBlobs(todo, closing); });
+  absl::Status Run(const std::optional<v1::GetLogProofsRequest>& closing) {
+    std::thread writer([&] { SendBlobs(closing); });
     ReadAnswers();
     {
       std::lock_guard lock(mu_);
@@ -143,9 +152,8 @@ class PieceUpload {
  private:
   // Every blob, then the closing that asks for the log proofs, written at once: the
   // server answers it after the last piece's receipt.
-  void SendBlobs(const std::vector<BlobJob>& todo,
-                 const std::optional<v1::GetLogProofsRequest>& closing) {
-    for (const BlobJob& job : todo) {
+  void SendBlobs(const std::optional<v1::GetLogProofsRequest>& closing) {
+    for (const BlobJob& job : todo_) {
       if (!SendBlob(job)) return;
     }
     if (closing.has_value()) {
@@ -270,6 +278,7 @@ class PieceUpload {
 
   Vault& vault_;
   Connection& connection_;
+  const std::vector<BlobJob>& todo_;
   PieceLedger ledger_;  // under mu_
   const uint64_t piece_bytes_;
   PieceWindow window_;
@@ -306,11 +315,16 @@ absl::Status UploadAttachments(
   }
   absl::Status uploaded =
       PieceUpload(vault, connection, options, plan.acknowledged, todo, on_bytes, stats)
-          .Run(todo, closing);
-  // What the run remembers of these blobs may be wrong after such a refusal: ask.
-  if (RefusedThePieces(uploaded)) ForgetResumePoints(plan.acknowledged, todo);
+          .Run(closing);
   stats.proven_log_indexes.erase(0);
   if (!stats.log.has_value()) stats.proven_log_indexes.clear();
+  // What the run remembers of these blobs may be wrong after such a refusal. When one
+  // went on without asking, that may be the cause: the attempt ends as one to retry at
+  // once (a run would stop on the refusal itself), and the next attempt asks.
+  if (RefusedThePieces(uploaded) && ForgetResumePoints(plan.acknowledged, todo)) {
+    return absl::AbortedError(
+        absl::StrCat(uploaded.message(), "; the next attempt asks where the attachments resume"));
+  }
   return uploaded;
 }
 

@@ -50,7 +50,8 @@ struct AttachmentUploadOptions {
 // told, once per blob, of the bytes the server held (or was last known to hold) when
 // this call began (`already_held` true), then of the bytes each answer acknowledges.
 // A stream the server refuses for its pieces forgets the run's knowledge of its blobs
-// (`plan.acknowledged`). Test hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the
+// (`plan.acknowledged`); when one of them went on without asking, the refusal comes
+// back as kAborted, which `sync --until-done` retries at once, asking. Test hook: with TEMOIN_TEST_STOP_AFTER_CHUNKS=N in the
 // environment the process exits abruptly after N slices are made whole, as a phone
 // dying mid-upload would.
 absl::Status UploadAttachments(

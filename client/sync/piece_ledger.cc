@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "client/core/attachments.h"
+
 namespace temoin::client {
 
 PieceLedger::PieceLedger(AcknowledgedBlobs* acknowledged, const std::vector<BlobJob>& todo)
@@ -41,13 +43,19 @@ PieceLedger::Acknowledged PieceLedger::Answer(bool blob_whole, Clock::time_point
     Remember(written);
     if (written.asks) {
       unconfirmed_.erase(written.job);
-      if (blob_whole) whole_.insert(written.job);
+      if (blob_whole) Whole(*written.job);
       acked.took = now - written.written;
       break;
     }
   }
   bytes_in_flight_ -= std::min(bytes_in_flight_, acked.bytes);
   return acked;
+}
+
+void PieceLedger::Whole(const BlobJob& job) {
+  whole_.insert(&job);
+  if (acknowledged_ != nullptr)
+    (*acknowledged_)[job.ref.blob_id()] = {SliceCount(job.ref.size()), 0};
 }
 
 void PieceLedger::Remember(const InFlight& acked) {

@@ -80,6 +80,8 @@ class PieceLedger {
     Clock::time_point written;
   };
   void Remember(const InFlight& acked);
+  // An answer said `job`'s blob is whole on the server: to its end, whatever piece asked.
+  void Whole(const BlobJob& job);
 
   AcknowledgedBlobs* const acknowledged_;
   std::deque<InFlight> in_flight_;  // in the order written; answers come in that order

@@ -341,9 +341,8 @@ TEST(FieldLinkTest, ThreeMegabyteAttachmentResumesInPiecesThroughCuts) {
   EXPECT_LE(resent_per_cut, static_cast<double>(kPiece + kAttachmentWindow));
 
   // After a cut the run goes on from the last acknowledged piece without asking where
-  // the blob stands. It asks only while the run does not know the blob yet (an
-  // attempt cut before the first answer to its pieces) or the record is whole on the
-  // server without its receipt in (a cut that took the last answer).
+  // the blob stands. It asks only about a blob it has no word of (a body stored
+  // before the run) or a record whole on the server without its receipt in.
   const Resumes resumes = CountResumes(r.err);
   std::cerr << "field_link_test: resumed " << resumes.unasked << " times as last acknowledged, "
             << resumes.asked << " times after asking\n";

@@ -1,5 +1,7 @@
 #include "client/cli/cli_context.h"
 
+#include <iostream>
+
 #include "client/cli/passphrase.h"
 #include "client/core/device_state.h"
 #include "common/status_macros.h"
@@ -18,7 +20,9 @@ std::optional<PinnedIdentity>& Identity() {
 
 absl::StatusOr<std::unique_ptr<Vault>> OpenVault(const Globals& g) {
   TEMOIN_ASSIGN_OR_RETURN(std::string passphrase, ReadPassphrase(g.passphrase_file, false));
-  absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(g.home, passphrase);
+  absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(g.home, passphrase, [] {
+    std::cerr << "temoin: a sync is using the vault; waiting for it to finish (up to 2 min)\n";
+  });
   crypto::WipeString(passphrase);
   if (vault.ok()) {
     // A vault without a profile (mid-enrolment) simply has no identity to remember.

@@ -1,6 +1,8 @@
 #include "client/vault/vault.h"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "absl/memory/memory.h"
 #include "absl/strings/escaping.h"
@@ -137,6 +139,24 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenOrCreateStore(const std::string
   return OpenStore(StorePath(home), create);
 }
 
+// A `sync --watch` holds the store only while it syncs, so a command that finds it held
+// waits rather than failing: the monitor may be about to type a testimony.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStoreWhenFree(
+    const std::string& home, const std::function<void()>& on_busy) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  bool told = false;
+  for (;;) {
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenOrCreateStore(home, false);
+    if (db.ok() || db.status().code() != absl::StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() > give_up) {
+      return db;
+    }
+    if (!told && on_busy) on_busy();
+    told = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
@@ -178,7 +198,8 @@ v1::CoverEnrolment ReadCoverForDuress(const std::string& home, const crypto::Sec
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
-                                                   absl::string_view passphrase) {
+                                                   absl::string_view passphrase,
+                                                   const std::function<void()>& on_busy) {
   TEMOIN_ASSIGN_OR_RETURN(StoredKeyFile stored, ReadKeyFile(home));
   const KeyFile& file = stored.file;
   TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, UnlockCounted(home, stored, passphrase));
@@ -213,7 +234,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     return vault;
   }
 
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenOrCreateStore(home, false));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStoreWhenFree(home, on_busy));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
   auto vault =
       absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
@@ -356,8 +377,24 @@ bool SplitNameValue(absl::string_view plain, absl::string_view* name, absl::stri
 
 }  // namespace
 
+absl::Status Vault::Held() const {
+  if (db_ != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "the vault's store is released (another command may hold it)");
+}
+
+void Vault::Release() { db_.reset(); }
+
+absl::Status Vault::Reacquire() {
+  if (db_ != nullptr) return absl::OkStatus();
+  if (home_.empty()) return absl::FailedPreconditionError("a salvaged copy cannot be reopened");
+  TEMOIN_ASSIGN_OR_RETURN(db_, OpenOrCreateStore(home_, false));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::string>> Vault::Get(absl::string_view ns,
                                                       absl::string_view name) {
+  TEMOIN_RETURN_IF_ERROR(Held());
   std::string key = StoreKey(ns, name);
   std::string sealed;
   rocksdb::Status s = db_->Get(ReadOptionsFor(salvaging_), key, &sealed);
@@ -382,6 +419,7 @@ absl::Status Vault::Put(absl::string_view ns, absl::string_view name, absl::stri
 }
 
 absl::Status Vault::Commit(VaultBatch& batch) {
+  TEMOIN_RETURN_IF_ERROR(Held());
   rocksdb::WriteBatch rocks_batch;
   for (const VaultBatch::PutOp& op : batch.puts_) {
     std::string key = StoreKey(op.ns, op.name);
@@ -398,6 +436,7 @@ absl::Status Vault::Commit(VaultBatch& batch) {
 absl::Status Vault::Scan(
     absl::string_view ns,
     const std::function<bool(absl::string_view name, absl::string_view value)>& visit) {
+  TEMOIN_RETURN_IF_ERROR(Held());
   std::string prefix = NamespacePrefix(ns);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadOptionsFor(salvaging_)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -440,6 +479,7 @@ uint64_t CountTableFiles(rocksdb::DB& db) {
 }  // namespace
 
 absl::StatusOr<Vault::CheckReport> Vault::Check() {
+  TEMOIN_RETURN_IF_ERROR(Held());
   CheckReport report;
   report.table_files = CountTableFiles(*db_);
   rocksdb::ReadOptions read;

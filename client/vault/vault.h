@@ -86,8 +86,12 @@ class Vault {
   // (same messages; the extra work takes milliseconds beside Argon2id). After
   // the configured number of wrong passphrases in a row (off by default), the vault is
   // wiped and the next call finds none.
+  //
+  // While another process holds the store (a `temoin sync --watch` in the middle of a
+  // sync), waits for it up to two minutes, calling `on_busy` once, then kUnavailable.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
-                                                     absl::string_view passphrase);
+                                                     absl::string_view passphrase,
+                                                     const std::function<void()>& on_busy = {});
 
   // For `temoin recover-export` when the store is damaged: copies store/ to
   // `scratch_dir`, opens the copy without paranoid checks (after RocksDB's repair if it
@@ -142,12 +146,22 @@ class Vault {
   };
   absl::StatusOr<CheckReport> Check();
 
+  // For a process that stays up (`temoin sync --watch`): closes the store so that other
+  // temoin commands can open it (RocksDB allows one process at a time), keeping the keys
+  // in memory. Until Reacquire succeeds, every read and write is kFailedPrecondition.
+  void Release();
+  // Opens the store again with the kept keys. kUnavailable "the vault is in use by
+  // another temoin command" while another process holds it: try again later.
+  absl::Status Reacquire();
+  bool released() const { return db_ == nullptr; }
+
  private:
   Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key);
   std::string StoreKey(absl::string_view ns, absl::string_view name) const;
   std::string NamespacePrefix(absl::string_view ns) const;
   std::string Seal(absl::string_view store_key, absl::string_view name,
                    absl::string_view value) const;
+  absl::Status Held() const;  // kFailedPrecondition while released
 
   std::string home_;  // empty for a salvaged copy: no cover is written from it
   std::unique_ptr<rocksdb::DB> db_;

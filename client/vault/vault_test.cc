@@ -129,6 +129,34 @@ TEST_F(VaultTest, ValuesRoundTripAcrossReopen) {
   EXPECT_EQ(seen, (std::map<std::string, std::string>{{"a", "first"}, {"b", "second"}}));
 }
 
+// `sync --watch` lets other commands in between its syncs: while released the store is
+// another process's to open, and the watch gets it back only once that one is done.
+TEST_F(VaultTest, AReleasedStoreIsOthersToOpenAndComesBackWithTheirWrites) {
+  auto watch = MustCreateCheap();
+  ASSERT_NE(watch, nullptr);
+  ASSERT_TRUE(watch->Put("outbox", "a", "first").ok());
+  watch->Release();
+  EXPECT_TRUE(watch->released());
+  EXPECT_EQ(watch->Get("outbox", "a").status().code(), absl::StatusCode::kFailedPrecondition);
+  VaultBatch refused;
+  refused.Put("outbox", "x", "lost?");
+  EXPECT_EQ(watch->Commit(refused).code(), absl::StatusCode::kFailedPrecondition);
+  {
+    absl::StatusOr<std::unique_ptr<Vault>> other = Vault::Open(home_, kPassphrase);
+    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_TRUE((*other)->Put("outbox", "b", "second").ok());
+    absl::Status busy = watch->Reacquire();
+    EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+    EXPECT_TRUE(watch->released());
+  }
+  ASSERT_TRUE(watch->Reacquire().ok());
+  EXPECT_FALSE(watch->released());
+  EXPECT_EQ(*watch->Get("outbox", "a").value(), "first");
+  EXPECT_EQ(*watch->Get("outbox", "b").value(), "second");
+  EXPECT_FALSE(watch->Get("outbox", "x").value().has_value());
+  EXPECT_TRUE(watch->Reacquire().ok());  // held already: nothing to do
+}
+
 TEST_F(VaultTest, WrongPassphraseIsOneClearError) {
   MustCreate();
   absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(home_, "wrong horse");

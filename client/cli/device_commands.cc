@@ -11,72 +11,21 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/cli_context.h"
 #include "client/cli/passphrase.h"
+#include "client/cli/stop_signals.h"
+#include "client/cli/sync_run.h"
 #include "client/core/cover_selection.h"
 #include "client/core/device_state.h"
 #include "client/core/log_state.h"
 #include "client/core/outbox.h"
 #include "client/sync/enroll.h"
 #include "client/sync/sync_engine.h"
+#include "client/sync/sync_watch.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 
 namespace temoin::client::cli {
 namespace {
-
-// Records and bytes done of total, rate and time left: one live line on a terminal,
-// otherwise a plain line at most every two seconds (logs stay readable).
-class ProgressPrinter {
- public:
-  ProgressPrinter() : tty_(isatty(STDERR_FILENO) == 1) {}
-  // Ends the live line before the summary.
-  void Finish() {
-    if (tty_ && drew_) std::cerr << "\n";
-    drew_ = false;
-  }
-  // A new attempt (after a cut): the rate is of this attempt's own bytes.
-  void NewAttempt() { attempt_start_ = std::chrono::steady_clock::now(); }
-  void operator()(const SyncProgress& p) {
-    auto now = std::chrono::steady_clock::now();
-    bool finished = p.records_done == p.records_total;
-    if (!finished && now - last_ < std::chrono::milliseconds(tty_ ? 200 : 2000)) return;
-    last_ = now;
-    double seconds = std::chrono::duration<double>(now - attempt_start_).count();
-    double rate = seconds > 0 ? p.bytes_sent / seconds : 0;
-    std::string left = "-";
-    if (rate > 0 && p.bytes_total > p.bytes_done) {
-      left = absl::StrCat(static_cast<int64_t>((p.bytes_total - p.bytes_done) / rate), " s");
-    }
-    std::string line =
-        absl::StrCat("sync: ", p.records_done, "/", p.records_total, " records, ",
-                     p.bytes_done / 1024, "/", p.bytes_total / 1024, " KiB, ",
-                     static_cast<int64_t>(rate / 1024 * 8), " kbit/s, ", left, " left");
-    if (tty_) {
-      std::cerr << "\r" << line << "\x1b[K" << std::flush;
-      drew_ = true;
-    } else {
-      std::cerr << line << "\n";
-    }
-  }
-
- private:
-  const bool tty_;
-  bool drew_ = false;
-  std::chrono::steady_clock::time_point attempt_start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_{};
-};
-
-bool Retryable(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kUnavailable ||
-         s.code() == absl::StatusCode::kDeadlineExceeded ||
-         s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kAborted;
-}
-
-// Records the server has acknowledged in some way (commitment or full receipt).
-absl::StatusOr<uint64_t> SettledRecords(Vault& vault) {
-  TEMOIN_ASSIGN_OR_RETURN(auto counts, CountByState(vault));
-  return counts["committed"] + counts["received"] + counts["purged"];
-}
 
 absl::Status Enroll(const Globals& g, const std::string& code) {
   TEMOIN_ASSIGN_OR_RETURN(std::string passphrase,
@@ -90,82 +39,57 @@ absl::Status Enroll(const Globals& g, const std::string& code) {
   return absl::OkStatus();
 }
 
+// `sync` and `sync --until-done`: attempts one after the other, the vault held throughout.
 absl::Status SyncAttempts(Vault& vault, const std::string& server, bool until_done,
                           double max_time_seconds) {
-  SyncOptions options;
-  options.server_override = server;
-  auto printer = std::make_shared<ProgressPrinter>();
-  // Bytes sent and acknowledged during an attempt (attachment pieces): progress the
-  // outbox states below do not show. Not what the server already held at resume.
-  auto bytes_sent = std::make_shared<uint64_t>(0);
-  options.on_progress = [printer, bytes_sent](const SyncProgress& p) {
-    *bytes_sent = std::max(*bytes_sent, p.bytes_sent);
-    (*printer)(p);
-  };
-  // Attempts after the first reuse its session (SyncCarry): a cut then costs a TLS
-  // handshake and the calls that move data, not a sign-in, a log check and commitments.
-  options.carry = std::make_shared<SyncCarry>();
-  auto start = std::chrono::steady_clock::now();
-  std::mt19937_64 rng(std::random_device{}());
-  double backoff = 0;
+  SyncRun run(server, std::make_shared<SyncCarry>());
+  const auto start = std::chrono::steady_clock::now();
   for (;;) {
-    *bytes_sent = 0;
-    printer->NewAttempt();
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_before, SettledRecords(vault));
-    absl::StatusOr<SyncReport> report = SyncDevice(vault, options);
-    // Said for failed attempts too: what a cut attempt moved is how a test (and an
-    // operator) checks that a resumed upload re-sends at most a piece plus the window.
-    if (*bytes_sent > 0) {
-      printer->Finish();
-      std::cerr << "sync: " << *bytes_sent
-                << " B sent and acknowledged (records and attachment pieces)\n";
+    absl::Status attempt = run.Attempt(vault);
+    if (attempt.ok() || !until_done) return attempt;
+    std::optional<std::chrono::milliseconds> wait = run.RetryAfter(vault, attempt);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    if (!wait.has_value() ||
+        (max_time_seconds > 0 && (elapsed + *wait).count() > max_time_seconds)) {
+      return attempt;
     }
-    if (report.ok()) {
-      for (const std::string& refusal : report->refusals) std::cerr << "sync: " << refusal << "\n";
-      printer->Finish();
-      std::cerr << "sync: " << report->receipted << " receipts verified";
-      if (report->committed > 0) std::cerr << ", " << report->committed << " commitments fixed";
-      if (report->relayed > 0) std::cerr << ", " << report->relayed << " records relayed";
-      if (report->pending == 0 && report->fetched == 0) std::cerr << ", nothing to upload";
-      if (report->fetched > 0) std::cerr << ", " << report->fetched << " records fetched";
-      if (report->refused > 0) std::cerr << ", " << report->refused << " refused";
-      if (report->proven > 0) std::cerr << ", " << report->proven << " shown in the log";
-      std::cerr << "\n";
-      if (report->refused > 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat(report->refused, " records were refused by the server (see above)"));
-      }
-      return absl::OkStatus();
-    }
-    double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!until_done || !Retryable(report.status()) ||
-        (max_time_seconds > 0 && elapsed + backoff > max_time_seconds)) {
-      return report.status();
-    }
-    // After an attempt that moved anything forward, reconnect at once, as tus and
-    // PouchDB do: on a link that cuts every few seconds each attempt makes some progress,
-    // and every second spent waiting is signal lost. Only attempts that achieved nothing
-    // back off: 1, 2, 4 … 60 s with full jitter, so that many devices regaining a link at
-    // once do not retry in lockstep.
-    TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(vault));
-    const bool progressed = settled_after > settled_before || *bytes_sent > 0;
-    backoff = progressed ? 0 : std::clamp(backoff * 2, 1.0, 60.0);
-    double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng) * backoff;
-    if (wait > 0) {
-      std::cerr << "sync: " << report.status().message() << "; retrying in "
-                << static_cast<int>(wait + 0.5) << " s\n";
-    } else {
-      // What the attempt carried is kept; for a lost link, the long advice of a
-      // connection that never worked would only mislead.
-      std::cerr << "sync: "
-                << (report.status().code() == absl::StatusCode::kUnavailable
-                        ? "connection lost"
-                        : std::string(report.status().message()))
-                << " after progress (what arrived is kept); reconnecting now\n";
-    }
-    std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    SyncRun::AnnounceRetry(attempt, *wait);
+    std::this_thread::sleep_for(*wait);
   }
+}
+
+// `sync --watch` (client/sync/sync_watch.h); Ctrl-C as StopSignals says.
+absl::Status Watch(const Globals& g, const std::string& server, double interval_seconds) {
+  if (interval_seconds < 1) return absl::InvalidArgumentError("--interval must be at least 1 s");
+  StopSignals stop;  // before the vault and gRPC start their threads
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
+  auto carry = std::make_shared<SyncCarry>();
+  carry->keep_connection = true;
+  SyncRun run(server, carry);
+  WatchOptions options;
+  options.interval = std::chrono::milliseconds(static_cast<int64_t>(interval_seconds * 1000));
+  options.stop_fd = stop.stop_fd();
+  options.waiting = [&stop](bool waiting) { stop.SetWaiting(waiting); };
+  options.say = [](const std::string& line) { std::cerr << "sync: " << line << "\n"; };
+  auto round = [&run](Vault& v, bool due) -> absl::StatusOr<RoundOutcome> {
+    if (!due) {
+      TEMOIN_ASSIGN_OR_RETURN(bool work, HasWorkToSend(v));
+      if (!work) return RoundOutcome{.synced = false};
+    }
+    absl::Status attempt = run.Attempt(v);
+    absl::Status cover = RefreshEnrolmentCover(v);
+    if (attempt.ok()) {
+      TEMOIN_RETURN_IF_ERROR(cover);
+      return RoundOutcome{};
+    }
+    std::optional<std::chrono::milliseconds> wait = run.RetryAfter(v, attempt);
+    if (!wait.has_value()) return attempt;
+    SyncRun::AnnounceRetry(attempt, *wait);
+    return RoundOutcome{.retry_after = wait};
+  };
+  absl::Status watched = WatchAndSync(*vault, g.home, options, round);
+  std::cerr << "sync: watch " << (watched.ok() ? "stopped" : "ended") << "\n";
+  return watched;
 }
 
 // Whatever the sync's result, vault.cover is rewritten from what the vault now holds
@@ -249,14 +173,25 @@ void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
     std::string server;
     bool until_done = false;
     double max_time = 0;
+    bool watch = false;
+    double interval = 600;
   };
   auto* args = ctx.Keep<SyncArgs>();
   sync->add_option("--server", args->server,
                    "reach the server by another HOST:PORT; the pin holds");
   sync->add_flag("--until-done", args->until_done, "retry with backoff until the sync completes");
   sync->add_option("--max-time", args->max_time, "with --until-done: give up after SECONDS");
-  sync->callback(
-      [&ctx, &g, args] { ctx.result = Sync(g, args->server, args->until_done, args->max_time); });
+  auto* watch = sync->add_flag("--watch", args->watch,
+                               "stay running: sync as soon as a record is saved (by `temoin "
+                               "record` in another terminal) and every --interval; Ctrl-C stops");
+  sync->add_option("--interval", args->interval,
+                   "with --watch: seconds between syncs when nothing new is saved (default 600)")
+      ->needs(watch);
+  watch->excludes("--until-done")->excludes("--max-time");
+  sync->callback([&ctx, &g, args] {
+    ctx.result = args->watch ? Watch(g, args->server, args->interval)
+                             : Sync(g, args->server, args->until_done, args->max_time);
+  });
 
   auto* status = app.add_subcommand("status", "outbox by state, last sync");
   auto* json = ctx.Keep<bool>();

@@ -206,6 +206,19 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
   return connection;
 }
 
+std::unique_ptr<Connection> Connection::OnSameChannel() const {
+  std::unique_ptr<Connection> connection(new Connection());
+  connection->address_ = address_;
+  connection->pin_ = pin_;
+  connection->pin_verifier_ = pin_verifier_;
+  connection->channel_ = channel_;
+  connection->enrollment_ = v1::Enrollment::NewStub(channel_);
+  connection->admin_ = v1::Admin::NewStub(channel_);
+  connection->sync_ = v1::Sync::NewStub(channel_);
+  connection->review_ = v1::Review::NewStub(channel_);
+  return connection;
+}
+
 bool Connection::server_presented_next_pin() const { return pin_verifier_->matched_next(); }
 
 absl::Status Connection::ExplainRefusedKey(absl::Status status) const {

@@ -102,6 +102,10 @@ class Connection {
   v1::Sync::Stub& sync() { return *sync_; }
   v1::Review::Stub& review() { return *review_; }
   const std::string& address() const { return address_; }
+  // Another Connection on this one's gRPC channel, so on its TCP and TLS connection
+  // while that lasts (gRPC dials again when it has dropped), without its token:
+  // `sync --watch` keeps one between syncs so that a new record costs its upload call only.
+  std::unique_ptr<Connection> OnSameChannel() const;
   // Whether the server presented the next pin (it has switched keys): the caller
   // promotes the next pin to the pin.
   bool server_presented_next_pin() const;

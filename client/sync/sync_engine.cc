@@ -925,11 +925,17 @@ absl::Status PullReviews(Vault& vault, Connection& connection, const v1::Profile
 // and, during a TLS key rotation, the announced next one.
 absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& profile,
                                                           const SyncOptions& options) {
+  SyncCarry* carry = options.carry.get();
+  if (carry != nullptr && carry->connection != nullptr) return carry->connection->OnSameChannel();
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
-  return Connection::Create(address, profile.tls_spki_sha256(),
-                            /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER,
-                            profile.next_tls_spki_sha256());
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Create(address, profile.tls_spki_sha256(),
+                                             /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER,
+                                             profile.next_tls_spki_sha256()));
+  if (carry == nullptr || !carry->keep_connection) return connection;
+  carry->connection = std::move(connection);
+  return carry->connection->OnSameChannel();
 }
 
 // A sign-in call on `connection` that pulls settings and checks the log riding on them
@@ -972,6 +978,17 @@ void SyncCarry::Forget() {
   log_checked = false;
   bodies_in.clear();
   attachments_acknowledged.clear();
+}
+
+absl::StatusOr<bool> HasWorkToSend(Vault& vault) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::Profile profile, LoadProfile(vault));
+  if (profile.role() == v1::ROLE_MONITOR) {
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<v1::OutboxEntry> pending, PendingRecords(vault));
+    TEMOIN_ASSIGN_OR_RETURN(std::vector<std::string> owed, OwedProofs(vault));
+    if (!pending.empty() || !owed.empty()) return true;
+  }
+  TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
+  return !bundles.empty();
 }
 
 absl::StatusOr<SyncReport> PullForReview(Vault& vault, const SyncOptions& options) {
@@ -1103,8 +1120,10 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     TEMOIN_ASSIGN_OR_RETURN(owed, ReceiptedLeaves(vault, profile, marked));
   }
   TEMOIN_ASSIGN_OR_RETURN(auto bundles, RelayBundles(vault));
-  const bool no_session =
-      profile.role() != v1::ROLE_REVIEWER && pending.empty() && bundles.empty() && owed.empty();
+  // A watch keeps its session between syncs, so that its next record goes up at once.
+  const bool keeps_session = options.carry != nullptr && options.carry->keep_connection;
+  const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() &&
+                          bundles.empty() && owed.empty() && !keeps_session;
   bool log_checked = false;  // on sign-in, with the settings
   std::unique_ptr<Connection> connection;
   std::unique_ptr<UploadSignIn> sign_in;
@@ -1177,6 +1196,7 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
     if (options.carry != nullptr) options.carry->Forget();
     report = SyncAttempt(vault, options, profile, sign_in_refused);
   }
+  if (!report.ok() && options.carry != nullptr) options.carry->connection.reset();
   TEMOIN_RETURN_IF_ERROR(report.status());
   // Reload: receipts changed the vault, and the profile must not roll anything back.
   TEMOIN_ASSIGN_OR_RETURN(profile, LoadProfile(vault));

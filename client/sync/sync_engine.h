@@ -47,6 +47,13 @@ struct SyncCarry {
   // without asking (client/sync/attachment_resume.h), one round trip sooner a cut.
   AcknowledgedBlobs attachments_acknowledged;
 
+  // `sync --watch`: one gRPC channel for every attempt, so that while its connection
+  // lasts (the server closes it after five idle minutes) a new record costs its upload
+  // call only, with no TCP, TLS or sign-in. Dropped after an attempt that failed: the
+  // next dials afresh. Attempts of a run without it (`--until-done`) each dial anew.
+  bool keep_connection = false;
+  std::shared_ptr<Connection> connection;
+
   // Upload bytes a connection of this run carried before it dropped, a moving average
   // (0: no cut seen; kept by Forget, being about the link, not the session). A batch is
   // stored only whole, so batches are kept to a small fraction of it.
@@ -97,6 +104,10 @@ struct SyncReport {
 // projects. Safe to interrupt at any point: a record leaves the outbox only with a
 // verified receipt, and a retry never makes a second copy on the server.
 absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options);
+
+// Whether a sync of this vault would send anything: records without a receipt, proofs a
+// cut sync left owed, bundles carried for other devices. Reads the vault only.
+absl::StatusOr<bool> HasWorkToSend(Vault& vault);
 
 // Signs in and pulls grants and new records whatever this device's role: the server,
 // not the client, decides who may list records (a monitor gets kPermissionDenied).

@@ -99,6 +99,15 @@ CommandResult Deployment::Temoin(const std::string& home, const std::vector<std:
                    timeout);
 }
 
+absl::StatusOr<std::unique_ptr<ChildProcess>> Deployment::StartTemoin(
+    const std::string& home, const std::vector<std::string>& args,
+    const std::string& log_path) const {
+  std::vector<std::string> argv = {ClientBinary(), "--home", home};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ChildProcess::Start(
+      argv, {{"TEMOIN_PASSPHRASE", kPassphrase}, {"TEMOIN_VAULT_UNLOCK_MS", "1"}}, log_path);
+}
+
 absl::StatusOr<std::string> Deployment::Run(const std::string& home,
                                             const std::vector<std::string>& args) const {
   CommandResult r = Temoin(home, args);

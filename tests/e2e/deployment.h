@@ -56,6 +56,10 @@ class Deployment {
   // be started; timed_out when it was SIGKILLed at `timeout`.
   CommandResult Temoin(const std::string& home, const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds(120)) const;
+  // Like Temoin(), left running (`sync --watch`); its stdout and stderr go to `log_path`.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> StartTemoin(const std::string& home,
+                                                            const std::vector<std::string>& args,
+                                                            const std::string& log_path) const;
   // Like Temoin(), for steps that must succeed: stdout, or why it failed.
   absl::StatusOr<std::string> Run(const std::string& home,
                                   const std::vector<std::string>& args) const;

@@ -318,6 +318,47 @@ void ServerProcess::Stop() {
   pid_ = -1;
 }
 
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::vector<std::string>& argv, const EnvVars& env, const std::string& log_path) {
+  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log_fd < 0) return ErrnoError(absl::StrCat("open ", log_path));
+  absl::StatusOr<pid_t> pid = Spawn(argv, env, log_fd, log_fd);
+  close(log_fd);
+  if (!pid.ok()) return pid.status();
+  return std::unique_ptr<ChildProcess>(new ChildProcess(*pid));
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  exit_code_ = DecodeWaitStatus(status);
+  pid_ = -1;
+  return false;
+}
+
+int ChildProcess::Terminate(std::chrono::milliseconds grace, int signal) {
+  if (pid_ <= 0) return exit_code_;
+  kill(pid_, signal);
+  const Clock::time_point deadline = Clock::now() + grace;
+  while (Running()) {
+    if (Clock::now() >= deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return exit_code_;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));

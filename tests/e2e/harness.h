@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -104,6 +106,32 @@ class ServerProcess {
   void Stop();
   pid_t pid_;
   int port_;
+};
+
+// A process left running while the test goes on (`temoin sync --watch`): stdin on
+// /dev/null, stdout and stderr appended to `log_path`. SIGKILLed and reaped on
+// destruction unless Terminate() reaped it first.
+class ChildProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv,
+                                                             const EnvVars& env,
+                                                             const std::string& log_path);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  // Whether it is still running; reaps it (and keeps its exit code) when it is not.
+  bool Running();
+  // `signal`, then waits up to `grace`: the exit code (128 + signal when a signal ended
+  // it), or -1 when it had to be SIGKILLed at `grace`.
+  int Terminate(std::chrono::milliseconds grace, int signal = SIGTERM);
+  int exit_code() const { return exit_code_; }  // -1 while running
+
+ private:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  pid_t pid_;
+  int exit_code_ = -1;
 };
 
 // Reads a whole file (binary). kNotFound / kInternal on failure.

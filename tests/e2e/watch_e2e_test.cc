@@ -1,0 +1,159 @@
+// `temoin sync --watch`, the real binaries: a monitor leaves the watch running, records
+// testimonies in another process now and then, and each goes up as soon as it is saved,
+// over the one connection the watch keeps (counted by the link simulator). The server
+// going away does not lock the monitor out of the vault: records saved while the watch
+// waits to retry go up once the server is back.
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/deployment.h"
+#include "tests/e2e/synthetic_testimony.h"
+#include "tests/netsim/link_simulator.h"
+
+namespace temoin::e2e {
+namespace {
+
+using std::chrono::seconds;
+
+int Occurrences(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Waits until the watch's log holds `needle` at least `n` times.
+bool LogReaches(const std::string& log_path, const std::string& needle, int n,
+                seconds timeout = seconds(60)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Occurrences(ReadFile(log_path).value_or(""), needle) >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+class WatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto made = Deployment::Create("temoin-e2e-watch", /*monitors=*/1);
+    ASSERT_TRUE(made.ok()) << made.status();
+    d_ = std::move(*made);
+    monitor_ = d_->monitors()[0];
+    log_ = d_->dir().Sub("watch.log");
+  }
+
+  // One testimony, saved by `temoin record` while the watch runs; its id.
+  std::string RecordOne() {
+    auto recorded = d_->Record(monitor_, {generator_.Next()});
+    EXPECT_TRUE(recorded.ok()) << recorded.status();
+    return recorded.ok() ? recorded->front().first : "";
+  }
+
+  std::string Log() { return ReadFile(log_).value_or("(no log)"); }
+
+  std::unique_ptr<Deployment> d_;
+  std::string monitor_, log_;
+  TestimonyGenerator generator_{20261206};
+};
+
+TEST_F(WatchTest, EachRecordGoesUpAsSoonAsItIsSavedOverOneConnection) {
+  netsim::LinkSimulator link(netsim::LinkOptions{.target_port = d_->port()});
+  ASSERT_TRUE(link.Start().ok());
+  const std::string route = absl::StrCat("127.0.0.1:", link.port());
+  auto watch =
+      d_->StartTemoin(monitor_, {"sync", "--watch", "--interval", "3600", "--server", route}, log_);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    ids.push_back(RecordOne());
+    // No sync command: the watch saw the record saved and sent it.
+    ASSERT_TRUE(LogReaches(log_, "sync: 1 receipts verified", i)) << Log();
+  }
+  EXPECT_EQ(link.counters().connections, 1)
+      << "the watch dialled again between syncs instead of keeping its connection";
+
+  auto exported = d_->ReviewerExport();
+  ASSERT_TRUE(exported.ok()) << exported.status();
+  for (const std::string& id : ids) {
+    int found = 0;
+    for (const nlohmann::json& element : *exported) found += element.value("record_id", "") == id;
+    EXPECT_EQ(found, 1) << id;
+  }
+
+  // Ctrl-C while it waits: a clean stop, and the vault is free at once.
+  EXPECT_EQ((*watch)->Terminate(seconds(10), SIGINT), 0) << Log();
+  EXPECT_TRUE(absl::StrContains(Log(), "sync: watch stopped")) << Log();
+  CommandResult status = d_->Temoin(monitor_, {"status", "--json"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_FALSE(absl::StrContains(status.err, "waiting")) << status.err;
+  EXPECT_TRUE(absl::StrContains(status.out, "\"sealed\":0")) << status.out;
+  link.Stop();
+}
+
+TEST_F(WatchTest, RecordsSavedWhileTheServerIsAwayGoUpWhenItIsBack) {
+  auto watch = d_->StartTemoin(
+      monitor_,
+      {"sync", "--watch", "--interval", "3600", "--server", absl::StrCat("127.0.0.1:", d_->port())},
+      log_);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+
+  d_->StopServer();
+  const std::string first = RecordOne();
+  ASSERT_TRUE(LogReaches(log_, "retrying in", 1)) << Log();
+  // The watch backs off with the store released: the monitor can go on recording.
+  const auto before = std::chrono::steady_clock::now();
+  const std::string second = RecordOne();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, seconds(20))
+      << "recording waited for the watch";
+  ASSERT_TRUE(d_->StartServer().ok());
+  ASSERT_TRUE(LogReaches(log_, "sync: 2 receipts verified", 1, seconds(120))) << Log();
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 2)) << Log();
+  EXPECT_TRUE((*watch)->Running()) << "a server away is no reason to stop watching";
+  EXPECT_EQ((*watch)->Terminate(seconds(10)), 0) << Log();
+  auto counts = d_->RecordCounts(monitor_);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ((*counts)["sealed"], 0) << counts->dump();
+}
+
+TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
+  auto watch = d_->StartTemoin(
+      monitor_,
+      {"sync", "--watch", "--interval", "3600", "--server", absl::StrCat("127.0.0.1:", d_->port())},
+      log_);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  ASSERT_TRUE(d_->Run(d_->admin(), {"revoke", d_->monitor_ids()[0]}).ok());
+  RecordOne();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while ((*watch)->Running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE((*watch)->Running()) << Log();
+  EXPECT_NE((*watch)->exit_code(), 0);
+  EXPECT_TRUE(absl::StrContains(Log(), "revoked")) << Log();
+}
+
+TEST_F(WatchTest, WatchRefusesOptionsItCannotHonour) {
+  CommandResult r = d_->Temoin(monitor_, {"sync", "--watch", "--until-done"});
+  EXPECT_NE(r.exit_code, 0);
+  r = d_->Temoin(monitor_, {"sync", "--interval", "5"});
+  EXPECT_NE(r.exit_code, 0) << "--interval without --watch";
+  r = d_->Temoin(monitor_, {"sync", "--watch", "--interval", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "--interval")) << r.err;
+}
+
+}  // namespace
+}  // namespace temoin::e2e

@@ -21,7 +21,8 @@ std::optional<PinnedIdentity>& Identity() {
 absl::StatusOr<std::unique_ptr<Vault>> OpenVault(const Globals& g) {
   TEMOIN_ASSIGN_OR_RETURN(std::string passphrase, ReadPassphrase(g.passphrase_file, false));
   absl::StatusOr<std::unique_ptr<Vault>> vault = Vault::Open(g.home, passphrase, [] {
-    std::cerr << "temoin: a sync is using the vault; waiting for it to finish (up to 2 min)\n";
+    std::cerr << "temoin: another temoin command (a sync?) is using the vault; waiting for it "
+                 "(up to 2 min)\n";
   });
   crypto::WipeString(passphrase);
   if (vault.ok()) {

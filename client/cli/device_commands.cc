@@ -1,11 +1,6 @@
 // enroll, sync, status: what every device does.
-#include <iostream>
-
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
-#include <random>
+#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -47,10 +42,11 @@ absl::Status SyncAttempts(Vault& vault, const std::string& server, bool until_do
   for (;;) {
     absl::Status attempt = run.Attempt(vault);
     if (attempt.ok() || !until_done) return attempt;
-    std::optional<std::chrono::milliseconds> wait = run.RetryAfter(vault, attempt);
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    if (!wait.has_value() ||
-        (max_time_seconds > 0 && (elapsed + *wait).count() > max_time_seconds)) {
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::chrono::milliseconds> wait,
+                            run.RetryAfter(vault, attempt));
+    const std::chrono::duration<double> waited_by_then =
+        std::chrono::steady_clock::now() - start + wait.value_or(std::chrono::milliseconds(0));
+    if (!wait.has_value() || (max_time_seconds > 0 && waited_by_then.count() > max_time_seconds)) {
       return attempt;
     }
     SyncRun::AnnounceRetry(attempt, *wait);
@@ -60,7 +56,9 @@ absl::Status SyncAttempts(Vault& vault, const std::string& server, bool until_do
 
 // `sync --watch` (client/sync/sync_watch.h); Ctrl-C as StopSignals says.
 absl::Status Watch(const Globals& g, const std::string& server, double interval_seconds) {
-  if (interval_seconds < 1) return absl::InvalidArgumentError("--interval must be at least 1 s");
+  if (!(interval_seconds >= 1 && interval_seconds <= 7 * 24 * 3600)) {
+    return absl::InvalidArgumentError("--interval must be between 1 s and 7 days (in seconds)");
+  }
   StopSignals stop;  // before the vault and gRPC start their threads
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Vault> vault, OpenVault(g));
   auto carry = std::make_shared<SyncCarry>();
@@ -71,23 +69,7 @@ absl::Status Watch(const Globals& g, const std::string& server, double interval_
   options.stop_fd = stop.stop_fd();
   options.waiting = [&stop](bool waiting) { stop.SetWaiting(waiting); };
   options.say = [](const std::string& line) { std::cerr << "sync: " << line << "\n"; };
-  auto round = [&run](Vault& v, bool due) -> absl::StatusOr<RoundOutcome> {
-    if (!due) {
-      TEMOIN_ASSIGN_OR_RETURN(bool work, HasWorkToSend(v));
-      if (!work) return RoundOutcome{.synced = false};
-    }
-    absl::Status attempt = run.Attempt(v);
-    absl::Status cover = RefreshEnrolmentCover(v);
-    if (attempt.ok()) {
-      TEMOIN_RETURN_IF_ERROR(cover);
-      return RoundOutcome{};
-    }
-    std::optional<std::chrono::milliseconds> wait = run.RetryAfter(v, attempt);
-    if (!wait.has_value()) return attempt;
-    SyncRun::AnnounceRetry(attempt, *wait);
-    return RoundOutcome{.retry_after = wait};
-  };
-  absl::Status watched = WatchAndSync(*vault, g.home, options, round);
+  absl::Status watched = WatchAndSync(*vault, g.home, options, WatchRounds(run, *carry));
   std::cerr << "sync: watch " << (watched.ok() ? "stopped" : "ended") << "\n";
   return watched;
 }
@@ -174,7 +156,7 @@ void RegisterDeviceCommands(CLI::App& app, CommandContext& ctx) {
     bool until_done = false;
     double max_time = 0;
     bool watch = false;
-    double interval = 600;
+    double interval = std::chrono::duration<double>(WatchOptions{}.interval).count();
   };
   auto* args = ctx.Keep<SyncArgs>();
   sync->add_option("--server", args->server,

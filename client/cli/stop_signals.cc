@@ -41,6 +41,8 @@ StopSignals::~StopSignals() {
   for (int fd : {signal_fd_, stop_[0], stop_[1], quit_[0], quit_[1]}) {
     if (fd >= 0) close(fd);
   }
+  sigset_t set = StopSet();
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
 void StopSignals::Listen() {
@@ -56,7 +58,8 @@ void StopSignals::Listen() {
     }
     // In the middle of a sync: end as the signal would have ended any sync. What the
     // server acknowledged is in the vault; the rest goes at the next sync.
-    std::cerr << "\nsync: stopped (what the server acknowledged is kept)\n";
+    std::cerr << (watched_ ? "\nsync: stopped (what the server acknowledged is kept)\n"
+                           : "\nsync: stopped\n");
     _exit(128 + static_cast<int>(info.ssi_signo));
   }
 }

@@ -18,11 +18,14 @@ class StopSignals {
   StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
-  ~StopSignals();
+  ~StopSignals();  // the signals end the process again, as in any command
 
   // Readable once a signal came while waiting.
   int stop_fd() const { return stop_[0]; }
-  void SetWaiting(bool waiting) { waiting_ = waiting; }
+  void SetWaiting(bool waiting) {
+    waiting_ = waiting;
+    watched_ = true;
+  }
 
  private:
   void Listen();
@@ -30,6 +33,7 @@ class StopSignals {
   int stop_[2] = {-1, -1};
   int quit_[2] = {-1, -1};
   std::atomic<bool> waiting_{false};
+  std::atomic<bool> watched_{false};  // past the passphrase and the first round's start
   std::thread listener_;
 };
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "client/core/cover_selection.h"
 #include "client/core/outbox.h"
 #include "common/status_macros.h"
 
@@ -89,6 +90,7 @@ SyncRun::~SyncRun() = default;
 
 absl::Status SyncRun::Attempt(Vault& vault) {
   *bytes_sent_ = 0;
+  refused_ = 0;
   printer_->NewAttempt();
   TEMOIN_ASSIGN_OR_RETURN(settled_before_, SettledRecords(vault));
   absl::StatusOr<SyncReport> report = SyncDevice(vault, options_);
@@ -111,6 +113,7 @@ absl::Status SyncRun::Attempt(Vault& vault) {
   if (report->proven > 0) std::cerr << ", " << report->proven << " shown in the log";
   std::cerr << "\n";
   backoff_seconds_ = 0;
+  refused_ = report->refused;
   if (report->refused > 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(report->refused, " records were refused by the server (see above)"));
@@ -118,12 +121,11 @@ absl::Status SyncRun::Attempt(Vault& vault) {
   return absl::OkStatus();
 }
 
-std::optional<std::chrono::milliseconds> SyncRun::RetryAfter(Vault& vault,
-                                                             const absl::Status& failed) {
+absl::StatusOr<std::optional<std::chrono::milliseconds>> SyncRun::RetryAfter(
+    Vault& vault, const absl::Status& failed) {
   if (!Retryable(failed)) return std::nullopt;
-  absl::StatusOr<uint64_t> settled_after = SettledRecords(vault);
-  if (!settled_after.ok()) return std::nullopt;
-  const bool progressed = *settled_after > settled_before_ || *bytes_sent_ > 0;
+  TEMOIN_ASSIGN_OR_RETURN(uint64_t settled_after, SettledRecords(vault));
+  const bool progressed = settled_after > settled_before_ || *bytes_sent_ > 0;
   backoff_seconds_ = progressed ? 0 : std::clamp(backoff_seconds_ * 2, 1.0, 60.0);
   const double wait = std::uniform_real_distribution<double>(0.5, 1.0)(rng_) * backoff_seconds_;
   return std::chrono::milliseconds(static_cast<int64_t>(wait * 1000));
@@ -141,6 +143,36 @@ void SyncRun::AnnounceRetry(const absl::Status& failed, std::chrono::millisecond
             << (failed.code() == absl::StatusCode::kUnavailable ? "connection lost"
                                                                 : std::string(failed.message()))
             << " after progress (what arrived is kept); reconnecting now\n";
+}
+
+namespace {
+
+// Below the server's 15-minute session (server/core/sessions.h), with room for a sync.
+constexpr std::chrono::minutes kSessionReuse{12};
+
+}  // namespace
+
+SyncRound WatchRounds(SyncRun& run, SyncCarry& carry) {
+  return [&run, &carry](Vault& vault, RoundReason reason) -> absl::StatusOr<RoundOutcome> {
+    TEMOIN_ASSIGN_OR_RETURN(bool work, HasWorkToSend(vault));
+    if (reason == RoundReason::kChanged && !work) return RoundOutcome{.attempted = false};
+    if (reason == RoundReason::kInterval || carry.TokenOlderThan(kSessionReuse)) carry.Forget();
+    absl::Status attempt = run.Attempt(vault);
+    absl::Status cover = RefreshEnrolmentCover(vault);
+    if (attempt.ok() || run.refused() > 0) {
+      TEMOIN_RETURN_IF_ERROR(cover);
+      return RoundOutcome{};
+    }
+    TEMOIN_ASSIGN_OR_RETURN(std::optional<std::chrono::milliseconds> wait,
+                            run.RetryAfter(vault, attempt));
+    if (!wait.has_value()) return attempt;
+    if (!work) {
+      std::cerr << "sync: " << attempt.message() << "; the next try is at the next interval\n";
+      return RoundOutcome{};
+    }
+    SyncRun::AnnounceRetry(attempt, *wait);
+    return RoundOutcome{.retry_after = wait};
+  };
 }
 
 }  // namespace temoin::client::cli

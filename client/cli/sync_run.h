@@ -9,7 +9,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "client/sync/sync_engine.h"
+#include "client/sync/sync_watch.h"
 #include "client/vault/vault.h"
 
 namespace temoin::client::cli {
@@ -31,9 +33,13 @@ class SyncRun {
   // One attempt. OK when the sync completed; kFailedPrecondition when the server refused
   // records (they stay in the outbox, named on stderr); otherwise the attempt's error.
   absl::Status Attempt(Vault& vault);
-  // After a failed Attempt: the wait before the next, or std::nullopt when retrying
-  // cannot help (a revoked device, a wrong pin, refused records).
-  std::optional<std::chrono::milliseconds> RetryAfter(Vault& vault, const absl::Status& failed);
+  // After a failed Attempt (the next call after it): the wait before the next attempt,
+  // or std::nullopt when retrying cannot help (a revoked device, a wrong pin, refused
+  // records). An error when the vault cannot be read.
+  absl::StatusOr<std::optional<std::chrono::milliseconds>> RetryAfter(Vault& vault,
+                                                                      const absl::Status& failed);
+  // Records the server refused in the last attempt (named on stderr; kept in the outbox).
+  uint64_t refused() const { return refused_; }
   // Says on stderr why the next attempt waits `wait`.
   static void AnnounceRetry(const absl::Status& failed, std::chrono::milliseconds wait);
 
@@ -41,10 +47,23 @@ class SyncRun {
   SyncOptions options_;
   std::shared_ptr<ProgressPrinter> printer_;
   std::shared_ptr<uint64_t> bytes_sent_;
-  uint64_t settled_before_ = 0;
+  uint64_t settled_before_ = 0;  // at the start of the last Attempt, for RetryAfter
+  uint64_t refused_ = 0;
   std::mt19937_64 rng_;
   double backoff_seconds_ = 0;
 };
+
+// `sync --watch`'s rounds (client/sync/sync_watch.h) on `run`, whose carry keeps the
+// connection:
+// - an interval round signs in afresh, so that the server's settings, key announcements
+//   and a revocation reach the device and its pin is checked (a round on a carried
+//   session would make no call when there is nothing to send), and so does any round
+//   once the session nears the server's 15 minutes (server/core/sessions.h), rather than
+//   have an upload refused;
+// - a change round with nothing to send makes no call;
+// - records the server refuses are named and kept, and the watch goes on;
+// - a failure with nothing to send waits for the next interval rather than retrying.
+SyncRound WatchRounds(SyncRun& run, SyncCarry& carry);
 
 }  // namespace temoin::client::cli
 

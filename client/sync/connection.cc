@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "common/tls_pin.h"
 #include "crypto/auth.h"
+#include "crypto/secret_buffer.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/tls_certificate_verifier.h"
@@ -199,12 +200,18 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Create(
   connection->pin_ = spki_sha256;
   connection->pin_verifier_ = std::move(pin_verifier);
   connection->channel_ = grpc::CreateCustomChannel(address, credentials, args);
-  connection->enrollment_ = v1::Enrollment::NewStub(connection->channel_);
-  connection->admin_ = v1::Admin::NewStub(connection->channel_);
-  connection->sync_ = v1::Sync::NewStub(connection->channel_);
-  connection->review_ = v1::Review::NewStub(connection->channel_);
+  connection->MakeStubs();
   return connection;
 }
+
+void Connection::MakeStubs() {
+  enrollment_ = v1::Enrollment::NewStub(channel_);
+  admin_ = v1::Admin::NewStub(channel_);
+  sync_ = v1::Sync::NewStub(channel_);
+  review_ = v1::Review::NewStub(channel_);
+}
+
+Connection::~Connection() { crypto::WipeString(token_); }
 
 std::unique_ptr<Connection> Connection::OnSameChannel() const {
   std::unique_ptr<Connection> connection(new Connection());
@@ -212,10 +219,7 @@ std::unique_ptr<Connection> Connection::OnSameChannel() const {
   connection->pin_ = pin_;
   connection->pin_verifier_ = pin_verifier_;
   connection->channel_ = channel_;
-  connection->enrollment_ = v1::Enrollment::NewStub(channel_);
-  connection->admin_ = v1::Admin::NewStub(channel_);
-  connection->sync_ = v1::Sync::NewStub(channel_);
-  connection->review_ = v1::Review::NewStub(channel_);
+  connection->MakeStubs();
   return connection;
 }
 

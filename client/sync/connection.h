@@ -106,12 +106,14 @@ class Connection {
   // while that lasts (gRPC dials again when it has dropped), without its token:
   // `sync --watch` keeps one between syncs so that a new record costs its upload call only.
   std::unique_ptr<Connection> OnSameChannel() const;
+  ~Connection();  // wipes the session token
   // Whether the server presented the next pin (it has switched keys): the caller
   // promotes the next pin to the pin.
   bool server_presented_next_pin() const;
 
  private:
   Connection() = default;
+  void MakeStubs();  // on channel_
   // Authenticate with `nonce`; on success the token is kept.
   grpc::Status Authenticate(const std::string& device_id, const crypto::SigningKey& device_key,
                             const std::string& nonce,

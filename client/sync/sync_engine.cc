@@ -926,15 +926,23 @@ absl::Status PullReviews(Vault& vault, Connection& connection, const v1::Profile
 absl::StatusOr<std::unique_ptr<Connection>> NewConnection(const v1::Profile& profile,
                                                           const SyncOptions& options) {
   SyncCarry* carry = options.carry.get();
-  if (carry != nullptr && carry->connection != nullptr) return carry->connection->OnSameChannel();
   std::string address =
       options.server_override.empty() ? profile.server_address() : options.server_override;
+  const std::string trust = absl::StrCat(address, "\n", ToHex(profile.tls_spki_sha256()), "\n",
+                                         ToHex(profile.next_tls_spki_sha256()));
+  if (carry != nullptr && carry->connection != nullptr && carry->connection_trust == trust &&
+      std::chrono::steady_clock::now() - carry->connection_used < SyncCarry::kConnectionIdle) {
+    return carry->connection->OnSameChannel();
+  }
+  if (carry != nullptr) carry->connection.reset();
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(address, profile.tls_spki_sha256(),
                                              /*bulk_downloads=*/profile.role() == v1::ROLE_REVIEWER,
                                              profile.next_tls_spki_sha256()));
   if (carry == nullptr || !carry->keep_connection) return connection;
   carry->connection = std::move(connection);
+  carry->connection_trust = trust;
+  carry->connection_used = std::chrono::steady_clock::now();
   return carry->connection->OnSameChannel();
 }
 
@@ -971,6 +979,16 @@ absl::StatusOr<std::unique_ptr<Connection>> SignedIn(v1::Profile& profile,
 }  // namespace
 
 SyncCarry::~SyncCarry() { crypto::WipeString(token); }
+
+void SyncCarry::TakeToken(const std::string& fresh) {
+  crypto::WipeString(token);
+  token = fresh;
+  token_taken = std::chrono::steady_clock::now();
+}
+
+bool SyncCarry::TokenOlderThan(std::chrono::seconds age) const {
+  return !token.empty() && std::chrono::steady_clock::now() - token_taken > age;
+}
 
 void SyncCarry::Forget() {
   crypto::WipeString(token);
@@ -1023,7 +1041,7 @@ absl::StatusOr<std::unique_ptr<Connection>> AttemptConnection(v1::Profile& profi
   TEMOIN_ASSIGN_OR_RETURN(
       std::unique_ptr<Connection> connection,
       SignedIn(profile, options, vault, /*pull_settings=*/true, no_session, &log_checked));
-  if (carry != nullptr && !no_session) carry->token = connection->token();
+  if (carry != nullptr && !no_session) carry->TakeToken(connection->token());
   if (carry != nullptr && log_checked) carry->log_checked = true;
   return connection;
 }
@@ -1074,7 +1092,7 @@ absl::StatusOr<std::unique_ptr<UploadSignIn>> PrepareUploadSignIn(Vault& vault,
           "the server's answer to the sign-in left out the log check; this sync purged nothing");
     }
     if (carry != nullptr) {
-      carry->token = connection.token();
+      carry->TakeToken(connection.token());
       carry->log_checked = true;
     }
     return absl::OkStatus();
@@ -1188,15 +1206,22 @@ absl::StatusOr<SyncReport> SyncDevice(Vault& vault, const SyncOptions& options) 
   const bool carried = options.carry != nullptr && !options.carry->token.empty();
   bool sign_in_refused = false;
   absl::StatusOr<SyncReport> report = SyncAttempt(vault, options, profile, sign_in_refused);
-  if (!report.ok() && (carried || sign_in_refused) &&
-      report.status().code() == absl::StatusCode::kUnauthenticated) {
+  const absl::StatusCode code = report.status().code();
+  if (!report.ok() &&
+      (((carried || sign_in_refused) && code == absl::StatusCode::kUnauthenticated) ||
+       (carried && code == absl::StatusCode::kPermissionDenied))) {
     // The carried session is gone (expired, or a restarted server), or the nonce the
     // upload signed in with was refused: sign in again at once (with a challenge, the
-    // nonce forgotten), and check everything a fresh sign-in checks.
+    // nonce forgotten), and check everything a fresh sign-in checks. A session refused
+    // because the device was revoked signs in too: only a sign-in's refusal carries the
+    // admin's wipe order, which a revoked device must obey.
     if (options.carry != nullptr) options.carry->Forget();
     report = SyncAttempt(vault, options, profile, sign_in_refused);
   }
-  if (!report.ok() && options.carry != nullptr) options.carry->connection.reset();
+  if (options.carry != nullptr) {
+    if (!report.ok()) options.carry->connection.reset();
+    options.carry->connection_used = std::chrono::steady_clock::now();
+  }
   TEMOIN_RETURN_IF_ERROR(report.status());
   // Reload: receipts changed the vault, and the profile must not roll anything back.
   TEMOIN_ASSIGN_OR_RETURN(profile, LoadProfile(vault));

@@ -1,6 +1,7 @@
 #ifndef TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_
 #define TEMOIN_CLIENT_SYNC_SYNC_ENGINE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,8 +40,13 @@ struct SyncCarry {
   SyncCarry& operator=(const SyncCarry&) = delete;
   ~SyncCarry();
   void Forget();  // after the server refused the token: start over
+  void TakeToken(const std::string& fresh);
+  // Whether the token is older than `age`. A watch signs in afresh before the server's
+  // 15-minute session ends (server/core/sessions.h), not after a refused upload.
+  bool TokenOlderThan(std::chrono::seconds age) const;
 
-  std::string token;                // bearer secret, wiped by Forget and the destructor
+  std::string token;  // bearer secret, wiped by Forget and the destructor
+  std::chrono::steady_clock::time_point token_taken;
   bool log_checked = false;         // this server's log extends the held checkpoint
   std::set<std::string> bodies_in;  // record ids whose sealed body the server holds
   // How far each blob's pieces were acknowledged: a later attempt goes on from there
@@ -48,11 +54,17 @@ struct SyncCarry {
   AcknowledgedBlobs attachments_acknowledged;
 
   // `sync --watch`: one gRPC channel for every attempt, so that while its connection
-  // lasts (the server closes it after five idle minutes) a new record costs its upload
-  // call only, with no TCP, TLS or sign-in. Dropped after an attempt that failed: the
-  // next dials afresh. Attempts of a run without it (`--until-done`) each dial anew.
+  // lasts a new record costs its upload call only, with no TCP, TLS or sign-in. It is
+  // dialled afresh after an attempt that failed, when the address or the pins it trusts
+  // are no longer the profile's (a rotation, a repin), and after kConnectionIdle without
+  // an attempt: below the server's 5 idle minutes, and a path idle that long (a NAT
+  // mapping, a phone's radio) may be dead, which a call would take ~80 s of keepalive to
+  // find out. Attempts of a run without it (`--until-done`) each dial anew.
+  static constexpr std::chrono::seconds kConnectionIdle{240};
   bool keep_connection = false;
   std::shared_ptr<Connection> connection;
+  std::string connection_trust;  // address and pins `connection` was dialled with
+  std::chrono::steady_clock::time_point connection_used;
 
   // Upload bytes a connection of this run carried before it dropped, a moving average
   // (0: no cut seen; kept by Forget, being about the link, not the session). A batch is

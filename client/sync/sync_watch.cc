@@ -1,5 +1,9 @@
 #include "client/sync/sync_watch.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "client/vault/store_changes.h"
 #include "common/status_macros.h"
@@ -7,37 +11,80 @@
 namespace temoin::client {
 namespace {
 
-// How often a watch that found the store held tries again, and how long it waits quietly
-// (a `temoin record` holds it for a moment) before saying why nothing happens.
-constexpr std::chrono::milliseconds kBusyRetry{50};
+using Clock = std::chrono::steady_clock;
+
+// How soon a watch that found the store held tries again: at once at first (a `temoin
+// record --from` holds it for a moment), then less often (an interactive record, the
+// desk, hold it for minutes). And how long it waits quietly before saying why.
+constexpr std::chrono::milliseconds kBusyFirstRetry{50};
+constexpr std::chrono::milliseconds kBusyLongestRetry{1000};
 constexpr std::chrono::seconds kBusyQuiet{3};
 
 enum class Woken { kDue, kChanged, kStop };
 
-Woken WaitForReason(StoreChanges& changes, const WatchOptions& options,
-                    std::chrono::milliseconds wait) {
+// Waits until `deadline`, a change to the store or a stop; `announce` (when not empty) is
+// said once the wait has begun, so that whoever reads it may stop the watch at once.
+absl::StatusOr<Woken> WaitForReason(StoreChanges& changes, const WatchOptions& options,
+                                    Clock::time_point deadline, const std::string& announce = "") {
   if (options.waiting) options.waiting(true);
-  StoreChanges::Wake wake = changes.WaitFor(wait, options.stop_fd);
-  if (wake == StoreChanges::Wake::kStopped) return Woken::kStop;
+  if (!announce.empty() && options.say) options.say(announce);
+  const auto left =
+      std::max(std::chrono::milliseconds(0),
+               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+  switch (changes.WaitFor(left, options.stop_fd)) {
+    case StoreChanges::Wake::kStopped:
+    case StoreChanges::Wake::kGone:  // wiped, or replaced by a duress unlock: stop quietly
+      return Woken::kStop;
+    case StoreChanges::Wake::kFailed:
+      return absl::InternalError("cannot wait for changes to the vault");
+    case StoreChanges::Wake::kChanged:
+      if (options.waiting) options.waiting(false);
+      return Woken::kChanged;
+    case StoreChanges::Wake::kTimedOut:
+      break;
+  }
   if (options.waiting) options.waiting(false);
-  return wake == StoreChanges::Wake::kChanged ? Woken::kChanged : Woken::kDue;
+  return Woken::kDue;
 }
 
-// false: told to stop while waiting for the store.
+// The key file this watch unlocked. A wipe or a duress unlock replaces it: the watch must
+// then stop, not open what is there now with the keys it holds.
+struct KeyFileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const KeyFileIdentity&) const = default;
+};
+
+KeyFileIdentity IdentityOf(const std::string& home) {
+  struct stat st {};
+  if (stat((home + "/vault.key").c_str(), &st) != 0) return {};
+  return {st.st_dev, st.st_ino};
+}
+
+// false: the watch must stop (told to, or the vault went) while the store was held.
 absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes,
                                        const WatchOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
+  auto retry = kBusyFirstRetry;
   bool said = false;
   for (;;) {
     absl::Status held = vault.Reacquire();
     if (held.ok()) return true;
     if (held.code() != absl::StatusCode::kUnavailable) return held;
-    if (!said && std::chrono::steady_clock::now() - start > kBusyQuiet) {
-      if (options.say) options.say("the vault is in use by another temoin command; waiting for it");
+    if (!said && Clock::now() - start > kBusyQuiet) {
+      if (options.say) options.say("another temoin command is using the vault; waiting for it");
       said = true;
     }
-    if (WaitForReason(changes, options, kBusyRetry) == Woken::kStop) return false;
+    TEMOIN_ASSIGN_OR_RETURN(Woken woken, WaitForReason(changes, options, Clock::now() + retry));
+    if (woken == Woken::kStop) return false;
+    retry = std::min(retry * 2, kBusyLongestRetry);
   }
+}
+
+std::string WatchingLine(const WatchOptions& options) {
+  return absl::StrCat("watching: the next sync starts when a record is saved, or in ",
+                      std::chrono::duration_cast<std::chrono::seconds>(options.interval).count(),
+                      " s; Ctrl-C stops");
 }
 
 }  // namespace
@@ -45,21 +92,27 @@ absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes,
 absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOptions& options,
                           const SyncRound& round) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<StoreChanges> changes, StoreChanges::Watch(home));
-  bool due = true;
+  const KeyFileIdentity unlocked = IdentityOf(home);
+  RoundReason reason = RoundReason::kInterval;
+  Clock::time_point deadline;
+  bool deadline_is_retry = false;
   for (;;) {
-    TEMOIN_ASSIGN_OR_RETURN(RoundOutcome outcome, round(vault, due));
-    const std::optional<std::chrono::milliseconds> retry = outcome.retry_after;
+    TEMOIN_ASSIGN_OR_RETURN(RoundOutcome outcome, round(vault, reason));
     vault.Release();
     changes->Discard();  // this process's own writes
-    if (options.say && outcome.synced && !retry.has_value()) {
-      options.say(
-          absl::StrCat("watching: the next sync starts when a record is saved, or in ",
-                       std::chrono::duration_cast<std::chrono::seconds>(options.interval).count(),
-                       " s; Ctrl-C stops"));
+    // A round woken by a change that found nothing to send keeps the deadline (a retry's,
+    // the interval's) it interrupted.
+    if (outcome.attempted || reason != RoundReason::kChanged) {
+      deadline = Clock::now() + outcome.retry_after.value_or(options.interval);
+      deadline_is_retry = outcome.retry_after.has_value();
     }
-    Woken woken = WaitForReason(*changes, options, retry.value_or(options.interval));
-    if (woken == Woken::kStop) return absl::OkStatus();
-    due = woken == Woken::kDue;
+    const bool announce = outcome.attempted && !outcome.retry_after.has_value();
+    TEMOIN_ASSIGN_OR_RETURN(Woken woken, WaitForReason(*changes, options, deadline,
+                                                       announce ? WatchingLine(options) : ""));
+    if (woken == Woken::kStop || !(IdentityOf(home) == unlocked)) return absl::OkStatus();
+    reason = woken == Woken::kChanged ? RoundReason::kChanged
+             : deadline_is_retry      ? RoundReason::kRetry
+                                      : RoundReason::kInterval;
     TEMOIN_ASSIGN_OR_RETURN(bool held, ReacquireWhenFree(vault, *changes, options));
     if (!held) return absl::OkStatus();
   }

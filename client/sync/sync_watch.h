@@ -22,7 +22,8 @@ struct WatchOptions {
   // The watch ends (OK) when this becomes readable while it waits: a signalfd for
   // SIGINT and SIGTERM in the command, a pipe in tests. -1: never.
   int stop_fd = -1;
-  // Called with true before each wait and false after it: in the command, SIGINT and
+  // Called with true before each wait and false after it (unless the watch then stops):
+  // in the command, SIGINT and
   // SIGTERM stop the watch cleanly while it waits and end the process during a sync
   // (which loses nothing; client/cli/stop_signals.h).
   std::function<void(bool waiting)> waiting;
@@ -30,19 +31,25 @@ struct WatchOptions {
   std::function<void(const std::string&)> say;
 };
 
-// What a round did: whether it synced at all (a round woken by a change with nothing to
-// send does not), and how long to wait before retrying a failed attempt worth retrying.
+// What a round did: whether it attempted a sync at all (a round woken by a change with
+// nothing to send does not), and how long to wait before retrying a failed attempt
+// worth retrying.
 struct RoundOutcome {
-  bool synced = true;
+  bool attempted = true;
   std::optional<std::chrono::milliseconds> retry_after;
 };
 
-// One round, on a held vault. `due` is true for the first round, after `interval`
-// and after a retry's wait; false after a change to the store, where a round with
-// nothing to send should return at once. An error ends the watch.
-using SyncRound = std::function<absl::StatusOr<RoundOutcome>(Vault& vault, bool due)>;
+// Why a round runs: the first round and each `interval` (kInterval), the end of a retry's
+// wait (kRetry), a change to the store by another command (kChanged: a round with
+// nothing to send should return at once).
+enum class RoundReason { kInterval, kRetry, kChanged };
+
+// One round, on a held vault. An error ends the watch.
+using SyncRound = std::function<absl::StatusOr<RoundOutcome>(Vault& vault, RoundReason reason)>;
 
 // Runs rounds until `stop_fd` says stop (OK) or a round fails. `home` is the vault's.
+// A vault wiped or replaced meanwhile (`temoin wipe`, a duress unlock) stops the watch
+// as quietly as `stop_fd` does, without opening what is there now.
 absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOptions& options,
                           const SyncRound& round);
 

@@ -62,16 +62,17 @@ class SyncWatchTest : public ::testing::Test {
 
   // A round that keeps what it saw: whether it was due, and whether the vault was held.
   SyncRound Recording() {
-    return [this](Vault& vault, bool due) -> absl::StatusOr<RoundOutcome> {
+    return [this](Vault& vault, RoundReason reason) -> absl::StatusOr<RoundOutcome> {
       std::lock_guard<std::mutex> lock(mu_);
       auto saved = vault.Get("outbox", "saved");
-      rounds_.push_back({due, saved.ok(), saved.ok() && saved->has_value()});
+      rounds_.push_back({reason, saved.ok(), saved.ok() && saved->has_value()});
       changed_.notify_all();
       return RoundOutcome{};
     };
   }
   struct Round {
-    bool due, held, saw_saved;
+    RoundReason reason;
+    bool held, saw_saved;
   };
   bool WaitForRounds(size_t n, milliseconds timeout = milliseconds(15000)) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -109,9 +110,9 @@ TEST_F(SyncWatchTest, ARecordSavedByAnotherCommandStartsARoundAtOnce) {
   Stop();
   EXPECT_TRUE(Join().ok()) << result_;
   std::vector<Round> rounds = Rounds();
-  EXPECT_TRUE(rounds[0].due);
+  EXPECT_EQ(rounds[0].reason, RoundReason::kInterval);
   EXPECT_FALSE(rounds[0].saw_saved);
-  EXPECT_FALSE(rounds[1].due) << "a change is not the interval";
+  EXPECT_EQ(rounds[1].reason, RoundReason::kChanged);
   EXPECT_TRUE(rounds[1].held);
   EXPECT_TRUE(rounds[1].saw_saved);
   // Stopped while waiting: the store is free for the next command.
@@ -120,9 +121,9 @@ TEST_F(SyncWatchTest, ARecordSavedByAnotherCommandStartsARoundAtOnce) {
 }
 
 TEST_F(SyncWatchTest, TheWatchsOwnWritesDoNotWakeIt) {
-  Start([this](Vault& vault, bool due) -> absl::StatusOr<RoundOutcome> {
+  Start([this](Vault& vault, RoundReason reason) -> absl::StatusOr<RoundOutcome> {
     EXPECT_TRUE(vault.Put("outbox", "receipt", "stored by the round").ok());
-    return Recording()(vault, due);
+    return Recording()(vault, reason);
   });
   ASSERT_TRUE(WaitForRounds(1));
   EXPECT_FALSE(WaitForRounds(2, milliseconds(1500))) << "the round's own write woke the watch";
@@ -135,21 +136,57 @@ TEST_F(SyncWatchTest, TheIntervalStartsRoundsWithNothingSaved) {
   Stop();
   EXPECT_TRUE(Join().ok());
   for (const Round& round : Rounds()) {
-    EXPECT_TRUE(round.due);
+    EXPECT_EQ(round.reason, RoundReason::kInterval);
     EXPECT_TRUE(round.held);
   }
 }
 
 TEST_F(SyncWatchTest, AFailedRoundIsRetriedAfterItsWaitAndAnErrorEndsTheWatch) {
-  std::vector<bool> dues;
-  Start([&dues](Vault&, bool due) -> absl::StatusOr<RoundOutcome> {
-    dues.push_back(due);
-    if (dues.size() == 1) return RoundOutcome{.retry_after = milliseconds(20)};  // link dropped
+  std::vector<RoundReason> reasons;
+  Start([&reasons](Vault&, RoundReason reason) -> absl::StatusOr<RoundOutcome> {
+    reasons.push_back(reason);
+    if (reasons.size() == 1) return RoundOutcome{.retry_after = milliseconds(20)};  // link down
     return absl::PermissionDeniedError("device has been revoked");
   });
   absl::Status ended = Join();
   EXPECT_EQ(ended.code(), absl::StatusCode::kPermissionDenied) << ended;
-  EXPECT_EQ(dues, (std::vector<bool>{true, true})) << "a retry is due, not a change";
+  EXPECT_EQ(reasons, (std::vector<RoundReason>{RoundReason::kInterval, RoundReason::kRetry}));
+}
+
+// A `temoin status` between a failed attempt and its retry must not cancel the retry.
+TEST_F(SyncWatchTest, AChangeWithNothingToSendKeepsThePendingRetry) {
+  std::vector<RoundReason> reasons;
+  std::mutex mu;
+  Start([&](Vault&, RoundReason reason) -> absl::StatusOr<RoundOutcome> {
+    std::lock_guard<std::mutex> lock(mu);
+    reasons.push_back(reason);
+    if (reasons.size() == 1) return RoundOutcome{.retry_after = milliseconds(1500)};
+    if (reason == RoundReason::kChanged) return RoundOutcome{.attempted = false};
+    return absl::CancelledError("retried");  // ends the watch: the test's end
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+  {
+    auto other = Vault::Open(home_, kPassphrase);
+    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_TRUE((*other)->Put("outbox", "looked", "at").ok());
+  }
+  absl::Status ended = Join();
+  EXPECT_EQ(ended.code(), absl::StatusCode::kCancelled) << ended;
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_GE(reasons.size(), 3u);
+  EXPECT_EQ(reasons[1], RoundReason::kChanged);
+  EXPECT_EQ(reasons.back(), RoundReason::kRetry) << "the change dropped the retry";
+}
+
+// `temoin wipe`, or a duress unlock, while the watch waits: it stops without opening
+// whatever is there now.
+TEST_F(SyncWatchTest, AWipedVaultStopsTheWatchQuietly) {
+  Start(Recording());
+  ASSERT_TRUE(WaitForRounds(1));
+  fs::remove_all(home_ + "/store");
+  fs::remove(home_ + "/vault.key");
+  EXPECT_TRUE(Join().ok()) << result_;
+  EXPECT_EQ(Rounds().size(), 1u);
 }
 
 TEST_F(SyncWatchTest, AStoreThatCannotBeWatchedIsAClearError) {

@@ -4,7 +4,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/memory/memory.h"
@@ -18,7 +20,8 @@ absl::StatusOr<std::unique_ptr<StoreChanges>> StoreChanges::Watch(const std::str
   auto changes = absl::WrapUnique(new StoreChanges(fd));
   // What a writer does to a RocksDB store: appends to the WAL, writes and renames
   // MANIFEST, CURRENT and table files, takes and drops LOCK.
-  const uint32_t mask = IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_CLOSE_WRITE;
+  const uint32_t mask = IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_CLOSE_WRITE |
+                        IN_DELETE_SELF | IN_MOVE_SELF;
   const std::string store = home + "/store";
   if (inotify_add_watch(fd, store.c_str(), mask) < 0) {
     if (errno == ENOENT) return absl::FailedPreconditionError("no vault store to watch");
@@ -29,26 +32,44 @@ absl::StatusOr<std::unique_ptr<StoreChanges>> StoreChanges::Watch(const std::str
 
 StoreChanges::~StoreChanges() { close(fd_); }
 
-void StoreChanges::Discard() {
+namespace {
+
+// Reads every pending event; true when one says the store directory itself went.
+bool DrainEvents(int fd) {
   alignas(struct inotify_event) char buffer[4096];
-  while (read(fd_, buffer, sizeof buffer) > 0) {
+  bool gone = false;
+  ssize_t n = 0;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) {
+    for (ssize_t at = 0; at + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      gone = gone || (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) != 0;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
   }
+  return gone;
 }
+
+}  // namespace
+
+void StoreChanges::Discard() { gone_ = DrainEvents(fd_) || gone_; }
 
 StoreChanges::Wake StoreChanges::WaitFor(std::chrono::milliseconds timeout, int stop_fd) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
+    if (gone_) return Wake::kGone;
     if (left.count() <= 0) return Wake::kTimedOut;
+    // poll's timeout is an int of milliseconds: wait a day at most at a time.
+    const int poll_ms = static_cast<int>(std::min<int64_t>(left.count(), 24 * 3600 * 1000));
     pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_fd, POLLIN, 0}};
-    int ready = poll(fds, stop_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+    int ready = poll(fds, stop_fd >= 0 ? 2 : 1, poll_ms);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return Wake::kStopped;  // cannot wait: end rather than spin
+    if (ready < 0) return Wake::kFailed;
     if (stop_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP)) != 0) return Wake::kStopped;
     if ((fds[0].revents & POLLIN) != 0) {
       Discard();
-      return Wake::kChanged;
+      return gone_ ? Wake::kGone : Wake::kChanged;
     }
   }
 }

@@ -23,10 +23,12 @@ class StoreChanges {
   ~StoreChanges();
 
   // Forgets the changes seen so far: the watcher's own writes, before it released the
-  // store, must not wake it.
+  // store, must not wake it. The store's own going is never forgotten.
   void Discard();
 
-  enum class Wake { kChanged, kTimedOut, kStopped };
+  // kGone: the store directory itself was deleted or moved (a wipe, a duress unlock);
+  // kFailed: the wait itself failed.
+  enum class Wake { kChanged, kTimedOut, kStopped, kGone, kFailed };
   // Waits until the store changes, `timeout` passes, or `stop_fd` (a signalfd, a pipe)
   // becomes readable; -1 for none. Changes are consumed; `stop_fd` is not read.
   Wake WaitFor(std::chrono::milliseconds timeout, int stop_fd);
@@ -34,6 +36,7 @@ class StoreChanges {
  private:
   explicit StoreChanges(int fd) : fd_(fd) {}
   int fd_;
+  bool gone_ = false;  // once the directory went, it stays gone for this watch
 };
 
 }  // namespace temoin::client

@@ -210,7 +210,12 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     // Slot 1 seals the duress secret key: it opens the cover, never the master key.
     std::string salt = file.salt(1);
     v1::CoverEnrolment enrolment = ReadCoverForDuress(home, unlocked.key);
+    // Held through the wipe, as a normal unlock holds it: a `sync --watch` mid-sync is
+    // waited for, not wiped under, and cannot take the store back before the wipe. A
+    // store that will not open is wiped all the same: duress must always work.
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> held = OpenStoreWhenFree(home, on_busy);
     TEMOIN_RETURN_IF_ERROR(WipeVault(home));
+    if (held.ok()) held->reset();
     crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
     KeyFile fresh = KeyFile::WithRandomSlots(file.cost());
     TEMOIN_RETURN_IF_ERROR(fresh.SealSlotWithDerivedKey(0, salt, unlocked.passphrase_key, master));

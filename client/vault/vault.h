@@ -88,7 +88,9 @@ class Vault {
   // wiped and the next call finds none.
   //
   // While another process holds the store (a `temoin sync --watch` in the middle of a
-  // sync), waits for it up to two minutes, calling `on_busy` once, then kUnavailable.
+  // sync, another command), waits for it up to two minutes, calling `on_busy` once,
+  // then kUnavailable. A duress unlock waits the same way before it wipes, so the two
+  // still cannot be told apart, and a watch is never left writing under a wipe.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
                                                      absl::string_view passphrase,
                                                      const std::function<void()>& on_busy = {});

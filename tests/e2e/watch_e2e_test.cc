@@ -5,6 +5,7 @@
 // waits to retry go up once the server is back.
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,6 +83,7 @@ TEST_F(WatchTest, EachRecordGoesUpAsSoonAsItIsSavedOverOneConnection) {
   }
   EXPECT_EQ(link.counters().connections, 1)
       << "the watch dialled again between syncs instead of keeping its connection";
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 4)) << Log();  // waiting again
 
   auto exported = d_->ReviewerExport();
   ASSERT_TRUE(exported.ok()) << exported.status();
@@ -143,6 +145,32 @@ TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
   ASSERT_FALSE((*watch)->Running()) << Log();
   EXPECT_NE((*watch)->exit_code(), 0);
   EXPECT_TRUE(absl::StrContains(Log(), "revoked")) << Log();
+  // The admin's wipe order reached the device through its kept session: the vault is
+  // gone, as after a one-shot sync (access_control_test).
+  EXPECT_FALSE(std::filesystem::exists(monitor_ + "/vault.key")) << Log();
+  EXPECT_FALSE(std::filesystem::exists(monitor_ + "/store")) << Log();
+}
+
+// With nothing saved, each interval still reaches the server (a fresh sign-in: settings,
+// key announcements, a revocation), over the connection the watch keeps.
+TEST_F(WatchTest, EachIntervalSignsInAfreshOverTheKeptConnection) {
+  netsim::LinkSimulator link(netsim::LinkOptions{.target_port = d_->port()});
+  ASSERT_TRUE(link.Start().ok());
+  auto watch = d_->StartTemoin(
+      monitor_,
+      {"sync", "--watch", "--interval", "2", "--server", absl::StrCat("127.0.0.1:", link.port())},
+      log_);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  const int64_t after_first = link.counters().up_forwarded;
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", 3)) << Log();
+  EXPECT_GT(link.counters().up_forwarded - after_first, 300)
+      << "interval rounds made no call: the device would never hear of a revocation";
+  EXPECT_EQ(link.counters().connections, 1);
+  // A round every 2 s: the signal may land in one (130, ended like any sync) or between.
+  const int code = (*watch)->Terminate(seconds(10), SIGINT);
+  EXPECT_TRUE(code == 0 || code == 130) << code << "\n" << Log();
+  link.Stop();
 }
 
 TEST_F(WatchTest, WatchRefusesOptionsItCannotHonour) {

@@ -693,7 +693,7 @@ absl::Status AwaitLog(const std::string& log_path, const std::string& needle, in
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(120);
   while (Clock::now() < deadline) {
     if (Occurrences(e2e::ReadFile(log_path).value_or(""), needle) >= n) return absl::OkStatus();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return absl::DeadlineExceededError(absl::StrCat("the watch never said \"", needle, "\" ", n,
                                                   " times; its log:\n",

@@ -680,24 +680,8 @@ struct WatchAttempt {
   int64_t connections = 0;  // TCP connections the watch made over all its records
 };
 
-int Occurrences(const std::string& haystack, const std::string& needle) {
-  int n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 absl::Status AwaitLog(const std::string& log_path, const std::string& needle, int n) {
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(120);
-  while (Clock::now() < deadline) {
-    if (Occurrences(e2e::ReadFile(log_path).value_or(""), needle) >= n) return absl::OkStatus();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return absl::DeadlineExceededError(absl::StrCat("the watch never said \"", needle, "\" ", n,
-                                                  " times; its log:\n",
-                                                  e2e::ReadFile(log_path).value_or("")));
+  return e2e::AwaitInFile(log_path, needle, n, std::chrono::minutes(2));
 }
 
 absl::StatusOr<WatchAttempt> WatchedRecordAttempts(int port, const std::string& home,

@@ -359,6 +359,31 @@ int ChildProcess::Terminate(std::chrono::milliseconds grace, int signal) {
   return exit_code_;
 }
 
+namespace {
+
+int Occurrences(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+absl::Status AwaitInFile(const std::string& path, const std::string& needle, int times,
+                         std::chrono::milliseconds timeout) {
+  const Clock::time_point deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (Occurrences(ReadFile(path).value_or(""), needle) >= times) return absl::OkStatus();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("\"", needle, "\" did not appear ", times,
+                                                  " times in ", path, ":\n",
+                                                  ReadFile(path).value_or("(unreadable)")));
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));

@@ -134,6 +134,11 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
+// Waits until the file at `path` (a child's log) holds `needle` at least `times` times;
+// kDeadlineExceeded with the file's contents after `timeout`. Polls every 10 ms.
+absl::Status AwaitInFile(const std::string& path, const std::string& needle, int times,
+                         std::chrono::milliseconds timeout);
+
 // Reads a whole file (binary). kNotFound / kInternal on failure.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 absl::Status WriteFile(const std::string& path, absl::string_view contents);

@@ -22,24 +22,10 @@ namespace {
 
 using std::chrono::seconds;
 
-int Occurrences(const std::string& haystack, const std::string& needle) {
-  int n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 // Waits until the watch's log holds `needle` at least `n` times.
 bool LogReaches(const std::string& log_path, const std::string& needle, int n,
                 seconds timeout = seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Occurrences(ReadFile(log_path).value_or(""), needle) >= n) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return AwaitInFile(log_path, needle, n, timeout).ok();
 }
 
 class WatchTest : public ::testing::Test {
@@ -61,6 +47,18 @@ class WatchTest : public ::testing::Test {
 
   std::string Log() { return ReadFile(log_).value_or("(no log)"); }
 
+  // `sync --watch` through `route`, once its first round is over (nullptr on failure).
+  std::unique_ptr<ChildProcess> StartWatch(const std::string& route,
+                                           const std::string& interval = "3600") {
+    auto watch = d_->StartTemoin(
+        monitor_, {"sync", "--watch", "--interval", interval, "--server", route}, log_);
+    EXPECT_TRUE(watch.ok()) << watch.status();
+    if (!watch.ok()) return nullptr;
+    EXPECT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+    return std::move(*watch);
+  }
+  std::string Direct() const { return absl::StrCat("127.0.0.1:", d_->port()); }
+
   std::unique_ptr<Deployment> d_;
   std::string monitor_, log_;
   TestimonyGenerator generator_{20261206};
@@ -70,10 +68,8 @@ TEST_F(WatchTest, EachRecordGoesUpAsSoonAsItIsSavedOverOneConnection) {
   netsim::LinkSimulator link(netsim::LinkOptions{.target_port = d_->port()});
   ASSERT_TRUE(link.Start().ok());
   const std::string route = absl::StrCat("127.0.0.1:", link.port());
-  auto watch =
-      d_->StartTemoin(monitor_, {"sync", "--watch", "--interval", "3600", "--server", route}, log_);
-  ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  std::unique_ptr<ChildProcess> watch = StartWatch(route);
+  ASSERT_NE(watch, nullptr);
 
   std::vector<std::string> ids;
   for (int i = 1; i <= 3; ++i) {
@@ -94,7 +90,7 @@ TEST_F(WatchTest, EachRecordGoesUpAsSoonAsItIsSavedOverOneConnection) {
   }
 
   // Ctrl-C while it waits: a clean stop, and the vault is free at once.
-  EXPECT_EQ((*watch)->Terminate(seconds(10), SIGINT), 0) << Log();
+  EXPECT_EQ(watch->Terminate(seconds(10), SIGINT), 0) << Log();
   EXPECT_TRUE(absl::StrContains(Log(), "sync: watch stopped")) << Log();
   CommandResult status = d_->Temoin(monitor_, {"status", "--json"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
@@ -104,12 +100,8 @@ TEST_F(WatchTest, EachRecordGoesUpAsSoonAsItIsSavedOverOneConnection) {
 }
 
 TEST_F(WatchTest, RecordsSavedWhileTheServerIsAwayGoUpWhenItIsBack) {
-  auto watch = d_->StartTemoin(
-      monitor_,
-      {"sync", "--watch", "--interval", "3600", "--server", absl::StrCat("127.0.0.1:", d_->port())},
-      log_);
-  ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  std::unique_ptr<ChildProcess> watch = StartWatch(Direct());
+  ASSERT_NE(watch, nullptr);
 
   d_->StopServer();
   const std::string first = RecordOne();
@@ -122,28 +114,24 @@ TEST_F(WatchTest, RecordsSavedWhileTheServerIsAwayGoUpWhenItIsBack) {
   ASSERT_TRUE(d_->StartServer().ok());
   ASSERT_TRUE(LogReaches(log_, "sync: 2 receipts verified", 1, seconds(120))) << Log();
   ASSERT_TRUE(LogReaches(log_, "sync: watching", 2)) << Log();
-  EXPECT_TRUE((*watch)->Running()) << "a server away is no reason to stop watching";
-  EXPECT_EQ((*watch)->Terminate(seconds(10)), 0) << Log();
+  EXPECT_TRUE(watch->Running()) << "a server away is no reason to stop watching";
+  EXPECT_EQ(watch->Terminate(seconds(10)), 0) << Log();
   auto counts = d_->RecordCounts(monitor_);
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ((*counts)["sealed"], 0) << counts->dump();
 }
 
 TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
-  auto watch = d_->StartTemoin(
-      monitor_,
-      {"sync", "--watch", "--interval", "3600", "--server", absl::StrCat("127.0.0.1:", d_->port())},
-      log_);
-  ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  std::unique_ptr<ChildProcess> watch = StartWatch(Direct());
+  ASSERT_NE(watch, nullptr);
   ASSERT_TRUE(d_->Run(d_->admin(), {"revoke", d_->monitor_ids()[0]}).ok());
   RecordOne();
   const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while ((*watch)->Running() && std::chrono::steady_clock::now() < deadline) {
+  while (watch->Running() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_FALSE((*watch)->Running()) << Log();
-  EXPECT_NE((*watch)->exit_code(), 0);
+  ASSERT_FALSE(watch->Running()) << Log();
+  EXPECT_NE(watch->exit_code(), 0);
   EXPECT_TRUE(absl::StrContains(Log(), "revoked")) << Log();
   // The admin's wipe order reached the device through its kept session: the vault is
   // gone, as after a one-shot sync (access_control_test).
@@ -156,19 +144,16 @@ TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
 TEST_F(WatchTest, EachIntervalSignsInAfreshOverTheKeptConnection) {
   netsim::LinkSimulator link(netsim::LinkOptions{.target_port = d_->port()});
   ASSERT_TRUE(link.Start().ok());
-  auto watch = d_->StartTemoin(
-      monitor_,
-      {"sync", "--watch", "--interval", "2", "--server", absl::StrCat("127.0.0.1:", link.port())},
-      log_);
-  ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(LogReaches(log_, "sync: watching", 1)) << Log();
+  std::unique_ptr<ChildProcess> watch =
+      StartWatch(absl::StrCat("127.0.0.1:", link.port()), /*interval=*/"2");
+  ASSERT_NE(watch, nullptr);
   const int64_t after_first = link.counters().up_forwarded;
   ASSERT_TRUE(LogReaches(log_, "sync: watching", 3)) << Log();
   EXPECT_GT(link.counters().up_forwarded - after_first, 300)
       << "interval rounds made no call: the device would never hear of a revocation";
   EXPECT_EQ(link.counters().connections, 1);
   // A round every 2 s: the signal may land in one (130, ended like any sync) or between.
-  const int code = (*watch)->Terminate(seconds(10), SIGINT);
+  const int code = watch->Terminate(seconds(10), SIGINT);
   EXPECT_TRUE(code == 0 || code == 130) << code << "\n" << Log();
   link.Stop();
 }

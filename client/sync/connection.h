@@ -102,6 +102,9 @@ class Connection {
   v1::Sync::Stub& sync() { return *sync_; }
   v1::Review::Stub& review() { return *review_; }
   const std::string& address() const { return address_; }
+  // A transport failure because the server presented an unpinned key, explained:
+  // kFailedPrecondition naming the key it presented and `temoin repin`.
+  absl::Status ExplainRefusedKey(absl::Status status) const;
   // Another Connection on this one's gRPC channel, so on its TCP and TLS connection
   // while that lasts (gRPC dials again when it has dropped), without its token:
   // `sync --watch` keeps one between syncs so that a new record costs its upload call only.
@@ -120,8 +123,6 @@ class Connection {
                             const v1::GetSettingsRequest* settings_request, bool no_session,
                             std::unique_ptr<grpc::ClientContext>& context,
                             v1::AuthenticateResponse& response);
-  // A transport failure because the server presented an unpinned key, explained.
-  absl::Status ExplainRefusedKey(absl::Status status) const;
   std::string address_;
   std::string pin_;
   std::shared_ptr<SpkiPinVerifier> pin_verifier_;

@@ -1122,10 +1122,12 @@ absl::Status ProveReceipted(Vault& vault, Connection& connection, const v1::Prof
   return absl::OkStatus();
 }
 
-// One attempt at a sync. `sign_in_refused`: in, sign in apart (a retry); out, the
-// sign-in on the upload was refused as unauthenticated, so the caller's retry should.
-absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
-                                       v1::Profile profile, bool& sign_in_refused) {
+// One attempt at a sync on `connection` (made here; the caller explains what it met).
+// `sign_in_refused`: in, sign in apart (a retry); out, the sign-in on the upload was
+// refused as unauthenticated, so the caller's retry should.
+absl::StatusOr<SyncReport> SyncAttemptOn(Vault& vault, const SyncOptions& options,
+                                         v1::Profile profile, bool& sign_in_refused,
+                                         std::unique_ptr<Connection>& connection) {
   // What there is to send, read before signing in (Upload and RelayCarried would read
   // it anyway): a device with nothing to send and nothing to pull makes no call after
   // signing in, so it asks for no session token (~70 B less down a no-op sync).
@@ -1143,7 +1145,6 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
   const bool no_session = profile.role() != v1::ROLE_REVIEWER && pending.empty() &&
                           bundles.empty() && owed.empty() && !keeps_session;
   bool log_checked = false;  // on sign-in, with the settings
-  std::unique_ptr<Connection> connection;
   std::unique_ptr<UploadSignIn> sign_in;
   TEMOIN_ASSIGN_OR_RETURN(bool on_upload,
                           SignsInOnUpload(vault, profile, options, pending.size(), bundles.size()));
@@ -1197,6 +1198,18 @@ absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
     TEMOIN_RETURN_IF_ERROR(PullReviews(vault, *connection, profile, report));
   }
   return report;
+}
+
+// A connection refused for the server's TLS key fails as unavailable on whichever call
+// dialled it; only a sign-in call explained it. An attempt on a carried session (a
+// watch, `--until-done`) makes none, and would retry a key it must not trust forever.
+absl::StatusOr<SyncReport> SyncAttempt(Vault& vault, const SyncOptions& options,
+                                       v1::Profile profile, bool& sign_in_refused) {
+  std::unique_ptr<Connection> connection;
+  absl::StatusOr<SyncReport> report =
+      SyncAttemptOn(vault, options, std::move(profile), sign_in_refused, connection);
+  if (report.ok() || connection == nullptr) return report;
+  return connection->ExplainRefusedKey(report.status());
 }
 
 }  // namespace

@@ -139,6 +139,27 @@ TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
   EXPECT_FALSE(std::filesystem::exists(monitor_ + "/store")) << Log();
 }
 
+// The kept connection trusts what the profile trusts now, not what it trusted when it
+// was dialled: after `temoin repin` (here to a key the server does not hold, as if
+// someone had rotated it) the next record is not sent over the old connection; the watch
+// dials afresh, meets a key it no longer trusts, and stops with the advice.
+TEST_F(WatchTest, ARepinWhileWatchingIsHonouredAtTheNextRecord) {
+  std::unique_ptr<ChildProcess> watch = StartWatch(Direct());
+  ASSERT_NE(watch, nullptr);
+  const std::string other_key(64, 'a');
+  ASSERT_TRUE(d_->Run(monitor_, {"repin", "--pin", other_key}).ok());
+  RecordOne();
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  while (watch->Running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(watch->Running()) << Log();
+  EXPECT_NE(watch->exit_code(), 0);
+  EXPECT_TRUE(absl::StrContains(Log(), "not the key this device pinned")) << Log();
+  EXPECT_FALSE(absl::StrContains(Log(), "1 receipts verified"))
+      << "the record went over a connection the device no longer trusts";
+}
+
 // With nothing saved, each interval still reaches the server (a fresh sign-in: settings,
 // key announcements, a revocation), over the connection the watch keeps.
 TEST_F(WatchTest, EachIntervalSignsInAfreshOverTheKeptConnection) {

@@ -59,6 +59,15 @@ class WatchTest : public ::testing::Test {
   }
   std::string Direct() const { return absl::StrCat("127.0.0.1:", d_->port()); }
 
+  // Whether the watch ended on its own within `timeout`.
+  static bool EndsWithin(ChildProcess& watch, seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (watch.Running() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return !watch.Running();
+  }
+
   std::unique_ptr<Deployment> d_;
   std::string monitor_, log_;
   TestimonyGenerator generator_{20261206};
@@ -126,11 +135,7 @@ TEST_F(WatchTest, ARevokedDeviceEndsTheWatchWithTheReason) {
   ASSERT_NE(watch, nullptr);
   ASSERT_TRUE(d_->Run(d_->admin(), {"revoke", d_->monitor_ids()[0]}).ok());
   RecordOne();
-  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while (watch->Running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_FALSE(watch->Running()) << Log();
+  ASSERT_TRUE(EndsWithin(*watch, seconds(60))) << Log();
   EXPECT_NE(watch->exit_code(), 0);
   EXPECT_TRUE(absl::StrContains(Log(), "revoked")) << Log();
   // The admin's wipe order reached the device through its kept session: the vault is
@@ -149,11 +154,7 @@ TEST_F(WatchTest, ARepinWhileWatchingIsHonouredAtTheNextRecord) {
   const std::string other_key(64, 'a');
   ASSERT_TRUE(d_->Run(monitor_, {"repin", "--pin", other_key}).ok());
   RecordOne();
-  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
-  while (watch->Running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_FALSE(watch->Running()) << Log();
+  ASSERT_TRUE(EndsWithin(*watch, seconds(60))) << Log();
   EXPECT_NE(watch->exit_code(), 0);
   EXPECT_TRUE(absl::StrContains(Log(), "not the key this device pinned")) << Log();
   EXPECT_FALSE(absl::StrContains(Log(), "1 receipts verified"))

@@ -113,8 +113,12 @@ absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOpti
     reason = woken == Woken::kChanged ? RoundReason::kChanged
              : deadline_is_retry      ? RoundReason::kRetry
                                       : RoundReason::kInterval;
-    TEMOIN_ASSIGN_OR_RETURN(bool held, ReacquireWhenFree(vault, *changes, options));
-    if (!held) return absl::OkStatus();
+    absl::StatusOr<bool> held = ReacquireWhenFree(vault, *changes, options);
+    // A wipe shreds the key first, then the store file by file: a store that fails to open
+    // under a key that is gone is the wipe's, not an error.
+    if (!held.ok() && !(IdentityOf(home) == unlocked)) return absl::OkStatus();
+    if (!held.ok()) return held.status();
+    if (!*held) return absl::OkStatus();
   }
 }
 

@@ -10,11 +10,12 @@ double Seconds(BatchSizer::Clock::duration d) { return std::chrono::duration<dou
 
 }  // namespace
 
-BatchSizer::BatchSizer(size_t initial_bytes, size_t max_bytes)
+BatchSizer::BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches)
     : initial_bytes_(std::min(initial_bytes, max_bytes)),
       max_bytes_(max_bytes),
+      least_batches_(least_batches),
       batch_bytes_(initial_bytes_),
-      window_bytes_(3 * initial_bytes_) {}
+      window_bytes_(least_batches_ * initial_bytes_) {}
 
 std::optional<double> BatchSizer::rate() const {
   // Two samples at least: one gap can be short because the server answered two
@@ -65,7 +66,8 @@ void BatchSizer::SizeForTheLink(double rate) {
   // In doubles until clamped: a rate of GB/s on loopback must not overflow a size_t.
   const double batch = std::clamp(rate * kBatchAirSeconds, static_cast<double>(initial_bytes_),
                                   static_cast<double>(max_bytes_));
-  const double window = std::min(std::max(3 * batch, rate * round_trip + 2 * batch), 1e12);
+  const double window =
+      std::min(std::max(least_batches_ * batch, rate * round_trip + 2 * batch), 1e12);
   batch_bytes_ = std::min(static_cast<size_t>(batch), 2 * batch_bytes_);
   window_bytes_ = std::min(static_cast<size_t>(window), 2 * window_bytes_);
 }
@@ -76,7 +78,7 @@ void BatchSizer::SlowStart(Clock::duration delay) {
   } else if (delay > 4 * fastest_) {
     batch_bytes_ = std::max(batch_bytes_ / 2, initial_bytes_);
   }
-  window_bytes_ = 3 * batch_bytes_;
+  window_bytes_ = least_batches_ * batch_bytes_;
 }
 
 }  // namespace temoin::client

@@ -30,8 +30,8 @@ struct LinkRun {
 // and both come within a millisecond, as after a stall on a 2G link or while the device
 // is busy.
 LinkRun RunOverLink(double rate, double round_trip, size_t payload, size_t window_batches = 8,
-                    double server = 0.005, int bunch_every = 0) {
-  BatchSizer sizer(8 << 10, 512 << 10);
+                    double server = 0.005, int bunch_every = 0,
+                    BatchSizer sizer = BatchSizer(8 << 10, 512 << 10)) {
   struct InFlight {
     size_t bytes;
     double sent, answer;
@@ -217,6 +217,18 @@ TEST(BatchSizerTest, ACutCappedBatchStillCoversTheRoundTrip) {
   EXPECT_EQ(sizer.batch_bytes(), 4u << 10);
   EXPECT_GE(sizer.window_bytes(), 19200u + 2 * 4096);
   (void)t;
+}
+
+TEST(BatchSizerTest, AfterACutTwoBatchesKeepA2GLinkWithoutLatencyFull) {
+  // The row of 64 kbit/s cut every ~64 KiB: SizedForTheLink caps batches at
+  // 4 KiB and asks for two at least. The answer of one crosses while the next is on the
+  // air, so the link stays full, and a cut loses two batches, not three.
+  constexpr size_t kBatch = 4 << 10;
+  LinkRun two = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 2));
+  EXPECT_GE(two.goodput, 0.95);
+  EXPECT_LE(two.largest_unanswered, 2 * kBatch);
+  LinkRun three = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch));
+  EXPECT_EQ(three.largest_unanswered, 3 * kBatch);
 }
 
 }  // namespace

@@ -88,6 +88,9 @@ struct SyncOptions {
   // batches) sets the count; this bounds it when batches are smaller than their target
   // (a cut capped their size, or few records were left).
   int window = 8;
+  // The fewest batches the window holds whatever its bytes (BatchSizer): after a cut,
+  // 2.
+  int least_window_batches = 3;
   // Unanswered bytes, whatever the window asks.
   size_t max_window_bytes = 2 << 20;
   // Attachment pieces and window (client/sync/attachment_transfer.h).

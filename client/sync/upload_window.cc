@@ -5,7 +5,8 @@
 namespace temoin::client {
 
 UploadWindow::UploadWindow(const Limits& limits)
-    : limits_(limits), sizer_(limits.initial_batch_bytes, limits.max_batch_bytes) {}
+    : limits_(limits),
+      sizer_(limits.initial_batch_bytes, limits.max_batch_bytes, limits.least_batches) {}
 
 bool UploadWindow::Open() const {
   const size_t limit = std::min(limits_.max_window_bytes, sizer_.window_bytes());

@@ -24,6 +24,7 @@ class UploadWindow {
     size_t max_batch_bytes;
     int max_batches;          // unanswered at once
     size_t max_window_bytes;  // unanswered at once, whatever the sizer asks
+    int least_batches = 3;    // the window's floor in batches (BatchSizer)
   };
 
   explicit UploadWindow(const Limits& limits);

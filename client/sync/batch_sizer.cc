@@ -13,9 +13,13 @@ double Seconds(BatchSizer::Clock::duration d) { return std::chrono::duration<dou
 BatchSizer::BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches)
     : initial_bytes_(std::min(initial_bytes, max_bytes)),
       max_bytes_(max_bytes),
-      least_batches_(least_batches),
+      least_batches_(std::max(least_batches, 1)),
       batch_bytes_(initial_bytes_),
-      window_bytes_(least_batches_ * initial_bytes_) {}
+      window_bytes_(kSlowStartBatches * initial_bytes_) {}
+
+int BatchSizer::least_batches() const {
+  return rate().has_value() ? least_batches_ : kSlowStartBatches;
+}
 
 std::optional<double> BatchSizer::rate() const {
   // Two samples at least: one gap can be short because the server answered two
@@ -78,7 +82,7 @@ void BatchSizer::SlowStart(Clock::duration delay) {
   } else if (delay > 4 * fastest_) {
     batch_bytes_ = std::max(batch_bytes_ / 2, initial_bytes_);
   }
-  window_bytes_ = least_batches_ * batch_bytes_;
+  window_bytes_ = kSlowStartBatches * batch_bytes_;
 }
 
 }  // namespace temoin::client

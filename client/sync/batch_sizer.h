@@ -21,8 +21,9 @@ namespace temoin::client {
 //   (the modem, the simulator), so the size holds; more than four times as long halves it
 //   (not below `initial_bytes`). Answers under `kFastAnswer` always count as fast: on
 //   loopback or a LAN the server's own work, not a queue, sets the delay. The window is
-//   three batches (`least_batches`). Once a first rate sample is in, the sizes hold until
-//   the second.
+//   three batches: the third is what times the link (a rate sample is a batch that
+//   waited behind another), whatever `least_batches` says. Once a first rate sample is
+//   in, the sizes hold until the second.
 // - The link: when a batch was already waiting at the device while the one before it
 //   was on the link, the link carried it alone between their two answers, so its bytes
 //   over that gap are the link's rate (the median of the last five such samples). The
@@ -31,7 +32,8 @@ namespace temoin::client {
 //   least `least_batches`): one on the air while the answer of the one before crosses
 //   back. A link known to cut asks for two at least: with no latency the answer of one
 //   crosses while the next is on the air, and a cut loses what is unanswered (64 kbit/s
-//   cut every ~64 KiB: 12.4 KB a cut with three, 9.7 with two, the same goodput).
+//   cut every ~64 KiB: 74 KB lost over six cuts with three, 53 KB with two, the same
+//   goodput).
 //   Sizes grow at most twofold an answer, as in slow start. A sample more than four
 //   times the rate is taken only as the third in a row: answers that arrive together (a
 //   stall on a 2G link, or the device busy with the answer before) make a gap far
@@ -51,12 +53,17 @@ class BatchSizer {
   // Each batch costs a signature and an fsync on the server and a synced vault commit on
   // the device; half a second of air amortises them and still keeps a cut's loss small.
   static constexpr double kBatchAirSeconds = 0.5;
+  static constexpr int kSlowStartBatches = 3;
 
-  // `least_batches`: the fewest batches the window holds (3; 2 on a link known to cut).
+  // `least_batches`: the fewest batches the window holds once the rate is known (3; 2 on
+  // a link known to cut). Slow start always has three.
   BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches = 3);
 
   size_t batch_bytes() const { return batch_bytes_; }
   size_t window_bytes() const { return window_bytes_; }
+  // Batches the window lets go whatever their bytes (one may hold a record larger than
+  // batch_bytes()): three in slow start, then `least_batches`.
+  int least_batches() const;
 
   // The link's rate in bytes a second, once measured.
   std::optional<double> rate() const;

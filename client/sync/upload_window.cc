@@ -9,9 +9,14 @@ UploadWindow::UploadWindow(const Limits& limits)
       sizer_(limits.initial_batch_bytes, limits.max_batch_bytes, limits.least_batches) {}
 
 bool UploadWindow::Open() const {
-  const size_t limit = std::min(limits_.max_window_bytes, sizer_.window_bytes());
-  return unanswered_.empty() || (static_cast<int>(unanswered_.size()) < limits_.max_batches &&
-                                 unanswered_bytes_ + sizer_.batch_bytes() <= limit);
+  const int count = static_cast<int>(unanswered_.size());
+  if (count == 0) return true;
+  if (count >= limits_.max_batches) return false;
+  const size_t next = unanswered_bytes_ + sizer_.batch_bytes();
+  if (next > limits_.max_window_bytes) return false;
+  // The sizer's fewest batches go whatever their bytes: a batch over its target (one
+  // large record) must not leave the link idle for a round trip.
+  return count < sizer_.least_batches() || next <= sizer_.window_bytes();
 }
 
 std::optional<size_t> UploadWindow::NextBatchBytes() {

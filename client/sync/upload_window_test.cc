@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
+#include <vector>
 
 namespace temoin::client {
 namespace {
@@ -116,6 +118,20 @@ TEST(UploadWindowTest, OneBatchAlwaysGoesWhenNoneIsUnanswered) {
   window.Sent(0, 100 << 10);
   window.Answered(0);
   EXPECT_TRUE(window.NextBatchBytes().has_value());
+}
+
+TEST(UploadWindowTest, TheFewestBatchesGoWhateverTheirBytes) {
+  // Slow start's three batches: a second and a third go even when the first was a single
+  // record three times the target; a fourth waits for the window. Without the count floor
+  // the second waited a round trip.
+  auto with_sent = [](std::vector<size_t> sizes) {
+    auto window = std::make_unique<UploadWindow>(EightKiB());
+    for (uint64_t id = 0; id < sizes.size(); ++id) window->Sent(id, sizes[id]);
+    return window;
+  };
+  EXPECT_TRUE(GoesAtOnce(*with_sent({24 << 10})));
+  EXPECT_TRUE(GoesAtOnce(*with_sent({24 << 10, 8 << 10})));
+  EXPECT_FALSE(GoesAtOnce(*with_sent({24 << 10, 8 << 10, 8 << 10})));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "absl/strings/str_cat.h"
 #include "client/vault/store_changes.h"
@@ -61,14 +62,32 @@ KeyFileIdentity IdentityOf(const std::string& home) {
   return {st.st_dev, st.st_ino};
 }
 
-// false: the watch must stop (told to, or the vault went) while the store was held.
-absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes,
+// Gone (a wipe shreds it first) or another file in its place (a duress unlock's). A key
+// file that cannot be read for another reason (a failing card) is not a wipe: the open
+// that follows reports that error.
+bool KeyFileReplaced(const std::string& home, const KeyFileIdentity& unlocked) {
+  struct stat st {};
+  if (stat((home + "/vault.key").c_str(), &st) != 0) return errno == ENOENT;
+  return !(KeyFileIdentity{st.st_dev, st.st_ino} == unlocked);
+}
+
+// false: the watch must stop (told to, or the vault went) while the store was held. The
+// key is looked at before every try and after the store is in hand: a duress unlock
+// holds the store while it wipes, and the watch must not open (and so recreate) what it
+// is shredding, nor sync from it.
+absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes, const std::string& home,
+                                       const KeyFileIdentity& unlocked,
                                        const WatchOptions& options) {
   const auto start = Clock::now();
   auto retry = kBusyFirstRetry;
   bool said = false;
   for (;;) {
+    if (KeyFileReplaced(home, unlocked)) return false;
     absl::Status held = vault.Reacquire();
+    if (held.ok() && KeyFileReplaced(home, unlocked)) {
+      vault.Release();
+      return false;
+    }
     if (held.ok()) return true;
     if (held.code() != absl::StatusCode::kUnavailable) return held;
     if (!said && Clock::now() - start > kBusyQuiet) {
@@ -109,14 +128,14 @@ absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOpti
     const bool announce = outcome.attempted && !outcome.retry_after.has_value();
     TEMOIN_ASSIGN_OR_RETURN(Woken woken, WaitForReason(*changes, options, deadline,
                                                        announce ? WatchingLine(options) : ""));
-    if (woken == Woken::kStop || !(IdentityOf(home) == unlocked)) return absl::OkStatus();
+    if (woken == Woken::kStop || KeyFileReplaced(home, unlocked)) return absl::OkStatus();
     reason = woken == Woken::kChanged ? RoundReason::kChanged
              : deadline_is_retry      ? RoundReason::kRetry
                                       : RoundReason::kInterval;
-    absl::StatusOr<bool> held = ReacquireWhenFree(vault, *changes, options);
+    absl::StatusOr<bool> held = ReacquireWhenFree(vault, *changes, home, unlocked, options);
     // A wipe shreds the key first, then the store file by file: a store that fails to open
     // under a key that is gone is the wipe's, not an error.
-    if (!held.ok() && !(IdentityOf(home) == unlocked)) return absl::OkStatus();
+    if (!held.ok() && KeyFileReplaced(home, unlocked)) return absl::OkStatus();
     if (!held.ok()) return held.status();
     if (!*held) return absl::OkStatus();
   }

@@ -190,6 +190,25 @@ TEST_F(SyncWatchTest, AWipedVaultStopsTheWatchQuietly) {
   EXPECT_EQ(Rounds().size(), 1u);
 }
 
+// A duress unlock holds the store while it wipes, and a watch woken by its writes keeps
+// trying to take the store back. Once the key is gone it must stop trying: an open of the
+// store under the wipe would make its directory and LOCK file again, and the wipe, unable
+// to remove them, would fail where the person is being watched.
+TEST_F(SyncWatchTest, AWatchWaitingForTheStoreDoesNotReopenItUnderAWipe) {
+  Start(Recording());
+  ASSERT_TRUE(WaitForRounds(1));
+  auto holder = Vault::Open(home_, kPassphrase);
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  ASSERT_TRUE((*holder)->Put("outbox", "new", "record").ok());
+  std::this_thread::sleep_for(milliseconds(300));  // the watch is retrying meanwhile
+  EXPECT_TRUE(WipeVault(home_).ok());
+  std::this_thread::sleep_for(milliseconds(300));
+  holder->reset();
+  EXPECT_TRUE(Join().ok()) << result_;
+  EXPECT_EQ(Rounds().size(), 1u);
+  EXPECT_FALSE(fs::exists(home_ + "/store")) << "the watch opened the store under the wipe";
+}
+
 TEST_F(SyncWatchTest, AStoreThatCannotBeWatchedIsAClearError) {
   fs::remove_all(home_ + "/store");
   Start(Recording());

@@ -393,6 +393,11 @@ void Vault::Release() { db_.reset(); }
 absl::Status Vault::Reacquire() {
   if (db_ != nullptr) return absl::OkStatus();
   if (home_.empty()) return absl::FailedPreconditionError("a salvaged copy cannot be reopened");
+  // RocksDB's open makes the directory and its LOCK file before it finds no store there:
+  // under a wipe that would leave files the wipe cannot remove.
+  if (!std::filesystem::exists(StorePath(home_) + "/CURRENT")) {
+    return absl::FailedPreconditionError("the vault's store is gone");
+  }
   TEMOIN_ASSIGN_OR_RETURN(db_, OpenOrCreateStore(home_, false));
   return absl::OkStatus();
 }

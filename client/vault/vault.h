@@ -154,6 +154,7 @@ class Vault {
   void Release();
   // Opens the store again with the kept keys. kUnavailable "the vault is in use by
   // another temoin command" while another process holds it: try again later.
+  // kFailedPrecondition when the store is gone (wiped).
   absl::Status Reacquire();
   bool released() const { return db_ == nullptr; }
 

@@ -164,6 +164,16 @@ void BoundMemory(rocksdb::Options& options) {
   // blob not yet held): a Bloom filter answers them without reading a data block, which
   // otherwise filled the cache with blocks read only to learn a key is not there.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  // Partitioned: a table's index and filter are cut into 4 KiB blocks under a small
+  // pinned top level, so a lookup loads the partitions it needs, not the whole table's.
+  // Unpartitioned, a million stored records' filters and indexes (~25 MB) outgrew the
+  // cache, and every lookup evicted and re-read megabyte blocks: ingest at 1,000,000
+  // stored records ran at 0.38x its rate at 10,000 (docs/BENCHMARKS.md).
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 }
 

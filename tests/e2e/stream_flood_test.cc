@@ -231,7 +231,7 @@ TEST_F(StreamFloodTest, HalfAMessageThenSilenceIsEndedByTheFirstMessageDeadline)
   ASSERT_FALSE(token.empty()) << "the short-deadline server's log:\n" << ReadFile(log).value_or("");
   absl::StatusOr<CommandResult> r = RunCommand(
       {"/usr/bin/python3", std::string(TEMOIN_SOURCE_DIR) + "/tests/e2e/h2_flood.py",
-       "half-message", "--port", std::to_string(d_->port()), "--seconds", "30", "--token", token},
+       "half-message", "--port", std::to_string(d_->port()), "--seconds", "30", "--token=" + token},
       {}, seconds(60));
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->exit_code, 0) << r->err;
@@ -245,7 +245,7 @@ TEST_F(StreamFloodTest, GarbageInAStreamEndsWithInvalidArgument) {
     absl::StatusOr<CommandResult> r =
         RunCommand({"/usr/bin/python3", std::string(TEMOIN_SOURCE_DIR) + "/tests/e2e/h2_flood.py",
                     "garbage", "--port", std::to_string(d_->port()), "--seconds", "20", "--path",
-                    path, "--token", AttackerToken()},
+                    path, "--token=" + AttackerToken()},
                    {}, seconds(60));
     ASSERT_TRUE(r.ok()) << r.status();
     ASSERT_EQ(r->exit_code, 0) << r->err;
@@ -357,7 +357,7 @@ TEST_F(StreamFloodTest, RapidResetFloodIsBoundedAndGivenBack) {
                                        "2",
                                        "--seconds",
                                        "15"};
-      if (!t.empty()) argv.insert(argv.end(), {"--token", t});
+      if (!t.empty()) argv.push_back("--token=" + t);
       absl::StatusOr<CommandResult> r = RunCommand(argv, {}, seconds(90));
       ASSERT_TRUE(r.ok()) << r.status();
       EXPECT_EQ(r->exit_code, 0) << r->err;

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
+#include "client/vault/key_file_lock.h"
 #include "client/vault/store_changes.h"
 #include "common/status_macros.h"
 
@@ -48,27 +49,14 @@ absl::StatusOr<Woken> WaitForReason(StoreChanges& changes, const WatchOptions& o
   return Woken::kDue;
 }
 
-// The key file this watch unlocked. A wipe or a duress unlock replaces it: the watch must
-// then stop, not open what is there now with the keys it holds.
-struct KeyFileIdentity {
-  dev_t device = 0;
-  ino_t inode = 0;
-  bool operator==(const KeyFileIdentity&) const = default;
-};
-
-KeyFileIdentity IdentityOf(const std::string& home) {
-  struct stat st {};
-  if (stat((home + "/vault.key").c_str(), &st) != 0) return {};
-  return {st.st_dev, st.st_ino};
-}
-
 // Gone (a wipe shreds it first) or another file in its place (a duress unlock's). A key
 // file that cannot be read for another reason (a failing card) is not a wipe: the open
 // that follows reports that error.
+// The watch stops then rather than open what is there now with the keys it holds.
 bool KeyFileReplaced(const std::string& home, const KeyFileIdentity& unlocked) {
   struct stat st {};
   if (stat((home + "/vault.key").c_str(), &st) != 0) return errno == ENOENT;
-  return !(KeyFileIdentity{st.st_dev, st.st_ino} == unlocked);
+  return !(IdentityOfKeyFile(home + "/vault.key") == unlocked);
 }
 
 // false: the watch must stop (told to, or the vault went) while the store was held. The
@@ -111,7 +99,7 @@ std::string WatchingLine(const WatchOptions& options) {
 absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOptions& options,
                           const SyncRound& round) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<StoreChanges> changes, StoreChanges::Watch(home));
-  const KeyFileIdentity unlocked = IdentityOf(home);
+  const KeyFileIdentity unlocked = vault.key_file_identity();
   RoundReason reason = RoundReason::kInterval;
   Clock::time_point deadline;
   bool deadline_is_retry = false;

@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/vault/cover_file.h"
+#include "client/vault/key_file_lock.h"
 #include "client/vault/key_file_store.h"
 #include "client/vault/unlock_counter.h"
 #include "client/vault/vault_wipe.h"
@@ -179,6 +180,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   auto vault =
       absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
+  vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
   return vault;
 }
 
@@ -236,6 +238,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     if (enrolment.entries_size() > 0) batch.Put(kDuressNs, "signal", "1");
     TEMOIN_RETURN_IF_ERROR(vault->Commit(batch));
     TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), fresh));
+    vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
     return vault;
   }
 
@@ -244,6 +247,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
   auto vault =
       absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
+  vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
   return vault;
 }
 
@@ -393,6 +397,16 @@ void Vault::Release() { db_.reset(); }
 absl::Status Vault::Reacquire() {
   if (db_ != nullptr) return absl::OkStatus();
   if (home_.empty()) return absl::FailedPreconditionError("a salvaged copy cannot be reopened");
+  // Held from the look at the key to the end of the open, so that a wipe is either not
+  // begun or past the key (key_file_lock.h).
+  absl::StatusOr<KeyFileLock> key = KeyFileLock::Shared(KeyFilePath(home_));
+  if (key.status().code() == absl::StatusCode::kNotFound) {
+    return absl::FailedPreconditionError("the vault's key is gone");
+  }
+  if (!key.ok()) return key.status();
+  if (key->unlinked() || !(key->identity() == key_identity_)) {
+    return absl::FailedPreconditionError("the vault's key is gone or replaced");
+  }
   // RocksDB's open makes the directory and its LOCK file before it finds no store there:
   // under a wipe that would leave files the wipe cannot remove.
   if (!std::filesystem::exists(StorePath(home_) + "/CURRENT")) {

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/vault/key_file.h"
+#include "client/vault/key_file_lock.h"
 #include "crypto/keys.h"
 #include "crypto/secret_buffer.h"
 
@@ -154,9 +155,13 @@ class Vault {
   void Release();
   // Opens the store again with the kept keys. kUnavailable "the vault is in use by
   // another temoin command" while another process holds it: try again later.
-  // kFailedPrecondition when the store is gone (wiped).
+  // kFailedPrecondition when the vault was wiped: its key is gone or another in its place
+  // (a duress unlock), or its store is gone. Excludes a concurrent WipeVault: it either
+  // waits for this open to end or is past the key, and this refuses.
   absl::Status Reacquire();
   bool released() const { return db_ == nullptr; }
+  // The key file this vault was unlocked from (key_file_lock.h).
+  const KeyFileIdentity& key_file_identity() const { return key_identity_; }
 
  private:
   Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key);
@@ -166,7 +171,8 @@ class Vault {
                    absl::string_view value) const;
   absl::Status Held() const;  // kFailedPrecondition while released
 
-  std::string home_;  // empty for a salvaged copy: no cover is written from it
+  std::string home_;              // empty for a salvaged copy: no cover is written from it
+  KeyFileIdentity key_identity_;  // the key file this vault was unlocked from
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
   crypto::SecretBuffer index_key_;

@@ -4,11 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <thread>
 
 #include "client/vault/cover_file.h"
+#include "client/vault/key_file_lock.h"
 #include "client/vault/key_file_store.h"
 #include "client/vault/vault_wipe.h"
 #include "common/file_util.h"
@@ -155,6 +160,54 @@ TEST_F(VaultTest, AReleasedStoreIsOthersToOpenAndComesBackWithTheirWrites) {
   EXPECT_EQ(*watch->Get("outbox", "b").value(), "second");
   EXPECT_FALSE(watch->Get("outbox", "x").value().has_value());
   EXPECT_TRUE(watch->Reacquire().ok());  // held already: nothing to do
+}
+
+// A watch's reopen and a wipe exclude each other: a reopen that starts while a wipe holds
+// the key waits, then finds the key gone and refuses, and leaves the store's directory as
+// the wipe left it (RocksDB's open would have made its LOCK file there).
+TEST_F(VaultTest, AReopenDuringAWipeWaitsForTheKeyThenRefuses) {
+  auto watch = MustCreateCheap();
+  ASSERT_NE(watch, nullptr);
+  watch->Release();
+  std::optional<KeyFileLock> wiping;
+  {
+    absl::StatusOr<KeyFileLock> taken = KeyFileLock::Exclusive(home_ + "/vault.key");
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    wiping.emplace(std::move(*taken));
+  }
+  std::atomic<bool> returned{false};
+  absl::Status reopened;
+  std::thread reopen([&] {
+    reopened = watch->Reacquire();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(returned.load()) << "the reopen did not wait for the wipe";
+  // The wipe's first step, under its lock: the key is overwritten and unlinked.
+  ASSERT_TRUE(ShredFile(home_ + "/vault.key").ok());
+  std::filesystem::remove(home_ + "/store/LOCK");
+  wiping.reset();
+  reopen.join();
+  EXPECT_EQ(reopened.code(), absl::StatusCode::kFailedPrecondition) << reopened;
+  EXPECT_TRUE(watch->released());
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/store/LOCK"));
+}
+
+// A duress unlock puts another vault in the place of the one a watch unlocked: the
+// watch's keys must not open that store, even for a moment.
+TEST_F(VaultTest, AReopenRefusesAnotherVaultInItsPlace) {
+  auto watch = MustCreateCheap();
+  ASSERT_NE(watch, nullptr);
+  watch->Release();
+  ASSERT_TRUE(WipeVault(home_).ok());
+  {
+    absl::StatusOr<std::unique_ptr<Vault>> other =
+        Vault::Create(home_, "another passphrase", VaultOptions{kKdfFloor});
+    ASSERT_TRUE(other.ok()) << other.status();
+  }
+  absl::Status reopened = watch->Reacquire();
+  EXPECT_EQ(reopened.code(), absl::StatusCode::kFailedPrecondition) << reopened;
+  EXPECT_TRUE(watch->released());
 }
 
 TEST_F(VaultTest, WrongPassphraseIsOneClearError) {

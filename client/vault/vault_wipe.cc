@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/vault/key_file_lock.h"
 #include "common/file_util.h"
 
 namespace temoin::client {
@@ -71,6 +72,9 @@ absl::Status ShredTree(const std::string& home) {
 }  // namespace
 
 absl::Status WipeVault(const std::string& home) {
+  // Held until the key is unlinked: a watch's reopen of the store waits for it, then
+  // finds no key (key_file_lock.h). A key that cannot be locked is shredded all the same.
+  absl::StatusOr<KeyFileLock> excluding = KeyFileLock::Exclusive(home + "/vault.key");
   if (!ShredFile(home + "/vault.key").ok()) {
     // Without its overwrite the key could survive in freed blocks; still unlink it and
     // destroy the rest, then report.

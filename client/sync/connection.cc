@@ -142,6 +142,14 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
         "); try again later, and if it persists check the link, or whether the server's "
         "key still matches this device's pin"));
   }
+  if (status.error_code() == grpc::StatusCode::CANCELLED) {
+    // This client reports its own cancellations (a bad answer, a full window) itself and
+    // never passes their status here: a cancelled call was ended by the server, mostly
+    // as it shut down for a restart. Unavailable, so that `sync --watch` and
+    // `--until-done` try again rather than stop.
+    return absl::UnavailableError(absl::StrCat(
+        "the server at ", address, " ended the call (it may be restarting); try again later"));
+  }
   if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return absl::DeadlineExceededError(
         absl::StrCat("the server at ", address, " did not answer in time; try again"));

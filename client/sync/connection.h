@@ -152,7 +152,8 @@ absl::Status AfterSignIn(const Connection& connection, Vault& vault, const std::
                          const std::string& next_nonce);
 
 // gRPC status -> absl, with a hint a person can act on for transport failures (the
-// server's message is kept as is otherwise).
+// server's message is kept as is otherwise). A call the server cancelled (a restart)
+// is kUnavailable, like a link that failed: worth trying again.
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address);
 
 }  // namespace temoin::client

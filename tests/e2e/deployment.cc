@@ -200,6 +200,14 @@ absl::StatusOr<std::vector<nlohmann::json>> Deployment::ReviewerExport(
   return std::vector<nlohmann::json>(exported.begin(), exported.end());
 }
 
+absl::StatusOr<std::string> Deployment::ServerTls(const std::string& subcommand) const {
+  absl::StatusOr<CommandResult> r =
+      RunCommand({ServerBinary(), "tls", subcommand, "--data", server_data_});
+  if (!r.ok()) return r.status();
+  if (r->exit_code != 0) return absl::InternalError(absl::StrCat("tls ", subcommand, ": ", r->err));
+  return Trim(r->out);
+}
+
 absl::StatusOr<Deployment::ServerListing> Deployment::ListServerRecords() const {
   return ListServerRecordsIn(server_data_);
 }

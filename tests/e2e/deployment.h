@@ -65,6 +65,9 @@ class Deployment {
                                   const std::vector<std::string>& args) const;
 
   absl::Status StartServer();
+  // `temoin-server tls SUBCOMMAND --data DIR` (next, switch): its stdout trimmed, a pin
+  // in hex.
+  absl::StatusOr<std::string> ServerTls(const std::string& subcommand) const;
   // SIGKILL; the process is reaped by the next StartServer() or StopServer().
   void KillServer();
   void StopServer();  // SIGTERM, then SIGKILL after a grace period

@@ -21,15 +21,6 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// `temoin-server tls SUBCOMMAND --data DIR`: its stdout, trimmed (a pin in hex).
-absl::StatusOr<std::string> ServerTls(const Deployment& d, const std::string& subcommand) {
-  absl::StatusOr<CommandResult> r =
-      RunCommand({ServerBinary(), "tls", subcommand, "--data", d.server_data()});
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) return absl::InternalError(absl::StrCat("tls ", subcommand, ": ", r->err));
-  return Trim(r->out);
-}
-
 TEST(TlsRotationTest, AnnouncedKeyKeepsDevicesAndAnOfflineDeviceIsToldHowToRepin) {
   absl::StatusOr<std::unique_ptr<Deployment>> made =
       Deployment::Create("temoin-e2e-tls-rotation", /*monitors=*/2);
@@ -38,11 +29,11 @@ TEST(TlsRotationTest, AnnouncedKeyKeepsDevicesAndAnOfflineDeviceIsToldHowToRepin
   const std::string& online = d.monitors()[0];
   const std::string& offline = d.monitors()[1];
 
-  absl::StatusOr<std::string> next_pin = ServerTls(d, "next");
+  absl::StatusOr<std::string> next_pin = d.ServerTls("next");
   ASSERT_TRUE(next_pin.ok()) << next_pin.status();
   ASSERT_EQ(next_pin->size(), 64u) << *next_pin;
   // Running it again keeps the same next key (an operator may repeat a step).
-  EXPECT_EQ(ServerTls(d, "next").value_or(""), *next_pin);
+  EXPECT_EQ(d.ServerTls("next").value_or(""), *next_pin);
 
   // A mistyped pin is refused before anything is signed.
   CommandResult typo = d.Temoin(d.admin(), {"admin", "rotate-tls", "--pin", "00"});
@@ -59,7 +50,7 @@ TEST(TlsRotationTest, AnnouncedKeyKeepsDevicesAndAnOfflineDeviceIsToldHowToRepin
   ASSERT_TRUE(recorded_offline.ok()) << recorded_offline.status();
 
   d.StopServer();
-  absl::StatusOr<std::string> switched = ServerTls(d, "switch");
+  absl::StatusOr<std::string> switched = d.ServerTls("switch");
   ASSERT_TRUE(switched.ok()) << switched.status();
   EXPECT_EQ(*switched, *next_pin);
   ASSERT_TRUE(d.StartServer().ok());

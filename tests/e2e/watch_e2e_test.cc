@@ -4,6 +4,7 @@
 // going away does not lock the monitor out of the vault: records saved while the watch
 // waits to retry go up once the server is back.
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -46,6 +47,12 @@ class WatchTest : public ::testing::Test {
   }
 
   std::string Log() { return ReadFile(log_).value_or("(no log)"); }
+  int Occurrences(const std::string& needle) {
+    const std::string log = Log();
+    int n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  }
 
   // `sync --watch` through `route`, once its first round is over (nullptr on failure).
   std::unique_ptr<ChildProcess> StartWatch(const std::string& route,
@@ -178,6 +185,37 @@ TEST_F(WatchTest, EachIntervalSignsInAfreshOverTheKeptConnection) {
   const int code = watch->Terminate(seconds(10), SIGINT);
   EXPECT_TRUE(code == 0 || code == 130) << code << "\n" << Log();
   link.Stop();
+}
+
+// The server's TLS key rotated while a watch runs (issue 12's procedure): an interval
+// round signs in afresh and learns the announced key, and after the switch the watch
+// dials the new key with no repin and goes on sending records.
+TEST_F(WatchTest, ATlsKeyRotatedWhileWatchingKeepsRecordsGoingUp) {
+  std::unique_ptr<ChildProcess> watch = StartWatch(Direct(), /*interval=*/"1");
+  ASSERT_NE(watch, nullptr);
+  absl::StatusOr<std::string> next_pin = d_->ServerTls("next");
+  ASSERT_TRUE(next_pin.ok()) << next_pin.status();
+  ASSERT_TRUE(d_->Run(d_->admin(), {"admin", "rotate-tls", "--pin", *next_pin}).ok());
+  // Two more interval rounds: the second began after the announcement was made.
+  const int rounds = Occurrences("sync: watching");
+  ASSERT_TRUE(LogReaches(log_, "sync: watching", rounds + 2)) << Log();
+
+  d_->StopServer();
+  absl::StatusOr<std::string> switched = d_->ServerTls("switch");
+  ASSERT_TRUE(switched.ok()) << switched.status();
+  ASSERT_EQ(*switched, *next_pin);
+  ASSERT_TRUE(d_->StartServer().ok());
+
+  const std::string id = RecordOne();
+  ASSERT_TRUE(LogReaches(log_, "sync: 1 receipts verified", 1, seconds(90))) << Log();
+  EXPECT_TRUE(watch->Running()) << Log();
+  EXPECT_FALSE(absl::StrContains(Log(), "repin")) << Log();
+  absl::StatusOr<Deployment::ServerListing> listing = d_->ListServerRecords();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_NE(std::find(listing->record_ids.begin(), listing->record_ids.end(), id),
+            listing->record_ids.end());
+  const int code = watch->Terminate(seconds(10), SIGINT);
+  EXPECT_TRUE(code == 0 || code == 130) << code << "\n" << Log();
 }
 
 TEST_F(WatchTest, WatchRefusesOptionsItCannotHonour) {

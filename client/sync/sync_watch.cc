@@ -1,12 +1,8 @@
 #include "client/sync/sync_watch.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "client/vault/key_file_lock.h"
 #include "client/vault/store_changes.h"
 #include "common/status_macros.h"
 
@@ -49,30 +45,19 @@ absl::StatusOr<Woken> WaitForReason(StoreChanges& changes, const WatchOptions& o
   return Woken::kDue;
 }
 
-// Gone (a wipe shreds it first) or another file in its place (a duress unlock's). A key
-// file that cannot be read for another reason (a failing card) is not a wipe: the open
-// that follows reports that error.
-// The watch stops then rather than open what is there now with the keys it holds.
-bool KeyFileReplaced(const std::string& home, const KeyFileIdentity& unlocked) {
-  struct stat st {};
-  if (stat((home + "/vault.key").c_str(), &st) != 0) return errno == ENOENT;
-  return !(IdentityOfKeyFile(home + "/vault.key") == unlocked);
-}
-
 // false: the watch must stop (told to, or the vault went) while the store was held. The
 // key is looked at before every try and after the store is in hand: a duress unlock
 // holds the store while it wipes, and the watch must not open (and so recreate) what it
 // is shredding, nor sync from it.
-absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes, const std::string& home,
-                                       const KeyFileIdentity& unlocked,
+absl::StatusOr<bool> ReacquireWhenFree(Vault& vault, StoreChanges& changes,
                                        const WatchOptions& options) {
   const auto start = Clock::now();
   auto retry = kBusyFirstRetry;
   bool said = false;
   for (;;) {
-    if (KeyFileReplaced(home, unlocked)) return false;
+    if (vault.WipedOrReplaced()) return false;
     absl::Status held = vault.Reacquire();
-    if (held.ok() && KeyFileReplaced(home, unlocked)) {
+    if (held.ok() && vault.WipedOrReplaced()) {
       vault.Release();
       return false;
     }
@@ -99,7 +84,6 @@ std::string WatchingLine(const WatchOptions& options) {
 absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOptions& options,
                           const SyncRound& round) {
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<StoreChanges> changes, StoreChanges::Watch(home));
-  const KeyFileIdentity unlocked = vault.key_file_identity();
   RoundReason reason = RoundReason::kInterval;
   Clock::time_point deadline;
   bool deadline_is_retry = false;
@@ -116,14 +100,14 @@ absl::Status WatchAndSync(Vault& vault, const std::string& home, const WatchOpti
     const bool announce = outcome.attempted && !outcome.retry_after.has_value();
     TEMOIN_ASSIGN_OR_RETURN(Woken woken, WaitForReason(*changes, options, deadline,
                                                        announce ? WatchingLine(options) : ""));
-    if (woken == Woken::kStop || KeyFileReplaced(home, unlocked)) return absl::OkStatus();
+    if (woken == Woken::kStop || vault.WipedOrReplaced()) return absl::OkStatus();
     reason = woken == Woken::kChanged ? RoundReason::kChanged
              : deadline_is_retry      ? RoundReason::kRetry
                                       : RoundReason::kInterval;
-    absl::StatusOr<bool> held = ReacquireWhenFree(vault, *changes, home, unlocked, options);
+    absl::StatusOr<bool> held = ReacquireWhenFree(vault, *changes, options);
     // A wipe shreds the key first, then the store file by file: a store that fails to open
     // under a key that is gone is the wipe's, not an error.
-    if (!held.ok() && KeyFileReplaced(home, unlocked)) return absl::OkStatus();
+    if (!held.ok() && vault.WipedOrReplaced()) return absl::OkStatus();
     if (!held.ok()) return held.status();
     if (!*held) return absl::OkStatus();
   }

@@ -1,9 +1,13 @@
 #include "client/vault/vault.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/memory/memory.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -94,7 +98,9 @@ VaultBatch::~VaultBatch() {
 bool VaultExists(const std::string& home) { return PathExists(KeyFilePath(home)); }
 
 Vault::Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key)
-    : db_(std::move(db)), aead_(std::move(aead)), index_key_(std::move(index_key)) {}
+    : db_(std::move(db)), aead_(std::move(aead)), index_key_(std::move(index_key)) {
+  db_->GetDbIdentity(store_identity_).PermitUncheckedError();  // empty: never matches a store
+}
 
 Vault::~Vault() = default;
 
@@ -140,14 +146,42 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenOrCreateStore(const std::string
   return OpenStore(StorePath(home), create);
 }
 
+absl::Status WipedMeanwhile() {
+  return absl::FailedPreconditionError("the vault was wiped while this command waited for it");
+}
+
+// One try at the store for a command that unlocked the key file `key_bytes`: refused once
+// that vault is gone or replaced (a wipe, a duress unlock), so that these keys never open
+// another vault's store nor recreate files under a wipe. Under the key's shared lock
+// (key_file_lock.h). A key rewritten meanwhile (a passphrase changed) is refused too: the
+// command is run again.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> TryOpenUnlockedStore(const std::string& home,
+                                                                  const std::string& key_bytes) {
+  absl::StatusOr<KeyFileLock> key = KeyFileLock::Shared(KeyFilePath(home));
+  if (key.status().code() == absl::StatusCode::kNotFound) return WipedMeanwhile();
+  if (!key.ok()) return key.status();
+  if (key->unlinked()) return WipedMeanwhile();
+  absl::StatusOr<std::string> now = key->Contents();
+  if (!now.ok()) return now.status();
+  const bool same = *now == key_bytes;
+  crypto::WipeString(*now);
+  if (!same) {
+    return absl::FailedPreconditionError(
+        "the vault's key changed while this command waited for it; run the command again");
+  }
+  if (!std::filesystem::exists(StorePath(home) + "/CURRENT")) return WipedMeanwhile();
+  return OpenOrCreateStore(home, false);
+}
+
 // A `sync --watch` holds the store only while it syncs, so a command that finds it held
-// waits rather than failing: the monitor may be about to type a testimony.
+// waits rather than failing: the monitor may be about to type a testimony. The key's lock
+// is let go between tries: a duress unlock holds the store while it waits for it.
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStoreWhenFree(
-    const std::string& home, const std::function<void()>& on_busy) {
+    const std::string& home, const std::string& key_bytes, const std::function<void()>& on_busy) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   bool told = false;
   for (;;) {
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenOrCreateStore(home, false);
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = TryOpenUnlockedStore(home, key_bytes);
     if (db.ok() || db.status().code() != absl::StatusCode::kUnavailable ||
         std::chrono::steady_clock::now() > give_up) {
       return db;
@@ -180,7 +214,6 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Create(const std::string& home,
   auto vault =
       absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
-  vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
   return vault;
 }
 
@@ -203,6 +236,10 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
                                                    absl::string_view passphrase,
                                                    const std::function<void()>& on_busy) {
   TEMOIN_ASSIGN_OR_RETURN(StoredKeyFile stored, ReadKeyFile(home));
+  // What was unlocked, to be found again when the store is opened (TryOpenUnlockedStore).
+  absl::StatusOr<std::string> key_bytes = ReadFileToString(KeyFilePath(home), 64 << 10);
+  if (!key_bytes.ok()) return key_bytes.status();
+  absl::Cleanup wipe_key_bytes = [&key_bytes] { crypto::WipeString(*key_bytes); };
   const KeyFile& file = stored.file;
   TEMOIN_ASSIGN_OR_RETURN(UnlockedSlot unlocked, UnlockCounted(home, stored, passphrase));
 
@@ -215,7 +252,8 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     // Held through the wipe, as a normal unlock holds it: a `sync --watch` mid-sync is
     // waited for, not wiped under, and cannot take the store back before the wipe. A
     // store that will not open is wiped all the same: duress must always work.
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> held = OpenStoreWhenFree(home, on_busy);
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> held =
+        OpenStoreWhenFree(home, *key_bytes, on_busy);
     TEMOIN_RETURN_IF_ERROR(WipeVault(home));
     if (held.ok()) held->reset();
     crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
@@ -238,16 +276,15 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     if (enrolment.entries_size() > 0) batch.Put(kDuressNs, "signal", "1");
     TEMOIN_RETURN_IF_ERROR(vault->Commit(batch));
     TEMOIN_RETURN_IF_ERROR(CreateKeyFile(KeyFilePath(home), fresh));
-    vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
     return vault;
   }
 
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenStoreWhenFree(home, on_busy));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db,
+                          OpenStoreWhenFree(home, *key_bytes, on_busy));
   TEMOIN_ASSIGN_OR_RETURN(VaultKeys keys, KeysFromMaster(unlocked.key));
   auto vault =
       absl::WrapUnique(new Vault(std::move(db), std::move(keys.aead), std::move(keys.index_key)));
   vault->home_ = home;
-  vault->key_identity_ = IdentityOfKeyFile(KeyFilePath(home));
   return vault;
 }
 
@@ -404,8 +441,8 @@ absl::Status Vault::Reacquire() {
     return absl::FailedPreconditionError("the vault's key is gone");
   }
   if (!key.ok()) return key.status();
-  if (key->unlinked() || !(key->identity() == key_identity_)) {
-    return absl::FailedPreconditionError("the vault's key is gone or replaced");
+  if (key->unlinked() || StoreReplaced()) {
+    return absl::FailedPreconditionError("the vault was wiped or replaced");
   }
   // RocksDB's open makes the directory and its LOCK file before it finds no store there:
   // under a wipe that would leave files the wipe cannot remove.
@@ -414,6 +451,33 @@ absl::Status Vault::Reacquire() {
   }
   TEMOIN_ASSIGN_OR_RETURN(db_, OpenOrCreateStore(home_, false));
   return absl::OkStatus();
+}
+
+namespace {
+
+// RocksDB writes IDENTITY, a random id, when it creates a store and never again; its
+// GetDbIdentity drops the file's final newline.
+absl::StatusOr<std::string> ReadStoreIdentity(const std::string& home) {
+  absl::StatusOr<std::string> identity = ReadFileToString(StorePath(home) + "/IDENTITY", 4096);
+  if (identity.ok() && !identity->empty() && identity->back() == '\n') identity->pop_back();
+  return identity;
+}
+
+}  // namespace
+
+bool Vault::StoreReplaced() const {
+  absl::StatusOr<std::string> identity = ReadStoreIdentity(home_);
+  return !identity.ok() || store_identity_.empty() || *identity != store_identity_;
+}
+
+bool Vault::WipedOrReplaced() const {
+  if (home_.empty()) return false;
+  struct stat st {};
+  if (::stat(KeyFilePath(home_).c_str(), &st) != 0 && errno == ENOENT) return true;
+  std::error_code error;
+  if (!std::filesystem::exists(StorePath(home_) + "/IDENTITY", error)) return !error;
+  absl::StatusOr<std::string> identity = ReadStoreIdentity(home_);
+  return identity.ok() && *identity != store_identity_;
 }
 
 absl::StatusOr<std::optional<std::string>> Vault::Get(absl::string_view ns,

@@ -10,7 +10,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/vault/key_file.h"
-#include "client/vault/key_file_lock.h"
 #include "crypto/keys.h"
 #include "crypto/secret_buffer.h"
 
@@ -91,7 +90,9 @@ class Vault {
   // While another process holds the store (a `temoin sync --watch` in the middle of a
   // sync, another command), waits for it up to two minutes, calling `on_busy` once,
   // then kUnavailable. A duress unlock waits the same way before it wipes, so the two
-  // still cannot be told apart, and a watch is never left writing under a wipe.
+  // still cannot be told apart, and a watch is never left writing under a wipe. A wait
+  // that a wipe or a duress unlock ends is kFailedPrecondition: these keys never open
+  // the store that replaced theirs.
   static absl::StatusOr<std::unique_ptr<Vault>> Open(const std::string& home,
                                                      absl::string_view passphrase,
                                                      const std::function<void()>& on_busy = {});
@@ -155,13 +156,17 @@ class Vault {
   void Release();
   // Opens the store again with the kept keys. kUnavailable "the vault is in use by
   // another temoin command" while another process holds it: try again later.
-  // kFailedPrecondition when the vault was wiped: its key is gone or another in its place
-  // (a duress unlock), or its store is gone. Excludes a concurrent WipeVault: it either
-  // waits for this open to end or is past the key, and this refuses.
+  // kFailedPrecondition when the vault was wiped: its key is gone, its store is gone or
+  // is another (a duress unlock's). Excludes a concurrent WipeVault (key_file_lock.h): the
+  // wipe either waits for this open to end or is past the key, and this refuses.
   absl::Status Reacquire();
   bool released() const { return db_ == nullptr; }
-  // The key file this vault was unlocked from (key_file_lock.h).
-  const KeyFileIdentity& key_file_identity() const { return key_identity_; }
+  // Whether the vault this was unlocked from is gone (its key file missing) or another in
+  // its place (its store not the one opened: a duress unlock's). A key or store that
+  // cannot be read for another reason (a failing card) is not a wipe: the next open
+  // reports it. A passphrase change is neither. For `sync --watch`, which must then stop
+  // rather than open what is there now with the keys it holds.
+  bool WipedOrReplaced() const;
 
  private:
   Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key);
@@ -169,10 +174,11 @@ class Vault {
   std::string NamespacePrefix(absl::string_view ns) const;
   std::string Seal(absl::string_view store_key, absl::string_view name,
                    absl::string_view value) const;
-  absl::Status Held() const;  // kFailedPrecondition while released
+  absl::Status Held() const;   // kFailedPrecondition while released
+  bool StoreReplaced() const;  // store/IDENTITY unreadable or not store_identity_
 
-  std::string home_;              // empty for a salvaged copy: no cover is written from it
-  KeyFileIdentity key_identity_;  // the key file this vault was unlocked from
+  std::string home_;            // empty for a salvaged copy: no cover is written from it
+  std::string store_identity_;  // RocksDB's IDENTITY of the store first opened
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
   crypto::SecretBuffer index_key_;

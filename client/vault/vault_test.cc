@@ -8,10 +8,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <optional>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "client/vault/cover_file.h"
 #include "client/vault/key_file_lock.h"
 #include "client/vault/key_file_store.h"
@@ -171,7 +173,8 @@ TEST_F(VaultTest, AReopenDuringAWipeWaitsForTheKeyThenRefuses) {
   watch->Release();
   std::optional<KeyFileLock> wiping;
   {
-    absl::StatusOr<KeyFileLock> taken = KeyFileLock::Exclusive(home_ + "/vault.key");
+    absl::StatusOr<KeyFileLock> taken =
+        KeyFileLock::Exclusive(home_ + "/vault.key", std::chrono::seconds(5));
     ASSERT_TRUE(taken.ok()) << taken.status();
     wiping.emplace(std::move(*taken));
   }
@@ -181,16 +184,43 @@ TEST_F(VaultTest, AReopenDuringAWipeWaitsForTheKeyThenRefuses) {
     reopened = watch->Reacquire();
     returned = true;
   });
+  // Whatever fails below, the reopen is let go and joined.
+  absl::Cleanup join = [&] {
+    wiping.reset();
+    reopen.join();
+  };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_FALSE(returned.load()) << "the reopen did not wait for the wipe";
   // The wipe's first step, under its lock: the key is overwritten and unlinked.
-  ASSERT_TRUE(ShredFile(home_ + "/vault.key").ok());
+  EXPECT_TRUE(ShredFile(home_ + "/vault.key").ok());
   std::filesystem::remove(home_ + "/store/LOCK");
-  wiping.reset();
-  reopen.join();
+  std::move(join).Invoke();
   EXPECT_EQ(reopened.code(), absl::StatusCode::kFailedPrecondition) << reopened;
   EXPECT_TRUE(watch->released());
   EXPECT_FALSE(std::filesystem::exists(home_ + "/store/LOCK"));
+}
+
+// The wipe's side: it waits for an open under way (one holding the key's shared lock)
+// before it touches the key, and not for ever: an opener stopped mid-open (Ctrl-Z, a
+// frozen app) must not stop a duress or panic wipe.
+TEST_F(VaultTest, AWipeWaitsForAnOpenUnderWayButNotForEver) {
+  ASSERT_NE(MustCreateCheap(), nullptr);
+  std::optional<KeyFileLock> opening;
+  {
+    absl::StatusOr<KeyFileLock> taken = KeyFileLock::Shared(home_ + "/vault.key");
+    ASSERT_TRUE(taken.ok()) << taken.status();
+    opening.emplace(std::move(*taken));
+  }
+  std::future<absl::Status> wiped =
+      std::async(std::launch::async, [&] { return WipeVault(home_); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(std::filesystem::exists(home_ + "/vault.key")) << "the wipe did not wait";
+  // Never let go: the wipe goes on after its patience (2 s), well within this bound.
+  ASSERT_EQ(wiped.wait_for(std::chrono::seconds(30)), std::future_status::ready)
+      << "the wipe waited for ever for a stuck opener";
+  EXPECT_TRUE(wiped.get().ok());
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/vault.key"));
+  opening.reset();
 }
 
 // A duress unlock puts another vault in the place of the one a watch unlocked: the
@@ -205,9 +235,46 @@ TEST_F(VaultTest, AReopenRefusesAnotherVaultInItsPlace) {
         Vault::Create(home_, "another passphrase", VaultOptions{kKdfFloor});
     ASSERT_TRUE(other.ok()) << other.status();
   }
+  EXPECT_TRUE(watch->WipedOrReplaced());
   absl::Status reopened = watch->Reacquire();
   EXPECT_EQ(reopened.code(), absl::StatusCode::kFailedPrecondition) << reopened;
   EXPECT_TRUE(watch->released());
+}
+
+// A passphrase change (and any other key-file setting) is no wipe: a watch goes on.
+TEST_F(VaultTest, AReopenAfterAPassphraseChangeGoesOn) {
+  auto watch = MustCreateCheap();
+  ASSERT_NE(watch, nullptr);
+  ASSERT_TRUE(watch->Put("outbox", "a", "first").ok());
+  watch->Release();
+  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "a new passphrase").ok());
+  ASSERT_TRUE(Vault::SetUnlockLimit(home_, "a new passphrase", 5).ok());
+  EXPECT_FALSE(watch->WipedOrReplaced());
+  ASSERT_TRUE(watch->Reacquire().ok());
+  EXPECT_EQ(*watch->Get("outbox", "a").value(), "first");
+}
+
+// A command that waits for a store another holds, across a wipe: it must not recreate
+// the store's files under the wipe, nor open what is there after it.
+TEST_F(VaultTest, AnOpenWaitingForTheStoreRefusesAVaultWipedMeanwhile) {
+  auto holder = MustCreateCheap();
+  ASSERT_NE(holder, nullptr);
+  std::atomic<bool> waiting{false};
+  std::future<absl::StatusOr<std::unique_ptr<Vault>>> opened = std::async(
+      std::launch::async, [&] { return Vault::Open(home_, kPassphrase, [&] { waiting = true; }); });
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(waiting.load()) << "the open did not wait for the held store";
+  EXPECT_TRUE(WipeVault(home_).ok());  // as `temoin wipe` or a wipe order does
+  holder.reset();
+  absl::StatusOr<std::unique_ptr<Vault>> result = opened.get();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition) << result.status();
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(home_)) {
+    left.push_back(entry.path().string());
+  }
+  EXPECT_TRUE(left.empty()) << left.front();
 }
 
 TEST_F(VaultTest, WrongPassphraseIsOneClearError) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -14,6 +15,10 @@
 
 namespace temoin::client {
 namespace {
+
+// How long a wipe waits for an open of the store under way (milliseconds, normally)
+// before it shreds regardless.
+constexpr std::chrono::seconds kOpenersPatience{2};
 
 absl::Status Failed(absl::string_view step) {
   return absl::InternalError(absl::StrCat("vault wipe failed at ", step));
@@ -69,22 +74,23 @@ absl::Status ShredTree(const std::string& home) {
   return first;
 }
 
+// Overwrites and unlinks the key under its exclusive lock, which openers of the store
+// respect (key_file_lock.h), and lets go at once. Without its overwrite the key could
+// survive in freed blocks: it is still unlinked, and the rest destroyed.
+absl::Status ShredKey(const std::string& key) {
+  absl::StatusOr<KeyFileLock> excluding = KeyFileLock::Exclusive(key, kOpenersPatience);
+  if (ShredFile(key).ok()) return absl::OkStatus();  // fsyncs the directory: gone for good
+  std::error_code error;
+  std::filesystem::remove(key, error);
+  return Failed("overwrite key file");
+}
+
 }  // namespace
 
 absl::Status WipeVault(const std::string& home) {
-  // Held until the key is unlinked: a watch's reopen of the store waits for it, then
-  // finds no key (key_file_lock.h). A key that cannot be locked is shredded all the same.
-  absl::StatusOr<KeyFileLock> excluding = KeyFileLock::Exclusive(home + "/vault.key");
-  if (!ShredFile(home + "/vault.key").ok()) {
-    // Without its overwrite the key could survive in freed blocks; still unlink it and
-    // destroy the rest, then report.
-    std::error_code error;
-    std::filesystem::remove(home + "/vault.key", error);
-    absl::Status rest = ShredTree(home);
-    rest.IgnoreError();  // the key's failure is the one to report
-    return Failed("overwrite key file");
-  }
-  return ShredTree(home);  // ShredFile has fsynced the directory: the key is gone for good
+  absl::Status key = ShredKey(home + "/vault.key");
+  absl::Status rest = ShredTree(home);
+  return key.ok() ? rest : key;  // a key that may survive is the failure to report
 }
 
 }  // namespace temoin::client

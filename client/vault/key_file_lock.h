@@ -16,9 +16,10 @@ namespace temoin::client {
 // leaving files the wipe then cannot remove, and an open that waited across a duress
 // unlock would find the decoy's store. A check of the key before the open leaves a window
 // between the two; the lock closes it. An opener holds it shared from its check of the
-// key to the end of RocksDB's open (milliseconds: RocksDB's own LOCK never blocks); a
-// wipe holds it exclusively until the key is unlinked. So an open either ends before the
-// wipe begins or starts after the key is gone, and refuses.
+// key to the end of RocksDB's open (RocksDB's own LOCK never blocks: milliseconds, or
+// seconds when it replays its log); a wipe holds it exclusively until the key is
+// unlinked. So an open either ends before the wipe begins or starts after the key is
+// gone, and refuses, unless it outlasts the wipe's patience (Exclusive).
 class KeyFileLock {
  public:
   // kNotFound when `path` does not exist; kInternal when it cannot be opened or locked.

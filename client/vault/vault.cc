@@ -173,6 +173,23 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> TryOpenUnlockedStore(const std::str
   return OpenOrCreateStore(home, false);
 }
 
+// For a duress unlock, which wipes whatever it finds: it holds what is there (an opener's
+// guard would refuse as soon as the key changed, and the wipe then go on under whoever
+// holds the store). Waits as OpenStoreWhenFree does.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> HoldStoreForDuress(
+    const std::string& home, const std::function<void()>& on_busy) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  for (bool told = false;; told = true) {
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenOrCreateStore(home, false);
+    if (db.ok() || db.status().code() != absl::StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() > give_up) {
+      return db;
+    }
+    if (!told && on_busy) on_busy();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 // A `sync --watch` holds the store only while it syncs, so a command that finds it held
 // waits rather than failing: the monitor may be about to type a testimony. The key's lock
 // is let go between tries: a duress unlock holds the store while it waits for it.
@@ -252,8 +269,7 @@ absl::StatusOr<std::unique_ptr<Vault>> Vault::Open(const std::string& home,
     // Held through the wipe, as a normal unlock holds it: a `sync --watch` mid-sync is
     // waited for, not wiped under, and cannot take the store back before the wipe. A
     // store that will not open is wiped all the same: duress must always work.
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> held =
-        OpenStoreWhenFree(home, *key_bytes, on_busy);
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> held = HoldStoreForDuress(home, on_busy);
     TEMOIN_RETURN_IF_ERROR(WipeVault(home));
     if (held.ok()) held->reset();
     crypto::SecretBuffer master = crypto::SecretBuffer::Random(32);
@@ -301,7 +317,8 @@ absl::StatusOr<std::pair<StoredKeyFile, UnlockedSlot>> UnlockForChange(const std
   return std::make_pair(std::move(stored), std::move(unlocked));
 }
 
-// Every change to vault.key goes through here: in place, same inode (key_file_store.h).
+// Every change to vault.key goes through here: in place, same inode (key_file_store.h),
+// but for a format-2 file, which the first change renames into the paged format.
 absl::Status Rewrite(const std::string& home, const StoredKeyFile& stored, const KeyFile& next) {
   return UpdateKeyFile(KeyFilePath(home), stored, next);
 }
@@ -441,9 +458,8 @@ absl::Status Vault::Reacquire() {
     return absl::FailedPreconditionError("the vault's key is gone");
   }
   if (!key.ok()) return key.status();
-  if (key->unlinked() || StoreReplaced()) {
-    return absl::FailedPreconditionError("the vault was wiped or replaced");
-  }
+  if (key->unlinked()) return absl::FailedPreconditionError("the vault was wiped");
+  TEMOIN_RETURN_IF_ERROR(CheckStoreIsTheOneOpened());
   // RocksDB's open makes the directory and its LOCK file before it finds no store there:
   // under a wipe that would leave files the wipe cannot remove.
   if (!std::filesystem::exists(StorePath(home_) + "/CURRENT")) {
@@ -455,8 +471,8 @@ absl::Status Vault::Reacquire() {
 
 namespace {
 
-// RocksDB writes IDENTITY, a random id, when it creates a store and never again; its
-// GetDbIdentity drops the file's final newline.
+// IDENTITY is the random id RocksDB writes when it creates a store (and again only if the
+// file goes missing); GetDbIdentity drops a final newline, which older versions wrote.
 absl::StatusOr<std::string> ReadStoreIdentity(const std::string& home) {
   absl::StatusOr<std::string> identity = ReadFileToString(StorePath(home) + "/IDENTITY", 4096);
   if (identity.ok() && !identity->empty() && identity->back() == '\n') identity->pop_back();
@@ -465,9 +481,14 @@ absl::StatusOr<std::string> ReadStoreIdentity(const std::string& home) {
 
 }  // namespace
 
-bool Vault::StoreReplaced() const {
+absl::Status Vault::CheckStoreIsTheOneOpened() const {
   absl::StatusOr<std::string> identity = ReadStoreIdentity(home_);
-  return !identity.ok() || store_identity_.empty() || *identity != store_identity_;
+  if (identity.status().code() == absl::StatusCode::kNotFound) {
+    return absl::FailedPreconditionError("the vault's store is gone");
+  }
+  if (!identity.ok()) return identity.status();  // a failing card is not a wipe
+  if (*identity != store_identity_) return absl::FailedPreconditionError("the vault was replaced");
+  return absl::OkStatus();
 }
 
 bool Vault::WipedOrReplaced() const {

@@ -174,8 +174,9 @@ class Vault {
   std::string NamespacePrefix(absl::string_view ns) const;
   std::string Seal(absl::string_view store_key, absl::string_view name,
                    absl::string_view value) const;
-  absl::Status Held() const;   // kFailedPrecondition while released
-  bool StoreReplaced() const;  // store/IDENTITY unreadable or not store_identity_
+  absl::Status Held() const;  // kFailedPrecondition while released
+  // kFailedPrecondition when store/ is gone or holds another store (its IDENTITY).
+  absl::Status CheckStoreIsTheOneOpened() const;
 
   std::string home_;            // empty for a salvaged copy: no cover is written from it
   std::string store_identity_;  // RocksDB's IDENTITY of the store first opened

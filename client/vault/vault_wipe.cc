@@ -16,9 +16,10 @@
 namespace temoin::client {
 namespace {
 
-// How long a wipe waits for an open of the store under way (milliseconds, normally)
-// before it shreds regardless.
-constexpr std::chrono::seconds kOpenersPatience{2};
+// How long a wipe waits for an open of the store under way before it shreds regardless:
+// milliseconds usually, seconds when RocksDB replays its log on a slow card; an opener
+// stopped mid-open (Ctrl-Z, a frozen app) must not hold a duress or panic wipe for longer.
+constexpr std::chrono::seconds kOpenersPatience{10};
 
 absl::Status Failed(absl::string_view step) {
   return absl::InternalError(absl::StrCat("vault wipe failed at ", step));

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iterator>
 #include <optional>
@@ -55,6 +56,25 @@ class VaultTest : public ::testing::Test {
         Vault::Create(home_, kPassphrase, VaultOptions{kKdfFloor});
     EXPECT_TRUE(vault.ok()) << vault.status();
     return vault.ok() ? std::move(*vault) : nullptr;
+  }
+
+  // A new vault held by one Vault while another thread's Vault::Open waits for its store;
+  // once it waits, `meanwhile` runs and the holder lets go. The open's result.
+  absl::StatusOr<std::unique_ptr<Vault>> OpenWaitingAcross(const std::function<void()>& meanwhile) {
+    std::unique_ptr<Vault> holder = MustCreateCheap();
+    if (holder == nullptr) return absl::InternalError("no vault to hold");
+    std::atomic<bool> waiting{false};
+    std::future<absl::StatusOr<std::unique_ptr<Vault>>> opened =
+        std::async(std::launch::async,
+                   [&] { return Vault::Open(home_, kPassphrase, [&] { waiting = true; }); });
+    absl::Cleanup let_go = [&] { holder.reset(); };  // before `opened` joins, whatever happens
+    for (int i = 0; i < 600 && !waiting; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!waiting) return absl::InternalError("the open did not wait for the held store");
+    meanwhile();
+    std::move(let_go).Invoke();
+    return opened.get();
   }
 
   // Every byte of every file under home, concatenated.
@@ -258,19 +278,9 @@ TEST_F(VaultTest, AReopenAfterAPassphraseChangeGoesOn) {
 // A command that waits for a store another holds, across a wipe: it must not recreate
 // the store's files under the wipe, nor open what is there after it.
 TEST_F(VaultTest, AnOpenWaitingForTheStoreRefusesAVaultWipedMeanwhile) {
-  auto holder = MustCreateCheap();
-  ASSERT_NE(holder, nullptr);
-  std::atomic<bool> waiting{false};
-  std::future<absl::StatusOr<std::unique_ptr<Vault>>> opened = std::async(
-      std::launch::async, [&] { return Vault::Open(home_, kPassphrase, [&] { waiting = true; }); });
-  absl::Cleanup let_go = [&] { holder.reset(); };  // before `opened` joins, whatever fails
-  for (int i = 0; i < 600 && !waiting; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(waiting.load()) << "the open did not wait for the held store";
-  EXPECT_TRUE(WipeVault(home_).ok());  // as `temoin wipe` or a wipe order does
-  std::move(let_go).Invoke();
-  absl::StatusOr<std::unique_ptr<Vault>> result = opened.get();
+  absl::StatusOr<std::unique_ptr<Vault>> result = OpenWaitingAcross([&] {
+    EXPECT_TRUE(WipeVault(home_).ok());  // as `temoin wipe` or a wipe order does
+  });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition) << result.status();
   std::vector<std::string> left;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(home_)) {
@@ -283,19 +293,8 @@ TEST_F(VaultTest, AnOpenWaitingForTheStoreRefusesAVaultWipedMeanwhile) {
 // passphrase change; a duress unlock's new key is the case that matters) opens nothing:
 // the key it finds is not the one its keys came from.
 TEST_F(VaultTest, AnOpenWaitingForTheStoreRefusesAKeyRewrittenMeanwhile) {
-  auto holder = MustCreateCheap();
-  ASSERT_NE(holder, nullptr);
-  std::atomic<bool> waiting{false};
-  std::future<absl::StatusOr<std::unique_ptr<Vault>>> opened = std::async(
-      std::launch::async, [&] { return Vault::Open(home_, kPassphrase, [&] { waiting = true; }); });
-  absl::Cleanup let_go = [&] { holder.reset(); };  // before `opened` joins, whatever fails
-  for (int i = 0; i < 600 && !waiting; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(waiting.load()) << "the open did not wait for the held store";
-  ASSERT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "a new passphrase").ok());
-  std::move(let_go).Invoke();
-  absl::StatusOr<std::unique_ptr<Vault>> result = opened.get();
+  absl::StatusOr<std::unique_ptr<Vault>> result = OpenWaitingAcross(
+      [&] { EXPECT_TRUE(Vault::ChangePassphrase(home_, kPassphrase, "a new passphrase").ok()); });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition) << result.status();
   EXPECT_TRUE(absl::StrContains(result.status().message(), "key changed")) << result.status();
 }

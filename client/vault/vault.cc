@@ -173,14 +173,15 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> TryOpenUnlockedStore(const std::str
   return OpenOrCreateStore(home, false);
 }
 
-// For a duress unlock, which wipes whatever it finds: it holds what is there (an opener's
-// guard would refuse as soon as the key changed, and the wipe then go on under whoever
-// holds the store). Waits as OpenStoreWhenFree does.
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> HoldStoreForDuress(
-    const std::string& home, const std::function<void()>& on_busy) {
+// A `sync --watch` holds the store only while it syncs, so a command that finds it held
+// waits rather than failing: the monitor may be about to type a testimony. Tries `open`
+// every 100 ms while it answers kUnavailable, up to two minutes, calling `on_busy` once.
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> WaitForStore(
+    const std::function<absl::StatusOr<std::unique_ptr<rocksdb::DB>>()>& open,
+    const std::function<void()>& on_busy) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   for (bool told = false;; told = true) {
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = OpenOrCreateStore(home, false);
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = open();
     if (db.ok() || db.status().code() != absl::StatusCode::kUnavailable ||
         std::chrono::steady_clock::now() > give_up) {
       return db;
@@ -190,23 +191,19 @@ absl::StatusOr<std::unique_ptr<rocksdb::DB>> HoldStoreForDuress(
   }
 }
 
-// A `sync --watch` holds the store only while it syncs, so a command that finds it held
-// waits rather than failing: the monitor may be about to type a testimony. The key's lock
-// is let go between tries: a duress unlock holds the store while it waits for it.
+// For a command: each try is guarded (TryOpenUnlockedStore), and the key's lock is let go
+// between tries, since a duress unlock holds the store while it waits for that lock.
 absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenStoreWhenFree(
     const std::string& home, const std::string& key_bytes, const std::function<void()>& on_busy) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  bool told = false;
-  for (;;) {
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> db = TryOpenUnlockedStore(home, key_bytes);
-    if (db.ok() || db.status().code() != absl::StatusCode::kUnavailable ||
-        std::chrono::steady_clock::now() > give_up) {
-      return db;
-    }
-    if (!told && on_busy) on_busy();
-    told = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  return WaitForStore([&] { return TryOpenUnlockedStore(home, key_bytes); }, on_busy);
+}
+
+// For a duress unlock, which wipes whatever it finds: it holds what is there (an opener's
+// guard would refuse as soon as the key changed, and the wipe then go on under whoever
+// holds the store).
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> HoldStoreForDuress(
+    const std::string& home, const std::function<void()>& on_busy) {
+  return WaitForStore([&] { return OpenOrCreateStore(home, false); }, on_busy);
 }
 
 }  // namespace

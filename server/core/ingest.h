@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
+#include "crypto/envelope.h"
 #include "crypto/keys.h"
 #include "server/core/metrics.h"
 #include "server/core/rate_limits.h"
@@ -120,9 +121,21 @@ class Ingest {
   // Refuses a store made before per-device record keys (once per process).
   absl::Status CheckLogFormatLocked();
   // UploadBatch without the counting; `stored_now[i]` is set for each record it stores.
+  // Its steps are in body_batch.cc.
   absl::StatusOr<std::vector<v1::RecordResult>> StoreBatch(
       const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
       std::string* batch_signature, bool relayed, std::vector<bool>& stored_now);
+  // The one write that stores a batch of verified bodies, built under the log's lock
+  // (body_batch.cc).
+  class BodyBatch;
+  // StoreBatch's first step: the caller may upload `count` records now. The device's
+  // project, or kPermissionDenied (role), kResourceExhausted (batch size, rate),
+  // kFailedPrecondition (no project).
+  absl::StatusOr<v1::StoredProject> AdmitBodies(const Session& session, int count, bool relayed);
+  // Charges the device for the bytes of the records that verified (see UploadBatch).
+  absl::Status ChargeVerifiedBytes(
+      const Session& session, const google::protobuf::RepeatedPtrField<v1::Envelope>& records,
+      const std::vector<std::optional<crypto::VerifiedRecord>>& verified, bool relayed);
   // The row that keeps `commitment` of `record_id`, with its commitment receipt signed
   // at `now` (to the hour).
   v1::StoredCommitment SignedCommitment(const std::string& device_id,

@@ -1245,6 +1245,45 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
   EXPECT_EQ(KeysWithPrefix("cfl/").size(), 2u);
 }
 
+// A commitment fixes what its body will be: a body of the same id with another digest
+// is refused and kept as evidence, alone or beside the rightful body in one batch, and
+// the rightful body is then stored under the commitment's digest.
+TEST_P(CoreTest, BodyThatDiffersFromItsCommitmentIsConflictKeptAsEvidence) {
+  SetUpWorld();
+  crypto::SealParams params = Params(monitor_a_, alpha_);
+  v1::Envelope committed = Seal(params, monitor_a_.signing);
+  v1::Envelope rival = Seal(params, monitor_a_.signing);  // fresh data key: other digest
+  ASSERT_NE(crypto::RecordDigest(committed), crypto::RecordDigest(rival));
+  google::protobuf::RepeatedPtrField<v1::Commitment> commitment;
+  *commitment.Add() = crypto::MakeCommitment(committed);
+  ASSERT_EQ(Must(core_->ingest().CommitBatch(monitor_a_session_, commitment), "commit")[0].code(),
+            0);
+
+  auto results = Must(Upload(monitor_a_session_, {rival}), "upload rival");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].code(), Code(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(results[0].message(), "record id already stored with different content");
+  EXPECT_FALSE(results[0].has_receipt());
+  EXPECT_FALSE(Must(core_->registry().Record(monitor_a_.id, params.record_id), "record"));
+  EXPECT_EQ(KeysWithPrefix("cfl/"),
+            std::vector<std::string>{
+                keys::Conflict(monitor_a_.id, params.record_id, crypto::RecordDigest(rival))});
+  EXPECT_TRUE(KeysWithPrefix("log/").empty());
+
+  // The rival first in a batch does not take the id from the body that follows it.
+  auto both = Must(Upload(monitor_a_session_, {rival, committed}), "both");
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].code(), Code(StatusCode::kFailedPrecondition));
+  EXPECT_EQ(both[1].code(), 0) << both[1].message();
+  EXPECT_TRUE(crypto::VerifyReceipt(both[1].receipt(), receipt_key_.public_key(), params.record_id,
+                                    crypto::RecordDigest(committed))
+                  .ok());
+  auto stored = Must(core_->registry().Record(monitor_a_.id, params.record_id), "record");
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->digest(), crypto::RecordDigest(committed));
+  EXPECT_EQ(KeysWithPrefix("log/").size(), 1u);
+}
+
 // Record ids are per device: a device of another project that used an id first (body
 // or commitment only) neither blocks the rightful record nor shows in any answer.
 TEST_P(CoreTest, SameIdFromDevicesOfTwoProjectsIsTwoRecordsEachFetchableByItsReviewer) {

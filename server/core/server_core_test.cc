@@ -256,6 +256,15 @@ class CoreTest : public ::testing::TestWithParam<StoreKind> {
     return Seal(Params(monitor, project), monitor.signing);
   }
 
+  // Two envelopes of one record id and device with different digests (each seal makes a
+  // fresh data key): the first the rightful one, the second its rival.
+  std::pair<v1::Envelope, v1::Envelope> RivalEnvelopes(const crypto::SealParams& params,
+                                                       const crypto::SigningKey& key) {
+    std::pair<v1::Envelope, v1::Envelope> pair{Seal(params, key), Seal(params, key)};
+    EXPECT_NE(crypto::RecordDigest(pair.first), crypto::RecordDigest(pair.second));
+    return pair;
+  }
+
   absl::StatusOr<std::vector<v1::RecordResult>> Upload(const Session& session,
                                                        const std::vector<v1::Envelope>& records) {
     google::protobuf::RepeatedPtrField<v1::Envelope> field(records.begin(), records.end());
@@ -1212,9 +1221,7 @@ TEST_P(CoreTest, PositionalAnswerNamesOnlyWhatIsNotANewLeaf) {
 TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
   SetUpWorld();
   crypto::SealParams params = Params(monitor_a_, alpha_);
-  v1::Envelope original = Seal(params, monitor_a_.signing);
-  v1::Envelope rival = Seal(params, monitor_a_.signing);  // fresh data key: other digest
-  ASSERT_NE(crypto::RecordDigest(original), crypto::RecordDigest(rival));
+  auto [original, rival] = RivalEnvelopes(params, monitor_a_.signing);
   UploadOne(monitor_a_session_, original);
 
   auto results = Must(Upload(monitor_a_session_, {rival}), "upload rival");
@@ -1251,9 +1258,7 @@ TEST_P(CoreTest, SameIdWithOtherContentIsConflictKeptAsEvidence) {
 TEST_P(CoreTest, BodyThatDiffersFromItsCommitmentIsConflictKeptAsEvidence) {
   SetUpWorld();
   crypto::SealParams params = Params(monitor_a_, alpha_);
-  v1::Envelope committed = Seal(params, monitor_a_.signing);
-  v1::Envelope rival = Seal(params, monitor_a_.signing);  // fresh data key: other digest
-  ASSERT_NE(crypto::RecordDigest(committed), crypto::RecordDigest(rival));
+  auto [committed, rival] = RivalEnvelopes(params, monitor_a_.signing);
   google::protobuf::RepeatedPtrField<v1::Commitment> commitment;
   *commitment.Add() = crypto::MakeCommitment(committed);
   ASSERT_EQ(Must(core_->ingest().CommitBatch(monitor_a_session_, commitment), "commit")[0].code(),

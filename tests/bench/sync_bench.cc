@@ -29,10 +29,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
-#include <time.h>
 #include <sodium.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>

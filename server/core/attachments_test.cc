@@ -1081,6 +1081,59 @@ TEST_F(UploadPiecesTest, HostileCommitmentsAreRefusedAndConflictsKeptAsEvidence)
   EXPECT_TRUE(results[0].has_receipt()) << results[0].message();
 }
 
+// A body with attachments that its commitment did not fix is refused before it holds
+// anything: no pending row, no claim on its blob ids, so the rightful body still goes in.
+TEST_F(UploadPiecesTest, ABodyWithAttachmentsThatDiffersFromItsCommitmentClaimsNothing) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1'000, 'e');
+  Blob other = MakeBlob(1'000, 'f');
+  v1::Envelope committed = Seal(monitor_, {blob.ref});
+  v1::RecordResult commitment = Commit(session, {crypto::MakeCommitment(committed)})[0];
+  ASSERT_TRUE(commitment.has_commitment_receipt()) << commitment.message();
+
+  v1::Envelope rival = Seal(monitor_, {other.ref}, IdOf(committed));
+  v1::RecordResult refused = Upload(session, {rival})[0];
+  EXPECT_EQ(refused.code(), static_cast<int>(StatusCode::kFailedPrecondition)) << refused.message();
+  EXPECT_FALSE(refused.awaiting_attachments());
+  EXPECT_FALSE(refused.has_commitment_receipt());
+  EXPECT_FALSE(
+      Must(store_.Get(keys::PendingRecord(monitor_.id, IdOf(committed))), "pending").has_value());
+  EXPECT_FALSE(Must(store_.Get(keys::Blob(monitor_.id, other.ref.blob_id())), "blob").has_value());
+  EXPECT_TRUE(
+      Must(store_.Get(keys::Conflict(monitor_.id, IdOf(committed), crypto::RecordDigest(rival))),
+           "evidence")
+          .has_value());
+
+  v1::RecordResult body = Upload(session, {committed})[0];
+  ASSERT_TRUE(body.awaiting_attachments()) << body.message();
+  EXPECT_EQ(body.commitment_receipt().SerializeAsString(),
+            commitment.commitment_receipt().SerializeAsString());
+}
+
+// The same body with attachments twice in one batch: held once, and both answered as
+// the first, commitment receipt included, so the device never has to ask about either.
+TEST_F(UploadPiecesTest, ABodyWithAttachmentsTwiceInOneBatchIsHeldOnceAndAnsweredAlike) {
+  Session session = SignIn(monitor_);
+  Blob blob = MakeBlob(1'000, 'g');
+  v1::Envelope record = Seal(monitor_, {blob.ref});
+  std::vector<v1::RecordResult> results = Upload(session, {record, record});
+  ASSERT_EQ(results.size(), 2u);
+  for (const v1::RecordResult& result : results) {
+    EXPECT_EQ(result.code(), 0) << result.message();
+    EXPECT_TRUE(result.awaiting_attachments());
+    EXPECT_TRUE(result.no_attachment_bytes_held());
+    EXPECT_TRUE(result.has_commitment_receipt());
+    EXPECT_FALSE(result.has_receipt());
+  }
+  EXPECT_EQ(results[0].SerializeAsString(), results[1].SerializeAsString());
+  EXPECT_TRUE(
+      Must(store_.Get(keys::PendingRecord(monitor_.id, IdOf(record))), "pending").has_value());
+  EXPECT_FALSE(
+      Must(store_.Get(keys::Conflict(monitor_.id, IdOf(record), crypto::RecordDigest(record))),
+           "no conflict")
+          .has_value());
+}
+
 TEST_F(UploadPiecesTest, HostileBundlesAreRefusedAndNothingIsStoredTwice) {
   const std::string server_key(core_->bundle_key()->public_key());
   std::vector<v1::Envelope> records = {Seal(monitor_), Seal(monitor_)};

@@ -2,10 +2,11 @@
 //   1. admit the batch (role, size, the device's rate, its project);
 //   2. verify every body, with no lock held (one Ed25519 verify a record);
 //   3. charge the device for the bytes that verified;
-//   4. under the log's lock (Store::AppendToLog), answer each body from what is held or
-//      keep it, sign the ones logged now with one batch signature, and add their leaves
-//      (Ingest::BodyBatch);
+//   4. under the log's lock (Store::AppendToLog), answer each body from what is held,
+//      hold it for its attachments, or log it; sign the ones logged now with one batch
+//      signature, and add their leaves (Ingest::BodyBatch);
 //   5. give a record named twice in the batch the answer of its first occurrence.
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -72,10 +73,10 @@ Verified VerifyBodies(const Envelopes& records, const v1::StoredDevice& device,
                       std::vector<v1::RecordResult>& results) {
   const int n = records.size();
   Verified verified(n);
-  std::thread second_half;
+  std::jthread second_half;  // joined on every way out, an exception's too
   if (n >= kParallelVerifyMinRecords) {
     try {
-      second_half = std::thread(
+      second_half = std::jthread(
           [&] { VerifyRange(records, n / 2, n, device, project, limits, results, verified); });
     } catch (const std::system_error&) {
       // No thread to be had (a loaded server): verify it all here rather than fail.
@@ -130,19 +131,18 @@ absl::Status CheckBlobIdsFree(Store& store, absl::string_view device_id,
   return absl::OkStatus();
 }
 
-// Step 5. Records named twice in one batch take the answer of their first occurrence.
-void ShareFirstAnswers(const std::vector<int>& fresh, std::vector<v1::RecordResult>& results) {
+// Step 5. A record named again in its batch (`repeats`) takes the whole answer of its
+// first occurrence, which this batch logged or held: its receipt, or that it awaits its
+// attachments with its commitment receipt.
+void ShareFirstAnswers(const std::vector<int>& repeats, std::vector<v1::RecordResult>& results) {
   std::map<std::string, const v1::RecordResult*> first;
   for (const v1::RecordResult& result : results) {
     if (result.code() == 0 && (result.has_receipt() || result.awaiting_attachments()))
       first.emplace(result.record_id(), &result);
   }
-  for (int i : fresh) {
-    if (results[i].has_receipt() || results[i].awaiting_attachments()) continue;
+  for (int i : repeats) {
     auto it = first.find(results[i].record_id());
-    if (it == first.end()) continue;
-    if (it->second->has_receipt()) *results[i].mutable_receipt() = it->second->receipt();
-    results[i].set_awaiting_attachments(it->second->awaiting_attachments());
+    if (it != first.end() && it->second != &results[i]) results[i] = *it->second;
   }
 }
 
@@ -175,34 +175,37 @@ class Ingest::BodyBatch {
         stored_now_(stored_now),
         batch_signature_(batch_signature) {}
 
-  // The write for a log of `log_size` leaves (Store::AppendToLog calls it once).
+  // The write for a log of `log_size` leaves. Once: a BodyBatch is made for each call of
+  // Store::AppendToLog's builder.
   absl::StatusOr<LogAppend> Build(uint64_t log_size) {
     next_index_ = log_size;
-    TEMOIN_RETURN_IF_ERROR(ReadDevice());
+    TEMOIN_RETURN_IF_ERROR(ReadDeviceState());
     TEMOIN_RETURN_IF_ERROR(store_.Prefetch(LookupKeys(device_id_, verified_)));
     for (int i = 0; i < records_.size(); ++i) {
       if (verified_[i].has_value()) TEMOIN_RETURN_IF_ERROR(Place(i));
     }
     TEMOIN_RETURN_IF_ERROR(SignReceipts());
-    TEMOIN_RETURN_IF_ERROR(AddLeaves(log_size));
+    TEMOIN_RETURN_IF_ERROR(AddLeavesAndDevice(log_size));
     return LogAppend{std::move(batch_), next_index_};
   }
 
-  // Records whose answer is completed after the commit (ShareFirstAnswers).
-  const std::vector<int>& fresh() const { return fresh_; }
+  // Records named again after an earlier record of this batch logged or held them:
+  // their answer is that one's, after the commit (ShareFirstAnswers).
+  std::vector<int> TakeRepeats() { return std::move(repeats_); }
 
  private:
   // What the server holds under a record id before this record is placed.
   struct Held {
     std::optional<v1::StoredRecord> stored;
-    bool pending = false;               // a body held awaiting its attachments
-    bool in_batch = false;              // kept or logged by an earlier record of this batch
+    bool pending = false;               // a committed body held awaiting its attachments (pnd/)
+    bool in_batch = false;              // logged or held by an earlier record of this batch
     std::optional<std::string> digest;  // of any of those
   };
 
   // Re-reads the device under the lock: the session's copy was taken when the token was
-  // checked, and writing it back could undo a revocation or lower highest_seq.
-  absl::Status ReadDevice() {
+  // checked, and writing it back could undo a revocation or lower highest_seq. Also the
+  // batch's time and the device's duress mark.
+  absl::Status ReadDeviceState() {
     TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredDevice> current,
                             ingest_.registry_->Device(device_id_));
     if (!current.has_value()) return absl::UnauthenticatedError("session token is not valid");
@@ -230,7 +233,7 @@ class Ingest::BodyBatch {
       return KeepConflict(i);
     }
     if (record.header.attachments_size() > 0) return HoldForAttachments(i);
-    Log(i);
+    AppendLeaf(i);
     return absl::OkStatus();
   }
 
@@ -255,15 +258,16 @@ class Ingest::BodyBatch {
     return held;
   }
 
-  // The same record again: the answer it got before.
+  // The same record again: the answer it got before. (A record this batch logged or
+  // held has no committed row yet, so `in_batch` excludes the other two.)
   absl::Status AnswerRepeat(int i, const Held& held) {
     if (held.stored.has_value()) {
       *results_[i].mutable_receipt() = held.stored->receipt();
-    } else if (held.pending && !held.in_batch) {
+    } else if (held.in_batch) {
+      repeats_.push_back(i);
+    } else {  // held.pending
       results_[i].set_awaiting_attachments(true);
       TEMOIN_RETURN_IF_ERROR(AddCommitmentReceipt(i));
-    } else {
-      fresh_.push_back(i);  // named earlier in this batch: that answer, after the commit
     }
     return absl::OkStatus();
   }
@@ -333,9 +337,9 @@ class Ingest::BodyBatch {
     return absl::OkStatus();
   }
 
-  // The next log index, its leaf and index rows; the row itself is written once the
-  // batch is signed (SignReceipts).
-  void Log(int i) {
+  // Logs the record now: the next log index, its leaf and index rows. The row itself is
+  // written once the batch is signed (SignReceipts).
+  void AppendLeaf(int i) {
     const crypto::VerifiedRecord& record = *verified_[i];
     const std::string& id = record.header.record_id();
     v1::ReceiptBody body;
@@ -362,7 +366,6 @@ class Ingest::BodyBatch {
     stored_now_[i] = true;
     digest_in_batch_[id] = record.digest;
     highest_seq_ = std::max<uint64_t>(highest_seq_, record.header.device_seq());
-    fresh_.push_back(i);
   }
 
   // One signature for every record this batch logs (crypto/receipt.h); each row keeps
@@ -382,8 +385,9 @@ class Ingest::BodyBatch {
     return absl::OkStatus();
   }
 
-  // The log's new leaves and tree nodes, and the device's highest sequence number.
-  absl::Status AddLeaves(uint64_t log_size) {
+  // The log's new leaves and tree nodes, and the device's row with its highest sequence
+  // number.
+  absl::Status AddLeavesAndDevice(uint64_t log_size) {
     if (next_index_ == log_size) return absl::OkStatus();
     TEMOIN_RETURN_IF_ERROR(AddLogLeaves(store_, log_size, leaves_, batch_));
     device_.set_highest_seq(highest_seq_);
@@ -413,7 +417,7 @@ class Ingest::BodyBatch {
   std::vector<std::string> leaves_;                     // of the records logged, in order
   std::vector<v1::ReceiptBody> bodies_;                 // of the records logged
   std::vector<std::pair<int, v1::StoredRecord>> rows_;  // result index, row
-  std::vector<int> fresh_;
+  std::vector<int> repeats_;
 };
 
 absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(const Session& session,
@@ -428,17 +432,22 @@ absl::StatusOr<std::vector<v1::RecordResult>> Ingest::StoreBatch(const Session& 
 
   std::lock_guard lock(mu_);
   TEMOIN_RETURN_IF_ERROR(CheckLogFormatLocked());
-  BodyBatch bodies(*this, session, project, records, verified, results, stored_now,
-                   batch_signature);
+  std::vector<int> repeats;
   const auto commit_start = std::chrono::steady_clock::now();
   absl::StatusOr<uint64_t> appended =
-      registry_->store().AppendToLog([&](uint64_t log_size) { return bodies.Build(log_size); });
+      registry_->store().AppendToLog([&](uint64_t log_size) -> absl::StatusOr<LogAppend> {
+        BodyBatch bodies(*this, session, project, records, verified, results, stored_now,
+                         batch_signature);
+        absl::StatusOr<LogAppend> append = bodies.Build(log_size);
+        repeats = bodies.TakeRepeats();
+        return append;
+      });
   metrics_->ObserveCommitSeconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_start).count());
   // A failed commit acknowledges nothing of this batch: the client keeps its copies
   // and retries.
   if (!appended.ok()) return appended.status();
-  ShareFirstAnswers(bodies.fresh(), results);
+  ShareFirstAnswers(repeats, results);
   return results;
 }
 

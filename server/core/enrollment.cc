@@ -86,7 +86,9 @@ absl::StatusOr<v1::CreateInviteResponse> Enrollment::CreateInvite(v1::Role role,
   return response;
 }
 
-absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
+// The request as such, before any stored state is read: sizes, and the proof that the
+// enrolling party holds the signing key it registers. A bad code or proof reads the same.
+absl::Status Enrollment::CheckRequest(const v1::EnrollRequest& request) {
   if (request.token().size() != crypto::kEnrollmentTokenBytes) {
     return absl::UnauthenticatedError("enrolment code is not valid");
   }
@@ -98,7 +100,6 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
       request.org_public_key().size() != crypto::kSigningPublicKeyBytes) {
     return absl::InvalidArgumentError("organisation key has wrong length");
   }
-  // The proof shows the enrolling party holds the signing key it registers.
   if (!crypto::VerifySignature(
            request.signing_public_key(), crypto::kEnrollContext,
            crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
@@ -107,76 +108,106 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
            .ok()) {
     return absl::UnauthenticatedError("enrolment code is not valid");
   }
+  return absl::OkStatus();
+}
 
+absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& request) {
+  TEMOIN_RETURN_IF_ERROR(CheckRequest(request));
   // Checked and consumed under the audit chain's lock (Store::CommitLocked): of two
   // redemptions of one code, on any front-ends, exactly one succeeds.
-  v1::ServerConfig config;
+  Enrolled enrolled;
+  TEMOIN_RETURN_IF_ERROR(audit_->CommitChecked(
+      [&](WriteBatch& batch, std::vector<AuditEvent>& events) -> absl::Status {
+        enrolled = Enrolled();
+        return Redeem(request, batch, events, enrolled);
+      }));
+  return Response(enrolled);
+}
+
+absl::Status Enrollment::Redeem(const v1::EnrollRequest& request, WriteBatch& batch,
+                                std::vector<AuditEvent>& events, Enrolled& enrolled) {
+  const int64_t now = clock_->NowSeconds();
+  TEMOIN_ASSIGN_OR_RETURN(v1::StoredInvite invite, UnusedInvite(request.token(), now));
+  TEMOIN_ASSIGN_OR_RETURN(enrolled.config, registry_->Config());
+  TEMOIN_RETURN_IF_ERROR(SettleOrgKey(request, invite, enrolled.config, batch));
+  if (request.has_certificate()) {
+    TEMOIN_RETURN_IF_ERROR(CheckCertificate(request, invite, enrolled.config.org_public_key()));
+  }
+  TEMOIN_ASSIGN_OR_RETURN(enrolled.device, NewDevice(request, invite, now));
+  if (!invite.project().empty()) {
+    TEMOIN_ASSIGN_OR_RETURN(enrolled.project, registry_->Project(invite.project()));
+    if (!enrolled.project.has_value()) return absl::NotFoundError("project does not exist");
+    enrolled.device.set_project_id(enrolled.project->project_id());
+  }
+  invite.set_used(true);
+  const v1::StoredDevice& device = enrolled.device;
+  batch.Put(keys::Invite(request.token()), invite.SerializeAsString());
+  batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
+  events.push_back({device.device_id(), "device.enroll", device.device_id(), device.project()});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::StoredInvite> Enrollment::UnusedInvite(const std::string& token, int64_t now) {
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite, registry_->Invite(token));
+  if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
+  if (invite->used()) return absl::FailedPreconditionError("enrolment code has already been used");
+  if (invite->expires_at() < now) {
+    return absl::FailedPreconditionError("enrolment code has expired; ask for a new one");
+  }
+  return *std::move(invite);
+}
+
+// The first admin's code (bootstrap) brings the organisation key and sets it, once; any
+// other enrolment that names a key must name the server's.
+absl::Status Enrollment::SettleOrgKey(const v1::EnrollRequest& request,
+                                      const v1::StoredInvite& invite, v1::ServerConfig& config,
+                                      WriteBatch& batch) {
+  if (invite.bootstrap()) {
+    if (request.org_public_key().empty()) {
+      return absl::InvalidArgumentError("the first admin must bring the organisation key");
+    }
+    if (!config.org_public_key().empty()) {
+      return absl::FailedPreconditionError("organisation key is already set");
+    }
+    config.set_org_public_key(request.org_public_key());
+    batch.Put(keys::Config(), config.SerializeAsString());
+  } else if (!request.org_public_key().empty() &&
+             request.org_public_key() != config.org_public_key()) {
+    return absl::InvalidArgumentError("organisation key does not match this server's");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::StoredDevice> Enrollment::NewDevice(const v1::EnrollRequest& request,
+                                                       const v1::StoredInvite& invite,
+                                                       int64_t now) {
   v1::StoredDevice device;
-  std::optional<v1::StoredProject> project;
-  TEMOIN_RETURN_IF_ERROR(audit_->CommitChecked([&](WriteBatch& batch,
-                                                   std::vector<AuditEvent>& events)
-                                                   -> absl::Status {
-    TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite,
-                            registry_->Invite(request.token()));
-    if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
-    if (invite->used()) {
-      return absl::FailedPreconditionError("enrolment code has already been used");
-    }
-    int64_t now = clock_->NowSeconds();
-    if (invite->expires_at() < now) {
-      return absl::FailedPreconditionError("enrolment code has expired; ask for a new one");
-    }
-    TEMOIN_ASSIGN_OR_RETURN(config, registry_->Config());
-    if (invite->bootstrap()) {
-      if (request.org_public_key().empty()) {
-        return absl::InvalidArgumentError("the first admin must bring the organisation key");
-      }
-      if (!config.org_public_key().empty()) {
-        return absl::FailedPreconditionError("organisation key is already set");
-      }
-      config.set_org_public_key(request.org_public_key());
-      batch.Put(keys::Config(), config.SerializeAsString());
-    } else if (!request.org_public_key().empty() &&
-               request.org_public_key() != config.org_public_key()) {
-      return absl::InvalidArgumentError("organisation key does not match this server's");
-    }
+  device.set_device_id(
+      crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
+  TEMOIN_ASSIGN_OR_RETURN(auto same_keys, registry_->Device(device.device_id()));
+  if (same_keys.has_value()) {
+    return absl::AlreadyExistsError("a device with these keys is already enrolled");
+  }
+  device.set_role(invite.role());
+  device.set_project(invite.project());
+  device.set_signing_public_key(request.signing_public_key());
+  device.set_box_public_key(request.box_public_key());
+  device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
+  if (request.has_certificate()) *device.mutable_certificate() = request.certificate();
+  return device;
+}
 
-    if (request.has_certificate()) {
-      TEMOIN_RETURN_IF_ERROR(CheckCertificate(request, *invite, config.org_public_key()));
-    }
-    device.set_device_id(
-        crypto::DeviceIdFromKeys(request.signing_public_key(), request.box_public_key()));
-    TEMOIN_ASSIGN_OR_RETURN(auto same_keys, registry_->Device(device.device_id()));
-    if (same_keys.has_value()) {
-      return absl::AlreadyExistsError("a device with these keys is already enrolled");
-    }
-    device.set_role(invite->role());
-    device.set_project(invite->project());
-    device.set_signing_public_key(request.signing_public_key());
-    device.set_box_public_key(request.box_public_key());
-    device.set_enrolled_at(now - now % 3600);  // to the hour: no finer timing kept
-    if (request.has_certificate()) *device.mutable_certificate() = request.certificate();
-    if (!invite->project().empty()) {
-      TEMOIN_ASSIGN_OR_RETURN(project, registry_->Project(invite->project()));
-      if (!project.has_value()) return absl::NotFoundError("project does not exist");
-      device.set_project_id(project->project_id());
-    }
-    invite->set_used(true);
-    batch.Put(keys::Invite(request.token()), invite->SerializeAsString());
-    batch.Put(keys::Device(device.device_id()), device.SerializeAsString());
-    events.push_back({device.device_id(), "device.enroll", device.device_id(), device.project()});
-    return absl::OkStatus();
-  }));
-
+v1::EnrollResponse Enrollment::Response(const Enrolled& enrolled) const {
+  const v1::StoredDevice& device = enrolled.device;
   v1::EnrollResponse response;
   response.set_device_id(device.device_id());
   response.set_role(device.role());
   response.set_project(device.project());
   response.set_project_id(device.project_id());
   response.set_server_signing_key(*server_signing_key_);
-  response.set_org_public_key(config.org_public_key());
-  if (project.has_value() && device.role() == v1::ROLE_MONITOR) {
-    *response.mutable_project_keys() = project->keys();
+  response.set_org_public_key(enrolled.config.org_public_key());
+  if (enrolled.project.has_value() && device.role() == v1::ROLE_MONITOR) {
+    *response.mutable_project_keys() = enrolled.project->keys();
   }
   *response.mutable_vocabulary() = *vocabulary_;
   return response;

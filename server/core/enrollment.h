@@ -1,7 +1,9 @@
 #ifndef TEMOIN_SERVER_CORE_ENROLLMENT_H_
 #define TEMOIN_SERVER_CORE_ENROLLMENT_H_
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
@@ -37,11 +39,30 @@ class Enrollment {
   // Redeems a code. `request` untrusted. Distinct, clear refusals:
   // kUnauthenticated "enrolment code is not valid" (unknown token or bad proof),
   // kFailedPrecondition "enrolment code has already been used",
-  // kDeadlineExceeded "enrolment code has expired; ask for a new one",
+  // kFailedPrecondition "enrolment code has expired; ask for a new one",
   // kInvalidArgument for malformed keys.
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
 
  private:
+  // What a redeemed code made: the device, its project, the server's configuration.
+  struct Enrolled {
+    v1::ServerConfig config;
+    v1::StoredDevice device;
+    std::optional<v1::StoredProject> project;
+  };
+  // Enroll's steps: the request alone, then under the audit chain's lock the code
+  // redeemed (unused and unexpired), the organisation key settled, the device made, and
+  // the answer.
+  static absl::Status CheckRequest(const v1::EnrollRequest& request);
+  absl::Status Redeem(const v1::EnrollRequest& request, WriteBatch& batch,
+                      std::vector<AuditEvent>& events, Enrolled& enrolled);
+  absl::StatusOr<v1::StoredInvite> UnusedInvite(const std::string& token, int64_t now);
+  static absl::Status SettleOrgKey(const v1::EnrollRequest& request, const v1::StoredInvite& invite,
+                                   v1::ServerConfig& config, WriteBatch& batch);
+  absl::StatusOr<v1::StoredDevice> NewDevice(const v1::EnrollRequest& request,
+                                             const v1::StoredInvite& invite, int64_t now);
+  v1::EnrollResponse Response(const Enrolled& enrolled) const;
+
   Registry* const registry_;
   const Clock* const clock_;
   const std::string* const server_signing_key_;

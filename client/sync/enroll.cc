@@ -47,73 +47,71 @@ absl::StatusOr<std::optional<v1::DeviceCertificate>> CertifyEnrolment(
                                         box_key.public_key());
 }
 
-}  // namespace
+// The keys a device makes for itself at enrolment, and for the first admin the
+// organisation key too (made here, never on the server).
+struct EnrolmentKeys {
+  crypto::SigningKey device = crypto::SigningKey::Generate();
+  crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
+  std::optional<crypto::SigningKey> org;
+};
 
-absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_view code_text,
-                                         absl::string_view passphrase,
-                                         const VaultOptions& vault_options) {
-  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollmentCode code, DecodeEnrollmentCode(code_text));
-  const bool bootstrap = code.role() == v1::ROLE_ADMIN && code.org_public_key().empty();
-
-  // The vault first: a bad passphrase or a full disk must not burn the one-time code.
-  std::unique_ptr<Vault> vault;
-  bool created_here = false;
-  if (VaultExists(home)) {
-    TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Open(home, passphrase));
-    if (LoadProfile(*vault).ok()) {
-      return absl::AlreadyExistsError("this home is already enrolled; use another --home");
-    }
-  } else {
-    TEMOIN_ASSIGN_OR_RETURN(vault, Vault::Create(home, passphrase, vault_options));
-    created_here = true;
-  }
-  // A vault made here holds nothing yet: if the server refuses, leave the home as it was.
-  auto remove_new_vault = [&](absl::Status status) {
-    if (created_here) {
-      vault.reset();
-      std::error_code ignored;
-      std::filesystem::remove(home + "/vault.key", ignored);
-      std::filesystem::remove_all(home + "/store", ignored);
-    }
-    return status;
-  };
-
-  crypto::SigningKey device_key = crypto::SigningKey::Generate();
-  crypto::BoxKeyPair box_key = crypto::BoxKeyPair::Generate();
-  std::optional<crypto::SigningKey> org_key;
-  if (bootstrap) org_key = crypto::SigningKey::Generate();  // made here, never on the server
-
+// The request for `code`: the device's public keys, the proof that it holds the signing
+// one, and its certificate when the code carries the organisation's authorisation.
+absl::StatusOr<v1::EnrollRequest> EnrolRequest(const v1::EnrollmentCode& code,
+                                               const EnrolmentKeys& keys) {
   v1::EnrollRequest request;
   request.set_token(code.token());
-  request.set_signing_public_key(device_key.public_key());
-  request.set_box_public_key(box_key.public_key());
-  if (org_key.has_value()) request.set_org_public_key(org_key->public_key());
-  request.set_proof(device_key.Sign(
+  request.set_signing_public_key(keys.device.public_key());
+  request.set_box_public_key(keys.box.public_key());
+  if (keys.org.has_value()) request.set_org_public_key(keys.org->public_key());
+  request.set_proof(keys.device.Sign(
       crypto::kEnrollContext,
       crypto::EnrollProofMessage(request.token(), request.signing_public_key(),
                                  request.box_public_key(), request.org_public_key())));
-
   TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::DeviceCertificate> certificate,
-                          CertifyEnrolment(code, org_key, device_key, box_key));
+                          CertifyEnrolment(code, keys.org, keys.device, keys.box));
   if (certificate.has_value()) *request.mutable_certificate() = *certificate;
+  return request;
+}
 
-  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
-                          Connection::Create(code.server_address(), code.tls_spki_sha256()));
-  v1::EnrollResponse response;
-  if (absl::Status s = FromGrpc(
-          connection->enrollment().Enroll(connection->NewContext().get(), request, &response),
-          connection->address());
-      !s.ok()) {
-    return remove_new_vault(s);
+// The home's vault, opened or made before the code is spent: a bad passphrase or a full
+// disk must not burn the one-time code. kAlreadyExists when the home is enrolled.
+struct HomeVault {
+  std::unique_ptr<Vault> vault;
+  bool created_here = false;
+};
+absl::StatusOr<HomeVault> UnenrolledVault(const std::string& home, absl::string_view passphrase,
+                                          const VaultOptions& vault_options) {
+  HomeVault home_vault;
+  if (!VaultExists(home)) {
+    TEMOIN_ASSIGN_OR_RETURN(home_vault.vault, Vault::Create(home, passphrase, vault_options));
+    home_vault.created_here = true;
+    return home_vault;
   }
-  // Trust what the code said over what the server says: the org key comes from the
-  // code (or was made here), never from the response.
-  std::string org_public_key = bootstrap ? org_key->public_key() : code.org_public_key();
-  if (response.device_id() !=
-      crypto::DeviceIdFromKeys(device_key.public_key(), box_key.public_key())) {
-    return absl::UnauthenticatedError("server answered with a device id for other keys");
+  TEMOIN_ASSIGN_OR_RETURN(home_vault.vault, Vault::Open(home, passphrase));
+  if (LoadProfile(*home_vault.vault).ok()) {
+    return absl::AlreadyExistsError("this home is already enrolled; use another --home");
   }
+  return home_vault;
+}
 
+// A vault made here holds nothing yet: when the server refuses, the home is left as it
+// was. Returns `status`.
+absl::Status RemoveNewVault(HomeVault& home_vault, const std::string& home, absl::Status status) {
+  if (home_vault.created_here) {
+    home_vault.vault.reset();
+    std::error_code ignored;
+    std::filesystem::remove(home + "/vault.key", ignored);
+    std::filesystem::remove_all(home + "/store", ignored);
+  }
+  return status;
+}
+
+// The profile (secret keys included: the vault is their only home), the vocabulary and
+// the project's keys, checked against the organisation key, in the vault.
+absl::Status SaveEnrolment(Vault& vault, const v1::EnrollmentCode& code,
+                           const v1::EnrollResponse& response, const EnrolmentKeys& keys,
+                           const std::string& org_public_key) {
   v1::Profile profile;
   profile.set_device_id(response.device_id());
   profile.set_role(response.role());
@@ -123,11 +121,11 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
   profile.set_tls_spki_sha256(code.tls_spki_sha256());
   profile.set_org_public_key(org_public_key);
   profile.set_server_signing_key(response.server_signing_key());
-  profile.set_signing_secret_key(std::string(device_key.secret_key().ExposeSecret()));
-  profile.set_box_secret_key(std::string(box_key.secret_key().ExposeSecret()));
-  profile.set_box_public_key(box_key.public_key());
-  if (org_key.has_value()) {
-    profile.set_org_secret_key(std::string(org_key->secret_key().ExposeSecret()));
+  profile.set_signing_secret_key(std::string(keys.device.secret_key().ExposeSecret()));
+  profile.set_box_secret_key(std::string(keys.box.secret_key().ExposeSecret()));
+  profile.set_box_public_key(keys.box.public_key());
+  if (keys.org.has_value()) {
+    profile.set_org_secret_key(std::string(keys.org->secret_key().ExposeSecret()));
   }
   profile.set_next_seq(1);
   VaultBatch batch;
@@ -136,10 +134,42 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
   crypto::WipeString(*profile.mutable_signing_secret_key());
   crypto::WipeString(*profile.mutable_box_secret_key());
   crypto::WipeString(*profile.mutable_org_secret_key());
-  TEMOIN_RETURN_IF_ERROR(vault->Commit(batch));
+  TEMOIN_RETURN_IF_ERROR(vault.Commit(batch));
   for (const v1::SignedProjectKey& key : response.project_keys()) {
-    TEMOIN_RETURN_IF_ERROR(StoreSignedProjectKey(*vault, key, org_public_key).status());
+    TEMOIN_RETURN_IF_ERROR(StoreSignedProjectKey(vault, key, org_public_key).status());
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_view code_text,
+                                         absl::string_view passphrase,
+                                         const VaultOptions& vault_options) {
+  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollmentCode code, DecodeEnrollmentCode(code_text));
+  const bool bootstrap = code.role() == v1::ROLE_ADMIN && code.org_public_key().empty();
+  TEMOIN_ASSIGN_OR_RETURN(HomeVault home_vault, UnenrolledVault(home, passphrase, vault_options));
+
+  EnrolmentKeys keys;
+  if (bootstrap) keys.org = crypto::SigningKey::Generate();
+  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollRequest request, EnrolRequest(code, keys));
+  TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
+                          Connection::Create(code.server_address(), code.tls_spki_sha256()));
+  v1::EnrollResponse response;
+  if (absl::Status s = FromGrpc(
+          connection->enrollment().Enroll(connection->NewContext().get(), request, &response),
+          connection->address());
+      !s.ok()) {
+    return RemoveNewVault(home_vault, home, s);
+  }
+  if (response.device_id() !=
+      crypto::DeviceIdFromKeys(keys.device.public_key(), keys.box.public_key())) {
+    return absl::UnauthenticatedError("server answered with a device id for other keys");
+  }
+  // Trust what the code said over what the server says: the org key comes from the
+  // code (or was made here), never from the response.
+  const std::string org_public_key = bootstrap ? keys.org->public_key() : code.org_public_key();
+  TEMOIN_RETURN_IF_ERROR(SaveEnrolment(*home_vault.vault, code, response, keys, org_public_key));
   return response.device_id();
 }
 

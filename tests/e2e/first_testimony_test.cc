@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -488,7 +489,11 @@ TEST_F(FirstTestimonyTest, EnrolmentCodeWithAnUnknownTokenIsNotValid) {
 }
 
 TEST_F(FirstTestimonyTest, EnrolmentCodeCannotBeUsedTwice) {
-  EXPECT_TRUE(Refused(Temoin(NewHome(), {"enroll", world_->monitor_code}), "already been used"));
+  const std::string home = NewHome();
+  EXPECT_TRUE(Refused(Temoin(home, {"enroll", world_->monitor_code}), "already been used"));
+  // The refusal leaves the home as it was: no vault made for a code the server refused.
+  EXPECT_FALSE(std::filesystem::exists(home + "/vault.key"));
+  EXPECT_FALSE(std::filesystem::exists(home + "/store"));
 }
 
 TEST_F(FirstTestimonyTest, ExpiredEnrolmentCodeIsRefusedAsExpired) {

@@ -4,6 +4,7 @@
 
 #include "client/core/device_state.h"
 #include "client/sync/connection.h"
+#include "client/vault/cover_file.h"
 #include "common/enrollment_code.h"
 #include "common/status_macros.h"
 #include "crypto/auth.h"
@@ -48,7 +49,7 @@ absl::StatusOr<std::optional<v1::DeviceCertificate>> CertifyEnrolment(
 }
 
 // The keys a device makes for itself at enrolment, and for the first admin the
-// organisation key too (made here, never on the server).
+// organisation key, which EnrollDevice makes (on the device, never on the server).
 struct EnrolmentKeys {
   crypto::SigningKey device = crypto::SigningKey::Generate();
   crypto::BoxKeyPair box = crypto::BoxKeyPair::Generate();
@@ -57,8 +58,8 @@ struct EnrolmentKeys {
 
 // The request for `code`: the device's public keys, the proof that it holds the signing
 // one, and its certificate when the code carries the organisation's authorisation.
-absl::StatusOr<v1::EnrollRequest> EnrolRequest(const v1::EnrollmentCode& code,
-                                               const EnrolmentKeys& keys) {
+absl::StatusOr<v1::EnrollRequest> EnrollRequestFor(const v1::EnrollmentCode& code,
+                                                   const EnrolmentKeys& keys) {
   v1::EnrollRequest request;
   request.set_token(code.token());
   request.set_signing_public_key(keys.device.public_key());
@@ -95,14 +96,16 @@ absl::StatusOr<HomeVault> UnenrolledVault(const std::string& home, absl::string_
   return home_vault;
 }
 
-// A vault made here holds nothing yet: when the server refuses, the home is left as it
-// was. Returns `status`.
+// A vault made here holds nothing yet: when the server refuses, it goes (key, store and
+// cover file), so that the home can be enrolled afresh; a vault that was there before
+// stays. Returns `status`.
 absl::Status RemoveNewVault(HomeVault& home_vault, const std::string& home, absl::Status status) {
   if (home_vault.created_here) {
     home_vault.vault.reset();
     std::error_code ignored;
     std::filesystem::remove(home + "/vault.key", ignored);
     std::filesystem::remove_all(home + "/store", ignored);
+    std::filesystem::remove(CoverFilePath(home), ignored);
   }
   return status;
 }
@@ -152,7 +155,7 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
 
   EnrolmentKeys keys;
   if (bootstrap) keys.org = crypto::SigningKey::Generate();
-  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollRequest request, EnrolRequest(code, keys));
+  TEMOIN_ASSIGN_OR_RETURN(v1::EnrollRequest request, EnrollRequestFor(code, keys));
   TEMOIN_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection,
                           Connection::Create(code.server_address(), code.tls_spki_sha256()));
   v1::EnrollResponse response;

@@ -126,8 +126,10 @@ absl::StatusOr<v1::EnrollResponse> Enrollment::Enroll(const v1::EnrollRequest& r
 
 absl::Status Enrollment::Redeem(const v1::EnrollRequest& request, WriteBatch& batch,
                                 std::vector<AuditEvent>& events, Enrolled& enrolled) {
-  const int64_t now = clock_->NowSeconds();
-  TEMOIN_ASSIGN_OR_RETURN(v1::StoredInvite invite, UnusedInvite(request.token(), now));
+  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> found,
+                          registry_->Invite(request.token()));
+  const int64_t now = clock_->NowSeconds();  // after the read: the expiry is checked against it
+  TEMOIN_ASSIGN_OR_RETURN(v1::StoredInvite invite, UsableInvite(std::move(found), now));
   TEMOIN_ASSIGN_OR_RETURN(enrolled.config, registry_->Config());
   TEMOIN_RETURN_IF_ERROR(SettleOrgKey(request, invite, enrolled.config, batch));
   if (request.has_certificate()) {
@@ -147,8 +149,8 @@ absl::Status Enrollment::Redeem(const v1::EnrollRequest& request, WriteBatch& ba
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::StoredInvite> Enrollment::UnusedInvite(const std::string& token, int64_t now) {
-  TEMOIN_ASSIGN_OR_RETURN(std::optional<v1::StoredInvite> invite, registry_->Invite(token));
+absl::StatusOr<v1::StoredInvite> Enrollment::UsableInvite(std::optional<v1::StoredInvite> invite,
+                                                          int64_t now) {
   if (!invite.has_value()) return absl::UnauthenticatedError("enrolment code is not valid");
   if (invite->used()) return absl::FailedPreconditionError("enrolment code has already been used");
   if (invite->expires_at() < now) {

@@ -40,7 +40,12 @@ class Enrollment {
   // kUnauthenticated "enrolment code is not valid" (unknown token or bad proof),
   // kFailedPrecondition "enrolment code has already been used",
   // kFailedPrecondition "enrolment code has expired; ask for a new one",
-  // kInvalidArgument for malformed keys.
+  // kInvalidArgument for malformed keys, an organisation key that is not the server's,
+  //   the first admin's code without one, or a device certificate that does not verify
+  //   or does not match the enrolment,
+  // kFailedPrecondition "organisation key is already set" (a second bootstrap),
+  // kAlreadyExists for keys already enrolled, kNotFound when the code's project is gone.
+  // A refused code stays unused.
   absl::StatusOr<v1::EnrollResponse> Enroll(const v1::EnrollRequest& request);
 
  private:
@@ -51,14 +56,17 @@ class Enrollment {
     std::optional<v1::StoredProject> project;
   };
   // Enroll's steps: the request alone, then under the audit chain's lock the code
-  // redeemed (unused and unexpired), the organisation key settled, the device made, and
+  // redeemed (known, unused, unexpired), the organisation key settled, the device made, and
   // the answer.
   static absl::Status CheckRequest(const v1::EnrollRequest& request);
   absl::Status Redeem(const v1::EnrollRequest& request, WriteBatch& batch,
                       std::vector<AuditEvent>& events, Enrolled& enrolled);
-  absl::StatusOr<v1::StoredInvite> UnusedInvite(const std::string& token, int64_t now);
+  // The invite as read: it exists, is unused and has not expired at `now`.
+  static absl::StatusOr<v1::StoredInvite> UsableInvite(std::optional<v1::StoredInvite> invite,
+                                                       int64_t now);
   static absl::Status SettleOrgKey(const v1::EnrollRequest& request, const v1::StoredInvite& invite,
                                    v1::ServerConfig& config, WriteBatch& batch);
+  // The device row, all but its project_id (Redeem sets it from the project's row).
   absl::StatusOr<v1::StoredDevice> NewDevice(const v1::EnrollRequest& request,
                                              const v1::StoredInvite& invite, int64_t now);
   v1::EnrollResponse Response(const Enrolled& enrolled) const;

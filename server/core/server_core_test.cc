@@ -580,6 +580,14 @@ TEST_P(CoreTest, EnrolGivesDeviceIdDerivedFromKeys) {
   EXPECT_EQ(stored->signing_public_key(), device.signing.public_key());
   EXPECT_EQ(stored->box_public_key(), device.box.public_key());
   EXPECT_EQ(stored->enrolled_at() % 3600, 0);  // no finer timing kept
+  EXPECT_EQ(stored->project_id(), project.id);
+  // A reviewer of the same project is told its project, but given no key to seal to.
+  FakeDevice reviewer;
+  response = Enroll(reviewer, InviteToken(v1::ROLE_REVIEWER, "alpha"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->role(), v1::ROLE_REVIEWER);
+  EXPECT_EQ(response->project_id(), project.id);
+  EXPECT_EQ(response->project_keys_size(), 0);
 }
 
 TEST_P(CoreTest, EnrolRefusesSameKeysTwice) {
@@ -600,9 +608,15 @@ TEST_P(CoreTest, EnrolRefusesOrganisationKeyThatIsNotTheServers) {
   CreateProject("alpha");
   FakeDevice device;
   device.org = crypto::SigningKey::Generate();
-  absl::StatusOr<v1::EnrollResponse> response =
-      Enroll(device, InviteToken(v1::ROLE_MONITOR, "alpha"));
+  const std::string token = InviteToken(v1::ROLE_MONITOR, "alpha");
+  absl::StatusOr<v1::EnrollResponse> response = Enroll(device, token);
   EXPECT_EQ(response.status().code(), StatusCode::kInvalidArgument);
+  // Naming the server's own organisation key is no refusal, and the code was kept.
+  device.org =
+      Must(crypto::SigningKey::FromSecretKey(admin_.org->secret_key().ExposeSecret()), "org key");
+  response = Enroll(device, token);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->org_public_key(), admin_.org->public_key());
 }
 
 TEST_P(CoreTest, InviteForMissingProjectIsNotFound) {

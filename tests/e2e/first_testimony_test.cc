@@ -491,9 +491,15 @@ TEST_F(FirstTestimonyTest, EnrolmentCodeWithAnUnknownTokenIsNotValid) {
 TEST_F(FirstTestimonyTest, EnrolmentCodeCannotBeUsedTwice) {
   const std::string home = NewHome();
   EXPECT_TRUE(Refused(Temoin(home, {"enroll", world_->monitor_code}), "already been used"));
-  // The refusal leaves the home as it was: no vault made for a code the server refused.
+  // The refusal leaves no vault behind (key, store, cover file): the home can be
+  // enrolled afresh.
   EXPECT_FALSE(std::filesystem::exists(home + "/vault.key"));
   EXPECT_FALSE(std::filesystem::exists(home + "/store"));
+  EXPECT_FALSE(std::filesystem::exists(home + "/vault.cover"));
+  absl::StatusOr<v1::EnrollmentCode> code = FreshMonitorCode();
+  ASSERT_TRUE(code.ok()) << code.status();
+  CommandResult again = Temoin(home, {"enroll", EncodeEnrollmentCode(*code)});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
 TEST_F(FirstTestimonyTest, ExpiredEnrolmentCodeIsRefusedAsExpired) {

@@ -156,7 +156,7 @@ void ShareFirstAnswers(const std::vector<int>& repeats, std::vector<v1::RecordRe
 //     awaiting attachments (its commitment receipt), or an earlier record of this batch
 //     (its answer, after the commit); or refused as a conflict, the envelope kept as
 //     evidence, when the digest differs from what is held or what its commitment fixed;
-//   - kept awaiting its attachments (a pending row and one row a blob);
+//   - held for its attachments (a pending row and one row a blob);
 //   - or logged: the next log index, a leaf, and a receipt under the batch's one
 //     signature.
 class Ingest::BodyBatch {

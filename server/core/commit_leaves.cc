@@ -9,6 +9,7 @@
 #include "crypto/receipt.h"
 #include "server/core/admin_ops.h"
 #include "server/core/ingest.h"
+#include "server/core/record_checks.h"
 #include "server/core/sync_keys.h"
 
 namespace temoin::server {
@@ -24,11 +25,6 @@ v1::StoredCommitment LeafRow(const std::string& device_id, v1::CommitmentProof p
   row.set_device_id(device_id);
   *row.mutable_proof() = std::move(proof);
   return row;
-}
-
-void Refuse(v1::RecordResult& result, absl::string_view message) {
-  result.set_code(static_cast<int32_t>(absl::StatusCode::kFailedPrecondition));
-  result.set_message(std::string(message));
 }
 
 }  // namespace
@@ -123,7 +119,8 @@ absl::Status Ingest::CommitFreshLeaves(const std::string& device_id,
     if (!same) {
       committed.results[i].Clear();
       committed.results[i].set_record_id(proofs[i].leaf().record_id());
-      Refuse(committed.results[i], "record id named twice with different digests");
+      SetError(committed.results[i],
+               absl::FailedPreconditionError("record id named twice with different digests"));
     }
   }
   return absl::OkStatus();

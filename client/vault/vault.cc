@@ -98,7 +98,7 @@ VaultBatch::~VaultBatch() {
 bool VaultExists(const std::string& home) { return PathExists(KeyFilePath(home)); }
 
 Vault::Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretBuffer index_key)
-    : db_(std::move(db)), aead_(std::move(aead)), index_key_(std::move(index_key)) {
+    : db_(std::move(db)), aead_(std::move(aead)), index_key_(crypto::MacKey::From(index_key)) {
   db_->GetDbIdentity(store_identity_).PermitUncheckedError();  // empty: never matches a store
 }
 
@@ -401,13 +401,16 @@ absl::Status Vault::SetUnlockLimit(const std::string& home, absl::string_view cu
 }
 
 std::string Vault::NamespacePrefix(absl::string_view ns) const {
-  return crypto::Mac(index_key_, absl::StrCat("ns/", ns)).substr(0, kNamespaceTagBytes);
+  absl::MutexLock lock(&prefixes_mu_);
+  auto [it, inserted] = prefixes_.try_emplace(ns);
+  if (inserted) it->second = index_key_.Mac(absl::StrCat("ns/", ns)).substr(0, kNamespaceTagBytes);
+  return it->second;
 }
 
 std::string Vault::StoreKey(absl::string_view ns, absl::string_view name) const {
-  return absl::StrCat(NamespacePrefix(ns),
-                      crypto::Mac(index_key_, absl::StrCat("name/", ns.size(), "/", ns, name))
-                          .substr(0, kNameTagBytes));
+  return absl::StrCat(
+      NamespacePrefix(ns),
+      index_key_.Mac(absl::StrCat("name/", ns.size(), "/", ns, name)).substr(0, kNameTagBytes));
 }
 
 std::string Vault::Seal(absl::string_view store_key, absl::string_view name,

@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "client/vault/key_file.h"
 #include "crypto/keys.h"
+#include "crypto/mac_key.h"
 #include "crypto/secret_buffer.h"
 
 namespace rocksdb {
@@ -182,7 +186,11 @@ class Vault {
   std::string store_identity_;  // RocksDB's IDENTITY of the store first opened
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
-  crypto::SecretBuffer index_key_;
+  crypto::MacKey index_key_;
+  // Each namespace's tag, computed once: a store key is looked up for every read and
+  // write, and there are a few dozen namespaces at most (the k*Ns constants).
+  mutable absl::Mutex prefixes_mu_;
+  mutable absl::flat_hash_map<std::string, std::string> prefixes_ ABSL_GUARDED_BY(prefixes_mu_);
   bool salvaging_ = false;
   uint64_t skipped_values_ = 0;
 };

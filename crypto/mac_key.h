@@ -9,16 +9,17 @@
 namespace temoin::crypto {
 
 // One HMAC-SHA-512-256 key (crypto_auth) used for many short messages, as the vault's
-// index key is for every store key it names. HMAC hashes the padded key once into an
-// inner and an outer state before each message; this class does that once, so a MAC of
-// a message under 100 bytes costs two SHA-512 blocks instead of four. Mac(m) returns
-// the same bytes as crypto::Mac(key, m).
+// index key is for every store key it names. HMAC hashes the padded key into an inner
+// and an outer state before each message; this class does that once, so a MAC of a
+// message under 100 bytes costs two SHA-512 blocks instead of four. Mac(m) returns the
+// same bytes as crypto::Mac(key, m).
 //
-// The two states are as secret as the key (either one lets anyone compute MACs), so
-// they live in a SecretBuffer and are wiped with it.
+// The two states together let anyone compute MACs under the key, so they live in a
+// SecretBuffer and are wiped with it. Mac() is const and may be called from several
+// threads at once.
 class MacKey {
  public:
-  // `key` is crypto_auth_KEYBYTES (32) bytes; it is not kept.
+  // `key` is 32 bytes; it is not kept.
   static MacKey From(const SecretBuffer& key);
 
   MacKey(MacKey&&) noexcept = default;
@@ -29,7 +30,9 @@ class MacKey {
  private:
   explicit MacKey(SecretBuffer state) : state_(std::move(state)) {}
 
-  SecretBuffer state_;  // crypto_auth_hmacsha512256_state after init
+  // The bytes of a crypto_auth_hmacsha512256_state after init, copied in and out with
+  // memcpy: sodium_malloc does not align to the state's type.
+  SecretBuffer state_;
 };
 
 }  // namespace temoin::crypto

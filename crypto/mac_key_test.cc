@@ -21,6 +21,32 @@ TEST(MacKeyTest, SameBytesAsTheOneShotMacForShortAndLongMessages) {
   }
 }
 
+// HMAC-SHA-512 cut to 32 bytes, computed with Python's hmac and hashlib (not libsodium):
+// key 01 02 .. 20.
+TEST(MacKeyTest, KnownAnswersComputedWithoutLibsodium) {
+  std::string key_bytes;
+  for (int i = 1; i <= 32; ++i) key_bytes.push_back(static_cast<char>(i));
+  SecretBuffer key = SecretBuffer::CopyOf(key_bytes);
+  MacKey mac_key = MacKey::From(key);
+  auto hex = [](const std::string& bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) out += {kDigits[c >> 4], kDigits[c & 15]};
+    return out;
+  };
+  EXPECT_EQ(hex(mac_key.Mac("")),
+            "2ee866815c1465e400f19f5db90644355373a394132e3eca6da163118f8e6357");
+  EXPECT_EQ(hex(mac_key.Mac("ns/outbox")),
+            "b6de6c78627975582dfe40f4bb925604cb4f7ea896da2f46917d058422aa0058");
+  EXPECT_EQ(hex(mac_key.Mac(std::string(200, 'a'))),
+            "2f1df5b99e84ec2ead77836fc2a078bdb69a1f7ff599af260b39da427b07fafd");
+}
+
+TEST(MacKeyTest, AKeyOfTheWrongSizeIsAProgrammingError) {
+  SecretBuffer short_key = SecretBuffer::Random(16);
+  EXPECT_DEATH(MacKey::From(short_key), "");
+}
+
 TEST(MacKeyTest, UsingTheKeyDoesNotChangeIt) {
   SecretBuffer key = SecretBuffer::Random(32);
   MacKey mac_key = MacKey::From(key);

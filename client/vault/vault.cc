@@ -102,7 +102,10 @@ Vault::Vault(std::unique_ptr<rocksdb::DB> db, crypto::Aead aead, crypto::SecretB
   db_->GetDbIdentity(store_identity_).PermitUncheckedError();  // empty: never matches a store
 }
 
-Vault::~Vault() = default;
+Vault::~Vault() {
+  std::lock_guard lock(prefixes_mu_);
+  for (auto& [ns, tag] : prefixes_) crypto::WipeString(tag);
+}
 
 namespace {
 
@@ -401,9 +404,13 @@ absl::Status Vault::SetUnlockLimit(const std::string& home, absl::string_view cu
 }
 
 std::string Vault::NamespacePrefix(absl::string_view ns) const {
-  absl::MutexLock lock(&prefixes_mu_);
-  auto [it, inserted] = prefixes_.try_emplace(ns);
-  if (inserted) it->second = index_key_.Mac(absl::StrCat("ns/", ns)).substr(0, kNamespaceTagBytes);
+  std::lock_guard lock(prefixes_mu_);
+  auto it = prefixes_.find(ns);
+  if (it == prefixes_.end()) {
+    // Computed before it goes in: a tag that failed half-way must not stay empty.
+    std::string tag = index_key_.Mac(absl::StrCat("ns/", ns)).substr(0, kNamespaceTagBytes);
+    it = prefixes_.emplace(std::string(ns), std::move(tag)).first;
+  }
   return it->second;
 }
 

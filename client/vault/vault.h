@@ -3,15 +3,14 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "client/vault/key_file.h"
 #include "crypto/keys.h"
 #include "crypto/mac_key.h"
@@ -187,10 +186,13 @@ class Vault {
   std::unique_ptr<rocksdb::DB> db_;
   crypto::Aead aead_;
   crypto::MacKey index_key_;
-  // Each namespace's tag, computed once: a store key is looked up for every read and
-  // write, and there are a few dozen namespaces at most (the k*Ns constants).
-  mutable absl::Mutex prefixes_mu_;
-  mutable absl::flat_hash_map<std::string, std::string> prefixes_ ABSL_GUARDED_BY(prefixes_mu_);
+  // Each namespace's tag, computed once: a store key is named for every read and write,
+  // and the namespaces are the k*Ns constants (16). Guarded because an attachment upload
+  // reads the vault on its writer thread while its reader thread commits
+  // (client/sync/attachment_transfer.cc). Wiped with the vault: the map pairs each
+  // namespace's label ("duress" among them) with its tag on disk.
+  mutable std::mutex prefixes_mu_;
+  mutable absl::flat_hash_map<std::string, std::string> prefixes_;
   bool salvaging_ = false;
   uint64_t skipped_values_ = 0;
 };

@@ -132,6 +132,30 @@ class VaultTest : public ::testing::Test {
   std::string home_;
 };
 
+// The names on disk are the one-shot HMACs (crypto::Mac) of vault.cc's messages under
+// the index key, as every vault before crypto::MacKey wrote them: a vault written then
+// reads now. The expected key is built here from the key file, not by the vault.
+TEST_F(VaultTest, StoreKeysOnDiskAreTheOneShotMacsOfNamespaceAndName) {
+  {
+    auto vault = MustCreateCheap();
+    ASSERT_NE(vault, nullptr);
+    ASSERT_TRUE(vault->Put("outbox", "a", "alpha").ok());
+  }
+  absl::StatusOr<StoredKeyFile> stored = LoadKeyFile(home_ + "/vault.key");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  absl::StatusOr<UnlockedSlot> unlocked = stored->file.Unlock(kPassphrase);
+  ASSERT_TRUE(unlocked.ok()) << unlocked.status();
+  const crypto::SecretBuffer index_key = crypto::DeriveSubkey(unlocked->key, "tmvault_", 2);
+  const std::string expected = crypto::Mac(index_key, "ns/outbox").substr(0, 8) +
+                               crypto::Mac(index_key, "name/6/outboxa").substr(0, 16);
+  std::vector<std::string> keys;
+  TamperRaw([&](rocksdb::DB* db) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  });
+  EXPECT_EQ(keys, std::vector<std::string>{expected});
+}
+
 TEST_F(VaultTest, ValuesRoundTripAcrossReopen) {
   {
     auto vault = MustCreate();

@@ -167,12 +167,17 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
   }
   if (response.device_id() !=
       crypto::DeviceIdFromKeys(keys.device.public_key(), keys.box.public_key())) {
-    return absl::UnauthenticatedError("server answered with a device id for other keys");
+    return RemoveNewVault(
+        home_vault, home,
+        absl::UnauthenticatedError("server answered with a device id for other keys"));
   }
   // Trust what the code said over what the server says: the org key comes from the
   // code (or was made here), never from the response.
   const std::string org_public_key = bootstrap ? keys.org->public_key() : code.org_public_key();
-  TEMOIN_RETURN_IF_ERROR(SaveEnrolment(*home_vault.vault, code, response, keys, org_public_key));
+  if (absl::Status s = SaveEnrolment(*home_vault.vault, code, response, keys, org_public_key);
+      !s.ok()) {
+    return RemoveNewVault(home_vault, home, s);
+  }
   return response.device_id();
 }
 

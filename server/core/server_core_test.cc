@@ -619,6 +619,70 @@ TEST_P(CoreTest, EnrolRefusesOrganisationKeyThatIsNotTheServers) {
   EXPECT_EQ(response->org_public_key(), admin_.org->public_key());
 }
 
+// A project gone (here: its row deleted) between the invite and its redemption: the
+// code is refused as not found, enrols no device, and stays unused for when it is back.
+TEST_P(CoreTest, EnrolForAProjectGoneSinceTheInviteIsNotFoundAndKeepsTheCode) {
+  BootstrapAdmin();
+  CreateProject("alpha");
+  const std::string token = InviteToken(v1::ROLE_MONITOR, "alpha");
+  const std::string row = Dump().at(keys::Project("alpha"));
+  WriteBatch remove;
+  remove.Delete(keys::Project("alpha"));
+  ASSERT_TRUE(store_->Commit(remove).ok());
+  FakeDevice device;
+  absl::StatusOr<v1::EnrollResponse> response = Enroll(device, token);
+  EXPECT_EQ(response.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(response.status().message(), "project does not exist");
+  EXPECT_FALSE(Must(core_->registry().Device(device.ExpectedId()), "device").has_value());
+  WriteBatch restore;
+  restore.Put(keys::Project("alpha"), row);
+  ASSERT_TRUE(store_->Commit(restore).ok());
+  EXPECT_TRUE(Enroll(device, token).ok());
+}
+
+// A certificate under another organisation's authorisation does not verify: refused by
+// name, no device enrolled, and the code still enrols the same device without one.
+TEST_P(CoreTest, EnrolRefusesACertificateThatDoesNotVerifyAndKeepsTheCode) {
+  BootstrapAdmin();
+  FakeProject project = CreateProject("alpha");
+  const std::string token = InviteToken(v1::ROLE_MONITOR, "alpha");
+  crypto::SigningKey other_org = crypto::SigningKey::Generate();
+  crypto::SigningKey invite = crypto::SigningKey::Generate();
+  v1::InviteAuthorisationBody body;
+  body.set_role(v1::ROLE_MONITOR);
+  body.set_project("alpha");
+  body.set_project_id(project.id);
+  body.set_invite_public_key(invite.public_key());
+  body.set_token_hash(crypto::InviteTokenHash(token));
+  FakeDevice device;
+  v1::EnrollRequest request = device.EnrollRequest(token);
+  *request.mutable_certificate() =
+      crypto::IssueDeviceCertificate(crypto::SignInviteAuthorisation(body, other_org), invite,
+                                     device.signing, device.box.public_key());
+  absl::StatusOr<v1::EnrollResponse> refused = core_->enrollment().Enroll(request);
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "device certificate does not verify");
+  EXPECT_FALSE(Must(core_->registry().Device(device.ExpectedId()), "device").has_value());
+  EXPECT_TRUE(Enroll(device, token).ok());
+}
+
+// The audit log names the new device as both actor and object of its enrolment, under
+// the invite's project.
+TEST_P(CoreTest, EnrolmentIsAuditedAsTheNewDeviceEnrollingItselfInTheInvitesProject) {
+  BootstrapAdmin();
+  CreateProject("alpha");
+  FakeDevice device;
+  ASSERT_TRUE(Enroll(device, InviteToken(v1::ROLE_REVIEWER, "alpha")).ok());
+  v1::GetAuditLogResponse log = Must(core_->audit().Read(0, 10000), "audit");
+  ASSERT_GT(log.entries_size(), 0);
+  v1::AuditEntry last;
+  ASSERT_TRUE(last.ParseFromString(log.entries(log.entries_size() - 1)));
+  EXPECT_EQ(last.action(), "device.enroll");
+  EXPECT_EQ(last.actor_device_id(), device.ExpectedId());
+  EXPECT_EQ(last.object(), device.ExpectedId());
+  EXPECT_EQ(last.project(), "alpha");
+}
+
 TEST_P(CoreTest, InviteForMissingProjectIsNotFound) {
   BootstrapAdmin();
   v1::CreateInviteRequest request;

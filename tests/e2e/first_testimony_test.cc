@@ -24,6 +24,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "client/vault/key_file.h"
+#include "client/vault/vault.h"
 #include "common/enrollment_code.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -157,6 +159,17 @@ class FirstTestimonyTest : public ::testing::Test {
   // A new, not yet enrolled home directory.
   static std::string NewHome() {
     return world_->dir->Sub(absl::StrCat("home-", ++world_->homes_made));
+  }
+
+  // A vault made in `home` under kPassphrase, not enrolled, holding one marker value
+  // (made at the floor cost: the test pays Argon2id once per open).
+  static absl::Status MakeUnenrolledVault(const std::string& home) {
+    absl::StatusOr<std::unique_ptr<client::Vault>> vault =
+        client::Vault::Create(home, kPassphrase, client::VaultOptions{client::kKdfFloor});
+    if (!vault.ok()) return vault.status();
+    client::VaultBatch batch;
+    batch.Put("e2e", "marker", "made before enrol");
+    return (*vault)->Commit(batch);
   }
 
   static std::string NewFile(const std::string& name, const std::string& contents) {
@@ -499,6 +512,43 @@ TEST_F(FirstTestimonyTest, EnrolmentCodeCannotBeUsedTwice) {
   absl::StatusOr<v1::EnrollmentCode> code = FreshMonitorCode();
   ASSERT_TRUE(code.ok()) << code.status();
   CommandResult again = Temoin(home, {"enroll", EncodeEnrollmentCode(*code)});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+TEST_F(FirstTestimonyTest, EnrollingAnEnrolledHomeIsRefusedAndTheCodeStillWorksElsewhere) {
+  absl::StatusOr<v1::EnrollmentCode> code = FreshMonitorCode();
+  ASSERT_TRUE(code.ok()) << code.status();
+  const std::string text = EncodeEnrollmentCode(*code);
+  EXPECT_TRUE(Refused(Temoin(world_->reviewer, {"enroll", text}),
+                      "this home is already enrolled; use another --home"));
+  CommandResult fresh = Temoin(NewHome(), {"enroll", text});
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+}
+
+TEST_F(FirstTestimonyTest, RefusedEnrolmentLeavesAVaultThatWasThereBeforeWhole) {
+  const std::string home = NewHome();
+  ASSERT_TRUE(MakeUnenrolledVault(home).ok());
+  EXPECT_TRUE(Refused(Temoin(home, {"enroll", world_->monitor_code}), "already been used"));
+  EXPECT_TRUE(std::filesystem::exists(home + "/vault.key"));
+  absl::StatusOr<std::unique_ptr<client::Vault>> vault = client::Vault::Open(home, kPassphrase);
+  ASSERT_TRUE(vault.ok()) << vault.status();
+  absl::StatusOr<std::optional<std::string>> marker = (*vault)->Get("e2e", "marker");
+  ASSERT_TRUE(marker.ok()) << marker.status();
+  EXPECT_EQ(*marker, "made before enrol");
+}
+
+// The vault is opened before the code goes to the server (client/sync/enroll.cc): a
+// wrong passphrase must not burn it, and the home enrols with the right one.
+TEST_F(FirstTestimonyTest, WrongPassphraseForTheHomesVaultDoesNotSpendTheCode) {
+  const std::string home = NewHome();
+  ASSERT_TRUE(MakeUnenrolledVault(home).ok());
+  absl::StatusOr<v1::EnrollmentCode> code = FreshMonitorCode();
+  ASSERT_TRUE(code.ok()) << code.status();
+  const std::string text = EncodeEnrollmentCode(*code);
+  EXPECT_TRUE(Refused(
+      Temoin(home, {"enroll", text}, {{"TEMOIN_PASSPHRASE", "correct horse battery stapler"}}),
+      "wrong passphrase"));
+  CommandResult again = Temoin(home, {"enroll", text});
   EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 

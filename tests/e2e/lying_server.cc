@@ -12,6 +12,7 @@
 //   omit-projects  answers RevokeDevice with no ungranted project
 //   backdate       serves the first record with its receipt re-signed a week earlier
 //                  (a receipt the server can sign, a leaf its log does not hold)
+//   other-device-id  answers Enroll with the id of a device made here, not the enrolling one
 // Monitors upload to the real server directly (Upload is not forwarded).
 //
 //   temoin-lying-server --data DIR --listen HOST:PORT --backend HOST:PORT --lies FILE
@@ -92,7 +93,9 @@ class LyingEnrollment final : public v1::Enrollment::Service {
   explicit LyingEnrollment(Liar* liar) : liar_(liar) {}
   grpc::Status Enroll(grpc::ServerContext* c, const v1::EnrollRequest* r,
                       v1::EnrollResponse* out) override {
-    return liar_->backend().enrollment().Enroll(liar_->Forward(c).get(), *r, out);
+    grpc::Status s = liar_->backend().enrollment().Enroll(liar_->Forward(c).get(), *r, out);
+    if (s.ok() && liar_->Lies("other-device-id")) out->set_device_id(liar_->fake_id());
+    return s;
   }
   grpc::Status Challenge(grpc::ServerContext* c, const v1::ChallengeRequest* r,
                          v1::ChallengeResponse* out) override {

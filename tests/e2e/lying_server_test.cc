@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -156,6 +157,23 @@ class LyingServerTest : public ::testing::Test {
   int front_ = 0, back_ = 0;
   std::string data_, lies_, admin_, monitor_, reviewer_, monitor_id_, reviewer_id_;
 };
+
+// The server's answer names a device other than the one whose keys were sent: the
+// device refuses it, and the vault it made for the enrolment goes (client/sync/enroll.cc
+// RemoveNewVault; a key and store with no profile would stay), so the home enrols afresh.
+TEST_F(LyingServerTest, DeviceRefusesAnEnrolmentAnsweredWithAnotherDevicesId) {
+  const std::string code = Must(admin_, {"invite", "--project", kProject, "--role", "monitor"});
+  Lie({"other-device-id"});
+  const std::string home = dir_->Sub("lied-to");
+  CommandResult r = Temoin(home, {"enroll", code});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "server answered with a device id for other keys")) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(home + "/vault.key"));
+  EXPECT_FALSE(std::filesystem::exists(home + "/store"));
+  Lie({});
+  const std::string fresh = Must(admin_, {"invite", "--project", kProject, "--role", "monitor"});
+  EXPECT_EQ(Temoin(home, {"enroll", fresh}).exit_code, 0);
+}
 
 TEST_F(LyingServerTest, ReviewerMarksInventedDuplicatedAndRewrittenRecordsByName) {
   std::vector<std::string> real = RecordAndUpload(2, 51);

@@ -70,8 +70,13 @@ void BatchSizer::SizeForTheLink(double rate) {
   // In doubles until clamped: a rate of GB/s on loopback must not overflow a size_t.
   const double batch = std::clamp(rate * kBatchAirSeconds, static_cast<double>(initial_bytes_),
                                   static_cast<double>(max_bytes_));
+  // Batches beyond the bandwidth-delay product: two, one on the air while the answer of
+  // the one before crosses back; one on a link known to cut (a floor of one) whose
+  // answer crosses in under a quarter of a batch's air time, where the second would
+  // mostly wait in the modem's queue for the cut to lose it.
+  const int spare = least_batches_ < 2 && round_trip < kBatchAirSeconds / 4 ? 1 : 2;
   const double window =
-      std::min(std::max(least_batches_ * batch, rate * round_trip + 2 * batch), 1e12);
+      std::min(std::max(least_batches_ * batch, rate * round_trip + spare * batch), 1e12);
   batch_bytes_ = std::min(static_cast<size_t>(batch), 2 * batch_bytes_);
   window_bytes_ = std::min(static_cast<size_t>(window), 2 * window_bytes_);
 }

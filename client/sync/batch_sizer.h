@@ -30,10 +30,11 @@ namespace temoin::client {
 //   fastest answer less its batch's air time is the round trip. A batch is then half a
 //   second of air time, and the window the bandwidth-delay product plus two batches (at
 //   least `least_batches`): one on the air while the answer of the one before crosses
-//   back. A link known to cut asks for two at least: with no latency the answer of one
-//   crosses while the next is on the air, and a cut loses what is unanswered (64 kbit/s
-//   cut every ~64 KiB: 74 KB lost over six cuts with three, 53 KB with two, the same
-//   goodput).
+//   back. A link known to cut has a floor of one, and where its answers cross in under a
+//   quarter of a batch's air time (no latency to speak of) one batch beyond the
+//   bandwidth-delay product: the link idles only while an answer crosses, and a cut
+//   loses what is unanswered (64 kbit/s cut every ~64 KiB: 74 KB lost over six cuts with
+//   three, 53 KB with two, 29 KB with one, the goodput within a run's noise).
 //   Sizes grow at most twofold an answer, as in slow start. A sample more than four
 //   times the rate is taken only as the third in a row: answers that arrive together (a
 //   stall on a 2G link, or the device busy with the answer before) make a gap far
@@ -55,8 +56,9 @@ class BatchSizer {
   static constexpr double kBatchAirSeconds = 0.5;
   static constexpr int kSlowStartBatches = 3;
 
-  // `least_batches`: the fewest batches the window holds once the rate is known (3; 2 on
-  // a link known to cut). Slow start always has three.
+  // `least_batches`: the fewest batches the window holds once the rate is known (3; 1 on
+  // a link known to cut, which also lets a short round trip have one batch beyond the
+  // bandwidth-delay product instead of two). Slow start always has three.
   BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches = 3);
 
   size_t batch_bytes() const { return batch_bytes_; }

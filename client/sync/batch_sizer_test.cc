@@ -246,5 +246,29 @@ TEST(BatchSizerTest, AfterACutTwoBatchesStillCoverA600msRoundTrip) {
   }
 }
 
+TEST(BatchSizerTest, AfterACutOneBatchAtATimeWhereTheAnswerCrossesAtOnce) {
+  // The same row as SizedForTheLink now sizes it: a floor of one batch. With no latency
+  // an answer is back ~25 ms after its batch's last byte, against 0.5 s of air a batch,
+  // so a second batch in flight buys little and a cut would lose it too.
+  constexpr size_t kBatch = 4 << 10;
+  LinkRun one = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 1));
+  ASSERT_TRUE(one.rate.has_value()) << "the link was never timed";
+  EXPECT_GE(one.goodput, 0.9);
+  EXPECT_LT(one.final_window, 2 * kBatch);
+}
+
+TEST(BatchSizerTest, AfterACutOneBatchFloorStillCoversA600msRoundTrip) {
+  // The floor of one takes the second batch away only where the round trip is short
+  // against a batch's air time: over 600 ms the window keeps the round trip's bytes and
+  // two batches, and the link stays as full as with a floor of two.
+  constexpr size_t kBatch = 4 << 10;
+  for (double rate : {8000.0, 32000.0}) {
+    LinkRun run = RunOverLink(rate, 0.6, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 1));
+    ASSERT_TRUE(run.rate.has_value()) << rate;
+    EXPECT_GE(run.goodput, 0.9) << rate;
+    EXPECT_GE(run.final_window, static_cast<size_t>(rate * 0.6) + 2 * kBatch - 512) << rate;
+  }
+}
+
 }  // namespace
 }  // namespace temoin::client

@@ -18,7 +18,8 @@ BatchSizer::BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches
       window_bytes_(kSlowStartBatches * initial_bytes_) {}
 
 int BatchSizer::least_batches() const {
-  return rate().has_value() ? least_batches_ : kSlowStartBatches;
+  if (!rate().has_value()) return kSlowStartBatches;
+  return one_beyond_ ? 1 : least_batches_;
 }
 
 std::optional<double> BatchSizer::rate() const {
@@ -64,19 +65,30 @@ void BatchSizer::NoteRate(size_t bytes, Clock::time_point sent, Clock::time_poin
   ++rate_samples_;
 }
 
+bool BatchSizer::SamplesAgree() const {
+  if (rate_samples_ < 3) return false;
+  const size_t n = std::min(rate_samples_, rates_.size());
+  const auto [low, high] = std::minmax_element(rates_.begin(), rates_.begin() + n);
+  return *high <= 2 * *low;
+}
+
 void BatchSizer::SizeForTheLink(double rate) {
   const double round_trip =
       std::max(0.0, Seconds(fastest_) - static_cast<double>(fastest_bytes_) / rate);
   // In doubles until clamped: a rate of GB/s on loopback must not overflow a size_t.
   const double batch = std::clamp(rate * kBatchAirSeconds, static_cast<double>(initial_bytes_),
                                   static_cast<double>(max_bytes_));
-  // Batches beyond the bandwidth-delay product: two, one on the air while the answer of
-  // the one before crosses back; one on a link known to cut (a floor of one) whose
-  // answer crosses in under a quarter of a batch's air time, where the second would
-  // mostly wait in the modem's queue for the cut to lose it.
-  const int spare = least_batches_ < 2 && round_trip < kBatchAirSeconds / 4 ? 1 : 2;
-  const double window =
-      std::min(std::max(least_batches_ * batch, rate * round_trip + spare * batch), 1e12);
+  // One batch beyond the bandwidth-delay product instead of two on a link known to cut
+  // (a floor of two) whose answers cross in under an eighth of a batch's air time: the
+  // second would mostly wait in the modem's queue for the cut to lose it, and the link
+  // idles at most an eighth of the time while each answer crosses. Decided on three
+  // rate samples at least, all within a factor of two of each other: a stall can make
+  // samples low (and the round trip read as nothing), and with one batch in flight no
+  // batch waits behind another, so no later sample would correct them.
+  one_beyond_ = least_batches_ <= 2 && SamplesAgree() && round_trip < batch / rate / 8;
+  const double floor = (one_beyond_ ? 1 : least_batches_) * batch;
+  const double beyond = (one_beyond_ ? 1 : 2) * batch;
+  const double window = std::min(std::max(floor, rate * round_trip + beyond), 1e12);
   batch_bytes_ = std::min(static_cast<size_t>(batch), 2 * batch_bytes_);
   window_bytes_ = std::min(static_cast<size_t>(window), 2 * window_bytes_);
 }

@@ -30,11 +30,12 @@ namespace temoin::client {
 //   fastest answer less its batch's air time is the round trip. A batch is then half a
 //   second of air time, and the window the bandwidth-delay product plus two batches (at
 //   least `least_batches`): one on the air while the answer of the one before crosses
-//   back. A link known to cut has a floor of one, and where its answers cross in under a
-//   quarter of a batch's air time (no latency to speak of) one batch beyond the
-//   bandwidth-delay product: the link idles only while an answer crosses, and a cut
-//   loses what is unanswered (64 kbit/s cut every ~64 KiB: 74 KB lost over six cuts with
-//   three, 53 KB with two, 29 KB with one, the goodput within a run's noise).
+//   back. A link known to cut asks for two at least, and a cut loses what is unanswered
+//   (64 kbit/s cut every ~64 KiB: 74 KB lost over six cuts with three, 53 KB with two,
+//   the same goodput). Where its answers cross in under an eighth of a batch's air time
+//   (no latency to speak of), it keeps one batch beyond the bandwidth-delay product
+//   instead of two, and the fewest batches are one: 29 KB lost on that row, the goodput
+//   within a run's noise.
 //   Sizes grow at most twofold an answer, as in slow start. A sample more than four
 //   times the rate is taken only as the third in a row: answers that arrive together (a
 //   stall on a 2G link, or the device busy with the answer before) make a gap far
@@ -56,15 +57,16 @@ class BatchSizer {
   static constexpr double kBatchAirSeconds = 0.5;
   static constexpr int kSlowStartBatches = 3;
 
-  // `least_batches`: the fewest batches the window holds once the rate is known (3; 1 on
-  // a link known to cut, which also lets a short round trip have one batch beyond the
-  // bandwidth-delay product instead of two). Slow start always has three.
+  // `least_batches`: the fewest batches the window holds once the rate is known (3; 2 on
+  // a link known to cut, which may then go down to one, above). Slow start always has
+  // three.
   BatchSizer(size_t initial_bytes, size_t max_bytes, int least_batches = 3);
 
   size_t batch_bytes() const { return batch_bytes_; }
   size_t window_bytes() const { return window_bytes_; }
   // Batches the window lets go whatever their bytes (one may hold a record larger than
-  // batch_bytes()): three in slow start, then `least_batches`.
+  // batch_bytes()): three in slow start, then `least_batches`, or one where a link known
+  // to cut keeps one batch beyond the bandwidth-delay product.
   int least_batches() const;
 
   // The link's rate in bytes a second, once measured.
@@ -77,6 +79,7 @@ class BatchSizer {
   void SlowStart(Clock::duration delay);
   void NoteRate(size_t bytes, Clock::time_point sent, Clock::time_point answered);
   void SizeForTheLink(double rate);
+  bool SamplesAgree() const;  // three rate samples or more, within a factor of two
 
   const size_t initial_bytes_;
   const size_t max_bytes_;
@@ -88,6 +91,7 @@ class BatchSizer {
   std::optional<Clock::time_point> last_answer_;
   std::array<double, 5> rates_{};
   size_t rate_samples_ = 0;
+  bool one_beyond_ = false;        // one batch beyond the bandwidth-delay product, not two
   int fast_samples_in_a_row_ = 0;  // over four times the rate; the first two are not taken
 };
 

@@ -221,17 +221,41 @@ TEST(BatchSizerTest, ACutCappedBatchStillCoversTheRoundTrip) {
   (void)t;
 }
 
-TEST(BatchSizerTest, AfterACutTwoBatchesKeepA2GLinkWithoutLatencyFull) {
+TEST(BatchSizerTest, AfterACutOneBatchAtATimeWhereTheAnswerCrossesAtOnce) {
   // The row of 64 kbit/s cut every ~64 KiB: SizedForTheLink caps batches at
-  // 4 KiB and asks for two at least. The answer of one crosses while the next is on the
-  // air, so the link stays full, and a cut loses two batches, not three.
+  // 4 KiB (0.5 s of air) and asks for two at least. An answer crosses in ~25 ms, under an
+  // eighth of that, so one batch goes at a time: a cut loses one batch, not two, and the
+  // link idles only while each answer crosses.
   constexpr size_t kBatch = 4 << 10;
-  LinkRun two = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 2));
-  ASSERT_TRUE(two.rate.has_value()) << "the link was never timed";
-  EXPECT_GE(two.goodput, 0.99);
-  // Slow start's three before the rate is known, then two.
-  EXPECT_LE(two.largest_unanswered, 3 * kBatch);
-  EXPECT_LT(two.final_window, 3 * kBatch);
+  LinkRun run = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 2));
+  ASSERT_TRUE(run.rate.has_value()) << "the link was never timed";
+  EXPECT_GE(run.goodput, 0.93);
+  // Slow start's three before the rate is known, then one.
+  EXPECT_LE(run.largest_unanswered, 3 * kBatch);
+  EXPECT_LT(run.final_window, 2 * kBatch);
+}
+
+TEST(BatchSizerTest, AfterACutTwoBatchesBeyondARoundTripOfAnEighthOfABatchOrMore) {
+  // 4 KiB batches are 0.128 s of air at 256 kbit/s: a 100 ms round trip is far more than
+  // an eighth of that, and one batch at a time would idle the link almost half the time.
+  constexpr size_t kBatch = 4 << 10;
+  for (double round_trip : {0.06, 0.1}) {
+    LinkRun run =
+        RunOverLink(32000, round_trip, 600'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 2));
+    ASSERT_TRUE(run.rate.has_value()) << round_trip;
+    EXPECT_GE(run.goodput, 0.95) << round_trip;
+    EXPECT_GE(run.final_window, 2 * kBatch) << round_trip;
+  }
+}
+
+TEST(BatchSizerTest, AfterACutAStallInSlowStartDoesNotLeaveOneBatchOnA600msRoundTrip) {
+  // Every second answer held back and delivered with the next, as after a stall on a 2G
+  // link: one rate sample can read low and the round trip then as nothing. One batch at
+  // a time would idle a 600 ms link most of the time, and no later sample would show it.
+  constexpr size_t kBatch = 4 << 10;
+  LinkRun run = RunOverLink(8000, 0.6, 300'000, 8, 0.005, 2, BatchSizer(kBatch, kBatch, 2));
+  ASSERT_TRUE(run.rate.has_value());
+  EXPECT_GE(run.goodput, 0.8);
 }
 
 TEST(BatchSizerTest, AfterACutTwoBatchesStillCoverA600msRoundTrip) {
@@ -243,30 +267,6 @@ TEST(BatchSizerTest, AfterACutTwoBatchesStillCoverA600msRoundTrip) {
     LinkRun run = RunOverLink(rate, 0.6, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 2));
     ASSERT_TRUE(run.rate.has_value()) << rate;
     EXPECT_GE(run.goodput, 0.9) << rate;
-  }
-}
-
-TEST(BatchSizerTest, AfterACutOneBatchAtATimeWhereTheAnswerCrossesAtOnce) {
-  // The same row as SizedForTheLink now sizes it: a floor of one batch. With no latency
-  // an answer is back ~25 ms after its batch's last byte, against 0.5 s of air a batch,
-  // so a second batch in flight buys little and a cut would lose it too.
-  constexpr size_t kBatch = 4 << 10;
-  LinkRun one = RunOverLink(8000, 0.02, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 1));
-  ASSERT_TRUE(one.rate.has_value()) << "the link was never timed";
-  EXPECT_GE(one.goodput, 0.9);
-  EXPECT_LT(one.final_window, 2 * kBatch);
-}
-
-TEST(BatchSizerTest, AfterACutOneBatchFloorStillCoversA600msRoundTrip) {
-  // The floor of one takes the second batch away only where the round trip is short
-  // against a batch's air time: over 600 ms the window keeps the round trip's bytes and
-  // two batches, and the link stays as full as with a floor of two.
-  constexpr size_t kBatch = 4 << 10;
-  for (double rate : {8000.0, 32000.0}) {
-    LinkRun run = RunOverLink(rate, 0.6, 300'000, 8, 0.005, 0, BatchSizer(kBatch, kBatch, 1));
-    ASSERT_TRUE(run.rate.has_value()) << rate;
-    EXPECT_GE(run.goodput, 0.9) << rate;
-    EXPECT_GE(run.final_window, static_cast<size_t>(rate * 0.6) + 2 * kBatch - 512) << rate;
   }
 }
 

@@ -2,10 +2,13 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "client/core/device_state.h"
 #include "client/sync/connection.h"
 #include "client/vault/cover_file.h"
+#include "common/encoding.h"
 #include "common/enrollment_code.h"
+#include "common/file_util.h"
 #include "common/status_macros.h"
 #include "crypto/auth.h"
 #include "crypto/device_certificate.h"
@@ -102,12 +105,23 @@ absl::StatusOr<HomeVault> UnenrolledVault(const std::string& home, absl::string_
 absl::Status RemoveNewVault(HomeVault& home_vault, const std::string& home, absl::Status status) {
   if (home_vault.created_here) {
     home_vault.vault.reset();
+    // The key first, overwritten before it goes: the store may hold a profile's secret
+    // keys (a failed save), unreadable without it.
+    ShredFile(home + "/vault.key").IgnoreError();
     std::error_code ignored;
     std::filesystem::remove(home + "/vault.key", ignored);
     std::filesystem::remove_all(home + "/store", ignored);
     std::filesystem::remove(CoverFilePath(home), ignored);
   }
   return status;
+}
+
+// What to do once the server has enrolled keys this device then dropped (it refused
+// the answer, or could not save it): the code is spent.
+std::string SpentCodeAdvice(const std::string& device_id) {
+  return absl::StrCat("; the server took the enrolment code for device ", ToHex(device_id),
+                      ", which this home no longer holds: enrol with a new code, and ask an "
+                      "administrator to revoke that device");
 }
 
 // The profile (secret keys included: the vault is their only home), the vocabulary and
@@ -165,18 +179,22 @@ absl::StatusOr<std::string> EnrollDevice(const std::string& home, absl::string_v
       !s.ok()) {
     return RemoveNewVault(home_vault, home, s);
   }
-  if (response.device_id() !=
-      crypto::DeviceIdFromKeys(keys.device.public_key(), keys.box.public_key())) {
+  const std::string device_id =
+      crypto::DeviceIdFromKeys(keys.device.public_key(), keys.box.public_key());
+  if (response.device_id() != device_id) {
     return RemoveNewVault(
         home_vault, home,
-        absl::UnauthenticatedError("server answered with a device id for other keys"));
+        absl::UnauthenticatedError(absl::StrCat("server answered with a device id for other keys",
+                                                SpentCodeAdvice(device_id))));
   }
   // Trust what the code said over what the server says: the org key comes from the
   // code (or was made here), never from the response.
   const std::string org_public_key = bootstrap ? keys.org->public_key() : code.org_public_key();
   if (absl::Status s = SaveEnrolment(*home_vault.vault, code, response, keys, org_public_key);
       !s.ok()) {
-    return RemoveNewVault(home_vault, home, s);
+    return RemoveNewVault(
+        home_vault, home,
+        absl::Status(s.code(), absl::StrCat(s.message(), SpentCodeAdvice(device_id))));
   }
   return response.device_id();
 }

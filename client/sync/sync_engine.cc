@@ -445,9 +445,9 @@ class RecordUpload {
   }
 
   // Batch sizes for this attempt: after a cut, at most 1/16 of what a connection has
-  // carried (not below 2 KiB), and a window of one batch unless the round trip asks for
-  // more (BatchSizer): what is unanswered at a cut is sent again. 256 kbit/s cut every
-  // ~64 KiB settles on 4 KiB batches.
+  // carried (not below 2 KiB), and a window of two batches unless the round trip asks
+  // for more, or one where answers cross at once (BatchSizer): what is unanswered at a
+  // cut is sent again. 256 kbit/s cut every ~64 KiB settles on 4 KiB batches.
   SyncOptions SizedForTheLink() const {
     SyncOptions sized = options_;
     const SyncCarry* carry = options_.carry.get();
@@ -456,7 +456,7 @@ class RecordUpload {
                                               2 << 10, options_.max_batch_bytes);
     sized.max_batch_bytes = ceiling;
     sized.initial_batch_bytes = std::min(options_.initial_batch_bytes, ceiling);
-    sized.least_window_batches = 1;
+    sized.least_window_batches = 2;
     return sized;
   }
 

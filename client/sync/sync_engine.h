@@ -89,7 +89,7 @@ struct SyncOptions {
   // (a cut capped their size, or few records were left).
   int window = 8;
   // The fewest batches the window holds whatever its bytes (BatchSizer): after a cut,
-  // 1.
+  // 2 (1 where answers cross at once).
   int least_window_batches = 3;
   // Unanswered bytes, whatever the window asks.
   size_t max_window_bytes = 2 << 20;

@@ -168,8 +168,10 @@ TEST_F(LyingServerTest, DeviceRefusesAnEnrolmentAnsweredWithAnotherDevicesId) {
   CommandResult r = Temoin(home, {"enroll", code});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(r.err, "server answered with a device id for other keys")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "enrol with a new code")) << r.err;
   EXPECT_FALSE(std::filesystem::exists(home + "/vault.key"));
   EXPECT_FALSE(std::filesystem::exists(home + "/store"));
+  EXPECT_FALSE(std::filesystem::exists(home + "/vault.cover"));
   Lie({});
   const std::string fresh = Must(admin_, {"invite", "--project", kProject, "--role", "monitor"});
   EXPECT_EQ(Temoin(home, {"enroll", fresh}).exit_code, 0);
